@@ -1,0 +1,96 @@
+"""The ``greensearch`` command line: parse, call one public function, render.
+
+Each subcommand lives in its own ``_<name>.py`` module exposing ``add_parser(subparsers)``
+(which sets ``handler``) so commands can be added without touching the others. Nothing
+here imports torch: ``greensearch --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from greensearch.exceptions import ConfigError, GreensearchError, MeterUnavailableError
+
+__all__ = ["main", "build_parser"]
+
+#: Subcommand modules, in the order ``--help`` lists them.
+_COMMANDS: tuple[str, ...] = ("run", "knobs", "optimize", "check", "plot", "synergy", "report")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with every available subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="greensearch",
+        description=(
+            "Find the most energy-efficient bundle of ML-pipeline optimizations (knobs) "
+            "that still meets an F1 budget, with measured energy."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only errors; no progress bars")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMANDS:
+        try:
+            module = importlib.import_module(f"greensearch.cli._{name}")
+        except ModuleNotFoundError as err:
+            if err.name == f"greensearch.cli._{name}":
+                continue  # command not shipped in this build
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    _configure_logging(args.verbose, args.quiet)
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        print("greensearch: interrupted; completed results were saved", file=sys.stderr)
+        return 130
+    except (ConfigError, MeterUnavailableError) as err:
+        if args.debug:
+            raise
+        print(f"greensearch: error: {err}", file=sys.stderr)
+        return 2
+    except GreensearchError as err:
+        if args.debug:
+            raise
+        print(f"greensearch: error: {err}", file=sys.stderr)
+        return 1
+    except Exception as err:  # noqa: BLE001 - the CLI boundary turns any crash into one line
+        if args.debug:
+            raise
+        print(
+            f"greensearch: error: unexpected {type(err).__name__}: {err} (rerun with --debug "
+            "for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else
+                                         logging.INFO if verbose else logging.WARNING)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"greensearch {version('greensearch')}"
+    except PackageNotFoundError:
+        return "greensearch (not installed)"
