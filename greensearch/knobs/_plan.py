@@ -1,0 +1,66 @@
+"""The run plan: every setting a knob may change, filled in before any stage runs.
+
+Knobs never copy the pipeline. Each knob's ``apply`` edits one :class:`RunPlan` (plain
+fields, or hooks that run at the right stage), and the pipeline reads the plan. A bundle
+is therefore data, and two knobs compose by editing different fields or adding hooks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from greensearch.config import StudyConfig
+
+__all__ = ["RunPlan", "DataHook", "ModelHook", "EvalEngine"]
+
+#: Runs after the ``data`` stage loaded the splits; returns the changed splits.
+DataHook = Callable[[Any], Any]
+#: Runs in the ``load`` stage after the model is built; returns the (possibly wrapped) model.
+ModelHook = Callable[[Any, "RunPlan"], Any]
+EvalEngine = Literal["torch", "onnx", "int8", "vllm"]
+
+
+@dataclass
+class RunPlan:
+    """What one run will do; the baseline plan is the study with no knob applied.
+
+    Attributes:
+        study: The task, after knobs that change study values (``seq_len``, ``batch_size``).
+        data_hooks: Applied in order to the loaded ``DatasetDict`` (dedup, sampling).
+        fast_tokenizer: Tokenize in batches with the Rust tokenizer (baseline: one call per
+            example, the slow path most scripts take).
+        padding: ``max_length`` pads every example to the budget (baseline); ``longest``
+            pads each batch to its longest member (dynamic padding).
+        model_kwargs: Extra keyword arguments for building the model (attention kernel,
+            dtype, quantization config).
+        model_hooks: Applied in order after the model is built (prune, LoRA, freezing).
+        training_args: Overrides merged into ``transformers.TrainingArguments``.
+        callbacks: Factories of ``TrainerCallback`` objects (early stopping).
+        eval_engine: Engine for the ``eval`` stage.
+        run_contexts: Context-manager factories entered around the whole run (power limit);
+            their ``__exit__`` restores the machine even when a stage crashes.
+        max_steps_fraction: Train on this fraction of the planned steps (multi-fidelity).
+        notes: One line per knob saying what it changed, kept in the run record.
+    """
+
+    study: StudyConfig
+    data_hooks: list[DataHook] = field(default_factory=list)
+    fast_tokenizer: bool = False
+    padding: Literal["max_length", "longest"] = "max_length"
+    model_kwargs: dict[str, Any] = field(default_factory=lambda: {"attn_implementation": "eager"})
+    model_hooks: list[ModelHook] = field(default_factory=list)
+    training_args: dict[str, Any] = field(default_factory=dict)
+    callbacks: list[Callable[[], Any]] = field(default_factory=list)
+    eval_engine: EvalEngine = "torch"
+    run_contexts: list[Callable[[], contextlib.AbstractContextManager[Any]]] = field(
+        default_factory=list
+    )
+    max_steps_fraction: float = 1.0
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        """Record what a knob changed, for the run record and ``--json`` output."""
+        self.notes.append(text)

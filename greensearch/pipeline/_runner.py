@@ -1,0 +1,255 @@
+"""Run one variant of a study: every stage under its own energy window, repeated N times.
+
+This is the unit of measurement everything else in greensearch stands on. A run record
+carries per-stage energy and time, the test metrics, the meter and whether its figure
+is measured or estimated, and is appended to the results file as soon as it completes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+import platform
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from greensearch.config import StudyConfig
+from greensearch.exceptions import ConfigError, GreensearchError, StageFailedError
+from greensearch.knobs import Bundle, format_bundle
+from greensearch.pipeline._stages import (
+    STAGES,
+    RunState,
+    stage_data,
+    stage_eval,
+    stage_load,
+    stage_save,
+    stage_tokenize,
+    stage_train,
+)
+from greensearch.pipeline._summary import summarize
+from greensearch.results import append_record
+
+__all__ = ["run_once", "run_variant", "StageTotals", "ALL_WINDOWS"]
+
+logger = logging.getLogger(__name__)
+
+#: Windows of a record: the six stages plus validation during training.
+ALL_WINDOWS: tuple[str, ...] = (*STAGES, "validate")
+
+_STAGE_FUNCS: dict[str, Callable[[RunState], None]] = {
+    "data": stage_data,
+    "tokenize": stage_tokenize,
+    "load": stage_load,
+    "train": stage_train,
+    "save": stage_save,
+    "eval": stage_eval,
+}
+
+
+@dataclass
+class StageTotals:
+    """Energy and time of one window name, summed over its segments."""
+
+    duration_s: float = 0.0
+    energy_j: float = 0.0
+    idle_energy_j: float = 0.0
+    co2_kg: float = 0.0
+
+    def add(self, m: Any) -> None:
+        """Add one ``Measurement`` of the energy package."""
+        self.duration_s += m.duration_s
+        self.energy_j += m.energy_j
+        self.idle_energy_j += m.idle_energy_j
+        self.co2_kg += m.co2_kg
+
+    def to_dict(self) -> dict[str, float]:
+        """Record form, in kWh and seconds."""
+        net = max(self.energy_j - self.idle_energy_j, 0.0)
+        return {"energy_kwh": self.energy_j / 3.6e6, "net_energy_kwh": net / 3.6e6,
+                "duration_s": self.duration_s, "co2_kg": self.co2_kg}
+
+
+class _Windows:
+    """Opens and closes the meter's windows so that segments of one stage add up."""
+
+    def __init__(self, meter: Any) -> None:
+        self.meter = meter
+        self.totals = {name: StageTotals() for name in ALL_WINDOWS}
+        self._open: dict[str, str] = {}
+        self._count = 0
+        self.methods: set[str] = set()
+
+    def begin(self, name: str) -> None:
+        self._count += 1
+        key = f"{name}#{self._count}"
+        self._open[name] = key
+        self.meter.begin(key)
+
+    def end(self, name: str) -> None:
+        measurement = self.meter.end(self._open.pop(name))
+        self.methods.add(measurement.method)
+        self.totals[name].add(measurement)
+
+    def switch(self, closing: str, opening: str) -> None:
+        self.end(closing)
+        self.begin(opening)
+
+    def abort(self) -> None:
+        """Close whatever is still open after a crash, discarding the readings."""
+        for key in list(self._open.values()):
+            with contextlib.suppress(GreensearchError):
+                self.meter.end(key)
+        self._open.clear()
+
+
+def run_once(
+    study: StudyConfig,
+    bundle: Bundle,
+    *,
+    meter: Any,
+    registry: Any = None,
+    output_dir: str | Path | None = None,
+    show_progress: bool = False,
+    fidelity: float = 1.0,
+    keep_model: bool = True,
+) -> dict[str, Any]:
+    """Run the six stages once under ``meter`` and return the run record.
+
+    Args:
+        study: The task.
+        bundle: Knobs to apply (empty: the baseline).
+        meter: An ``greensearch.energy.Meter``; its idle baseline should already be set.
+        registry: Knob registry (default: the built-in one).
+        output_dir: Where the model is saved; a temporary folder when ``None``.
+        show_progress: Show the Trainer's progress bar on stderr.
+        fidelity: Fraction of the planned training steps to run (multi-fidelity search).
+        keep_model: Keep the saved model on disk after the run.
+
+    Raises:
+        ConfigError: bad knob, data or model settings (nothing was measured).
+        StageFailedError: a stage crashed; ``.stage`` names it.
+    """
+    if not 0 < fidelity <= 1:
+        raise ConfigError(f"fidelity must be in (0, 1], got {fidelity}")
+    if registry is None:
+        from greensearch.knobs import default_registry
+
+        registry = default_registry()
+    plan = registry.plan(study, bundle)
+    plan.max_steps_fraction = fidelity
+    knobs = registry.canonical(bundle)
+    out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="greensearch-run-"))
+    windows = _Windows(meter)
+    state = RunState(plan=plan, output_dir=out, show_progress=show_progress,
+                     switch_window=windows.switch)
+    started = dt.datetime.now(dt.UTC)
+    with contextlib.ExitStack() as stack:
+        for factory in plan.run_contexts:
+            stack.enter_context(factory())
+        for name in STAGES:
+            windows.begin(name)
+            try:
+                _STAGE_FUNCS[name](state)
+            except GreensearchError:
+                windows.abort()
+                raise
+            except Exception as err:  # noqa: BLE001 - any crash inside a stage is reported as such
+                windows.abort()
+                raise StageFailedError(name, f"{type(err).__name__}: {err}") from err
+            windows.end(name)
+    if not keep_model and output_dir is None:
+        shutil.rmtree(out, ignore_errors=True)
+    assert state.metrics is not None
+    stages = {name: windows.totals[name].to_dict() for name in ALL_WINDOWS}
+    total = StageTotals()
+    for t in windows.totals.values():
+        total.duration_s += t.duration_s
+        total.energy_j += t.energy_j
+        total.idle_energy_j += t.idle_energy_j
+        total.co2_kg += t.co2_kg
+    method = "measured" if windows.methods == {"measured"} else "estimated"
+    totals = total.to_dict()
+    return {
+        "study": study.name,
+        "study_file": study.source,
+        "knobs": knobs,
+        "notes": plan.notes,
+        "started_at": started.isoformat(timespec="seconds"),
+        "stages": stages,
+        "energy_kwh": totals["energy_kwh"],
+        "net_energy_kwh": totals["net_energy_kwh"],
+        "duration_s": totals["duration_s"],
+        "co2_kg": totals["co2_kg"],
+        "metrics": state.metrics.to_dict(),
+        "meter": {"name": meter.name, "method": method,
+                  "idle_power_w": getattr(meter, "idle_power_w", None)},
+        "device": describe_device(),
+        "fidelity": fidelity,
+        "train_steps": state.train_steps,
+        "planned_steps": state.planned_steps,
+        "train_loss": state.extra.get("train_loss"),
+        "model_dir": str(state.model_dir) if keep_model and state.model_dir else None,
+    }
+
+
+def run_variant(
+    study: StudyConfig,
+    bundle: Bundle,
+    *,
+    repeats: int = 1,
+    meter: Any,
+    results_path: str | Path | None = None,
+    output_root: str | Path | None = None,
+    show_progress: bool = False,
+    variant: str | None = None,
+    fidelity: float = 1.0,
+    on_repeat: Callable[[int, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run a variant ``repeats`` times, appending each run record as it completes.
+
+    Returns the summary (means, with ``stats`` holding std and 95% CI per figure, and
+    ``runs`` holding the individual records).
+    """
+    if repeats < 1:
+        raise ConfigError(f"--repeats must be at least 1, got {repeats}")
+    records: list[dict[str, Any]] = []
+    for i in range(repeats):
+        out = None
+        if output_root is not None:
+            tag = hashlib.sha1(format_bundle(bundle).encode()).hexdigest()[:8]
+            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            out = Path(output_root) / f"{study.name}-{tag}-{stamp}-r{i + 1}"
+        record = run_once(study, bundle, meter=meter, output_dir=out,
+                          show_progress=show_progress, fidelity=fidelity)
+        record.update({"variant": variant, "repeat": i + 1, "repeats": repeats})
+        if results_path is not None:
+            append_record(results_path, record)
+        records.append(record)
+        if on_repeat is not None:
+            on_repeat(i + 1, record)
+    return summarize(records)
+
+
+def describe_device() -> dict[str, Any]:
+    """What ran the job: processor, accelerator and library versions, for the record."""
+    import torch
+    import transformers
+
+    info: dict[str, Any] = {
+        "type": "cuda" if torch.cuda.is_available() else "cpu",
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+        info["cuda"] = torch.version.cuda
+    return info

@@ -1,0 +1,195 @@
+"""The six stages of one fine-tuning run, each a function of the shared run state.
+
+``data → tokenize → load → train → save → eval``, as in the paper, so per-stage energy
+is comparable with its Table I. Validation during training is measured in its own
+``validate`` windows (see :class:`_MeteredTrainer`) rather than hidden inside ``train``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from greensearch.exceptions import ConfigError
+from greensearch.knobs import RunPlan
+from greensearch.pipeline._metrics import Metrics, compute_metrics
+
+__all__ = ["RunState", "STAGES", "stage_data", "stage_tokenize", "stage_load", "stage_train",
+           "stage_save", "stage_eval"]
+
+#: The paper's six stages, in run order.
+STAGES: tuple[str, ...] = ("data", "tokenize", "load", "train", "save", "eval")
+
+
+@dataclass
+class RunState:
+    """What the stages hand to each other during one run."""
+
+    plan: RunPlan
+    output_dir: Path
+    show_progress: bool = True
+    #: Called as ``pause("train")`` / ``resume("train")`` around validation passes.
+    switch_window: Callable[[str, str], None] | None = None
+    splits: Any = None
+    tokenizer: Any = None
+    tokenized: Any = None
+    num_labels: int = 0
+    model: Any = None
+    trainer: Any = None
+    train_steps: int = 0
+    planned_steps: int = 0
+    model_dir: Path | None = None
+    metrics: Metrics | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def stage_data(state: RunState) -> None:
+    """Load train/validation/test splits and apply the data knobs (dedup, sampling)."""
+    from greensearch.data import load_splits
+
+    study = state.plan.study
+    splits = load_splits(study.dataset, text_column=study.text_column,
+                         label_column=study.label_column, seed=study.seed)
+    for hook in state.plan.data_hooks:
+        splits = hook(splits)
+    if len(splits["train"]) == 0:
+        raise ConfigError("the data knobs left no training example; relax them")
+    labels = set(splits["train"]["label"]) | set(splits["test"]["label"])
+    state.num_labels = max(2, max(labels) + 1)
+    state.splits = splits
+
+
+def stage_tokenize(state: RunState) -> None:
+    """Tokenize every split to ``max_length`` (one call per example unless fast_tokenizer)."""
+    from greensearch.pipeline._model import load_tokenizer
+
+    plan = state.plan
+    tokenizer = load_tokenizer(plan.study)
+    pad = "max_length" if plan.padding == "max_length" else False
+    max_length = plan.study.max_length
+
+    def encode(batch: dict[str, Any]) -> Any:
+        return tokenizer(batch["text"], truncation=True, max_length=max_length, padding=pad)
+
+    state.tokenizer = tokenizer
+    state.tokenized = state.splits.map(
+        encode,
+        batched=plan.fast_tokenizer,
+        batch_size=1000,
+        remove_columns=["text"],
+        load_from_cache_file=False,
+        keep_in_memory=True,
+        desc="tokenize",
+    )
+
+
+def stage_load(state: RunState) -> None:
+    """Build (or load) the model and apply the model knobs."""
+    from transformers import set_seed
+
+    from greensearch.pipeline._model import build_model
+
+    set_seed(state.plan.study.seed)
+    state.model = build_model(state.plan.study, state.plan, state.tokenizer, state.num_labels)
+
+
+def stage_train(state: RunState) -> None:
+    """Fine-tune with the HF Trainer; validation passes are metered separately."""
+    from transformers import DataCollatorWithPadding, TrainingArguments
+
+    plan, study = state.plan, state.plan.study
+    args: dict[str, Any] = {
+        "output_dir": str(state.output_dir / "trainer"),
+        "num_train_epochs": study.epochs,
+        "per_device_train_batch_size": study.batch_size,
+        "per_device_eval_batch_size": study.eval_batch_size,
+        "learning_rate": study.learning_rate,
+        "weight_decay": study.weight_decay,
+        "warmup_steps": 0,
+        "lr_scheduler_type": "linear",
+        "seed": study.seed,
+        "data_seed": study.seed,
+        "eval_strategy": "epoch",
+        "save_strategy": "no",
+        "logging_strategy": "no",
+        "report_to": "none",
+        "disable_tqdm": not state.show_progress,
+        "use_cpu": not _cuda(),
+        "dataloader_num_workers": 0,
+        "dataloader_pin_memory": False,
+    }
+    args.update(plan.training_args)
+    steps_per_epoch = math.ceil(len(state.tokenized["train"]) / args["per_device_train_batch_size"]
+                                / args.get("gradient_accumulation_steps", 1))
+    planned = max(1, math.ceil(steps_per_epoch * args["num_train_epochs"]))
+    state.planned_steps = planned
+    args["warmup_steps"] = int(round(study.warmup_ratio * planned))
+    if plan.max_steps_fraction < 1.0:
+        args["max_steps"] = max(1, math.ceil(planned * plan.max_steps_fraction))
+    trainer_cls = _metered_trainer_class()
+    trainer = trainer_cls(
+        model=state.model,
+        args=TrainingArguments(**args),
+        train_dataset=state.tokenized["train"],
+        eval_dataset=state.tokenized["validation"],
+        data_collator=DataCollatorWithPadding(state.tokenizer),
+        callbacks=[factory() for factory in plan.callbacks],
+        compute_metrics=_validation_metrics,
+    )
+    trainer.switch_window = state.switch_window
+    output = trainer.train()
+    state.trainer = trainer
+    state.train_steps = int(output.global_step)
+    state.extra["train_loss"] = float(output.training_loss)
+
+
+def stage_save(state: RunState) -> None:
+    """Write the fine-tuned model and tokenizer so they reload without greensearch."""
+    target = state.output_dir / "model"
+    state.trainer.save_model(str(target))
+    state.tokenizer.save_pretrained(str(target))
+    state.model_dir = target
+
+
+def stage_eval(state: RunState) -> None:
+    """Predict the test split with the plan's engine and score it."""
+    from greensearch.pipeline._engines import predict
+
+    test = state.tokenized["test"]
+    predictions = predict(state, test)
+    state.metrics = compute_metrics(list(test["label"]), predictions)
+
+
+def _validation_metrics(eval_pred: Any) -> dict[str, float]:
+    logits, labels = eval_pred
+    preds = logits.argmax(-1).tolist()
+    m = compute_metrics(labels.tolist(), preds)
+    return {"f1": m.f1, "accuracy": m.accuracy}
+
+
+def _cuda() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def _metered_trainer_class() -> type:
+    """A Trainer whose ``evaluate`` closes the train window and opens a validate window."""
+    from transformers import Trainer
+
+    class _MeteredTrainer(Trainer):  # type: ignore[misc]
+        switch_window: Callable[[str, str], None] | None = None
+
+        def evaluate(self, *args: Any, **kwargs: Any) -> Any:
+            if self.switch_window is None:
+                return super().evaluate(*args, **kwargs)
+            self.switch_window("train", "validate")
+            try:
+                return super().evaluate(*args, **kwargs)
+            finally:
+                self.switch_window("validate", "train")
+
+    return _MeteredTrainer
