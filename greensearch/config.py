@@ -15,13 +15,25 @@ from typing import Any
 
 from greensearch.exceptions import ConfigError
 
-__all__ = ["StudyConfig", "load_study", "DEFAULT_STUDY", "EMBEDDED_MODEL"]
+__all__ = ["StudyConfig", "load_study", "study_from_dict", "model_num_layers", "DEFAULT_STUDY",
+           "EMBEDDED_MODEL", "EMBEDDED_ARCH"]
 
 #: The study shipped with the package: runs offline on 2 CPU cores in about a minute.
 DEFAULT_STUDY = Path(__file__).resolve().parent / "studies" / "default.toml"
 
 #: Model id of the small ModernBERT built from a config (no weights are downloaded).
 EMBEDDED_MODEL = "embedded:modernbert-tiny"
+
+#: Architecture of the embedded model; a study's ``model_config`` overrides any key.
+EMBEDDED_ARCH: dict[str, Any] = {
+    "hidden_size": 128,
+    "num_hidden_layers": 6,
+    "num_attention_heads": 4,
+    "intermediate_size": 256,
+    "max_position_embeddings": 512,
+    "global_attn_every_n_layers": 3,
+    "local_attention": 128,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,3 +160,21 @@ def _looks_like_path(dataset: str) -> bool:
     return dataset.startswith((".", "/")) or dataset.endswith(
         (".csv", ".json", ".jsonl", ".parquet", ".gz")
     )
+
+
+def model_num_layers(study: StudyConfig) -> int:
+    """Encoder depth of the study's model, without loading weights.
+
+    Raises:
+        ConfigError: the model's config cannot be read (e.g. a hub id while offline).
+    """
+    if study.model == EMBEDDED_MODEL:
+        return int({**EMBEDDED_ARCH, **study.model_config}["num_hidden_layers"])
+    from transformers import AutoConfig
+
+    try:
+        return int(AutoConfig.from_pretrained(study.model).num_hidden_layers)
+    except (OSError, ValueError) as err:
+        raise ConfigError(
+            f"cannot read the config of model '{study.model}': {str(err).splitlines()[0]}"
+        ) from err

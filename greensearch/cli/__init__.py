@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -31,9 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=_version())
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only errors; no progress bars")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    _add_common(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMANDS:
         try:
@@ -43,7 +42,19 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # command not shipped in this build
             raise
         module.add_parser(sub)
+    for subparser in sub.choices.values():
+        _add_common(subparser, suppress=True)
     return parser
+
+
+def _add_common(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    """Options every command takes, before or after the command name."""
+    kw = {"default": argparse.SUPPRESS} if suppress else {}
+    parser.add_argument("-v", "--verbose", action="count", help="more log output",
+                        **({"default": 0} | kw))
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="only errors; no progress output", **kw)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors", **kw)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args.verbose, args.quiet)
     try:
         return int(args.handler(args))
+    except BrokenPipeError:  # e.g. `greensearch knobs --json | head`
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0
     except KeyboardInterrupt:
         print("greensearch: interrupted; completed results were saved", file=sys.stderr)
         return 130

@@ -10,22 +10,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from greensearch.config import EMBEDDED_MODEL, StudyConfig
+from greensearch.config import EMBEDDED_ARCH, EMBEDDED_MODEL, StudyConfig
 from greensearch.exceptions import ConfigError
 from greensearch.knobs import RunPlan
 
-__all__ = ["load_tokenizer", "build_model", "EMBEDDED_ARCH"]
+__all__ = ["load_tokenizer", "build_model"]
 
-#: Architecture of the embedded model; a study's ``model_config`` overrides any key.
-EMBEDDED_ARCH: dict[str, Any] = {
-    "hidden_size": 128,
-    "num_hidden_layers": 6,
-    "num_attention_heads": 4,
-    "intermediate_size": 256,
-    "max_position_embeddings": 512,
-    "global_attn_every_n_layers": 3,
-    "local_attention": 128,
-}
 
 
 def load_tokenizer(study: StudyConfig) -> Any:

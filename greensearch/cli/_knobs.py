@@ -1,0 +1,64 @@
+"""``greensearch knobs``: the registry as a table, with availability on this machine."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from greensearch.cli._render import print_json, print_table
+
+__all__ = ["add_parser", "knob_rows"]
+
+
+def add_parser(sub: Any) -> None:
+    """Register the ``knobs`` subcommand."""
+    p = sub.add_parser("knobs", help="list the knobs and whether they run here",
+                       description="List every knob: stage, targeted resources, parameters, "
+                                   "and whether it is available on this machine (or why not).")
+    p.add_argument("--json", action="store_true", help="print a JSON list of knob objects")
+    p.set_defaults(handler=handle)
+
+
+def knob_rows() -> list[dict[str, Any]]:
+    """One dict per registered knob, in registry order."""
+    from greensearch.knobs import default_registry
+
+    rows = []
+    for knob in default_registry():
+        reason = knob.unavailable_reason()
+        rows.append({
+            "name": knob.name,
+            "stage": knob.stage,
+            "targets": list(knob.targets),
+            "costs": list(knob.costs),
+            "params": [{"name": p.name, "type": p.type.__name__, "default": p.default,
+                        "choices": list(p.choices) if p.choices is not None else None,
+                        "low": p.low, "high": p.high} for p in knob.params],
+            "search_values": list(knob.values_for_search()),
+            "conflicts": list(knob.conflicts),
+            "description": knob.description,
+            "available": reason is None,
+            "reason": reason,
+        })
+    return rows
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Print the registry."""
+    rows = knob_rows()
+    if args.json:
+        print_json(rows)
+        return 0
+    table = []
+    for row in rows:
+        params = ":".join(_describe(p) for p in row["params"]) or "(flag)"
+        where = "yes" if row["available"] else f"no: {row['reason']}"
+        table.append([row["name"], row["stage"], ",".join(row["targets"]), params, where])
+    print_table(["knob", "stage", "targets", "params", "available here"], table)
+    return 0
+
+
+def _describe(p: dict[str, Any]) -> str:
+    if p["choices"]:
+        return "|".join(str(c) for c in p["choices"])
+    return f"{p['name'].upper()}"

@@ -1,0 +1,121 @@
+"""``greensearch run``: one variant of a study, every stage metered, optionally repeated."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from greensearch.cli._render import fmt_energy, print_json, print_table
+
+__all__ = ["add_parser"]
+
+DEFAULT_RESULTS = "greensearch-results.jsonl"
+
+
+def add_parser(sub: Any) -> None:
+    """Register the ``run`` subcommand."""
+    p = sub.add_parser(
+        "run",
+        help="run one variant of a study with per-stage energy",
+        description=(
+            "Fine-tune once (or --repeats times) with the given knobs and report energy, "
+            "time and F1 per stage. Every completed run is appended to --results."
+        ),
+    )
+    p.add_argument("--study", metavar="FILE", help="study TOML (default: the embedded study)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--knobs", default="", metavar="BUNDLE",
+                       help="knobs to apply, e.g. layer_prune=2:bottom,seq_len=128,fast_tokenizer")
+    group.add_argument("--variant", metavar="V", help="a paper variant by name (V0..V30)")
+    p.add_argument("--repeats", type=int, default=1, metavar="N",
+                   help="run N times; report mean, std and 95%% CI (default 1)")
+    p.add_argument("--meter", default="auto", choices=("auto", "nvml", "rapl", "codecarbon"),
+                   help="energy meter (default auto: NVML > RAPL > CodeCarbon estimate)")
+    p.add_argument("--idle-seconds", type=float, default=2.0, metavar="S",
+                   help="seconds of idle power sampled before the run (0: skip; default 2)")
+    p.add_argument("--results", default=DEFAULT_RESULTS, metavar="PATH",
+                   help=f"JSON Lines file each completed run is appended to (default {DEFAULT_RESULTS})")
+    p.add_argument("--output-dir", default="runs", metavar="DIR",
+                   help="where fine-tuned models are saved (default runs/)")
+    p.add_argument("--fidelity", type=float, default=1.0, metavar="F",
+                   help="train on this fraction of the planned steps (default 1.0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run the variant and render it."""
+    from greensearch.config import load_study
+    from greensearch.energy import make_meter, measure_idle_power
+    from greensearch.knobs import default_registry, parse_bundle
+    from greensearch.knobs._paper import paper_variant
+    from greensearch.pipeline import run_variant
+
+    study = load_study(args.study)
+    notes: list[str] = []
+    if args.variant:
+        bundle, notes = paper_variant(args.variant, study)
+    else:
+        bundle = parse_bundle(args.knobs)
+    default_registry().resolve(bundle, study=study)  # reject bad bundles before any work
+    quiet = args.quiet or args.json
+    meter = make_meter(args.meter)
+    try:
+        if args.idle_seconds > 0:
+            _status(f"sampling idle power for {args.idle_seconds:g} s ...", quiet)
+            measure_idle_power(meter, seconds=args.idle_seconds)
+
+        def progress(i: int, record: dict[str, Any]) -> None:
+            _status(f"run {i}/{args.repeats} done: {fmt_energy(record['energy_kwh'])}, "
+                    f"{record['duration_s']:.1f} s, F1 {record['metrics']['f1']:.3f}", quiet)
+
+        summary = run_variant(study, bundle, repeats=args.repeats, meter=meter,
+                              results_path=args.results, output_root=args.output_dir,
+                              show_progress=not quiet and sys.stderr.isatty(),
+                              variant=args.variant.upper() if args.variant else None,
+                              fidelity=args.fidelity, on_repeat=progress)
+    finally:
+        meter.close()
+    summary["notes"] = notes + summary.get("notes", [])
+    summary["results_file"] = args.results
+    if args.json:
+        print_json(summary)
+    else:
+        render(summary)
+    return 0
+
+
+def render(summary: dict[str, Any]) -> None:
+    """Human-readable report: per-stage table, metrics and meter provenance."""
+    total = summary["energy_kwh"] or float("nan")
+    rows = []
+    for stage, figures in summary["stages"].items():
+        share = figures["energy_kwh"] / total * 100 if total else float("nan")
+        rows.append([stage, fmt_energy(figures["energy_kwh"]),
+                     f"{figures['duration_s']:.2f} s", f"{share:.1f}%"])
+    rows.append(["total", fmt_energy(summary["energy_kwh"]), f"{summary['duration_s']:.2f} s",
+                 "100.0%"])
+    label = summary.get("variant") or summary["knobs"] or "baseline"
+    print(f"variant: {label}   knobs: {summary['knobs'] or '(none: baseline)'}")
+    for note in summary.get("notes", []):
+        print(f"  - {note}")
+    print_table(["stage", "energy", "time", "share"], rows)
+    stats, metrics = summary["stats"], summary["metrics"]
+    n = summary["repeats"]
+    print(f"net of idle: {fmt_energy(summary['net_energy_kwh'])}   CO2: {summary['co2_kg']:.3g} kg")
+    if n > 1:
+        e = stats["energy_kwh"]
+        print(f"energy over {n} repeats: {fmt_energy(e['mean'])} ± {fmt_energy(e['std'])} "
+              f"(95% CI {fmt_energy(e['ci95_low'])} .. {fmt_energy(e['ci95_high'])})")
+    flag = "  DEGENERATE: predicts one class, learned nothing" if metrics["degenerate"] else ""
+    print(f"F1 {metrics['f1']:.4f}  (weighted F1 {metrics['f1_weighted']:.4f}, accuracy "
+          f"{metrics['accuracy']:.4f}){flag}")
+    meter = summary["meter"]
+    print(f"meter: {meter['name']} ({meter['method']}); {n} run(s); appended to "
+          f"{summary['results_file']}")
+
+
+def _status(text: str, quiet: bool) -> None:
+    if not quiet:
+        print(text, file=sys.stderr)
