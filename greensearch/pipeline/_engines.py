@@ -42,3 +42,130 @@ def predict(state: Any, dataset: Any) -> list[int]:
 def _predict_torch(state: Any, dataset: Any) -> list[int]:
     output = state.trainer.predict(dataset)
     return [int(i) for i in output.predictions.argmax(-1)]
+
+
+# --- engines that start from the saved model folder --------------------------------------
+# They evaluate the artefact the save stage wrote (adapters merged, pruned config), so
+# what they measure is what a user would deploy, and their set-up cost lands in eval.
+
+
+def _load_saved(state: Any) -> Any:
+    """The saved classifier, fp32, in eval mode, with the plan's attention kernel."""
+    from transformers import AutoModelForSequenceClassification
+
+    if state.model_dir is None:
+        raise ConfigError("this eval engine needs the model saved by the save stage")
+    attn = state.plan.model_kwargs.get("attn_implementation", "eager")
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(state.model_dir), attn_implementation=attn)
+    return model.eval()
+
+
+def _batches(dataset: Any, batch_size: int, pad_id: int) -> Any:
+    """Yield ``(input_ids, attention_mask)`` int64 numpy arrays, right-padded per batch."""
+    import numpy as np
+
+    for start in range(0, len(dataset), batch_size):
+        batch = dataset[start:start + batch_size]
+        rows = batch["input_ids"]
+        masks = batch.get("attention_mask") or [[1] * len(r) for r in rows]
+        width = max(len(r) for r in rows)
+        ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for i, (row, row_mask) in enumerate(zip(rows, masks, strict=True)):
+            ids[i, :len(row)] = row
+            mask[i, :len(row_mask)] = row_mask
+        yield ids, mask
+
+
+def _pad_id(model: Any) -> int:
+    pad = model.config.pad_token_id
+    return 0 if pad is None else int(pad)
+
+
+def onnx_logits(state: Any, dataset: Any) -> Any:
+    """Export the saved model to ONNX and return ONNX Runtime logits for ``dataset``."""
+    import logging
+    import time
+
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    model = _load_saved(state)
+    path = state.output_dir / "model.onnx"
+    ids, mask = next(_batches(dataset.select(range(min(2, len(dataset)))), 2, _pad_id(model)))
+    if len(ids) < 2:  # a batch of one would fix the batch dimension at 1
+        ids, mask = np.repeat(ids, 2, axis=0), np.repeat(mask, 2, axis=0)
+    started = time.perf_counter()
+    dims = {0: "batch", 1: "seq"}
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+    program = torch.onnx.export(
+        model, (), kwargs={"input_ids": torch.from_numpy(ids),
+                           "attention_mask": torch.from_numpy(mask)},
+        dynamo=True, verbose=False, input_names=["input_ids", "attention_mask"],
+        output_names=["logits"], dynamic_shapes={"input_ids": dims, "attention_mask": dims})
+    program.save(str(path))
+    export_s = time.perf_counter() - started
+    providers = ["CPUExecutionProvider"]
+    if torch.cuda.is_available() and "CUDAExecutionProvider" in ort.get_available_providers():
+        providers.insert(0, "CUDAExecutionProvider")
+    session = ort.InferenceSession(str(path), providers=providers)
+    state.plan.note(f"inference_engine=onnx: export {export_s:.1f} s, providers "
+                    f"{session.get_providers()}")
+    out = [session.run(["logits"], {"input_ids": i, "attention_mask": m})[0]
+           for i, m in _batches(dataset, state.plan.study.eval_batch_size, _pad_id(model))]
+    return np.concatenate(out)
+
+
+@register_engine("onnx")
+def _predict_onnx(state: Any, dataset: Any) -> list[int]:
+    return [int(i) for i in onnx_logits(state, dataset).argmax(-1)]
+
+
+def int8_logits(state: Any, dataset: Any) -> Any:
+    """Logits of the saved model with its Linear layers dynamically quantized to int8.
+
+    Dynamic int8 kernels run on the CPU only, so this engine evaluates on the CPU even
+    where a GPU trained the model.
+    """
+    import warnings
+
+    import numpy as np
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    model = _load_saved(state).to("cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch marks the eager int8 API as deprecated
+        qmodel = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    out = []
+    with torch.inference_mode():
+        for ids, mask in _batches(dataset, state.plan.study.eval_batch_size, _pad_id(model)):
+            logits = qmodel(input_ids=torch.from_numpy(ids),
+                            attention_mask=torch.from_numpy(mask)).logits
+            out.append(logits.float().numpy())
+    return np.concatenate(out)
+
+
+@register_engine("int8")
+def _predict_int8(state: Any, dataset: Any) -> list[int]:
+    return [int(i) for i in int8_logits(state, dataset).argmax(-1)]
+
+
+@register_engine("vllm")
+def _predict_vllm(state: Any, dataset: Any) -> list[int]:
+    """vLLM pooling model (``task="classify"``) on the saved folder, fed token ids."""
+    from vllm import LLM
+    from vllm.inputs import TokensPrompt
+
+    if state.model_dir is None:
+        raise ConfigError("the vllm engine needs the model saved by the save stage")
+    llm = LLM(model=str(state.model_dir), task="classify", enforce_eager=False)
+    prompts = []
+    for ids, mask in zip(dataset["input_ids"], dataset["attention_mask"], strict=True):
+        prompts.append(TokensPrompt(prompt_token_ids=[t for t, m in zip(ids, mask,
+                                                                        strict=True) if m]))
+    outputs = llm.classify(prompts)
+    return [int(max(range(len(o.outputs.probs)), key=o.outputs.probs.__getitem__))
+            for o in outputs]

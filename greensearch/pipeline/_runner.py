@@ -188,7 +188,8 @@ def run_once(
         "co2_kg": totals["co2_kg"],
         "metrics": state.metrics.to_dict(),
         "meter": {"name": meter.name, "method": method,
-                  "idle_power_w": getattr(meter, "idle_power_w", None)},
+                  "idle_power_w": getattr(meter, "idle_power_w", None),
+                  "details": dict(getattr(meter, "details", {}) or {})},
         "device": describe_device(),
         "fidelity": fidelity,
         "train_steps": state.train_steps,
@@ -210,6 +211,7 @@ def run_variant(
     variant: str | None = None,
     fidelity: float = 1.0,
     on_repeat: Callable[[int, dict[str, Any]], None] | None = None,
+    registry: Any = None,
 ) -> dict[str, Any]:
     """Run a variant ``repeats`` times, appending each run record as it completes.
 
@@ -225,8 +227,9 @@ def run_variant(
             tag = hashlib.sha1(format_bundle(bundle).encode()).hexdigest()[:8]
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             out = Path(output_root) / f"{study.name}-{tag}-{stamp}-r{i + 1}"
-        record = run_once(study, bundle, meter=meter, output_dir=out,
-                          show_progress=show_progress, fidelity=fidelity)
+        record = run_once(study, bundle, meter=meter, registry=registry, output_dir=out,
+                          show_progress=show_progress, fidelity=fidelity,
+                          keep_model=output_root is not None)
         record.update({"variant": variant, "repeat": i + 1, "repeats": repeats})
         if results_path is not None:
             append_record(results_path, record)

@@ -110,6 +110,8 @@ def stage_train(state: RunState) -> None:
         "weight_decay": study.weight_decay,
         "warmup_steps": 0,
         "lr_scheduler_type": "linear",
+        # Pinned: transformers 5 defaults to the fused kernel, which is the optimizer knob.
+        "optim": "adamw_torch",
         "seed": study.seed,
         "data_seed": study.seed,
         "eval_strategy": "epoch",

@@ -1,0 +1,59 @@
+"""greensearch: find the lowest-energy bundle of ML-pipeline knobs within an F1 budget.
+
+The public entry points are imported lazily so ``import greensearch`` (and the CLI's
+``--help``) stays fast and never loads torch::
+
+    import greensearch
+    result = greensearch.optimize(budget_f1="-1%")
+    print(result["oracle"])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["optimize", "run", "load_study", "__version__"]
+
+__version__ = "0.1.0"
+
+
+def optimize(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Search knob bundles; see :func:`greensearch.search.optimize`."""
+    from greensearch.search._study import optimize as _optimize
+
+    return _optimize(*args, **kwargs)
+
+
+def run(study: Any = None, knobs: str = "", *, repeats: int = 1, meter: str = "auto",
+        idle_seconds: float = 2.0, **kwargs: Any) -> dict[str, Any]:
+    """Run one variant of a study and return its summary (as ``greensearch run --json``).
+
+    Args:
+        study: Study file, :class:`~greensearch.config.StudyConfig`, or ``None`` (embedded).
+        knobs: Bundle text, e.g. ``"seq_len=128,fast_tokenizer"``.
+        repeats: Number of runs.
+        meter: Meter name (``auto``, ``nvml``, ``rapl``, ``codecarbon``).
+        idle_seconds: Idle power sampling before the first run (0 skips).
+        **kwargs: Passed to :func:`greensearch.pipeline.run_variant`.
+    """
+    from greensearch.config import StudyConfig
+    from greensearch.config import load_study as _load
+    from greensearch.energy import make_meter, measure_idle_power
+    from greensearch.knobs import parse_bundle
+    from greensearch.pipeline import run_variant
+
+    cfg = study if isinstance(study, StudyConfig) else _load(study)
+    the_meter = make_meter(meter)
+    try:
+        if idle_seconds > 0:
+            measure_idle_power(the_meter, seconds=idle_seconds)
+        return run_variant(cfg, parse_bundle(knobs), repeats=repeats, meter=the_meter, **kwargs)
+    finally:
+        the_meter.close()
+
+
+def load_study(path: Any = None) -> Any:
+    """Read a study file; see :func:`greensearch.config.load_study`."""
+    from greensearch.config import load_study as _load
+
+    return _load(path)

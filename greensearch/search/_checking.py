@@ -1,0 +1,44 @@
+"""Feed the orthogonality checker from a study's stored trials.
+
+Workers share a study, so the checker is rebuilt from storage before each decision:
+every measured trial at the search fidelity is one observation (energy relative to the
+baseline, ΔF1), and the noise is the relative spread of the repeated baseline runs.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from greensearch.knobs import KnobRegistry, parse_bundle
+from greensearch.search._objective import completed_at
+from greensearch.search._orthogonality import OrthogonalityChecker
+
+__all__ = ["checker_from_study", "baseline_noise", "FALLBACK_NOISE_REL"]
+
+#: Relative energy noise assumed while the baseline has fewer than two runs.
+FALLBACK_NOISE_REL = 0.05
+
+
+def baseline_noise(runs: list[float]) -> float:
+    """Relative standard deviation of repeated baseline energies (fallback if < 2 runs)."""
+    if len(runs) < 2:
+        return FALLBACK_NOISE_REL
+    return statistics.stdev(runs) / statistics.fmean(runs)
+
+
+def checker_from_study(registry: KnobRegistry, study: Any, fidelity: float) -> OrthogonalityChecker:
+    """A checker that knows every measurement stored at ``fidelity``."""
+    trials = completed_at(study, fidelity)
+    base = next((t for t in trials if t.user_attrs.get("knobs") == ""), None)
+    noise = baseline_noise(base.user_attrs.get("energy_kwh_runs", []) if base else [])
+    checker = OrthogonalityChecker(registry, noise_rel=noise)
+    if base is None:
+        return checker
+    for t in trials:
+        knobs = t.user_attrs.get("knobs")
+        if not knobs or t.user_attrs.get("degenerate"):
+            continue
+        checker.observe(parse_bundle(knobs), energy_ratio=t.values[0] / base.values[0],
+                        delta_f1_pct=t.user_attrs.get("delta_f1_pct", 0.0))
+    return checker

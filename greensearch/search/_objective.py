@@ -1,0 +1,192 @@
+"""One Optuna trial: sample a bundle, skip it if known or predicted bad, else measure it.
+
+Several workers may share one study, so every decision here reads the shared storage:
+the lowest-numbered trial that claims a knob set at a fidelity measures it and any later
+claim reuses its figures (waiting for it if it is still running); ΔF1 and ΔEnergy are
+taken against the baseline trial at the same fidelity.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from greensearch.config import StudyConfig
+from greensearch.exceptions import GreensearchError, MeasurementError
+from greensearch.knobs import Bundle, parse_bundle
+from greensearch.search._measure import trial_attrs
+from greensearch.search._space import SearchSpace
+
+__all__ = ["TrialRunner", "F1_LOSS_DEGENERATE", "completed_at"]
+
+logger = logging.getLogger(__name__)
+
+#: Constraint value of a degenerate model: infeasible whatever the budget.
+F1_LOSS_DEGENERATE = 1e6
+
+
+@dataclass
+class TrialRunner:
+    """The objective function handed to ``study.optimize``.
+
+    Attributes:
+        study_cfg: The task every trial runs.
+        space: Knob values the sampler may pick.
+        budget_pct: Largest accepted F1 loss, in percent of the baseline's F1.
+        meter: Energy meter shared by all trials of this worker.
+        fidelity: Fraction of training steps of a search trial.
+        baseline_repeats: Runs of the baseline at search fidelity (to estimate noise).
+        repeats: Runs of each finalist (and the baseline) at full fidelity.
+        checker_factory: Builds the orthogonality checker from completed trials; ``None``
+            disables learned pruning.
+        results_path: JSON Lines file every run is appended to.
+        poll_s: How often to look for a trial another worker is running.
+    """
+
+    study_cfg: StudyConfig
+    space: SearchSpace
+    budget_pct: float
+    meter: Any
+    fidelity: float = 1.0
+    baseline_repeats: int = 3
+    repeats: int = 3
+    checker_factory: Callable[[Any, float], Any] | None = None
+    results_path: str | Path | None = None
+    poll_s: float = 2.0
+    wait_timeout_s: float = 6 * 3600.0
+
+    def __call__(self, trial: Any) -> tuple[float, float]:
+        import optuna
+
+        phase = trial.user_attrs.get("phase", "sampler")
+        fidelity = float(trial.user_attrs.get("fidelity", self.fidelity))
+        bundle = self.space.sample(trial)
+        key = self.space.key(bundle)
+        trial.set_user_attr("phase", phase)
+        trial.set_user_attr("fidelity", fidelity)
+        trial.set_user_attr("knobs", key)
+        trial.set_user_attr("targets", {n: list(self.space.registry.get(n).targets) for n in bundle})
+        prior = self._wait_for_claim(trial, key, fidelity)
+        if prior is not None:
+            return self._reuse(trial, prior)
+        baseline = None if not bundle else self._wait_for_baseline(trial.study, fidelity)
+        if phase == "sampler" and self.checker_factory is not None and bundle:
+            verdict = self.checker_factory(trial.study, fidelity).verdict(bundle)
+            if verdict.prune:
+                reason = "; ".join(verdict.reasons) or "predicted worse than a subset"
+                trial.set_user_attr("pruned_reason", reason)
+                raise optuna.TrialPruned(reason)
+        from greensearch.pipeline import run_variant
+
+        repeats = 1
+        if not bundle:
+            repeats = self.repeats if phase == "final" else self.baseline_repeats
+        elif phase == "final":
+            repeats = self.repeats
+        try:
+            summary = run_variant(self.study_cfg, bundle, repeats=repeats, meter=self.meter,
+                                  fidelity=fidelity, results_path=self.results_path,
+                                  variant=f"trial-{trial.number}",
+                                  registry=self.space.registry)
+        except GreensearchError as err:
+            trial.set_user_attr("error", str(err))
+            raise
+        attrs = trial_attrs(summary)
+        base = attrs if baseline is None else baseline.user_attrs
+        attrs.update(_deltas(attrs, base, self.budget_pct))
+        for name, value in attrs.items():
+            trial.set_user_attr(name, value)
+        return attrs["energy_kwh"], attrs["f1_loss_pct"]
+
+    def _wait_for_claim(self, trial: Any, key: str, fidelity: float) -> Any | None:
+        """The earlier trial measuring this knob set at this fidelity, once it is finished."""
+        import optuna
+
+        deadline = time.monotonic() + self.wait_timeout_s
+        while True:
+            earlier = [t for t in _claims(trial.study, key, fidelity) if t.number < trial.number]
+            done = [t for t in earlier if t.state == optuna.trial.TrialState.COMPLETE]
+            if done:
+                return done[0]
+            running = [t for t in earlier if t.state == optuna.trial.TrialState.RUNNING]
+            if not running:
+                return None
+            if time.monotonic() > deadline:
+                raise MeasurementError(f"gave up waiting for trial {running[0].number} ({key})")
+            optuna.storages.fail_stale_trials(trial.study)
+            time.sleep(self.poll_s)
+
+    def _wait_for_baseline(self, study: Any, fidelity: float) -> Any:
+        import optuna
+
+        deadline = time.monotonic() + self.wait_timeout_s
+        while True:
+            claims = _claims(study, "", fidelity)
+            done = [t for t in claims if t.state == optuna.trial.TrialState.COMPLETE]
+            if done:
+                return done[0]
+            if not any(t.state in (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
+                       for t in claims) or time.monotonic() > deadline:
+                raise MeasurementError(
+                    f"no baseline measured at fidelity {fidelity:g}; rerun `greensearch optimize` "
+                    "(it measures the baseline first)"
+                )
+            optuna.storages.fail_stale_trials(study)
+            time.sleep(self.poll_s)
+
+    @staticmethod
+    def _reuse(trial: Any, prior: Any) -> tuple[float, float]:
+        for name, value in prior.user_attrs.items():
+            if name not in ("phase",):
+                trial.set_user_attr(name, value)
+        trial.set_user_attr("reused_from", prior.number)
+        trial.set_user_attr("energy_kwh_spent", 0.0)
+        trial.set_user_attr("duration_s_spent", 0.0)
+        return prior.values[0], prior.values[1]
+
+
+def _claims(study: Any, key: str, fidelity: float) -> list[Any]:
+    import optuna
+
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING,
+              optuna.trial.TrialState.WAITING)
+    trials = study.get_trials(deepcopy=False, states=states)
+    return sorted((t for t in trials if t.user_attrs.get("knobs") == key
+                   and t.user_attrs.get("fidelity") == fidelity
+                   and "reused_from" not in t.user_attrs), key=lambda t: t.number)
+
+
+def completed_at(study: Any, fidelity: float) -> list[Any]:
+    """Measured (not reused) complete trials at ``fidelity``, oldest first."""
+    import optuna
+
+    trials = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return [t for t in trials if t.user_attrs.get("fidelity") == fidelity
+            and "reused_from" not in t.user_attrs]
+
+
+def _deltas(attrs: dict[str, Any], base: dict[str, Any], budget_pct: float) -> dict[str, Any]:
+    if base["f1"] <= 0 or base.get("degenerate"):
+        raise MeasurementError(
+            "the baseline learned nothing (F1 0 or one class predicted); no F1 budget can be "
+            "judged against it: raise epochs or the learning rate in the study"
+        )
+    loss = (base["f1"] - attrs["f1"]) / base["f1"] * 100.0
+    constraint = F1_LOSS_DEGENERATE if attrs["degenerate"] else loss - budget_pct
+    return {
+        "f1_loss_pct": loss,
+        "delta_f1_pct": -loss,
+        "delta_energy_pct": (attrs["energy_kwh"] / base["energy_kwh"] - 1.0) * 100.0,
+        "delta_time_pct": (attrs["duration_s"] / base["duration_s"] - 1.0) * 100.0,
+        "constraint": [constraint],
+        "feasible": constraint <= 0,
+    }
+
+
+def bundle_of(trial: Any) -> Bundle:
+    """The knob bundle a stored trial measured."""
+    return parse_bundle(trial.user_attrs.get("knobs", ""))

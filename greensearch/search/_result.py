@@ -1,0 +1,155 @@
+"""From a finished study to an answer: finalists, the oracle, the Pareto table, payback.
+
+Nothing is called the oracle on a low-fidelity estimate: the cheapest feasible bundles of
+the search are measured again at full fidelity, ``repeats`` times, against a baseline
+measured the same way, and the oracle is the lowest-energy of those that still meet
+the F1 budget and are not degenerate.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from greensearch.pipeline import describe
+from greensearch.search._objective import completed_at
+
+__all__ = ["pick_finalists", "pareto_rows", "build_result", "trial_row"]
+
+
+def trial_row(t: Any) -> dict[str, Any]:
+    """The figures of one trial, as the result's tables show them."""
+    a = t.user_attrs
+    return {
+        "trial": t.number,
+        "knobs": a.get("knobs", ""),
+        "fidelity": a.get("fidelity"),
+        "energy_kwh": a.get("energy_kwh"),
+        "duration_s": a.get("duration_s"),
+        "delta_energy_pct": a.get("delta_energy_pct"),
+        "delta_time_pct": a.get("delta_time_pct"),
+        "delta_f1_pct": a.get("delta_f1_pct"),
+        "f1": a.get("f1"),
+        "degenerate": a.get("degenerate"),
+        "feasible": a.get("feasible"),
+        "repeats": a.get("repeats"),
+        "method": a.get("method"),
+    }
+
+
+def _pareto(trials: list[Any]) -> list[Any]:
+    """Non-dominated trials on (energy, F1 loss), both minimised."""
+    front = []
+    for t in trials:
+        e, f = t.values
+        if not any(o.values[0] <= e and o.values[1] <= f and o.values != t.values for o in trials):
+            front.append(t)
+    return sorted(front, key=lambda t: t.values[0])
+
+
+def pick_finalists(study: Any, fidelity: float, k: int) -> list[str]:
+    """The ``k`` lowest-energy feasible, non-degenerate knob sets of the search."""
+    feasible = [t for t in completed_at(study, fidelity)
+                if t.user_attrs.get("feasible") and t.user_attrs.get("knobs")]
+    feasible.sort(key=lambda t: t.values[0])
+    seen: list[str] = []
+    for t in feasible:
+        if t.user_attrs["knobs"] not in seen:
+            seen.append(t.user_attrs["knobs"])
+        if len(seen) == k:
+            break
+    return seen
+
+
+def pareto_rows(study: Any, fidelity: float) -> list[dict[str, Any]]:
+    """Pareto front of the search trials (non-degenerate) as table rows."""
+    trials = [t for t in completed_at(study, fidelity) if not t.user_attrs.get("degenerate")]
+    return [trial_row(t) for t in _pareto(trials)]
+
+
+def build_result(study: Any, *, fidelity: float, budget_pct: float) -> dict[str, Any]:
+    """Assemble the answer of ``greensearch optimize`` from the stored trials."""
+    import optuna
+
+    all_trials = study.get_trials(deepcopy=False)
+    search = [t for t in all_trials if t.user_attrs.get("phase") != "final"]
+    finals = [t for t in completed_at(study, 1.0) if t.user_attrs.get("phase") == "final"]
+    base = next((t for t in finals if t.user_attrs.get("knobs") == ""), None)
+    candidates = [t for t in finals if t.user_attrs.get("knobs") and t.user_attrs.get("feasible")]
+    oracle = min(candidates, key=lambda t: t.values[0]) if candidates else None
+    spent = sum(t.user_attrs.get("energy_kwh_spent", 0.0) for t in all_trials)
+    result: dict[str, Any] = {
+        "study_name": study.study_name,
+        "budget_f1_pct": -budget_pct,
+        "fidelity": fidelity,
+        "oracle": _oracle(oracle, base) if oracle is not None else None,
+        "baseline": _oracle(base, base) if base is not None else None,
+        "finalists": [dict(trial_row(t), **_ci(t, base)) for t in finals],
+        "pareto": pareto_rows(study, fidelity),
+        "n_trials": len(search),
+        "n_complete": sum(t.state == optuna.trial.TrialState.COMPLETE for t in search),
+        "n_pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in search),
+        "n_failed": sum(t.state == optuna.trial.TrialState.FAIL for t in search),
+        "n_reused": sum("reused_from" in t.user_attrs for t in search),
+        "pruned": [{"trial": t.number, "knobs": t.user_attrs.get("knobs"),
+                    "reason": t.user_attrs.get("pruned_reason")}
+                   for t in search if t.state == optuna.trial.TrialState.PRUNED],
+        "failed": [{"trial": t.number, "knobs": t.user_attrs.get("knobs"),
+                    "error": t.user_attrs.get("error")}
+                   for t in search if t.state == optuna.trial.TrialState.FAIL],
+        "search_energy_kwh": spent,
+        "search_duration_s": sum(t.user_attrs.get("duration_s_spent", 0.0) for t in all_trials),
+        "extrapolation": _extrapolation(study, finals, fidelity),
+        "meter": _meter(all_trials),
+    }
+    saving = (base.values[0] - oracle.values[0]) if oracle is not None and base is not None else 0.0
+    result["payback_runs"] = spent / saving if saving > 0 else None
+    return result
+
+
+def _oracle(t: Any, base: Any) -> dict[str, Any]:
+    row = trial_row(t)
+    row.update(_ci(t, base))
+    return row
+
+
+def _ci(t: Any, base: Any) -> dict[str, Any]:
+    """95% CI of ΔEnergy % from the repeat runs (baseline mean as the reference)."""
+    runs = t.user_attrs.get("energy_kwh_runs") or []
+    if base is None or len(runs) < 2:
+        return {"delta_energy_ci95_pct": None}
+    ref = base.values[0]
+    stats = describe([(e / ref - 1.0) * 100.0 for e in runs])
+    return {"delta_energy_ci95_pct": [stats["ci95_low"], stats["ci95_high"]],
+            "energy_kwh_ci95": t.user_attrs.get("energy_kwh_ci95")}
+
+
+def _extrapolation(study: Any, finals: list[Any], fidelity: float) -> dict[str, Any] | None:
+    """Relative error of the low-fidelity energy estimate against the full measurement."""
+    if fidelity >= 1.0:
+        return None
+    low = {t.user_attrs.get("knobs"): t for t in completed_at(study, fidelity)}
+    errors = []
+    for t in finals:
+        est = low.get(t.user_attrs.get("knobs"))
+        if est is not None:
+            errors.append({"knobs": t.user_attrs.get("knobs"),
+                           "estimated_kwh": est.values[0], "measured_kwh": t.values[0],
+                           "error_pct": (est.values[0] / t.values[0] - 1.0) * 100.0})
+    if not errors:
+        return None
+    abs_err = sorted(abs(e["error_pct"]) for e in errors)
+    return {"finalists": errors, "median_abs_error_pct": abs_err[len(abs_err) // 2]
+            if len(abs_err) % 2 else (abs_err[len(abs_err) // 2 - 1] + abs_err[len(abs_err) // 2]) / 2,
+            "max_abs_error_pct": abs_err[-1]}
+
+
+def _meter(trials: list[Any]) -> dict[str, Any]:
+    methods = {t.user_attrs.get("method") for t in trials if t.user_attrs.get("method")}
+    meters = {t.user_attrs.get("meter") for t in trials if t.user_attrs.get("meter")}
+    return {"name": ",".join(sorted(meters)) or None,
+            "method": "measured" if methods == {"measured"} else ("estimated" if methods else None)}
+
+
+def _finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)

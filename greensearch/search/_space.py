@@ -1,0 +1,129 @@
+"""The search space: which knob values a trial may sample on this machine and study.
+
+Each available knob becomes one categorical parameter with ``off`` plus its search
+values. Values that the study rejects (pruning more layers than the model has) and knobs
+the machine cannot run are left out up front, with the reason kept for the report.
+Hard conflicts are never sampled: a knob that conflicts with one already on in this
+trial is not suggested at all (Optuna handles such conditional spaces).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from greensearch.config import StudyConfig
+from greensearch.exceptions import ConfigError
+from greensearch.knobs import Bundle, Knob, KnobRegistry, format_bundle
+
+__all__ = ["OFF", "SearchSpace", "build_space"]
+
+#: The choice meaning "knob not applied".
+OFF = "off"
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """Knobs and the values the sampler may pick, plus what was left out and why."""
+
+    registry: KnobRegistry
+    choices: dict[str, tuple[str, ...]]
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def sample(self, trial: Any) -> Bundle:
+        """Suggest one bundle through an Optuna trial, never pairing conflicting knobs."""
+        bundle: Bundle = {}
+        for name, values in self.choices.items():
+            knob = self.registry.get(name)
+            if any(_conflict(knob, self.registry.get(other)) for other in bundle):
+                continue
+            value = trial.suggest_categorical(name, (OFF, *values))
+            if value != OFF:
+                bundle[name] = value
+        return bundle
+
+    def params_of(self, bundle: Bundle) -> dict[str, str]:
+        """Trial parameters that reproduce ``bundle`` (for enqueueing seeds)."""
+        unknown = sorted(set(bundle) - set(self.choices))
+        if unknown:
+            raise ConfigError(f"knob(s) {', '.join(unknown)} are not in this search space")
+        params: dict[str, str] = {}
+        for name in self.choices:
+            knob = self.registry.get(name)
+            if any(_conflict(knob, self.registry.get(other)) for other in bundle if other != name
+                   and list(self.choices).index(other) < list(self.choices).index(name)):
+                continue
+            params[name] = bundle.get(name, OFF)
+        return params
+
+    def singles(self) -> list[Bundle]:
+        """Each knob alone at its first search value: the isolated effects the checker needs."""
+        return [{name: values[0]} for name, values in self.choices.items()]
+
+    def size(self) -> int:
+        """Number of bundles in the space, ignoring conflicts (an upper bound)."""
+        n = 1
+        for values in self.choices.values():
+            n *= len(values) + 1
+        return n
+
+    def key(self, bundle: Bundle) -> str:
+        """Canonical text of a bundle: the identity of a measurement."""
+        return self.registry.canonical(bundle) if bundle else ""
+
+    def describe(self) -> str:
+        """One line per knob for logs."""
+        return "; ".join(f"{n}∈{{{','.join(v)}}}" for n, v in self.choices.items())
+
+
+def build_space(
+    registry: KnobRegistry,
+    study: StudyConfig,
+    *,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+) -> SearchSpace:
+    """Collect the knob values that can run here on ``study``.
+
+    Raises:
+        ConfigError: an included/excluded name is not a knob, or nothing is left to search.
+    """
+    for name in (include or []) + (exclude or []):
+        registry.get(name)  # raises with a suggestion for a typo
+    choices: dict[str, tuple[str, ...]] = {}
+    skipped: dict[str, str] = {}
+    for knob in registry:
+        if include is not None and knob.name not in include:
+            continue
+        if exclude and knob.name in exclude:
+            skipped[knob.name] = "excluded by --exclude"
+            continue
+        reason = knob.unavailable_reason()
+        if reason:
+            skipped[knob.name] = reason
+            continue
+        values: list[str] = []
+        rejected: list[str] = []
+        for raw in knob.values_for_search():
+            try:
+                registry.resolve({knob.name: raw}, study=study)
+            except ConfigError as err:
+                rejected.append(f"{raw} ({err})")
+                continue
+            values.append(raw)
+        if values:
+            choices[knob.name] = tuple(values)
+        else:
+            skipped[knob.name] = "no search value runs on this study: " + "; ".join(rejected)
+    if not choices:
+        raise ConfigError("no knob is available to search on this machine; see `greensearch knobs`")
+    return SearchSpace(registry=registry, choices=choices, skipped=skipped)
+
+
+def _conflict(a: Knob, b: Knob) -> bool:
+    return b.name in a.conflicts or a.name in b.conflicts
+
+
+def bundle_text(bundle: Bundle) -> str:
+    """Human form of a bundle, ``baseline`` for the empty one."""
+    return format_bundle(bundle) or "baseline"

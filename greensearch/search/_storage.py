@@ -1,0 +1,58 @@
+"""Optuna storage from a URL: SQLite under ``studies/`` by default, any RDB, or a journal.
+
+RDB storages get a heartbeat, so a worker killed with ``kill -9`` leaves a trial that the
+next worker marks failed and retries instead of one stuck in RUNNING forever.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from greensearch.exceptions import ConfigError
+
+__all__ = ["default_storage_url", "open_storage", "HEARTBEAT_S", "GRACE_S"]
+
+#: Seconds between a running trial's heartbeats, and silence after which it counts as dead.
+HEARTBEAT_S = 2
+GRACE_S = 8
+
+_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def default_storage_url(study_name: str, root: str | Path = "studies") -> str:
+    """``sqlite:///studies/<name>.db`` (relative to the working directory)."""
+    folder = Path(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / (_NAME.sub('_', study_name) + '.db')}"
+
+
+def open_storage(url: str) -> Any:
+    """Open an Optuna storage with heartbeats and one automatic retry of a dead trial.
+
+    ``journal:PATH`` opens a journal file; anything else is an RDB URL (sqlite, postgresql,
+    mysql). Raises ConfigError with the driver's one-line reason when it cannot connect.
+    """
+    import optuna
+    import sqlalchemy.exc
+
+    retry = optuna.storages.RetryFailedTrialCallback(max_retry=1)
+    if url.startswith("journal:"):
+        from optuna.storages.journal import JournalFileBackend
+
+        path = url.removeprefix("journal:")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return optuna.storages.JournalStorage(JournalFileBackend(path))
+    if "://" not in url:
+        raise ConfigError(f"bad --storage {url!r}; use sqlite:///FILE.db, postgresql://..., "
+                          "mysql://... or journal:FILE")
+    try:
+        return optuna.storages.RDBStorage(
+            url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+            failed_trial_callback=retry,
+            engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None,
+        )
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(f"cannot open storage {url!r}: {first}") from err

@@ -1,0 +1,322 @@
+"""``optimize``: the multi-objective knob search under an F1 budget.
+
+Order of work, each step stored in the Optuna study as it completes (so ``kill -9`` or
+Ctrl-C loses at most the trial in flight, and rerunning resumes):
+
+1. the baseline, repeated, to know the noise;
+2. every available knob alone (the isolated effects the orthogonality checker needs);
+3. the sampler (TPE with constraints by default), the checker pruning combinations
+   predicted worse than one of their subsets before they cost energy;
+4. the cheapest feasible bundles again at full fidelity, ``repeats`` times, with the
+   baseline: the oracle is chosen among those.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from greensearch._budget import parse_f1_budget
+from greensearch.config import StudyConfig, load_study
+from greensearch.exceptions import ConfigError, GreensearchError, StageFailedError
+from greensearch.knobs import default_registry, parse_bundle
+from greensearch.search._objective import TrialRunner
+from greensearch.search._result import build_result, pick_finalists
+from greensearch.search._space import SearchSpace, build_space
+from greensearch.search._storage import default_storage_url, open_storage
+
+__all__ = ["optimize", "SAMPLERS", "make_sampler", "load_result"]
+
+logger = logging.getLogger(__name__)
+
+SAMPLERS = ("tpe", "nsga2", "gp", "random", "grid")
+
+
+def optimize(
+    study: str | Path | StudyConfig | None = None,
+    *,
+    budget_f1: str | float = "-1%",
+    n_trials: int | None = None,
+    study_name: str | None = None,
+    storage: str | None = None,
+    sampler: str = "tpe",
+    fidelity: float = 0.3,
+    repeats: int = 3,
+    baseline_repeats: int = 3,
+    finalists: int = 2,
+    prune: bool = True,
+    meter: str | Any = "auto",
+    idle_seconds: float = 2.0,
+    n_workers: int = 1,
+    seed: int = 0,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    results_path: str | Path | None = None,
+    search_only: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
+    registry: Any = None,
+) -> dict[str, Any]:
+    """Search knob bundles for the lowest energy within an F1 budget.
+
+    Args:
+        study: Study file or config (default: the embedded study).
+        budget_f1: Accepted F1 loss: ``"-1%"``, ``"1%"`` or a float percentage.
+        n_trials: Search trials in the study, seeds included (default: seeds + 12).
+        study_name: Optuna study name (default: ``<study>-f1-<budget>``); same name resumes.
+        storage: Optuna storage URL (default ``sqlite:///studies/<study_name>.db``).
+        sampler: One of ``tpe``, ``nsga2``, ``gp``, ``random``, ``grid``.
+        fidelity: Fraction of training steps per search trial (1.0: full runs).
+        repeats: Full-fidelity runs of each finalist and of the baseline.
+        baseline_repeats: Runs of the baseline at search fidelity (noise estimate).
+        finalists: How many of the cheapest feasible bundles are re-measured.
+        prune: Let the orthogonality checker skip combinations predicted to lose.
+        meter: Meter name for ``make_meter`` or a meter object.
+        idle_seconds: Idle power sampling before the first trial (0 skips).
+        n_workers: Worker processes sharing the study (this one included).
+        seed: Sampler seed.
+        include: Search only these knobs.
+        exclude: Never search these knobs.
+        results_path: JSON Lines file every run is appended to.
+        search_only: Stop after the search phase (used by extra workers).
+        progress: Called as ``progress(phase, done, total)`` after each trial.
+        registry: Knob registry (default: the built-in knobs).
+
+    Returns:
+        The result dict (``oracle``, ``pareto``, ``n_trials``, ``n_pruned``,
+        ``search_energy_kwh``, ...), also what ``greensearch optimize --json`` prints.
+
+    Raises:
+        ConfigError: bad arguments, study, storage or knobs.
+    """
+    import optuna
+
+    cfg = study if isinstance(study, StudyConfig) else load_study(study)
+    budget = budget_f1 if isinstance(budget_f1, float | int) else parse_f1_budget(budget_f1)
+    budget = abs(float(budget))
+    _check_args(fidelity, repeats, baseline_repeats, finalists, n_workers, sampler)
+    registry = registry if registry is not None else default_registry()
+    space = build_space(registry, cfg, include=include, exclude=exclude)
+    name = study_name or f"{cfg.name}-f1-{budget:g}"
+    url = storage or default_storage_url(name)
+    total = n_trials if n_trials is not None else 1 + len(space.choices) + 12
+    if total < 1:
+        raise ConfigError(f"--n-trials must be at least 1, got {total}")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    ostudy = optuna.create_study(
+        study_name=name, storage=open_storage(url), load_if_exists=True,
+        directions=["minimize", "minimize"], sampler=make_sampler(sampler, space, seed),
+    )
+    _remember(ostudy, cfg, budget, fidelity, space)
+    owned_meter = isinstance(meter, str)
+    the_meter = _open_meter(meter, idle_seconds) if owned_meter else meter
+    runner = TrialRunner(study_cfg=cfg, space=space, budget_pct=budget, meter=the_meter,
+                         fidelity=fidelity, baseline_repeats=baseline_repeats, repeats=repeats,
+                         checker_factory=_checker_factory(registry) if prune else None,
+                         results_path=results_path)
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        _seed(ostudy, space, fidelity)
+        workers = _spawn_workers(n_workers - 1, cfg, url, name, budget, sampler, fidelity,
+                                 total, prune, seed, include, exclude)
+        _search(ostudy, runner, total, progress)
+        for w in workers:
+            w.wait()
+        if not search_only:
+            _finals(ostudy, space, fidelity, finalists, runner, progress)
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.terminate()
+        if owned_meter:
+            the_meter.close()
+    return build_result(ostudy, fidelity=fidelity, budget_pct=budget)
+
+
+def load_result(study_name: str, storage: str, *, budget_f1: str | float | None = None) -> dict[str, Any]:
+    """Rebuild the result of a stored study without running anything."""
+    import optuna
+
+    try:
+        ostudy = optuna.load_study(study_name=study_name, storage=open_storage(storage))
+    except KeyError as err:
+        raise ConfigError(f"no study named '{study_name}' in {storage}") from err
+    attrs = ostudy.user_attrs
+    budget = attrs.get("budget_f1_pct", 1.0) if budget_f1 is None else (
+        budget_f1 if isinstance(budget_f1, float) else parse_f1_budget(budget_f1))
+    return build_result(ostudy, fidelity=attrs.get("fidelity", 1.0), budget_pct=abs(budget))
+
+
+def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
+    """Build the Optuna sampler; every one honours the F1 constraint where Optuna can."""
+    import optuna
+
+    def constraints(trial: Any) -> list[float]:
+        return list(trial.user_attrs.get("constraint", [float("inf")]))
+
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, constraints_func=constraints,
+                                          multivariate=True, group=True, n_startup_trials=5,
+                                          warn_independent_sampling=False)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed, constraints_func=constraints,
+                                             population_size=10)
+    if name == "gp":
+        return optuna.samplers.GPSampler(seed=seed, constraints_func=constraints,
+                                         warn_independent_sampling=False)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "grid":
+        grid = {k: ["off", *v] for k, v in space.choices.items()}
+        return optuna.samplers.GridSampler(grid, seed=seed)
+    raise ConfigError(f"unknown sampler '{name}'; use one of {', '.join(SAMPLERS)}")
+
+
+def _check_args(fidelity: float, repeats: int, baseline_repeats: int, finalists: int,
+                n_workers: int, sampler: str) -> None:
+    if not 0 < fidelity <= 1:
+        raise ConfigError(f"--fidelity must be in (0, 1], got {fidelity}")
+    for flag, value in (("--repeats", repeats), ("--baseline-repeats", baseline_repeats),
+                        ("--n-workers", n_workers)):
+        if value < 1:
+            raise ConfigError(f"{flag} must be at least 1, got {value}")
+    if finalists < 1:
+        raise ConfigError(f"--finalists must be at least 1, got {finalists}")
+    if sampler not in SAMPLERS:
+        raise ConfigError(f"unknown sampler '{sampler}'; use one of {', '.join(SAMPLERS)}")
+
+
+def _remember(ostudy: Any, cfg: StudyConfig, budget: float, fidelity: float,
+              space: SearchSpace) -> None:
+    """Store the search's settings with the study (for ``report`` and the dashboard)."""
+    known = ostudy.user_attrs
+    if known.get("fidelity") not in (None, fidelity):
+        logger.warning("study was searched at fidelity %s; now %s (trials are kept apart)",
+                       known.get("fidelity"), fidelity)
+    ostudy.set_user_attr("study", cfg.name)
+    ostudy.set_user_attr("study_file", cfg.source)
+    ostudy.set_user_attr("budget_f1_pct", budget)
+    ostudy.set_user_attr("fidelity", fidelity)
+    ostudy.set_user_attr("space", {k: list(v) for k, v in space.choices.items()})
+    ostudy.set_user_attr("skipped_knobs", space.skipped)
+
+
+def _seed(ostudy: Any, space: SearchSpace, fidelity: float) -> None:
+    """Enqueue the baseline and each single knob unless the study already has them."""
+    import optuna
+
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING,
+              optuna.trial.TrialState.WAITING)
+    have = {t.user_attrs.get("knobs") for t in ostudy.get_trials(deepcopy=False, states=states)
+            if t.user_attrs.get("fidelity") == fidelity}
+    seeds = [("baseline", {})] + [("single", b) for b in space.singles()]
+    for phase, bundle in seeds:
+        key = space.key(bundle)
+        if key in have:
+            continue
+        ostudy.enqueue_trial(space.params_of(bundle), user_attrs={
+            "phase": phase, "fidelity": fidelity, "knobs": key})
+
+
+def _search(ostudy: Any, runner: TrialRunner, total: int,
+            progress: Callable[[str, int, int], None] | None) -> None:
+    import optuna
+
+    def done() -> int:
+        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
+                  optuna.trial.TrialState.FAIL)
+        trials = ostudy.get_trials(deepcopy=False, states=states)
+        retried = {t.system_attrs["failed_trial"] for t in ostudy.get_trials(deepcopy=False)
+                   if "failed_trial" in t.system_attrs}
+        return sum(1 for t in trials
+                   if t.user_attrs.get("phase") != "final" and t.number not in retried)
+
+    def stop_when_done(study: Any, trial: Any) -> None:
+        n = done()
+        if progress is not None:
+            progress("search", min(n, total), total)
+        if n >= total:
+            study.stop()
+
+    if done() >= total:
+        return
+    if progress is not None:
+        progress("search", done(), total)
+    ostudy.optimize(runner, callbacks=[stop_when_done],
+                    catch=(StageFailedError, GreensearchError), gc_after_trial=True)
+
+
+def _finals(ostudy: Any, space: SearchSpace, fidelity: float, k: int, runner: TrialRunner,
+            progress: Callable[[str, int, int], None] | None) -> None:
+    """Re-measure the baseline and the cheapest feasible bundles at full fidelity."""
+    import optuna
+
+    keys = [""] + pick_finalists(ostudy, fidelity, k)
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING,
+              optuna.trial.TrialState.WAITING)
+    have = {t.user_attrs.get("knobs") for t in ostudy.get_trials(deepcopy=False, states=states)
+            if t.user_attrs.get("fidelity") == 1.0 and t.user_attrs.get("phase") == "final"}
+    for key in keys:
+        if key not in have:
+            ostudy.enqueue_trial(space.params_of(parse_bundle(key)),
+                                 user_attrs={"phase": "final", "fidelity": 1.0, "knobs": key})
+
+    def waiting() -> int:
+        return sum(1 for t in ostudy.get_trials(deepcopy=False,
+                                                states=(optuna.trial.TrialState.WAITING,))
+                   if t.user_attrs.get("phase") == "final")
+
+    n = len(keys)
+    while waiting():
+        if progress is not None:
+            progress("final", n - waiting(), n)
+        ostudy.optimize(runner, n_trials=1, catch=(StageFailedError, GreensearchError))
+    if progress is not None:
+        progress("final", n, n)
+
+
+def _open_meter(name: str, idle_seconds: float) -> Any:
+    from greensearch.energy import make_meter, measure_idle_power
+
+    meter = make_meter(name)
+    if idle_seconds > 0:
+        measure_idle_power(meter, seconds=idle_seconds)
+    return meter
+
+
+def _checker_factory(registry: Any) -> Callable[[Any, float], Any]:
+    from greensearch.search._checking import checker_from_study
+
+    def factory(ostudy: Any, fidelity: float) -> Any:
+        return checker_from_study(registry, ostudy, fidelity)
+
+    return factory
+
+
+def _spawn_workers(n: int, cfg: StudyConfig, url: str, name: str, budget: float, sampler: str,
+                   fidelity: float, total: int, prune: bool, seed: int,
+                   include: list[str] | None, exclude: list[str] | None) -> list[Any]:
+    """Start ``n`` extra worker processes on the same storage (search phase only)."""
+    if n <= 0:
+        return []
+    if url.startswith("sqlite"):
+        logger.warning("several workers on SQLite contend for one file lock; prefer PostgreSQL")
+    procs = []
+    for i in range(n):
+        cmd = [sys.executable, "-m", "greensearch", "-q", "optimize", "--storage", url,
+               "--study-name", name, "--budget-f1", f"{budget:g}%", "--sampler", sampler,
+               "--fidelity", str(fidelity), "--n-trials", str(total), "--seed", str(seed + i + 1),
+               "--search-only", "--idle-seconds", "0"]
+        if cfg.source and Path(cfg.source).is_file():
+            cmd += ["--study", cfg.source]
+        if not prune:
+            cmd.append("--no-prune")
+        if include:
+            cmd += ["--include", ",".join(include)]
+        if exclude:
+            cmd += ["--exclude", ",".join(exclude)]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL))
+    return procs
