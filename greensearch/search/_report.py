@@ -1,0 +1,108 @@
+"""One combination explained: the library side of ``greensearch check``.
+
+Everything a user needs to trust or dispute a verdict is gathered here (not in the CLI) so it
+is tested: the verdict, the noise and its evidence, the measurements learned from, the rows
+that could not be used, and the judged bundle's own measurement when the table has it.
+The judged bundle is left out of learning, so its verdict is a genuine prediction that can be
+compared with what was measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from greensearch.exceptions import ConfigError
+from greensearch.knobs import KnobRegistry
+from greensearch.search._measurements import (
+    MeasuredRow,
+    NoiseEstimate,
+    estimate_table_noise,
+    observe_rows,
+)
+from greensearch.search._orthogonality import OrthogonalityChecker, Verdict
+
+__all__ = ["CheckReport", "check_bundle"]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """A verdict with its evidence.
+
+    Attributes:
+        verdict: the checker's verdict.
+        noise: the noise used and where it came from; ``None`` without measurements.
+        measured: rows of the judged bundle itself (left out of learning).
+        skipped: one line per row that could not be used.
+        n_observations: rows learned from.
+        assume_neutral: whether knobs never measured alone were assumed neutral.
+    """
+
+    verdict: Verdict
+    noise: NoiseEstimate | None
+    measured: tuple[MeasuredRow, ...]
+    skipped: tuple[str, ...]
+    n_observations: int
+    assume_neutral: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """One JSON-ready object: the verdict's fields at top level plus the evidence."""
+        out = self.verdict.to_dict()
+        out["noise"] = asdict(self.noise) if self.noise is not None else None
+        out["measured"] = [{"variant": r.variant, "energy_ratio": r.energy_ratio,
+                            "delta_f1_pct": r.delta_f1_pct} for r in self.measured]
+        out["skipped_rows"] = list(self.skipped)
+        out["n_observations"] = self.n_observations
+        out["assume_neutral"] = self.assume_neutral
+        return out
+
+
+def check_bundle(
+    registry: KnobRegistry,
+    bundle: Mapping[str, str],
+    *,
+    rows: Sequence[MeasuredRow] | None = None,
+    noise_rel: float | None = None,
+    noise_f1_pct: float | None = None,
+    assume_neutral: bool = False,
+) -> CheckReport:
+    """Judge one bundle: statically, and from ``rows`` when measurements are given.
+
+    Args:
+        registry: the knobs' declarations.
+        bundle: knob name -> raw value.
+        rows: measured rows (e.g. :func:`read_paper_table`); every row but the judged bundle's
+            own is learned from (singles give the model, combinations the interactions).
+        noise_rel: relative energy noise; default: estimated from the rows' equivalent pairs.
+        noise_f1_pct: ΔF1 noise in percent; default: estimated likewise (0 when given
+            ``noise_rel`` only).
+        assume_neutral: treat knobs never measured alone as neutral (ratio 1).
+
+    Raises:
+        ConfigError: a bad bundle, a bad noise, or rows without a way to estimate noise.
+    """
+    noise: NoiseEstimate | None = None
+    if noise_rel is not None:
+        noise = NoiseEstimate(noise_rel, noise_f1_pct or 0.0, "noise given")
+    elif rows:
+        noise = estimate_table_noise(rows)
+        if noise_f1_pct is not None:
+            noise = NoiseEstimate(noise.noise_rel, noise_f1_pct, noise.detail +
+                                  f"; ΔF1 noise {noise_f1_pct:g}% given")
+    checker = OrthogonalityChecker(registry, noise_rel=noise.noise_rel if noise else 0.0,
+                                   noise_f1_pct=noise.noise_f1_pct if noise else 0.0)
+    key = checker.canonical(bundle)
+    measured: list[MeasuredRow] = []
+    skipped: list[str] = []
+    if rows:
+        for row in rows:
+            try:
+                if row.bundle and checker.canonical(row.bundle) == key:
+                    measured.append(row)
+            except ConfigError:
+                pass  # observe_rows below names the row in ``skipped``
+        skipped = observe_rows(checker, rows, exclude=(key,))
+    used = sum(1 for r in rows or () if r.bundle) - len(measured) - len(skipped)
+    return CheckReport(checker.verdict(bundle, assume_neutral=assume_neutral), noise,
+                       tuple(measured), tuple(skipped), used, assume_neutral)
