@@ -11,6 +11,7 @@ import argparse
 import importlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -44,7 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_parser(sub)
     for subparser in sub.choices.values():
         _add_common(subparser, suppress=True)
+        _allow_negative_percent(subparser)
     return parser
+
+
+def _allow_negative_percent(parser: argparse.ArgumentParser) -> None:
+    """Let ``--budget-f1 -1%`` parse: argparse would take ``-1%`` for an option.
+
+    argparse treats only plain negative numbers as values; widening the parser's pattern to
+    allow a trailing ``%`` is the one way to accept the natural spelling.
+    """
+    parser._negative_number_matcher = re.compile(r"^-\d+(?:\.\d*)?%?$|^-\.\d+%?$")
 
 
 def _add_common(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:

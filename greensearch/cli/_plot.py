@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -55,15 +54,6 @@ def load_table(args: argparse.Namespace) -> pd.DataFrame:
     raise ConfigError("no results given; pass --csv FILE")
 
 
-def allow_negative_percent(parser: argparse.ArgumentParser) -> None:
-    """Let ``--budget-f1 -1%`` parse: argparse would take ``-1%`` for an option.
-
-    argparse only treats plain negative numbers as values; widening this parser's pattern to
-    allow a trailing ``%`` is the one way to accept the natural spelling.
-    """
-    parser._negative_number_matcher = re.compile(r"^-\d+(?:\.\d*)?%?$|^-\.\d+%?$")
-
-
 def add_parser(subparsers: Any) -> None:
     """Register ``plot``."""
     parser = subparsers.add_parser(
@@ -78,7 +68,6 @@ def add_parser(subparsers: Any) -> None:
         ),
         epilog="example: greensearch plot --csv table1.csv --stage eval -o fig2.html --json",
     )
-    allow_negative_percent(parser)
     add_source_arguments(parser)
     parser.add_argument("--kind", choices=_KINDS, default="figure2",
                         help="which figure (default: figure2)")
