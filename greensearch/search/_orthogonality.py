@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import KW_ONLY, asdict, dataclass, field
 from itertools import combinations
 from typing import Any
 
@@ -204,6 +204,7 @@ class OrthogonalityChecker:
     """
 
     registry: KnobRegistry
+    _: KW_ONLY
     noise_rel: float
     noise_f1_pct: float = 0.0
     _obs: dict[Key, _Mean] = field(default_factory=dict, init=False, repr=False)
