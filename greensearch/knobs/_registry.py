@@ -131,6 +131,8 @@ class Knob:
             single-choice param).
         validate: Optional ``validate(study, value)`` for checks that need the study
             (e.g. pruning no more layers than the model has).
+        value_needs: Extra needs of single values, keyed by the first parameter's text
+            (``precision``: ``fp16`` needs CUDA while ``bf16`` runs on a CPU).
     """
 
     name: str
@@ -144,6 +146,7 @@ class Knob:
     costs: tuple[Resource, ...] = ()
     search_values: tuple[str, ...] | None = None
     validate: Callable[[StudyConfig, Value], None] | None = None
+    value_needs: dict[str, tuple[Requirement, ...]] = field(default_factory=dict, compare=False)
 
     def parse(self, raw: str) -> Value:
         """Turn ``"12:bottom"`` (or ``"on"`` for a flag) into a checked value dict."""
@@ -166,9 +169,12 @@ class Knob:
             return FLAG_ON
         return ":".join(str(value[p.name]) for p in self.params)
 
-    def unavailable_reason(self) -> str | None:
-        """Why this knob cannot run on this machine, or ``None`` if it can."""
-        reasons = [r for r in (req.missing() for req in self.needs) if r]
+    def unavailable_reason(self, value: Value | None = None) -> str | None:
+        """Why this knob (with ``value``, if given) cannot run here, or ``None`` if it can."""
+        needs = self.needs
+        if value is not None and self.params:
+            needs = needs + self.value_needs.get(str(value[self.params[0].name]), ())
+        reasons = [r for r in (req.missing() for req in needs) if r]
         return "; ".join(reasons) if reasons else None
 
     def values_for_search(self) -> tuple[str, ...]:
@@ -253,9 +259,11 @@ class KnobRegistry:
                     )
         if check_available:
             for name in names:
-                reason = resolved[name].knob.unavailable_reason()
+                item = resolved[name]
+                reason = item.knob.unavailable_reason(item.value)
                 if reason:
-                    raise KnobUnavailableError(f"knob '{name}' is unavailable here: {reason}")
+                    label = f"{name}={item.raw}" if item.knob.params else name
+                    raise KnobUnavailableError(f"knob '{label}' is unavailable here: {reason}")
         if study is not None:
             for item in resolved.values():
                 if item.knob.validate is not None:
