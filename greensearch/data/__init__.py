@@ -1,0 +1,10 @@
+"""Datasets for greensearch: the shipped ``vulnsynth`` set, BigVul, hub ids and local files.
+
+:func:`load_splits` returns every source as train/validation/test with ``text``/``label``;
+:func:`embedded_tokenizer` is the tokenizer trained for ``embedded:vulnsynth``. Nothing here
+imports torch, transformers or datasets until a function is called.
+"""
+
+from greensearch.data._loaders import EMBEDDED_DATASETS, HUB_ALIASES, embedded_tokenizer, load_splits
+
+__all__ = ["load_splits", "embedded_tokenizer", "HUB_ALIASES", "EMBEDDED_DATASETS"]
