@@ -177,6 +177,15 @@ class Knob:
         reasons = [r for r in (req.missing() for req in needs) if r]
         return "; ".join(reasons) if reasons else None
 
+    def unavailable_values(self) -> dict[str, str]:
+        """Values (first parameter's text) this machine cannot run, with the reason each."""
+        out: dict[str, str] = {}
+        for text, needs in self.value_needs.items():
+            reasons = [r for r in (req.missing() for req in needs) if r]
+            if reasons:
+                out[text] = "; ".join(reasons)
+        return out
+
     def values_for_search(self) -> tuple[str, ...]:
         """Raw values the search may try for this knob."""
         if self.search_values is not None:
