@@ -1,7 +1,8 @@
-"""Search: the orthogonality checker that decides which knob combinations are worth measuring.
+"""Search: the Optuna study over knob bundles and the orthogonality checker that prunes it.
 
-The Optuna study (``_study.py``) calls :meth:`OrthogonalityChecker.verdict` before each trial
-and :meth:`OrthogonalityChecker.observe` after it.
+:func:`optimize` runs the study; before each sampled trial it asks
+:meth:`OrthogonalityChecker.verdict` whether the combination is worth its energy, and every
+measurement feeds :meth:`OrthogonalityChecker.observe`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from greensearch.search._orthogonality import (
     Verdict,
 )
 from greensearch.search._report import CheckReport, check_bundle
+from greensearch.search._replay import Point, ReplayRunner
+from greensearch.search._space import SearchSpace, build_space
+from greensearch.search._study import SAMPLERS, load_result, optimize
 from greensearch.search._static import (
     Footprint,
     Overlap,
@@ -32,6 +36,13 @@ from greensearch.search._static import (
 )
 
 __all__ = [
+    "SAMPLERS",
+    "Point",
+    "ReplayRunner",
+    "SearchSpace",
+    "build_space",
+    "load_result",
+    "optimize",
     "CheckReport",
     "Footprint",
     "Interaction",

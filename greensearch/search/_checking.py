@@ -11,7 +11,7 @@ import statistics
 from typing import Any
 
 from greensearch.knobs import KnobRegistry, parse_bundle
-from greensearch.search._objective import completed_at
+from greensearch.search._objective import attrs_of, completed_at
 from greensearch.search._orthogonality import OrthogonalityChecker
 
 __all__ = ["checker_from_study", "baseline_noise", "FALLBACK_NOISE_REL"]
@@ -30,15 +30,15 @@ def baseline_noise(runs: list[float]) -> float:
 def checker_from_study(registry: KnobRegistry, study: Any, fidelity: float) -> OrthogonalityChecker:
     """A checker that knows every measurement stored at ``fidelity``."""
     trials = completed_at(study, fidelity)
-    base = next((t for t in trials if t.user_attrs.get("knobs") == ""), None)
-    noise = baseline_noise(base.user_attrs.get("energy_kwh_runs", []) if base else [])
+    base = next((t for t in trials if attrs_of(t).get("knobs") == ""), None)
+    noise = baseline_noise(attrs_of(base).get("energy_kwh_runs", []) if base else [])
     checker = OrthogonalityChecker(registry, noise_rel=noise)
     if base is None:
         return checker
     for t in trials:
-        knobs = t.user_attrs.get("knobs")
-        if not knobs or t.user_attrs.get("degenerate"):
+        knobs = attrs_of(t).get("knobs")
+        if not knobs or attrs_of(t).get("degenerate"):
             continue
         checker.observe(parse_bundle(knobs), energy_ratio=t.values[0] / base.values[0],
-                        delta_f1_pct=t.user_attrs.get("delta_f1_pct", 0.0))
+                        delta_f1_pct=attrs_of(t).get("delta_f1_pct", 0.0))
     return checker

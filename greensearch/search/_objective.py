@@ -21,7 +21,13 @@ from greensearch.knobs import Bundle, parse_bundle
 from greensearch.search._measure import trial_attrs
 from greensearch.search._space import SearchSpace
 
-__all__ = ["TrialRunner", "F1_LOSS_DEGENERATE", "completed_at"]
+__all__ = ["TrialRunner", "F1_LOSS_DEGENERATE", "completed_at", "attrs_of", "TOP_LEVEL_ATTRS"]
+
+#: Figures stored as separate user attributes (sortable in optuna-dashboard); the rest of
+#: a measurement goes into one ``measurement`` attribute, since every attribute costs a
+#: storage commit.
+TOP_LEVEL_ATTRS = ("energy_kwh", "delta_energy_pct", "delta_time_pct", "delta_f1_pct", "f1",
+                   "feasible", "method")
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +51,8 @@ class TrialRunner:
             disables learned pruning.
         results_path: JSON Lines file every run is appended to.
         poll_s: How often to look for a trial another worker is running.
+        wait_timeout_s: Longest wait for another worker's trial.
+        run_fn: Replaces :func:`greensearch.pipeline.run_variant` (replayed landscapes).
     """
 
     study_cfg: StudyConfig
@@ -58,6 +66,7 @@ class TrialRunner:
     results_path: str | Path | None = None
     poll_s: float = 2.0
     wait_timeout_s: float = 6 * 3600.0
+    run_fn: Callable[..., dict[str, Any]] | None = None
 
     def __call__(self, trial: Any) -> tuple[float, float]:
         import optuna
@@ -66,10 +75,9 @@ class TrialRunner:
         fidelity = float(trial.user_attrs.get("fidelity", self.fidelity))
         bundle = self.space.sample(trial)
         key = self.space.key(bundle)
-        trial.set_user_attr("phase", phase)
-        trial.set_user_attr("fidelity", fidelity)
-        trial.set_user_attr("knobs", key)
-        trial.set_user_attr("targets", {n: list(self.space.registry.get(n).targets) for n in bundle})
+        for name, value in (("phase", phase), ("fidelity", fidelity), ("knobs", key)):
+            if trial.user_attrs.get(name) != value:  # enqueued seeds carry them already
+                trial.set_user_attr(name, value)
         prior = self._wait_for_claim(trial, key, fidelity)
         if prior is not None:
             return self._reuse(trial, prior)
@@ -82,13 +90,14 @@ class TrialRunner:
                 raise optuna.TrialPruned(reason)
         from greensearch.pipeline import run_variant
 
+        run = self.run_fn or run_variant
         repeats = 1
         if not bundle:
             repeats = self.repeats if phase == "final" else self.baseline_repeats
         elif phase == "final":
             repeats = self.repeats
         try:
-            summary = run_variant(self.study_cfg, bundle, repeats=repeats, meter=self.meter,
+            summary = run(self.study_cfg, bundle, repeats=repeats, meter=self.meter,
                                   fidelity=fidelity, results_path=self.results_path,
                                   variant=f"trial-{trial.number}",
                                   registry=self.space.registry)
@@ -96,10 +105,10 @@ class TrialRunner:
             trial.set_user_attr("error", str(err))
             raise
         attrs = trial_attrs(summary)
-        base = attrs if baseline is None else baseline.user_attrs
+        attrs["targets"] = {n: list(self.space.registry.get(n).targets) for n in bundle}
+        base = attrs if baseline is None else attrs_of(baseline)
         attrs.update(_deltas(attrs, base, self.budget_pct))
-        for name, value in attrs.items():
-            trial.set_user_attr(name, value)
+        _store(trial, attrs)
         return attrs["energy_kwh"], attrs["f1_loss_pct"]
 
     def _wait_for_claim(self, trial: Any, key: str, fidelity: float) -> Any | None:
@@ -140,13 +149,30 @@ class TrialRunner:
 
     @staticmethod
     def _reuse(trial: Any, prior: Any) -> tuple[float, float]:
-        for name, value in prior.user_attrs.items():
-            if name not in ("phase",):
-                trial.set_user_attr(name, value)
+        attrs = attrs_of(prior)
+        for name in ("phase", "knobs", "fidelity", "targets", "reused_from"):
+            attrs.pop(name, None)
+        attrs.update(energy_kwh_spent=0.0, duration_s_spent=0.0)
         trial.set_user_attr("reused_from", prior.number)
-        trial.set_user_attr("energy_kwh_spent", 0.0)
-        trial.set_user_attr("duration_s_spent", 0.0)
+        _store(trial, attrs)
         return prior.values[0], prior.values[1]
+
+
+def attrs_of(trial: Any) -> dict[str, Any]:
+    """All stored figures of a trial, the ``measurement`` dict merged in."""
+    merged = dict(trial.user_attrs.get("measurement", {}))
+    merged.update({k: v for k, v in trial.user_attrs.items() if k != "measurement"})
+    return merged
+
+
+def _store(trial: Any, attrs: dict[str, Any]) -> None:
+    """Write a measurement with few commits, and the F1 constraint for the sampler."""
+    for name in TOP_LEVEL_ATTRS:
+        trial.set_user_attr(name, attrs[name])
+    trial.set_user_attr("measurement", {k: v for k, v in attrs.items()
+                                        if k not in TOP_LEVEL_ATTRS})
+    if hasattr(trial, "set_constraint"):
+        trial.set_constraint("f1_budget", float(attrs["constraint"][0]))
 
 
 def _claims(study: Any, key: str, fidelity: float) -> list[Any]:

@@ -8,18 +8,17 @@ the F1 budget and are not degenerate.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from greensearch.pipeline import describe
-from greensearch.search._objective import completed_at
+from greensearch.search._objective import attrs_of, completed_at
 
 __all__ = ["pick_finalists", "pareto_rows", "build_result", "trial_row"]
 
 
 def trial_row(t: Any) -> dict[str, Any]:
     """The figures of one trial, as the result's tables show them."""
-    a = t.user_attrs
+    a = attrs_of(t)
     return {
         "trial": t.number,
         "knobs": a.get("knobs", ""),
@@ -50,12 +49,12 @@ def _pareto(trials: list[Any]) -> list[Any]:
 def pick_finalists(study: Any, fidelity: float, k: int) -> list[str]:
     """The ``k`` lowest-energy feasible, non-degenerate knob sets of the search."""
     feasible = [t for t in completed_at(study, fidelity)
-                if t.user_attrs.get("feasible") and t.user_attrs.get("knobs")]
+                if attrs_of(t).get("feasible") and attrs_of(t).get("knobs")]
     feasible.sort(key=lambda t: t.values[0])
     seen: list[str] = []
     for t in feasible:
-        if t.user_attrs["knobs"] not in seen:
-            seen.append(t.user_attrs["knobs"])
+        if attrs_of(t)["knobs"] not in seen:
+            seen.append(attrs_of(t)["knobs"])
         if len(seen) == k:
             break
     return seen
@@ -63,7 +62,7 @@ def pick_finalists(study: Any, fidelity: float, k: int) -> list[str]:
 
 def pareto_rows(study: Any, fidelity: float) -> list[dict[str, Any]]:
     """Pareto front of the search trials (non-degenerate) as table rows."""
-    trials = [t for t in completed_at(study, fidelity) if not t.user_attrs.get("degenerate")]
+    trials = [t for t in completed_at(study, fidelity) if not attrs_of(t).get("degenerate")]
     return [trial_row(t) for t in _pareto(trials)]
 
 
@@ -72,12 +71,12 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> dict[str,
     import optuna
 
     all_trials = study.get_trials(deepcopy=False)
-    search = [t for t in all_trials if t.user_attrs.get("phase") != "final"]
-    finals = [t for t in completed_at(study, 1.0) if t.user_attrs.get("phase") == "final"]
-    base = next((t for t in finals if t.user_attrs.get("knobs") == ""), None)
-    candidates = [t for t in finals if t.user_attrs.get("knobs") and t.user_attrs.get("feasible")]
+    search = [t for t in all_trials if attrs_of(t).get("phase") != "final"]
+    finals = [t for t in completed_at(study, 1.0) if attrs_of(t).get("phase") == "final"]
+    base = next((t for t in finals if attrs_of(t).get("knobs") == ""), None)
+    candidates = [t for t in finals if attrs_of(t).get("knobs") and attrs_of(t).get("feasible")]
     oracle = min(candidates, key=lambda t: t.values[0]) if candidates else None
-    spent = sum(t.user_attrs.get("energy_kwh_spent", 0.0) for t in all_trials)
+    spent = sum(attrs_of(t).get("energy_kwh_spent", 0.0) for t in all_trials)
     result: dict[str, Any] = {
         "study_name": study.study_name,
         "budget_f1_pct": -budget_pct,
@@ -91,14 +90,14 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> dict[str,
         "n_pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in search),
         "n_failed": sum(t.state == optuna.trial.TrialState.FAIL for t in search),
         "n_reused": sum("reused_from" in t.user_attrs for t in search),
-        "pruned": [{"trial": t.number, "knobs": t.user_attrs.get("knobs"),
-                    "reason": t.user_attrs.get("pruned_reason")}
+        "pruned": [{"trial": t.number, "knobs": attrs_of(t).get("knobs"),
+                    "reason": attrs_of(t).get("pruned_reason")}
                    for t in search if t.state == optuna.trial.TrialState.PRUNED],
-        "failed": [{"trial": t.number, "knobs": t.user_attrs.get("knobs"),
-                    "error": t.user_attrs.get("error")}
+        "failed": [{"trial": t.number, "knobs": attrs_of(t).get("knobs"),
+                    "error": attrs_of(t).get("error")}
                    for t in search if t.state == optuna.trial.TrialState.FAIL],
         "search_energy_kwh": spent,
-        "search_duration_s": sum(t.user_attrs.get("duration_s_spent", 0.0) for t in all_trials),
+        "search_duration_s": sum(attrs_of(t).get("duration_s_spent", 0.0) for t in all_trials),
         "extrapolation": _extrapolation(study, finals, fidelity),
         "meter": _meter(all_trials),
     }
@@ -115,25 +114,25 @@ def _oracle(t: Any, base: Any) -> dict[str, Any]:
 
 def _ci(t: Any, base: Any) -> dict[str, Any]:
     """95% CI of ΔEnergy % from the repeat runs (baseline mean as the reference)."""
-    runs = t.user_attrs.get("energy_kwh_runs") or []
+    runs = attrs_of(t).get("energy_kwh_runs") or []
     if base is None or len(runs) < 2:
         return {"delta_energy_ci95_pct": None}
     ref = base.values[0]
     stats = describe([(e / ref - 1.0) * 100.0 for e in runs])
     return {"delta_energy_ci95_pct": [stats["ci95_low"], stats["ci95_high"]],
-            "energy_kwh_ci95": t.user_attrs.get("energy_kwh_ci95")}
+            "energy_kwh_ci95": attrs_of(t).get("energy_kwh_ci95")}
 
 
 def _extrapolation(study: Any, finals: list[Any], fidelity: float) -> dict[str, Any] | None:
     """Relative error of the low-fidelity energy estimate against the full measurement."""
     if fidelity >= 1.0:
         return None
-    low = {t.user_attrs.get("knobs"): t for t in completed_at(study, fidelity)}
+    low = {attrs_of(t).get("knobs"): t for t in completed_at(study, fidelity)}
     errors = []
     for t in finals:
-        est = low.get(t.user_attrs.get("knobs"))
+        est = low.get(attrs_of(t).get("knobs"))
         if est is not None:
-            errors.append({"knobs": t.user_attrs.get("knobs"),
+            errors.append({"knobs": attrs_of(t).get("knobs"),
                            "estimated_kwh": est.values[0], "measured_kwh": t.values[0],
                            "error_pct": (est.values[0] / t.values[0] - 1.0) * 100.0})
     if not errors:
@@ -145,11 +144,7 @@ def _extrapolation(study: Any, finals: list[Any], fidelity: float) -> dict[str, 
 
 
 def _meter(trials: list[Any]) -> dict[str, Any]:
-    methods = {t.user_attrs.get("method") for t in trials if t.user_attrs.get("method")}
-    meters = {t.user_attrs.get("meter") for t in trials if t.user_attrs.get("meter")}
+    methods = {attrs_of(t).get("method") for t in trials if attrs_of(t).get("method")}
+    meters = {attrs_of(t).get("meter") for t in trials if attrs_of(t).get("meter")}
     return {"name": ",".join(sorted(meters)) or None,
             "method": "measured" if methods == {"measured"} else ("estimated" if methods else None)}
-
-
-def _finite(x: float | None) -> bool:
-    return x is not None and math.isfinite(x)

@@ -37,7 +37,7 @@ def open_storage(url: str) -> Any:
     import optuna
     import sqlalchemy.exc
 
-    retry = optuna.storages.RetryFailedTrialCallback(max_retry=1)
+    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
     if url.startswith("journal:"):
         from optuna.storages.journal import JournalFileBackend
 
@@ -50,7 +50,7 @@ def open_storage(url: str) -> Any:
     try:
         return optuna.storages.RDBStorage(
             url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
-            failed_trial_callback=retry,
+            heartbeat_stale_trial_callback=retry,
             engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None,
         )
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:

@@ -42,7 +42,7 @@ def optimize(
     budget_f1: str | float = "-1%",
     n_trials: int | None = None,
     study_name: str | None = None,
-    storage: str | None = None,
+    storage: str | Any | None = None,
     sampler: str = "tpe",
     fidelity: float = 0.3,
     repeats: int = 3,
@@ -59,6 +59,7 @@ def optimize(
     search_only: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
     registry: Any = None,
+    run_fn: Callable[..., dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Search knob bundles for the lowest energy within an F1 budget.
 
@@ -67,7 +68,8 @@ def optimize(
         budget_f1: Accepted F1 loss: ``"-1%"``, ``"1%"`` or a float percentage.
         n_trials: Search trials in the study, seeds included (default: seeds + 12).
         study_name: Optuna study name (default: ``<study>-f1-<budget>``); same name resumes.
-        storage: Optuna storage URL (default ``sqlite:///studies/<study_name>.db``).
+        storage: Optuna storage URL (default ``sqlite:///studies/<study_name>.db``) or an
+            Optuna storage object (e.g. ``InMemoryStorage`` for tests and replays).
         sampler: One of ``tpe``, ``nsga2``, ``gp``, ``random``, ``grid``.
         fidelity: Fraction of training steps per search trial (1.0: full runs).
         repeats: Full-fidelity runs of each finalist and of the baseline.
@@ -84,6 +86,7 @@ def optimize(
         search_only: Stop after the search phase (used by extra workers).
         progress: Called as ``progress(phase, done, total)`` after each trial.
         registry: Knob registry (default: the built-in knobs).
+        run_fn: Replaces the real pipeline run (e.g. a :class:`ReplayRunner`).
 
     Returns:
         The result dict (``oracle``, ``pareto``, ``n_trials``, ``n_pruned``,
@@ -101,13 +104,14 @@ def optimize(
     registry = registry if registry is not None else default_registry()
     space = build_space(registry, cfg, include=include, exclude=exclude)
     name = study_name or f"{cfg.name}-f1-{budget:g}"
-    url = storage or default_storage_url(name)
+    url = storage if storage is not None else default_storage_url(name)
     total = n_trials if n_trials is not None else 1 + len(space.choices) + 12
     if total < 1:
         raise ConfigError(f"--n-trials must be at least 1, got {total}")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     ostudy = optuna.create_study(
-        study_name=name, storage=open_storage(url), load_if_exists=True,
+        study_name=name, storage=open_storage(url) if isinstance(url, str) else url,
+        load_if_exists=True,
         directions=["minimize", "minimize"], sampler=make_sampler(sampler, space, seed),
     )
     _remember(ostudy, cfg, budget, fidelity, space)
@@ -116,10 +120,12 @@ def optimize(
     runner = TrialRunner(study_cfg=cfg, space=space, budget_pct=budget, meter=the_meter,
                          fidelity=fidelity, baseline_repeats=baseline_repeats, repeats=repeats,
                          checker_factory=_checker_factory(registry) if prune else None,
-                         results_path=results_path)
+                         results_path=results_path, run_fn=run_fn)
     workers: list[subprocess.Popen[bytes]] = []
     try:
         _seed(ostudy, space, fidelity)
+        if n_workers > 1 and not isinstance(url, str):
+            raise ConfigError("--n-workers needs a storage URL the workers can open")
         workers = _spawn_workers(n_workers - 1, cfg, url, name, budget, sampler, fidelity,
                                  total, prune, seed, include, exclude)
         _search(ostudy, runner, total, progress)
@@ -154,19 +160,18 @@ def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
     """Build the Optuna sampler; every one honours the F1 constraint where Optuna can."""
     import optuna
 
-    def constraints(trial: Any) -> list[float]:
-        return list(trial.user_attrs.get("constraint", [float("inf")]))
-
+    # Trials report the F1 budget through ``trial.set_constraint`` (Optuna >= 5), which
+    # the constrained samplers read; older Optuna needs ``constraints_func`` instead.
+    legacy = {} if hasattr(optuna.trial.Trial, "set_constraint") else {
+        "constraints_func": lambda t: list(t.user_attrs.get("measurement", {})
+                                           .get("constraint", [float("inf")]))}
     if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, constraints_func=constraints,
-                                          multivariate=True, group=True, n_startup_trials=5,
-                                          warn_independent_sampling=False)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True,
+                                          n_startup_trials=5, **legacy)
     if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed, constraints_func=constraints,
-                                             population_size=10)
+        return optuna.samplers.NSGAIISampler(seed=seed, population_size=10, **legacy)
     if name == "gp":
-        return optuna.samplers.GPSampler(seed=seed, constraints_func=constraints,
-                                         warn_independent_sampling=False)
+        return optuna.samplers.GPSampler(seed=seed, **legacy)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "grid":

@@ -1,0 +1,67 @@
+"""A small synthetic knob landscape with known answers, for search tests."""
+
+from __future__ import annotations
+
+import itertools
+
+from greensearch.knobs import Knob, KnobRegistry, Param, RunPlan, format_bundle
+from greensearch.search._replay import Point
+
+BASE_ENERGY = 1.0e-3
+BASE_TIME = 60.0
+BASE_F1 = 0.90
+
+# knob -> (energy ratio, F1 loss in absolute F1 points)
+EFFECTS = {
+    "prune": (0.50, 0.002),     # big saving, tiny F1 cost
+    "trim": (0.70, 0.004),      # saving, small F1 cost
+    "compile": (0.80, 0.0),     # free saving
+    "ckpt": (1.30, 0.0),        # trade-off knob: costs energy alone
+    "lossy": (0.30, 0.20),      # huge saving, far over any budget
+}
+
+
+def _noop(plan: RunPlan, value: dict) -> None:
+    plan.note("noop")
+
+
+def make_registry() -> KnobRegistry:
+    """Knobs named after the landscape; ``ckpt`` is a trade-off knob, ``lossy`` conflicts
+    with ``compile`` (never sampled together)."""
+    reg = KnobRegistry()
+    reg.register(Knob("prune", "model", ("compute", "memory"), "prune", _noop,
+                      params=(Param("n", int, 2, low=1, high=3),), search_values=("2",)))
+    reg.register(Knob("trim", "data", ("compute", "memory"), "trim", _noop))
+    reg.register(Knob("compile", "training", ("compute",), "compile", _noop))
+    reg.register(Knob("ckpt", "model", ("memory",), "ckpt", _noop, costs=("compute",)))
+    reg.register(Knob("lossy", "model", ("compute",), "lossy", _noop, conflicts=("compile",)))
+    return reg
+
+
+def landscape() -> dict[str, Point]:
+    """Every combination's figures: multiplicative energy, additive F1 loss."""
+    names = {"prune": "prune=2", "trim": "trim", "compile": "compile", "ckpt": "ckpt",
+             "lossy": "lossy"}
+    points: dict[str, Point] = {}
+    for r in range(len(EFFECTS) + 1):
+        for combo in itertools.combinations(EFFECTS, r):
+            ratio, loss = 1.0, 0.0
+            for k in combo:
+                ratio *= EFFECTS[k][0]
+                loss += EFFECTS[k][1]
+            bundle = {k: names[k].partition("=")[2] or "on" for k in combo}
+            points[format_bundle(bundle)] = Point(BASE_ENERGY * ratio, BASE_TIME * ratio,
+                                                  BASE_F1 - loss)
+    return points
+
+
+def true_oracle(budget_pct: float) -> str:
+    """The lowest-energy feasible bundle, by brute force (compile and lossy conflict)."""
+    best, best_e = "", BASE_ENERGY
+    for key, p in landscape().items():
+        if "compile" in key and "lossy" in key:
+            continue
+        loss = (BASE_F1 - p.f1) / BASE_F1 * 100
+        if loss <= budget_pct and p.energy_kwh < best_e:
+            best, best_e = key, p.energy_kwh
+    return best
