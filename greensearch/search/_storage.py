@@ -7,6 +7,7 @@ next worker marks failed and retries instead of one stuck in RUNNING forever.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ __all__ = ["default_storage_url", "open_storage", "HEARTBEAT_S", "GRACE_S"]
 HEARTBEAT_S = 2
 GRACE_S = 8
 
+_ATTEMPTS = 5
 _NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -47,12 +49,22 @@ def open_storage(url: str) -> Any:
     if "://" not in url:
         raise ConfigError(f"bad --storage {url!r}; use sqlite:///FILE.db, postgresql://..., "
                           "mysql://... or journal:FILE")
-    try:
-        return optuna.storages.RDBStorage(
-            url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
-            heartbeat_stale_trial_callback=retry,
-            engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite") else None,
-        )
-    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ConfigError(f"cannot open storage {url!r}: {first}") from err
+    for attempt in range(_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(
+                url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                heartbeat_stale_trial_callback=retry,
+                engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite")
+                else None,
+            )
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            # Workers starting together on an empty database race to create its tables;
+            # the loser finds them made on the next attempt.
+            if attempt == _ATTEMPTS - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+        except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            hint = " (pip install 'psycopg[binary]')" if "DB access module" in first else ""
+            raise ConfigError(f"cannot open storage {url!r}: {first}{hint}") from err
+    raise AssertionError("unreachable")

@@ -1,0 +1,99 @@
+"""Real processes against real storage: kill -9 and resume (SQLite), two workers (PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+from greensearch.search._objective import attrs_of
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _worker(storage: str, calls: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "tests.search.worker", "--storage", storage,
+                             "--calls", str(calls), *extra], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _calls(path: Path) -> list[str]:
+    return [json.loads(line)["knobs"] for line in path.read_text().splitlines()]
+
+
+def _wait_for(predicate, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.2)
+
+
+def test_kill_9_mid_trial_then_rerun_loses_nothing(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    calls = tmp_path / "calls.jsonl"
+    proc = _worker(storage, calls, "--sleep", "1.0")
+    _wait_for(lambda: calls.exists() and len(_calls(calls)) >= 4)  # mid-trial of the 4th
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    study = optuna.load_study(study_name="t", storage=storage)
+    before = {t.number: attrs_of(t) for t in study.get_trials()
+              if t.state == optuna.trial.TrialState.COMPLETE}
+    running = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.RUNNING]
+    assert len(before) >= 3 and len(running) == 1
+    killed = running[0]
+
+    rerun = _worker(storage, calls)
+    out, err = rerun.communicate(timeout=180)
+    assert rerun.returncode == 0, err
+    study = optuna.load_study(study_name="t", storage=storage)
+    trials = {t.number: t for t in study.get_trials()}
+    # no completed trial lost or changed
+    for number, attrs in before.items():
+        assert trials[number].state == optuna.trial.TrialState.COMPLETE
+        assert attrs_of(trials[number])["energy_kwh"] == attrs["energy_kwh"]
+    # the killed trial was marked failed by the heartbeat and retried
+    assert trials[killed.number].state == optuna.trial.TrialState.FAIL
+    retries = [t for t in trials.values() if t.system_attrs.get("failed_trial") == killed.number]
+    assert len(retries) == 1 and retries[0].state == optuna.trial.TrialState.COMPLETE
+    assert attrs_of(retries[0])["knobs"] == killed.user_attrs["knobs"]
+    assert json.loads(out)["oracle"] == "compile,prune=2,trim"
+
+
+POSTGRES = os.environ.get("GREENSEARCH_TEST_POSTGRES")
+
+
+@pytest.mark.skipif(not POSTGRES, reason="set GREENSEARCH_TEST_POSTGRES to a PostgreSQL URL "
+                    "(.ci/run starts a server on loopback and sets it)")
+def test_two_workers_share_one_postgres_study(tmp_path: Path) -> None:
+    name = f"two-workers-{os.getpid()}-{time.time_ns()}"
+    calls = tmp_path / "calls.jsonl"
+    common = ("--name", name, "--sleep", "0.3", "--n-trials", "24", "--search-only")
+    a = _worker(POSTGRES, calls, *common, "--seed", "1")
+    b = _worker(POSTGRES, calls, *common, "--seed", "2")
+    for proc in (a, b):
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    measured = _calls(calls)
+    assert len(measured) == len(set(measured)), "a knob set was measured twice"
+    study = optuna.load_study(study_name=name, storage=POSTGRES)
+    trials = study.get_trials()
+    done = [t for t in trials if t.state in (optuna.trial.TrialState.COMPLETE,
+                                             optuna.trial.TrialState.PRUNED)]
+    assert not [t for t in trials if t.state == optuna.trial.TrialState.RUNNING]
+    assert 24 <= len(done) <= 25  # each worker checks the cap after its trial
+    reused = [t for t in done if "reused_from" in t.user_attrs]
+    measured_trials = [t for t in done if t.state == optuna.trial.TrialState.COMPLETE
+                       and "reused_from" not in t.user_attrs]
+    assert len(measured_trials) == len(measured)
+    assert len(measured_trials) + len(reused) + sum(
+        t.state == optuna.trial.TrialState.PRUNED for t in done) == len(done)
+    pids = {json.loads(line)["pid"] for line in calls.read_text().splitlines()}
+    assert len(pids) == 2, "both workers measured trials"

@@ -1,0 +1,53 @@
+"""A search worker process for the multi-process tests: the real study code, replayed runs.
+
+Run as ``python -m tests.search.worker --storage URL --calls FILE [--sleep S]``. Each
+measurement it makes is appended to ``--calls`` (one line per bundle and fidelity), so the
+test can prove no knob set was measured twice across processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+from greensearch.config import StudyConfig
+from greensearch.search._replay import ReplayRunner
+from greensearch.search._study import optimize
+from tests.conftest import ClockMeter
+from tests.search.landscape import landscape, make_registry
+
+
+def main() -> None:
+    """Parse arguments and run the search phase (or the whole study)."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--storage", required=True)
+    p.add_argument("--calls", required=True)
+    p.add_argument("--name", default="t")
+    p.add_argument("--sleep", type=float, default=0.0)
+    p.add_argument("--n-trials", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--search-only", action="store_true")
+    args = p.parse_args()
+    calls = Path(args.calls)
+
+    def record(key: str) -> None:
+        with calls.open("a") as f:
+            f.write(json.dumps({"knobs": key, "pid": os.getpid(), "t": time.time()}) + "\n")
+            f.flush()
+        time.sleep(args.sleep)
+
+    runner = ReplayRunner(landscape(), on_call=record)
+    result = optimize(StudyConfig(name="replay", source="<replay>"), budget_f1="-1%",
+                      n_trials=args.n_trials, storage=args.storage, study_name=args.name,
+                      fidelity=0.5, repeats=2, baseline_repeats=2, finalists=2,
+                      meter=ClockMeter(), registry=make_registry(), run_fn=runner,
+                      seed=args.seed, search_only=args.search_only)
+    print(json.dumps({"oracle": (result["oracle"] or {}).get("knobs"),
+                      "n_trials": result["n_trials"]}))
+
+
+if __name__ == "__main__":
+    main()
