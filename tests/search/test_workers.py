@@ -70,9 +70,11 @@ def test_kill_9_mid_trial_then_rerun_loses_nothing(tmp_path: Path) -> None:
 POSTGRES = os.environ.get("GREENSEARCH_TEST_POSTGRES")
 
 
-@pytest.mark.skipif(not POSTGRES, reason="set GREENSEARCH_TEST_POSTGRES to a PostgreSQL URL "
-                    "(.ci/run starts a server on loopback and sets it)")
 def test_two_workers_share_one_postgres_study(tmp_path: Path) -> None:
+    if not POSTGRES:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide GREENSEARCH_TEST_POSTGRES (.ci/run starts PostgreSQL)")
+        pytest.skip("set GREENSEARCH_TEST_POSTGRES to a PostgreSQL URL (.ci/run starts one)")
     name = f"two-workers-{os.getpid()}-{time.time_ns()}"
     calls = tmp_path / "calls.jsonl"
     common = ("--name", name, "--sleep", "0.3", "--n-trials", "24", "--search-only")
