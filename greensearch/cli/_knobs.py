@@ -39,6 +39,7 @@ def knob_rows() -> list[dict[str, Any]]:
             "description": knob.description,
             "available": reason is None,
             "reason": reason,
+            "unavailable_values": knob.unavailable_values(),
         })
     return rows
 
@@ -53,12 +54,16 @@ def handle(args: argparse.Namespace) -> int:
     for row in rows:
         params = ":".join(_describe(p) for p in row["params"]) or "(flag)"
         where = "yes" if row["available"] else f"no: {row['reason']}"
+        if row["available"] and row["unavailable_values"]:
+            where = "yes, except " + "; ".join(
+                f"{v} ({why.split(';')[0]})" for v, why in row["unavailable_values"].items())
         table.append([row["name"], row["stage"], ",".join(row["targets"]), params, where])
-    print_table(["knob", "stage", "targets", "params", "available here"], table)
+    print_table(["knob", "stage", "targets", "params", "available here"], table, align="lllll")
     return 0
 
 
 def _describe(p: dict[str, Any]) -> str:
     if p["choices"]:
-        return "|".join(str(c) for c in p["choices"])
+        text = "|".join(str(c) for c in p["choices"])
+        return text if len(text) <= 30 else f"{p['name'].upper()}({len(p['choices'])} choices)"
     return f"{p['name'].upper()}"

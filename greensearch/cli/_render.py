@@ -16,13 +16,17 @@ def print_json(obj: Any) -> None:
     print(json.dumps(_clean(obj), indent=2, sort_keys=False, default=str))
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, file: Any = None) -> None:
-    """Print a plain left/right aligned text table."""
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, file: Any = None,
+                align: str | None = None) -> None:
+    """Print a plain text table; ``align`` holds one ``l``/``r`` per column (default: first
+    column left, the others right, as for figures)."""
     out = file or sys.stdout
     cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    align = align or "l" + "r" * (len(headers) - 1)
     for n, row in enumerate(cells):
-        line = "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+        line = "  ".join(c.ljust(w) if a == "l" else c.rjust(w)
+                         for c, w, a in zip(row, widths, align))
         print(line.rstrip(), file=out)
         if n == 0:
             print("  ".join("-" * w for w in widths), file=out)
