@@ -5,6 +5,11 @@
 imports torch, transformers or datasets until a function is called.
 """
 
-from greensearch.data._loaders import EMBEDDED_DATASETS, HUB_ALIASES, embedded_tokenizer, load_splits
+from greensearch.data._loaders import (
+    EMBEDDED_DATASETS,
+    HUB_ALIASES,
+    embedded_tokenizer,
+    load_splits,
+)
 
-__all__ = ["load_splits", "embedded_tokenizer", "HUB_ALIASES", "EMBEDDED_DATASETS"]
+__all__ = ["EMBEDDED_DATASETS", "HUB_ALIASES", "embedded_tokenizer", "load_splits"]

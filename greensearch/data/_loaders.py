@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import datasets
     import transformers
 
-__all__ = ["load_splits", "embedded_tokenizer", "HUB_ALIASES", "EMBEDDED_DATASETS"]
+__all__ = ["EMBEDDED_DATASETS", "HUB_ALIASES", "embedded_tokenizer", "load_splits"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,8 @@ def load_splits(dataset: str, *, text_column: str, label_column: str, seed: int,
             hub id; a ``.csv``/``.jsonl``/``.json``/``.parquet`` file (split 80/10/10,
             stratified by label with ``seed``); or a directory with ``train.*``,
             ``validation.*`` (or ``valid.*``/``dev.*``) and ``test.*`` files (shards such as
-            ``train-00000-of-00002.parquet`` are concatenated).
+            ``train-00000-of-00002.parquet`` are concatenated). Splits named otherwise are
+            ignored; a missing validation split is carved from train (1/9, stratified).
         text_column: source column holding the input text; becomes ``text``.
         label_column: source column holding the class; becomes ``label`` (``ClassLabel``).
         seed: seeds every split this function has to make.
@@ -70,7 +71,8 @@ def load_splits(dataset: str, *, text_column: str, label_column: str, seed: int,
         ConfigError: missing path or column, unsupported file type, empty or single-class
             data, or a hub dataset that cannot be reached.
     """
-    raw = _read_source(dataset, cache_dir=cache_dir)
+    raw = _read_source(dataset, text_column=text_column, label_column=label_column,
+                       cache_dir=cache_dir)
     return _normalise(raw, text_column=text_column, label_column=label_column, seed=seed,
                       source=dataset)
 
@@ -82,7 +84,7 @@ def embedded_tokenizer() -> transformers.PreTrainedTokenizerFast:
     """
     from transformers import PreTrainedTokenizerFast
 
-    return PreTrainedTokenizerFast(
+    return PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_file=str(_EMBEDDED_DIR / "tokenizer.json"), pad_token="[PAD]",
         unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
         model_max_length=512,
@@ -92,7 +94,8 @@ def embedded_tokenizer() -> transformers.PreTrainedTokenizerFast:
 # ---------------------------------------------------------------- reading raw columns
 
 
-def _read_source(dataset: str, *, cache_dir: str | None) -> dict[str, Columns]:
+def _read_source(dataset: str, *, text_column: str, label_column: str,
+                 cache_dir: str | None) -> dict[str, Columns]:
     """Read ``dataset`` into plain per-split column dicts, before any checking."""
     if dataset.startswith("embedded:"):
         name = dataset.removeprefix("embedded:")
@@ -107,7 +110,8 @@ def _read_source(dataset: str, *, cache_dir: str | None) -> dict[str, Columns]:
     if path.is_file():
         return {"train": _read_file(path)}
     if dataset in HUB_ALIASES or _looks_like_hub_id(dataset):
-        return _read_hub(HUB_ALIASES.get(dataset, dataset), cache_dir=cache_dir, alias=dataset)
+        return _read_hub(HUB_ALIASES.get(dataset, dataset), text_column=text_column,
+                         label_column=label_column, cache_dir=cache_dir, alias=dataset)
     raise ConfigError(f"dataset path '{dataset}' does not exist; point `dataset` at a "
                       f"{_SUPPORTED} file, a directory of train/validation/test files, "
                       "'embedded:vulnsynth' or a hub id")
@@ -116,7 +120,7 @@ def _read_source(dataset: str, *, cache_dir: str | None) -> dict[str, Columns]:
 def _looks_like_hub_id(s: str) -> bool:
     if s.startswith((".", "/", "~")) or "\\" in s or _suffix(Path(s)) in _READERS:
         return False
-    return bool(_HUB_ID.match(s)) and not Path(s).suffix.lower() in (".gz", ".txt", ".tsv")
+    return bool(_HUB_ID.match(s)) and Path(s).suffix.lower() not in (".gz", ".txt", ".tsv")
 
 
 def _suffix(path: Path) -> str:
@@ -190,9 +194,12 @@ def _split_of(path: Path) -> str:
     return re.split(r"[-_.]", stem.lower(), maxsplit=1)[0]
 
 
-def _read_hub(hub_id: str, *, cache_dir: str | None, alias: str,
-              load_fn: Callable[..., Any] | None = None) -> dict[str, Columns]:
-    """Load a hub dataset; ``load_fn`` defaults to ``datasets.load_dataset`` (tests inject)."""
+def _read_hub(hub_id: str, *, text_column: str, label_column: str, cache_dir: str | None,
+              alias: str, load_fn: Callable[..., Any] | None = None) -> dict[str, Columns]:
+    """Load a hub dataset, keeping only the two needed columns (BigVul has dozens).
+
+    ``load_fn`` defaults to ``datasets.load_dataset``; tests inject a fake.
+    """
     if load_fn is None:
         import datasets
 
@@ -200,7 +207,7 @@ def _read_hub(hub_id: str, *, cache_dir: str | None, alias: str,
     try:
         from datasets.exceptions import DatasetNotFoundError
     except ImportError:  # pragma: no cover - very old datasets
-        DatasetNotFoundError = FileNotFoundError  # noqa: N806
+        DatasetNotFoundError = FileNotFoundError
     try:
         loaded = load_fn(hub_id, cache_dir=cache_dir)
     except (ConnectionError, DatasetNotFoundError, FileNotFoundError) as err:
@@ -208,8 +215,11 @@ def _read_hub(hub_id: str, *, cache_dir: str | None, alias: str,
             f"dataset '{alias}' looks like a Hugging Face hub id ('{hub_id}') but the hub "
             "cannot be reached or has no such dataset; download it where a network exists "
             "or point `dataset` at a local CSV/JSONL/Parquet file") from err
-    return {str(name): {c: list(split[c]) for c in split.column_names}
-            for name, split in loaded.items()}
+    out: dict[str, Columns] = {}
+    for name, split in loaded.items():
+        _check_columns(split.column_names, (text_column, label_column), alias, str(name))
+        out[str(name)] = {c: list(split[c]) for c in (text_column, label_column)}
+    return out
 
 
 # ---------------------------------------------------------------- checking and shaping
@@ -226,12 +236,7 @@ def _normalise(raw: Mapping[str, Columns], *, text_column: str, label_column: st
         if not cols:  # an empty file has no columns at all
             splits[canonical] = {"text": [], "label": []}
             continue
-        for role, col in (("text", text_column), ("label", label_column)):
-            if col not in cols:
-                raise ConfigError(
-                    f"{role} column '{col}' not found in dataset '{source}' (split '{name}'); "
-                    f"columns are: {', '.join(map(str, cols)) or '(none)'}; set "
-                    f"{role}_column to one of them")
+        _check_columns(list(cols), (text_column, label_column), source, name)
         splits[canonical] = _drop_missing(cols[text_column], cols[label_column], name, source)
     if not splits or sum(len(c["label"]) for c in splits.values()) == 0:
         raise ConfigError(f"dataset '{source}' has no rows; check the file or hub id")
@@ -244,6 +249,15 @@ def _normalise(raw: Mapping[str, Columns], *, text_column: str, label_column: st
     if "test" not in splits:
         raise ConfigError(f"dataset '{source}' has no test split; provide one")
     return _to_dataset_dict(splits, source=source, label_column=label_column)
+
+
+def _check_columns(names: list[str], wanted: tuple[str, str], source: str, split: str) -> None:
+    for role, col in zip(("text", "label"), wanted, strict=True):
+        if col not in names:
+            raise ConfigError(
+                f"{role} column '{col}' not found in dataset '{source}' (split '{split}'); "
+                f"columns are: {', '.join(map(str, names)) or '(none)'}; set "
+                f"{role}_column to one of them")
 
 
 def _drop_missing(text: list[Any], label: list[Any], split: str, source: str) -> Columns:

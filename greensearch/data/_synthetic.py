@@ -23,17 +23,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from greensearch.data._split import stratified_indices
-from greensearch.data._templates import TEMPLATES, Block, Ctx, Snippet, Stmt, distractor
+from greensearch.data._templates import TEMPLATES, Ctx, Snippet, Stmt, distractor
 
-__all__ = ["generate", "split_rows", "train_tokenizer", "write_embedded", "main"]
+__all__ = ["generate", "main", "split_rows", "train_tokenizer", "write_embedded"]
 
 SEED = 20240917
 N_ROWS = 4800
 POSITIVE_RATE = 0.2
 #: Share of bug-class rows that use a "hard" variant (risky API used safely, or vice versa).
-HARD_RATE = 0.4
+HARD_RATE = 0.1
 #: Share of safe rows that are a bug-class template's fixed twin (the rest are generic).
-TWIN_RATE = 0.6
+TWIN_RATE = 0.3
 SPLIT_FRACTIONS = {"train": 0.7, "validation": 0.1, "test": 0.2}
 VOCAB_SIZE = 4096
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")

@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["Block", "Ctx", "Snippet", "TEMPLATES", "distractor"]
+__all__ = ["TEMPLATES", "Block", "Ctx", "Snippet", "distractor"]
 
 _POOLS: dict[str, tuple[str, ...]] = {
     "buf": ("buf", "dst", "out", "tmp", "name", "path", "line", "local", "scratch", "dest",
@@ -140,7 +140,6 @@ def unbounded_copy(c: Ctx, vul: bool, hard: bool) -> Snippet:
                       Block(f"if ({ln} >= sizeof({buf}))", [f"{ln} = sizeof({buf}) - 1;"]),
                       f"memcpy({buf}, {src}, {ln});", f"{buf}[{ln}] = '\\0';"])
         elif kind == 2:
-            size, n = str(n), n
             body[0] = f"char {buf}[{n}];"
             bound = str(n * 2) if vul else str(n)
             body.append(f'snprintf({buf}, {bound}, "%s", {src});')
@@ -201,7 +200,7 @@ def format_string(c: Ctx, vul: bool, hard: bool) -> Snippet:
 def off_by_one(c: Ctx, vul: bool, hard: bool) -> Snippet:
     """A loop or terminator one past the end (``<=`` on a length) vs ``<``."""
     buf, src, i = c.name("buf"), c.name("src"), c.name("idx")
-    size, n = c.size()
+    size, _ = c.size()
     typ = c.pick("char", "int", "unsigned char", "uint32_t", "short")
     params = [f"const {typ} *{src}"]
     body: list[Stmt] = [f"{typ} {buf}[{size}];", f"size_t {i};"]
@@ -226,7 +225,7 @@ def off_by_one(c: Ctx, vul: bool, hard: bool) -> Snippet:
     else:
         cnt = c.name("len")
         params.append(f"size_t {cnt}")
-        body[0] = f"long total = 0;"
+        body[0] = "long total = 0;"
         if hard:
             acc = f"{src}[{i}]" if vul else f"{src}[{i} - 1]"
             loop = Block(f"for ({i} = 1; {i} <= {cnt}; {i}++)", [f"total += {acc};"])
@@ -287,11 +286,11 @@ def use_after_free(c: Ctx, vul: bool, hard: bool) -> Snippet:
         if vul:
             body += [f"free({p});", f"{v} = {p}->{f};"]
         else:
-            body += [f"{v} = {p}->{f};", f"free({p});"]
+            body += [f"{v} = {p}->{f};", f"free({p});", f"{p} = NULL;"]
         body.append(f"return {v};")
     elif kind == 1:
         nxt = c.name("ptr")
-        body = [f"struct {st} *{nxt};", f"int freed = 0;"]
+        body = [f"struct {st} *{nxt};", "int freed = 0;"]
         if vul:
             loop = [f"free({p});", f"{p} = {p}->next;", "freed++;"]
         else:
@@ -329,7 +328,7 @@ def null_deref(c: Ctx, vul: bool, hard: bool) -> Snippet:
         return Snippet("int", [], body, "null_deref", vul)
     if kind == 1:
         fp, path, line = c.name("fp"), c.name("src"), c.name("buf")
-        body = [f"char {line}[{c.size()[0]}];", f"int lines = 0;",
+        body = [f"char {line}[{c.size()[0]}];", "int lines = 0;",
                 f'FILE *{fp} = fopen({path}, "{c.pick("r", "rb")}");']
         if not vul:
             body.append(_guard(f"!{fp}" if hard else f"{fp} == NULL", "int"))
@@ -349,6 +348,7 @@ def double_free(c: Ctx, vul: bool, hard: bool) -> Snippet:
     """The same pointer freed on an error path and again at the common exit."""
     buf, n, rc = c.name("buf"), c.name("len"), c.name("int")
     body: list[Stmt] = [f"int {rc} = 0;", f"char *{buf} = malloc({n});", _guard(f"!{buf}", "int")]
+    err: list[Stmt]
     if vul:
         err = [f"free({buf});", f"{rc} = -1;", "goto out;"]
     elif hard:
@@ -394,7 +394,7 @@ def distractor(c: Ctx, ret: str) -> list[Stmt]:
     """Irrelevant but plausible statements, including safe uses of risky-looking APIs."""
     k = c.rng.randrange(12)
     if k == 0:
-        return [f'log_debug("%s: enter", __func__);']
+        return ['log_debug("%s: enter", __func__);']
     if k == 1:
         v = c.name("int")
         return [f"int {v} = check_{c.pick('perm', 'state', 'quota', 'owner')}(getuid());",
@@ -405,12 +405,12 @@ def distractor(c: Ctx, ret: str) -> list[Stmt]:
                 f"set_mode({b});"]
     if k == 3:
         j = c.name("idx")
-        return [f"int {j};", f"long acc = 0;",
+        return [f"int {j};", "long acc = 0;",
                 Block(f"for ({j} = 0; {j} < NSLOTS; {j}++)", [f"acc += slots[{j}];"]),
                 "stats.total = acc;"]
     if k == 4:
-        return [Block("if (verbose)", [f'fprintf(stderr, "{c.pick("start", "retry", "done")} '
-                                       f'%d\\n", {c.rng.randint(1, 99)});'])]
+        word = c.pick("start", "retry", "done")
+        return [Block("if (verbose)", [f'fprintf(stderr, "{word} %d\\n", {c.rng.randint(1, 99)});'])]
     if k == 5:
         t = c.name("buf")
         return [f"char {t}[32];", f'snprintf({t}, sizeof({t}), "%d", getpid());',
@@ -424,9 +424,9 @@ def distractor(c: Ctx, ret: str) -> list[Stmt]:
         return [f"void *{q} = calloc(1, 64);", Block(f"if ({q} == NULL)", [_err(ret)]),
                 f"cache_put({q});"]
     if k == 9:
-        return [Block(f"switch (state)", [f"case ST_{c.pick('IDLE', 'OPEN')}:", "    break;",
+        return [Block("switch (state)", [f"case ST_{c.pick('IDLE', 'OPEN')}:", "    break;",
                                           "default:", "    state = ST_IDLE;", "    break;"])]
     if k == 10:
         return ["pthread_mutex_lock(&lock);", f"refs{c.pick('', '_total')}++;",
                 "pthread_mutex_unlock(&lock);"]
-    return [f"memset(&opts, 0, sizeof(opts));"]
+    return ["memset(&opts, 0, sizeof(opts));"]

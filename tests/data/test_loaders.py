@@ -114,9 +114,9 @@ def test_rows_without_label_are_dropped(tmp_path: Path) -> None:
 
 def test_embedded_vulnsynth_has_bigvul_columns_renamed() -> None:
     dd = load_splits("embedded:vulnsynth", text_column="func_before", label_column="vul", seed=1)
-    assert [dd[s].num_rows for s in SPLITS] == [3359, 481, 960]
+    assert [dd[s].num_rows for s in SPLITS] == [3361, 480, 959]
     assert dd["test"].column_names == ["text", "label"]
-    assert 0.18 < sum(dd["test"]["label"]) / 960 < 0.22
+    assert 0.18 < sum(dd["test"]["label"]) / 959 < 0.22
     assert "return" in dd["train"][0]["text"]
 
 
@@ -138,15 +138,20 @@ def test_bigvul_alias_loads_the_paper_hub_id_through_the_loader() -> None:
     def fake_load_dataset(hub_id: str, *, cache_dir: str | None) -> datasets.DatasetDict:
         calls.append((hub_id, cache_dir))
         return datasets.DatasetDict({s: mirror[s].rename_columns(
-            {"text": "func_before", "label": "vul"}) for s in SPLITS})
+            {"text": "func_before", "label": "vul"}).add_column("CWE ID", ["CWE-119"] * len(
+                mirror[s])) for s in SPLITS})
 
-    raw = _read_hub(HUB_ALIASES["bigvul"], cache_dir="/c", alias="bigvul",
-                    load_fn=fake_load_dataset)
+    raw = _read_hub(HUB_ALIASES["bigvul"], text_column="func_before", label_column="vul",
+                    cache_dir="/c", alias="bigvul", load_fn=fake_load_dataset)
     dd = _normalise(raw, text_column="func_before", label_column="vul", seed=0,
                     source="bigvul")
     assert calls == [("bstee615/bigvul", "/c")]
     assert dd["test"]["text"] == mirror["test"]["text"]
     assert dd["test"]["label"] == mirror["test"]["label"]
+    with pytest.raises(ConfigError, match=r"label column 'target' not found in dataset "
+                                          r"'bigvul' .*columns are: func_before, vul, CWE ID"):
+        _read_hub("bstee615/bigvul", text_column="func_before", label_column="target",
+                  cache_dir=None, alias="bigvul", load_fn=fake_load_dataset)
 
 
 def test_bigvul_offline_raises_a_clear_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
