@@ -133,6 +133,11 @@ def study_from_dict(
         candidate = (base_dir / dataset).resolve()
         if candidate.exists():
             values["dataset"] = str(candidate)
+        elif not Path(dataset).exists():
+            raise ConfigError(
+                f"dataset '{dataset}' in study '{source}' does not exist; point `dataset` at a "
+                "CSV/JSONL/Parquet file or folder (relative paths start at the study file)"
+            )
     return StudyConfig(source=source, **values)
 
 

@@ -7,8 +7,9 @@ is comparable with its Table I. Validation during training is measured in its ow
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,34 @@ def stage_tokenize(state: RunState) -> None:
         return tokenizer(batch["text"], truncation=True, max_length=max_length, padding=pad)
 
     state.tokenizer = tokenizer
-    state.tokenized = state.splits.map(
+    with _library_bars(state.show_progress):
+        state.tokenized = _tokenize(state, encode)
+
+
+@contextlib.contextmanager
+def _library_bars(show: bool) -> Iterator[None]:
+    """Silence the progress bars of datasets and transformers unless progress is wanted."""
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    if show:
+        yield
+        return
+    data_on, hf_on = datasets.is_progress_bar_enabled(), hf_logging.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if data_on:
+            datasets.enable_progress_bars()
+        if hf_on:
+            hf_logging.enable_progress_bar()
+
+
+def _tokenize(state: RunState, encode: Callable[[dict[str, Any]], Any]) -> Any:
+    plan = state.plan
+    return state.splits.map(
         encode,
         batched=plan.fast_tokenizer,
         batch_size=1000,
@@ -142,6 +170,7 @@ def stage_train(state: RunState) -> None:
         compute_metrics=_validation_metrics,
     )
     trainer.switch_window = state.switch_window
+    _quiet_logs(trainer, state.show_progress)
     output = trainer.train()
     state.trainer = trainer
     state.train_steps = int(output.global_step)
@@ -151,8 +180,9 @@ def stage_train(state: RunState) -> None:
 def stage_save(state: RunState) -> None:
     """Write the fine-tuned model and tokenizer so they reload without greensearch."""
     target = state.output_dir / "model"
-    state.trainer.save_model(str(target))
-    state.tokenizer.save_pretrained(str(target))
+    with _library_bars(state.show_progress):
+        state.trainer.save_model(str(target))
+        state.tokenizer.save_pretrained(str(target))
     state.model_dir = target
 
 
@@ -163,6 +193,43 @@ def stage_eval(state: RunState) -> None:
     test = state.tokenized["test"]
     predictions = predict(state, test)
     state.metrics = compute_metrics(list(test["label"]), predictions)
+
+
+def _quiet_logs(trainer: Any, show_progress: bool) -> None:
+    """Keep stdout for results: drop the Trainer's metric printing, bar on stderr only."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    if show_progress:
+        trainer.add_callback(_stderr_progress())
+
+
+def _stderr_progress() -> Any:
+    import sys
+
+    from tqdm import tqdm
+    from transformers import TrainerCallback
+
+    class _StderrProgress(TrainerCallback):  # type: ignore[misc]
+        """A training-steps bar on stderr (the Trainer's own prints metric dicts to stdout)."""
+
+        bar: Any = None
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            self.bar = tqdm(total=state.max_steps, desc="train", unit="step", file=sys.stderr,
+                            leave=False)
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if self.bar is not None:
+                self.bar.update(state.global_step - self.bar.n)
+
+        def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if self.bar is not None:
+                self.bar.close()
+                self.bar = None
+
+    return _StderrProgress()
 
 
 def _validation_metrics(eval_pred: Any) -> dict[str, float]:

@@ -1,0 +1,118 @@
+"""The staged runner: every stage in its own window, validation apart from training."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from greensearch.pipeline import ALL_WINDOWS, STAGES, run_once, run_variant
+from greensearch.pipeline._metrics import compute_metrics
+from greensearch.results import read_records
+
+
+@pytest.fixture(scope="module")
+def baseline_record(tiny_csv, tmp_path_factory):
+    """One real baseline run of the tiny study under the 10 W clock meter."""
+    from tests.conftest import TINY_ARCH, ClockMeter
+    from greensearch.config import StudyConfig
+
+    study = StudyConfig(name="tiny", dataset=str(tiny_csv), max_length=64, batch_size=16,
+                        eval_batch_size=64, model_config=dict(TINY_ARCH), source="<tiny>")
+    meter = ClockMeter()
+    record = run_once(study, {}, meter=meter, output_dir=tmp_path_factory.mktemp("run"))
+    return record, meter
+
+
+def test_each_stage_is_metered_in_its_own_windows(baseline_record):
+    record, meter = baseline_record
+    assert list(record["stages"]) == list(ALL_WINDOWS)
+    opened = [m.key.split("#")[0] for m in meter.closed]
+    assert opened[:3] == ["data", "tokenize", "load"]
+    assert opened[-2:] == ["save", "eval"]
+    # validation pauses training: train, validate, train again
+    assert opened[3:-2] == ["train", "validate", "train"]
+    assert not meter.open
+
+
+def test_stage_figures_add_up_to_the_total(baseline_record):
+    record, meter = baseline_record
+    total_s = sum(m.duration_s for m in meter.closed)
+    assert record["duration_s"] == pytest.approx(total_s)
+    assert sum(s["duration_s"] for s in record["stages"].values()) == pytest.approx(total_s)
+    # the clock meter draws 10 W: energy is 10 J per second, in kWh
+    assert record["energy_kwh"] == pytest.approx(10.0 * total_s / 3.6e6)
+    assert record["net_energy_kwh"] == pytest.approx(9.0 * total_s / 3.6e6)
+    validate = sum(m.duration_s for m in meter.closed if m.key.startswith("validate"))
+    assert record["stages"]["validate"]["duration_s"] == pytest.approx(validate)
+    assert validate > 0 and record["stages"]["train"]["duration_s"] > validate
+
+
+def test_record_has_metrics_meter_and_device(baseline_record):
+    record, _ = baseline_record
+    assert set(record["metrics"]) >= {"f1", "f1_weighted", "accuracy", "degenerate"}
+    assert record["meter"]["name"] == "fake" and record["meter"]["method"] == "estimated"
+    assert record["device"]["type"] == "cpu"
+    assert record["train_steps"] == record["planned_steps"] == 15  # 240 train rows / 16
+    assert record["knobs"] == "" and record["fidelity"] == 1.0
+
+
+def test_saved_model_reloads_and_predicts(baseline_record):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    record, _ = baseline_record
+    model = AutoModelForSequenceClassification.from_pretrained(record["model_dir"])
+    tok = AutoTokenizer.from_pretrained(record["model_dir"])
+    logits = model(**tok(["int main(void) { return 0; }"], return_tensors="pt")).logits
+    assert tuple(logits.shape) == (1, 2)
+
+
+def test_fidelity_trains_a_fraction_of_the_steps(tiny_study, clock_meter):
+    record = run_once(tiny_study, {}, meter=clock_meter, fidelity=0.4)
+    assert record["planned_steps"] == 15 and record["train_steps"] == 6
+    assert record["fidelity"] == 0.4
+
+
+def test_repeats_append_each_run_and_summarize(tiny_study, clock_meter, tmp_path):
+    results = tmp_path / "results.jsonl"
+    summary = run_variant(tiny_study, {"seq_len": "32"}, repeats=2, meter=clock_meter,
+                          results_path=results, fidelity=0.2)
+    lines = list(read_records(results))
+    assert [r["repeat"] for r in lines] == [1, 2]
+    assert all(r["knobs"] == "seq_len=32" and r["schema_version"] == 1 for r in lines)
+    energies = [r["energy_kwh"] for r in lines]
+    assert summary["energy_kwh"] == pytest.approx(sum(energies) / 2)
+    stats = summary["stats"]["energy_kwh"]
+    assert stats["n"] == 2 and stats["ci95_low"] <= summary["energy_kwh"] <= stats["ci95_high"]
+    assert summary["repeats"] == 2
+
+
+def test_a_torn_last_line_does_not_lose_earlier_records(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({"a": 1}) + "\n" + '{"a": 2, "trunc')
+    assert [r["a"] for r in read_records(path)] == [1]
+
+
+@pytest.mark.parametrize(("preds", "degenerate"), [([0] * 99 + [1], True), ([0] * 98 + [1] * 2, False)])
+def test_degenerate_flag_at_99_percent_one_class(preds, degenerate):
+    labels = [0] * 90 + [1] * 10
+    assert compute_metrics(labels, preds).degenerate is degenerate
+
+
+def test_all_negative_predictions_score_like_the_paper_but_f1_zero():
+    labels = [0] * 95 + [1] * 5
+    m = compute_metrics(labels, [0] * 100)
+    assert m.f1 == 0.0 and m.degenerate
+    assert m.f1_weighted == pytest.approx(0.95 * 2 * 0.95 / 1.95)  # weighted F1 flatters it
+    assert m.accuracy == pytest.approx(0.95)
+
+
+def test_positive_class_f1_worked_out_by_hand():
+    # tp=2, fp=1, fn=2 -> precision 2/3, recall 1/2, F1 = 2*(2/3*1/2)/(2/3+1/2) = 4/7
+    labels = [1, 1, 1, 1, 0, 0]
+    preds = [1, 1, 0, 0, 1, 0]
+    assert compute_metrics(labels, preds).f1 == pytest.approx(4 / 7)
+
+
+def test_stages_constant_matches_the_paper():
+    assert STAGES == ("data", "tokenize", "load", "train", "save", "eval")
