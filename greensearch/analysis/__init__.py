@@ -1,6 +1,7 @@
 """Analysis of saved results: normalized variant table, quadrants, frontier, synergy, plots.
 
-Reads only saved records (a paper-format CSV or run records), never runs a pipeline. Plot
+Reads only saved records (a paper-format CSV, run records or a stored Optuna study), never
+runs a pipeline. Plot
 functions import plotly lazily, so importing this package stays cheap.
 """
 
@@ -31,6 +32,13 @@ from greensearch.analysis._records import (
     from_records,
     load_paper_csv,
 )
+from greensearch.analysis._report import StudyReport, study_report, write_report
+from greensearch.analysis._study_records import (
+    load_study_table,
+    open_study,
+    study_records,
+    study_table,
+)
 from greensearch.analysis._synergy import (
     NEUTRAL_KNOBS,
     SIDE_INSENSITIVE_KNOBS,
@@ -52,6 +60,7 @@ __all__ = [
     "STAGES",
     "Frontier",
     "NoiseEstimate",
+    "StudyReport",
     "axis_columns",
     "baseline_row",
     "equivalent_pairs",
@@ -61,11 +70,17 @@ __all__ = [
     "from_records",
     "frontier_figure",
     "load_paper_csv",
+    "load_study_table",
+    "open_study",
     "pareto_frontier",
     "quadrant_of",
     "quadrant_table",
     "stages_figure",
+    "study_records",
+    "study_report",
+    "study_table",
     "synergy_table",
     "write_html",
     "write_png",
+    "write_report",
 ]

@@ -15,13 +15,13 @@ from greensearch.analysis._records import STAGES
 from greensearch.exceptions import ConfigError
 
 __all__ = [
-    "QUADRANTS",
     "PLOT_STAGES",
+    "QUADRANTS",
     "Frontier",
     "axis_columns",
+    "pareto_frontier",
     "quadrant_of",
     "quadrant_table",
-    "pareto_frontier",
 ]
 
 #: Quadrant labels: both deltas below zero, both above, anything else, and the reference.
@@ -40,7 +40,8 @@ class Frontier:
 
     Attributes:
         points: one row per variant with ``energy_kwh``, ``delta_f1_pct``, ``feasible``
-            (ΔF1 within budget), ``degenerate`` and ``on_frontier``.
+            (ΔF1 within budget), ``degenerate``, ``fidelity``, ``repeats`` and
+            ``on_frontier``.
         oracle: the lowest-energy feasible, non-degenerate variant (None if none is).
         budget_f1_pct: the accepted F1 loss in percent.
 
@@ -102,7 +103,8 @@ def quadrant_table(df: pd.DataFrame, *, stage: str = "eval") -> pd.DataFrame:
     Returns:
         Columns ``variant``, ``knobs``, ``delta_time_pct`` (x), ``delta_energy_pct`` (y),
         ``delta_f1_pct``, ``energy_kwh`` (total), ``degenerate``, ``is_baseline``,
-        ``quadrant``, ``stage``, ``time_basis``; one row per variant, in input order.
+        ``fidelity`` (NaN when the source does not say), ``repeats``, ``quadrant``,
+        ``stage``, ``time_basis``; one row per variant, in input order.
 
     """
     time_column, energy_column, basis = axis_columns(df, stage)
@@ -116,6 +118,8 @@ def quadrant_table(df: pd.DataFrame, *, stage: str = "eval") -> pd.DataFrame:
             "energy_kwh": df["energy_kwh"].astype(float),
             "degenerate": df["degenerate"].astype(bool),
             "is_baseline": df["is_baseline"].astype(bool),
+            "fidelity": df["fidelity"].astype(float),
+            "repeats": df["repeats"].astype(int),
         }
     )
     out["quadrant"] = [
@@ -153,6 +157,8 @@ def pareto_frontier(df: pd.DataFrame, *, budget_f1_pct: float) -> Frontier:
             "delta_f1_pct": df["delta_f1_pct"].astype(float),
             "degenerate": df["degenerate"].astype(bool),
             "is_baseline": df["is_baseline"].astype(bool),
+            "fidelity": df["fidelity"].astype(float),
+            "repeats": df["repeats"].astype(int),
         }
     ).reset_index(drop=True)
     # a loss equal to the budget is within it; the tolerance absorbs float rounding in Δ%

@@ -21,11 +21,11 @@ from greensearch.exceptions import ConfigError
 __all__ = [
     "QUADRANT_COLORS",
     "figure2",
+    "find_chromium",
     "frontier_figure",
     "stages_figure",
     "write_html",
     "write_png",
-    "find_chromium",
 ]
 
 #: Colours of Figure 2 in the paper: green both better, red both worse, grey mixed.
@@ -43,15 +43,18 @@ _CHROMIUM_HINT = (
 )
 
 
-def figure2(df: pd.DataFrame, *, stage: str = "eval", budget_f1_pct: float = 1.0) -> Any:
+def figure2(df: pd.DataFrame, *, stage: str = "eval", budget_f1_pct: float = 1.0,
+            oracle: str | None = None) -> Any:
     """ΔTime vs ΔEnergy of ``stage`` per variant, coloured by quadrant (the paper's Fig. 2).
 
     The gold star marks the oracle: the lowest total-energy variant that keeps F1 within
-    ``budget_f1_pct`` and is not degenerate; the red star is the baseline at the origin.
+    ``budget_f1_pct`` and is not degenerate, unless ``oracle`` names one (a study's oracle
+    is chosen among full-fidelity finalists, so the report passes it); the red star is the
+    baseline at the origin.
     """
     go = _plotly()
     points = quadrant_table(df, stage=stage)
-    oracle = pareto_frontier(df, budget_f1_pct=budget_f1_pct).oracle
+    oracle = oracle or pareto_frontier(df, budget_f1_pct=budget_f1_pct).oracle
     basis = points["time_basis"].iloc[0]
     fig = go.Figure()
     placed = points.loc[points["quadrant"] != "unknown"]
@@ -100,11 +103,16 @@ def figure2(df: pd.DataFrame, *, stage: str = "eval", budget_f1_pct: float = 1.0
     return fig
 
 
-def frontier_figure(df: pd.DataFrame, *, budget_f1_pct: float = 1.0) -> Any:
-    """Total energy vs ΔF1 with the Pareto frontier, the budget line and excluded points."""
+def frontier_figure(df: pd.DataFrame, *, budget_f1_pct: float = 1.0,
+                    oracle: str | None = None) -> Any:
+    """Total energy vs ΔF1 with the Pareto frontier, the budget line and excluded points.
+
+    ``oracle`` overrides the starred variant, as in :func:`figure2`.
+    """
     go = _plotly()
     front: Frontier = pareto_frontier(df, budget_f1_pct=budget_f1_pct)
     pts = front.points
+    best_name = oracle or front.oracle
     fig = go.Figure()
     groups = [
         ("feasible", pts["feasible"] & ~pts["degenerate"], "#1f77b4", "circle"),
@@ -129,11 +137,11 @@ def frontier_figure(df: pd.DataFrame, *, budget_f1_pct: float = 1.0) -> Any:
                    line={"shape": "hv", "color": "#2ca02c"}, name="Pareto frontier",
                    hoverinfo="skip")
     )
-    if front.oracle is not None:
-        best = pts.loc[pts["variant"] == front.oracle]
+    if best_name is not None:
+        best = pts.loc[pts["variant"] == best_name]
         fig.add_trace(
             go.Scatter(x=best["energy_kwh"], y=best["delta_f1_pct"], mode="markers",
-                       name=f"oracle ({front.oracle})",
+                       name=f"oracle ({best_name})",
                        marker={"color": _GOLD, "size": 22, "symbol": "star",
                                "line": {"color": "black", "width": 1}},
                        customdata=_hover_data(best), hovertemplate=_HOVER_FRONTIER)
@@ -231,10 +239,22 @@ _HOVER_FRONTIER = ("<b>%{customdata[0]}</b><br>knobs: %{customdata[1]}<br>energy
 
 def _hover_data(part: pd.DataFrame) -> list[list[Any]]:
     return [
-        [v, k or "(baseline)", f, "<br>degenerate: predicts one class" if d else ""]
-        for v, k, f, d in zip(part["variant"], part["knobs"], part["delta_f1_pct"],
-                              part["degenerate"], strict=True)
+        [v, k or "(baseline)", f, ("<br>degenerate: predicts one class" if d else "")
+         + _provenance(fid, n)]
+        for v, k, f, d, fid, n in zip(part["variant"], part["knobs"], part["delta_f1_pct"],
+                                      part["degenerate"], part["fidelity"], part["repeats"],
+                                      strict=True)
     ]
+
+
+def _provenance(fidelity: float, repeats: int) -> str:
+    """Hover line saying how much measurement stands behind a point."""
+    runs = f"{repeats} run{'s' if repeats != 1 else ''}"
+    if pd.isna(fidelity):
+        return f"<br>{runs}"
+    if fidelity >= 1.0:
+        return f"<br>full run, {runs}"
+    return f"<br>search fidelity {fidelity:g} (extrapolated), {runs}"
 
 
 def _shade_quadrants(fig: Any, points: pd.DataFrame) -> None:

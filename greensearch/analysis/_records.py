@@ -20,13 +20,14 @@ from greensearch.exceptions import ConfigError
 from greensearch.knobs import format_bundle, parse_bundle
 
 __all__ = [
-    "STAGES",
     "COLUMNS",
+    "FOLDED_WINDOWS",
     "PAPER_COLUMNS",
     "PAPER_DEGENERATE_VARIANTS",
-    "load_paper_csv",
-    "from_records",
+    "STAGES",
     "baseline_row",
+    "from_records",
+    "load_paper_csv",
 ]
 
 #: Pipeline stages in execution order; stable IDs shared with the pipeline's meters.
@@ -53,7 +54,14 @@ COLUMNS: tuple[str, ...] = (
     "repeats",
     "meter",
     "method",
+    "fidelity",
+    "phase",
+    "trial",
 )
+
+#: Windows a run may record beyond :data:`STAGES`, and the stage they count toward: the
+#: validation passes run inside training (the paper's train stage includes them).
+FOLDED_WINDOWS: dict[str, str] = {"validate": "train"}
 
 #: Columns a paper-format CSV must have (Table I as transcribed in the paper folder).
 PAPER_COLUMNS: tuple[str, ...] = (
@@ -144,6 +152,10 @@ def from_records(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     {"f1": .., "degenerate": false}, "repeats": 3, "meter": {"name": "nvml", "method":
     "measured"}}``. Optional ``energy_kwh_std`` (sample std over repeats) feeds the noise
     estimate of the synergy analysis. The baseline is the record whose knobs are empty.
+    A ``validate`` window counts toward ``train`` (:data:`FOLDED_WINDOWS`). Optional
+    ``fidelity``, ``phase`` and ``trial`` say where a number came from; any ``delta_*_pct``
+    column given (e.g. against a baseline measured at the record's own fidelity) is kept
+    instead of being computed against the table's baseline row.
 
     Raises:
         ConfigError: if a record lacks a required field, has a bad bundle, or if there is
@@ -162,7 +174,7 @@ def from_records(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         metrics = rec.get("metrics") or {}
         meter = rec.get("meter") or {}
         stages = rec.get("stages") or {}
-        unknown = sorted(set(stages) - set(STAGES))
+        unknown = sorted(set(stages) - set(STAGES) - set(FOLDED_WINDOWS))
         if unknown:
             raise ConfigError(
                 f"run record {variant!r} has unknown stage(s) {', '.join(unknown)}; "
@@ -180,11 +192,18 @@ def from_records(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             "repeats": int(rec.get("repeats", 1)),
             "meter": str(meter.get("name", "")),
             "method": str(meter.get("method", "")),
+            "fidelity": _float(rec.get("fidelity")),
+            "phase": rec.get("phase"),
+            "trial": rec.get("trial"),
         }
+        row |= {k: _float(v) for k, v in rec.items() if k.startswith("delta_") and k in COLUMNS}
         for stage in STAGES:
-            data = stages.get(stage) or {}
-            row[f"energy_{stage}_kwh"] = _float(data.get("energy_kwh"))
-            row[f"{stage}_duration_s"] = _float(data.get("duration_s"))
+            parts = [stages.get(stage) or {}] + [
+                stages.get(w) or {} for w, into in FOLDED_WINDOWS.items() if into == stage]
+            for field, column in (("energy_kwh", f"energy_{stage}_kwh"),
+                                  ("duration_s", f"{stage}_duration_s")):
+                values = [_float(p[field]) for p in parts if p.get(field) is not None]
+                row[column] = math.fsum(values) if values else math.nan
         rows.append(row)
     return _finish(rows, source="run records")
 
@@ -218,6 +237,7 @@ def _finish(rows: list[dict[str, Any]], *, source: str) -> pd.DataFrame:
     pairs += [(f"delta_time_{s}_pct", f"{s}_duration_s") for s in STAGES]
     for delta, absolute in pairs:
         computed = (df[absolute].astype(float) / float(base[absolute]) - 1.0) * 100.0
+        computed = computed.replace([math.inf, -math.inf], math.nan)  # a stage the base lacks
         df[delta] = df[delta].astype(float).fillna(computed)
     df["degenerate"] = df["degenerate"].fillna(False).astype(bool)
     df["repeats"] = df["repeats"].fillna(1).astype(int)

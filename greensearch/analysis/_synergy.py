@@ -30,8 +30,8 @@ __all__ = [
     "NEUTRAL_KNOBS",
     "SIDE_INSENSITIVE_KNOBS",
     "NoiseEstimate",
-    "estimate_noise",
     "equivalent_pairs",
+    "estimate_noise",
     "synergy_table",
 ]
 
@@ -82,8 +82,10 @@ def estimate_noise(
     """Decide the noise band, preferring what the user knows, then repeats, then pairs.
 
     * ``noise_pct`` given: used as is.
-    * rows with ``repeats >= 2`` and ``energy_kwh_std`` (total only): each row's standard
-      error in points of the baseline, 100·std/(E0·√n); the band is 2 × their RMS (≈ 95 %).
+    * rows with ``repeats >= 2`` and ``energy_kwh_std`` (total only): the spread of one
+      run in points of the baseline, σ = RMS of 100·std/E0 over those rows; each row's
+      standard error is σ/√n with its own ``n`` repeats (a study mixes 1-run search trials
+      with repeated finalists), and the band is 2 × the RMS standard error (≈ 95 %).
     * otherwise (single runs, e.g. the paper): the largest |ΔEnergy| difference between
       :func:`equivalent_pairs`, i.e. the worst disagreement seen between runs that should
       agree. Conservative on purpose: we would rather call a bundle independent than sell
@@ -101,10 +103,15 @@ def estimate_noise(
         repeated = df.loc[(df["repeats"] >= 2) & df["energy_kwh_std"].notna()]
         if not repeated.empty:
             base = float(df.loc[df["is_baseline"], "energy_kwh"].iloc[0])
-            se = 100.0 * repeated["energy_kwh_std"] / (base * repeated["repeats"] ** 0.5)
-            band = 2.0 * math.sqrt(float((se**2).mean()))
+            one_run = math.sqrt(float(((100.0 * repeated["energy_kwh_std"] / base) ** 2).mean()))
+            runs = df["repeats"].clip(lower=1).astype(float)
+            band = 2.0 * one_run * math.sqrt(float((1.0 / runs).mean()))
+            spread = f"{int(runs.min())}" if runs.min() == runs.max() else (
+                f"{int(runs.min())} to {int(runs.max())}")
             return NoiseEstimate(
-                band, "repeats", f"2 x RMS standard error over {len(repeated)} repeated variants"
+                band, "repeats",
+                f"2 x RMS standard error: one run varies {one_run:.3g} pp (from "
+                f"{len(repeated)} repeated variants), rows average {spread} run(s)",
             )
     _, energy_column, _ = axis_columns(df, stage)
     delta = dict(zip(df["variant"], df[energy_column].astype(float), strict=True))

@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from greensearch.cli._render import print_json
+from greensearch.exceptions import ConfigError
 from greensearch.knobs import default_registry, parse_bundle
 
 __all__ = ["add_parser", "handle"]
@@ -29,14 +30,19 @@ def add_parser(subparsers: Any) -> None:
             "interactions, ΔF1 as their sum; prune when the prediction exceeds the best "
             "subset's energy by more than the noise. Exit 0 whatever the verdict; it is "
             "printed (status: pass|risk|prune|conflict)."),
-        epilog="example: greensearch check --knobs grad_accumulation=2,precision=fp16,"
-               "grad_checkpointing --csv table1.csv --assume-neutral",
+        epilog="examples: greensearch check --knobs grad_accumulation=2,precision=fp16,"
+               "grad_checkpointing --csv table1.csv --assume-neutral; greensearch check "
+               "--knobs precision=bf16,torch_compile --storage sqlite:///studies/s.db "
+               "--study-name s (learns from the study's trials and its repeated baseline)",
     )
     p.add_argument("--knobs", required=True, metavar="BUNDLE",
                    help="the combination, e.g. layer_prune=12:bottom,torch_compile")
     p.add_argument("--csv", metavar="PATH",
                    help="measurements in the paper's Table I format (code_bundle column); "
                         "every row except the judged bundle's own is learned from")
+    from greensearch.cli._plot import add_study_arguments
+
+    add_study_arguments(p, required=False)
     p.add_argument("--noise-pct", type=float, metavar="PCT",
                    help="relative energy noise of one run in percent (default: estimated "
                         "from rows that should agree, e.g. top/bottom pruning pairs)")
@@ -52,12 +58,22 @@ def add_parser(subparsers: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Run the check and render it."""
     from greensearch.search import check_bundle, read_paper_table
+    from greensearch.search._report import rows_from_table  # not yet in search.__all__
 
-    rows = read_paper_table(args.csv) if args.csv else None
+    bundle = parse_bundle(args.knobs)  # a bad bundle fails before any storage is opened
+    rows, noise = None, None
+    if args.storage or args.study_name:
+        if args.csv:
+            raise ConfigError("give either --csv or --storage/--study-name, not both")
+        from greensearch.cli._plot import load_table
+
+        rows, noise = rows_from_table(load_table(args))
+    elif args.csv:
+        rows = read_paper_table(args.csv)
     report = check_bundle(
-        default_registry(), parse_bundle(args.knobs), rows=rows,
+        default_registry(), bundle, rows=rows,
         noise_rel=None if args.noise_pct is None else args.noise_pct / 100.0,
-        noise_f1_pct=args.noise_f1_pct, assume_neutral=args.assume_neutral)
+        noise_f1_pct=args.noise_f1_pct, assume_neutral=args.assume_neutral, noise=noise)
     if args.json:
         print_json(report.to_dict())
         return 0

@@ -18,7 +18,8 @@ from greensearch.exceptions import ConfigError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["add_parser", "add_source_arguments", "load_table"]
+__all__ = ["add_parser", "add_source_arguments", "add_study_arguments", "load_table",
+           "table_budget"]
 
 _KINDS = ("figure2", "frontier", "stages")
 _STAGE_CHOICES = ("total", "data", "tokenize", "load", "train", "save", "eval")
@@ -27,14 +28,30 @@ _STAGE_CHOICES = ("total", "data", "tokenize", "load", "train", "save", "eval")
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options that say where results come from (one place for every command).
 
-    Hook for the study reader: add ``--storage URL --study-name NAME`` here and a branch in
-    :func:`load_table`; ``plot`` and ``synergy`` then accept them with no other change.
+    Either a paper-format CSV, or a study stored by ``greensearch optimize``
+    (``--storage URL --study-name NAME``).
     """
-    parser.add_argument(
-        "--csv", metavar="FILE", required=True,
+    group = parser.add_argument_group("results (one of --csv or --storage/--study-name)")
+    group.add_argument(
+        "--csv", metavar="FILE",
         help="results table in the paper's Table I format (variant, code_bundle, <stage>_kwh, "
         "total_kwh, delta_total_pct, delta_f1_pct, total_time_s, eval_time_s, "
         "delta_eval_time_pct)",
+    )
+    add_study_arguments(group, required=False)
+
+
+def add_study_arguments(parser: Any, *, required: bool) -> None:
+    """``--storage URL --study-name NAME``: a study stored by ``greensearch optimize``."""
+    parser.add_argument(
+        "--storage", metavar="URL", required=required,
+        help="Optuna storage of a study from `greensearch optimize`: sqlite:///F.db, "
+        "postgresql://..., journal:FILE",
+    )
+    parser.add_argument(
+        "--study-name", metavar="NAME", required=required,
+        help="the study's name in --storage (each knob set is read from its full-fidelity "
+        "final trial when it has one, else from its search trial; rows say which)",
     )
 
 
@@ -42,16 +59,22 @@ def load_table(args: argparse.Namespace) -> pd.DataFrame:
     """Build the normalized variant table from whichever source the options name.
 
     Raises:
-        ConfigError: if no source is given or it cannot be read.
+        ConfigError: if no source or two are given, or it cannot be read.
 
     """
-    from greensearch.analysis import load_paper_csv
+    from greensearch.analysis import load_paper_csv, load_study_table
 
-    if getattr(args, "csv", None):
-        return load_paper_csv(args.csv)
-    # Study input (--storage/--study-name) goes here: map trials to run records and call
-    # greensearch.analysis.from_records(records).
-    raise ConfigError("no results given; pass --csv FILE")
+    csv, storage, name = (getattr(args, k, None) for k in ("csv", "storage", "study_name"))
+    if csv and (storage or name):
+        raise ConfigError("give either --csv or --storage/--study-name, not both")
+    if csv:
+        return load_paper_csv(csv)
+    if storage and name:
+        return load_study_table(storage, name)
+    if storage or name:
+        missing = "--study-name NAME" if storage else "--storage URL"
+        raise ConfigError(f"a study needs both --storage and --study-name; add {missing}")
+    raise ConfigError("no results given; pass --csv FILE or --storage URL --study-name NAME")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -66,7 +89,9 @@ def add_parser(subparsers: Any) -> None:
             "is not degenerate. frontier: total energy vs ΔF1 with the Pareto frontier and the "
             "budget line. stages: stacked per-stage energy."
         ),
-        epilog="example: greensearch plot --csv table1.csv --stage eval -o fig2.html --json",
+        epilog="examples: greensearch plot --csv table1.csv --stage eval -o fig2.html --json; "
+        "greensearch plot --storage sqlite:///studies/default-f1-1.db --study-name "
+        "default-f1-1 --stage total -o fig2.html",
     )
     add_source_arguments(parser)
     parser.add_argument("--kind", choices=_KINDS, default="figure2",
@@ -77,9 +102,9 @@ def add_parser(subparsers: Any) -> None:
         "timing use total time, and the x-axis says so)",
     )
     parser.add_argument(
-        "--budget-f1", default="1%", metavar="PCT",
+        "--budget-f1", metavar="PCT",
         help="accepted F1 loss, e.g. -1%%, -0.5%% or 1%% (all mean 'lose at most'); "
-        "default 1%%",
+        "default: the study's budget, or 1%% for a CSV",
     )
     parser.add_argument("--variants", metavar="V0,V1,...",
                         help="variants to show with --kind stages (default: all)")
@@ -94,7 +119,6 @@ def add_parser(subparsers: Any) -> None:
 
 def run_plot(args: argparse.Namespace) -> int:
     """Load, compute the plotted points, then write the requested outputs."""
-    from greensearch._budget import parse_f1_budget
     from greensearch.analysis import (
         figure2,
         frontier_figure,
@@ -107,9 +131,9 @@ def run_plot(args: argparse.Namespace) -> int:
 
     if not (args.output or args.png or args.json):
         raise ConfigError("nothing to do; give -o FILE.html, --png FILE.png or --json")
-    budget = parse_f1_budget(args.budget_f1)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants else None
     df = load_table(args)
+    budget = table_budget(df, args.budget_f1)
     if args.kind == "figure2":
         fig = figure2(df, stage=args.stage, budget_f1_pct=budget)
         points = quadrant_table(df, stage=args.stage)
@@ -145,6 +169,16 @@ def run_plot(args: argparse.Namespace) -> int:
         for path in written:
             print(f"wrote {path}")
     return 0
+
+
+def table_budget(df: pd.DataFrame, given: str | None) -> float:
+    """The F1 budget in percent: as given, else the study's own, else 1 %."""
+    from greensearch._budget import parse_f1_budget
+
+    if given:
+        return abs(parse_f1_budget(given))
+    stored = df.attrs.get("budget_f1_pct")
+    return abs(float(stored)) if stored is not None else 1.0
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -9,12 +9,13 @@ compared with what was measured.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from greensearch.exceptions import ConfigError
-from greensearch.knobs import KnobRegistry
+from greensearch.knobs import KnobRegistry, parse_bundle
 from greensearch.search._measurements import (
     MeasuredRow,
     NoiseEstimate,
@@ -23,7 +24,7 @@ from greensearch.search._measurements import (
 )
 from greensearch.search._orthogonality import OrthogonalityChecker, Verdict
 
-__all__ = ["CheckReport", "check_bundle"]
+__all__ = ["CheckReport", "check_bundle", "rows_from_table"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ def check_bundle(
     noise_rel: float | None = None,
     noise_f1_pct: float | None = None,
     assume_neutral: bool = False,
+    noise: NoiseEstimate | None = None,
 ) -> CheckReport:
     """Judge one bundle: statically, and from ``rows`` when measurements are given.
 
@@ -78,13 +80,18 @@ def check_bundle(
         noise_f1_pct: ΔF1 noise in percent; default: estimated likewise (0 when given
             ``noise_rel`` only).
         assume_neutral: treat knobs never measured alone as neutral (ratio 1).
+        noise: measured noise of ``rows`` (e.g. from a study's repeats, see
+            :func:`rows_from_table`); ``noise_rel`` and ``noise_f1_pct`` still win.
 
     Raises:
         ConfigError: a bad bundle, a bad noise, or rows without a way to estimate noise.
     """
-    noise: NoiseEstimate | None = None
     if noise_rel is not None:
         noise = NoiseEstimate(noise_rel, noise_f1_pct or 0.0, "noise given")
+    elif noise is not None:
+        if noise_f1_pct is not None:
+            noise = NoiseEstimate(noise.noise_rel, noise_f1_pct, noise.detail +
+                                  f"; ΔF1 noise {noise_f1_pct:g}% given")
     elif rows:
         noise = estimate_table_noise(rows)
         if noise_f1_pct is not None:
@@ -106,3 +113,32 @@ def check_bundle(
     used = sum(1 for r in rows or () if r.bundle) - len(measured) - len(skipped)
     return CheckReport(checker.verdict(bundle, assume_neutral=assume_neutral), noise,
                        tuple(measured), tuple(skipped), used, assume_neutral)
+
+
+def rows_from_table(table: Any) -> tuple[list[MeasuredRow], NoiseEstimate | None]:
+    """Measured rows and their noise from a normalized variant table (e.g. a study's).
+
+    Each row's energy ratio comes from its ``delta_energy_pct``, which for a study is taken
+    against the baseline measured at the row's own fidelity. Degenerate rows are left out
+    (their ΔF1 says nothing), as the search itself does. The noise is the relative spread
+    of the repeated baseline runs (what the search prunes with); ΔF1 noise is not stored
+    per run, so it is 0 unless given.
+
+    Args:
+        table: a DataFrame with :data:`greensearch.analysis.COLUMNS`.
+
+    Returns:
+        ``(rows, noise)``; ``noise`` is None when the baseline was run only once.
+    """
+    rows = [MeasuredRow(str(r["variant"]), parse_bundle(str(r["knobs"])),
+                        1.0 + float(r["delta_energy_pct"]) / 100.0, float(r["delta_f1_pct"]))
+            for _, r in table.iterrows()
+            if not r["degenerate"] and math.isfinite(float(r["delta_energy_pct"]))]
+    base = table.loc[table["is_baseline"]].iloc[0]
+    std, n, energy = float(base["energy_kwh_std"]), int(base["repeats"]), float(base["energy_kwh"])
+    if n < 2 or not math.isfinite(std) or not energy > 0:
+        return rows, None
+    rel = std / energy
+    return rows, NoiseEstimate(rel, 0.0, f"energy {rel:.2%} (std of {n} baseline runs, "
+                                         f"{base['variant']}); ΔF1 noise not stored per run: 0 "
+                                         "assumed (pass --noise-f1-pct)")

@@ -99,3 +99,23 @@ def test_png_export_through_kaleido(paper: pd.DataFrame, tmp_path: Path) -> None
     pixels = _read_png(out)
     assert (pixels < 245).any(axis=2).mean() > 0.02
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50
+
+
+def test_study_report_renders_in_chromium(replay_journal: str, tmp_path: Path) -> None:
+    """The report of a *replayed* default-task study (modelled energies, not measured)."""
+    from greensearch.analysis import study_report, write_report
+
+    report = study_report(replay_journal, "default-replay")
+    url = write_report(report, tmp_path / "report.html").resolve().as_uri()
+    dom = _chromium(tmp_path, "--virtual-time-budget=15000", "--dump-dom", url).stdout.decode()
+    assert dom.count('class="main-svg"') >= 3 * 2  # three figures drew (plotly: 2 svgs each)
+    # Figure 2 and the frontier label every knob set
+    assert dom.count('class="textpoint"') >= 2 * len(report.table)
+    shot = tmp_path / "report.png"
+    _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,1600",
+              "--virtual-time-budget=15000", url)
+    pixels = _read_png(shot)
+    non_white = (pixels < 245).any(axis=2).mean()
+    assert non_white > 0.05, f"screenshot looks blank ({non_white:.1%} non-white)"
+    yellow = np.array([0xFF, 0xF9, 0xDC])  # the oracle box is on the first screen
+    assert (np.abs(pixels.astype(int) - yellow).sum(axis=2) < 6).sum() > 1000

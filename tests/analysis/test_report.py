@@ -1,0 +1,61 @@
+"""The study report: the right oracle, plain words about the meter, one copy of plotly.js."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from greensearch.analysis import load_study_table, study_report, write_report
+
+
+@pytest.fixture(scope="module")
+def report(replay_journal: str):  # type: ignore[no-untyped-def]
+    return study_report(replay_journal, "default-replay")
+
+
+def test_report_data_matches_the_search(report, replay_journal: str) -> None:  # type: ignore[no-untyped-def]
+    r = report.result
+    assert report.oracle_variant == f"T{r['oracle']['trial']}"
+    table = load_study_table(replay_journal, "default-replay").set_index("variant")
+    # the oracle row of the table is the finalist the search chose, at full fidelity
+    assert table.loc[report.oracle_variant, "knobs"] == r["oracle"]["knobs"]
+    assert table.loc[report.oracle_variant, "fidelity"] == 1.0
+    assert r["oracle"]["knobs"] == "dynamic_padding,group_by_length,precision=bf16"
+    # the replay's meter says "estimated", so the report must not call anything measured
+    assert report.methods == {"estimated": len(table)}
+    assert report.measurement_statement.startswith("Every energy figure in this report is "
+                                                   "ESTIMATED, not measured (meter: replay)")
+    doc = report.to_dict()
+    assert doc["points_by_fidelity"] == {"1": 3, "0.3": len(table) - 3}
+    assert doc["payback_runs"] == pytest.approx(
+        r["search_energy_kwh"] / (r["baseline"]["energy_kwh"] - r["oracle"]["energy_kwh"]))
+    assert sum(doc["synergy"]["verdicts"].values()) == len(report.synergy)
+
+
+def test_html_is_self_contained_with_every_section(report, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    page = write_report(report, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert page.count("* plotly.js v") == 1  # inlined once, shared by the three figures
+    assert page.count("Plotly.newPlot(") == 3
+    assert not re.search(r"<script[^>]+src=", page)  # nothing fetched from the network
+    for heading in ("Oracle", "The search&#x27;s own cost", "Finalists (full fidelity)",
+                    "Pareto frontier", "Figure 2", "Energy per stage", "Synergy",
+                    "Pruned combinations", "Every knob set"):
+        assert heading in page or heading.replace("&#x27;", "'") in page, heading
+    r = report.result
+    assert f"{r['payback_runs']:.3g}</b> runs" in page
+    ci = r["oracle"]["delta_energy_ci95_pct"]
+    assert f"95% CI {ci[0]:+.1f}% to {ci[1]:+.1f}%" in page
+    for pruned in r["pruned"]:
+        assert pruned["reason"].split(";")[0].replace("'", "&#x27;") in page
+    assert "ESTIMATED, not measured" in page
+
+
+def test_user_text_is_escaped(report, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    hostile = replace(report, study_name="<script>alert(1)</script>")
+    page = write_report(hostile, tmp_path / "x.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
