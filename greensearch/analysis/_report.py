@@ -115,7 +115,7 @@ def study_report(
         ConfigError: unknown study, no baseline, or a bad stage or budget.
 
     """
-    from greensearch.search._result import build_result
+    from greensearch.search import build_result
 
     study = open_study(storage, study_name)
     stored = study.user_attrs.get("budget_f1_pct", 1.0)

@@ -58,7 +58,7 @@ def add_parser(subparsers: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Run the check and render it."""
     from greensearch.search import check_bundle, read_paper_table
-    from greensearch.search._report import rows_from_table  # not yet in search.__all__
+    from greensearch.search import rows_from_table
 
     bundle = parse_bundle(args.knobs)  # a bad bundle fails before any storage is opened
     rows, noise = None, None

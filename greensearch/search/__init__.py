@@ -24,6 +24,8 @@ from greensearch.search._orthogonality import (
     Verdict,
 )
 from greensearch.search._report import CheckReport, check_bundle
+from greensearch.search._report import rows_from_table
+from greensearch.search._result import build_result
 from greensearch.search._replay import Point, ReplayRunner
 from greensearch.search._space import SearchSpace, build_space
 from greensearch.search._study import SAMPLERS, load_result, optimize
@@ -40,6 +42,7 @@ __all__ = [
     "Point",
     "ReplayRunner",
     "SearchSpace",
+    "build_result",
     "build_space",
     "load_result",
     "optimize",
@@ -61,5 +64,6 @@ __all__ = [
     "noise_from_repeats",
     "observe_rows",
     "read_paper_table",
+    "rows_from_table",
     "static_check",
 ]

@@ -128,7 +128,7 @@ def optimize(
             raise ConfigError("--n-workers needs a storage URL the workers can open")
         workers = _spawn_workers(n_workers - 1, cfg, url, name, budget, sampler, fidelity,
                                  total, prune, seed, include, exclude)
-        _search(ostudy, runner, total, progress)
+        _search(ostudy, runner, total, progress, gc_after_trial=run_fn is None)
         for w in workers:
             w.wait()
         if not search_only:
@@ -227,7 +227,7 @@ def _seed(ostudy: Any, space: SearchSpace, fidelity: float) -> None:
 
 
 def _search(ostudy: Any, runner: TrialRunner, total: int,
-            progress: Callable[[str, int, int], None] | None) -> None:
+            progress: Callable[[str, int, int], None] | None, *, gc_after_trial: bool) -> None:
     import optuna
 
     def done() -> int:
@@ -251,7 +251,7 @@ def _search(ostudy: Any, runner: TrialRunner, total: int,
     if progress is not None:
         progress("search", done(), total)
     ostudy.optimize(runner, callbacks=[stop_when_done],
-                    catch=(StageFailedError, GreensearchError), gc_after_trial=True)
+                    catch=(StageFailedError, GreensearchError), gc_after_trial=gc_after_trial)
 
 
 def _finals(ostudy: Any, space: SearchSpace, fidelity: float, k: int, runner: TrialRunner,
