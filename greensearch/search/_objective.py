@@ -98,16 +98,15 @@ class TrialRunner:
             repeats = self.repeats
         try:
             summary = run(self.study_cfg, bundle, repeats=repeats, meter=self.meter,
-                                  fidelity=fidelity, results_path=self.results_path,
-                                  variant=f"trial-{trial.number}",
-                                  registry=self.space.registry)
+                          fidelity=fidelity, results_path=self.results_path,
+                          variant=f"trial-{trial.number}", registry=self.space.registry)
+            attrs = trial_attrs(summary)
+            base = attrs if baseline is None else attrs_of(baseline)
+            attrs.update(_deltas(attrs, base, self.budget_pct, fidelity))
         except GreensearchError as err:
             trial.set_user_attr("error", str(err))
             raise
-        attrs = trial_attrs(summary)
         attrs["targets"] = {n: list(self.space.registry.get(n).targets) for n in bundle}
-        base = attrs if baseline is None else attrs_of(baseline)
-        attrs.update(_deltas(attrs, base, self.budget_pct))
         _store(trial, attrs)
         return attrs["energy_kwh"], attrs["f1_loss_pct"]
 
@@ -195,11 +194,13 @@ def completed_at(study: Any, fidelity: float) -> list[Any]:
             and "reused_from" not in t.user_attrs]
 
 
-def _deltas(attrs: dict[str, Any], base: dict[str, Any], budget_pct: float) -> dict[str, Any]:
+def _deltas(attrs: dict[str, Any], base: dict[str, Any], budget_pct: float,
+            fidelity: float) -> dict[str, Any]:
     if base["f1"] <= 0 or base.get("degenerate"):
         raise MeasurementError(
-            "the baseline learned nothing (F1 0 or one class predicted); no F1 budget can be "
-            "judged against it: raise epochs or the learning rate in the study"
+            f"the baseline learned nothing at fidelity {fidelity:g} (F1 {base['f1']:.3f}, "
+            "one class predicted); no F1 budget can be judged against it: raise --fidelity, "
+            "or the study's epochs or learning rate"
         )
     loss = (base["f1"] - attrs["f1"]) / base["f1"] * 100.0
     constraint = F1_LOSS_DEGENERATE if attrs["degenerate"] else loss - budget_pct

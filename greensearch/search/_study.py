@@ -22,7 +22,12 @@ from typing import Any
 
 from greensearch._budget import parse_f1_budget
 from greensearch.config import StudyConfig, load_study
-from greensearch.exceptions import ConfigError, GreensearchError, StageFailedError
+from greensearch.exceptions import (
+    ConfigError,
+    GreensearchError,
+    MeasurementError,
+    StageFailedError,
+)
 from greensearch.knobs import default_registry, parse_bundle
 from greensearch.search._objective import TrialRunner
 from greensearch.search._result import build_result, pick_finalists
@@ -239,10 +244,15 @@ def _search(ostudy: Any, runner: TrialRunner, total: int,
         return sum(1 for t in trials
                    if t.user_attrs.get("phase") != "final" and t.number not in retried)
 
+    baseline_error: list[str] = []
+
     def stop_when_done(study: Any, trial: Any) -> None:
         n = done()
         if progress is not None:
             progress("search", min(n, total), total)
+        if trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs.get("knobs") == "":
+            baseline_error.append(trial.user_attrs.get("error", "the baseline run failed"))
+            study.stop()  # nothing can be judged without a baseline
         if n >= total:
             study.stop()
 
@@ -252,6 +262,8 @@ def _search(ostudy: Any, runner: TrialRunner, total: int,
         progress("search", done(), total)
     ostudy.optimize(runner, callbacks=[stop_when_done],
                     catch=(StageFailedError, GreensearchError), gc_after_trial=gc_after_trial)
+    if baseline_error:
+        raise MeasurementError(f"search stopped: {baseline_error[0]}")
 
 
 def _finals(ostudy: Any, space: SearchSpace, fidelity: float, k: int, runner: TrialRunner,

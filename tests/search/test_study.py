@@ -152,3 +152,15 @@ def replay_study():
     from greensearch.config import StudyConfig
 
     return StudyConfig(name="replay", source="<replay>")
+
+
+def test_a_degenerate_baseline_stops_the_search_with_the_reason(tmp_path, clock_meter,
+                                                                replay_study):
+    from greensearch.exceptions import MeasurementError
+
+    land = dict(landscape())
+    land[""] = Point(BASE_ENERGY, 60.0, 0.0, degenerate=True)
+    runner = ReplayRunner(land)
+    with pytest.raises(MeasurementError, match="baseline learned nothing at fidelity 0.5"):
+        _run(tmp_path, clock_meter, replay_study, runner=runner)
+    assert [k for k, _, _ in runner.calls] == [""]  # nothing else was measured
