@@ -1,0 +1,1 @@
+"""Benchmarks of greensearch (scripts; see ``benchmarks/README.md``)."""

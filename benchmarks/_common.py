@@ -1,0 +1,122 @@
+"""Shared pieces of the benchmark scripts: no-op knob registries, provenance, CSV helpers."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import os
+import platform
+import shlex
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "benchmarks" / "results"
+
+from greensearch.knobs import Bundle, KnobRegistry, RunPlan, default_registry
+
+
+def _noop(plan: RunPlan, value: dict[str, Any]) -> None:
+    plan.note("replayed: no-op")
+
+
+def noop_registry(items: Mapping[str, str]) -> tuple[KnobRegistry, dict[str, str]]:
+    """A registry of the named built-in knobs that do nothing, each with one search value.
+
+    Targets, costs, params and conflicts are the real ones (so the orthogonality checker
+    reasons as it would on the real knobs); machine needs and study checks are dropped,
+    so a replayed search can sample ``pin_memory`` or ``inference_engine=vllm`` on a CPU.
+
+    Args:
+        items: knob name -> raw value (``{"layer_prune": "12:bottom"}``).
+
+    Returns:
+        The registry and knob name -> canonical value text (the landscape's keys use it).
+    """
+    real = default_registry()
+    reg = KnobRegistry()
+    canon: dict[str, str] = {}
+    for name, raw in items.items():
+        knob = real.get(name)
+        value = knob.format_value(knob.parse(raw))
+        canon[name] = value
+        reg.register(dataclasses.replace(knob, apply=_noop, needs=(), value_needs={},
+                                         validate=None, search_values=(value,)))
+    return reg, canon
+
+
+def bundle_of(on: Iterable[str], canon: Mapping[str, str]) -> Bundle:
+    """The bundle with the named knobs on at their landscape value."""
+    return {name: canon[name] for name in on}
+
+
+def machine() -> str:
+    """One line naming this machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{platform.node()} ({cpu}, {os.cpu_count()} cores, {platform.system()})"
+
+
+def now_utc() -> str:
+    """Current UTC time, ISO format to the second."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def command() -> str:
+    """The command line that is running, for provenance."""
+    return "python " + " ".join(shlex.quote(a) for a in sys.argv)
+
+
+def provenance(meter: str, method: str, **extra: Any) -> dict[str, str]:
+    """Machine, date, meter, method and command, as written at the top of result files."""
+    out = {"machine": machine(), "date_utc": now_utc(), "meter": meter, "method": method,
+           "command": command()}
+    out.update({k: str(v) for k, v in extra.items()})
+    return out
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], meta: Mapping[str, str]) -> None:
+    """Write ``rows`` with ``# key: value`` provenance lines on top (pandas: ``comment='#'``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as f:
+        for key, value in meta.items():
+            f.write(f"# {key}: {value}\n")
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+
+
+def read_csv(path: Path) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """Rows and provenance of a file written by :func:`write_csv` (or appended to)."""
+    meta: dict[str, str] = {}
+    lines = []
+    with path.open(newline="", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#"):
+                key, _, value = line[1:].strip().partition(": ")
+                meta[key] = value
+            elif line.strip():
+                lines.append(line)
+    return list(csv.DictReader(lines)), meta
+
+
+def write_text(path: Path, text: str, meta: Mapping[str, str]) -> None:
+    """Write a benchmark's printed report with its provenance on top."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    head = "".join(f"# {k}: {v}\n" for k, v in meta.items())
+    path.write_text(head + text, encoding="utf-8")

@@ -1,0 +1,138 @@
+"""Do cheap low-fidelity runs predict full runs? Extrapolation error of energy and time.
+
+For each bundle, one run at ``--fidelity`` (default 0.1: a tenth of the training steps) is
+extrapolated to the full run exactly as the search does it
+(``greensearch.search._measure.extrapolate``: only the training window is scaled by
+planned / run steps), and one full run (fidelity 1.0) is measured. Prints per bundle and
+the median and worst relative error of energy and time (target: median ≤ 5 % for energy).
+
+One unrecorded warm-up run comes first: the first run of a process pays one-off costs
+(imports, allocator and thread-pool warm-up) inside its training window, which the
+extrapolation would multiply by 1/fidelity (+111 % on the tiny study without it). The
+two runs of a bundle are adjacent (low fidelity first, then full), so slow drift of a
+shared machine hits both alike; the error still contains the run-to-run noise of one
+measurement, which is printed beside it when ``landscape_measured.csv`` has repeated
+baseline runs. Energy on a machine without RAPL/NVML is CodeCarbon's estimate (the
+``meter``/``method`` printed say which).
+
+Usage::
+
+    python benchmarks/fidelity.py            # 10 bundles on the default study (~20 runs)
+    python benchmarks/fidelity.py --quick    # tiny study, 2 bundles, fidelity 0.25 (< 60 s)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._common import RESULTS, provenance, write_text
+from greensearch.knobs import format_bundle, parse_bundle
+
+#: Bundles of the default study: the baseline, savers, a trade-off knob, and combinations.
+BUNDLES = (
+    "", "seq_len=96", "dynamic_padding", "layer_prune=2:top", "attention=sdpa",
+    "grad_checkpointing", "data_fraction=0.5", "batch_size=32",
+    "dynamic_padding,layer_prune=2:top,seq_len=96", "attention=sdpa,batch_size=32,fast_tokenizer",
+)
+QUICK_BUNDLES = ("", "layer_prune=2:top")  # tiny study
+
+
+def _rel(est: float, true: float) -> float:
+    return (est / true - 1.0) * 100.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fidelity", type=float, default=0.1)
+    parser.add_argument("--bundles", default=None,
+                        help="';'-separated bundles (default: 10 built in)")
+    parser.add_argument("--meter", default="auto")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1: on a shared 2-core machine, 2 threads "
+                             "oversubscribe and ran 2.4x slower)")
+    parser.add_argument("--quick", action="store_true", help="tiny study, 2 bundles")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    import torch
+
+    from benchmarks.landscape_measured import tiny_study
+    from greensearch.config import load_study
+    from greensearch.energy import make_meter
+    from greensearch.pipeline import run_variant
+    from greensearch.search._measure import extrapolate
+
+    torch.set_num_threads(args.threads)
+    tmp = Path(tempfile.mkdtemp(prefix="gs-fidelity-"))
+    if args.quick:
+        study, bundles = tiny_study(tmp), QUICK_BUNDLES
+        args.fidelity = max(args.fidelity, 0.25)
+    else:
+        study = load_study()
+        bundles = tuple(args.bundles.split(";")) if args.bundles else BUNDLES
+    meter = make_meter(args.meter)
+    buf = io.StringIO()
+
+    def out(line: str) -> None:
+        print(line, flush=True)
+        buf.write(line + "\n")
+
+    out(f"fidelity {args.fidelity:g} extrapolated vs full run; study {study.name}; meter "
+        f"{meter.name} ({meter.method}); {len(bundles)} bundles")
+    out(f"{'bundle':<48} {'E est kWh':>10} {'E full kWh':>10} {'E err%':>7} {'t est s':>8} "
+        f"{'t full s':>8} {'t err%':>7}")
+    rows: list[dict[str, Any]] = []
+    start = time.perf_counter()
+    # unrecorded warm-up: the first run of a process pays one-off costs inside its train
+    # window, which extrapolation would multiply by 1/fidelity
+    run_variant(study, {}, repeats=1, meter=meter, fidelity=args.fidelity)
+    for text in bundles:
+        bundle = parse_bundle(text)
+        low = run_variant(study, bundle, repeats=1, meter=meter, fidelity=args.fidelity)
+        e_est, t_est = extrapolate(low)
+        full = run_variant(study, bundle, repeats=1, meter=meter, fidelity=1.0)
+        e_true, t_true = full["energy_kwh"], full["duration_s"]
+        row = {"knobs": format_bundle(bundle), "energy_est_kwh": e_est,
+               "energy_full_kwh": e_true, "energy_err_pct": _rel(e_est, e_true),
+               "time_est_s": t_est, "time_full_s": t_true, "time_err_pct": _rel(t_est, t_true),
+               "f1_low": low["metrics"]["f1"], "f1_full": full["metrics"]["f1"],
+               "train_steps_low": low["runs"][0]["train_steps"],
+               "planned_steps": full["runs"][0]["planned_steps"],
+               "meter": meter.name, "method": full["meter"]["method"]}
+        rows.append(row)
+        out(f"{row['knobs'] or 'baseline':<48} {e_est:10.4g} {e_true:10.4g} "
+            f"{row['energy_err_pct']:+7.1f} {t_est:8.1f} {t_true:8.1f} {row['time_err_pct']:+7.1f}")
+    meter.close()
+    e_abs = [abs(r["energy_err_pct"]) for r in rows]
+    t_abs = [abs(r["time_err_pct"]) for r in rows]
+    out(f"energy |error|: median {statistics.median(e_abs):.1f}%, worst {max(e_abs):.1f}% "
+        f"(target median <= 5%); time |error|: median {statistics.median(t_abs):.1f}%, "
+        f"worst {max(t_abs):.1f}%")
+    out(f"total {(time.perf_counter() - start) / 60:.1f} min")
+    out(f"RATIOS energy_median_err_pct={statistics.median(e_abs):.2f} "
+        f"energy_worst_err_pct={max(e_abs):.2f} time_median_err_pct={statistics.median(t_abs):.2f}")
+    path = args.out or (None if args.quick else RESULTS / "fidelity.txt")
+    if path is not None:
+        meta = provenance(meter.name, meter.method, study=study.source or study.name,
+                          fidelity=args.fidelity, torch_threads=args.threads)
+        write_text(path, buf.getvalue(), meta)
+        with path.with_suffix(".csv").open("w", newline="", encoding="utf-8") as f:
+            for k, v in meta.items():
+                f.write(f"# {k}: {v}\n")
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

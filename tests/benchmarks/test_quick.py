@@ -1,0 +1,115 @@
+"""Smoke tests of the benchmark scripts' ``--quick`` modes, and checks of their arithmetic."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from benchmarks import landscape_paper, overhead, search_efficiency
+from benchmarks.search_efficiency import Landscape, hypervolume, run_grid, run_random
+from greensearch.search import Point
+
+_NUM = r"(\d+\.\d+|inf|n/a)"
+
+
+def _last_line(capsys: pytest.CaptureFixture[str]) -> str:
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.strip()]
+    return lines[-1]
+
+
+def test_search_efficiency_quick_prints_parsable_ratios(capsys):
+    assert search_efficiency.main(["--quick"]) == 0
+    last = _last_line(capsys)
+    m = re.fullmatch(rf"RATIOS paper: greensearch/grid={_NUM} greensearch/random={_NUM}", last)
+    assert m, last
+    grid, rand = (float(x) for x in m.groups())
+    assert 0 < grid < 1 and 0 < rand < 1  # greensearch needs fewer trials than either
+
+
+def test_overhead_quick_prints_parsable_ratios(capsys):
+    assert overhead.main(["--quick"]) == 0
+    last = _last_line(capsys)
+    m = re.fullmatch(r"RATIOS meter=(\S+) meter_implied=(\S+) orchestration_sqlite=(\S+) "
+                     r"orchestration_memory=(\S+)", last)
+    assert m, last
+    meter, implied, sqlite, memory = (float(x) for x in m.groups())
+    assert 0.5 < meter < 2 and 1 <= implied < 1.01
+    assert 0 < memory < sqlite  # SQLite commits cost more than dict writes
+
+
+def test_paper_model_reproduces_the_rows_it_was_calibrated_on():
+    model = landscape_paper.derive()
+    for variant, on in (("V25", ("grad_accumulation", "precision", "grad_checkpointing")),
+                        ("V26", ("layer_prune", "seq_len", "torch_compile")),
+                        ("V28", ("layer_prune", "torch_compile", "precision")),
+                        ("V23", ("attention", "pin_memory", "optimizer", "grad_accumulation"))):
+        le, _, f1 = model.effect(on)
+        assert le == pytest.approx(model.rows[variant][0], abs=1e-12)
+        assert f1 == pytest.approx(model.rows[variant][2], abs=1e-12)
+    # V25 (gradient accumulation + fp16 + checkpointing): +34.4 % energy in Table I
+    assert math.exp(model.effect(("grad_accumulation", "precision", "grad_checkpointing"))[0]) \
+        == pytest.approx(1.344, abs=1e-9)
+
+
+def test_paper_landscape_has_every_combination_and_lora_is_degenerate():
+    points, registry, noise = landscape_paper.paper_landscape()
+    assert len(points) == 2 ** 13 and len(registry) == 13
+    assert noise == pytest.approx(0.00247, abs=1e-5)
+    assert all(p.degenerate == ("lora=" in key) for key, p in points.items())
+
+
+def _toy() -> Landscape:
+    from benchmarks._common import noop_registry
+
+    registry, _ = noop_registry({"fast_tokenizer": "on", "torch_compile": "on"})
+    pts = {"": Point(1.0, 1.0, 0.90), "fast_tokenizer": Point(0.5, 1.0, 0.90 * 0.995),
+           "torch_compile": Point(0.8, 1.0, 0.90 * 1.005),
+           "fast_tokenizer,torch_compile": Point(0.2, 1.0, 0.5)}  # cheapest, over budget
+    return Landscape("toy", "toy", pts, registry, 0.0, fidelity=1.0)
+
+
+def test_hypervolume_by_hand():
+    land = _toy()
+    assert land.opt_key == "fast_tokenizer"
+    # points (0.5, 0.5% loss) and (0.8, -0.5% loss), reference (1, 1%):
+    # strip of the first: 0.5 * 0.5; the second adds (1 - 0.8) * (0.5 - -0.5)
+    assert hypervolume(land, ["fast_tokenizer", "torch_compile"]) == pytest.approx(
+        0.25 + 0.2 * 1.0)
+    assert land.hv_max == pytest.approx(0.45)
+
+
+def test_grid_visits_each_bundle_once_and_random_reuses():
+    land = _toy()
+    grid = run_grid(land, seed=1, cap=100)
+    assert sorted(k for k in grid.measured if k is not None) == sorted(land.points)
+    rand = run_random(land, seed=1, cap=60)
+    measured = [k for k in rand.measured if k is not None]
+    # stops once the minimum is measured and the last hypervolume checkpoint (50) is reached
+    assert len(measured) == len(set(measured)) and len(rand.measured) == 50
+    assert rand.spent_until(math.inf) == pytest.approx(sum(land.spent(k) for k in measured))
+
+
+@pytest.mark.slow
+def test_fidelity_quick(capsys):
+    from benchmarks import fidelity
+
+    assert fidelity.main(["--quick"]) == 0
+    assert re.fullmatch(r"RATIOS energy_median_err_pct=\S+ energy_worst_err_pct=\S+ "
+                        r"time_median_err_pct=\S+", _last_line(capsys))
+
+
+@pytest.mark.slow
+def test_landscape_measured_quick_resumes(tmp_path, capsys):
+    from benchmarks import landscape_measured
+    from benchmarks._common import read_csv
+
+    out = tmp_path / "l.csv"
+    assert landscape_measured.main(["--quick", "--out", str(out), "--limit", "1"]) == 0
+    rows, meta = read_csv(out)
+    assert len(rows) == 1 and meta["method"] in ("measured", "estimated")
+    assert landscape_measured.main(["--quick", "--out", str(out)]) == 0
+    rows, _ = read_csv(out)
+    assert sorted((r["knobs"], r["repeat"]) for r in rows) == [
+        ("", "1"), ("", "2"), ("layer_prune=2:top", "1")]
