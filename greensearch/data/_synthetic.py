@@ -33,7 +33,7 @@ POSITIVE_RATE = 0.2
 #: Share of bug-class rows that use a "hard" variant (risky API used safely, or vice versa).
 HARD_RATE = 0.1
 #: Share of safe rows that are a bug-class template's fixed twin (the rest are generic).
-TWIN_RATE = 0.3
+TWIN_RATE = 0.12
 SPLIT_FRACTIONS = {"train": 0.7, "validation": 0.1, "test": 0.2}
 VOCAB_SIZE = 4096
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -126,10 +126,10 @@ def _n_distractors(rng: random.Random) -> int:
     """Mostly a few, sometimes many: gives a long tail of function lengths."""
     u = rng.random()
     if u < 0.65:
-        return rng.randint(0, 3)
+        return rng.randint(0, 2)
     if u < 0.93:
-        return rng.randint(3, 7)
-    return rng.randint(8, 16)
+        return rng.randint(2, 5)
+    return rng.randint(6, 14)
 
 
 def _one(rng: random.Random, vul: bool) -> dict[str, object]:

@@ -68,7 +68,7 @@ def test_shipped_files_equal_a_regeneration(tmp_path: Path) -> None:
     for name in ("vulnsynth-train.jsonl.gz", "vulnsynth-validation.jsonl.gz",
                  "vulnsynth-test.jsonl.gz", "tokenizer.json"):
         assert (tmp_path / name).read_bytes() == (EMBEDDED / name).read_bytes(), name
-    assert counts == {"train": 3361, "validation": 480, "test": 959}
+    assert counts == {"train": 3360, "validation": 479, "test": 961}
 
 
 def test_shipped_splits_are_stratified_and_disjoint() -> None:
