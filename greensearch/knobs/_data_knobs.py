@@ -13,6 +13,8 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
+from greensearch.config import StudyConfig
+from greensearch.exceptions import ConfigError
 from greensearch.knobs._plan import RunPlan
 from greensearch.knobs._registry import Knob, Param, Value
 
@@ -40,6 +42,13 @@ def _apply_fast_tokenizer(plan: RunPlan, value: Value) -> None:
 def _apply_seq_len(plan: RunPlan, value: Value) -> None:
     plan.study = plan.study.replace(max_length=value["tokens"])
     plan.note(f"seq_len: max_length {value['tokens']}")
+
+
+def _validate_seq_len(study: StudyConfig, value: Value) -> None:
+    """A trim must be shorter than the study's own budget, or it is no trim at all."""
+    if value["tokens"] >= study.max_length:
+        raise ConfigError(f"knob 'seq_len={value['tokens']}' does not trim: the study's "
+                          f"max_length is already {study.max_length}; choose fewer tokens")
 
 
 # --- dedup ---------------------------------------------------------------------------
@@ -193,7 +202,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob(name="seq_len", stage="data", targets=("compute", "memory"),
          description="trim inputs to N tokens (max_length)",
          params=(Param("tokens", int, 128, low=8, high=32768),),
-         search_values=("128", "96"), apply=_apply_seq_len),
+         search_values=("128", "96"), apply=_apply_seq_len, validate=_validate_seq_len),
     Knob(name="dedup", stage="data", targets=("compute",),
          description="drop exact (whitespace-normalised) and near duplicates (shingle Jaccard "
                      ">= threshold, MinHash LSH) from the train split only; first copy wins",

@@ -143,6 +143,7 @@ def run_once(
         registry = default_registry()
     plan = registry.plan(study, bundle)
     plan.max_steps_fraction = fidelity
+    warm_up()
     knobs = registry.canonical(bundle)
     out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="greensearch-run-"))
     windows = _Windows(meter)
@@ -237,6 +238,27 @@ def run_variant(
         if on_repeat is not None:
             on_repeat(i + 1, record)
     return summarize(records)
+
+
+def warm_up() -> None:
+    """Import what the stages import, outside any energy window.
+
+    The stages import lazily (so ``greensearch --help`` stays instant); without this, the
+    first run of a process would charge seconds of one-off imports to its ``tokenize``,
+    ``load`` and ``train`` windows and make the baseline, usually first, look costlier.
+    """
+    import datasets  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+    import transformers  # noqa: F401
+    from transformers import (  # noqa: F401
+        DataCollatorWithPadding,
+        ModernBertForSequenceClassification,
+        Trainer,
+        TrainingArguments,
+    )
+
+    import greensearch.data  # noqa: F401
+    import greensearch.pipeline._engines  # noqa: F401
 
 
 def describe_device() -> dict[str, Any]:

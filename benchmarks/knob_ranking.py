@@ -1,0 +1,135 @@
+"""Rank every knob available here by its isolated effect on the default study.
+
+Each available knob runs alone at its first search value, ``--repeats`` times (default 3),
+beside the baseline measured the same way; every run is appended to a JSON Lines file as
+it completes, so an interrupted ranking resumes where it stopped. The ranking (ΔEnergy,
+ΔTime, ΔF1 with 95% CIs) is written to ``benchmarks/results/knob_ranking_cpu.csv`` with
+the machine, date, meter and method on top. On a machine without RAPL or a GPU the energy
+is a CodeCarbon estimate, and the file says so.
+
+Usage::
+
+    python benchmarks/knob_ranking.py                 # every available knob, 3 repeats
+    python benchmarks/knob_ranking.py --quick         # tiny study, 3 knobs, 1 repeat (< 60 s)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import RESULTS, provenance, write_csv  # noqa: E402  (sets sys.path)
+
+from greensearch.config import StudyConfig, load_study
+from greensearch.energy import make_meter, measure_idle_power
+from greensearch.exceptions import ConfigError
+from greensearch.knobs import default_registry, format_bundle, parse_bundle
+from greensearch.pipeline import describe, run_variant
+from greensearch.results import read_records
+from greensearch.search import build_space
+
+QUICK_KNOBS = ("seq_len", "dynamic_padding", "layer_prune")
+
+
+def main() -> int:
+    """Measure, rank, write the CSV and print the table."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--quick", action="store_true", help="tiny study, 3 knobs, 1 repeat")
+    p.add_argument("--runs", type=Path, default=RESULTS / "knob_ranking_runs.jsonl",
+                   help="JSON Lines file of completed runs (resume point)")
+    p.add_argument("--out", type=Path, default=RESULTS / "knob_ranking_cpu.csv")
+    args = p.parse_args()
+    study = _quick_study() if args.quick else load_study()
+    repeats = 1 if args.quick else args.repeats
+    runs_path = args.runs.with_suffix(".quick.jsonl") if args.quick else args.runs
+    out = args.out.with_name("knob_ranking_quick.csv") if args.quick else args.out
+    space = build_space(default_registry(), study,
+                        include=list(QUICK_KNOBS) if args.quick else None)
+    bundles = [{}] + space.singles()
+    meter = make_meter("auto")
+    measure_idle_power(meter)
+    done = _done(runs_path)
+    start = time.monotonic()
+    for i, bundle in enumerate(bundles, 1):
+        key = format_bundle(bundle)
+        todo = repeats - len(done.get(key, []))
+        print(f"[{i}/{len(bundles)}] {key or 'baseline'}: {todo} run(s) to go", file=sys.stderr,
+              flush=True)
+        if todo > 0:
+            try:
+                run_variant(study, bundle, repeats=todo, meter=meter, results_path=runs_path,
+                            variant=f"rank:{key}")
+            except ConfigError as err:
+                print(f"  skipped: {err}", file=sys.stderr)
+    meter.close()
+    rows = _rank(_done(runs_path), study.name)
+    meta = provenance(meter.name, rows[0]["method"] if rows else "?", repeats=repeats,
+                      study=study.name, wall_s=f"{time.monotonic() - start:.0f}")
+    write_csv(out, rows, meta)
+    for row in rows:
+        print(f"{row['knobs'] or 'baseline':32s} ΔE {row['delta_energy_pct']:+7.1f}%  "
+              f"ΔT {row['delta_time_pct']:+7.1f}%  ΔF1 {row['delta_f1_pct']:+7.2f}%  "
+              f"(n={row['n']}, {row['method']})")
+    print(f"wrote {out}")
+    return 0
+
+
+def _done(path: Path) -> dict[str, list[dict[str, Any]]]:
+    runs: dict[str, list[dict[str, Any]]] = {}
+    if path.exists():
+        for r in read_records(path):
+            runs.setdefault(r["knobs"], []).append(r)
+    return runs
+
+
+def _rank(runs: dict[str, list[dict[str, Any]]], study: str) -> list[dict[str, Any]]:
+    base = runs.get("")
+    if not base:
+        return []
+    e0 = describe([r["energy_kwh"] for r in base])["mean"]
+    t0 = describe([r["duration_s"] for r in base])["mean"]
+    f0 = describe([r["metrics"]["f1"] for r in base])["mean"]
+    rows = []
+    for key, rs in runs.items():
+        e = describe([(r["energy_kwh"] / e0 - 1) * 100 for r in rs])
+        rows.append({
+            "knobs": key, "n": len(rs),
+            "energy_kwh": describe([r["energy_kwh"] for r in rs])["mean"],
+            "delta_energy_pct": e["mean"], "delta_energy_ci95_low": e["ci95_low"],
+            "delta_energy_ci95_high": e["ci95_high"],
+            "delta_time_pct": (describe([r["duration_s"] for r in rs])["mean"] / t0 - 1) * 100,
+            "f1": describe([r["metrics"]["f1"] for r in rs])["mean"],
+            "delta_f1_pct": ((describe([r["metrics"]["f1"] for r in rs])["mean"] - f0) / f0 * 100
+                             if f0 else float("nan")),
+            "degenerate": any(r["metrics"]["degenerate"] for r in rs),
+            "meter": rs[0]["meter"]["name"], "method": rs[0]["meter"]["method"],
+        })
+    return sorted(rows, key=lambda r: r["delta_energy_pct"])
+
+
+def _quick_study() -> StudyConfig:
+    import gzip
+
+    import pandas as pd
+
+    from greensearch.data._loaders import EMBEDDED_DATASETS  # noqa: F401  (ensures data present)
+
+    root = Path(__file__).resolve().parents[1] / "greensearch" / "data" / "embedded"
+    with gzip.open(root / "vulnsynth-train.jsonl.gz", "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f][:300]
+    path = RESULTS / "_quick_data.csv"
+    pd.DataFrame(rows)[["func_before", "vul"]].to_csv(path, index=False)
+    return StudyConfig(name="quick", dataset=str(path), max_length=64,
+                       model_config={"hidden_size": 32, "num_hidden_layers": 4,
+                                     "num_attention_heads": 2, "intermediate_size": 64,
+                                     "global_attn_every_n_layers": 2, "local_attention": 32},
+                       source="<quick>")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
