@@ -80,10 +80,25 @@ def command() -> str:
     return "python " + " ".join(shlex.quote(a) for a in sys.argv)
 
 
+def code_version() -> str:
+    """``git`` commit of the tree, plus the package files that differ from it (if any)."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "greensearch"], cwd=ROOT,
+                               text=True, capture_output=True, check=True).stdout.split("\n")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (no git)"
+    changed = [line[3:] for line in dirty if line.strip()]
+    return head + (f" + uncommitted changes in {', '.join(changed)}" if changed else "")
+
+
 def provenance(meter: str, method: str, **extra: Any) -> dict[str, str]:
-    """Machine, date, meter, method and command, as written at the top of result files."""
+    """Machine, date, meter, method, command and code version, for result files."""
     out = {"machine": machine(), "date_utc": now_utc(), "meter": meter, "method": method,
-           "command": command()}
+           "command": command(), "code": code_version()}
     out.update({k: str(v) for k, v in extra.items()})
     return out
 

@@ -10,7 +10,10 @@ the ``-1%`` F1 budget:
 * ``random``: uniform independent draws of every knob (what Optuna's RandomSampler does,
   with no seeding); a repeated draw costs no energy (greensearch reuses it) but is a trial;
 * ``grid``: every combination once, in a uniformly random order (what Optuna's
-  GridSampler does).
+  GridSampler does);
+* ``proposed:guided``: NOT what greensearch does today: a prototype of a proposed change
+  (model-guided trials after the seeds, see ``_guided_next``), built from public pieces
+  (enqueued trials, ``checker_from_study``) so the lead can judge it on the same replays.
 
 Random and grid are simulated directly on the landscape (same order statistics as the
 Optuna samplers, without thousands of Optuna trials). Per strategy it prints the median
@@ -127,12 +130,20 @@ class _Stop(Exception):
     """Raised from the progress callback once a replayed search has shown what we need."""
 
 
-def run_greensearch(land: Landscape, seed: int, *, prune: bool, cap: int) -> Trace:
-    """Replay ``optimize()`` (TPE) until the minimum is measured and ≥ 50 trials ran."""
+def run_greensearch(land: Landscape, seed: int, *, prune: bool, cap: int,
+                    guided: bool = False) -> Trace:
+    """Replay ``optimize()`` (TPE) until the minimum is measured and ≥ 50 trials ran.
+
+    ``guided=True`` prototypes a proposed change (see :func:`_guided_next`): after the
+    seeds, every other trial is the untried bundle of clear savers (knobs measured alone
+    below 1 - noise) that the orthogonality model predicts cheapest among those it predicts
+    feasible, enqueued before ``optimize()`` resumes for one trial; TPE does the others,
+    and all of them when the model has no candidate left.
+    """
     import optuna
 
     from greensearch.config import StudyConfig
-    from greensearch.search import optimize
+    from greensearch.search import build_space, optimize
     from greensearch.search._objective import attrs_of
 
     replay = ReplayRunner(land.points, noise_rel=land.noise_rel, seed=seed)
@@ -149,14 +160,31 @@ def run_greensearch(land: Landscape, seed: int, *, prune: bool, cap: int) -> Tra
             raise _Stop
 
     storage = optuna.storages.InMemoryStorage()
+    cfg = StudyConfig(name="replay", source="<replay>")
+
+    def search(n: int) -> None:
+        optimize(cfg, budget_f1=-land.budget_pct, n_trials=n, storage=storage, study_name="s",
+                 sampler="tpe", fidelity=land.fidelity, repeats=1, baseline_repeats=3,
+                 prune=prune, meter=None, idle_seconds=0, registry=land.registry, run_fn=run,
+                 seed=seed, search_only=True, progress=progress)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            optimize(StudyConfig(name="replay", source="<replay>"), budget_f1=-land.budget_pct,
-                     n_trials=cap, storage=storage, study_name="s", sampler="tpe",
-                     fidelity=land.fidelity, repeats=1, baseline_repeats=3, prune=prune,
-                     meter=None, idle_seconds=0, registry=land.registry, run_fn=run,
-                     seed=seed, search_only=True, progress=progress)
+            if not guided:
+                search(cap)
+            else:
+                space = build_space(land.registry, cfg)
+                search(1 + len(space.choices))  # the baseline and every knob alone
+                ostudy = optuna.load_study(study_name="s", storage=storage)
+                model = _Enumerated(space)
+                tried: set[str] = set()
+                for n in range(2 + len(space.choices), cap + 1):
+                    key = _guided_next(ostudy, space, model, land, tried) if n % 2 == 0 else None
+                    if key is not None:
+                        ostudy.enqueue_trial(space.params_of(model.bundles[key]), user_attrs={
+                            "phase": "sampler", "fidelity": land.fidelity, "knobs": key})
+                    search(n)
         except _Stop:
             pass
     trials = optuna.load_study(study_name="s", storage=storage).get_trials(deepcopy=False)
@@ -168,6 +196,75 @@ def run_greensearch(land: Landscape, seed: int, *, prune: bool, cap: int) -> Tra
         measured.append(a.get("knobs") if ok else None)
         spent.append(float(a.get("energy_kwh_spent", 0.0)) if ok else 0.0)
     return Trace(measured, spent)
+
+
+class _Enumerated:
+    """Every bundle of a (binary) search space as a 0/1 matrix, for fast predictions."""
+
+    def __init__(self, space: Any) -> None:
+        import numpy as np
+
+        self.names = list(space.choices)
+        self.values = {n: space.choices[n][0] for n in self.names}
+        k = len(self.names)
+        self.matrix = ((np.arange(2 ** k)[:, None] >> np.arange(k)[None, :]) & 1).astype(float)
+        self.bundles = {}
+        self.keys = []
+        for row in self.matrix:
+            bundle = {n: self.values[n] for n, on in zip(self.names, row) if on}
+            key = space.key(bundle)
+            self.bundles[key] = bundle
+            self.keys.append(key)
+
+
+def _guided_next(ostudy: Any, space: Any, model: _Enumerated, land: Landscape,
+                 tried: set[str]) -> str | None:
+    """The proposed model-guided step: cheapest predicted-feasible bundle not yet tried.
+
+    Prediction = the checker's model (product of single ratios times learned pair factors;
+    ΔF1 additive), evaluated for all bundles at once. Only clear savers are combined: a
+    knob whose measured ratio alone is within the baseline's noise of 1 (or above), never
+    measured alone, or degenerate, is left to TPE, so noise cannot put a neutral knob
+    (and its unmodelled interactions) into every guided bundle. A learned ΔF1 pair term
+    counts against feasibility only once two combinations support it: a higher-order F1
+    drop in one bundle, split evenly over its pairs, would otherwise rule out its subsets.
+    """
+    import numpy as np
+
+    from greensearch.knobs import format_bundle
+    from greensearch.search._checking import checker_from_study
+
+    checker = checker_from_study(land.registry, ostudy, land.fidelity)
+    log_e = np.zeros(len(model.names))
+    f1 = np.zeros(len(model.names))
+    usable = np.ones(len(model.names), dtype=bool)
+    items = []
+    for i, n in enumerate(model.names):
+        items.append(format_bundle({n: model.values[n]}))
+        p = checker.predict({n: model.values[n]})
+        if p.energy_ratio is None or p.delta_f1_pct is None \
+                or p.energy_ratio >= 1.0 - checker.noise_rel:
+            usable[i] = False
+        else:
+            log_e[i], f1[i] = math.log(p.energy_ratio), p.delta_f1_pct
+    m = model.matrix
+    pred_e, pred_f1 = m @ log_e, m @ f1
+    index = {item: i for i, item in enumerate(items)}
+    for (a, b), inter in checker.interactions().items():
+        if a in index and b in index:
+            both = m[:, index[a]] * m[:, index[b]]
+            pred_e += both * inter.log_energy
+            if inter.n_combinations >= 2:  # one combination's residual, split evenly over
+                pred_f1 += both * inter.delta_f1_pct  # its pairs, is no evidence against a pair
+    ok = (m[:, ~usable].sum(axis=1) == 0) & (pred_f1 >= -land.budget_pct)
+    for i in np.argsort(np.where(ok, pred_e, np.inf)):
+        if not ok[i]:
+            return None
+        key = model.keys[i]
+        if key not in tried:
+            tried.add(key)
+            return key
+    return None
 
 
 def run_random(land: Landscape, seed: int, *, cap: int) -> Trace:
@@ -201,6 +298,7 @@ STRATEGIES: dict[str, Callable[[Landscape, int, int], Trace]] = {
     "tpe-no-checker": lambda l, s, c: run_greensearch(l, s, prune=False, cap=c),
     "random": lambda l, s, c: run_random(l, s, cap=c),
     "grid": lambda l, s, c: run_grid(l, s, cap=c),
+    "proposed:guided": lambda l, s, c: run_greensearch(l, s, prune=True, cap=c, guided=True),
 }
 
 
@@ -280,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--cap", type=int, default=600, help="most trials per TPE search")
     parser.add_argument("--quick", action="store_true",
-                        help="3 seeds, cap 500, paper model only, no tpe-no-checker")
+                        help="3 seeds, cap 500, paper model only, greensearch/random/grid")
     parser.add_argument("--measured", type=Path, default=RESULTS / "landscape_measured.csv")
     parser.add_argument("--out", type=Path, default=None,
                         help="report file (default benchmarks/results/search_efficiency.txt; "
@@ -301,8 +399,9 @@ def main(argv: list[str] | None = None) -> int:
     for land in lands:
         big = 10 * len(land.points)  # random/grid: never censored in practice
         caps = {"greensearch": args.cap, "tpe-no-checker": args.cap, "random": big, "grid": big}
+        caps["proposed:guided"] = args.cap
         if args.quick:
-            del caps["tpe-no-checker"]
+            del caps["tpe-no-checker"], caps["proposed:guided"]
         med = evaluate(land, args.seeds, caps, out)
         g = med["greensearch"]
         ratios.append(f"{land.name}: greensearch/grid={_ratio(g, med['grid'])} "
