@@ -59,6 +59,8 @@ class StudyConfig:
         seed: Seed for data splits, model init and training order.
         model_config: Overrides for the embedded model's architecture (ignored for hub models).
         tokenizer: Tokenizer id or path; empty means the model's own (or the shipped one).
+        search_exclude: Knobs ``greensearch optimize`` never searches on this study (with
+            the reason in a comment of the study file), on top of ``--exclude``.
         source: The file this study was read from, for messages and records.
     """
 
@@ -77,6 +79,7 @@ class StudyConfig:
     seed: int = 42
     model_config: dict[str, Any] = field(default_factory=dict)
     tokenizer: str = ""
+    search_exclude: tuple[str, ...] = ()
     source: str = ""
 
     def replace(self, **changes: Any) -> StudyConfig:
@@ -155,6 +158,11 @@ def _coerce(key: str, value: Any, source: str) -> Any:
     elif key in _STR_KEYS:
         if not isinstance(value, str):
             raise ConfigError(f"'{key}' in study '{source}' must be a string, got {value!r}")
+    elif key == "search_exclude":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"'search_exclude' in study '{source}' must be a list of knob "
+                              f"names, got {value!r}")
+        value = tuple(value)
     elif key == "model_config" and not isinstance(value, dict):
         raise ConfigError(f"'model_config' in study '{source}' must be a table, got {value!r}")
     if key in _POSITIVE and value <= 0:

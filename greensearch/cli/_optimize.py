@@ -23,13 +23,13 @@ def add_parser(sub: Any) -> None:
             "predicts to lose, then re-measures the cheapest feasible bundles at full "
             "fidelity before naming the oracle. Re-running with the same --study-name resumes."
         ),
-        epilog="example: greensearch optimize --budget-f1 -1%% --n-trials 40 --fidelity 0.3",
+        epilog="example: greensearch optimize --budget-f1 -1%% --n-trials 40 --fidelity 0.5",
     )
     p.add_argument("--budget-f1", default="-1%", metavar="PCT",
                    help="accepted F1 loss vs the baseline: -1%%, -0.5%%, 1%% (default -1%%)")
     p.add_argument("--study", metavar="FILE", help="study TOML (default: the embedded study)")
     p.add_argument("--n-trials", type=int, metavar="N",
-                   help="search trials in the study, seeds included (default: seeds + 12)")
+                   help="search trials in the study, seeds included (default: seeds + 8)")
     p.add_argument("--study-name", metavar="NAME",
                    help="Optuna study name (default <study>-f1-<budget>); the same name resumes")
     p.add_argument("--storage", metavar="URL",
@@ -37,15 +37,15 @@ def add_parser(sub: Any) -> None:
                         "(default sqlite:///studies/<study-name>.db)")
     p.add_argument("--sampler", default="tpe", choices=("tpe", "nsga2", "gp", "random", "grid"),
                    help="Optuna sampler (default tpe, with the F1 constraint)")
-    p.add_argument("--fidelity", type=float, default=0.3, metavar="F",
+    p.add_argument("--fidelity", type=float, default=0.25, metavar="F",
                    help="fraction of training steps per search trial; energy and time are "
-                        "extrapolated to the full run (default 0.3)")
+                        "extrapolated to the full run (default 0.25)")
     p.add_argument("--repeats", type=int, default=3, metavar="N",
                    help="full-fidelity runs of each finalist and the baseline (default 3)")
     p.add_argument("--baseline-repeats", type=int, default=3, metavar="N",
                    help="baseline runs at search fidelity, to estimate noise (default 3)")
-    p.add_argument("--finalists", type=int, default=2, metavar="K",
-                   help="cheapest feasible bundles re-measured at full fidelity (default 2)")
+    p.add_argument("--finalists", type=int, default=1, metavar="K",
+                   help="cheapest feasible bundles re-measured at full fidelity (default 1)")
     p.add_argument("--no-prune", dest="prune", action="store_false",
                    help="measure every sampled combination (no orthogonality pruning)")
     p.add_argument("--n-workers", type=int, default=1, metavar="N",

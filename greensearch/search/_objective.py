@@ -67,6 +67,7 @@ class TrialRunner:
     poll_s: float = 2.0
     wait_timeout_s: float = 6 * 3600.0
     run_fn: Callable[..., dict[str, Any]] | None = None
+    _warm: bool = False
 
     def __call__(self, trial: Any) -> tuple[float, float]:
         import optuna
@@ -91,6 +92,9 @@ class TrialRunner:
         from greensearch.pipeline import run_variant
 
         run = self.run_fn or run_variant
+        if self.run_fn is None and not self._warm:
+            _warm_up(self.study_cfg, self.space.registry)
+            self._warm = True
         repeats = 1
         if not bundle:
             repeats = self.repeats if phase == "final" else self.baseline_repeats
@@ -155,6 +159,42 @@ class TrialRunner:
         trial.set_user_attr("reused_from", prior.number)
         _store(trial, attrs)
         return prior.values[0], prior.values[1]
+
+
+class _UnmeteredWindows:
+    """Meter stand-in for the warm-up run: keeps time, claims no energy, records nothing."""
+
+    name = "none"
+    method = "estimated"
+
+    def __init__(self) -> None:
+        self._open: dict[str, float] = {}
+
+    def begin(self, key: str) -> None:
+        self._open[key] = time.perf_counter()
+
+    def end(self, key: str) -> Any:
+        from greensearch.energy import Measurement
+
+        duration = time.perf_counter() - self._open.pop(key)
+        return Measurement(key, duration, 0.0, 0.0, {}, 0.0, "none", "estimated")
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _warm_up(study: StudyConfig, registry: Any) -> None:
+    """One short, unrecorded run before the first measured trial of a process.
+
+    The first run of a process pays one-off costs (kernel and allocator warm-up, file
+    caches) that would otherwise land on whichever trial comes first — the baseline — and
+    make every knob look better than it is.
+    """
+    from greensearch.pipeline import run_once
+
+    logger.info("warm-up run (not measured, not recorded)")
+    run_once(study, {}, meter=_UnmeteredWindows(), registry=registry, fidelity=0.01,
+             keep_model=False)
 
 
 def attrs_of(trial: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,9 @@ def open_storage(url: str) -> Any:
     import optuna
     import sqlalchemy.exc
 
-    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+    with warnings.catch_warnings():  # the retry callback and heartbeats are "experimental"
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
     if url.startswith("journal:"):
         from optuna.storages.journal import JournalFileBackend
 
@@ -51,12 +54,14 @@ def open_storage(url: str) -> Any:
                           "mysql://... or journal:FILE")
     for attempt in range(_ATTEMPTS):
         try:
-            return optuna.storages.RDBStorage(
-                url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
-                heartbeat_stale_trial_callback=retry,
-                engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite")
-                else None,
-            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                    heartbeat_stale_trial_callback=retry,
+                    engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite")
+                    else None,
+                )
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
             # Workers starting together on an empty database race to create its tables;
             # the loser finds them made on the next attempt.

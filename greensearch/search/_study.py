@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import warnings
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -49,10 +50,10 @@ def optimize(
     study_name: str | None = None,
     storage: str | Any | None = None,
     sampler: str = "tpe",
-    fidelity: float = 0.3,
+    fidelity: float = 0.25,
     repeats: int = 3,
     baseline_repeats: int = 3,
-    finalists: int = 2,
+    finalists: int = 1,
     prune: bool = True,
     meter: str | Any = "auto",
     idle_seconds: float = 2.0,
@@ -71,7 +72,7 @@ def optimize(
     Args:
         study: Study file or config (default: the embedded study).
         budget_f1: Accepted F1 loss: ``"-1%"``, ``"1%"`` or a float percentage.
-        n_trials: Search trials in the study, seeds included (default: seeds + 12).
+        n_trials: Search trials in the study, seeds included (default: seeds + 8).
         study_name: Optuna study name (default: ``<study>-f1-<budget>``); same name resumes.
         storage: Optuna storage URL (default ``sqlite:///studies/<study_name>.db``) or an
             Optuna storage object (e.g. ``InMemoryStorage`` for tests and replays).
@@ -107,10 +108,11 @@ def optimize(
     budget = abs(float(budget))
     _check_args(fidelity, repeats, baseline_repeats, finalists, n_workers, sampler)
     registry = registry if registry is not None else default_registry()
-    space = build_space(registry, cfg, include=include, exclude=exclude)
+    excluded = sorted(set(exclude or []) | set(cfg.search_exclude)) or None
+    space = build_space(registry, cfg, include=include, exclude=excluded)
     name = study_name or f"{cfg.name}-f1-{budget:g}"
     url = storage if storage is not None else default_storage_url(name)
-    total = n_trials if n_trials is not None else 1 + len(space.choices) + 12
+    total = n_trials if n_trials is not None else 1 + len(space.choices) + 8
     if total < 1:
         raise ConfigError(f"--n-trials must be at least 1, got {total}")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -171,8 +173,10 @@ def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
         "constraints_func": lambda t: list(t.user_attrs.get("measurement", {})
                                            .get("constraint", [float("inf")]))}
     if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True,
-                                          n_startup_trials=5, **legacy)
+        with warnings.catch_warnings():  # multivariate/group are "experimental" in Optuna
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True,
+                                              n_startup_trials=5, **legacy)
     if name == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed, population_size=10, **legacy)
     if name == "gp":
