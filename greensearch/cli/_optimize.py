@@ -143,13 +143,12 @@ class _Progress:
             label = "search trials" if phase == "search" else "full-fidelity finalists"
             self.bar = tqdm(total=total, desc=label, file=sys.stderr, unit="trial",
                             disable=not sys.stderr.isatty())
-            if not sys.stderr.isatty():
-                print(f"{label}: {done}/{total}", file=sys.stderr)
             self.phase = phase
         self.bar.n = done
         self.bar.refresh()
-        if not sys.stderr.isatty():
-            print(f"{self.phase}: {done}/{total}", file=sys.stderr)
+        if not sys.stderr.isatty():  # a log, not a bar, when stderr is a file or pipe
+            label = "search trials" if phase == "search" else "full-fidelity finalists"
+            print(f"{label}: {done}/{total}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
