@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -44,10 +45,11 @@ def main() -> int:
                    help="JSON Lines file of completed runs (resume point)")
     p.add_argument("--out", type=Path, default=RESULTS / "knob_ranking_cpu.csv")
     args = p.parse_args()
-    study = _quick_study() if args.quick else load_study()
+    scratch = Path(tempfile.mkdtemp(prefix="knob-ranking-quick-")) if args.quick else None
+    study = _quick_study(scratch) if scratch else load_study()
     repeats = 1 if args.quick else args.repeats
-    runs_path = args.runs.with_suffix(".quick.jsonl") if args.quick else args.runs
-    out = args.out.with_name("knob_ranking_quick.csv") if args.quick else args.out
+    runs_path = scratch / "runs.jsonl" if scratch else args.runs
+    out = scratch / "knob_ranking_quick.csv" if scratch else args.out
     space = build_space(default_registry(), study,
                         include=list(QUICK_KNOBS) if args.quick else None)
     bundles = [{}] + space.singles()
@@ -112,7 +114,7 @@ def _rank(runs: dict[str, list[dict[str, Any]]], study: str) -> list[dict[str, A
     return sorted(rows, key=lambda r: r["delta_energy_pct"])
 
 
-def _quick_study() -> StudyConfig:
+def _quick_study(scratch: Path) -> StudyConfig:
     import gzip
 
     import pandas as pd
@@ -122,7 +124,7 @@ def _quick_study() -> StudyConfig:
     root = Path(__file__).resolve().parents[1] / "greensearch" / "data" / "embedded"
     with gzip.open(root / "vulnsynth-train.jsonl.gz", "rt", encoding="utf-8") as f:
         rows = [json.loads(line) for line in f][:300]
-    path = RESULTS / "_quick_data.csv"
+    path = scratch / "quick_data.csv"
     pd.DataFrame(rows)[["func_before", "vul"]].to_csv(path, index=False)
     return StudyConfig(name="quick", dataset=str(path), max_length=64,
                        model_config={"hidden_size": 32, "num_hidden_layers": 4,
