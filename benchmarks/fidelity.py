@@ -17,7 +17,9 @@ baseline runs. Energy on a machine without RAPL/NVML is CodeCarbon's estimate (t
 
 Usage::
 
-    python benchmarks/fidelity.py            # 10 bundles on the default study (~20 runs)
+    python benchmarks/fidelity.py            # 10 bundles on the default study (~20 runs);
+                                             # rows go to results/fidelity.csv as they
+                                             # finish, and a rerun resumes
     python benchmarks/fidelity.py --quick    # tiny study, 2 bundles, fidelity 0.25 (< 60 s)
 """
 
@@ -35,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import RESULTS, provenance, write_text
+from benchmarks._common import RESULTS, provenance, read_csv, write_text
 from greensearch.knobs import format_bundle, parse_bundle
 
 #: Bundles of the default study: the baseline, savers, a trade-off knob, and combinations.
@@ -45,6 +47,25 @@ BUNDLES = (
     "dynamic_padding,layer_prune=2:top,seq_len=96", "attention=sdpa,batch_size=32,fast_tokenizer",
 )
 QUICK_BUNDLES = ("", "layer_prune=2:top")  # tiny study
+
+
+def _line(row: dict[str, Any]) -> str:
+    return (f"{row['knobs'] or 'baseline':<48} {float(row['energy_est_kwh']):10.4g} "
+            f"{float(row['energy_full_kwh']):10.4g} {float(row['energy_err_pct']):+7.1f} "
+            f"{float(row['time_est_s']):8.1f} {float(row['time_full_s']):8.1f} "
+            f"{float(row['time_err_pct']):+7.1f}")
+
+
+def _append(path: Path, row: dict[str, Any], meta: dict[str, str]) -> None:
+    new = not path.exists()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", newline="", encoding="utf-8") as f:
+        if new:
+            f.write("".join(f"# {k}: {v}\n" for k, v in meta.items()))
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
 
 
 def _rel(est: float, true: float) -> float:
@@ -90,13 +111,27 @@ def main(argv: list[str] | None = None) -> int:
         f"{meter.name} ({meter.method}); {len(bundles)} bundles")
     out(f"{'bundle':<48} {'E est kWh':>10} {'E full kWh':>10} {'E err%':>7} {'t est s':>8} "
         f"{'t full s':>8} {'t err%':>7}")
+    csv_path = args.out.with_suffix(".csv") if args.out else (
+        tmp / "fidelity.csv" if args.quick else RESULTS / "fidelity.csv")
+    meta = provenance(meter.name, meter.method, study=study.source or study.name,
+                      fidelity=args.fidelity, torch_threads=args.threads)
     rows: list[dict[str, Any]] = []
+    if csv_path.exists():  # resume: keep what an interrupted run measured
+        old, old_meta = read_csv(csv_path)
+        if float(old_meta.get("fidelity", -1)) != args.fidelity:
+            raise SystemExit(f"{csv_path} was measured at another fidelity; pass --out NEW")
+        rows = [dict(r) for r in old]
+        out(f"resuming: {len(rows)} bundle(s) already in {csv_path}")
+    done = {r["knobs"] for r in rows}
+    todo = [parse_bundle(t) for t in bundles if format_bundle(parse_bundle(t)) not in done]
     start = time.perf_counter()
-    # unrecorded warm-up: the first run of a process pays one-off costs inside its train
-    # window, which extrapolation would multiply by 1/fidelity
-    run_variant(study, {}, repeats=1, meter=meter, fidelity=args.fidelity)
-    for text in bundles:
-        bundle = parse_bundle(text)
+    if todo:
+        # unrecorded warm-up: the first run of a process pays one-off costs inside its
+        # train window, which extrapolation would multiply by 1/fidelity
+        run_variant(study, {}, repeats=1, meter=meter, fidelity=args.fidelity)
+    for row in rows:
+        out(_line(row))
+    for bundle in todo:
         low = run_variant(study, bundle, repeats=1, meter=meter, fidelity=args.fidelity)
         e_est, t_est = extrapolate(low)
         full = run_variant(study, bundle, repeats=1, meter=meter, fidelity=1.0)
@@ -104,33 +139,28 @@ def main(argv: list[str] | None = None) -> int:
         row = {"knobs": format_bundle(bundle), "energy_est_kwh": e_est,
                "energy_full_kwh": e_true, "energy_err_pct": _rel(e_est, e_true),
                "time_est_s": t_est, "time_full_s": t_true, "time_err_pct": _rel(t_est, t_true),
+               "train_s_low": low["stages"]["train"]["duration_s"],
+               "train_s_full": full["stages"]["train"]["duration_s"],
                "f1_low": low["metrics"]["f1"], "f1_full": full["metrics"]["f1"],
                "train_steps_low": low["runs"][0]["train_steps"],
                "planned_steps": full["runs"][0]["planned_steps"],
-               "meter": meter.name, "method": full["meter"]["method"]}
+               "meter": meter.name, "method": full["meter"]["method"],
+               "started_at": low["runs"][0].get("started_at", "")}
+        _append(csv_path, row, meta)
         rows.append(row)
-        out(f"{row['knobs'] or 'baseline':<48} {e_est:10.4g} {e_true:10.4g} "
-            f"{row['energy_err_pct']:+7.1f} {t_est:8.1f} {t_true:8.1f} {row['time_err_pct']:+7.1f}")
+        out(_line(row))
     meter.close()
-    e_abs = [abs(r["energy_err_pct"]) for r in rows]
-    t_abs = [abs(r["time_err_pct"]) for r in rows]
+    e_abs = [abs(float(r["energy_err_pct"])) for r in rows]
+    t_abs = [abs(float(r["time_err_pct"])) for r in rows]
     out(f"energy |error|: median {statistics.median(e_abs):.1f}%, worst {max(e_abs):.1f}% "
         f"(target median <= 5%); time |error|: median {statistics.median(t_abs):.1f}%, "
         f"worst {max(t_abs):.1f}%")
-    out(f"total {(time.perf_counter() - start) / 60:.1f} min")
+    out(f"total {(time.perf_counter() - start) / 60:.1f} min (this invocation)")
     out(f"RATIOS energy_median_err_pct={statistics.median(e_abs):.2f} "
         f"energy_worst_err_pct={max(e_abs):.2f} time_median_err_pct={statistics.median(t_abs):.2f}")
     path = args.out or (None if args.quick else RESULTS / "fidelity.txt")
     if path is not None:
-        meta = provenance(meter.name, meter.method, study=study.source or study.name,
-                          fidelity=args.fidelity, torch_threads=args.threads)
         write_text(path, buf.getvalue(), meta)
-        with path.with_suffix(".csv").open("w", newline="", encoding="utf-8") as f:
-            for k, v in meta.items():
-                f.write(f"# {k}: {v}\n")
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
     return 0
 
 
