@@ -82,10 +82,11 @@ def estimate_noise(
     """Decide the noise band, preferring what the user knows, then repeats, then pairs.
 
     * ``noise_pct`` given: used as is.
-    * rows with ``repeats >= 2`` and ``energy_kwh_std`` (total only): the spread of one
-      run in points of the baseline, σ = RMS of 100·std/E0 over those rows; each row's
-      standard error is σ/√n with its own ``n`` repeats (a study mixes 1-run search trials
-      with repeated finalists), and the band is 2 × the RMS standard error (≈ 95 %).
+    * rows with ``repeats >= 2`` and ``energy_kwh_std`` (total only): the relative spread
+      of one run, σ = RMS of 100·std/E over those rows; a bundle's excess over its
+      expectation carries the error of the bundle and of its k components, so the band is
+      2 σ √((1 + k)·mean(1/n)), with each row's own ``n`` runs (a study mixes 1-run search
+      trials with repeated finalists) and k the most components of any bundle (≈ 95 %).
     * otherwise (single runs, e.g. the paper): the largest |ΔEnergy| difference between
       :func:`equivalent_pairs`, i.e. the worst disagreement seen between runs that should
       agree. Conservative on purpose: we would rather call a bundle independent than sell
@@ -102,10 +103,15 @@ def estimate_noise(
     if stage == "total":
         repeated = df.loc[(df["repeats"] >= 2) & df["energy_kwh_std"].notna()]
         if not repeated.empty:
-            base = float(df.loc[df["is_baseline"], "energy_kwh"].iloc[0])
-            one_run = math.sqrt(float(((100.0 * repeated["energy_kwh_std"] / base) ** 2).mean()))
+            # relative spread of one run (a run of a cheap bundle varies less in absolute
+            # terms; in per cent of itself it varies alike), in points of its own energy
+            rel = 100.0 * repeated["energy_kwh_std"] / repeated["energy_kwh"]
+            one_run = math.sqrt(float((rel ** 2).mean()))
             runs = df["repeats"].clip(lower=1).astype(float)
-            band = 2.0 * one_run * math.sqrt(float((1.0 / runs).mean()))
+            # measured minus expected carries the error of the bundle and of each of its
+            # k isolated components: variance (1 + k) / n for rows of n runs
+            k = max((len(str(v).split(",")) for v in df["knobs"] if str(v)), default=1)
+            band = 2.0 * one_run * math.sqrt(float((1.0 / runs).mean()) * (1 + k))
             spread = f"{int(runs.min())}" if runs.min() == runs.max() else (
                 f"{int(runs.min())} to {int(runs.max())}")
             return NoiseEstimate(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["trial_attrs", "extrapolate"]
+__all__ = ["trial_attrs", "extrapolate", "extrapolate_runs"]
 
 #: Windows whose cost grows with the number of training steps.
 _SCALED = ("train",)
@@ -18,6 +18,12 @@ _SCALED = ("train",)
 
 def extrapolate(summary: dict[str, Any]) -> tuple[float, float]:
     """Energy (kWh) and time (s) a full-fidelity run would take, from a (partial) run."""
+    energies, times = extrapolate_runs(summary)
+    return sum(energies) / len(energies), sum(times) / len(times)
+
+
+def extrapolate_runs(summary: dict[str, Any]) -> tuple[list[float], list[float]]:
+    """Full-run energy (kWh) and time (s) of each repeat, so spreads share the estimate's basis."""
     runs = summary["runs"]
     energies, times = [], []
     for run in runs:
@@ -29,20 +35,23 @@ def extrapolate(summary: dict[str, Any]) -> tuple[float, float]:
             t += stage["duration_s"] * scale
         energies.append(e)
         times.append(t)
-    return sum(energies) / len(energies), sum(times) / len(times)
+    return energies, times
 
 
 def trial_attrs(summary: dict[str, Any]) -> dict[str, Any]:
     """JSON-friendly user attributes of a measured trial (before deltas are known)."""
-    energy, duration = extrapolate(summary)
-    stats = summary["stats"]
+    from greensearch.pipeline import describe
+
+    energies, durations = extrapolate_runs(summary)
+    e_stats = describe(energies)
+    energy, duration = e_stats["mean"], sum(durations) / len(durations)
     return {
         "energy_kwh": energy,
         "duration_s": duration,
         "energy_kwh_spent": sum(r["energy_kwh"] for r in summary["runs"]),
         "duration_s_spent": sum(r["duration_s"] for r in summary["runs"]),
-        "energy_kwh_std": stats["energy_kwh"]["std"],
-        "energy_kwh_ci95": [stats["energy_kwh"]["ci95_low"], stats["energy_kwh"]["ci95_high"]],
+        "energy_kwh_std": e_stats["std"],
+        "energy_kwh_ci95": [e_stats["ci95_low"], e_stats["ci95_high"]],
         "co2_kg": summary["co2_kg"],
         "stages": {name: {"energy_kwh": s["energy_kwh"], "duration_s": s["duration_s"]}
                    for name, s in summary["stages"].items()},
@@ -56,6 +65,6 @@ def trial_attrs(summary: dict[str, Any]) -> dict[str, Any]:
         "train_steps": summary["runs"][0]["train_steps"],
         "planned_steps": summary["runs"][0]["planned_steps"],
         "notes": summary.get("notes", []),
-        "energy_kwh_runs": [r["energy_kwh"] for r in summary["runs"]],
+        "energy_kwh_runs": energies,
         "device": summary.get("device", {}).get("type", "?"),
     }

@@ -69,6 +69,8 @@ def make_study(storage: Any, name: str = "default-replay", **kw: Any) -> dict[st
     # and plotly loaded each pass costs ~0.1 s. Freezing what exists keeps replays fast.
     gc.freeze()
     try:
-        return optimize(load_study(None), **args)
+        # the default study keeps torch_compile out of its search (too slow on a CPU); the
+        # replay models it, so it is searched here
+        return optimize(load_study(None).replace(search_exclude=()), **args)
     finally:
         gc.unfreeze()

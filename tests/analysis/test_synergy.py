@@ -121,8 +121,11 @@ def test_noise_from_repeats_and_synergy_on_records() -> None:
         _rec("ab", "x,y", 3.0, 0.2),  # expected 1 - 0.8*0.5 = 60 % saving; measured 70 %
     ])
     noise = estimate_noise(df)
-    # standard error 100*0.2/(10*sqrt(4)) = 1 pp per variant; band = 2 x RMS = 2 pp
-    assert noise.method == "repeats" and noise.noise_pct == pytest.approx(2.0)
+    # one run varies 100*0.2/E % of itself: 2, 2.5, 4, 6.67 -> RMS sigma; a two-knob bundle's
+    # excess carries 1 + 2 errors of 4-run means: band = 2 sigma sqrt(3/4)
+    sigma = math.sqrt((2.0**2 + 2.5**2 + 4.0**2 + (20 / 3) ** 2) / 4)
+    assert noise.method == "repeats"
+    assert noise.noise_pct == pytest.approx(2 * sigma * math.sqrt(3 / 4))
     row = synergy_table(df).set_index("variant").loc["ab"]
     assert row["expected_saving_pct"] == pytest.approx(60.0)
     assert row["excess_saving_pp"] == pytest.approx(10.0)
