@@ -191,7 +191,8 @@ def stage_eval(state: RunState) -> None:
     from greensearch.pipeline._engines import predict
 
     test = state.tokenized["test"]
-    predictions = predict(state, test)
+    with _library_bars(state.show_progress):  # engines reload the saved model
+        predictions = predict(state, test)
     state.metrics = compute_metrics(list(test["label"]), predictions)
 
 
