@@ -62,7 +62,7 @@ class StageTotals:
     co2_kg: float = 0.0
 
     def add(self, m: Any) -> None:
-        """Add one ``Measurement`` of the energy package."""
+        """Add one ``Measurement`` of the energy package (or another ``StageTotals``)."""
         self.duration_s += m.duration_s
         self.energy_j += m.energy_j
         self.idle_energy_j += m.idle_energy_j
@@ -170,10 +170,7 @@ def run_once(
     stages = {name: windows.totals[name].to_dict() for name in ALL_WINDOWS}
     total = StageTotals()
     for t in windows.totals.values():
-        total.duration_s += t.duration_s
-        total.energy_j += t.energy_j
-        total.idle_energy_j += t.idle_energy_j
-        total.co2_kg += t.co2_kg
+        total.add(t)
     method = "measured" if windows.methods == {"measured"} else "estimated"
     totals = total.to_dict()
     return {

@@ -8,6 +8,7 @@ the F1 budget and are not degenerate.
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from greensearch.pipeline import describe
@@ -137,10 +138,9 @@ def _extrapolation(study: Any, finals: list[Any], fidelity: float) -> dict[str, 
                            "error_pct": (est.values[0] / t.values[0] - 1.0) * 100.0})
     if not errors:
         return None
-    abs_err = sorted(abs(e["error_pct"]) for e in errors)
-    return {"finalists": errors, "median_abs_error_pct": abs_err[len(abs_err) // 2]
-            if len(abs_err) % 2 else (abs_err[len(abs_err) // 2 - 1] + abs_err[len(abs_err) // 2]) / 2,
-            "max_abs_error_pct": abs_err[-1]}
+    abs_err = [abs(e["error_pct"]) for e in errors]
+    return {"finalists": errors, "median_abs_error_pct": statistics.median(abs_err),
+            "max_abs_error_pct": max(abs_err)}
 
 
 def _meter(trials: list[Any]) -> dict[str, Any]:

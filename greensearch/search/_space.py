@@ -14,7 +14,7 @@ from typing import Any
 
 from greensearch.config import StudyConfig
 from greensearch.exceptions import ConfigError
-from greensearch.knobs import Bundle, Knob, KnobRegistry, format_bundle
+from greensearch.knobs import Bundle, Knob, KnobRegistry
 
 __all__ = ["OFF", "SearchSpace", "build_space"]
 
@@ -60,20 +60,10 @@ class SearchSpace:
         """Each knob alone at its first search value: the isolated effects the checker needs."""
         return [{name: values[0]} for name, values in self.choices.items()]
 
-    def size(self) -> int:
-        """Number of bundles in the space, ignoring conflicts (an upper bound)."""
-        n = 1
-        for values in self.choices.values():
-            n *= len(values) + 1
-        return n
-
     def key(self, bundle: Bundle) -> str:
         """Canonical text of a bundle: the identity of a measurement."""
         return self.registry.canonical(bundle) if bundle else ""
 
-    def describe(self) -> str:
-        """One line per knob for logs."""
-        return "; ".join(f"{n}∈{{{','.join(v)}}}" for n, v in self.choices.items())
 
 
 def build_space(
@@ -122,8 +112,3 @@ def build_space(
 
 def _conflict(a: Knob, b: Knob) -> bool:
     return b.name in a.conflicts or a.name in b.conflicts
-
-
-def bundle_text(bundle: Bundle) -> str:
-    """Human form of a bundle, ``baseline`` for the empty one."""
-    return format_bundle(bundle) or "baseline"
