@@ -77,7 +77,10 @@ def test_two_workers_share_one_postgres_study(tmp_path: Path) -> None:
         pytest.skip("set GREENSEARCH_TEST_POSTGRES to a PostgreSQL URL (.ci/run starts one)")
     name = f"two-workers-{os.getpid()}-{time.time_ns()}"
     calls = tmp_path / "calls.jsonl"
-    common = ("--name", name, "--sleep", "0.3", "--n-trials", "24", "--search-only")
+    # A measurement must outlast the 2 s claim poll, as real ones (minutes) do; at 0.3 s one
+    # worker could exhaust this small space while the other waited for its baseline.
+    common = ("--name", name, "--sleep", "1.5", "--n-trials", "24", "--search-only",
+              "--barrier", str(tmp_path / "barrier"), "--parties", "2")
     a = _worker(POSTGRES, calls, *common, "--seed", "1")
     b = _worker(POSTGRES, calls, *common, "--seed", "2")
     for proc in (a, b):
@@ -98,4 +101,4 @@ def test_two_workers_share_one_postgres_study(tmp_path: Path) -> None:
     assert len(measured_trials) + len(reused) + sum(
         t.state == optuna.trial.TrialState.PRUNED for t in done) == len(done)
     pids = {json.loads(line)["pid"] for line in calls.read_text().splitlines()}
-    assert len(pids) == 2, "both workers measured trials"
+    assert len(pids) == 2, "both workers measured trials:\n" + calls.read_text()

@@ -20,6 +20,21 @@ from tests.conftest import ClockMeter
 from tests.search.landscape import landscape, make_registry
 
 
+def _meet(folder: Path, parties: int, timeout: float = 180.0) -> None:
+    """Wait until ``parties`` workers have imported everything, so none starts alone.
+
+    Imports take seconds on a loaded machine; without this, one worker can finish the whole
+    study before the other reaches it, and the test would prove nothing about sharing.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / str(os.getpid())).touch()
+    deadline = time.monotonic() + timeout
+    while len(list(folder.iterdir())) < parties:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {len(list(folder.iterdir()))}/{parties} workers arrived")
+        time.sleep(0.05)
+
+
 def main() -> None:
     """Parse arguments and run the search phase (or the whole study)."""
     p = argparse.ArgumentParser()
@@ -30,8 +45,12 @@ def main() -> None:
     p.add_argument("--n-trials", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--search-only", action="store_true")
+    p.add_argument("--barrier", help="folder where N workers meet before searching")
+    p.add_argument("--parties", type=int, default=1)
     args = p.parse_args()
     calls = Path(args.calls)
+    if args.barrier:
+        _meet(Path(args.barrier), args.parties)
 
     def record(key: str) -> None:
         with calls.open("a") as f:
