@@ -1,7 +1,7 @@
 """Rank every knob available here by its isolated effect on the default study.
 
 Each available knob runs alone at its first search value, ``--repeats`` times (default 3),
-beside the baseline measured the same way; every run is appended to a JSON Lines file as
+beside the baseline measured the same way, in rounds (every bundle once per round); every run is appended to a JSON Lines file as
 it completes, so an interrupted ranking resumes where it stopped. The ranking (ΔEnergy,
 ΔTime, ΔF1 with 95% CIs) is written to ``benchmarks/results/knob_ranking_cpu.csv`` with
 the machine, date, meter and method on top. On a machine without RAPL or a GPU the energy
@@ -30,6 +30,7 @@ from greensearch.energy import make_meter, measure_idle_power
 from greensearch.exceptions import ConfigError
 from greensearch.knobs import default_registry, format_bundle, parse_bundle
 from greensearch.pipeline import describe, run_variant
+from greensearch.pipeline._runner import warm_up
 from greensearch.results import read_records
 from greensearch.search import build_space
 
@@ -57,17 +58,22 @@ def main() -> int:
     measure_idle_power(meter)
     done = _done(runs_path)
     start = time.monotonic()
-    for i, bundle in enumerate(bundles, 1):
-        key = format_bundle(bundle)
-        todo = repeats - len(done.get(key, []))
-        print(f"[{i}/{len(bundles)}] {key or 'baseline'}: {todo} run(s) to go", file=sys.stderr,
-              flush=True)
-        if todo > 0:
+    warm_up()
+    # Round-robin (every bundle once, then again) rather than bundle after bundle, so a
+    # slow drift of the machine spreads over all knobs instead of biasing the last ones.
+    for rep in range(repeats):
+        for i, bundle in enumerate(bundles, 1):
+            key = format_bundle(bundle)
+            if len(done.get(key, [])) > rep:
+                continue
+            print(f"[round {rep + 1}/{repeats}, {i}/{len(bundles)}] {key or 'baseline'} "
+                  f"({time.monotonic() - start:.0f} s elapsed)", file=sys.stderr, flush=True)
             try:
-                run_variant(study, bundle, repeats=todo, meter=meter, results_path=runs_path,
+                run_variant(study, bundle, repeats=1, meter=meter, results_path=runs_path,
                             variant=f"rank:{key}")
             except ConfigError as err:
                 print(f"  skipped: {err}", file=sys.stderr)
+            done = _done(runs_path)
     meter.close()
     rows = _rank(_done(runs_path), study.name)
     meta = provenance(meter.name, rows[0]["method"] if rows else "?", repeats=repeats,
