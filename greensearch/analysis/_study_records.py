@@ -151,7 +151,9 @@ def _figures(trial: Any) -> dict[str, Any]:
     a = _attrs(trial)
     fidelity = float(a.get("fidelity", 1.0))
     steps, planned = a.get("train_steps"), a.get("planned_steps")
-    factor = planned / max(steps, 1) if fidelity < 1 and steps and planned else 1.0
+    linear = planned / max(steps, 1) if fidelity < 1 and steps and planned else 1.0
+    # the search's own per-figure scale (step-timed); older studies scaled linearly
+    factor = a.get("train_scale") or {"energy_kwh": linear, "duration_s": linear}
     stages: dict[str, dict[str, float]] = {s: {"energy_kwh": 0.0, "duration_s": 0.0}
                                            for s in STAGES}
     raw = a.get("stages") or {}
@@ -159,8 +161,8 @@ def _figures(trial: Any) -> dict[str, Any]:
         stage = FOLDED_WINDOWS.get(window, window)
         if stage not in stages:
             continue
-        scale = factor if window in _SCALED else 1.0
         for field in ("energy_kwh", "duration_s"):
+            scale = factor[field] if window in _SCALED else 1.0
             stages[stage][field] += float(data.get(field, 0.0)) * scale
     runs = a.get("energy_kwh_runs") or []
     mean_run = sum(runs) / len(runs) if runs else math.nan

@@ -20,7 +20,8 @@ def add_parser(sub: Any) -> None:
             "Multi-objective Optuna search over the knobs available here: minimise measured "
             "energy and F1 loss, with the F1 budget as a constraint. Seeds the baseline "
             "(repeated) and every knob alone, prunes combinations the orthogonality checker "
-            "predicts to lose, then re-measures the cheapest feasible bundles at full "
+            "predicts to lose, alternates sampler trials with the bundle the checker's model "
+            "predicts cheapest within the budget, then re-measures the cheapest feasible bundles at full "
             "fidelity before naming the oracle. Re-running with the same --study-name resumes."
         ),
         epilog="example: greensearch optimize --budget-f1 -1%% --n-trials 40 --fidelity 0.5",
@@ -48,6 +49,8 @@ def add_parser(sub: Any) -> None:
                    help="cheapest feasible bundles re-measured at full fidelity (default 1)")
     p.add_argument("--no-prune", dest="prune", action="store_false",
                    help="measure every sampled combination (no orthogonality pruning)")
+    p.add_argument("--no-guide", dest="guide", action="store_false",
+                   help="sampler trials only (no model-guided trials between them)")
     p.add_argument("--n-workers", type=int, default=1, metavar="N",
                    help="worker processes sharing the study (default 1)")
     p.add_argument("--include", metavar="KNOBS", help="search only these knobs (comma list)")
@@ -76,7 +79,7 @@ def handle(args: argparse.Namespace) -> int:
             args.study, budget_f1=budget, n_trials=args.n_trials, study_name=args.study_name,
             storage=args.storage, sampler=args.sampler, fidelity=args.fidelity,
             repeats=args.repeats, baseline_repeats=args.baseline_repeats,
-            finalists=args.finalists, prune=args.prune, meter=args.meter,
+            finalists=args.finalists, prune=args.prune, guide=args.guide, meter=args.meter,
             idle_seconds=args.idle_seconds, n_workers=args.n_workers, seed=args.seed,
             include=_split(args.include), exclude=_split(args.exclude),
             results_path=args.results, search_only=args.search_only, progress=bar.update,

@@ -192,6 +192,7 @@ def run_once(
         "fidelity": fidelity,
         "train_steps": state.train_steps,
         "planned_steps": state.planned_steps,
+        "step_clock": state.extra.get("step_clock"),
         "train_loss": state.extra.get("train_loss"),
         "model_dir": str(state.model_dir) if keep_model and state.model_dir else None,
     }

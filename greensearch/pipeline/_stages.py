@@ -171,7 +171,10 @@ def stage_train(state: RunState) -> None:
     )
     trainer.switch_window = state.switch_window
     _quiet_logs(trainer, state.show_progress)
+    clock = _step_clock()
+    trainer.add_callback(clock)
     output = trainer.train()
+    state.extra["step_clock"] = clock.summary()
     state.trainer = trainer
     state.train_steps = int(output.global_step)
     state.extra["train_loss"] = float(output.training_loss)
@@ -204,6 +207,40 @@ def _quiet_logs(trainer: Any, show_progress: bool) -> None:
     trainer.remove_callback(ProgressCallback)
     if show_progress:
         trainer.add_callback(_stderr_progress())
+
+
+def _step_clock() -> Any:
+    """Times each optimizer step, so a short run extrapolates per step, not per window.
+
+    The train window holds one-off costs (Trainer set-up, the first step's allocator and
+    kernel warm-up, a compile) beside the steps. Scaling the whole window by
+    ``planned / run steps`` multiplies those one-off costs too; with the step times, a
+    short run predicts ``window - steps + first + (planned - 1) x mean(later steps)``.
+    Validation runs between steps, outside ``on_step_begin``/``on_step_end``.
+    """
+    import time
+
+    from transformers import TrainerCallback
+
+    class _StepClock(TrainerCallback):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.times: list[float] = []
+            self._t0 = 0.0
+
+        def on_step_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            self._t0 = time.perf_counter()
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            self.times.append(time.perf_counter() - self._t0)
+
+        def summary(self) -> dict[str, float] | None:
+            if not self.times:
+                return None
+            rest = self.times[1:]
+            return {"n": len(self.times), "total_s": sum(self.times), "first_s": self.times[0],
+                    "rest_mean_s": sum(rest) / len(rest) if rest else self.times[0]}
+
+    return _StepClock()
 
 
 def _stderr_progress() -> Any:

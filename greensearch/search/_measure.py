@@ -1,16 +1,20 @@
 """Turn a run summary into what a trial stores: full-run estimates and raw spend.
 
 At fidelity ``f`` a trial trains for a fraction of the planned steps. Its energy and
-time are extrapolated to the full run by scaling only the training window by
-``planned_steps / train_steps``; the other stages do not depend on the step count.
-What was really spent is kept beside the estimate, so the search's own cost is exact.
+time are extrapolated to the full run through the training window only; the other
+stages do not depend on the step count. Where the run timed its steps (``step_clock``),
+the window's one-off part (set-up, the first step's warm-up or compile) is kept once and
+only the later steps are scaled: ``window - Σ steps + first + (planned - 1) x mean(later)``,
+energy at the window's average power. Without step times the whole window is scaled by
+``planned_steps / train_steps``, which multiplies the one-off part too. What was really
+spent is kept beside the estimate, so the search's own cost is exact.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["trial_attrs", "extrapolate", "extrapolate_runs"]
+__all__ = ["extrapolate", "extrapolate_runs", "trial_attrs"]
 
 #: Windows whose cost grows with the number of training steps.
 _SCALED = ("train",)
@@ -24,18 +28,47 @@ def extrapolate(summary: dict[str, Any]) -> tuple[float, float]:
 
 def extrapolate_runs(summary: dict[str, Any]) -> tuple[list[float], list[float]]:
     """Full-run energy (kWh) and time (s) of each repeat, so spreads share the estimate's basis."""
-    runs = summary["runs"]
     energies, times = [], []
-    for run in runs:
-        factor = run["planned_steps"] / max(run["train_steps"], 1) if run["fidelity"] < 1 else 1.0
+    for run in summary["runs"]:
         e = t = 0.0
         for name, stage in run["stages"].items():
-            scale = factor if name in _SCALED else 1.0
+            scale = _window_scale(run, stage["duration_s"]) if name in _SCALED else 1.0
             e += stage["energy_kwh"] * scale
             t += stage["duration_s"] * scale
         energies.append(e)
         times.append(t)
     return energies, times
+
+
+def train_scales(summary: dict[str, Any]) -> dict[str, float]:
+    """Factors that take the mean training window to its full-run value, per figure.
+
+    Weighted over repeats so that the extrapolated stages add up to the mean extrapolated
+    total exactly (the analysis shows stages at full-run scale).
+    """
+    scales = {}
+    for figure in ("energy_kwh", "duration_s"):
+        raw = full = 0.0
+        for run in summary["runs"]:
+            window = run["stages"].get("train")
+            if window is None:
+                continue
+            raw += window[figure]
+            full += window[figure] * _window_scale(run, window["duration_s"])
+        scales[figure] = full / raw if raw > 0 else 1.0
+    return scales
+
+
+def _window_scale(run: dict[str, Any], window_s: float) -> float:
+    """Full-run / measured ratio of the training window of one run."""
+    steps, planned = max(run["train_steps"], 1), run["planned_steps"]
+    if run["fidelity"] >= 1 or steps >= planned:
+        return 1.0
+    clock = run.get("step_clock")
+    if not clock or clock["n"] != steps or window_s <= 0:
+        return planned / steps
+    full = window_s - clock["total_s"] + clock["first_s"] + (planned - 1) * clock["rest_mean_s"]
+    return max(full, 0.0) / window_s
 
 
 def trial_attrs(summary: dict[str, Any]) -> dict[str, Any]:
@@ -63,6 +96,7 @@ def trial_attrs(summary: dict[str, Any]) -> dict[str, Any]:
         "method": summary["meter"]["method"],
         "repeats": summary["repeats"],
         "train_steps": summary["runs"][0]["train_steps"],
+        "train_scale": train_scales(summary),
         "planned_steps": summary["runs"][0]["planned_steps"],
         "notes": summary.get("notes", []),
         "energy_kwh_runs": energies,

@@ -6,7 +6,9 @@ Ctrl-C loses at most the trial in flight, and rerunning resumes):
 1. the baseline, repeated, to know the noise;
 2. every available knob alone (the isolated effects the orthogonality checker needs);
 3. the sampler (TPE with constraints by default), the checker pruning combinations
-   predicted worse than one of their subsets before they cost energy;
+   predicted worse than one of their subsets before they cost energy; every other trial
+   is instead the bundle the checker's model predicts cheapest within the budget
+   (``guide``, see ``_guide.py``);
 4. the cheapest feasible bundles again at full fidelity, ``repeats`` times, with the
    baseline: the oracle is chosen among those.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import time
 import warnings
 import sys
 from collections.abc import Callable
@@ -55,6 +58,7 @@ def optimize(
     baseline_repeats: int = 3,
     finalists: int = 1,
     prune: bool = True,
+    guide: bool = True,
     meter: str | Any = "auto",
     idle_seconds: float = 2.0,
     n_workers: int = 1,
@@ -82,6 +86,8 @@ def optimize(
         baseline_repeats: Runs of the baseline at search fidelity (noise estimate).
         finalists: How many of the cheapest feasible bundles are re-measured.
         prune: Let the orthogonality checker skip combinations predicted to lose.
+        guide: Alternate sampler trials with the bundle the checker's model predicts
+            cheapest within the budget (model-guided trials).
         meter: Meter name for ``make_meter`` or a meter object.
         idle_seconds: Idle power sampling before the first trial (0 skips).
         n_workers: Worker processes sharing the study (this one included).
@@ -134,8 +140,9 @@ def optimize(
         if n_workers > 1 and not isinstance(url, str):
             raise ConfigError("--n-workers needs a storage URL the workers can open")
         workers = _spawn_workers(n_workers - 1, cfg, url, name, budget, sampler, fidelity,
-                                 total, prune, seed, include, exclude)
-        _search(ostudy, runner, total, progress, gc_after_trial=run_fn is None)
+                                 total, prune, guide, seed, include, exclude)
+        guide_fn = _guide_factory(registry, space, fidelity, budget) if guide else None
+        _search(ostudy, runner, total, progress, gc_after_trial=run_fn is None, guide=guide_fn)
         for w in workers:
             w.wait()
         if not search_only:
@@ -236,7 +243,8 @@ def _seed(ostudy: Any, space: SearchSpace, fidelity: float) -> None:
 
 
 def _search(ostudy: Any, runner: TrialRunner, total: int,
-            progress: Callable[[str, int, int], None] | None, *, gc_after_trial: bool) -> None:
+            progress: Callable[[str, int, int], None] | None, *, gc_after_trial: bool,
+            guide: Callable[[Any], None] | None = None) -> None:
     import optuna
 
     def done() -> int:
@@ -259,6 +267,8 @@ def _search(ostudy: Any, runner: TrialRunner, total: int,
             study.stop()  # nothing can be judged without a baseline
         if n >= total:
             study.stop()
+        elif guide is not None and trial.user_attrs.get("phase") != "guided":
+            guide(study)
 
     if done() >= total:
         return
@@ -268,6 +278,56 @@ def _search(ostudy: Any, runner: TrialRunner, total: int,
                     catch=(StageFailedError, GreensearchError), gc_after_trial=gc_after_trial)
     if baseline_error:
         raise MeasurementError(f"search stopped: {baseline_error[0]}")
+    _settle(ostudy, runner)
+
+
+def _settle(ostudy: Any, runner: TrialRunner) -> None:
+    """Wait out the search trials still running elsewhere; run the retries of dead ones.
+
+    A trial left ``RUNNING`` by a killed process holds its knob set (nothing else measures
+    it), and a seed among them is an isolated effect the checker and the finalists need.
+    Its heartbeat goes stale after the grace period; Optuna then marks it failed and
+    enqueues one retry, which this process runs. Other workers' live trials are waited
+    for, so the finalists are picked from every search result.
+    """
+    import optuna
+
+    deadline = time.monotonic() + runner.wait_timeout_s
+    while True:
+        trials = ostudy.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,
+                                                           optuna.trial.TrialState.WAITING))
+        trials = [t for t in trials if t.user_attrs.get("phase") != "final"]
+        if not trials or time.monotonic() > deadline:
+            return
+        if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
+            ostudy.optimize(runner, n_trials=1, catch=(StageFailedError, GreensearchError))
+            continue
+        optuna.storages.fail_stale_trials(ostudy)
+        time.sleep(runner.poll_s)
+
+
+def _guide_factory(registry: Any, space: SearchSpace, fidelity: float,
+                   budget: float) -> Callable[[Any], None]:
+    """A callback step that enqueues the model's next bundle once the seeds are done."""
+    import optuna
+
+    from greensearch.search._checking import checker_from_study
+    from greensearch.search._guide import propose
+
+    def step(ostudy: Any) -> None:
+        trials = [t for t in ostudy.get_trials(deepcopy=False)
+                  if t.user_attrs.get("fidelity") == fidelity]
+        if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
+            return  # seeds (or another worker's proposal) still to run
+        tried = {t.user_attrs.get("knobs") for t in trials if t.user_attrs.get("knobs")}
+        bundle = propose(checker_from_study(registry, ostudy, fidelity), space, budget, tried)
+        if bundle is not None:
+            key = space.key(bundle)
+            logger.info("model-guided trial next: %s", key)
+            ostudy.enqueue_trial(space.params_of(bundle), user_attrs={
+                "phase": "guided", "fidelity": fidelity, "knobs": key})
+
+    return step
 
 
 def _finals(ostudy: Any, space: SearchSpace, fidelity: float, k: int, runner: TrialRunner,
@@ -318,7 +378,7 @@ def _checker_factory(registry: Any) -> Callable[[Any, float], Any]:
 
 
 def _spawn_workers(n: int, cfg: StudyConfig, url: str, name: str, budget: float, sampler: str,
-                   fidelity: float, total: int, prune: bool, seed: int,
+                   fidelity: float, total: int, prune: bool, guide: bool, seed: int,
                    include: list[str] | None, exclude: list[str] | None) -> list[Any]:
     """Start ``n`` extra worker processes on the same storage (search phase only)."""
     if n <= 0:
@@ -335,6 +395,8 @@ def _spawn_workers(n: int, cfg: StudyConfig, url: str, name: str, budget: float,
             cmd += ["--study", cfg.source]
         if not prune:
             cmd.append("--no-prune")
+        if not guide:
+            cmd.append("--no-guide")
         if include:
             cmd += ["--include", ",".join(include)]
         if exclude:

@@ -71,6 +71,8 @@ def test_fidelity_trains_a_fraction_of_the_steps(tiny_study, clock_meter):
     record = run_once(tiny_study, {}, meter=clock_meter, fidelity=0.4)
     assert record["planned_steps"] == 15 and record["train_steps"] == 6
     assert record["fidelity"] == 0.4
+    clock = record["step_clock"]  # every optimizer step timed, for per-step extrapolation
+    assert clock["n"] == 6 and 0 < clock["total_s"] <= record["stages"]["train"]["duration_s"]
 
 
 def test_repeats_append_each_run_and_summarize(tiny_study, clock_meter, tmp_path):

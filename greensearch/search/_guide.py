@@ -1,0 +1,114 @@
+"""Model-guided trials: measure next what the orthogonality model predicts cheapest.
+
+Why: once the seeds have run, the checker knows every knob alone and learns a pairwise
+model from each combination measured since. TPE has to rediscover from scratch what that
+model already predicts (that independent savers compound), and on the paper-calibrated
+landscape it needs tens of trials more to do so. So after the seeds every other trial is
+the untried bundle the model predicts cheapest among those it predicts within the F1
+budget; TPE proposes the trials in between, so a wrong model cannot trap the search, and
+each guided measurement corrects the model's pair terms for the next proposal.
+
+Only clear savers are combined: a knob value whose measured ratio alone is not below
+``1 - noise`` (or that was never measured alone, or was degenerate) is left to TPE, so
+noise cannot put a neutral knob, with its unmodelled interactions, into every proposal.
+A learned ΔF1 pair term counts against feasibility only once two combinations support
+it: one bundle's higher-order F1 drop, split evenly over its pairs, would otherwise rule
+out every subset of it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from greensearch.knobs import Bundle
+from greensearch.search._orthogonality import OrthogonalityChecker
+from greensearch.search._space import SearchSpace, _conflict
+
+__all__ = ["MAX_CANDIDATES", "propose"]
+
+#: Largest number of bundles scored at once; the weakest savers are dropped to stay below.
+MAX_CANDIDATES = 1 << 16
+
+
+def propose(checker: OrthogonalityChecker, space: SearchSpace, budget_pct: float,
+            tried: set[str]) -> Bundle | None:
+    """The cheapest predicted-feasible bundle of clear savers whose key is not in ``tried``.
+
+    Args:
+        checker: the study's checker (singles and combinations at the search fidelity).
+        space: the search space (values, conflicts, canonical keys).
+        budget_pct: accepted F1 loss in percent (positive).
+        tried: keys of every bundle the study already holds, in any state.
+
+    Returns:
+        The bundle to measure next, or ``None`` when the model has nothing new to offer.
+    """
+    import numpy as np
+
+    savers = _clear_savers(checker, space)
+    if not savers:
+        return None
+    knobs = list(savers)
+    items = [(name, value, checker.canonical({name: value})) for name in knobs
+             for value in savers[name]]
+    column = {(name, value): i for i, (name, value, _) in enumerate(items)}
+    rows = []
+    for combo in itertools.product(*[[None, *savers[n]] for n in knobs]):
+        chosen = [(n, v) for n, v in zip(knobs, combo) if v is not None]
+        if len(chosen) < 2 or _conflicting(space, [n for n, _ in chosen]):
+            continue  # singles are measured already; conflicts never run
+        rows.append([column[c] for c in chosen])
+    if not rows:
+        return None
+    matrix = np.zeros((len(rows), len(items)))
+    for r, cols in enumerate(rows):
+        matrix[r, cols] = 1.0
+    log_e = np.empty(len(items))
+    f1 = np.empty(len(items))
+    for i, (name, value, _) in enumerate(items):
+        pred = checker.predict({name: value})
+        log_e[i], f1[i] = math.log(pred.energy_ratio), pred.delta_f1_pct
+    pred_e, pred_f1 = matrix @ log_e, matrix @ f1
+    index = {item: i for i, (_, _, item) in enumerate(items)}
+    for (a, b), inter in checker.interactions().items():
+        if a in index and b in index:
+            both = matrix[:, index[a]] * matrix[:, index[b]]
+            pred_e += both * inter.log_energy
+            if inter.n_combinations >= 2:
+                pred_f1 += both * inter.delta_f1_pct
+    feasible = pred_f1 >= -budget_pct
+    for r in np.argsort(np.where(feasible, pred_e, np.inf), kind="stable"):
+        if not feasible[r]:
+            return None
+        bundle = {items[c][0]: items[c][1] for c in rows[r]}
+        if space.key(bundle) not in tried:
+            return bundle
+    return None
+
+
+def _clear_savers(checker: OrthogonalityChecker, space: SearchSpace) -> dict[str, list[str]]:
+    """Per knob, the values measured alone below ``1 - noise``, strongest knobs first."""
+    savers: dict[str, list[tuple[float, str]]] = {}
+    for name, values in space.choices.items():
+        for value in values:
+            pred = checker.predict({name: value})
+            if pred.measured_energy_ratio is None or pred.energy_ratio is None \
+                    or pred.delta_f1_pct is None:
+                continue
+            if pred.energy_ratio < 1.0 - checker.noise_rel:
+                savers.setdefault(name, []).append((pred.energy_ratio, value))
+    ranked = sorted(savers.items(), key=lambda kv: min(kv[1]))
+    kept: dict[str, list[str]] = {}
+    size = 1
+    for name, found in ranked:
+        if size * (1 + len(found)) > MAX_CANDIDATES:
+            break
+        size *= 1 + len(found)
+        kept[name] = [value for _, value in sorted(found)]
+    return kept
+
+
+def _conflicting(space: SearchSpace, names: list[str]) -> bool:
+    knobs = [space.registry.get(n) for n in names]
+    return any(_conflict(a, b) for a, b in itertools.combinations(knobs, 2))

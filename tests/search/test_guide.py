@@ -1,0 +1,111 @@
+"""Model-guided trials: what the model proposes, and how the search uses the proposals."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from greensearch.config import StudyConfig
+from greensearch.knobs import parse_bundle
+from greensearch.search._guide import propose
+from greensearch.search._orthogonality import OrthogonalityChecker
+from greensearch.search._replay import ReplayRunner
+from greensearch.search._space import build_space
+from greensearch.search._study import optimize
+from tests.search.landscape import BASE_ENERGY, BASE_F1, landscape, make_registry, true_oracle
+
+STUDY = StudyConfig(name="replay", source="<replay>")
+
+
+def _checker_with_singles(noise_rel: float = 0.01) -> OrthogonalityChecker:
+    """A checker that has seen the baseline and every knob alone (what the seeds give)."""
+    reg = make_registry()
+    checker = OrthogonalityChecker(reg, noise_rel=noise_rel)
+    for key, point in landscape().items():
+        if key and "," not in key:
+            checker.observe(parse_bundle(key), point.energy_kwh / BASE_ENERGY,
+                            (point.f1 - BASE_F1) / BASE_F1 * 100)
+    return checker
+
+
+@pytest.fixture
+def space():
+    return build_space(make_registry(), STUDY)
+
+
+def test_first_proposal_after_the_seeds_is_the_true_oracle(space) -> None:
+    bundle = propose(_checker_with_singles(), space, 1.0, tried=set())
+    assert space.key(bundle) == true_oracle(1.0) == "compile,prune=2,trim"
+
+
+def test_tried_bundles_are_never_proposed_again(space) -> None:
+    checker = _checker_with_singles()
+    tried = {"compile,prune=2,trim"}
+    bundle = propose(checker, space, 1.0, tried)
+    # next cheapest predicted-feasible: prune x trim = 0.35 (prune x compile = 0.40)
+    assert space.key(bundle) == "prune=2,trim"
+
+
+def test_knobs_over_the_budget_alone_stay_out_and_conflicts_never_pair(space) -> None:
+    checker = _checker_with_singles()
+    # lossy alone loses 22 % F1: nothing holding it is predicted within -1 %
+    assert "lossy" not in propose(checker, space, 1.0, set())
+    # with a 50 % budget lossy is the biggest saver, but it conflicts with compile
+    bundle = propose(checker, space, 50.0, set())
+    assert space.key(bundle) == "lossy,prune=2,trim"
+
+
+def test_a_knob_that_saves_nothing_is_left_to_the_sampler(space) -> None:
+    checker = _checker_with_singles()
+    tried: set[str] = set()
+    proposals = []
+    while (bundle := propose(checker, space, 1.0, tried)) is not None:
+        tried.add(space.key(bundle))
+        proposals.append(space.key(bundle))
+    # ckpt costs +30 % alone: never in a proposal; every pair/triple of the 3 feasible savers
+    assert proposals == ["compile,prune=2,trim", "prune=2,trim", "compile,prune=2",
+                         "compile,trim"]
+
+
+def test_a_saving_within_the_noise_is_not_a_clear_saver(space) -> None:
+    checker = _checker_with_singles(noise_rel=0.25)  # compile's -20 % is inside the noise
+    assert space.key(propose(checker, space, 1.0, set())) == "prune=2,trim"
+
+
+def test_a_learned_antagonism_changes_the_next_proposal(space) -> None:
+    checker = _checker_with_singles()
+    # measured: prune and trim together at 0.60, not the independent 0.35 (x1.71)
+    checker.observe({"prune": "2", "trim": "on"}, 0.60, -0.67)
+    bundle = propose(checker, space, 1.0, {"prune=2,trim"})
+    # the triple is now predicted at 0.28 x 1.71 = 0.48; compile x prune at 0.40
+    assert space.key(bundle) == "compile,prune=2"
+
+
+def test_nothing_measured_alone_means_no_proposal(space) -> None:
+    assert propose(OrthogonalityChecker(make_registry(), noise_rel=0.01), space, 1.0,
+                   set()) is None
+
+
+def _study(guide: bool, n_trials: int) -> tuple[list[optuna.trial.FrozenTrial], ReplayRunner]:
+    storage = optuna.storages.InMemoryStorage()
+    runner = ReplayRunner(landscape(), noise_rel=0.01, seed=1)
+    optimize(STUDY, budget_f1="-1%", n_trials=n_trials, storage=storage, study_name="t",
+             fidelity=0.5, repeats=1, baseline_repeats=3, meter=None, idle_seconds=0,
+             registry=make_registry(), run_fn=runner, seed=0, guide=guide, search_only=True)
+    return optuna.load_study(study_name="t", storage=storage).get_trials(), runner
+
+
+def test_search_alternates_guided_and_sampler_trials_after_the_seeds() -> None:
+    trials, _ = _study(guide=True, n_trials=12)
+    phases = [t.user_attrs["phase"] for t in trials]
+    assert phases[:6] == ["baseline"] + ["single"] * 5
+    assert phases[6] == "guided" and trials[6].user_attrs["knobs"] == true_oracle(1.0)
+    after = phases[6:]
+    assert all(a != b or a != "guided" for a, b in zip(after, after[1:])), after
+    assert "sampler" in after
+    assert len(trials) == 12  # no proposal left waiting past the trial budget
+
+
+def test_no_guide_leaves_every_trial_to_the_sampler() -> None:
+    trials, _ = _study(guide=False, n_trials=12)
+    assert not [t for t in trials if t.user_attrs["phase"] == "guided"]

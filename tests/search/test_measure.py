@@ -1,0 +1,58 @@
+"""Extrapolating a short run to the full run: per step when steps were timed."""
+
+from __future__ import annotations
+
+import pytest
+
+from greensearch.search._measure import extrapolate, extrapolate_runs, train_scales
+
+
+def _run(*, fidelity: float, steps: int, planned: int, train_s: float, train_kwh: float,
+         clock: dict | None) -> dict:
+    return {"fidelity": fidelity, "train_steps": steps, "planned_steps": planned,
+            "step_clock": clock,
+            "stages": {"data": {"energy_kwh": 1e-4, "duration_s": 2.0},
+                       "train": {"energy_kwh": train_kwh, "duration_s": train_s},
+                       "eval": {"energy_kwh": 2e-4, "duration_s": 4.0}}}
+
+
+def test_one_off_costs_in_the_window_are_counted_once() -> None:
+    # 10 of 100 steps: 3 s set-up, first step 5 s, later steps 1 s each -> window 17 s
+    clock = {"n": 10, "total_s": 14.0, "first_s": 5.0, "rest_mean_s": 1.0}
+    run = _run(fidelity=0.1, steps=10, planned=100, train_s=17.0, train_kwh=1.7e-3, clock=clock)
+    energy, seconds = extrapolate({"runs": [run]})
+    full_train = 3.0 + 5.0 + 99 * 1.0  # 107 s, not 17 x 10 = 170 s
+    assert seconds == pytest.approx(2.0 + full_train + 4.0)
+    # energy at the window's average power (0.1 Wh/s here)
+    assert energy == pytest.approx(1e-4 + 1.7e-3 * full_train / 17.0 + 2e-4)
+
+
+def test_without_step_times_the_window_scales_linearly() -> None:
+    run = _run(fidelity=0.1, steps=10, planned=100, train_s=17.0, train_kwh=1.7e-3, clock=None)
+    _, seconds = extrapolate({"runs": [run]})
+    assert seconds == pytest.approx(2.0 + 170.0 + 4.0)
+
+
+def test_a_clock_that_missed_steps_is_not_trusted() -> None:
+    clock = {"n": 9, "total_s": 14.0, "first_s": 5.0, "rest_mean_s": 1.0}
+    run = _run(fidelity=0.1, steps=10, planned=100, train_s=17.0, train_kwh=1.7e-3, clock=clock)
+    assert extrapolate({"runs": [run]})[1] == pytest.approx(176.0)
+
+
+def test_full_runs_are_not_scaled() -> None:
+    clock = {"n": 100, "total_s": 104.0, "first_s": 5.0, "rest_mean_s": 1.0}
+    run = _run(fidelity=1.0, steps=100, planned=100, train_s=107.0, train_kwh=1e-2, clock=clock)
+    assert extrapolate({"runs": [run]}) == (pytest.approx(1.03e-2), pytest.approx(113.0))
+
+
+def test_stage_scales_add_up_to_the_mean_extrapolated_total() -> None:
+    runs = [_run(fidelity=0.1, steps=10, planned=100, train_s=s, train_kwh=s * 1e-4,
+                 clock={"n": 10, "total_s": s - 3.0, "first_s": first, "rest_mean_s": rest})
+            for s, first, rest in ((17.0, 5.0, 1.0), (20.0, 8.0, 1.0 + 1 / 9))]
+    energies, times = extrapolate_runs({"runs": runs})
+    scales = train_scales({"runs": runs})
+    mean_train_kwh = sum(r["stages"]["train"]["energy_kwh"] for r in runs) / 2
+    mean_train_s = sum(r["stages"]["train"]["duration_s"] for r in runs) / 2
+    assert 1e-4 + mean_train_kwh * scales["energy_kwh"] + 2e-4 == pytest.approx(
+        sum(energies) / 2)
+    assert 2.0 + mean_train_s * scales["duration_s"] + 4.0 == pytest.approx(sum(times) / 2)
