@@ -123,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         if float(old_meta.get("fidelity", -1)) != args.fidelity:
             raise SystemExit(f"{csv_path} was measured at another fidelity; pass --out NEW")
         rows = [dict(r) for r in old]
+        if rows and "energy_linear_err_pct" not in rows[0]:
+            raise SystemExit(f"{csv_path} was written by an older fidelity.py (linear rule "
+                             "only); pass --out NEW")
         out(f"resuming: {len(rows)} bundle(s) already in {csv_path}")
     done = {r["knobs"] for r in rows}
     todo = [parse_bundle(t) for t in bundles if format_bundle(parse_bundle(t)) not in done]

@@ -173,6 +173,7 @@ def stage_train(state: RunState) -> None:
     _quiet_logs(trainer, state.show_progress)
     clock = _step_clock()
     trainer.add_callback(clock)
+    trainer.validated = clock.exclude
     output = trainer.train()
     state.extra["step_clock"] = clock.summary()
     state.trainer = trainer
@@ -215,8 +216,12 @@ def _step_clock() -> Any:
     The train window holds one-off costs (Trainer set-up, the first step's allocator and
     kernel warm-up, a compile) beside the steps. Scaling the whole window by
     ``planned / run steps`` multiplies those one-off costs too; with the step times, a
-    short run predicts ``window - steps + first + (planned - 1) x mean(later steps)``.
-    Validation runs between steps, outside ``on_step_begin``/``on_step_end``.
+    short run predicts ``window - Σ steps + first + (planned - 1) x steady step``.
+    A step is timed from the end of the previous one (the first from the start of
+    training), so it includes fetching and padding its batches; validation passes inside
+    an interval are subtracted (the trainer reports them through :meth:`exclude`). The
+    steady step is a 10 %-trimmed mean of the later steps, so a one-off recompile in a
+    short run is not multiplied by the planned steps.
     """
     import time
 
@@ -225,20 +230,28 @@ def _step_clock() -> Any:
     class _StepClock(TrainerCallback):  # type: ignore[misc]
         def __init__(self) -> None:
             self.times: list[float] = []
-            self._t0 = 0.0
+            self._mark = 0.0
+            self._excluded = 0.0
 
-        def on_step_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            self._t0 = time.perf_counter()
+        def exclude(self, seconds: float) -> None:
+            self._excluded += seconds
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            self._mark, self._excluded = time.perf_counter(), 0.0
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            self.times.append(time.perf_counter() - self._t0)
+            now = time.perf_counter()
+            self.times.append(max(now - self._mark - self._excluded, 0.0))
+            self._mark, self._excluded = now, 0.0
 
         def summary(self) -> dict[str, float] | None:
             if not self.times:
                 return None
-            rest = self.times[1:]
+            later = sorted(self.times[1:]) or self.times[:1]
+            cut = len(later) // 10
+            kept = later[cut: len(later) - cut]
             return {"n": len(self.times), "total_s": sum(self.times), "first_s": self.times[0],
-                    "rest_mean_s": sum(rest) / len(rest) if rest else self.times[0]}
+                    "steady_s": sum(kept) / len(kept)}
 
     return _StepClock()
 
@@ -289,14 +302,23 @@ def _metered_trainer_class() -> type:
 
     class _MeteredTrainer(Trainer):  # type: ignore[misc]
         switch_window: Callable[[str, str], None] | None = None
+        #: Told how long each validation pass took (the step clock leaves it out).
+        validated: Callable[[float], None] | None = None
 
         def evaluate(self, *args: Any, **kwargs: Any) -> Any:
-            if self.switch_window is None:
-                return super().evaluate(*args, **kwargs)
-            self.switch_window("train", "validate")
+            import time
+
+            start = time.perf_counter()
             try:
-                return super().evaluate(*args, **kwargs)
+                if self.switch_window is None:
+                    return super().evaluate(*args, **kwargs)
+                self.switch_window("train", "validate")
+                try:
+                    return super().evaluate(*args, **kwargs)
+                finally:
+                    self.switch_window("validate", "train")
             finally:
-                self.switch_window("validate", "train")
+                if self.validated is not None:
+                    self.validated(time.perf_counter() - start)
 
     return _MeteredTrainer

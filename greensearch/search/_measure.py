@@ -4,8 +4,10 @@ At fidelity ``f`` a trial trains for a fraction of the planned steps. Its energy
 time are extrapolated to the full run through the training window only; the other
 stages do not depend on the step count. Where the run timed its steps (``step_clock``),
 the window's one-off part (set-up, the first step's warm-up or compile) is kept once and
-only the later steps are scaled: ``window - Σ steps + first + (planned - 1) x mean(later)``,
-energy at the window's average power. Without step times the whole window is scaled by
+only the later steps are scaled: ``window - Σ steps + first + (planned - 1) x steady``
+(steady: trimmed mean of the later steps, batch fetching included), energy at the
+window's average power (exact for a constant-power estimate; with a measured meter, a
+low-power set-up in a short window makes the energy estimate slightly low). Without step times the whole window is scaled by
 ``planned_steps / train_steps``, which multiplies the one-off part too. What was really
 spent is kept beside the estimate, so the search's own cost is exact.
 """
@@ -67,7 +69,7 @@ def _window_scale(run: dict[str, Any], window_s: float) -> float:
     clock = run.get("step_clock")
     if not clock or clock["n"] != steps or window_s <= 0:
         return planned / steps
-    full = window_s - clock["total_s"] + clock["first_s"] + (planned - 1) * clock["rest_mean_s"]
+    full = window_s - clock["total_s"] + clock["first_s"] + (planned - 1) * clock["steady_s"]
     return max(full, 0.0) / window_s
 
 

@@ -141,11 +141,15 @@ def optimize(
             raise ConfigError("--n-workers needs a storage URL the workers can open")
         workers = _spawn_workers(n_workers - 1, cfg, url, name, budget, sampler, fidelity,
                                  total, prune, guide, seed, include, exclude)
-        guide_fn = _guide_factory(registry, space, fidelity, budget) if guide else None
+        # One process guides and settles: extra workers only sample, so they never race
+        # the main process to enqueue the same proposal or to pop the same retry.
+        guide_fn = (_guide_factory(registry, space, fidelity, budget)
+                    if guide and not search_only else None)
         _search(ostudy, runner, total, progress, gc_after_trial=run_fn is None, guide=guide_fn)
         for w in workers:
             w.wait()
         if not search_only:
+            _settle(ostudy, runner)
             _finals(ostudy, space, fidelity, finalists, runner, progress)
     finally:
         for w in workers:
@@ -278,7 +282,6 @@ def _search(ostudy: Any, runner: TrialRunner, total: int,
                     catch=(StageFailedError, GreensearchError), gc_after_trial=gc_after_trial)
     if baseline_error:
         raise MeasurementError(f"search stopped: {baseline_error[0]}")
-    _settle(ostudy, runner)
 
 
 def _settle(ostudy: Any, runner: TrialRunner) -> None:
@@ -291,7 +294,10 @@ def _settle(ostudy: Any, runner: TrialRunner) -> None:
     for, so the finalists are picked from every search result.
     """
     import optuna
+    from optuna.storages._heartbeat import is_heartbeat_enabled
 
+    if not is_heartbeat_enabled(ostudy._storage):
+        return  # journal/in-memory: a dead trial is never detected, so do not wait for it
     deadline = time.monotonic() + runner.wait_timeout_s
     while True:
         trials = ostudy.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,
@@ -319,8 +325,16 @@ def _guide_factory(registry: Any, space: SearchSpace, fidelity: float,
                   if t.user_attrs.get("fidelity") == fidelity]
         if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
             return  # seeds (or another worker's proposal) still to run
-        tried = {t.user_attrs.get("knobs") for t in trials if t.user_attrs.get("knobs")}
-        bundle = propose(checker_from_study(registry, ostudy, fidelity), space, budget, tried)
+        # pruned bundles stay proposable: the sampler's pick was pruned on the evidence of
+        # its time, and the model may now rank the same bundle first
+        tried = {t.user_attrs.get("knobs") for t in trials if t.user_attrs.get("knobs")
+                 and t.state != optuna.trial.TrialState.PRUNED}
+        try:
+            bundle = propose(checker_from_study(registry, ostudy, fidelity), space, budget,
+                             tried)
+        except GreensearchError as err:  # a model problem must not stop the search
+            logger.warning("no model-guided trial this time: %s", err)
+            return
         if bundle is not None:
             key = space.key(bundle)
             logger.info("model-guided trial next: %s", key)

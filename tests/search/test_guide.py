@@ -81,18 +81,31 @@ def test_a_learned_antagonism_changes_the_next_proposal(space) -> None:
     assert space.key(bundle) == "compile,prune=2"
 
 
+def test_only_the_strongest_savers_are_combined_when_the_space_is_too_big(space,
+                                                                          monkeypatch) -> None:
+    import greensearch.search._guide as guide
+
+    monkeypatch.setattr(guide, "MAX_CANDIDATES", 4)  # room for 2 binary knobs: lossy, prune
+    checker = _checker_with_singles()
+    assert guide.propose(checker, space, 1.0, set()) is None  # lossy,prune breaks -1 %
+    assert space.key(guide.propose(checker, space, 50.0, set())) == "lossy,prune=2"
+
+
 def test_nothing_measured_alone_means_no_proposal(space) -> None:
     assert propose(OrthogonalityChecker(make_registry(), noise_rel=0.01), space, 1.0,
                    set()) is None
 
 
-def _study(guide: bool, n_trials: int) -> tuple[list[optuna.trial.FrozenTrial], ReplayRunner]:
+def _study(guide: bool, n_trials: int, search_only: bool = False,
+           ) -> tuple[list[optuna.trial.FrozenTrial], ReplayRunner]:
     storage = optuna.storages.InMemoryStorage()
     runner = ReplayRunner(landscape(), noise_rel=0.01, seed=1)
     optimize(STUDY, budget_f1="-1%", n_trials=n_trials, storage=storage, study_name="t",
              fidelity=0.5, repeats=1, baseline_repeats=3, meter=None, idle_seconds=0,
-             registry=make_registry(), run_fn=runner, seed=0, guide=guide, search_only=True)
-    return optuna.load_study(study_name="t", storage=storage).get_trials(), runner
+             registry=make_registry(), run_fn=runner, seed=0, guide=guide, finalists=1,
+             search_only=search_only)
+    trials = optuna.load_study(study_name="t", storage=storage).get_trials()
+    return [t for t in trials if t.user_attrs["phase"] != "final"], runner
 
 
 def test_search_alternates_guided_and_sampler_trials_after_the_seeds() -> None:
@@ -102,10 +115,14 @@ def test_search_alternates_guided_and_sampler_trials_after_the_seeds() -> None:
     assert phases[6] == "guided" and trials[6].user_attrs["knobs"] == true_oracle(1.0)
     after = phases[6:]
     assert all(a != b or a != "guided" for a, b in zip(after, after[1:])), after
-    assert "sampler" in after
+    assert after.count("guided") >= 2 and "sampler" in after
     assert len(trials) == 12  # no proposal left waiting past the trial budget
 
 
-def test_no_guide_leaves_every_trial_to_the_sampler() -> None:
-    trials, _ = _study(guide=False, n_trials=12)
+@pytest.mark.parametrize("kw", [{"guide": False}, {"guide": True, "search_only": True}],
+                         ids=["no-guide", "extra-worker"])
+def test_no_guide_leaves_every_trial_to_the_sampler(kw) -> None:
+    # extra workers (--search-only) only sample: the main process guides, so two
+    # processes never enqueue the same proposal
+    trials, _ = _study(n_trials=12, **kw)
     assert not [t for t in trials if t.user_attrs["phase"] == "guided"]

@@ -18,7 +18,7 @@ def _run(*, fidelity: float, steps: int, planned: int, train_s: float, train_kwh
 
 def test_one_off_costs_in_the_window_are_counted_once() -> None:
     # 10 of 100 steps: 3 s set-up, first step 5 s, later steps 1 s each -> window 17 s
-    clock = {"n": 10, "total_s": 14.0, "first_s": 5.0, "rest_mean_s": 1.0}
+    clock = {"n": 10, "total_s": 14.0, "first_s": 5.0, "steady_s": 1.0}
     run = _run(fidelity=0.1, steps=10, planned=100, train_s=17.0, train_kwh=1.7e-3, clock=clock)
     energy, seconds = extrapolate({"runs": [run]})
     full_train = 3.0 + 5.0 + 99 * 1.0  # 107 s, not 17 x 10 = 170 s
@@ -34,20 +34,20 @@ def test_without_step_times_the_window_scales_linearly() -> None:
 
 
 def test_a_clock_that_missed_steps_is_not_trusted() -> None:
-    clock = {"n": 9, "total_s": 14.0, "first_s": 5.0, "rest_mean_s": 1.0}
+    clock = {"n": 9, "total_s": 14.0, "first_s": 5.0, "steady_s": 1.0}
     run = _run(fidelity=0.1, steps=10, planned=100, train_s=17.0, train_kwh=1.7e-3, clock=clock)
     assert extrapolate({"runs": [run]})[1] == pytest.approx(176.0)
 
 
 def test_full_runs_are_not_scaled() -> None:
-    clock = {"n": 100, "total_s": 104.0, "first_s": 5.0, "rest_mean_s": 1.0}
+    clock = {"n": 100, "total_s": 104.0, "first_s": 5.0, "steady_s": 1.0}
     run = _run(fidelity=1.0, steps=100, planned=100, train_s=107.0, train_kwh=1e-2, clock=clock)
     assert extrapolate({"runs": [run]}) == (pytest.approx(1.03e-2), pytest.approx(113.0))
 
 
 def test_stage_scales_add_up_to_the_mean_extrapolated_total() -> None:
     runs = [_run(fidelity=0.1, steps=10, planned=100, train_s=s, train_kwh=s * 1e-4,
-                 clock={"n": 10, "total_s": s - 3.0, "first_s": first, "rest_mean_s": rest})
+                 clock={"n": 10, "total_s": s - 3.0, "first_s": first, "steady_s": rest})
             for s, first, rest in ((17.0, 5.0, 1.0), (20.0, 8.0, 1.0 + 1 / 9))]
     energies, times = extrapolate_runs({"runs": runs})
     scales = train_scales({"runs": runs})
