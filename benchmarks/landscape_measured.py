@@ -1,8 +1,9 @@
 """A measured knob landscape: every combination of 8 binary CPU knobs, run once each.
 
 Runs the default study (``greensearch.config.load_study()``) at a low fidelity (a fraction
-of the training steps; energy and time are also extrapolated to the full run exactly as
-the search does, ``greensearch.search._measure.extrapolate``) for all 2^8 = 256
+of the training steps; energy and time are also extrapolated to the full run with
+``greensearch.search._measure.extrapolate``'s linear rule, which every row of this
+landscape shares, not the search's newer per-step rule) for all 2^8 = 256
 combinations of ``KNOBS``, each once, and the baseline ``--baseline-repeats`` times to
 know the noise. Rows are appended to the CSV as each run completes, so the script is
 resumable: rerun it and it skips every (bundle, repeat) already in the file. Combinations
