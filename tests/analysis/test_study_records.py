@@ -111,3 +111,23 @@ def test_a_study_without_baseline_is_a_config_error() -> None:
     optuna.create_study(study_name="empty", storage=storage)
     with pytest.raises(ConfigError, match="no completed baseline"):
         load_study_table(storage, "empty")
+
+
+def test_stages_are_scaled_by_the_searchs_own_train_scale() -> None:
+    """A step-timed trial stores its train-window factor per figure; stages must use it
+    (not planned / run steps), or they would not add up to the trial's total."""
+    from types import SimpleNamespace
+
+    from greensearch.analysis._study_records import _figures
+
+    measurement = {"fidelity": 0.1, "train_steps": 10, "planned_steps": 100,
+                   "train_scale": {"energy_kwh": 7.0, "duration_s": 6.0},
+                   "stages": {"train": {"energy_kwh": 1.0, "duration_s": 2.0},
+                              "eval": {"energy_kwh": 0.5, "duration_s": 1.0}},
+                   "energy_kwh": 7.5, "duration_s": 13.0, "f1": 0.8}
+    fig = _figures(SimpleNamespace(user_attrs={"measurement": measurement}))
+    assert fig["stages"]["train"] == {"energy_kwh": 7.0, "duration_s": 12.0}
+    assert sum(s["energy_kwh"] for s in fig["stages"].values()) == pytest.approx(7.5)
+    old = dict(measurement, train_scale=None)  # studies from before: linear 10x
+    assert _figures(SimpleNamespace(user_attrs={"measurement": old}))["stages"]["train"][
+        "energy_kwh"] == pytest.approx(10.0)
