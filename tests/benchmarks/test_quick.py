@@ -113,3 +113,28 @@ def test_landscape_measured_quick_resumes(tmp_path, capsys):
     rows, _ = read_csv(out)
     assert sorted((r["knobs"], r["repeat"]) for r in rows) == [
         ("", "1"), ("", "2"), ("layer_prune=2:top", "1")]
+
+
+def test_paper_comparison_pairs_isolated_rows_and_ranks(tmp_path, capsys):
+    from benchmarks import paper_comparison
+    from benchmarks._common import read_csv, write_csv
+
+    table, _ = read_csv(paper_comparison.TABLE)
+    paper = {r["variant"]: float(r["delta_total_pct"]) for r in table}
+    # a ranking that orders the paired knobs exactly as the paper does (rho must be 1),
+    # plus a knob whose paper row is confounded (left out) and the baseline
+    rows = [{"knobs": "", "delta_energy_pct": 0.0}, {"knobs": "lora=attn_mlp:8:16",
+                                                     "delta_energy_pct": -50.0}]
+    for knob, value in (("grad_checkpointing", "grad_checkpointing"),
+                        ("torch_compile", "torch_compile"), ("attention", "attention=sdpa"),
+                        ("fast_tokenizer", "fast_tokenizer")):
+        rows.append({"knobs": value,
+                     "delta_energy_pct": paper[paper_comparison.PAPER_ROW[knob][0]] / 2})
+    ranking = tmp_path / "ranking.csv"
+    write_csv(ranking, rows, {"meter": "test", "method": "estimated", "repeats": "1"})
+    assert paper_comparison.main(["--ranking", str(ranking), "--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "lora" not in out.split("left out")[0]  # V2 also switched on bf16
+    m = re.search(r"RHO spearman_all=(\S+) \(n=(\d+)\) spearman_same_value=(\S+) \(n=(\d+)\)",
+                  out)
+    assert m and float(m[1]) == pytest.approx(1.0) and m[2] == "4" and m[4] == "4"
