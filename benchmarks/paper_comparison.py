@@ -34,9 +34,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import RESULTS, provenance, read_csv, write_text  # noqa: E402
-from benchmarks.landscape_paper import TABLE  # noqa: E402
-from greensearch.knobs import parse_bundle  # noqa: E402
+from benchmarks._common import RESULTS, provenance, read_csv, write_text
+from benchmarks.landscape_paper import TABLE
+from greensearch.knobs import parse_bundle
 
 #: Our knob -> the Table I row that ran it alone, and whether the value is the same.
 PAPER_ROW: dict[str, tuple[str, bool]] = {
@@ -59,7 +59,7 @@ def compare(ranking: list[dict[str, str]], table: list[dict[str, str]]) -> list[
         bundle = parse_bundle(row["knobs"])
         if len(bundle) != 1:
             continue
-        (name, value), = bundle.items()
+        (name,) = bundle
         if name not in PAPER_ROW:
             continue
         variant, same = PAPER_ROW[name]
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['paper_pct']:+7.1f}% {rank_paper[r['knob']]:>4}  "
             f"{'yes' if r['same_value'] else 'no':<10}  {r['paper_code']}")
     same = [r for r in pairs if r["same_value"]]
-    out(f"left out (the paper's code ran more than the knob): "
+    out("left out (the paper's code ran more than the knob): "
         + ", ".join(f"{k} ({v})" for k, v in CONFOUNDED.items()))
     out(f"RHO spearman_all={spearman(pairs):.3f} (n={len(pairs)}) "
         f"spearman_same_value={spearman(same):.3f} (n={len(same)})")
