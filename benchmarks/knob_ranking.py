@@ -24,12 +24,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, provenance, write_csv  # noqa: E402  (sets sys.path)
+from _common import RESULTS, provenance, write_csv
 
 from greensearch.config import StudyConfig, load_study
 from greensearch.energy import make_meter, measure_idle_power
 from greensearch.exceptions import ConfigError
-from greensearch.knobs import default_registry, format_bundle, parse_bundle
+from greensearch.knobs import default_registry
 from greensearch.pipeline import describe, run_variant
 from greensearch.pipeline._runner import warm_up
 from greensearch.results import read_records
@@ -46,6 +46,7 @@ def main() -> int:
     p.add_argument("--runs", type=Path, default=RESULTS / "knob_ranking_runs.jsonl",
                    help="JSON Lines file of completed runs (resume point)")
     p.add_argument("--out", type=Path, default=RESULTS / "knob_ranking_cpu.csv")
+    p.add_argument("--note", help="a line for the CSV header (e.g. what was discarded and why)")
     args = p.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="knob-ranking-quick-")) if args.quick else None
     study = _quick_study(scratch) if scratch else load_study()
@@ -60,7 +61,11 @@ def main() -> int:
     done = _done(runs_path)
     start = time.monotonic()
     warm_up()
-    if any(len(done.get(format_bundle(b), [])) < repeats for b in bundles):
+    # records carry the canonical bundle text (defaults filled in: grad_accumulation=2
+    # is stored as grad_accumulation=2:same_batch), so resume on that key
+    registry = default_registry()
+    keys = [registry.canonical(b) if b else "" for b in bundles]
+    if any(len(done.get(k, [])) < repeats for k in keys):
         # One unrecorded run first: a process's first run pays one-off costs (allocator,
         # thread pools, lazy kernels) beyond the imports; on the 2-core VM the first
         # baseline of the first invocation ran 12 % above the next one.
@@ -70,7 +75,7 @@ def main() -> int:
     # slow drift of the machine spreads over all knobs instead of biasing the last ones.
     for rep in range(repeats):
         for i, bundle in enumerate(bundles, 1):
-            key = format_bundle(bundle)
+            key = keys[i - 1]
             if len(done.get(key, [])) > rep:
                 continue
             print(f"[round {rep + 1}/{repeats}, {i}/{len(bundles)}] {key or 'baseline'} "
@@ -83,8 +88,13 @@ def main() -> int:
             done = _done(runs_path)
     meter.close()
     rows = _rank(_done(runs_path), study.name)
+    started = sorted(r["started_at"] for rs in _done(runs_path).values() for r in rs)
     meta = provenance(meter.name, rows[0]["method"] if rows else "?", repeats=repeats,
-                      study=study.name, wall_s=f"{time.monotonic() - start:.0f}")
+                      study=study.name, runs=runs_path.name,
+                      runs_started=f"{started[0]} .. {started[-1]}" if started else "none",
+                      wall_s_this_invocation=f"{time.monotonic() - start:.0f}")
+    if args.note:
+        meta["note"] = args.note
     write_csv(out, rows, meta)
     for row in rows:
         print(f"{row['knobs'] or 'baseline':32s} ΔE {row['delta_energy_pct']:+7.1f}%  "
