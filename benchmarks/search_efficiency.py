@@ -160,6 +160,8 @@ def run_greensearch(land: Landscape, seed: int, *, prune: bool, guide: bool,
             optimize(StudyConfig(name="replay", source="<replay>"), budget_f1=-land.budget_pct,
                      n_trials=cap, storage=storage, study_name="s", sampler="tpe",
                      fidelity=land.fidelity, repeats=1, baseline_repeats=3, prune=prune,
+                     # search_only stops before the finalists; the guide stays on as in
+                     # the main process of `greensearch optimize`
                      guide=guide, meter=None, idle_seconds=0, registry=land.registry,
                      include=land.include,
                      run_fn=run, seed=seed, search_only=True, progress=progress)

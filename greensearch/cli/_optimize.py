@@ -49,7 +49,7 @@ def add_parser(sub: Any) -> None:
                    help="cheapest feasible bundles re-measured at full fidelity (default 1)")
     p.add_argument("--no-prune", dest="prune", action="store_false",
                    help="measure every sampled combination (no orthogonality pruning)")
-    p.add_argument("--no-guide", dest="guide", action="store_false",
+    p.add_argument("--no-guide", dest="guide", action="store_false", default=None,
                    help="sampler trials only (no model-guided trials between them)")
     p.add_argument("--n-workers", type=int, default=1, metavar="N",
                    help="worker processes sharing the study (default 1)")

@@ -58,7 +58,7 @@ def optimize(
     baseline_repeats: int = 3,
     finalists: int = 1,
     prune: bool = True,
-    guide: bool = True,
+    guide: bool | None = None,
     meter: str | Any = "auto",
     idle_seconds: float = 2.0,
     n_workers: int = 1,
@@ -87,7 +87,9 @@ def optimize(
         finalists: How many of the cheapest feasible bundles are re-measured.
         prune: Let the orthogonality checker skip combinations predicted to lose.
         guide: Alternate sampler trials with the bundle the checker's model predicts
-            cheapest within the budget (model-guided trials).
+            cheapest within the budget (model-guided trials). ``None`` (default): on,
+            except in ``search_only`` workers, so the main process alone proposes and no
+            two processes enqueue the same bundle.
         meter: Meter name for ``make_meter`` or a meter object.
         idle_seconds: Idle power sampling before the first trial (0 skips).
         n_workers: Worker processes sharing the study (this one included).
@@ -140,11 +142,11 @@ def optimize(
         if n_workers > 1 and not isinstance(url, str):
             raise ConfigError("--n-workers needs a storage URL the workers can open")
         workers = _spawn_workers(n_workers - 1, cfg, url, name, budget, sampler, fidelity,
-                                 total, prune, guide, seed, include, exclude)
+                                 total, prune, seed, include, exclude)
         # One process guides and settles: extra workers only sample, so they never race
         # the main process to enqueue the same proposal or to pop the same retry.
-        guide_fn = (_guide_factory(registry, space, fidelity, budget)
-                    if guide and not search_only else None)
+        guiding = (not search_only) if guide is None else guide
+        guide_fn = _guide_factory(registry, space, fidelity, budget) if guiding else None
         _search(ostudy, runner, total, progress, gc_after_trial=run_fn is None, guide=guide_fn)
         for w in workers:
             w.wait()
@@ -392,7 +394,7 @@ def _checker_factory(registry: Any) -> Callable[[Any, float], Any]:
 
 
 def _spawn_workers(n: int, cfg: StudyConfig, url: str, name: str, budget: float, sampler: str,
-                   fidelity: float, total: int, prune: bool, guide: bool, seed: int,
+                   fidelity: float, total: int, prune: bool, seed: int,
                    include: list[str] | None, exclude: list[str] | None) -> list[Any]:
     """Start ``n`` extra worker processes on the same storage (search phase only)."""
     if n <= 0:
@@ -409,8 +411,6 @@ def _spawn_workers(n: int, cfg: StudyConfig, url: str, name: str, budget: float,
             cmd += ["--study", cfg.source]
         if not prune:
             cmd.append("--no-prune")
-        if not guide:
-            cmd.append("--no-guide")
         if include:
             cmd += ["--include", ",".join(include)]
         if exclude:

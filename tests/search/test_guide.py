@@ -96,7 +96,7 @@ def test_nothing_measured_alone_means_no_proposal(space) -> None:
                    set()) is None
 
 
-def _study(guide: bool, n_trials: int, search_only: bool = False,
+def _study(guide: bool | None, n_trials: int, search_only: bool = False,
            ) -> tuple[list[optuna.trial.FrozenTrial], ReplayRunner]:
     storage = optuna.storages.InMemoryStorage()
     runner = ReplayRunner(landscape(), noise_rel=0.01, seed=1)
@@ -109,7 +109,7 @@ def _study(guide: bool, n_trials: int, search_only: bool = False,
 
 
 def test_search_alternates_guided_and_sampler_trials_after_the_seeds() -> None:
-    trials, _ = _study(guide=True, n_trials=12)
+    trials, _ = _study(guide=None, n_trials=12)
     phases = [t.user_attrs["phase"] for t in trials]
     assert phases[:6] == ["baseline"] + ["single"] * 5
     assert phases[6] == "guided" and trials[6].user_attrs["knobs"] == true_oracle(1.0)
@@ -119,7 +119,7 @@ def test_search_alternates_guided_and_sampler_trials_after_the_seeds() -> None:
     assert len(trials) == 12  # no proposal left waiting past the trial budget
 
 
-@pytest.mark.parametrize("kw", [{"guide": False}, {"guide": True, "search_only": True}],
+@pytest.mark.parametrize("kw", [{"guide": False}, {"guide": None, "search_only": True}],
                          ids=["no-guide", "extra-worker"])
 def test_no_guide_leaves_every_trial_to_the_sampler(kw) -> None:
     # extra workers (--search-only) only sample: the main process guides, so two
