@@ -98,7 +98,8 @@ def render(result: dict[str, Any]) -> None:
     oracle, base = result["oracle"], result["baseline"]
     print(f"study {result['study_name']}: {result['n_trials']} search trials "
           f"({result['n_complete']} measured or reused, {result['n_pruned']} pruned, "
-          f"{result['n_failed']} failed), F1 budget {result['budget_f1_pct']:g}%")
+          f"{result['n_failed']} failed, {result['n_guided']} model-guided), "
+          f"F1 budget {result['budget_f1_pct']:g}%")
     if oracle is None:
         print("no bundle met the F1 budget at full fidelity: keep the baseline")
     else:

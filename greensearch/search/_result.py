@@ -90,6 +90,7 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> dict[str,
         "n_complete": sum(t.state == optuna.trial.TrialState.COMPLETE for t in search),
         "n_pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in search),
         "n_failed": sum(t.state == optuna.trial.TrialState.FAIL for t in search),
+        "n_guided": sum(attrs_of(t).get("phase") == "guided" for t in search),
         "n_reused": sum("reused_from" in t.user_attrs for t in search),
         "pruned": [{"trial": t.number, "knobs": attrs_of(t).get("knobs"),
                     "reason": attrs_of(t).get("pruned_reason")}

@@ -100,12 +100,14 @@ def _study(guide: bool | None, n_trials: int, search_only: bool = False,
            ) -> tuple[list[optuna.trial.FrozenTrial], ReplayRunner]:
     storage = optuna.storages.InMemoryStorage()
     runner = ReplayRunner(landscape(), noise_rel=0.01, seed=1)
-    optimize(STUDY, budget_f1="-1%", n_trials=n_trials, storage=storage, study_name="t",
+    result = optimize(STUDY, budget_f1="-1%", n_trials=n_trials, storage=storage, study_name="t",
              fidelity=0.5, repeats=1, baseline_repeats=3, meter=None, idle_seconds=0,
              registry=make_registry(), run_fn=runner, seed=0, guide=guide, finalists=1,
              search_only=search_only)
     trials = optuna.load_study(study_name="t", storage=storage).get_trials()
-    return [t for t in trials if t.user_attrs["phase"] != "final"], runner
+    search = [t for t in trials if t.user_attrs["phase"] != "final"]
+    assert result["n_guided"] == sum(t.user_attrs["phase"] == "guided" for t in search)
+    return search, runner
 
 
 def test_search_alternates_guided_and_sampler_trials_after_the_seeds() -> None:
