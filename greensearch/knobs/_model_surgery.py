@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import re
 import types
+import warnings
 from typing import Any, Literal
 
 __all__ = [
@@ -170,7 +171,10 @@ def add_lora(model: Any, *, r: int, alpha: int, dropout: float = 0.0) -> Any:
     config = LoraConfig(task_type=TaskType.SEQ_CLS, r=r, lora_alpha=alpha,
                         lora_dropout=dropout, target_modules=pattern,
                         modules_to_save=head_modules(model))
-    peft_model = get_peft_model(model, config)
+    with warnings.catch_warnings():  # peft probes the deprecated is_gradient_checkpointing
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*",
+                                category=FutureWarning)
+        peft_model = get_peft_model(model, config)
     missing = adapters_missing(peft_model)
     if missing:
         raise ValueError(f"LoRA left layers without adapters: {missing}")

@@ -152,6 +152,7 @@ def stage_train(state: RunState) -> None:
         "dataloader_pin_memory": False,
     }
     args.update(plan.training_args)
+    args = _current_names(args, TrainingArguments)
     steps_per_epoch = math.ceil(len(state.tokenized["train"]) / args["per_device_train_batch_size"]
                                 / args.get("gradient_accumulation_steps", 1))
     planned = max(1, math.ceil(steps_per_epoch * args["num_train_epochs"]))
@@ -208,6 +209,21 @@ def _quiet_logs(trainer: Any, show_progress: bool) -> None:
     trainer.remove_callback(ProgressCallback)
     if show_progress:
         trainer.add_callback(_stderr_progress())
+
+
+#: Knob vocabulary -> the name transformers 5 gives the same TrainingArguments field (the
+#: old names still work there, with a FutureWarning on every run).
+_RENAMED = {"gradient_checkpointing": "activation_checkpointing",
+            "gradient_checkpointing_kwargs": "activation_checkpointing_kwargs"}
+
+
+def _current_names(args: dict[str, Any], arguments_cls: type) -> dict[str, Any]:
+    """``args`` under this transformers' field names (renamed only where the new one exists)."""
+    import dataclasses
+
+    fields = {f.name for f in dataclasses.fields(arguments_cls)}
+    return {(_RENAMED[k] if k in _RENAMED and _RENAMED[k] in fields else k): v
+            for k, v in args.items()}
 
 
 def _step_clock() -> Any:

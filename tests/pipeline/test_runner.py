@@ -118,3 +118,25 @@ def test_positive_class_f1_worked_out_by_hand():
 
 def test_stages_constant_matches_the_paper():
     assert STAGES == ("data", "tokenize", "load", "train", "save", "eval")
+
+
+def test_checkpointing_args_take_this_transformers_names() -> None:
+    """transformers 5 renamed gradient_* to activation_* (old names warn on every run)."""
+    from dataclasses import dataclass, field
+
+    from greensearch.pipeline._stages import _current_names
+
+    @dataclass
+    class New:
+        gradient_checkpointing: bool = False
+        activation_checkpointing: bool = False
+        activation_checkpointing_kwargs: dict = field(default_factory=dict)
+
+    @dataclass
+    class Old:
+        gradient_checkpointing: bool = False
+
+    args = {"gradient_checkpointing": True, "gradient_checkpointing_kwargs": {"x": 1}, "seed": 1}
+    assert _current_names(args, New) == {"activation_checkpointing": True,
+                                         "activation_checkpointing_kwargs": {"x": 1}, "seed": 1}
+    assert _current_names(args, Old) == args
