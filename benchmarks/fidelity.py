@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         low = run_variant(study, bundle, repeats=1, meter=meter, fidelity=args.fidelity)
         e_est, t_est = extrapolate(low)
         # the same run scaled the old way (whole train window x planned/run steps)
-        e_lin, t_lin = extrapolate({"runs": [{**r, "step_clock": None} for r in low["runs"]]})
+        e_lin, t_lin = extrapolate(low, per_step=False)
         full = run_variant(study, bundle, repeats=1, meter=meter, fidelity=1.0)
         e_true, t_true = full["energy_kwh"], full["duration_s"]
         row = {"knobs": format_bundle(bundle), "energy_est_kwh": e_est,

@@ -112,7 +112,7 @@ def measure(study: Any, bundle: dict[str, str], fidelity: float, meter: Any) -> 
     # The linear rule (whole train window x planned / run steps), not the search's newer
     # per-step rule: the rows measured before it existed used it, and one landscape must
     # be extrapolated one way. Raw figures are in the row too.
-    e_full, t_full = extrapolate({"runs": [{**run, "step_clock": None}]})
+    e_full, t_full = extrapolate(summary, per_step=False)
     train_full = e_full - (run["energy_kwh"] - run["stages"]["train"]["energy_kwh"])
     return {
         "energy_kwh": f"{run['energy_kwh']:.6g}", "duration_s": f"{run['duration_s']:.4f}",

@@ -22,19 +22,25 @@ __all__ = ["extrapolate", "extrapolate_runs", "trial_attrs"]
 _SCALED = ("train",)
 
 
-def extrapolate(summary: dict[str, Any]) -> tuple[float, float]:
-    """Energy (kWh) and time (s) a full-fidelity run would take, from a (partial) run."""
-    energies, times = extrapolate_runs(summary)
+def extrapolate(summary: dict[str, Any], *, per_step: bool = True) -> tuple[float, float]:
+    """Energy (kWh) and time (s) a full-fidelity run would take, from a (partial) run.
+
+    ``per_step=False`` applies the linear rule even where steps were timed (benchmarks
+    compare the two, and a landscape keeps the rule its first rows used).
+    """
+    energies, times = extrapolate_runs(summary, per_step=per_step)
     return sum(energies) / len(energies), sum(times) / len(times)
 
 
-def extrapolate_runs(summary: dict[str, Any]) -> tuple[list[float], list[float]]:
+def extrapolate_runs(summary: dict[str, Any], *,
+                     per_step: bool = True) -> tuple[list[float], list[float]]:
     """Full-run energy (kWh) and time (s) of each repeat, so spreads share the estimate's basis."""
     energies, times = [], []
     for run in summary["runs"]:
         e = t = 0.0
         for name, stage in run["stages"].items():
-            scale = _window_scale(run, stage["duration_s"]) if name in _SCALED else 1.0
+            scale = (_window_scale(run, stage["duration_s"], per_step) if name in _SCALED
+                     else 1.0)
             e += stage["energy_kwh"] * scale
             t += stage["duration_s"] * scale
         energies.append(e)
@@ -61,12 +67,12 @@ def train_scales(summary: dict[str, Any]) -> dict[str, float]:
     return scales
 
 
-def _window_scale(run: dict[str, Any], window_s: float) -> float:
+def _window_scale(run: dict[str, Any], window_s: float, per_step: bool = True) -> float:
     """Full-run / measured ratio of the training window of one run."""
     steps, planned = max(run["train_steps"], 1), run["planned_steps"]
     if run["fidelity"] >= 1 or steps >= planned:
         return 1.0
-    clock = run.get("step_clock")
+    clock = run.get("step_clock") if per_step else None
     if not clock or clock["n"] != steps or window_s <= 0:
         return planned / steps
     full = window_s - clock["total_s"] + clock["first_s"] + (planned - 1) * clock["steady_s"]

@@ -25,6 +25,8 @@ def test_one_off_costs_in_the_window_are_counted_once() -> None:
     assert seconds == pytest.approx(2.0 + full_train + 4.0)
     # energy at the window's average power (0.1 Wh/s here)
     assert energy == pytest.approx(1e-4 + 1.7e-3 * full_train / 17.0 + 2e-4)
+    # the linear rule on request, as the benchmarks compare it (whole window x 10)
+    assert extrapolate({"runs": [run]}, per_step=False)[1] == pytest.approx(176.0)
 
 
 def test_without_step_times_the_window_scales_linearly() -> None:
