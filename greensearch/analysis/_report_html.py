@@ -211,7 +211,7 @@ _FINALIST_COLUMNS: list[tuple[str, str, Cell]] = [
     ("delta_energy_pct", "ΔEnergy", _pct), ("delta_energy_ci95_pct", "ΔEnergy 95% CI", _ci),
     ("delta_time_pct", "ΔTime", _pct), ("delta_f1_pct", "ΔF1", lambda v: _pct(v, "+.2f")),
     ("feasible", "within budget", _yes), ("degenerate", "degenerate", _yes),
-    ("repeats", "runs", _e), ("method", "method", _e),
+    ("repeats", "runs", _e), ("near_miss", "near miss", _yes), ("method", "method", _e),
 ]
 _POINT_COLUMNS: list[tuple[str, str, Cell]] = [
     ("variant", "variant", _e), ("knobs", "knobs", _knobs), ("energy_kwh", "energy", _kwh),

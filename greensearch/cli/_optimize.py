@@ -21,8 +21,9 @@ def add_parser(sub: Any) -> None:
             "energy and F1 loss, with the F1 budget as a constraint. Seeds the baseline "
             "(repeated) and every knob alone, prunes combinations the orthogonality checker "
             "predicts to lose, alternates sampler trials with the bundle the checker's model "
-            "predicts cheapest within the budget, then re-measures the cheapest feasible bundles at full "
-            "fidelity before naming the oracle. Re-running with the same --study-name resumes."
+            "predicts cheapest within the budget, then re-measures the cheapest feasible bundles "
+            "and the cheapest near miss of the budget at full fidelity before naming the "
+            "oracle. Re-running with the same --study-name resumes."
         ),
         epilog="example: greensearch optimize --budget-f1 -1%% --n-trials 40 --fidelity 0.5",
     )
@@ -47,6 +48,11 @@ def add_parser(sub: Any) -> None:
                    help="baseline runs at search fidelity, to estimate noise (default 3)")
     p.add_argument("--finalists", type=int, default=1, metavar="K",
                    help="cheapest feasible bundles re-measured at full fidelity (default 1)")
+    p.add_argument("--near-misses", type=int, default=1, metavar="N",
+                   help="also re-measure up to N bundles whose short-run F1 loss exceeded "
+                        "the budget by at most the budget again (at most 2x the budget) and "
+                        "that are cheaper than every finalist; the full-fidelity budget stays "
+                        "strict; none at --fidelity 1 or a 0%% budget (default 1; 0: none)")
     p.add_argument("--no-prune", dest="prune", action="store_false",
                    help="measure every sampled combination (no orthogonality pruning)")
     p.add_argument("--no-guide", dest="guide", action="store_false", default=None,
@@ -79,7 +85,8 @@ def handle(args: argparse.Namespace) -> int:
             args.study, budget_f1=budget, n_trials=args.n_trials, study_name=args.study_name,
             storage=args.storage, sampler=args.sampler, fidelity=args.fidelity,
             repeats=args.repeats, baseline_repeats=args.baseline_repeats,
-            finalists=args.finalists, prune=args.prune, guide=args.guide, meter=args.meter,
+            finalists=args.finalists, near_misses=args.near_misses, prune=args.prune,
+            guide=args.guide, meter=args.meter,
             idle_seconds=args.idle_seconds, n_workers=args.n_workers, seed=args.seed,
             include=_split(args.include), exclude=_split(args.exclude),
             results_path=args.results, search_only=args.search_only, progress=bar.update,
@@ -111,6 +118,7 @@ def render(result: dict[str, Any]) -> None:
               f"{ci_text}, ΔTime {fmt_pct(oracle['delta_time_pct'])}, "
               f"ΔF1 {fmt_pct(oracle['delta_f1_pct'])} (F1 {oracle['f1']:.4f}); "
               f"{oracle['repeats']} full-fidelity runs each")
+    _render_finalists(result["finalists"])
     rows = [[r["knobs"] or "baseline", fmt_energy(r["energy_kwh"]), fmt_pct(r["delta_energy_pct"]),
              fmt_pct(r["delta_time_pct"]), fmt_pct(r["delta_f1_pct"]),
              "yes" if r["feasible"] else "no"] for r in result["pareto"]]
@@ -127,6 +135,18 @@ def render(result: dict[str, Any]) -> None:
           + (f"; paid back after {payback:.1f} production runs of the oracle" if payback else ""))
     meter = result["meter"]
     print(f"meter: {meter['name']} ({meter['method']})")
+
+
+def _render_finalists(finals: list[dict[str, Any]]) -> None:
+    """Every bundle judged at full fidelity, so a rejected candidate is visible too."""
+    rows = [[r["knobs"], fmt_energy(r["energy_kwh"]), fmt_pct(r["delta_energy_pct"]),
+             fmt_pct(r["delta_f1_pct"]), "yes" if r["feasible"] else "no", r["repeats"],
+             "near miss" if r.get("near_miss") else "feasible in search"]
+            for r in finals if r["knobs"]]
+    if rows:
+        print("\nfinalists at full fidelity:")
+        print_table(["knobs", "energy", "ΔEnergy", "ΔF1", "feasible", "runs", "picked as"],
+                    rows, align="lrrrrrl")
 
 
 class _Progress:

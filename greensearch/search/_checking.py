@@ -11,10 +11,10 @@ import statistics
 from typing import Any
 
 from greensearch.knobs import KnobRegistry, parse_bundle
-from greensearch.search._objective import attrs_of, completed_at
+from greensearch.search._objective import attrs_of, completed_at, measured
 from greensearch.search._orthogonality import OrthogonalityChecker
 
-__all__ = ["checker_from_study", "baseline_noise", "FALLBACK_NOISE_REL"]
+__all__ = ["checker_from_study", "checker_from_trials", "baseline_noise", "FALLBACK_NOISE_REL"]
 
 #: Relative energy noise assumed while the baseline has fewer than two runs.
 FALLBACK_NOISE_REL = 0.05
@@ -29,7 +29,13 @@ def baseline_noise(runs: list[float]) -> float:
 
 def checker_from_study(registry: KnobRegistry, study: Any, fidelity: float) -> OrthogonalityChecker:
     """A checker that knows every measurement stored at ``fidelity``."""
-    trials = completed_at(study, fidelity)
+    return checker_from_trials(registry, completed_at(study, fidelity), fidelity)
+
+
+def checker_from_trials(registry: KnobRegistry, trials: list[Any],
+                        fidelity: float) -> OrthogonalityChecker:
+    """The same from trials already read (a caller that needs them too reads storage once)."""
+    trials = measured(trials, fidelity)
     base = next((t for t in trials if attrs_of(t).get("knobs") == ""), None)
     noise = baseline_noise(attrs_of(base).get("energy_kwh_runs", []) if base else [])
     checker = OrthogonalityChecker(registry, noise_rel=noise)

@@ -21,7 +21,8 @@ from greensearch.knobs import Bundle, parse_bundle
 from greensearch.search._measure import trial_attrs
 from greensearch.search._space import SearchSpace
 
-__all__ = ["TrialRunner", "F1_LOSS_DEGENERATE", "completed_at", "attrs_of", "TOP_LEVEL_ATTRS"]
+__all__ = ["TrialRunner", "F1_LOSS_DEGENERATE", "completed_at", "measured", "attrs_of",
+           "TOP_LEVEL_ATTRS"]
 
 #: Figures stored as separate user attributes (sortable in optuna-dashboard); the rest of
 #: a measurement goes into one ``measurement`` attribute, since every attribute costs a
@@ -229,9 +230,16 @@ def completed_at(study: Any, fidelity: float) -> list[Any]:
     """Measured (not reused) complete trials at ``fidelity``, oldest first."""
     import optuna
 
-    trials = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    return [t for t in trials if t.user_attrs.get("fidelity") == fidelity
-            and "reused_from" not in t.user_attrs]
+    return measured(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)),
+                    fidelity)
+
+
+def measured(trials: list[Any], fidelity: float) -> list[Any]:
+    """The complete, measured (not reused) trials at ``fidelity`` among ``trials``."""
+    import optuna
+
+    return [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE
+            and t.user_attrs.get("fidelity") == fidelity and "reused_from" not in t.user_attrs]
 
 
 def _deltas(attrs: dict[str, Any], base: dict[str, Any], budget_pct: float,

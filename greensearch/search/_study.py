@@ -10,7 +10,8 @@ Ctrl-C loses at most the trial in flight, and rerunning resumes):
    is instead the bundle the checker's model predicts cheapest within the budget
    (``guide``, see ``_guide.py``);
 4. the cheapest feasible bundles again at full fidelity, ``repeats`` times, with the
-   baseline: the oracle is chosen among those.
+   baseline and the cheapest near miss of the F1 budget (``near_misses``): the oracle
+   is chosen among those, against the strict budget.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from greensearch.exceptions import (
 )
 from greensearch.knobs import default_registry, parse_bundle
 from greensearch.search._objective import TrialRunner
-from greensearch.search._result import build_result, pick_finalists
+from greensearch.search._result import build_result, pick_finalists, pick_near_misses
 from greensearch.search._space import SearchSpace, build_space
 from greensearch.search._storage import default_storage_url, open_storage
 
@@ -57,6 +58,7 @@ def optimize(
     repeats: int = 3,
     baseline_repeats: int = 3,
     finalists: int = 1,
+    near_misses: int = 1,
     prune: bool = True,
     guide: bool | None = None,
     meter: str | Any = "auto",
@@ -85,6 +87,9 @@ def optimize(
         repeats: Full-fidelity runs of each finalist and of the baseline.
         baseline_repeats: Runs of the baseline at search fidelity (noise estimate).
         finalists: How many of the cheapest feasible bundles are re-measured.
+        near_misses: How many bundles that missed the budget by at most the budget
+            again, and are cheaper than every finalist, are re-measured too (the
+            short run's F1 may be pessimistic; the full-fidelity budget stays strict).
         prune: Let the orthogonality checker skip combinations predicted to lose.
         guide: Alternate sampler trials with the bundle the checker's model predicts
             cheapest within the budget (model-guided trials). ``None`` (default): on,
@@ -114,7 +119,7 @@ def optimize(
     cfg = study if isinstance(study, StudyConfig) else load_study(study)
     budget = budget_f1 if isinstance(budget_f1, float | int) else parse_f1_budget(budget_f1)
     budget = abs(float(budget))
-    _check_args(fidelity, repeats, baseline_repeats, finalists, n_workers, sampler)
+    _check_args(fidelity, repeats, baseline_repeats, finalists, near_misses, n_workers, sampler)
     registry = registry if registry is not None else default_registry()
     excluded = sorted(set(exclude or []) | set(cfg.search_exclude)) or None
     space = build_space(registry, cfg, include=include, exclude=excluded)
@@ -124,8 +129,9 @@ def optimize(
     if total < 1:
         raise ConfigError(f"--n-trials must be at least 1, got {total}")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    the_storage = open_storage(url) if isinstance(url, str) else url
     ostudy = optuna.create_study(
-        study_name=name, storage=open_storage(url) if isinstance(url, str) else url,
+        study_name=name, storage=the_storage,
         load_if_exists=True,
         directions=["minimize", "minimize"], sampler=make_sampler(sampler, space, seed),
     )
@@ -151,8 +157,9 @@ def optimize(
         for w in workers:
             w.wait()
         if not search_only:
-            _settle(ostudy, runner)
-            _finals(ostudy, space, fidelity, finalists, runner, progress)
+            _settle(ostudy, the_storage, runner, final=False)
+            _settle(ostudy, the_storage, runner, final=True)  # a rerun after a kill in finals
+            _finals(ostudy, space, fidelity, budget, finalists, near_misses, runner, progress)
     finally:
         for w in workers:
             if w.poll() is None:
@@ -203,7 +210,7 @@ def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
 
 
 def _check_args(fidelity: float, repeats: int, baseline_repeats: int, finalists: int,
-                n_workers: int, sampler: str) -> None:
+                near_misses: int, n_workers: int, sampler: str) -> None:
     if not 0 < fidelity <= 1:
         raise ConfigError(f"--fidelity must be in (0, 1], got {fidelity}")
     for flag, value in (("--repeats", repeats), ("--baseline-repeats", baseline_repeats),
@@ -212,6 +219,8 @@ def _check_args(fidelity: float, repeats: int, baseline_repeats: int, finalists:
             raise ConfigError(f"{flag} must be at least 1, got {value}")
     if finalists < 1:
         raise ConfigError(f"--finalists must be at least 1, got {finalists}")
+    if near_misses < 0:
+        raise ConfigError(f"--near-misses must be at least 0, got {near_misses}")
     if sampler not in SAMPLERS:
         raise ConfigError(f"unknown sampler '{sampler}'; use one of {', '.join(SAMPLERS)}")
 
@@ -286,25 +295,25 @@ def _search(ostudy: Any, runner: TrialRunner, total: int,
         raise MeasurementError(f"search stopped: {baseline_error[0]}")
 
 
-def _settle(ostudy: Any, runner: TrialRunner) -> None:
-    """Wait out the search trials still running elsewhere; run the retries of dead ones.
+def _settle(ostudy: Any, storage: Any, runner: TrialRunner, *, final: bool) -> None:
+    """Wait out the search (or final) trials still running elsewhere; run dead ones' retries.
 
     A trial left ``RUNNING`` by a killed process holds its knob set (nothing else measures
     it), and a seed among them is an isolated effect the checker and the finalists need.
     Its heartbeat goes stale after the grace period; Optuna then marks it failed and
     enqueues one retry, which this process runs. Other workers' live trials are waited
-    for, so the finalists are picked from every search result.
+    for, so the finalists are picked from every search result. With ``final``, the same
+    for full-fidelity finalists left running by a process killed in that phase.
     """
     import optuna
-    from optuna.storages._heartbeat import is_heartbeat_enabled
 
-    if not is_heartbeat_enabled(ostudy._storage):
+    if not _heartbeat_enabled(storage):
         return  # journal/in-memory: a dead trial is never detected, so do not wait for it
     deadline = time.monotonic() + runner.wait_timeout_s
     while True:
         trials = ostudy.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,
                                                            optuna.trial.TrialState.WAITING))
-        trials = [t for t in trials if t.user_attrs.get("phase") != "final"]
+        trials = [t for t in trials if (t.user_attrs.get("phase") == "final") == final]
         if not trials or time.monotonic() > deadline:
             return
         if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
@@ -314,12 +323,18 @@ def _settle(ostudy: Any, runner: TrialRunner) -> None:
         time.sleep(runner.poll_s)
 
 
+def _heartbeat_enabled(storage: Any) -> bool:
+    """Whether dead trials are ever detected (RDB storages opened with a heartbeat)."""
+    interval = getattr(storage, "get_heartbeat_interval", None)
+    return callable(interval) and interval() is not None
+
+
 def _guide_factory(registry: Any, space: SearchSpace, fidelity: float,
                    budget: float) -> Callable[[Any], None]:
     """A callback step that enqueues the model's next bundle once the seeds are done."""
     import optuna
 
-    from greensearch.search._checking import checker_from_study
+    from greensearch.search._checking import checker_from_trials
     from greensearch.search._guide import propose
 
     def step(ostudy: Any) -> None:
@@ -332,7 +347,7 @@ def _guide_factory(registry: Any, space: SearchSpace, fidelity: float,
         tried = {t.user_attrs.get("knobs") for t in trials if t.user_attrs.get("knobs")
                  and t.state != optuna.trial.TrialState.PRUNED}
         try:
-            bundle = propose(checker_from_study(registry, ostudy, fidelity), space, budget,
+            bundle = propose(checker_from_trials(registry, trials, fidelity), space, budget,
                              tried)
         except GreensearchError as err:  # a model problem must not stop the search
             logger.warning("no model-guided trial this time: %s", err)
@@ -346,20 +361,25 @@ def _guide_factory(registry: Any, space: SearchSpace, fidelity: float,
     return step
 
 
-def _finals(ostudy: Any, space: SearchSpace, fidelity: float, k: int, runner: TrialRunner,
+def _finals(ostudy: Any, space: SearchSpace, fidelity: float, budget: float, k: int,
+            near_misses: int, runner: TrialRunner,
             progress: Callable[[str, int, int], None] | None) -> None:
-    """Re-measure the baseline and the cheapest feasible bundles at full fidelity."""
+    """Re-measure the baseline, the cheapest feasible bundles and near misses at full fidelity."""
     import optuna
 
-    keys = [""] + pick_finalists(ostudy, fidelity, k)
+    best = pick_finalists(ostudy, fidelity, k)
+    near = pick_near_misses(ostudy, fidelity, budget, near_misses, best)
+    keys = ["", *best, *near]
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING,
               optuna.trial.TrialState.WAITING)
     have = {t.user_attrs.get("knobs") for t in ostudy.get_trials(deepcopy=False, states=states)
             if t.user_attrs.get("fidelity") == 1.0 and t.user_attrs.get("phase") == "final"}
     for key in keys:
         if key not in have:
-            ostudy.enqueue_trial(space.params_of(parse_bundle(key)),
-                                 user_attrs={"phase": "final", "fidelity": 1.0, "knobs": key})
+            attrs = {"phase": "final", "fidelity": 1.0, "knobs": key}
+            if key in near:
+                attrs["near_miss"] = True
+            ostudy.enqueue_trial(space.params_of(parse_bundle(key)), user_attrs=attrs)
 
     def waiting() -> int:
         return sum(1 for t in ostudy.get_trials(deepcopy=False,

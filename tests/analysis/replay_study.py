@@ -61,7 +61,8 @@ def make_study(storage: Any, name: str = "default-replay", **kw: Any) -> dict[st
     """Run ``optimize`` on the default task with the replayed landscape; return its result."""
     args: dict[str, Any] = {
         "budget_f1": "-1%", "n_trials": 18, "storage": storage, "study_name": name,
-        "fidelity": 0.3, "repeats": 3, "baseline_repeats": 3, "finalists": 2, "meter": None,
+        "fidelity": 0.3, "repeats": 3, "baseline_repeats": 3, "finalists": 2, "near_misses": 0,
+        "meter": None,
         "idle_seconds": 0, "include": list(KNOBS), "seed": 0,
         "run_fn": ReplayRunner(Landscape(), noise_rel=0.01, seed=3)}
     args.update(kw)

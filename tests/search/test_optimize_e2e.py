@@ -17,7 +17,7 @@ def test_optimize_runs_the_real_pipeline_end_to_end(tiny_study, clock_meter, tmp
     storage = f"sqlite:///{tmp_path / 'e2e.db'}"
     result = optimize(tiny_study, budget_f1="-50%", n_trials=5, storage=storage,
                       study_name="e2e", fidelity=0.5, repeats=2, baseline_repeats=2,
-                      finalists=1, meter=clock_meter,
+                      finalists=1, near_misses=0, meter=clock_meter,
                       include=["dynamic_padding", "layer_prune", "fast_tokenizer"],
                       results_path=tmp_path / "runs.jsonl")
     study = optuna.load_study(study_name="e2e", storage=storage)

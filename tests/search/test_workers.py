@@ -67,6 +67,34 @@ def test_kill_9_mid_trial_then_rerun_loses_nothing(tmp_path: Path) -> None:
     assert json.loads(out)["oracle"] == "compile,prune=2,trim"
 
 
+def test_kill_9_in_the_last_final_run_then_rerun_still_judges_it(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    calls = tmp_path / "calls.jsonl"
+    # 6 search trials (the seeds), then 3 finals: the baseline and 2 finalists
+    proc = _worker(storage, calls, "--sleep", "1.0", "--n-trials", "6")
+    _wait_for(lambda: calls.exists() and len(_calls(calls)) >= 9)  # mid-run of the last final
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    study = optuna.load_study(study_name="t", storage=storage)
+    running = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.RUNNING]
+    assert len(running) == 1 and running[0].user_attrs["phase"] == "final"
+    killed = running[0]
+    n_before = len(_calls(calls))
+
+    rerun = _worker(storage, calls, "--n-trials", "6")
+    out, err = rerun.communicate(timeout=180)
+    assert rerun.returncode == 0, err
+    trials = optuna.load_study(study_name="t", storage=storage).get_trials()
+    assert trials[killed.number].state == optuna.trial.TrialState.FAIL
+    retries = [t for t in trials if t.system_attrs.get("failed_trial") == killed.number]
+    assert len(retries) == 1 and retries[0].state == optuna.trial.TrialState.COMPLETE
+    assert attrs_of(retries[0])["knobs"] == killed.user_attrs["knobs"]
+    finals = [t for t in trials if t.user_attrs.get("phase") == "final"
+              and t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(finals) == 3 and len({t.user_attrs["knobs"] for t in finals}) == 3
+    assert _calls(calls)[n_before:] == [killed.user_attrs["knobs"]]  # only it ran again
+
+
 POSTGRES = os.environ.get("GREENSEARCH_TEST_POSTGRES")
 
 

@@ -1,0 +1,52 @@
+"""What ``greensearch optimize`` prints: the oracle, every full-fidelity finalist, the cost."""
+
+from __future__ import annotations
+
+import optuna
+
+from greensearch.cli._optimize import render
+from greensearch.config import StudyConfig
+from greensearch.search import optimize
+from greensearch.search._replay import Point, ReplayRunner
+from tests.search.landscape import BASE_F1, landscape, make_registry
+
+
+def _result(clock_meter, **kw):
+    """All 8 combinations of three knobs measured (4 seeds + the grid's 8 points); trim loses 1.1 F1 points in short runs
+    only, so ``compile,prune=2,trim`` is a near miss that meets the budget in full runs."""
+    points = landscape()
+    for key, p in points.items():
+        if "trim" in key.split(","):
+            points[key] = Point(p.energy_kwh, p.duration_s, p.f1,
+                                short_run_f1=p.f1 - BASE_F1 * 0.011)
+    return optimize(StudyConfig(name="replay", source="<replay>"), budget_f1="-1%",
+                    n_trials=12, storage=optuna.storages.InMemoryStorage(), study_name="r",
+                    sampler="grid", prune=False, guide=False,
+                    include=["prune", "trim", "compile"], fidelity=0.5, repeats=2,
+                    baseline_repeats=2, finalists=1, meter=clock_meter,
+                    registry=make_registry(), run_fn=ReplayRunner(points), **kw)
+
+
+def _finalist_rows(out: str) -> list[str]:
+    table = out.split("finalists at full fidelity:\n")[1].split("\n\n")[0].splitlines()
+    return table[2:]  # after the header and its rule
+
+
+def test_render_lists_each_finalist_and_why_it_was_picked(clock_meter, capsys):
+    result = _result(clock_meter)
+    render(result)
+    out = capsys.readouterr().out
+    assert "oracle: compile,prune=2,trim" in out
+    rows = _finalist_rows(out)
+    assert len(rows) == 2  # the baseline is the reference, not a candidate
+    near = next(r for r in rows if r.startswith("compile,prune=2,trim "))
+    kept = next(r for r in rows if r.startswith("compile,prune=2 "))
+    assert near.split()[-2:] == ["near", "miss"] and " yes " in near
+    assert kept.endswith("feasible in search")
+
+
+def test_render_without_near_misses_has_one_finalist(clock_meter, capsys):
+    render(_result(clock_meter, near_misses=0))
+    rows = _finalist_rows(capsys.readouterr().out)
+    assert len(rows) == 1 and rows[0].startswith("compile,prune=2 ")
+    assert rows[0].endswith("feasible in search")
