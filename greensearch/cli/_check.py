@@ -28,7 +28,8 @@ def add_parser(subparsers: Any) -> None:
             "knob; pure savers on the same resource compound. Learned (with --csv): energy "
             "ratio predicted as the product of the knobs' isolated ratios times learned pair "
             "interactions, ΔF1 as their sum; prune when the prediction exceeds the best "
-            "subset's energy by more than the noise. Exit 0 whatever the verdict; it is "
+            "subset's energy by more than the margin (2 sigma of a difference of two runs: "
+            "2*sqrt(2) x the noise). Exit 0 whatever the verdict; it is "
             "printed (status: pass|risk|prune|conflict)."),
         epilog="examples: greensearch check --knobs grad_accumulation=2,precision=fp16,"
                "grad_checkpointing --csv table1.csv --assume-neutral; greensearch check "

@@ -18,6 +18,9 @@ from greensearch.pipeline import summarize
 
 __all__ = ["Point", "ReplayRunner"]
 
+#: Smallest factor the per-run noise may apply (a run never costs nothing or less).
+_MIN_JITTER = 0.05
+
 _STAGES = ("data", "tokenize", "load", "train", "validate", "save", "eval")
 
 
@@ -43,7 +46,8 @@ class ReplayRunner:
 
     Attributes:
         landscape: Canonical bundle text (``format_bundle``) → :class:`Point`.
-        noise_rel: Relative Gaussian noise added to each run's energy and time.
+        noise_rel: Relative Gaussian noise on each run's energy and time (factor
+            truncated at 0.05, so no run is free or negative).
         seed: Seed of the noise.
         fail: Bundles (canonical text) whose run raises, to test crash handling.
         planned_steps: Training steps of a full run.
@@ -74,7 +78,9 @@ class ReplayRunner:
         return summarize([self._record(key, point, fidelity, steps) for _ in range(repeats)])
 
     def _record(self, key: str, p: Point, fidelity: float, steps: int) -> dict[str, Any]:
-        jitter = 1.0 + self._rng.gauss(0.0, self.noise_rel) if self.noise_rel else 1.0
+        # Gaussian, truncated so that a very noisy landscape never yields a negative run
+        jitter = max(1.0 + self._rng.gauss(0.0, self.noise_rel), _MIN_JITTER) \
+            if self.noise_rel else 1.0
         frac = steps / self.planned_steps
         fixed_e, fixed_t = p.energy_kwh * (1 - p.train_share), p.duration_s * (1 - p.train_share)
         train_e, train_t = p.energy_kwh * p.train_share * frac, p.duration_s * p.train_share * frac

@@ -243,3 +243,11 @@ def test_pick_near_misses_orders_filters_and_caps():
     assert pick_near_misses(study, 0.5, 1.0, 5, []) == ["c", "b", "f"]
     _stored(study, "h", 1.2, 1.5)
     assert "h" not in pick_near_misses(study, 0.5, 1.0, 9, [])
+
+
+def test_replay_noise_never_makes_a_run_free_or_negative():
+    runner = ReplayRunner({"": Point(1.0, 10.0, 0.9)}, noise_rel=2.0, seed=0)
+    runs = runner(None, {}, repeats=200)["runs"]
+    energies = [r["energy_kwh"] for r in runs]
+    assert min(energies) == pytest.approx(0.05) and max(energies) > 1.5  # noisy, truncated
+    assert all(r["duration_s"] > 0 for r in runs)
