@@ -175,7 +175,8 @@ def stage_train(state: RunState) -> None:
     clock = _step_clock()
     trainer.add_callback(clock)
     trainer.validated = clock.exclude
-    output = trainer.train()
+    with _library_bars(state.show_progress):  # checkpoint saves (early_stopping) draw bars
+        output = trainer.train()
     state.extra["step_clock"] = clock.summary()
     state.trainer = trainer
     state.train_steps = int(output.global_step)

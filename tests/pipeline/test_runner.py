@@ -140,3 +140,11 @@ def test_checkpointing_args_take_this_transformers_names() -> None:
     assert _current_names(args, New) == {"activation_checkpointing": True,
                                          "activation_checkpointing_kwargs": {"x": 1}, "seed": 1}
     assert _current_names(args, Old) == args
+
+
+def test_checkpoint_saves_inside_training_draw_no_bars(tiny_study, clock_meter, capfd):
+    """early_stopping saves a checkpoint per validation; no library bar may reach stderr."""
+    record = run_once(tiny_study, {"early_stopping": "2:0.5"}, meter=clock_meter)
+    assert record["train_steps"] > 0
+    err = capfd.readouterr().err
+    assert "Writing model shards" not in err and "it/s]" not in err
