@@ -52,14 +52,18 @@ def pick_finalists(study: Any, fidelity: float, k: int) -> list[str]:
     """The ``k`` lowest-energy feasible, non-degenerate knob sets of the search."""
     feasible = [t for t in completed_at(study, fidelity)
                 if attrs_of(t).get("feasible") and attrs_of(t).get("knobs")]
-    feasible.sort(key=lambda t: t.values[0])
-    seen: list[str] = []
-    for t in feasible:
-        if attrs_of(t)["knobs"] not in seen:
-            seen.append(attrs_of(t)["knobs"])
-        if len(seen) == k:
+    return _cheapest_keys(feasible, k)
+
+
+def _cheapest_keys(trials: list[Any], n: int) -> list[str]:
+    """The knob sets of the ``n`` lowest-energy trials, each set once."""
+    keys: list[str] = []
+    for t in sorted(trials, key=lambda t: t.values[0]):
+        if len(keys) == n:
             break
-    return seen
+        if attrs_of(t)["knobs"] not in keys:
+            keys.append(attrs_of(t)["knobs"])
+    return keys
 
 
 def pick_near_misses(study: Any, fidelity: float, budget_pct: float, n: int,
@@ -81,14 +85,7 @@ def pick_near_misses(study: Any, fidelity: float, budget_pct: float, n: int,
     near = [t for t in trials if attrs_of(t).get("knobs") and not attrs_of(t).get("feasible")
             and attrs_of(t).get("f1_loss_pct", float("inf")) <= 2 * budget_pct
             and t.values[0] < ceiling and attrs_of(t)["knobs"] not in finalists]
-    near.sort(key=lambda t: t.values[0])
-    picked: list[str] = []
-    for t in near:
-        if attrs_of(t)["knobs"] not in picked:
-            picked.append(attrs_of(t)["knobs"])
-        if len(picked) == n:
-            break
-    return picked
+    return _cheapest_keys(near, n)
 
 
 def pareto_rows(study: Any, fidelity: float) -> list[dict[str, Any]]:
