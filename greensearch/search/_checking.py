@@ -11,7 +11,7 @@ import statistics
 from typing import Any
 
 from greensearch.knobs import KnobRegistry, parse_bundle
-from greensearch.search._objective import attrs_of, completed_at, measured
+from greensearch.search._objective import attrs_of, measured
 from greensearch.search._orthogonality import OrthogonalityChecker
 
 __all__ = ["checker_from_study", "checker_from_trials", "baseline_noise", "FALLBACK_NOISE_REL"]
@@ -29,7 +29,7 @@ def baseline_noise(runs: list[float]) -> float:
 
 def checker_from_study(registry: KnobRegistry, study: Any, fidelity: float) -> OrthogonalityChecker:
     """A checker that knows every measurement stored at ``fidelity``."""
-    return checker_from_trials(registry, completed_at(study, fidelity), fidelity)
+    return checker_from_trials(registry, study.get_trials(deepcopy=False), fidelity)
 
 
 def checker_from_trials(registry: KnobRegistry, trials: list[Any],

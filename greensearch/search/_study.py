@@ -157,8 +157,7 @@ def optimize(
         for w in workers:
             w.wait()
         if not search_only:
-            _settle(ostudy, the_storage, runner, final=False)
-            _settle(ostudy, the_storage, runner, final=True)  # a rerun after a kill in finals
+            _settle(ostudy, the_storage, runner)
             _finals(ostudy, space, fidelity, budget, finalists, near_misses, runner, progress)
     finally:
         for w in workers:
@@ -295,15 +294,16 @@ def _search(ostudy: Any, runner: TrialRunner, total: int,
         raise MeasurementError(f"search stopped: {baseline_error[0]}")
 
 
-def _settle(ostudy: Any, storage: Any, runner: TrialRunner, *, final: bool) -> None:
-    """Wait out the search (or final) trials still running elsewhere; run dead ones' retries.
+def _settle(ostudy: Any, storage: Any, runner: TrialRunner) -> None:
+    """Wait out the trials still running elsewhere; run the retries of dead ones.
 
     A trial left ``RUNNING`` by a killed process holds its knob set (nothing else measures
     it), and a seed among them is an isolated effect the checker and the finalists need.
     Its heartbeat goes stale after the grace period; Optuna then marks it failed and
     enqueues one retry, which this process runs. Other workers' live trials are waited
-    for, so the finalists are picked from every search result. With ``final``, the same
-    for full-fidelity finalists left running by a process killed in that phase.
+    for, so the finalists are picked from every search result. A finalist left running
+    by a process killed in the final phase is settled the same way, before the finals
+    are counted.
     """
     import optuna
 
@@ -313,7 +313,6 @@ def _settle(ostudy: Any, storage: Any, runner: TrialRunner, *, final: bool) -> N
     while True:
         trials = ostudy.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,
                                                            optuna.trial.TrialState.WAITING))
-        trials = [t for t in trials if (t.user_attrs.get("phase") == "final") == final]
         if not trials or time.monotonic() > deadline:
             return
         if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
