@@ -46,8 +46,11 @@ def noop_registry(items: Mapping[str, str]) -> tuple[KnobRegistry, dict[str, str
         knob = real.get(name)
         value = knob.format_value(knob.parse(raw))
         canon[name] = value
-        reg.register(dataclasses.replace(knob, apply=_noop, needs=(), value_needs={},
-                                         validate=None, search_values=(value,)))
+        reg.register(
+            dataclasses.replace(
+                knob, apply=_noop, needs=(), value_needs={}, validate=None, search_values=(value,)
+            )
+        )
     return reg, canon
 
 
@@ -85,10 +88,20 @@ def code_version() -> str:
     import subprocess
 
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                              capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "greensearch"], cwd=ROOT,
-                               text=True, capture_output=True, check=True).stdout.split("\n")
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            text=True,
+            capture_output=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "greensearch"],
+            cwd=ROOT,
+            text=True,
+            capture_output=True,
+            check=True,
+        ).stdout.split("\n")
     except (OSError, subprocess.CalledProcessError):
         return "unknown (no git)"
     changed = [line[3:] for line in dirty if line.strip()]
@@ -97,8 +110,14 @@ def code_version() -> str:
 
 def provenance(meter: str, method: str, **extra: Any) -> dict[str, str]:
     """Machine, date, meter, method, command and code version, for result files."""
-    out = {"machine": machine(), "date_utc": now_utc(), "meter": meter, "method": method,
-           "command": command(), "code": code_version()}
+    out = {
+        "machine": machine(),
+        "date_utc": now_utc(),
+        "meter": meter,
+        "method": method,
+        "command": command(),
+        "code": code_version(),
+    }
     out.update({k: str(v) for k, v in extra.items()})
     return out
 

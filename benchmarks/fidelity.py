@@ -44,18 +44,27 @@ from greensearch.knobs import format_bundle, parse_bundle
 
 #: Bundles of the default study: the baseline, savers, a trade-off knob, and combinations.
 BUNDLES = (
-    "", "seq_len=96", "dynamic_padding", "layer_prune=2:top", "attention=sdpa",
-    "grad_checkpointing", "data_fraction=0.5", "batch_size=32",
-    "dynamic_padding,layer_prune=2:top,seq_len=96", "attention=sdpa,batch_size=32,fast_tokenizer",
+    "",
+    "seq_len=96",
+    "dynamic_padding",
+    "layer_prune=2:top",
+    "attention=sdpa",
+    "grad_checkpointing",
+    "data_fraction=0.5",
+    "batch_size=32",
+    "dynamic_padding,layer_prune=2:top,seq_len=96",
+    "attention=sdpa,batch_size=32,fast_tokenizer",
 )
 QUICK_BUNDLES = ("", "layer_prune=2:top")  # tiny study
 
 
 def _line(row: dict[str, Any]) -> str:
-    return (f"{row['knobs'] or 'baseline':<48} {float(row['energy_est_kwh']):10.4g} "
-            f"{float(row['energy_full_kwh']):10.4g} {float(row['energy_err_pct']):+7.1f} "
-            f"{float(row['time_est_s']):8.1f} {float(row['time_full_s']):8.1f} "
-            f"{float(row['time_err_pct']):+7.1f}")
+    return (
+        f"{row['knobs'] or 'baseline':<48} {float(row['energy_est_kwh']):10.4g} "
+        f"{float(row['energy_full_kwh']):10.4g} {float(row['energy_err_pct']):+7.1f} "
+        f"{float(row['time_est_s']):8.1f} {float(row['time_full_s']):8.1f} "
+        f"{float(row['time_err_pct']):+7.1f}"
+    )
 
 
 def _append(path: Path, row: dict[str, Any], meta: dict[str, str]) -> None:
@@ -77,12 +86,17 @@ def _rel(est: float, true: float) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fidelity", type=float, default=0.1)
-    parser.add_argument("--bundles", default=None,
-                        help="';'-separated bundles (default: 10 built in)")
+    parser.add_argument(
+        "--bundles", default=None, help="';'-separated bundles (default: 10 built in)"
+    )
     parser.add_argument("--meter", default="auto")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (1: on a shared 2-core machine, 2 threads "
-                             "oversubscribe and ran 2.4x slower)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (1: on a shared 2-core machine, 2 threads "
+        "oversubscribe and ran 2.4x slower)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny study, 2 bundles")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -109,14 +123,26 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
         buf.write(line + "\n")
 
-    out(f"fidelity {args.fidelity:g} extrapolated vs full run; study {study.name}; meter "
-        f"{meter.name} ({meter.method}); {len(bundles)} bundles")
-    out(f"{'bundle':<48} {'E est kWh':>10} {'E full kWh':>10} {'E err%':>7} {'t est s':>8} "
-        f"{'t full s':>8} {'t err%':>7}")
-    csv_path = args.out.with_suffix(".csv") if args.out else (
-        tmp / "fidelity.csv" if args.quick else RESULTS / "fidelity.csv")
-    meta = provenance(meter.name, meter.method, study=study.source or study.name,
-                      fidelity=args.fidelity, torch_threads=args.threads)
+    out(
+        f"fidelity {args.fidelity:g} extrapolated vs full run; study {study.name}; meter "
+        f"{meter.name} ({meter.method}); {len(bundles)} bundles"
+    )
+    out(
+        f"{'bundle':<48} {'E est kWh':>10} {'E full kWh':>10} {'E err%':>7} {'t est s':>8} "
+        f"{'t full s':>8} {'t err%':>7}"
+    )
+    csv_path = (
+        args.out.with_suffix(".csv")
+        if args.out
+        else (tmp / "fidelity.csv" if args.quick else RESULTS / "fidelity.csv")
+    )
+    meta = provenance(
+        meter.name,
+        meter.method,
+        study=study.source or study.name,
+        fidelity=args.fidelity,
+        torch_threads=args.threads,
+    )
     rows: list[dict[str, Any]] = []
     if csv_path.exists():  # resume: keep what an interrupted run measured
         old, old_meta = read_csv(csv_path)
@@ -124,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"{csv_path} was measured at another fidelity; pass --out NEW")
         rows = [dict(r) for r in old]
         if rows and "energy_linear_err_pct" not in rows[0]:
-            raise SystemExit(f"{csv_path} was written by an older fidelity.py (linear rule "
-                             "only); pass --out NEW")
+            raise SystemExit(
+                f"{csv_path} was written by an older fidelity.py (linear rule only); pass --out NEW"
+            )
         out(f"resuming: {len(rows)} bundle(s) already in {csv_path}")
     done = {r["knobs"] for r in rows}
     todo = [parse_bundle(t) for t in bundles if format_bundle(parse_bundle(t)) not in done]
@@ -143,34 +170,48 @@ def main(argv: list[str] | None = None) -> int:
         e_lin, t_lin = extrapolate(low, per_step=False)
         full = run_variant(study, bundle, repeats=1, meter=meter, fidelity=1.0)
         e_true, t_true = full["energy_kwh"], full["duration_s"]
-        row = {"knobs": format_bundle(bundle), "energy_est_kwh": e_est,
-               "energy_full_kwh": e_true, "energy_err_pct": _rel(e_est, e_true),
-               "time_est_s": t_est, "time_full_s": t_true, "time_err_pct": _rel(t_est, t_true),
-               "energy_linear_err_pct": _rel(e_lin, e_true),
-               "time_linear_err_pct": _rel(t_lin, t_true),
-               "train_s_low": low["stages"]["train"]["duration_s"],
-               "train_s_full": full["stages"]["train"]["duration_s"],
-               "f1_low": low["metrics"]["f1"], "f1_full": full["metrics"]["f1"],
-               "train_steps_low": low["runs"][0]["train_steps"],
-               "planned_steps": full["runs"][0]["planned_steps"],
-               "meter": meter.name, "method": full["meter"]["method"],
-               "started_at": low["runs"][0].get("started_at", "")}
+        row = {
+            "knobs": format_bundle(bundle),
+            "energy_est_kwh": e_est,
+            "energy_full_kwh": e_true,
+            "energy_err_pct": _rel(e_est, e_true),
+            "time_est_s": t_est,
+            "time_full_s": t_true,
+            "time_err_pct": _rel(t_est, t_true),
+            "energy_linear_err_pct": _rel(e_lin, e_true),
+            "time_linear_err_pct": _rel(t_lin, t_true),
+            "train_s_low": low["stages"]["train"]["duration_s"],
+            "train_s_full": full["stages"]["train"]["duration_s"],
+            "f1_low": low["metrics"]["f1"],
+            "f1_full": full["metrics"]["f1"],
+            "train_steps_low": low["runs"][0]["train_steps"],
+            "planned_steps": full["runs"][0]["planned_steps"],
+            "meter": meter.name,
+            "method": full["meter"]["method"],
+            "started_at": low["runs"][0].get("started_at", ""),
+        }
         _append(csv_path, row, meta)
         rows.append(row)
         out(_line(row))
     meter.close()
     e_abs = [abs(float(r["energy_err_pct"])) for r in rows]
     t_abs = [abs(float(r["time_err_pct"])) for r in rows]
-    out(f"energy |error|: median {statistics.median(e_abs):.1f}%, worst {max(e_abs):.1f}% "
+    out(
+        f"energy |error|: median {statistics.median(e_abs):.1f}%, worst {max(e_abs):.1f}% "
         f"(target median <= 5%); time |error|: median {statistics.median(t_abs):.1f}%, "
-        f"worst {max(t_abs):.1f}%")
+        f"worst {max(t_abs):.1f}%"
+    )
     lin = [abs(float(r["energy_linear_err_pct"])) for r in rows if "energy_linear_err_pct" in r]
     if lin:
-        out(f"same runs, whole train window scaled linearly (no step times): energy |error| "
-            f"median {statistics.median(lin):.1f}%, worst {max(lin):.1f}%")
+        out(
+            f"same runs, whole train window scaled linearly (no step times): energy |error| "
+            f"median {statistics.median(lin):.1f}%, worst {max(lin):.1f}%"
+        )
     out(f"total {(time.perf_counter() - start) / 60:.1f} min (this invocation)")
-    out(f"RATIOS energy_median_err_pct={statistics.median(e_abs):.2f} "
-        f"energy_worst_err_pct={max(e_abs):.2f} time_median_err_pct={statistics.median(t_abs):.2f}")
+    out(
+        f"RATIOS energy_median_err_pct={statistics.median(e_abs):.2f} "
+        f"energy_worst_err_pct={max(e_abs):.2f} time_median_err_pct={statistics.median(t_abs):.2f}"
+    )
     path = args.out or (None if args.quick else RESULTS / "fidelity.txt")
     if path is not None:
         write_text(path, buf.getvalue(), meta)

@@ -43,8 +43,12 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="tiny study, 3 knobs, 1 repeat")
-    p.add_argument("--runs", type=Path, default=RESULTS / "knob_ranking_runs.jsonl",
-                   help="JSON Lines file of completed runs (resume point)")
+    p.add_argument(
+        "--runs",
+        type=Path,
+        default=RESULTS / "knob_ranking_runs.jsonl",
+        help="JSON Lines file of completed runs (resume point)",
+    )
     p.add_argument("--out", type=Path, default=RESULTS / "knob_ranking_cpu.csv")
     p.add_argument("--note", help="a line for the CSV header (e.g. what was discarded and why)")
     args = p.parse_args()
@@ -53,8 +57,9 @@ def main() -> int:
     repeats = 1 if args.quick else args.repeats
     runs_path = scratch / "runs.jsonl" if scratch else args.runs
     out = scratch / "knob_ranking_quick.csv" if scratch else args.out
-    space = build_space(default_registry(), study,
-                        include=list(QUICK_KNOBS) if args.quick else None)
+    space = build_space(
+        default_registry(), study, include=list(QUICK_KNOBS) if args.quick else None
+    )
     bundles = [{}] + space.singles()
     meter = make_meter("auto")
     measure_idle_power(meter)
@@ -78,28 +83,45 @@ def main() -> int:
             key = keys[i - 1]
             if len(done.get(key, [])) > rep:
                 continue
-            print(f"[round {rep + 1}/{repeats}, {i}/{len(bundles)}] {key or 'baseline'} "
-                  f"({time.monotonic() - start:.0f} s elapsed)", file=sys.stderr, flush=True)
+            print(
+                f"[round {rep + 1}/{repeats}, {i}/{len(bundles)}] {key or 'baseline'} "
+                f"({time.monotonic() - start:.0f} s elapsed)",
+                file=sys.stderr,
+                flush=True,
+            )
             try:
-                run_variant(study, bundle, repeats=1, meter=meter, results_path=runs_path,
-                            variant=f"rank:{key}")
+                run_variant(
+                    study,
+                    bundle,
+                    repeats=1,
+                    meter=meter,
+                    results_path=runs_path,
+                    variant=f"rank:{key}",
+                )
             except ConfigError as err:
                 print(f"  skipped: {err}", file=sys.stderr)
             done = _done(runs_path)
     meter.close()
     rows = _rank(_done(runs_path), study.name)
     started = sorted(r["started_at"] for rs in _done(runs_path).values() for r in rs)
-    meta = provenance(meter.name, rows[0]["method"] if rows else "?", repeats=repeats,
-                      study=study.name, runs=runs_path.name,
-                      runs_started=f"{started[0]} .. {started[-1]}" if started else "none",
-                      wall_s_this_invocation=f"{time.monotonic() - start:.0f}")
+    meta = provenance(
+        meter.name,
+        rows[0]["method"] if rows else "?",
+        repeats=repeats,
+        study=study.name,
+        runs=runs_path.name,
+        runs_started=f"{started[0]} .. {started[-1]}" if started else "none",
+        wall_s_this_invocation=f"{time.monotonic() - start:.0f}",
+    )
     if args.note:
         meta["note"] = args.note
     write_csv(out, rows, meta)
     for row in rows:
-        print(f"{row['knobs'] or 'baseline':32s} ΔE {row['delta_energy_pct']:+7.1f}%  "
-              f"ΔT {row['delta_time_pct']:+7.1f}%  ΔF1 {row['delta_f1_pct']:+7.2f}%  "
-              f"(n={row['n']}, {row['method']})")
+        print(
+            f"{row['knobs'] or 'baseline':32s} ΔE {row['delta_energy_pct']:+7.1f}%  "
+            f"ΔT {row['delta_time_pct']:+7.1f}%  ΔF1 {row['delta_f1_pct']:+7.2f}%  "
+            f"(n={row['n']}, {row['method']})"
+        )
     print(f"wrote {out}")
     return 0
 
@@ -122,18 +144,26 @@ def _rank(runs: dict[str, list[dict[str, Any]]], study: str) -> list[dict[str, A
     rows = []
     for key, rs in runs.items():
         e = describe([(r["energy_kwh"] / e0 - 1) * 100 for r in rs])
-        rows.append({
-            "knobs": key, "n": len(rs),
-            "energy_kwh": describe([r["energy_kwh"] for r in rs])["mean"],
-            "delta_energy_pct": e["mean"], "delta_energy_ci95_low": e["ci95_low"],
-            "delta_energy_ci95_high": e["ci95_high"],
-            "delta_time_pct": (describe([r["duration_s"] for r in rs])["mean"] / t0 - 1) * 100,
-            "f1": describe([r["metrics"]["f1"] for r in rs])["mean"],
-            "delta_f1_pct": ((describe([r["metrics"]["f1"] for r in rs])["mean"] - f0) / f0 * 100
-                             if f0 else float("nan")),
-            "degenerate": any(r["metrics"]["degenerate"] for r in rs),
-            "meter": rs[0]["meter"]["name"], "method": rs[0]["meter"]["method"],
-        })
+        rows.append(
+            {
+                "knobs": key,
+                "n": len(rs),
+                "energy_kwh": describe([r["energy_kwh"] for r in rs])["mean"],
+                "delta_energy_pct": e["mean"],
+                "delta_energy_ci95_low": e["ci95_low"],
+                "delta_energy_ci95_high": e["ci95_high"],
+                "delta_time_pct": (describe([r["duration_s"] for r in rs])["mean"] / t0 - 1) * 100,
+                "f1": describe([r["metrics"]["f1"] for r in rs])["mean"],
+                "delta_f1_pct": (
+                    (describe([r["metrics"]["f1"] for r in rs])["mean"] - f0) / f0 * 100
+                    if f0
+                    else float("nan")
+                ),
+                "degenerate": any(r["metrics"]["degenerate"] for r in rs),
+                "meter": rs[0]["meter"]["name"],
+                "method": rs[0]["meter"]["method"],
+            }
+        )
     return sorted(rows, key=lambda r: r["delta_energy_pct"])
 
 
@@ -149,11 +179,20 @@ def _quick_study(scratch: Path) -> StudyConfig:
         rows = [json.loads(line) for line in f][:300]
     path = scratch / "quick_data.csv"
     pd.DataFrame(rows)[["func_before", "vul"]].to_csv(path, index=False)
-    return StudyConfig(name="quick", dataset=str(path), max_length=64,
-                       model_config={"hidden_size": 32, "num_hidden_layers": 4,
-                                     "num_attention_heads": 2, "intermediate_size": 64,
-                                     "global_attn_every_n_layers": 2, "local_attention": 32},
-                       source="<quick>")
+    return StudyConfig(
+        name="quick",
+        dataset=str(path),
+        max_length=64,
+        model_config={
+            "hidden_size": 32,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 2,
+            "intermediate_size": 64,
+            "global_attn_every_n_layers": 2,
+            "local_attention": 32,
+        },
+        source="<quick>",
+    )
 
 
 if __name__ == "__main__":

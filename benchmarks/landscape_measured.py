@@ -50,15 +50,37 @@ OUT = RESULTS / "landscape_measured.csv"
 #: dynamic_padding, layer_prune, data_fraction, batch_size), a trade-off knob
 #: (grad_checkpointing), a kernel swap (attention) and a data-stage knob (fast_tokenizer).
 KNOBS: dict[str, str] = {
-    "fast_tokenizer": "on", "seq_len": "96", "dynamic_padding": "on", "layer_prune": "2:top",
-    "attention": "sdpa", "grad_checkpointing": "on", "data_fraction": "0.5",
+    "fast_tokenizer": "on",
+    "seq_len": "96",
+    "dynamic_padding": "on",
+    "layer_prune": "2:top",
+    "attention": "sdpa",
+    "grad_checkpointing": "on",
+    "data_fraction": "0.5",
     "batch_size": "32",
 }
 QUICK_KNOBS: dict[str, str] = {"layer_prune": "2:top"}
 
-COLUMNS = ("knobs", "repeat", "energy_kwh", "duration_s", "energy_kwh_full", "duration_s_full",
-           "train_share", "f1", "accuracy", "degenerate", "train_steps", "planned_steps",
-           "fidelity", "meter", "method", "started_at", "wall_s", "error")
+COLUMNS = (
+    "knobs",
+    "repeat",
+    "energy_kwh",
+    "duration_s",
+    "energy_kwh_full",
+    "duration_s_full",
+    "train_share",
+    "f1",
+    "accuracy",
+    "degenerate",
+    "train_steps",
+    "planned_steps",
+    "fidelity",
+    "meter",
+    "method",
+    "started_at",
+    "wall_s",
+    "error",
+)
 
 
 def tiny_study(workdir: Path) -> Any:
@@ -79,18 +101,37 @@ def tiny_study(workdir: Path) -> Any:
         writer = csv.DictWriter(f, fieldnames=["func_before", "vul"])
         writer.writeheader()
         writer.writerows({"func_before": r["func_before"], "vul": r["vul"]} for r in sample)
-    arch = {"hidden_size": 32, "num_hidden_layers": 4, "num_attention_heads": 2,
-            "intermediate_size": 64, "global_attn_every_n_layers": 2, "local_attention": 32}
-    return StudyConfig(name="tiny", dataset=str(path), max_length=64, epochs=1.0,
-                       batch_size=16, eval_batch_size=64, learning_rate=1e-3,
-                       model_config=arch, source="<tiny>")
+    arch = {
+        "hidden_size": 32,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+        "global_attn_every_n_layers": 2,
+        "local_attention": 32,
+    }
+    return StudyConfig(
+        name="tiny",
+        dataset=str(path),
+        max_length=64,
+        epochs=1.0,
+        batch_size=16,
+        eval_batch_size=64,
+        learning_rate=1e-3,
+        model_config=arch,
+        source="<tiny>",
+    )
 
 
-def plan(knobs: dict[str, str], baseline_repeats: int, seed: int) -> list[tuple[dict[str, str], int]]:
+def plan(
+    knobs: dict[str, str], baseline_repeats: int, seed: int
+) -> list[tuple[dict[str, str], int]]:
     """(bundle, repeat) in run order: the baseline first, the rest shuffled, then repeats."""
     names = list(knobs)
-    combos = [{n: knobs[n] for n in on} for r in range(len(names) + 1)
-              for on in itertools.combinations(names, r)]
+    combos = [
+        {n: knobs[n] for n in on}
+        for r in range(len(names) + 1)
+        for on in itertools.combinations(names, r)
+    ]
     rest = combos[1:]
     random.Random(seed).shuffle(rest)
     order = [({}, 1)] + [(b, 1) for b in rest]
@@ -115,14 +156,22 @@ def measure(study: Any, bundle: dict[str, str], fidelity: float, meter: Any) -> 
     e_full, t_full = extrapolate(summary, per_step=False)
     train_full = e_full - (run["energy_kwh"] - run["stages"]["train"]["energy_kwh"])
     return {
-        "energy_kwh": f"{run['energy_kwh']:.6g}", "duration_s": f"{run['duration_s']:.4f}",
-        "energy_kwh_full": f"{e_full:.6g}", "duration_s_full": f"{t_full:.4f}",
+        "energy_kwh": f"{run['energy_kwh']:.6g}",
+        "duration_s": f"{run['duration_s']:.4f}",
+        "energy_kwh_full": f"{e_full:.6g}",
+        "duration_s_full": f"{t_full:.4f}",
         "train_share": f"{train_full / e_full:.4f}" if e_full > 0 else "0",
-        "f1": f"{run['metrics']['f1']:.6f}", "accuracy": f"{run['metrics']['accuracy']:.6f}",
+        "f1": f"{run['metrics']['f1']:.6f}",
+        "accuracy": f"{run['metrics']['accuracy']:.6f}",
         "degenerate": int(bool(run["metrics"]["degenerate"])),
-        "train_steps": run["train_steps"], "planned_steps": run["planned_steps"],
-        "fidelity": fidelity, "meter": run["meter"]["name"], "method": run["meter"]["method"],
-        "started_at": run.get("started_at", ""), "wall_s": f"{wall:.1f}", "error": "",
+        "train_steps": run["train_steps"],
+        "planned_steps": run["planned_steps"],
+        "fidelity": fidelity,
+        "meter": run["meter"]["name"],
+        "method": run["meter"]["method"],
+        "started_at": run.get("started_at", ""),
+        "wall_s": f"{wall:.1f}",
+        "error": "",
     }
 
 
@@ -154,8 +203,11 @@ def replay_landscape(path: Path) -> dict[str, Any] | None:
     by_key: dict[str, list[dict[str, str]]] = {}
     for r in ok:
         by_key.setdefault(r["knobs"], []).append(r)
-    expected = {format_bundle({n: canon[n] for n in on}) for k in range(len(knobs) + 1)
-                for on in itertools.combinations(knobs, k)}
+    expected = {
+        format_bundle({n: canon[n] for n in on})
+        for k in range(len(knobs) + 1)
+        for on in itertools.combinations(knobs, k)
+    }
     if not expected <= set(by_key):
         return None
     points = {}
@@ -164,14 +216,19 @@ def replay_landscape(path: Path) -> dict[str, Any] | None:
         t = statistics.fmean(float(r["duration_s_full"]) for r in rs)
         f1 = statistics.fmean(float(r["f1"]) for r in rs)
         share = statistics.fmean(float(r["train_share"]) for r in rs)
-        points[key] = Point(e, t, f1, degenerate=any(r["degenerate"] == "1" for r in rs),
-                            train_share=share)
+        points[key] = Point(
+            e, t, f1, degenerate=any(r["degenerate"] == "1" for r in rs), train_share=share
+        )
     base = [float(r["energy_kwh_full"]) for r in by_key[""]]
     noise = statistics.stdev(base) / statistics.fmean(base) if len(base) > 1 else 0.05
-    return {"points": points, "registry": registry, "noise_rel": noise,
-            "fidelity": float(ok[0]["fidelity"]),
-            "label": f"{LABEL} ({meta.get('meter')}, {meta.get('method')}; "
-                     f"{meta.get('date_utc', '?')})"}
+    return {
+        "points": points,
+        "registry": registry,
+        "noise_rel": noise,
+        "fidelity": float(ok[0]["fidelity"]),
+        "label": f"{LABEL} ({meta.get('meter')}, {meta.get('method')}; "
+        f"{meta.get('date_utc', '?')})",
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,15 +236,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fidelity", type=float, default=0.2)
     parser.add_argument("--baseline-repeats", type=int, default=4)
     parser.add_argument("--meter", default="auto")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (1: on a shared 2-core machine, 2 threads "
-                             "oversubscribe and ran 2.4x slower)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (1: on a shared 2-core machine, 2 threads "
+        "oversubscribe and ran 2.4x slower)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--limit", type=int, default=None, help="stop after N new runs")
     parser.add_argument("--seed", type=int, default=0, help="seed of the run order")
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny study, 1 knob, 2 baseline runs (< 60 s); writes to a temp "
-                             "file unless --out")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny study, 1 knob, 2 baseline runs (< 60 s); writes to a temp file unless --out",
+    )
     args = parser.parse_args(argv)
     import torch
 
@@ -205,24 +268,37 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out or OUT
     _, canon = noop_registry(knobs)
     meter = make_meter(args.meter)
-    meta = provenance(meter.name, meter.method, label=LABEL, study=study.source or study.name,
-                      fidelity=args.fidelity, knobs=json.dumps(canon),
-                      baseline_repeats=args.baseline_repeats, order_seed=args.seed,
-                      torch_threads=args.threads,
-                      meter_details=dict(getattr(meter, "details", {}) or {}).get("auto", ""))
+    meta = provenance(
+        meter.name,
+        meter.method,
+        label=LABEL,
+        study=study.source or study.name,
+        fidelity=args.fidelity,
+        knobs=json.dumps(canon),
+        baseline_repeats=args.baseline_repeats,
+        order_seed=args.seed,
+        torch_threads=args.threads,
+        meter_details=dict(getattr(meter, "details", {}) or {}).get("auto", ""),
+    )
     done: set[tuple[str, int]] = set()
     if out.exists():
         rows, old = read_csv(out)
         if old.get("knobs") != meta["knobs"] or float(old.get("fidelity", -1)) != args.fidelity:
-            raise SystemExit(f"{out} holds another landscape (knobs/fidelity differ); "
-                             "pass --out NEW.csv")
+            raise SystemExit(
+                f"{out} holds another landscape (knobs/fidelity differ); pass --out NEW.csv"
+            )
         done = {(r["knobs"], int(r["repeat"])) for r in rows}
-    todo = [(b, rep) for b, rep in plan(canon, args.baseline_repeats, args.seed)
-            if (format_bundle(b), rep) not in done]
+    todo = [
+        (b, rep)
+        for b, rep in plan(canon, args.baseline_repeats, args.seed)
+        if (format_bundle(b), rep) not in done
+    ]
     total = len(plan(canon, args.baseline_repeats, args.seed))
-    print(f"[{LABEL}] {study.name}, {len(knobs)} knobs, fidelity {args.fidelity:g}, meter "
-          f"{meter.name} ({meter.method}); {total - len(todo)}/{total} runs already in {out}",
-          flush=True)
+    print(
+        f"[{LABEL}] {study.name}, {len(knobs)} knobs, fidelity {args.fidelity:g}, meter "
+        f"{meter.name} ({meter.method}); {total - len(todo)}/{total} runs already in {out}",
+        flush=True,
+    )
     start = time.perf_counter()
     if todo and (args.limit is None or args.limit > 0):
         # one unrecorded run first: the first run of a process pays one-off costs (imports,
@@ -248,10 +324,13 @@ def main(argv: list[str] | None = None) -> int:
         n_new += 1
         elapsed = time.perf_counter() - start
         left = min(len(todo), args.limit or math.inf) - n_new
-        print(f"[{total - len(todo) + n_new}/{total}] {key or 'baseline'} r{rep}: "
-              f"{row['energy_kwh_full'] or 'FAILED ' + row['error']} kWh full, F1 {row['f1']}, "
-              f"{row['wall_s']} s; elapsed {elapsed / 60:.1f} min, "
-              f"ETA {elapsed / n_new * left / 60:.0f} min", flush=True)
+        print(
+            f"[{total - len(todo) + n_new}/{total}] {key or 'baseline'} r{rep}: "
+            f"{row['energy_kwh_full'] or 'FAILED ' + row['error']} kWh full, F1 {row['f1']}, "
+            f"{row['wall_s']} s; elapsed {elapsed / 60:.1f} min, "
+            f"ETA {elapsed / n_new * left / 60:.0f} min",
+            flush=True,
+        )
     meter.close()
     print(f"done: {n_new} new runs in {(time.perf_counter() - start) / 60:.1f} min -> {out}")
     return 0

@@ -76,22 +76,42 @@ OUT = RESULTS / "landscape_paper.csv"
 
 #: knob -> (value, Table I row that ran it alone).
 KNOBS: dict[str, str] = {
-    "fast_tokenizer": "on", "seq_len": "512", "layer_prune": "12:bottom", "attention": "sdpa",
-    "precision": "fp16", "torch_compile": "on", "optimizer": "adamw_8bit",
-    "grad_checkpointing": "on", "inference_engine": "vllm", "power_limit": "100",
-    "lora": "head_only", "pin_memory": "on", "grad_accumulation": "2",
+    "fast_tokenizer": "on",
+    "seq_len": "512",
+    "layer_prune": "12:bottom",
+    "attention": "sdpa",
+    "precision": "fp16",
+    "torch_compile": "on",
+    "optimizer": "adamw_8bit",
+    "grad_checkpointing": "on",
+    "inference_engine": "vllm",
+    "power_limit": "100",
+    "lora": "head_only",
+    "pin_memory": "on",
+    "grad_accumulation": "2",
 }
-ALONE = {"fast_tokenizer": "V4", "seq_len": "V8", "layer_prune": "V18", "attention": "V12",
-         "precision": "V7", "torch_compile": "V11", "optimizer": "V6",
-         "grad_checkpointing": "V1", "inference_engine": "V9", "power_limit": "V5",
-         "lora": "V2"}
+ALONE = {
+    "fast_tokenizer": "V4",
+    "seq_len": "V8",
+    "layer_prune": "V18",
+    "attention": "V12",
+    "precision": "V7",
+    "torch_compile": "V11",
+    "optimizer": "V6",
+    "grad_checkpointing": "V1",
+    "inference_engine": "V9",
+    "power_limit": "V5",
+    "lora": "V2",
+}
 #: Combination rows in attribution order, with the knobs of ours they contain (assumption 5).
-COMBOS = (("V27", ("torch_compile", "precision")),
-          ("V28", ("layer_prune", "torch_compile", "precision")),
-          ("V26", ("layer_prune", "seq_len", "torch_compile")),
-          ("V29", ("attention", "pin_memory", "optimizer")),
-          ("V25", ("grad_accumulation", "precision", "grad_checkpointing")),
-          ("V24", ("inference_engine", "grad_checkpointing", "lora")))
+COMBOS = (
+    ("V27", ("torch_compile", "precision")),
+    ("V28", ("layer_prune", "torch_compile", "precision")),
+    ("V26", ("layer_prune", "seq_len", "torch_compile")),
+    ("V29", ("attention", "pin_memory", "optimizer")),
+    ("V25", ("grad_accumulation", "precision", "grad_checkpointing")),
+    ("V24", ("inference_engine", "grad_checkpointing", "lora")),
+)
 TRIPLE = ("attention", "pin_memory", "optimizer")
 DEGENERATE_F1 = 0.9537
 BASE_KWH, BASE_S = 0.512, 7920.0
@@ -130,9 +150,14 @@ def _row_effects(table: Path) -> tuple[dict[str, Effect], float, float]:
     with table.open(newline="", encoding="utf-8") as f:
         recs = {r["variant"]: r for r in csv.DictReader(f)}
     base_t = float(recs["V0"]["total_time_s"])
-    out = {v: (math.log(1 + float(r["delta_total_pct"]) / 100),
-               math.log(float(r["total_time_s"]) / base_t), float(r["delta_f1_pct"]))
-           for v, r in recs.items()}
+    out = {
+        v: (
+            math.log(1 + float(r["delta_total_pct"]) / 100),
+            math.log(float(r["total_time_s"]) / base_t),
+            float(r["delta_f1_pct"]),
+        )
+        for v, r in recs.items()
+    }
     noise = estimate_table_noise(read_paper_table(table))
     return out, noise.noise_rel, noise.noise_f1_pct
 
@@ -161,8 +186,9 @@ def derive(table: Path = TABLE) -> Model:
     return m
 
 
-def build(model: Model, *, seed: int = 0,
-          unmeasured_pair_sd: float = 0.0) -> tuple[dict[str, Point], list[dict[str, object]]]:
+def build(
+    model: Model, *, seed: int = 0, unmeasured_pair_sd: float = 0.0
+) -> tuple[dict[str, Point], list[dict[str, object]]]:
     """Every combination's Point (F1 with its fixed noise draw) and CSV rows."""
     rng = random.Random(seed)
     names = list(KNOBS)
@@ -181,22 +207,35 @@ def build(model: Model, *, seed: int = 0,
         f1_noise = rng.gauss(0.0, model.noise_f1_pct) if on else 0.0
         f1_value = DEGENERATE_F1 if degenerate else BASE_F1 * (1 + (f1 + f1_noise) / 100)
         key = format_bundle({n: canon[n] for n in on})
-        point = Point(BASE_KWH * math.exp(le), BASE_S * math.exp(lt), f1_value,
-                      degenerate=degenerate, train_share=TRAIN_SHARE)
+        point = Point(
+            BASE_KWH * math.exp(le),
+            BASE_S * math.exp(lt),
+            f1_value,
+            degenerate=degenerate,
+            train_share=TRAIN_SHARE,
+        )
         points[key] = point
         row: dict[str, object] = {"knobs": key}
         row.update({n: int(n in on) for n in names})
-        row.update(energy_kwh=f"{point.energy_kwh:.6g}", duration_s=f"{point.duration_s:.6g}",
-                   f1=f"{point.f1:.6f}", degenerate=int(degenerate),
-                   train_share=f"{TRAIN_SHARE:.4f}", energy_ratio=f"{math.exp(le):.6f}",
-                   delta_f1_pct=f"{(f1_value / BASE_F1 - 1) * 100:.4f}",
-                   meter="paper-model", method="modelled", label=LABEL)
+        row.update(
+            energy_kwh=f"{point.energy_kwh:.6g}",
+            duration_s=f"{point.duration_s:.6g}",
+            f1=f"{point.f1:.6f}",
+            degenerate=int(degenerate),
+            train_share=f"{TRAIN_SHARE:.4f}",
+            energy_ratio=f"{math.exp(le):.6f}",
+            delta_f1_pct=f"{(f1_value / BASE_F1 - 1) * 100:.4f}",
+            meter="paper-model",
+            method="modelled",
+            label=LABEL,
+        )
         rows.append(row)
     return points, rows
 
 
-def paper_landscape(*, seed: int = 0, unmeasured_pair_sd: float = 0.0,
-                    table: Path = TABLE) -> tuple[dict[str, Point], KnobRegistry, float]:
+def paper_landscape(
+    *, seed: int = 0, unmeasured_pair_sd: float = 0.0, table: Path = TABLE
+) -> tuple[dict[str, Point], KnobRegistry, float]:
     """The landscape, a no-op registry of its knobs, and the replay energy noise σ."""
     model = derive(table)
     points, _ = build(model, seed=seed, unmeasured_pair_sd=unmeasured_pair_sd)
@@ -208,25 +247,40 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", type=Path, default=TABLE, help="the paper's table1.csv")
     parser.add_argument("--seed", type=int, default=0, help="seed of the F1 noise draws")
-    parser.add_argument("--unmeasured-pair-sd", type=float, default=0.0,
-                        help="log-sd of random factors for pairs no row measured (0: none)")
+    parser.add_argument(
+        "--unmeasured-pair-sd",
+        type=float,
+        default=0.0,
+        help="log-sd of random factors for pairs no row measured (0: none)",
+    )
     parser.add_argument("--out", type=Path, default=None, help=f"CSV (default {OUT})")
-    parser.add_argument("--quick", action="store_true",
-                        help="print the summary only; write no CSV unless --out")
+    parser.add_argument(
+        "--quick", action="store_true", help="print the summary only; write no CSV unless --out"
+    )
     args = parser.parse_args(argv)
     model = derive(args.table)
     points, rows = build(model, seed=args.seed, unmeasured_pair_sd=args.unmeasured_pair_sd)
-    meta = provenance("none (model)", "modelled", label=LABEL, source=str(args.table),
-                      seed=args.seed, unmeasured_pair_sd=args.unmeasured_pair_sd,
-                      replay_noise_rel=f"{model.noise_rel:.5f}",
-                      f1_noise_pct=f"{model.noise_f1_pct:.4f}",
-                      combinations=len(points))
+    meta = provenance(
+        "none (model)",
+        "modelled",
+        label=LABEL,
+        source=str(args.table),
+        seed=args.seed,
+        unmeasured_pair_sd=args.unmeasured_pair_sd,
+        replay_noise_rel=f"{model.noise_rel:.5f}",
+        f1_noise_pct=f"{model.noise_f1_pct:.4f}",
+        combinations=len(points),
+    )
     path = args.out or (None if args.quick else OUT)
     if path is not None:
         write_csv(path, rows, meta)
-    print(f"[{LABEL}] {len(points)} combinations of {len(KNOBS)} knobs -> {path or '(not written)'}")
-    print(f"noise from V13..V22 pairs: energy {model.noise_rel:.2%} per run, "
-          f"ΔF1 {model.noise_f1_pct:.3f}% (fixed draw per bundle)")
+    print(
+        f"[{LABEL}] {len(points)} combinations of {len(KNOBS)} knobs -> {path or '(not written)'}"
+    )
+    print(
+        f"noise from V13..V22 pairs: energy {model.noise_rel:.2%} per run, "
+        f"ΔF1 {model.noise_f1_pct:.3f}% (fixed draw per bundle)"
+    )
     if not args.quick:
         print("knob alone: energy ratio, ΔF1 %")
         for k, (le, _, f1) in model.singles.items():
@@ -235,14 +289,18 @@ def main(argv: list[str] | None = None) -> int:
         for (a, b), (le, _, f1) in model.pairs.items():
             if le or f1:
                 print(f"  {a} x {b}: x{math.exp(le):.3f}, {f1:+.3f}")
-        print(f"three-way ΔF1 term (sdpa, pin_memory, adamw_8bit without grad_accumulation): "
-              f"{model.triple_f1:+.2f}%")
+        print(
+            f"three-way ΔF1 term (sdpa, pin_memory, adamw_8bit without grad_accumulation): "
+            f"{model.triple_f1:+.2f}%"
+        )
     print("check: Table I rows vs the model (energy ratio; ΔF1 %)")
     for variant, on in COMBOS[:5] + (("V23", (*TRIPLE, "grad_accumulation")),):
         le, _, f1 = model.effect(on)
         pe, _, pf = model.rows[variant]
-        print(f"  {variant}: paper x{math.exp(pe):.4f}, {pf:+.2f}; model x{math.exp(le):.4f}, "
-              f"{f1:+.2f}")
+        print(
+            f"  {variant}: paper x{math.exp(pe):.4f}, {pf:+.2f}; model x{math.exp(le):.4f}, "
+            f"{f1:+.2f}"
+        )
     return 0
 
 

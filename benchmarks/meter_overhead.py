@@ -37,8 +37,9 @@ def build_stage(threads: int) -> Any:
 
     torch.manual_seed(0)
     torch.set_num_threads(threads)
-    layer = torch.nn.TransformerEncoderLayer(d_model=128, nhead=4, dim_feedforward=256,
-                                             batch_first=True)
+    layer = torch.nn.TransformerEncoderLayer(
+        d_model=128, nhead=4, dim_feedforward=256, batch_first=True
+    )
     head = torch.nn.Linear(128, 2)
     params = list(layer.parameters()) + list(head.parameters())
     opt = torch.optim.AdamW(params, lr=1e-3)
@@ -90,8 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--meter", default="auto", help="auto | nvml | rapl | codecarbon")
     parser.add_argument("--repeats", type=int, default=9, help="pairs (metered+unmetered)")
     parser.add_argument("--stage-s", type=float, default=2.0, help="target stage length")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (1 keeps noise low on a shared machine)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (1 keeps noise low on a shared machine)",
+    )
     parser.add_argument("--quick", action="store_true", help="7 pairs of ~1.5 s (< 60 s)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
@@ -142,17 +147,26 @@ def main(argv: list[str] | None = None) -> int:
     print(f"meter: {result['meter']} (method: {result['method']})")
     for component, text in result["details"].items():
         print(f"  {component}: {text}")
-    print(f"stage: {steps} training steps of a d_model=128 transformer layer, "
-          f"{args.threads} torch thread(s); {args.repeats} interleaved pairs")
-    print(f"median unmetered {result['median_unmetered_s']:.3f} s, "
-          f"metered {result['median_metered_s']:.3f} s")
-    print(f"median ratio metered/unmetered (over adjacent pairs): "
-          f"{result['median_pair_ratio']:.4f}")
-    print(f"  pair range {result['pair_ratio_min']:.4f}..{result['pair_ratio_max']:.4f}; "
-          f"ratio of medians {result['ratio_of_medians']:.4f}; "
-          f"ratio of minima {result['ratio_of_minima']:.4f}")
-    print(f"meter's own begin+end cost: {result['edge_cost_us']:.0f} us per window "
-          f"-> implied ratio {result['implied_ratio']:.5f}")
+    print(
+        f"stage: {steps} training steps of a d_model=128 transformer layer, "
+        f"{args.threads} torch thread(s); {args.repeats} interleaved pairs"
+    )
+    print(
+        f"median unmetered {result['median_unmetered_s']:.3f} s, "
+        f"metered {result['median_metered_s']:.3f} s"
+    )
+    print(
+        f"median ratio metered/unmetered (over adjacent pairs): {result['median_pair_ratio']:.4f}"
+    )
+    print(
+        f"  pair range {result['pair_ratio_min']:.4f}..{result['pair_ratio_max']:.4f}; "
+        f"ratio of medians {result['ratio_of_medians']:.4f}; "
+        f"ratio of minima {result['ratio_of_minima']:.4f}"
+    )
+    print(
+        f"meter's own begin+end cost: {result['edge_cost_us']:.0f} us per window "
+        f"-> implied ratio {result['implied_ratio']:.5f}"
+    )
     print(f"one-off meter construction: {construct_s:.2f} s (not part of any stage)")
     return 0
 

@@ -41,14 +41,20 @@ def meter_ratio(meter: Any, pairs: int, stage_s: float) -> dict[str, float]:
     steps = calibrate(run, stage_s)
     metered, plain = [], []
     for i in range(pairs):
-        for use in ((True, False) if i % 2 == 0 else (False, True)):
+        for use in (True, False) if i % 2 == 0 else (False, True):
             (metered if use else plain).append(timed(run, steps, meter if use else None, f"s{i}"))
     ratios = [m / p for m, p in zip(metered, plain, strict=True)]
     edge = edge_cost_s(meter, n=200)
-    return {"steps": steps, "plain_s": statistics.median(plain),
-            "metered_s": statistics.median(metered), "ratio": statistics.median(ratios),
-            "ratio_min": min(ratios), "ratio_max": max(ratios), "edge_us": edge * 1e6,
-            "implied": 1 + edge / statistics.median(plain)}
+    return {
+        "steps": steps,
+        "plain_s": statistics.median(plain),
+        "metered_s": statistics.median(metered),
+        "ratio": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+        "edge_us": edge * 1e6,
+        "implied": 1 + edge / statistics.median(plain),
+    }
 
 
 def orchestration(trials: int, storage_kind: str, prune: bool) -> float:
@@ -70,15 +76,32 @@ def orchestration(trials: int, storage_kind: str, prune: bool) -> float:
         return out
 
     with tempfile.TemporaryDirectory() as tmp:
-        storage: Any = (optuna.storages.InMemoryStorage() if storage_kind == "memory"
-                        else f"sqlite:///{tmp}/o.db")
+        storage: Any = (
+            optuna.storages.InMemoryStorage()
+            if storage_kind == "memory"
+            else f"sqlite:///{tmp}/o.db"
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             t0 = time.perf_counter()
-            optimize(StudyConfig(name="replay", source="<replay>"), budget_f1="-1%",
-                     n_trials=trials, storage=storage, study_name="o", sampler="tpe",
-                     fidelity=0.3, repeats=1, baseline_repeats=3, prune=prune, meter=None,
-                     idle_seconds=0, registry=registry, run_fn=run, seed=0, search_only=True)
+            optimize(
+                StudyConfig(name="replay", source="<replay>"),
+                budget_f1="-1%",
+                n_trials=trials,
+                storage=storage,
+                study_name="o",
+                sampler="tpe",
+                fidelity=0.3,
+                repeats=1,
+                baseline_repeats=3,
+                prune=prune,
+                meter=None,
+                idle_seconds=0,
+                registry=registry,
+                run_fn=run,
+                seed=0,
+                search_only=True,
+            )
             total = time.perf_counter() - t0
     return (total - replay_s[0]) / trials
 
@@ -90,9 +113,11 @@ def pipeline_trial_s(default: float) -> tuple[float, str]:
         rows, meta = read_csv(path)
         walls = [float(r["wall_s"]) for r in rows if r.get("wall_s")]
         if walls:
-            return statistics.median(walls), (f"median wall time of {len(walls)} runs of "
-                                              f"landscape_measured.csv (fidelity "
-                                              f"{meta.get('fidelity')})")
+            return statistics.median(walls), (
+                f"median wall time of {len(walls)} runs of "
+                f"landscape_measured.csv (fidelity "
+                f"{meta.get('fidelity')})"
+            )
     return default, "--trial-s (no measured landscape yet)"
 
 
@@ -102,10 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=9)
     parser.add_argument("--stage-s", type=float, default=2.0)
     parser.add_argument("--trials", type=int, default=150)
-    parser.add_argument("--trial-s", type=float, default=20.0,
-                        help="pipeline seconds per trial when no measured landscape exists")
-    parser.add_argument("--quick", action="store_true",
-                        help="5 pairs of ~1 s, 40 trials (12 on SQLite)")
+    parser.add_argument(
+        "--trial-s",
+        type=float,
+        default=20.0,
+        help="pipeline seconds per trial when no measured landscape exists",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="5 pairs of ~1 s, 40 trials (12 on SQLite)"
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.quick:
@@ -121,31 +151,39 @@ def main(argv: list[str] | None = None) -> int:
     meter = make_meter(args.meter)
     m = meter_ratio(meter, args.pairs, args.stage_s)
     meter.close()
-    out(f"meter: {meter.name} ({meter.method}); {args.pairs} interleaved pairs of "
-        f"{m['steps']} training steps (~{args.stage_s:g} s), 1 torch thread")
-    out(f"  median unmetered {m['plain_s']:.3f} s, metered {m['metered_s']:.3f} s; pair "
-        f"ratios {m['ratio_min']:.4f}..{m['ratio_max']:.4f}")
-    out(f"  meter begin+end: {m['edge_us']:.0f} us per window -> implied ratio "
-        f"{m['implied']:.5f}")
+    out(
+        f"meter: {meter.name} ({meter.method}); {args.pairs} interleaved pairs of "
+        f"{m['steps']} training steps (~{args.stage_s:g} s), 1 torch thread"
+    )
+    out(
+        f"  median unmetered {m['plain_s']:.3f} s, metered {m['metered_s']:.3f} s; pair "
+        f"ratios {m['ratio_min']:.4f}..{m['ratio_max']:.4f}"
+    )
+    out(f"  meter begin+end: {m['edge_us']:.0f} us per window -> implied ratio {m['implied']:.5f}")
     rows = {}
     for kind in ("memory", "sqlite"):
-        for prune in ((True,) if args.quick and kind == "sqlite" else (True, False)):
+        for prune in (True,) if args.quick and kind == "sqlite" else (True, False):
             n = min(args.trials, 12) if args.quick and kind == "sqlite" else args.trials
             rows[(kind, prune)] = orchestration(n, kind, prune)
     trial_s, source = pipeline_trial_s(args.trial_s)
-    out(f"orchestration per trial ({args.trials}-trial TPE studies ({'12 on SQLite' if args.quick else 'both storages'}), 13 knobs, replay runner "
-        f"time subtracted); pipeline trial {trial_s:.1f} s = {source}")
+    out(
+        f"orchestration per trial ({args.trials}-trial TPE studies ({'12 on SQLite' if args.quick else 'both storages'}), 13 knobs, replay runner "
+        f"time subtracted); pipeline trial {trial_s:.1f} s = {source}"
+    )
     for (kind, prune), s in rows.items():
-        out(f"  {kind:<6} {'checker' if prune else 'no checker':<10}: {s * 1000:8.1f} ms/trial "
-            f"= {s / trial_s:.4f} of a pipeline trial")
+        out(
+            f"  {kind:<6} {'checker' if prune else 'no checker':<10}: {s * 1000:8.1f} ms/trial "
+            f"= {s / trial_s:.4f} of a pipeline trial"
+        )
     sql = rows[("sqlite", True)]
-    out(f"RATIOS meter={m['ratio']:.4f} meter_implied={m['implied']:.5f} "
+    out(
+        f"RATIOS meter={m['ratio']:.4f} meter_implied={m['implied']:.5f} "
         f"orchestration_sqlite={sql / trial_s:.4f} "
-        f"orchestration_memory={rows[('memory', True)] / trial_s:.4f}")
+        f"orchestration_memory={rows[('memory', True)] / trial_s:.4f}"
+    )
     path = args.out or (None if args.quick else RESULTS / "overhead.txt")
     if path is not None:
-        write_text(path, buf.getvalue(), provenance(meter.name, meter.method,
-                                                    trials=args.trials))
+        write_text(path, buf.getvalue(), provenance(meter.name, meter.method, trials=args.trials))
     return 0
 
 

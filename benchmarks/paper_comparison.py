@@ -40,10 +40,15 @@ from greensearch.knobs import parse_bundle
 
 #: Our knob -> the Table I row that ran it alone, and whether the value is the same.
 PAPER_ROW: dict[str, tuple[str, bool]] = {
-    "grad_checkpointing": ("V1", True), "fast_tokenizer": ("V4", True),
-    "optimizer": ("V6", False), "precision": ("V7", False), "seq_len": ("V8", False),
-    "inference_engine": ("V9", False), "torch_compile": ("V11", True),
-    "attention": ("V12", True), "layer_prune": ("V15", False),
+    "grad_checkpointing": ("V1", True),
+    "fast_tokenizer": ("V4", True),
+    "optimizer": ("V6", False),
+    "precision": ("V7", False),
+    "seq_len": ("V8", False),
+    "inference_engine": ("V9", False),
+    "torch_compile": ("V11", True),
+    "attention": ("V12", True),
+    "layer_prune": ("V15", False),
 }
 #: Rows left out because their code ran more than their name says.
 CONFOUNDED = {"lora": "V2", "quantization": "V3", "pin_memory": "V10"}
@@ -63,11 +68,16 @@ def compare(ranking: list[dict[str, str]], table: list[dict[str, str]]) -> list[
         if name not in PAPER_ROW:
             continue
         variant, same = PAPER_ROW[name]
-        pairs.append({"knob": row["knobs"], "ours_pct": float(row["delta_energy_pct"]),
-                      "paper_variant": variant,
-                      "paper_code": paper[variant]["code_bundle"],
-                      "paper_pct": float(paper[variant]["delta_total_pct"]),
-                      "same_value": same})
+        pairs.append(
+            {
+                "knob": row["knobs"],
+                "ours_pct": float(row["delta_energy_pct"]),
+                "paper_variant": variant,
+                "paper_code": paper[variant]["code_bundle"],
+                "paper_pct": float(paper[variant]["delta_total_pct"]),
+                "same_value": same,
+            }
+        )
     return pairs
 
 
@@ -86,14 +96,19 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ranking", type=Path, default=RESULTS / "knob_ranking_cpu.csv")
     p.add_argument("--table", type=Path, default=TABLE, help="the paper's table1.csv")
-    p.add_argument("--out", type=Path, default=None,
-                   help="report (default results/paper_comparison_<ranking name>.txt)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="report (default results/paper_comparison_<ranking name>.txt)",
+    )
     p.add_argument("--quick", action="store_true", help="print only, write nothing")
     args = p.parse_args(argv)
     for path in (args.ranking, args.table):
         if not path.is_file():
-            print(f"error: {path} not found (run benchmarks/knob_ranking.py first?)",
-                  file=sys.stderr)
+            print(
+                f"error: {path} not found (run benchmarks/knob_ranking.py first?)", file=sys.stderr
+            )
             return 2
     ranking, meta = read_csv(args.ranking)
     table, _ = read_csv(args.table)
@@ -105,27 +120,45 @@ def main(argv: list[str] | None = None) -> int:
         buf.write(line + "\n")
 
     ours = sorted(pairs, key=lambda r: r["ours_pct"])
-    rank_paper = {r["knob"]: i for i, r in
-                  enumerate(sorted(pairs, key=lambda r: r["paper_pct"]), 1)}
-    out(f"ours: {args.ranking.name} (meter {meta.get('meter', '?')}, "
+    rank_paper = {
+        r["knob"]: i for i, r in enumerate(sorted(pairs, key=lambda r: r["paper_pct"]), 1)
+    }
+    out(
+        f"ours: {args.ranking.name} (meter {meta.get('meter', '?')}, "
         f"{meta.get('method', '?')}, {meta.get('repeats', '?')} repeats, "
-        f"{meta.get('machine', '?')}); paper: Table I ΔEnergy (CodeCarbon, GPU)")
-    out(f"{'our knob':<28} {'ours ΔE':>8} {'rank':>4}   {'paper row':<9} {'paper ΔE':>8} "
-        f"{'rank':>4}  same value  paper code_bundle")
+        f"{meta.get('machine', '?')}); paper: Table I ΔEnergy (CodeCarbon, GPU)"
+    )
+    out(
+        f"{'our knob':<28} {'ours ΔE':>8} {'rank':>4}   {'paper row':<9} {'paper ΔE':>8} "
+        f"{'rank':>4}  same value  paper code_bundle"
+    )
     for i, r in enumerate(ours, 1):
-        out(f"{r['knob']:<28} {r['ours_pct']:+7.1f}% {i:>4}   {r['paper_variant']:<9} "
+        out(
+            f"{r['knob']:<28} {r['ours_pct']:+7.1f}% {i:>4}   {r['paper_variant']:<9} "
             f"{r['paper_pct']:+7.1f}% {rank_paper[r['knob']]:>4}  "
-            f"{'yes' if r['same_value'] else 'no':<10}  {r['paper_code']}")
+            f"{'yes' if r['same_value'] else 'no':<10}  {r['paper_code']}"
+        )
     same = [r for r in pairs if r["same_value"]]
-    out("left out (the paper's code ran more than the knob): "
-        + ", ".join(f"{k} ({v})" for k, v in CONFOUNDED.items()))
-    out(f"RHO spearman_all={spearman(pairs):.3f} (n={len(pairs)}) "
-        f"spearman_same_value={spearman(same):.3f} (n={len(same)})")
+    out(
+        "left out (the paper's code ran more than the knob): "
+        + ", ".join(f"{k} ({v})" for k, v in CONFOUNDED.items())
+    )
+    out(
+        f"RHO spearman_all={spearman(pairs):.3f} (n={len(pairs)}) "
+        f"spearman_same_value={spearman(same):.3f} (n={len(same)})"
+    )
     if not args.quick:
         path = args.out or RESULTS / f"paper_comparison_{args.ranking.stem}.txt"
-        write_text(path, buf.getvalue(), provenance(
-            meta.get("meter", "?"), meta.get("method", "?"), ranking=str(args.ranking),
-            table=str(args.table)))
+        write_text(
+            path,
+            buf.getvalue(),
+            provenance(
+                meta.get("meter", "?"),
+                meta.get("method", "?"),
+                ranking=str(args.ranking),
+                table=str(args.table),
+            ),
+        )
         print(f"wrote {path}")
     return 0
 

@@ -98,8 +98,13 @@ class Landscape:
 
 def hypervolume(land: Landscape, keys: list[str]) -> float:
     """2-D hypervolume of (energy ratio, F1 loss) below the reference (1, budget)."""
-    pts = sorted({(land.points[k].energy_kwh / land.base_e, land.loss(land.points[k]))
-                  for k in keys if not land.points[k].degenerate})
+    pts = sorted(
+        {
+            (land.points[k].energy_kwh / land.base_e, land.loss(land.points[k]))
+            for k in keys
+            if not land.points[k].degenerate
+        }
+    )
     ref_e, ref_f = 1.0, land.budget_pct
     hv, best_f = 0.0, ref_f
     for e, f in pts:  # ascending energy: each point adds the strip below the best F1 so far
@@ -131,8 +136,7 @@ class _Stop(Exception):
     """Raised from the progress callback once a replayed search has shown what we need."""
 
 
-def run_greensearch(land: Landscape, seed: int, *, prune: bool, guide: bool,
-                    cap: int) -> Trace:
+def run_greensearch(land: Landscape, seed: int, *, prune: bool, guide: bool, cap: int) -> Trace:
     """Replay ``optimize()`` until the minimum is measured and ≥ 50 trials ran."""
     import optuna
 
@@ -157,14 +161,29 @@ def run_greensearch(land: Landscape, seed: int, *, prune: bool, guide: bool,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            optimize(StudyConfig(name="replay", source="<replay>"), budget_f1=-land.budget_pct,
-                     n_trials=cap, storage=storage, study_name="s", sampler="tpe",
-                     fidelity=land.fidelity, repeats=1, baseline_repeats=3, prune=prune,
-                     # search_only stops before the finalists; the guide stays on as in
-                     # the main process of `greensearch optimize`
-                     guide=guide, meter=None, idle_seconds=0, registry=land.registry,
-                     include=land.include,
-                     run_fn=run, seed=seed, search_only=True, progress=progress)
+            optimize(
+                StudyConfig(name="replay", source="<replay>"),
+                budget_f1=-land.budget_pct,
+                n_trials=cap,
+                storage=storage,
+                study_name="s",
+                sampler="tpe",
+                fidelity=land.fidelity,
+                repeats=1,
+                baseline_repeats=3,
+                prune=prune,
+                # search_only stops before the finalists; the guide stays on as in
+                # the main process of `greensearch optimize`
+                guide=guide,
+                meter=None,
+                idle_seconds=0,
+                registry=land.registry,
+                include=land.include,
+                run_fn=run,
+                seed=seed,
+                search_only=True,
+                progress=progress,
+            )
         except _Stop:
             pass
     trials = optuna.load_study(study_name="s", storage=storage).get_trials(deepcopy=False)
@@ -221,18 +240,23 @@ def _fmt(x: float, cap: int) -> str:
     return f">{cap}" if math.isinf(x) else f"{x:g}"
 
 
-def evaluate(land: Landscape, seeds: int, caps: dict[str, int],
-             out: Callable[[str], None]) -> dict[str, float]:
+def evaluate(
+    land: Landscape, seeds: int, caps: dict[str, int], out: Callable[[str], None]
+) -> dict[str, float]:
     """Run every strategy on ``land``; print its table; return median trials per strategy."""
     base_full = land.base_e
     out(f"\n== {land.name}: {land.label} ==")
-    out(f"{len(land.points)} combinations; feasible minimum (budget -{land.budget_pct:g}% F1): "
+    out(
+        f"{len(land.points)} combinations; feasible minimum (budget -{land.budget_pct:g}% F1): "
         f"{land.opt_key or 'baseline'} at x{land.opt_e / land.base_e:.4f} of baseline energy; "
         f"{len(land.near)} bundle(s) within {NEAR:.0%} of it; replay noise "
-        f"{land.noise_rel:.2%} per run; search fidelity {land.fidelity:g}")
-    out(f"{'strategy':<15} {'trials to min':>13} {'[min..max]':>14} {'to ≤1%':>7} "
+        f"{land.noise_rel:.2%} per run; search fidelity {land.fidelity:g}"
+    )
+    out(
+        f"{'strategy':<15} {'trials to min':>13} {'[min..max]':>14} {'to ≤1%':>7} "
         + " ".join(f"{'HV@' + str(n):>6}" for n in HV_AT)
-        + f" {'energy to min':>14} {'(baseline runs)':>15} {'s/seed':>7}")
+        + f" {'energy to min':>14} {'(baseline runs)':>15} {'s/seed':>7}"
+    )
     medians: dict[str, float] = {}
     for name, strategy in STRATEGIES.items():
         if name not in caps:
@@ -243,21 +267,33 @@ def evaluate(land: Landscape, seeds: int, caps: dict[str, int],
         secs = (time.perf_counter() - t0) / seeds
         firsts = [tr.first({land.opt_key}) for tr in traces]
         nears = [tr.first(land.near) for tr in traces]
-        hvs = [_median([hypervolume(land, [k for k in tr.measured[:n] if k is not None]) / land.hv_max
-                        for tr in traces]) for n in HV_AT]
+        hvs = [
+            _median(
+                [
+                    hypervolume(land, [k for k in tr.measured[:n] if k is not None]) / land.hv_max
+                    for tr in traces
+                ]
+            )
+            for n in HV_AT
+        ]
         spent = [tr.spent_until(f) for tr, f in zip(traces, firsts)]
         med = _median(firsts)
         medians[name] = med
         spent_med = _median(spent)
         censored = sum(math.isinf(f) for f in firsts)
-        out(f"{name:<15} {_fmt(med, cap):>13} {f'[{_fmt(min(firsts), cap)}..{_fmt(max(firsts), cap)}]':>14} "
-            f"{_fmt(_median(nears), cap):>7} " + " ".join(f"{h:6.3f}" for h in hvs)
+        out(
+            f"{name:<15} {_fmt(med, cap):>13} {f'[{_fmt(min(firsts), cap)}..{_fmt(max(firsts), cap)}]':>14} "
+            f"{_fmt(_median(nears), cap):>7} "
+            + " ".join(f"{h:6.3f}" for h in hvs)
             + f" {spent_med:11.4g} kWh {spent_med / base_full:15.1f} {secs:7.1f}"
-            + (f"  ({censored}/{seeds} not found within {cap})" if censored else ""))
+            + (f"  ({censored}/{seeds} not found within {cap})" if censored else "")
+        )
     g = medians["greensearch"]
-    out(f"ratios [{land.name}]: greensearch/grid = {_ratio(g, medians['grid'])}  "
+    out(
+        f"ratios [{land.name}]: greensearch/grid = {_ratio(g, medians['grid'])}  "
         f"greensearch/random = {_ratio(g, medians['random'])}  "
-        f"(targets <= 0.15 and <= 0.5)")
+        f"(targets <= 0.15 and <= 0.5)"
+    )
     return medians
 
 
@@ -271,8 +307,16 @@ def _ratio(a: float, b: float) -> str:
 
 #: The paper-model knobs that also run on a CPU: a 256-combination slice, the size of the
 #: measured landscape, where a grid is short and the ≤ 0.15 target hardest to meet.
-PAPER_CPU8 = ("fast_tokenizer", "seq_len", "layer_prune", "attention", "torch_compile",
-              "grad_checkpointing", "lora", "grad_accumulation")
+PAPER_CPU8 = (
+    "fast_tokenizer",
+    "seq_len",
+    "layer_prune",
+    "attention",
+    "torch_compile",
+    "grad_checkpointing",
+    "lora",
+    "grad_accumulation",
+)
 
 
 def _slice(points: dict[str, Point], knobs: tuple[str, ...]) -> dict[str, Point]:
@@ -287,16 +331,32 @@ def load_landscapes(quick: bool, measured_csv: Path) -> list[Landscape]:
     points, registry, noise = paper_landscape()
     lands = [Landscape("paper", LABEL, points, registry, noise, fidelity=0.3)]
     if not quick:
-        lands.append(Landscape("paper-cpu8", LABEL + ", 8 CPU-runnable knobs",
-                               _slice(points, PAPER_CPU8), registry, noise, fidelity=0.3,
-                               include=list(PAPER_CPU8)))
+        lands.append(
+            Landscape(
+                "paper-cpu8",
+                LABEL + ", 8 CPU-runnable knobs",
+                _slice(points, PAPER_CPU8),
+                registry,
+                noise,
+                fidelity=0.3,
+                include=list(PAPER_CPU8),
+            )
+        )
     if not quick and measured_csv.is_file():
         from benchmarks.landscape_measured import replay_landscape
 
         m = replay_landscape(measured_csv)
         if m is not None:
-            lands.append(Landscape("measured", m["label"], m["points"], m["registry"],
-                                   m["noise_rel"], fidelity=m["fidelity"]))
+            lands.append(
+                Landscape(
+                    "measured",
+                    m["label"],
+                    m["points"],
+                    m["registry"],
+                    m["noise_rel"],
+                    fidelity=m["fidelity"],
+                )
+            )
     return lands
 
 
@@ -304,12 +364,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--cap", type=int, default=600, help="most trials per TPE search")
-    parser.add_argument("--quick", action="store_true",
-                        help="3 seeds, cap 500, paper model only, greensearch/random/grid")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 seeds, cap 500, paper model only, greensearch/random/grid",
+    )
     parser.add_argument("--measured", type=Path, default=RESULTS / "landscape_measured.csv")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="report file (default benchmarks/results/search_efficiency.txt; "
-                             "--quick writes none unless given)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="report file (default benchmarks/results/search_efficiency.txt; "
+        "--quick writes none unless given)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.cap = min(args.seeds, 3), min(args.cap, 500)
@@ -325,22 +392,33 @@ def main(argv: list[str] | None = None) -> int:
     ratios = []
     for land in lands:
         big = 10 * len(land.points)  # random/grid: never censored in practice
-        caps = {"greensearch": args.cap, "tpe-no-guide": args.cap, "tpe-no-checker": args.cap,
-                "random": big, "grid": big}
+        caps = {
+            "greensearch": args.cap,
+            "tpe-no-guide": args.cap,
+            "tpe-no-checker": args.cap,
+            "random": big,
+            "grid": big,
+        }
         if args.quick:
             del caps["tpe-no-guide"], caps["tpe-no-checker"]
         med = evaluate(land, args.seeds, caps, out)
         g = med["greensearch"]
-        ratios.append(f"{land.name}: greensearch/grid={_ratio(g, med['grid'])} "
-                      f"greensearch/random={_ratio(g, med['random'])}")
+        ratios.append(
+            f"{land.name}: greensearch/grid={_ratio(g, med['grid'])} "
+            f"greensearch/random={_ratio(g, med['random'])}"
+        )
     out(f"total {time.perf_counter() - start:.0f} s")
     out("RATIOS " + "; ".join(ratios))
     path = args.out or (None if args.quick else RESULTS / "search_efficiency.txt")
     if path is not None:
-        meter = ", ".join(sorted({l.name + ': ' + ('model' if l.name == 'paper' else 'replayed CSV')
-                                  for l in lands}))
-        write_text(path, buf.getvalue(), provenance(meter, "replayed", seeds=args.seeds,
-                                                    cap=args.cap))
+        meter = ", ".join(
+            sorted(
+                {l.name + ": " + ("model" if l.name == "paper" else "replayed CSV") for l in lands}
+            )
+        )
+        write_text(
+            path, buf.getvalue(), provenance(meter, "replayed", seeds=args.seeds, cap=args.cap)
+        )
     return 0
 
 

@@ -24,8 +24,15 @@ def optimize(*args: Any, **kwargs: Any) -> dict[str, Any]:
     return _optimize(*args, **kwargs)
 
 
-def run(study: Any = None, knobs: str = "", *, repeats: int = 1, meter: str = "auto",
-        idle_seconds: float = 2.0, **kwargs: Any) -> dict[str, Any]:
+def run(
+    study: Any = None,
+    knobs: str = "",
+    *,
+    repeats: int = 1,
+    meter: str = "auto",
+    idle_seconds: float = 2.0,
+    **kwargs: Any,
+) -> dict[str, Any]:
     """Run one variant of a study and return its summary (as ``greensearch run --json``).
 
     Args:

@@ -15,8 +15,15 @@ from typing import Any
 
 from greensearch.exceptions import ConfigError
 
-__all__ = ["StudyConfig", "load_study", "study_from_dict", "model_num_layers", "DEFAULT_STUDY",
-           "EMBEDDED_MODEL", "EMBEDDED_ARCH"]
+__all__ = [
+    "StudyConfig",
+    "load_study",
+    "study_from_dict",
+    "model_num_layers",
+    "DEFAULT_STUDY",
+    "EMBEDDED_MODEL",
+    "EMBEDDED_ARCH",
+]
 
 #: The study shipped with the package: runs offline on 2 CPU cores in about a minute.
 DEFAULT_STUDY = Path(__file__).resolve().parent / "studies" / "default.toml"
@@ -160,8 +167,9 @@ def _coerce(key: str, value: Any, source: str) -> Any:
             raise ConfigError(f"'{key}' in study '{source}' must be a string, got {value!r}")
     elif key == "search_exclude":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"'search_exclude' in study '{source}' must be a list of knob "
-                              f"names, got {value!r}")
+            raise ConfigError(
+                f"'search_exclude' in study '{source}' must be a list of knob names, got {value!r}"
+            )
         value = tuple(value)
     elif key == "model_config" and not isinstance(value, dict):
         raise ConfigError(f"'model_config' in study '{source}' must be a table, got {value!r}")

@@ -16,8 +16,14 @@ from greensearch.config import StudyConfig
 EMBEDDED = Path(__file__).resolve().parents[1] / "greensearch" / "data" / "embedded"
 
 #: Architecture small enough for a test to train in a few seconds on 2 cores.
-TINY_ARCH = {"hidden_size": 32, "num_hidden_layers": 4, "num_attention_heads": 2,
-             "intermediate_size": 64, "global_attn_every_n_layers": 2, "local_attention": 32}
+TINY_ARCH = {
+    "hidden_size": 32,
+    "num_hidden_layers": 4,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "global_attn_every_n_layers": 2,
+    "local_attention": 32,
+}
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,14 @@ def tiny_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def tiny_study(tiny_csv: Path) -> StudyConfig:
     """A study that runs all six stages in a few seconds."""
-    return StudyConfig(name="tiny", dataset=str(tiny_csv), max_length=64, epochs=1.0,
-                       batch_size=16, eval_batch_size=64, learning_rate=1e-3,
-                       model_config=dict(TINY_ARCH), source="<tiny>")
+    return StudyConfig(
+        name="tiny",
+        dataset=str(tiny_csv),
+        max_length=64,
+        epochs=1.0,
+        batch_size=16,
+        eval_batch_size=64,
+        learning_rate=1e-3,
+        model_config=dict(TINY_ARCH),
+        source="<tiny>",
+    )

@@ -124,8 +124,9 @@ def quadrant_table(df: pd.DataFrame, *, stage: str = "eval") -> pd.DataFrame:
     )
     out["quadrant"] = [
         quadrant_of(x, y, is_baseline=b)
-        for x, y, b in zip(out["delta_time_pct"], out["delta_energy_pct"], out["is_baseline"],
-                           strict=True)
+        for x, y, b in zip(
+            out["delta_time_pct"], out["delta_energy_pct"], out["is_baseline"], strict=True
+        )
     ]
     out["stage"] = stage
     out["time_basis"] = basis

@@ -34,8 +34,11 @@ QUADRANT_COLORS: dict[str, str] = {
     "both_up": "#d62728",
     "mixed": "#7f7f7f",
 }
-_QUADRANT_NAMES = {"both_down": "less energy and time", "both_up": "more energy and time",
-                   "mixed": "mixed"}
+_QUADRANT_NAMES = {
+    "both_down": "less energy and time",
+    "both_up": "more energy and time",
+    "mixed": "mixed",
+}
 _GOLD = "#f2c200"
 _CHROMIUM_HINT = (
     "PNG export needs Chromium: apt-get install chromium (or pip install kaleido and run "
@@ -43,8 +46,9 @@ _CHROMIUM_HINT = (
 )
 
 
-def figure2(df: pd.DataFrame, *, stage: str = "eval", budget_f1_pct: float = 1.0,
-            oracle: str | None = None) -> Any:
+def figure2(
+    df: pd.DataFrame, *, stage: str = "eval", budget_f1_pct: float = 1.0, oracle: str | None = None
+) -> Any:
     """ΔTime vs ΔEnergy of ``stage`` per variant, coloured by quadrant (the paper's Fig. 2).
 
     The gold star marks the oracle: the lowest total-energy variant that keeps F1 within
@@ -66,45 +70,66 @@ def figure2(df: pd.DataFrame, *, stage: str = "eval", budget_f1_pct: float = 1.0
         name = _QUADRANT_NAMES[quadrant] + (", degenerate (one class)" if degenerate else "")
         fig.add_trace(
             go.Scatter(
-                x=part["delta_time_pct"], y=part["delta_energy_pct"], mode="markers+text",
-                name=name, text=part["variant"], textposition="top right",
+                x=part["delta_time_pct"],
+                y=part["delta_energy_pct"],
+                mode="markers+text",
+                name=name,
+                text=part["variant"],
+                textposition="top right",
                 marker={"color": colour, "size": 10, "symbol": "x" if degenerate else "circle"},
-                customdata=_hover_data(part), hovertemplate=_HOVER,
+                customdata=_hover_data(part),
+                hovertemplate=_HOVER,
             )
         )
     base = placed.loc[placed["is_baseline"]]
     fig.add_trace(
         go.Scatter(
-            x=[0.0] * len(base), y=[0.0] * len(base), mode="markers+text", name="baseline",
-            text=base["variant"], textposition="bottom right",
+            x=[0.0] * len(base),
+            y=[0.0] * len(base),
+            mode="markers+text",
+            name="baseline",
+            text=base["variant"],
+            textposition="bottom right",
             marker={"color": "red", "size": 18, "symbol": "star"},
-            customdata=_hover_data(base), hovertemplate=_HOVER,
+            customdata=_hover_data(base),
+            hovertemplate=_HOVER,
         )
     )
     if oracle is not None:
         best = placed.loc[placed["variant"] == oracle]
         fig.add_trace(
             go.Scatter(
-                x=best["delta_time_pct"], y=best["delta_energy_pct"], mode="markers",
+                x=best["delta_time_pct"],
+                y=best["delta_energy_pct"],
+                mode="markers",
                 name=f"oracle: lowest energy within -{budget_f1_pct:g}% F1 ({oracle})",
-                marker={"color": _GOLD, "size": 22, "symbol": "star",
-                        "line": {"color": "black", "width": 1}},
-                customdata=_hover_data(best), hovertemplate=_HOVER,
+                marker={
+                    "color": _GOLD,
+                    "size": 22,
+                    "symbol": "star",
+                    "line": {"color": "black", "width": 1},
+                },
+                customdata=_hover_data(best),
+                hovertemplate=_HOVER,
             )
         )
     where = "total" if stage == "total" else f"{stage}-stage"
     fig.update_layout(
         title=f"{where.capitalize()} energy vs time, relative to the baseline",
-        xaxis_title=f"ΔTime ({basis}) %", yaxis_title=f"ΔEnergy ({stage}) %",
-        template="plotly_white", width=1100, height=800,
+        xaxis_title=f"ΔTime ({basis}) %",
+        yaxis_title=f"ΔEnergy ({stage}) %",
+        template="plotly_white",
+        width=1100,
+        height=800,
     )
     fig.add_hline(y=0, line={"color": "black", "width": 1})
     fig.add_vline(x=0, line={"color": "black", "width": 1})
     return fig
 
 
-def frontier_figure(df: pd.DataFrame, *, budget_f1_pct: float = 1.0,
-                    oracle: str | None = None) -> Any:
+def frontier_figure(
+    df: pd.DataFrame, *, budget_f1_pct: float = 1.0, oracle: str | None = None
+) -> Any:
     """Total energy vs ΔF1 with the Pareto frontier, the budget line and excluded points.
 
     ``oracle`` overrides the starred variant, as in :func:`figure2`.
@@ -125,32 +150,59 @@ def frontier_figure(df: pd.DataFrame, *, budget_f1_pct: float = 1.0,
             continue
         fig.add_trace(
             go.Scatter(
-                x=part["energy_kwh"], y=part["delta_f1_pct"], mode="markers+text", name=name,
-                text=part["variant"], textposition="top right",
+                x=part["energy_kwh"],
+                y=part["delta_f1_pct"],
+                mode="markers+text",
+                name=name,
+                text=part["variant"],
+                textposition="top right",
                 marker={"color": colour, "symbol": symbol, "size": 10},
-                customdata=_hover_data(part), hovertemplate=_HOVER_FRONTIER,
+                customdata=_hover_data(part),
+                hovertemplate=_HOVER_FRONTIER,
             )
         )
     line = pts.loc[pts["on_frontier"]].sort_values("energy_kwh")
     fig.add_trace(
-        go.Scatter(x=line["energy_kwh"], y=line["delta_f1_pct"], mode="lines",
-                   line={"shape": "hv", "color": "#2ca02c"}, name="Pareto frontier",
-                   hoverinfo="skip")
+        go.Scatter(
+            x=line["energy_kwh"],
+            y=line["delta_f1_pct"],
+            mode="lines",
+            line={"shape": "hv", "color": "#2ca02c"},
+            name="Pareto frontier",
+            hoverinfo="skip",
+        )
     )
     if best_name is not None:
         best = pts.loc[pts["variant"] == best_name]
         fig.add_trace(
-            go.Scatter(x=best["energy_kwh"], y=best["delta_f1_pct"], mode="markers",
-                       name=f"oracle ({best_name})",
-                       marker={"color": _GOLD, "size": 22, "symbol": "star",
-                               "line": {"color": "black", "width": 1}},
-                       customdata=_hover_data(best), hovertemplate=_HOVER_FRONTIER)
+            go.Scatter(
+                x=best["energy_kwh"],
+                y=best["delta_f1_pct"],
+                mode="markers",
+                name=f"oracle ({best_name})",
+                marker={
+                    "color": _GOLD,
+                    "size": 22,
+                    "symbol": "star",
+                    "line": {"color": "black", "width": 1},
+                },
+                customdata=_hover_data(best),
+                hovertemplate=_HOVER_FRONTIER,
+            )
         )
-    fig.add_hline(y=-budget_f1_pct, line={"color": "#d62728", "dash": "dash"},
-                  annotation_text=f"F1 budget -{budget_f1_pct:g}%")
-    fig.update_layout(title="Energy vs F1 change: Pareto frontier under the F1 budget",
-                      xaxis_title="Total energy (kWh)", yaxis_title="ΔF1 %",
-                      template="plotly_white", width=1100, height=800)
+    fig.add_hline(
+        y=-budget_f1_pct,
+        line={"color": "#d62728", "dash": "dash"},
+        annotation_text=f"F1 budget -{budget_f1_pct:g}%",
+    )
+    fig.update_layout(
+        title="Energy vs F1 change: Pareto frontier under the F1 budget",
+        xaxis_title="Total energy (kWh)",
+        yaxis_title="ΔF1 %",
+        template="plotly_white",
+        width=1100,
+        height=800,
+    )
     return fig
 
 
@@ -172,14 +224,25 @@ def stages_figure(df: pd.DataFrame, *, variants: Sequence[str] | None = None) ->
     fig = go.Figure()
     for stage in STAGES:
         fig.add_trace(
-            go.Bar(x=df["variant"], y=df[f"energy_{stage}_kwh"], name=stage,
-                   customdata=df[["knobs"]].to_numpy(),
-                   hovertemplate="%{x} (%{customdata[0]})<br>" + stage
-                   + ": %{y:.4g} kWh<extra></extra>")
+            go.Bar(
+                x=df["variant"],
+                y=df[f"energy_{stage}_kwh"],
+                name=stage,
+                customdata=df[["knobs"]].to_numpy(),
+                hovertemplate="%{x} (%{customdata[0]})<br>"
+                + stage
+                + ": %{y:.4g} kWh<extra></extra>",
+            )
         )
-    fig.update_layout(barmode="stack", title="Energy per pipeline stage",
-                      xaxis_title="Variant", yaxis_title="Energy (kWh)",
-                      template="plotly_white", width=1100, height=700)
+    fig.update_layout(
+        barmode="stack",
+        title="Energy per pipeline stage",
+        xaxis_title="Variant",
+        yaxis_title="Energy (kWh)",
+        template="plotly_white",
+        width=1100,
+        height=700,
+    )
     return fig
 
 
@@ -231,19 +294,33 @@ def find_chromium() -> str | None:
     return Chromium.find_browser(skip_local=False)
 
 
-_HOVER = ("<b>%{customdata[0]}</b><br>knobs: %{customdata[1]}<br>ΔTime %{x:.2f}%"
-          "<br>ΔEnergy %{y:.2f}%<br>ΔF1 %{customdata[2]:.3g}%%{customdata[3]}<extra></extra>")
-_HOVER_FRONTIER = ("<b>%{customdata[0]}</b><br>knobs: %{customdata[1]}<br>energy %{x:.4g} kWh"
-                   "<br>ΔF1 %{y:.3g}%%{customdata[3]}<extra></extra>")
+_HOVER = (
+    "<b>%{customdata[0]}</b><br>knobs: %{customdata[1]}<br>ΔTime %{x:.2f}%"
+    "<br>ΔEnergy %{y:.2f}%<br>ΔF1 %{customdata[2]:.3g}%%{customdata[3]}<extra></extra>"
+)
+_HOVER_FRONTIER = (
+    "<b>%{customdata[0]}</b><br>knobs: %{customdata[1]}<br>energy %{x:.4g} kWh"
+    "<br>ΔF1 %{y:.3g}%%{customdata[3]}<extra></extra>"
+)
 
 
 def _hover_data(part: pd.DataFrame) -> list[list[Any]]:
     return [
-        [v, k or "(baseline)", f, ("<br>degenerate: predicts one class" if d else "")
-         + _provenance(fid, n)]
-        for v, k, f, d, fid, n in zip(part["variant"], part["knobs"], part["delta_f1_pct"],
-                                      part["degenerate"], part["fidelity"], part["repeats"],
-                                      strict=True)
+        [
+            v,
+            k or "(baseline)",
+            f,
+            ("<br>degenerate: predicts one class" if d else "") + _provenance(fid, n),
+        ]
+        for v, k, f, d, fid, n in zip(
+            part["variant"],
+            part["knobs"],
+            part["delta_f1_pct"],
+            part["degenerate"],
+            part["fidelity"],
+            part["repeats"],
+            strict=True,
+        )
     ]
 
 
@@ -263,12 +340,24 @@ def _shade_quadrants(fig: Any, points: pd.DataFrame) -> None:
     pad = 10.0
     x0, x1 = min(float(xs.min()), 0.0) - pad, max(float(xs.max()), 0.0) + pad
     y0, y1 = min(float(ys.min()), 0.0) - pad, max(float(ys.max()), 0.0) + pad
-    tints = [(x0, 0, y0, 0, QUADRANT_COLORS["both_down"]), (0, x1, 0, y1,
-             QUADRANT_COLORS["both_up"]), (x0, 0, 0, y1, QUADRANT_COLORS["mixed"]),
-             (0, x1, y0, 0, QUADRANT_COLORS["mixed"])]
+    tints = [
+        (x0, 0, y0, 0, QUADRANT_COLORS["both_down"]),
+        (0, x1, 0, y1, QUADRANT_COLORS["both_up"]),
+        (x0, 0, 0, y1, QUADRANT_COLORS["mixed"]),
+        (0, x1, y0, 0, QUADRANT_COLORS["mixed"]),
+    ]
     for ax0, ax1, ay0, ay1, colour in tints:
-        fig.add_shape(type="rect", x0=ax0, x1=ax1, y0=ay0, y1=ay1, fillcolor=colour,
-                      opacity=0.08, line={"width": 0}, layer="below")
+        fig.add_shape(
+            type="rect",
+            x0=ax0,
+            x1=ax1,
+            y0=ay0,
+            y1=ay1,
+            fillcolor=colour,
+            opacity=0.08,
+            line={"width": 0},
+            layer="below",
+        )
     fig.update_xaxes(range=[x0, x1])
     fig.update_yaxes(range=[y0, y1])
 

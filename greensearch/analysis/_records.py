@@ -199,9 +199,12 @@ def from_records(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         row |= {k: _float(v) for k, v in rec.items() if k.startswith("delta_") and k in COLUMNS}
         for stage in STAGES:
             parts = [stages.get(stage) or {}] + [
-                stages.get(w) or {} for w, into in FOLDED_WINDOWS.items() if into == stage]
-            for field, column in (("energy_kwh", f"energy_{stage}_kwh"),
-                                  ("duration_s", f"{stage}_duration_s")):
+                stages.get(w) or {} for w, into in FOLDED_WINDOWS.items() if into == stage
+            ]
+            for field, column in (
+                ("energy_kwh", f"energy_{stage}_kwh"),
+                ("duration_s", f"{stage}_duration_s"),
+            ):
                 values = [_float(p[field]) for p in parts if p.get(field) is not None]
                 row[column] = math.fsum(values) if values else math.nan
         rows.append(row)
@@ -231,8 +234,11 @@ def _finish(rows: list[dict[str, Any]], *, source: str) -> pd.DataFrame:
         dup = ", ".join(sorted(set(df.loc[df["variant"].duplicated(), "variant"])))
         raise ConfigError(f"{source}: variant name(s) {dup} appear twice; names must be unique")
     base = df.loc[df["is_baseline"]].iloc[0]
-    pairs = [("delta_energy_pct", "energy_kwh"), ("delta_time_pct", "duration_s"),
-             ("delta_f1_pct", "f1")]
+    pairs = [
+        ("delta_energy_pct", "energy_kwh"),
+        ("delta_time_pct", "duration_s"),
+        ("delta_f1_pct", "f1"),
+    ]
     pairs += [(f"delta_energy_{s}_pct", f"energy_{s}_kwh") for s in STAGES]
     pairs += [(f"delta_time_{s}_pct", f"{s}_duration_s") for s in STAGES]
     for delta, absolute in pairs:
@@ -248,8 +254,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise ConfigError(f"CSV file {str(path)!r} not found; pass an existing file to --csv")
     try:
-        return pd.read_csv(path, dtype={"variant": str, "code_bundle": str}, keep_default_na=False,
-                           na_values={c: ["", "nan", "NaN"] for c in PAPER_COLUMNS[2:]})
+        return pd.read_csv(
+            path,
+            dtype={"variant": str, "code_bundle": str},
+            keep_default_na=False,
+            na_values={c: ["", "nan", "NaN"] for c in PAPER_COLUMNS[2:]},
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise ConfigError(f"cannot read CSV {str(path)!r}: {err}".splitlines()[0]) from err
 

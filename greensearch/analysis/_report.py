@@ -66,11 +66,14 @@ class StudyReport:
         estimated = self.methods.get("estimated", 0)
         total = sum(self.methods.values())
         if total and estimated == total:
-            return (f"Every energy figure in this report is ESTIMATED, not measured "
-                    f"(meter: {meters}).")
+            return (
+                f"Every energy figure in this report is ESTIMATED, not measured (meter: {meters})."
+            )
         if estimated:
-            return (f"Mixed evidence: {total - estimated} of {total} knob sets were measured, "
-                    f"{estimated} only estimated (meters: {meters}); the tables say which.")
+            return (
+                f"Mixed evidence: {total - estimated} of {total} knob sets were measured, "
+                f"{estimated} only estimated (meters: {meters}); the tables say which."
+            )
         return f"Every energy figure in this report was measured (meter: {meters})."
 
     def to_dict(self) -> dict[str, Any]:
@@ -88,8 +91,11 @@ class StudyReport:
             "n_pruned": self.result.get("n_pruned"),
             "search_energy_kwh": self.result.get("search_energy_kwh"),
             "payback_runs": self.result.get("payback_runs"),
-            "meter": {"names": list(self.meters), "methods": dict(self.methods),
-                      "statement": self.measurement_statement},
+            "meter": {
+                "names": list(self.meters),
+                "methods": dict(self.methods),
+                "statement": self.measurement_statement,
+            },
             "synergy": {"verdicts": dict(verdicts), "note": self.synergy_note},
         }
 
@@ -120,8 +126,9 @@ def study_report(
     study = open_study(storage, study_name)
     stored = study.user_attrs.get("budget_f1_pct", 1.0)
     budget = abs(float(stored if budget_f1_pct is None else budget_f1_pct))
-    result = build_result(study, fidelity=float(study.user_attrs.get("fidelity", 1.0)),
-                          budget_pct=budget)
+    result = build_result(
+        study, fidelity=float(study.user_attrs.get("fidelity", 1.0)), budget_pct=budget
+    )
     table = study_table(study)
     oracle = result.get("oracle")
     oracle_variant = f"T{oracle['trial']}" if oracle else None
@@ -138,10 +145,18 @@ def study_report(
     methods = Counter(str(m) for m in table["method"] if isinstance(m, str) and m)
     meters = tuple(sorted({str(m) for m in table["meter"] if isinstance(m, str) and m}))
     return StudyReport(
-        study_name=study.study_name, task=str(study.user_attrs.get("study", "?")),
-        budget_f1_pct=budget, stage=stage, result=result, table=table,
-        oracle_variant=oracle_variant, frontier=frontier, synergy=synergy, synergy_note=note,
-        methods=dict(methods), meters=meters,
+        study_name=study.study_name,
+        task=str(study.user_attrs.get("study", "?")),
+        budget_f1_pct=budget,
+        stage=stage,
+        result=result,
+        table=table,
+        oracle_variant=oracle_variant,
+        frontier=frontier,
+        synergy=synergy,
+        synergy_note=note,
+        methods=dict(methods),
+        meters=meters,
     )
 
 

@@ -40,38 +40,58 @@ def render_html(report: StudyReport) -> str:
     r = report.result
     parts = [
         f"<h1>greensearch report: {_e(report.study_name)}</h1>",
-        (f"<p>task <b>{_e(report.task)}</b> · F1 budget: lose at most "
-         f"{report.budget_f1_pct:g}% · search fidelity {_e(r.get('fidelity'))} "
-         f"(search trials run that share of the training steps; their energy and time are "
-         f"extrapolated to a full run) · finalists re-measured at full fidelity.</p>"),
+        (
+            f"<p>task <b>{_e(report.task)}</b> · F1 budget: lose at most "
+            f"{report.budget_f1_pct:g}% · search fidelity {_e(r.get('fidelity'))} "
+            f"(search trials run that share of the training steps; their energy and time are "
+            f"extrapolated to a full run) · finalists re-measured at full fidelity.</p>"
+        ),
         _banner(report),
-        "<h2>Oracle</h2>", _oracle(report),
-        "<h2>The search's own cost</h2>", _cost(r),
+        "<h2>Oracle</h2>",
+        _oracle(report),
+        "<h2>The search's own cost</h2>",
+        _cost(r),
         "<h2>Finalists (full fidelity)</h2>",
         _table(r.get("finalists") or [], _FINALIST_COLUMNS, empty="no finalist was measured"),
         "<h2>Pareto frontier (energy vs ΔF1)</h2>",
-        ("<p class='note'>Non-degenerate knob sets no other set beats on both total energy and "
-         "ΔF1. Each row is a final full-fidelity trial when the search re-measured that knob "
-         "set, else its search trial (see fidelity and runs).</p>"),
+        (
+            "<p class='note'>Non-degenerate knob sets no other set beats on both total energy and "
+            "ΔF1. Each row is a final full-fidelity trial when the search re-measured that knob "
+            "set, else its search trial (see fidelity and runs).</p>"
+        ),
         _table(_rows(report.frontier), _POINT_COLUMNS, empty="no frontier"),
         "<h2>Figure 2: energy vs time against the baseline</h2>",
-        _figure(figure2(report.table, stage=report.stage, budget_f1_pct=report.budget_f1_pct,
-                        oracle=report.oracle_variant)),
+        _figure(
+            figure2(
+                report.table,
+                stage=report.stage,
+                budget_f1_pct=report.budget_f1_pct,
+                oracle=report.oracle_variant,
+            )
+        ),
         "<h2>Energy–F1 frontier</h2>",
-        _figure(frontier_figure(report.table, budget_f1_pct=report.budget_f1_pct,
-                                oracle=report.oracle_variant)),
+        _figure(
+            frontier_figure(
+                report.table, budget_f1_pct=report.budget_f1_pct, oracle=report.oracle_variant
+            )
+        ),
         "<h2>Energy per stage</h2>",
         _figure(stages_figure(report.table.sort_values("energy_kwh", ascending=False))),
-        "<h2>Synergy: bundles vs their knobs measured alone</h2>", _synergy(report),
+        "<h2>Synergy: bundles vs their knobs measured alone</h2>",
+        _synergy(report),
         "<h2>Pruned combinations (never measured)</h2>",
         _table(r.get("pruned") or [], _PRUNED_COLUMNS, empty="the checker pruned nothing"),
     ]
     if r.get("failed"):
         parts += ["<h2>Failed trials</h2>", _table(r["failed"], _FAILED_COLUMNS)]
-    parts += ["<h2>Every knob set</h2>",
-              ("<p class='note'>runs = repeats behind the figure; std = spread of one run "
-               "(scaled to the full run for search trials).</p>"),
-              _table(_rows(report.table), _ALL_COLUMNS)]
+    parts += [
+        "<h2>Every knob set</h2>",
+        (
+            "<p class='note'>runs = repeats behind the figure; std = spread of one run "
+            "(scaled to the full run for search trials).</p>"
+        ),
+        _table(_rows(report.table), _ALL_COLUMNS),
+    ]
     title = _e(f"greensearch report: {report.study_name}")
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
@@ -87,16 +107,22 @@ def _banner(report: StudyReport) -> str:
     by_fid = report.table.groupby(report.table["fidelity"].fillna(-1))["repeats"]
     runs = "; ".join(
         f"{'unknown fidelity' if fid < 0 else f'fidelity {fid:g}'}: {len(g)} knob set(s), "
-        f"{_span(g)} run(s) each" for fid, g in by_fid)
-    return (f"<p class='{css}'>{_e(report.measurement_statement)}</p>"
-            f"<p>How many runs stand behind the numbers: {_e(runs)}.</p>")
+        f"{_span(g)} run(s) each"
+        for fid, g in by_fid
+    )
+    return (
+        f"<p class='{css}'>{_e(report.measurement_statement)}</p>"
+        f"<p>How many runs stand behind the numbers: {_e(runs)}.</p>"
+    )
 
 
 def _oracle(report: StudyReport) -> str:
     o = report.result.get("oracle")
     if not o:
-        return ("<p class='oracle'>No oracle: no full-fidelity finalist met the F1 budget "
-                "(or the search stopped before its final phase).</p>")
+        return (
+            "<p class='oracle'>No oracle: no full-fidelity finalist met the F1 budget "
+            "(or the search stopped before its final phase).</p>"
+        )
     ci = o.get("delta_energy_ci95_pct")
     ci_text = f" (95% CI {ci[0]:+.1f}% to {ci[1]:+.1f}%)" if ci else " (no CI: one run)"
     return (
@@ -111,13 +137,21 @@ def _oracle(report: StudyReport) -> str:
 
 def _cost(r: dict[str, Any]) -> str:
     payback = r.get("payback_runs")
-    pay = (f"The search paid for itself after <b>{payback:.3g}</b> runs of the oracle instead "
-           "of the baseline (search energy / energy saved per run)." if payback is not None
-           else "No payback: no oracle saves energy against the baseline.")
+    pay = (
+        f"The search paid for itself after <b>{payback:.3g}</b> runs of the oracle instead "
+        "of the baseline (search energy / energy saved per run)."
+        if payback is not None
+        else "No payback: no oracle saves energy against the baseline."
+    )
     ext = r.get("extrapolation")
-    ext_text = "" if not ext else (
-        f" Extrapolating short search runs to full runs erred by {ext['median_abs_error_pct']:.2g}%"
-        f" (median) and {ext['max_abs_error_pct']:.2g}% (worst) on the finalists.")
+    ext_text = (
+        ""
+        if not ext
+        else (
+            f" Extrapolating short search runs to full runs erred by {ext['median_abs_error_pct']:.2g}%"
+            f" (median) and {ext['max_abs_error_pct']:.2g}% (worst) on the finalists."
+        )
+    )
     return (
         f"<p>{r.get('n_trials')} search trials: {r.get('n_complete')} complete "
         f"({r.get('n_reused')} reused an earlier measurement), {r.get('n_pruned')} pruned "
@@ -131,29 +165,32 @@ def _synergy(report: StudyReport) -> str:
     if report.synergy is None:
         return f"<p>No synergy table: {_e(report.synergy_note)}</p>"
     fid = dict(zip(report.table["variant"], report.table["fidelity"], strict=True))
-    rows = [dict(rec, fidelity=fid.get(rec["variant"]))
-            for rec in _rows(report.synergy)]
-    return (f"<p class='note'>Expected ΔEnergy from the knobs' isolated effects: additive "
-            f"(sum) and multiplicative (1 − ∏(1 − saving)); verdict against the "
-            f"multiplicative expectation. {_e(report.synergy_note)}.</p>"
-            + _table(rows, _SYNERGY_COLUMNS, empty="no bundle of two or more knobs"))
+    rows = [dict(rec, fidelity=fid.get(rec["variant"])) for rec in _rows(report.synergy)]
+    return (
+        f"<p class='note'>Expected ΔEnergy from the knobs' isolated effects: additive "
+        f"(sum) and multiplicative (1 − ∏(1 − saving)); verdict against the "
+        f"multiplicative expectation. {_e(report.synergy_note)}.</p>"
+        + _table(rows, _SYNERGY_COLUMNS, empty="no bundle of two or more knobs")
+    )
 
 
 def _figure(fig: Any) -> str:
     return str(fig.to_html(full_html=False, include_plotlyjs=False))
 
 
-def _table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, Cell]], *,
-           empty: str = "none") -> str:
+def _table(
+    rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, Cell]], *, empty: str = "none"
+) -> str:
     if not rows:
         return f"<p class='note'>{_e(empty)}</p>"
-    left = {"knobs", "variant", "reason", "error", "note", "verdict", "meter", "method",
-            "phase"}
+    left = {"knobs", "variant", "reason", "error", "note", "verdict", "meter", "method", "phase"}
     head = "".join(f"<th class='{'l' if k in left else ''}'>{_e(t)}</th>" for k, t, _ in columns)
     body = []
     for row in rows:
-        cells = "".join(f"<td class='{'l' if k in left else ''}'>{fmt(row.get(k))}</td>"
-                        for k, _, fmt in columns)
+        cells = "".join(
+            f"<td class='{'l' if k in left else ''}'>{fmt(row.get(k))}</td>"
+            for k, _, fmt in columns
+        )
         body.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -207,33 +244,58 @@ def _span(values: pd.Series) -> str:
 
 
 _FINALIST_COLUMNS: list[tuple[str, str, Cell]] = [
-    ("trial", "trial", _e), ("knobs", "knobs", _knobs), ("energy_kwh", "energy", _kwh),
-    ("delta_energy_pct", "ΔEnergy", _pct), ("delta_energy_ci95_pct", "ΔEnergy 95% CI", _ci),
-    ("delta_time_pct", "ΔTime", _pct), ("delta_f1_pct", "ΔF1", lambda v: _pct(v, "+.2f")),
-    ("feasible", "within budget", _yes), ("degenerate", "degenerate", _yes),
-    ("repeats", "runs", _e), ("near_miss", "near miss", _yes), ("method", "method", _e),
+    ("trial", "trial", _e),
+    ("knobs", "knobs", _knobs),
+    ("energy_kwh", "energy", _kwh),
+    ("delta_energy_pct", "ΔEnergy", _pct),
+    ("delta_energy_ci95_pct", "ΔEnergy 95% CI", _ci),
+    ("delta_time_pct", "ΔTime", _pct),
+    ("delta_f1_pct", "ΔF1", lambda v: _pct(v, "+.2f")),
+    ("feasible", "within budget", _yes),
+    ("degenerate", "degenerate", _yes),
+    ("repeats", "runs", _e),
+    ("near_miss", "near miss", _yes),
+    ("method", "method", _e),
 ]
 _POINT_COLUMNS: list[tuple[str, str, Cell]] = [
-    ("variant", "variant", _e), ("knobs", "knobs", _knobs), ("energy_kwh", "energy", _kwh),
-    ("delta_energy_pct", "ΔEnergy", _pct), ("delta_time_pct", "ΔTime", _pct),
-    ("delta_f1_pct", "ΔF1", lambda v: _pct(v, "+.2f")), ("feasible", "within budget", _yes),
-    ("fidelity", "fidelity", _fid), ("repeats", "runs", _e),
+    ("variant", "variant", _e),
+    ("knobs", "knobs", _knobs),
+    ("energy_kwh", "energy", _kwh),
+    ("delta_energy_pct", "ΔEnergy", _pct),
+    ("delta_time_pct", "ΔTime", _pct),
+    ("delta_f1_pct", "ΔF1", lambda v: _pct(v, "+.2f")),
+    ("feasible", "within budget", _yes),
+    ("fidelity", "fidelity", _fid),
+    ("repeats", "runs", _e),
 ]
 _ALL_COLUMNS: list[tuple[str, str, Cell]] = [
-    *_POINT_COLUMNS[:3], ("energy_kwh_std", "std", _kwh), *_POINT_COLUMNS[3:],
-    ("degenerate", "degenerate", _yes), ("phase", "phase", _e), ("meter", "meter", _e),
+    *_POINT_COLUMNS[:3],
+    ("energy_kwh_std", "std", _kwh),
+    *_POINT_COLUMNS[3:],
+    ("degenerate", "degenerate", _yes),
+    ("phase", "phase", _e),
+    ("meter", "meter", _e),
     ("method", "method", _e),
 ]
 _SYNERGY_COLUMNS: list[tuple[str, str, Cell]] = [
-    ("variant", "variant", _e), ("knobs", "knobs", _knobs),
+    ("variant", "variant", _e),
+    ("knobs", "knobs", _knobs),
     ("measured_delta_energy_pct", "measured ΔE", _pct),
     ("expected_additive_pct", "additive ΔE", _pct),
     ("expected_multiplicative_pct", "multiplicative ΔE", _pct),
     ("excess_saving_pp", "excess (pp)", lambda v: _num(v, "+.1f")),
-    ("synergy_ratio", "ratio", lambda v: _num(v, ".3f")), ("verdict", "verdict", _e),
-    ("fidelity", "fidelity", _fid), ("note", "note", _e),
+    ("synergy_ratio", "ratio", lambda v: _num(v, ".3f")),
+    ("verdict", "verdict", _e),
+    ("fidelity", "fidelity", _fid),
+    ("note", "note", _e),
 ]
 _PRUNED_COLUMNS: list[tuple[str, str, Cell]] = [
-    ("trial", "trial", _e), ("knobs", "knobs", _knobs), ("reason", "reason", _e)]
+    ("trial", "trial", _e),
+    ("knobs", "knobs", _knobs),
+    ("reason", "reason", _e),
+]
 _FAILED_COLUMNS: list[tuple[str, str, Cell]] = [
-    ("trial", "trial", _e), ("knobs", "knobs", _knobs), ("error", "error", _e)]
+    ("trial", "trial", _e),
+    ("knobs", "knobs", _knobs),
+    ("error", "error", _e),
+]

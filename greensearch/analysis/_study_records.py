@@ -54,8 +54,10 @@ def open_study(storage: str | Any, study_name: str) -> Any:
     if isinstance(storage, str):
         path = _local_file(storage)
         if path is not None and not path.is_file():
-            raise ConfigError(f"storage file {str(path)!r} not found; pass the --storage URL "
-                              "that `greensearch optimize` used")
+            raise ConfigError(
+                f"storage file {str(path)!r} not found; pass the --storage URL "
+                "that `greensearch optimize` used"
+            )
         with warnings.catch_warnings():  # the heartbeat retry is "experimental": not news here
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             storage = open_storage(storage)
@@ -84,19 +86,29 @@ def study_records(study: Any) -> list[dict[str, Any]]:
     """
     import optuna
 
-    done = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-            if "reused_from" not in t.user_attrs and isinstance(t.user_attrs.get("knobs"), str)]
+    done = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if "reused_from" not in t.user_attrs and isinstance(t.user_attrs.get("knobs"), str)
+    ]
     search_fidelity = _search_fidelity(study, done)
     groups = {
         "final": [t for t in done if t.user_attrs.get("phase") == "final"],
-        "search": [t for t in done if t.user_attrs.get("phase") != "final"
-                   and t.user_attrs.get("fidelity") == search_fidelity],
+        "search": [
+            t
+            for t in done
+            if t.user_attrs.get("phase") != "final"
+            and t.user_attrs.get("fidelity") == search_fidelity
+        ],
     }
-    bases = {g: next((t for t in ts if t.user_attrs["knobs"] == ""), None)
-             for g, ts in groups.items()}
+    bases = {
+        g: next((t for t in ts if t.user_attrs["knobs"] == ""), None) for g, ts in groups.items()
+    }
     if bases["search"] is None and bases["final"] is None:
-        raise ConfigError(f"study {study.study_name!r} has no completed baseline trial; run "
-                          "`greensearch optimize` on it (it measures the baseline first)")
+        raise ConfigError(
+            f"study {study.study_name!r} has no completed baseline trial; run "
+            "`greensearch optimize` on it (it measures the baseline first)"
+        )
     budget = float(study.user_attrs.get("budget_f1_pct", math.nan))
     chosen: dict[str, tuple[str, Any]] = {}
     for group in ("search", "final"):  # final last: it replaces the search estimate
@@ -118,10 +130,13 @@ def study_records(study: Any) -> list[dict[str, Any]]:
 def study_table(study: Any) -> pd.DataFrame:
     """The normalized table of a study; ``attrs`` carry the study's name and settings."""
     df = from_records(study_records(study))
-    df.attrs.update(source="study", study_name=study.study_name,
-                    task=study.user_attrs.get("study"),
-                    budget_f1_pct=study.user_attrs.get("budget_f1_pct"),
-                    search_fidelity=study.user_attrs.get("fidelity"))
+    df.attrs.update(
+        source="study",
+        study_name=study.study_name,
+        task=study.user_attrs.get("study"),
+        budget_f1_pct=study.user_attrs.get("budget_f1_pct"),
+        search_fidelity=study.user_attrs.get("fidelity"),
+    )
     return df
 
 
@@ -135,8 +150,9 @@ def _search_fidelity(study: Any, trials: list[Any]) -> float | None:
     stated = study.user_attrs.get("fidelity")
     if stated is not None:
         return float(stated)
-    seen = Counter(t.user_attrs.get("fidelity") for t in trials
-                   if t.user_attrs.get("phase") != "final")
+    seen = Counter(
+        t.user_attrs.get("fidelity") for t in trials if t.user_attrs.get("phase") != "final"
+    )
     return seen.most_common(1)[0][0] if seen else None
 
 
@@ -154,8 +170,9 @@ def _figures(trial: Any) -> dict[str, Any]:
     linear = planned / max(steps, 1) if fidelity < 1 and steps and planned else 1.0
     # the search's own per-figure scale (step-timed); older studies scaled linearly
     factor = a.get("train_scale") or {"energy_kwh": linear, "duration_s": linear}
-    stages: dict[str, dict[str, float]] = {s: {"energy_kwh": 0.0, "duration_s": 0.0}
-                                           for s in STAGES}
+    stages: dict[str, dict[str, float]] = {
+        s: {"energy_kwh": 0.0, "duration_s": 0.0} for s in STAGES
+    }
     raw = a.get("stages") or {}
     for window, data in raw.items():
         stage = FOLDED_WINDOWS.get(window, window)
@@ -170,22 +187,32 @@ def _figures(trial: Any) -> dict[str, Any]:
     energy = float(a["energy_kwh"])
     # a short run's spread, scaled to the extrapolated energy (relative std is kept)
     std_full = float(std) * energy / mean_run if std is not None and mean_run > 0 else math.nan
-    return {"attrs": a, "stages": stages if raw else {}, "energy_kwh": energy,
-            "duration_s": float(a["duration_s"]), "f1": float(a["f1"]),
-            "energy_kwh_std": std_full, "fidelity": fidelity}
+    return {
+        "attrs": a,
+        "stages": stages if raw else {},
+        "energy_kwh": energy,
+        "duration_s": float(a["duration_s"]),
+        "f1": float(a["f1"]),
+        "energy_kwh_std": std_full,
+        "fidelity": fidelity,
+    }
 
 
 def _pct(value: float, ref: float) -> float:
     return (value / ref - 1.0) * 100.0 if ref and not math.isnan(ref) else math.nan
 
 
-def _record(trial: Any, fig: dict[str, Any], base: dict[str, Any], budget: float, *,
-            is_base: bool) -> dict[str, Any]:
+def _record(
+    trial: Any, fig: dict[str, Any], base: dict[str, Any], budget: float, *, is_base: bool
+) -> dict[str, Any]:
     a = fig["attrs"]
     degenerate = bool(a.get("degenerate", False))
     delta_f1 = _pct(fig["f1"], base["f1"])
-    feasible = bool(a.get("feasible", False)) if math.isnan(budget) else (
-        not degenerate and delta_f1 >= -budget - _TOLERANCE_PCT)
+    feasible = (
+        bool(a.get("feasible", False))
+        if math.isnan(budget)
+        else (not degenerate and delta_f1 >= -budget - _TOLERANCE_PCT)
+    )
     rec: dict[str, Any] = {
         "variant": f"T{trial.number}",
         "knobs": a["knobs"],

@@ -106,16 +106,20 @@ def estimate_noise(
             # relative spread of one run (a run of a cheap bundle varies less in absolute
             # terms; in per cent of itself it varies alike), in points of its own energy
             rel = 100.0 * repeated["energy_kwh_std"] / repeated["energy_kwh"]
-            one_run = math.sqrt(float((rel ** 2).mean()))
+            one_run = math.sqrt(float((rel**2).mean()))
             runs = df["repeats"].clip(lower=1).astype(float)
             # measured minus expected carries the error of the bundle and of each of its
             # k isolated components: variance (1 + k) / n for rows of n runs
             k = max((len(str(v).split(",")) for v in df["knobs"] if str(v)), default=1)
             band = 2.0 * one_run * math.sqrt(float((1.0 / runs).mean()) * (1 + k))
-            spread = f"{int(runs.min())}" if runs.min() == runs.max() else (
-                f"{int(runs.min())} to {int(runs.max())}")
+            spread = (
+                f"{int(runs.min())}"
+                if runs.min() == runs.max()
+                else (f"{int(runs.min())} to {int(runs.max())}")
+            )
             return NoiseEstimate(
-                band, "repeats",
+                band,
+                "repeats",
                 f"2 x RMS standard error: one run varies {one_run:.3g} pp (from "
                 f"{len(repeated)} repeated variants), rows average {spread} run(s)",
             )
@@ -218,12 +222,29 @@ def synergy_table(
 _DEGENERATE_NOTE = "degenerate model (predicts one class): its ΔF1 is not meaningful"
 
 _RESULT_COLUMNS = [
-    "variant", "knobs", "components", "measured_alone", "unmeasured", "assumed_neutral",
-    "measured_delta_energy_pct", "expected_additive_pct", "expected_multiplicative_pct",
-    "measured_saving_pct", "expected_saving_pct", "excess_saving_pp",
-    "excess_saving_additive_pp", "synergy_ratio", "verdict", "verdict_additive",
-    "measured_delta_time_pct", "expected_delta_time_pct", "measured_delta_f1_pct",
-    "expected_delta_f1_pct", "degenerate", "noise_pct", "note",
+    "variant",
+    "knobs",
+    "components",
+    "measured_alone",
+    "unmeasured",
+    "assumed_neutral",
+    "measured_delta_energy_pct",
+    "expected_additive_pct",
+    "expected_multiplicative_pct",
+    "measured_saving_pct",
+    "expected_saving_pct",
+    "excess_saving_pp",
+    "excess_saving_additive_pp",
+    "synergy_ratio",
+    "verdict",
+    "verdict_additive",
+    "measured_delta_time_pct",
+    "expected_delta_time_pct",
+    "measured_delta_f1_pct",
+    "expected_delta_f1_pct",
+    "degenerate",
+    "noise_pct",
+    "note",
 ]
 
 
@@ -263,7 +284,8 @@ def _judge(
         "verdict_additive": _verdict(excess_add, band),
         "expected_delta_time_pct": (
             math.prod(1.0 + float(c[time_column]) / 100.0 for c in comps) - 1.0
-        ) * 100.0,
+        )
+        * 100.0,
         "expected_delta_f1_pct": sum(float(c["delta_f1_pct"]) for c in comps),
         "note": "; ".join(notes),
     }
@@ -272,11 +294,18 @@ def _judge(
 def _empty_result(note: str) -> dict[str, object]:
     nan = math.nan
     return {
-        "expected_additive_pct": nan, "expected_multiplicative_pct": nan,
-        "measured_saving_pct": nan, "expected_saving_pct": nan, "excess_saving_pp": nan,
-        "excess_saving_additive_pp": nan, "synergy_ratio": nan, "verdict": "not_judgeable",
-        "verdict_additive": "not_judgeable", "expected_delta_time_pct": nan,
-        "expected_delta_f1_pct": nan, "note": note,
+        "expected_additive_pct": nan,
+        "expected_multiplicative_pct": nan,
+        "measured_saving_pct": nan,
+        "expected_saving_pct": nan,
+        "excess_saving_pp": nan,
+        "excess_saving_additive_pp": nan,
+        "synergy_ratio": nan,
+        "verdict": "not_judgeable",
+        "verdict_additive": "not_judgeable",
+        "expected_delta_time_pct": nan,
+        "expected_delta_f1_pct": nan,
+        "note": note,
     }
 
 

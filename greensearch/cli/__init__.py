@@ -61,10 +61,12 @@ def _allow_negative_percent(parser: argparse.ArgumentParser) -> None:
 def _add_common(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
     """Options every command takes, before or after the command name."""
     kw = {"default": argparse.SUPPRESS} if suppress else {}
-    parser.add_argument("-v", "--verbose", action="count", help="more log output",
-                        **({"default": 0} | kw))
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="only errors; no progress output", **kw)
+    parser.add_argument(
+        "-v", "--verbose", action="count", help="more log output", **({"default": 0} | kw)
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="only errors; no progress output", **kw
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors", **kw)
 
 
@@ -106,10 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _configure_logging(verbose: int, quiet: bool) -> None:
-    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else
-                                         logging.INFO if verbose else logging.WARNING)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    level = (
+        logging.ERROR
+        if quiet
+        else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    )
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
 
 
 def _version() -> str:

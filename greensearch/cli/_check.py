@@ -30,36 +30,54 @@ def add_parser(subparsers: Any) -> None:
             "interactions, ΔF1 as their sum; prune when the prediction exceeds the best "
             "subset's energy by more than the margin (2 sigma of a difference of two runs: "
             "2*sqrt(2) x the noise). Exit 0 whatever the verdict; it is "
-            "printed (status: pass|risk|prune|conflict)."),
+            "printed (status: pass|risk|prune|conflict)."
+        ),
         epilog="examples: greensearch check --knobs grad_accumulation=2,precision=fp16,"
-               "grad_checkpointing --csv table1.csv --assume-neutral; greensearch check "
-               "--knobs precision=bf16,torch_compile --storage sqlite:///studies/s.db "
-               "--study-name s (learns from the study's trials and its repeated baseline)",
+        "grad_checkpointing --csv table1.csv --assume-neutral; greensearch check "
+        "--knobs precision=bf16,torch_compile --storage sqlite:///studies/s.db "
+        "--study-name s (learns from the study's trials and its repeated baseline)",
     )
-    p.add_argument("--knobs", required=True, metavar="BUNDLE",
-                   help="the combination, e.g. layer_prune=12:bottom,torch_compile")
-    p.add_argument("--csv", metavar="PATH",
-                   help="measurements in the paper's Table I format (code_bundle column); "
-                        "every row except the judged bundle's own is learned from")
+    p.add_argument(
+        "--knobs",
+        required=True,
+        metavar="BUNDLE",
+        help="the combination, e.g. layer_prune=12:bottom,torch_compile",
+    )
+    p.add_argument(
+        "--csv",
+        metavar="PATH",
+        help="measurements in the paper's Table I format (code_bundle column); "
+        "every row except the judged bundle's own is learned from",
+    )
     from greensearch.cli._plot import add_study_arguments
 
     add_study_arguments(p, required=False)
-    p.add_argument("--noise-pct", type=float, metavar="PCT",
-                   help="relative energy noise of one run in percent (default: estimated "
-                        "from rows that should agree, e.g. top/bottom pruning pairs)")
-    p.add_argument("--noise-f1-pct", type=float, metavar="PCT",
-                   help="ΔF1 noise in percent (default: estimated likewise)")
-    p.add_argument("--assume-neutral", action="store_true",
-                   help="treat knobs never measured alone as neutral (ratio 1): the kindest "
-                        "assumption; without it they get no prediction and no prune")
+    p.add_argument(
+        "--noise-pct",
+        type=float,
+        metavar="PCT",
+        help="relative energy noise of one run in percent (default: estimated "
+        "from rows that should agree, e.g. top/bottom pruning pairs)",
+    )
+    p.add_argument(
+        "--noise-f1-pct",
+        type=float,
+        metavar="PCT",
+        help="ΔF1 noise in percent (default: estimated likewise)",
+    )
+    p.add_argument(
+        "--assume-neutral",
+        action="store_true",
+        help="treat knobs never measured alone as neutral (ratio 1): the kindest "
+        "assumption; without it they get no prediction and no prune",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     """Run the check and render it."""
-    from greensearch.search import check_bundle, read_paper_table
-    from greensearch.search import rows_from_table
+    from greensearch.search import check_bundle, read_paper_table, rows_from_table
 
     bundle = parse_bundle(args.knobs)  # a bad bundle fails before any storage is opened
     rows, noise = None, None
@@ -72,9 +90,14 @@ def handle(args: argparse.Namespace) -> int:
     elif args.csv:
         rows = read_paper_table(args.csv)
     report = check_bundle(
-        default_registry(), bundle, rows=rows,
+        default_registry(),
+        bundle,
+        rows=rows,
         noise_rel=None if args.noise_pct is None else args.noise_pct / 100.0,
-        noise_f1_pct=args.noise_f1_pct, assume_neutral=args.assume_neutral, noise=noise)
+        noise_f1_pct=args.noise_f1_pct,
+        assume_neutral=args.assume_neutral,
+        noise=noise,
+    )
     if args.json:
         print_json(report.to_dict())
         return 0
@@ -94,11 +117,15 @@ def _render_text(d: dict[str, Any]) -> None:
         for o in d["overlaps"]:
             print(f"  {'RISK' if o['risk'] else 'ok  '} {o['reason']}")
     if d["predicted_energy_ratio"] is not None:
-        print(f"predicted: energy ratio {d['predicted_energy_ratio']:.3f}, "
-              f"ΔF1 {d['predicted_delta_f1_pct']:+.3g}%")
+        print(
+            f"predicted: energy ratio {d['predicted_energy_ratio']:.3f}, "
+            f"ΔF1 {d['predicted_delta_f1_pct']:+.3g}%"
+        )
     for m in d["measured"]:
-        print(f"measured ({m['variant']}, not learned from): energy ratio "
-              f"{m['energy_ratio']:.3f}, ΔF1 {m['delta_f1_pct']:+.3g}%")
+        print(
+            f"measured ({m['variant']}, not learned from): energy ratio "
+            f"{m['energy_ratio']:.3f}, ΔF1 {m['delta_f1_pct']:+.3g}%"
+        )
     if d["noise"]:
         print(f"noise: {d['noise']['detail']}")
     print("reasons:")

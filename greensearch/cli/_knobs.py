@@ -12,9 +12,12 @@ __all__ = ["add_parser", "knob_rows"]
 
 def add_parser(sub: Any) -> None:
     """Register the ``knobs`` subcommand."""
-    p = sub.add_parser("knobs", help="list the knobs and whether they run here",
-                       description="List every knob: stage, targeted resources, parameters, "
-                                   "and whether it is available on this machine (or why not).")
+    p = sub.add_parser(
+        "knobs",
+        help="list the knobs and whether they run here",
+        description="List every knob: stage, targeted resources, parameters, "
+        "and whether it is available on this machine (or why not).",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON list of knob objects")
     p.set_defaults(handler=handle)
 
@@ -26,21 +29,31 @@ def knob_rows() -> list[dict[str, Any]]:
     rows = []
     for knob in default_registry():
         reason = knob.unavailable_reason()
-        rows.append({
-            "name": knob.name,
-            "stage": knob.stage,
-            "targets": list(knob.targets),
-            "costs": list(knob.costs),
-            "params": [{"name": p.name, "type": p.type.__name__, "default": p.default,
+        rows.append(
+            {
+                "name": knob.name,
+                "stage": knob.stage,
+                "targets": list(knob.targets),
+                "costs": list(knob.costs),
+                "params": [
+                    {
+                        "name": p.name,
+                        "type": p.type.__name__,
+                        "default": p.default,
                         "choices": list(p.choices) if p.choices is not None else None,
-                        "low": p.low, "high": p.high} for p in knob.params],
-            "search_values": list(knob.values_for_search()),
-            "conflicts": list(knob.conflicts),
-            "description": knob.description,
-            "available": reason is None,
-            "reason": reason,
-            "unavailable_values": knob.unavailable_values(),
-        })
+                        "low": p.low,
+                        "high": p.high,
+                    }
+                    for p in knob.params
+                ],
+                "search_values": list(knob.values_for_search()),
+                "conflicts": list(knob.conflicts),
+                "description": knob.description,
+                "available": reason is None,
+                "reason": reason,
+                "unavailable_values": knob.unavailable_values(),
+            }
+        )
     return rows
 
 
@@ -56,7 +69,8 @@ def handle(args: argparse.Namespace) -> int:
         where = "yes" if row["available"] else f"no: {row['reason']}"
         if row["available"] and row["unavailable_values"]:
             where = "yes, except " + "; ".join(
-                f"{v} ({why.split(';')[0]})" for v, why in row["unavailable_values"].items())
+                f"{v} ({why.split(';')[0]})" for v, why in row["unavailable_values"].items()
+            )
         table.append([row["name"], row["stage"], ",".join(row["targets"]), params, where])
     print_table(["knob", "stage", "targets", "params", "available here"], table, align="lllll")
     return 0

@@ -27,47 +27,117 @@ def add_parser(sub: Any) -> None:
         ),
         epilog="example: greensearch optimize --budget-f1 -1%% --n-trials 40 --fidelity 0.5",
     )
-    p.add_argument("--budget-f1", default="-1%", metavar="PCT",
-                   help="accepted F1 loss vs the baseline: -1%%, -0.5%%, 1%% (default -1%%)")
+    p.add_argument(
+        "--budget-f1",
+        default="-1%",
+        metavar="PCT",
+        help="accepted F1 loss vs the baseline: -1%%, -0.5%%, 1%% (default -1%%)",
+    )
     p.add_argument("--study", metavar="FILE", help="study TOML (default: the embedded study)")
-    p.add_argument("--n-trials", type=int, metavar="N",
-                   help="search trials in the study, seeds included (default: seeds + 8)")
-    p.add_argument("--study-name", metavar="NAME",
-                   help="Optuna study name (default <study>-f1-<budget>); the same name resumes")
-    p.add_argument("--storage", metavar="URL",
-                   help="Optuna storage: sqlite:///F.db, postgresql://..., journal:FILE "
-                        "(default sqlite:///studies/<study-name>.db)")
-    p.add_argument("--sampler", default="tpe", choices=("tpe", "nsga2", "gp", "random", "grid"),
-                   help="Optuna sampler (default tpe, with the F1 constraint)")
-    p.add_argument("--fidelity", type=float, default=0.25, metavar="F",
-                   help="fraction of training steps per search trial; energy and time are "
-                        "extrapolated to the full run (default 0.25)")
-    p.add_argument("--repeats", type=int, default=3, metavar="N",
-                   help="full-fidelity runs of each finalist and the baseline (default 3)")
-    p.add_argument("--baseline-repeats", type=int, default=3, metavar="N",
-                   help="baseline runs at search fidelity, to estimate noise (default 3)")
-    p.add_argument("--finalists", type=int, default=1, metavar="K",
-                   help="cheapest feasible bundles re-measured at full fidelity (default 1)")
-    p.add_argument("--near-misses", type=int, default=1, metavar="N",
-                   help="also re-measure up to N bundles whose short-run F1 loss exceeded "
-                        "the budget by at most the budget again (at most 2x the budget) and "
-                        "that are cheaper than every finalist; the full-fidelity budget stays "
-                        "strict; none at --fidelity 1 or a 0%% budget (default 1; 0: none)")
-    p.add_argument("--no-prune", dest="prune", action="store_false",
-                   help="measure every sampled combination (no orthogonality pruning)")
-    p.add_argument("--no-guide", dest="guide", action="store_false", default=None,
-                   help="sampler trials only (no model-guided trials between them)")
-    p.add_argument("--n-workers", type=int, default=1, metavar="N",
-                   help="worker processes sharing the study (default 1)")
+    p.add_argument(
+        "--n-trials",
+        type=int,
+        metavar="N",
+        help="search trials in the study, seeds included (default: seeds + 8)",
+    )
+    p.add_argument(
+        "--study-name",
+        metavar="NAME",
+        help="Optuna study name (default <study>-f1-<budget>); the same name resumes",
+    )
+    p.add_argument(
+        "--storage",
+        metavar="URL",
+        help="Optuna storage: sqlite:///F.db, postgresql://..., journal:FILE "
+        "(default sqlite:///studies/<study-name>.db)",
+    )
+    p.add_argument(
+        "--sampler",
+        default="tpe",
+        choices=("tpe", "nsga2", "gp", "random", "grid"),
+        help="Optuna sampler (default tpe, with the F1 constraint)",
+    )
+    p.add_argument(
+        "--fidelity",
+        type=float,
+        default=0.25,
+        metavar="F",
+        help="fraction of training steps per search trial; energy and time are "
+        "extrapolated to the full run (default 0.25)",
+    )
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        metavar="N",
+        help="full-fidelity runs of each finalist and the baseline (default 3)",
+    )
+    p.add_argument(
+        "--baseline-repeats",
+        type=int,
+        default=3,
+        metavar="N",
+        help="baseline runs at search fidelity, to estimate noise (default 3)",
+    )
+    p.add_argument(
+        "--finalists",
+        type=int,
+        default=1,
+        metavar="K",
+        help="cheapest feasible bundles re-measured at full fidelity (default 1)",
+    )
+    p.add_argument(
+        "--near-misses",
+        type=int,
+        default=1,
+        metavar="N",
+        help="also re-measure up to N bundles whose short-run F1 loss exceeded "
+        "the budget by at most the budget again (at most 2x the budget) and "
+        "that are cheaper than every finalist; the full-fidelity budget stays "
+        "strict; none at --fidelity 1 or a 0%% budget (default 1; 0: none)",
+    )
+    p.add_argument(
+        "--no-prune",
+        dest="prune",
+        action="store_false",
+        help="measure every sampled combination (no orthogonality pruning)",
+    )
+    p.add_argument(
+        "--no-guide",
+        dest="guide",
+        action="store_false",
+        default=None,
+        help="sampler trials only (no model-guided trials between them)",
+    )
+    p.add_argument(
+        "--n-workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes sharing the study (default 1)",
+    )
     p.add_argument("--include", metavar="KNOBS", help="search only these knobs (comma list)")
     p.add_argument("--exclude", metavar="KNOBS", help="never search these knobs (comma list)")
-    p.add_argument("--meter", default="auto", choices=("auto", "nvml", "rapl", "codecarbon"),
-                   help="energy meter (default auto)")
-    p.add_argument("--idle-seconds", type=float, default=2.0, metavar="S",
-                   help="idle power sampled before the first trial (default 2; 0 skips)")
+    p.add_argument(
+        "--meter",
+        default="auto",
+        choices=("auto", "nvml", "rapl", "codecarbon"),
+        help="energy meter (default auto)",
+    )
+    p.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="idle power sampled before the first trial (default 2; 0 skips)",
+    )
     p.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
-    p.add_argument("--results", default="greensearch-results.jsonl", metavar="PATH",
-                   help="JSON Lines file every run is appended to")
+    p.add_argument(
+        "--results",
+        default="greensearch-results.jsonl",
+        metavar="PATH",
+        help="JSON Lines file every run is appended to",
+    )
     p.add_argument("--search-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(handler=handle)
@@ -82,14 +152,28 @@ def handle(args: argparse.Namespace) -> int:
     bar = _Progress(enabled=not (args.quiet or args.json))
     try:
         result = optimize(
-            args.study, budget_f1=budget, n_trials=args.n_trials, study_name=args.study_name,
-            storage=args.storage, sampler=args.sampler, fidelity=args.fidelity,
-            repeats=args.repeats, baseline_repeats=args.baseline_repeats,
-            finalists=args.finalists, near_misses=args.near_misses, prune=args.prune,
-            guide=args.guide, meter=args.meter,
-            idle_seconds=args.idle_seconds, n_workers=args.n_workers, seed=args.seed,
-            include=_split(args.include), exclude=_split(args.exclude),
-            results_path=args.results, search_only=args.search_only, progress=bar.update,
+            args.study,
+            budget_f1=budget,
+            n_trials=args.n_trials,
+            study_name=args.study_name,
+            storage=args.storage,
+            sampler=args.sampler,
+            fidelity=args.fidelity,
+            repeats=args.repeats,
+            baseline_repeats=args.baseline_repeats,
+            finalists=args.finalists,
+            near_misses=args.near_misses,
+            prune=args.prune,
+            guide=args.guide,
+            meter=args.meter,
+            idle_seconds=args.idle_seconds,
+            n_workers=args.n_workers,
+            seed=args.seed,
+            include=_split(args.include),
+            exclude=_split(args.exclude),
+            results_path=args.results,
+            search_only=args.search_only,
+            progress=bar.update,
         )
     finally:
         bar.close()
@@ -103,50 +187,78 @@ def handle(args: argparse.Namespace) -> int:
 def render(result: dict[str, Any]) -> None:
     """The oracle, the finalists, the Pareto table and the search's own cost."""
     oracle, base = result["oracle"], result["baseline"]
-    print(f"study {result['study_name']}: {result['n_trials']} search trials "
-          f"({result['n_complete']} measured or reused, {result['n_pruned']} pruned, "
-          f"{result['n_failed']} failed, {result['n_guided']} model-guided), "
-          f"F1 budget {result['budget_f1_pct']:g}%")
+    print(
+        f"study {result['study_name']}: {result['n_trials']} search trials "
+        f"({result['n_complete']} measured or reused, {result['n_pruned']} pruned, "
+        f"{result['n_failed']} failed, {result['n_guided']} model-guided), "
+        f"F1 budget {result['budget_f1_pct']:g}%"
+    )
     if oracle is None:
         print("no bundle met the F1 budget at full fidelity: keep the baseline")
     else:
         ci = oracle.get("delta_energy_ci95_pct")
         ci_text = f" (95% CI {ci[0]:+.1f}% .. {ci[1]:+.1f}%)" if ci and ci[0] is not None else ""
         print(f"oracle: {oracle['knobs']}")
-        print(f"  energy {fmt_energy(oracle['energy_kwh'])} vs baseline "
-              f"{fmt_energy(base['energy_kwh'])}: ΔEnergy {fmt_pct(oracle['delta_energy_pct'])}"
-              f"{ci_text}, ΔTime {fmt_pct(oracle['delta_time_pct'])}, "
-              f"ΔF1 {fmt_pct(oracle['delta_f1_pct'])} (F1 {oracle['f1']:.4f}); "
-              f"{oracle['repeats']} full-fidelity runs each")
+        print(
+            f"  energy {fmt_energy(oracle['energy_kwh'])} vs baseline "
+            f"{fmt_energy(base['energy_kwh'])}: ΔEnergy {fmt_pct(oracle['delta_energy_pct'])}"
+            f"{ci_text}, ΔTime {fmt_pct(oracle['delta_time_pct'])}, "
+            f"ΔF1 {fmt_pct(oracle['delta_f1_pct'])} (F1 {oracle['f1']:.4f}); "
+            f"{oracle['repeats']} full-fidelity runs each"
+        )
     _render_finalists(result["finalists"])
-    rows = [[r["knobs"] or "baseline", fmt_energy(r["energy_kwh"]), fmt_pct(r["delta_energy_pct"]),
-             fmt_pct(r["delta_time_pct"]), fmt_pct(r["delta_f1_pct"]),
-             "yes" if r["feasible"] else "no"] for r in result["pareto"]]
+    rows = [
+        [
+            r["knobs"] or "baseline",
+            fmt_energy(r["energy_kwh"]),
+            fmt_pct(r["delta_energy_pct"]),
+            fmt_pct(r["delta_time_pct"]),
+            fmt_pct(r["delta_f1_pct"]),
+            "yes" if r["feasible"] else "no",
+        ]
+        for r in result["pareto"]
+    ]
     if rows:
         print(f"\nPareto front of the search (fidelity {result['fidelity']:g}, extrapolated):")
         print_table(["knobs", "energy", "ΔEnergy", "ΔTime", "ΔF1", "feasible"], rows)
     ext = result.get("extrapolation")
     if ext:
-        print(f"\nfidelity extrapolation error on finalists: median "
-              f"{ext['median_abs_error_pct']:.1f}%, worst {ext['max_abs_error_pct']:.1f}%")
+        print(
+            f"\nfidelity extrapolation error on finalists: median "
+            f"{ext['median_abs_error_pct']:.1f}%, worst {ext['max_abs_error_pct']:.1f}%"
+        )
     payback = result["payback_runs"]
-    print(f"\nsearch cost: {fmt_energy(result['search_energy_kwh'])} in "
-          f"{result['search_duration_s']:.0f} s of runs"
-          + (f"; paid back after {payback:.1f} production runs of the oracle" if payback else ""))
+    print(
+        f"\nsearch cost: {fmt_energy(result['search_energy_kwh'])} in "
+        f"{result['search_duration_s']:.0f} s of runs"
+        + (f"; paid back after {payback:.1f} production runs of the oracle" if payback else "")
+    )
     meter = result["meter"]
     print(f"meter: {meter['name']} ({meter['method']})")
 
 
 def _render_finalists(finals: list[dict[str, Any]]) -> None:
     """Every bundle judged at full fidelity, so a rejected candidate is visible too."""
-    rows = [[r["knobs"], fmt_energy(r["energy_kwh"]), fmt_pct(r["delta_energy_pct"]),
-             fmt_pct(r["delta_f1_pct"]), "yes" if r["feasible"] else "no", r["repeats"],
-             "near miss" if r.get("near_miss") else "feasible in search"]
-            for r in finals if r["knobs"]]
+    rows = [
+        [
+            r["knobs"],
+            fmt_energy(r["energy_kwh"]),
+            fmt_pct(r["delta_energy_pct"]),
+            fmt_pct(r["delta_f1_pct"]),
+            "yes" if r["feasible"] else "no",
+            r["repeats"],
+            "near miss" if r.get("near_miss") else "feasible in search",
+        ]
+        for r in finals
+        if r["knobs"]
+    ]
     if rows:
         print("\nfinalists at full fidelity:")
-        print_table(["knobs", "energy", "ΔEnergy", "ΔF1", "feasible", "runs", "picked as"],
-                    rows, align="lrrrrrl")
+        print_table(
+            ["knobs", "energy", "ΔEnergy", "ΔF1", "feasible", "runs", "picked as"],
+            rows,
+            align="lrrrrrl",
+        )
 
 
 class _Progress:
@@ -165,8 +277,13 @@ class _Progress:
         if phase != self.phase:
             self.close()
             label = "search trials" if phase == "search" else "full-fidelity finalists"
-            self.bar = tqdm(total=total, desc=label, file=sys.stderr, unit="trial",
-                            disable=not sys.stderr.isatty())
+            self.bar = tqdm(
+                total=total,
+                desc=label,
+                file=sys.stderr,
+                unit="trial",
+                disable=not sys.stderr.isatty(),
+            )
             self.phase = phase
         self.bar.n = done
         self.bar.refresh()

@@ -18,8 +18,13 @@ from greensearch.exceptions import ConfigError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["add_parser", "add_source_arguments", "add_study_arguments", "load_table",
-           "table_budget"]
+__all__ = [
+    "add_parser",
+    "add_source_arguments",
+    "add_study_arguments",
+    "load_table",
+    "table_budget",
+]
 
 _KINDS = ("figure2", "frontier", "stages")
 _STAGE_CHOICES = ("total", "data", "tokenize", "load", "train", "save", "eval")
@@ -33,7 +38,8 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     """
     group = parser.add_argument_group("results (one of --csv or --storage/--study-name)")
     group.add_argument(
-        "--csv", metavar="FILE",
+        "--csv",
+        metavar="FILE",
         help="results table in the paper's Table I format (variant, code_bundle, <stage>_kwh, "
         "total_kwh, delta_total_pct, delta_f1_pct, total_time_s, eval_time_s, "
         "delta_eval_time_pct)",
@@ -44,12 +50,16 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
 def add_study_arguments(parser: Any, *, required: bool) -> None:
     """``--storage URL --study-name NAME``: a study stored by ``greensearch optimize``."""
     parser.add_argument(
-        "--storage", metavar="URL", required=required,
+        "--storage",
+        metavar="URL",
+        required=required,
         help="Optuna storage of a study from `greensearch optimize`: sqlite:///F.db, "
         "postgresql://..., journal:FILE",
     )
     parser.add_argument(
-        "--study-name", metavar="NAME", required=required,
+        "--study-name",
+        metavar="NAME",
+        required=required,
         help="the study's name in --storage (each knob set is read from its full-fidelity "
         "final trial when it has one, else from its search trial; rows say which)",
     )
@@ -94,26 +104,39 @@ def add_parser(subparsers: Any) -> None:
         "default-f1-1 --stage total -o fig2.html",
     )
     add_source_arguments(parser)
-    parser.add_argument("--kind", choices=_KINDS, default="figure2",
-                        help="which figure (default: figure2)")
     parser.add_argument(
-        "--stage", choices=_STAGE_CHOICES, default="eval",
+        "--kind", choices=_KINDS, default="figure2", help="which figure (default: figure2)"
+    )
+    parser.add_argument(
+        "--stage",
+        choices=_STAGE_CHOICES,
+        default="eval",
         help="stage of figure2 (default: eval, as in the paper; stages without their own "
         "timing use total time, and the x-axis says so)",
     )
     parser.add_argument(
-        "--budget-f1", metavar="PCT",
+        "--budget-f1",
+        metavar="PCT",
         help="accepted F1 loss, e.g. -1%%, -0.5%% or 1%% (all mean 'lose at most'); "
         "default: the study's budget, or 1%% for a CSV",
     )
-    parser.add_argument("--variants", metavar="V0,V1,...",
-                        help="variants to show with --kind stages (default: all)")
-    parser.add_argument("-o", "--output", metavar="FILE.html",
-                        help="write a self-contained HTML file (plotly.js inlined)")
-    parser.add_argument("--png", metavar="FILE.png",
-                        help="write a PNG (needs kaleido and Chromium)")
-    parser.add_argument("--json", action="store_true",
-                        help="print the plotted points as one JSON document on stdout")
+    parser.add_argument(
+        "--variants", metavar="V0,V1,...", help="variants to show with --kind stages (default: all)"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE.html",
+        help="write a self-contained HTML file (plotly.js inlined)",
+    )
+    parser.add_argument(
+        "--png", metavar="FILE.png", help="write a PNG (needs kaleido and Chromium)"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the plotted points as one JSON document on stdout",
+    )
     parser.set_defaults(handler=run_plot)
 
 
@@ -148,13 +171,20 @@ def run_plot(args: argparse.Namespace) -> int:
     elif args.kind == "frontier":
         fig = frontier_figure(df, budget_f1_pct=budget)
         front = pareto_frontier(df, budget_f1_pct=budget)
-        doc = {"kind": "frontier", "budget_f1_pct": budget, "oracle": front.oracle,
-               "points": _records(front.points)}
+        doc = {
+            "kind": "frontier",
+            "budget_f1_pct": budget,
+            "oracle": front.oracle,
+            "points": _records(front.points),
+        }
     else:
         fig = stages_figure(df, variants=variants)
         shown = df if not variants else df.set_index("variant").loc[variants].reset_index()
-        columns = ["variant", "knobs", *[c for c in df.columns if c.startswith("energy_")
-                                         and c.endswith("_kwh")]]
+        columns = [
+            "variant",
+            "knobs",
+            *[c for c in df.columns if c.startswith("energy_") and c.endswith("_kwh")],
+        ]
         doc = {"kind": "stages", "points": _records(shown[columns])}
     written = []
     if args.output:

@@ -16,8 +16,13 @@ def print_json(obj: Any) -> None:
     print(json.dumps(_clean(obj), indent=2, sort_keys=False, default=str))
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, file: Any = None,
-                align: str | None = None) -> None:
+def print_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    file: Any = None,
+    align: str | None = None,
+) -> None:
     """Print a plain text table; ``align`` holds one ``l``/``r`` per column (default: first
     column left, the others right, as for figures)."""
     out = file or sys.stdout
@@ -25,8 +30,9 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, file: 
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     align = align or "l" + "r" * (len(headers) - 1)
     for n, row in enumerate(cells):
-        line = "  ".join(c.ljust(w) if a == "l" else c.rjust(w)
-                         for c, w, a in zip(row, widths, align))
+        line = "  ".join(
+            c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(row, widths, align)
+        )
         print(line.rstrip(), file=out)
         if n == 0:
             print("  ".join("-" * w for w in widths), file=out)

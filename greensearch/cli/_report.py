@@ -28,19 +28,32 @@ def add_parser(subparsers: Any) -> None:
             "runs stand behind each number."
         ),
         epilog="example: greensearch report --storage sqlite:///studies/default-f1-1.db "
-               "--study-name default-f1-1 -o report.html",
+        "--study-name default-f1-1 -o report.html",
     )
     add_study_arguments(parser, required=True)
-    parser.add_argument("-o", "--output", metavar="FILE.html", required=True,
-                        help="the HTML file to write")
-    parser.add_argument("--stage", choices=_STAGE_CHOICES, default="total",
-                        help="stage of Figure 2 (default: total)")
-    parser.add_argument("--budget-f1", metavar="PCT",
-                        help="accepted F1 loss, e.g. -1%% (default: the study's budget)")
-    parser.add_argument("--noise-pct", type=float, metavar="PP",
-                        help="noise band of the synergy verdicts (default: from the repeats)")
-    parser.add_argument("--json", action="store_true",
-                        help="print a summary as one JSON document on stdout")
+    parser.add_argument(
+        "-o", "--output", metavar="FILE.html", required=True, help="the HTML file to write"
+    )
+    parser.add_argument(
+        "--stage",
+        choices=_STAGE_CHOICES,
+        default="total",
+        help="stage of Figure 2 (default: total)",
+    )
+    parser.add_argument(
+        "--budget-f1",
+        metavar="PCT",
+        help="accepted F1 loss, e.g. -1%% (default: the study's budget)",
+    )
+    parser.add_argument(
+        "--noise-pct",
+        type=float,
+        metavar="PP",
+        help="noise band of the synergy verdicts (default: from the repeats)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print a summary as one JSON document on stdout"
+    )
     parser.set_defaults(handler=run_report)
 
 
@@ -52,8 +65,13 @@ def run_report(args: argparse.Namespace) -> int:
     if not str(args.output).lower().endswith((".html", ".htm")):
         raise ConfigError(f"-o {args.output!r} should end in .html (the report is one HTML page)")
     budget = abs(parse_f1_budget(args.budget_f1)) if args.budget_f1 else None
-    report = study_report(args.storage, args.study_name, stage=args.stage,
-                          budget_f1_pct=budget, noise_pct=args.noise_pct)
+    report = study_report(
+        args.storage,
+        args.study_name,
+        stage=args.stage,
+        budget_f1_pct=budget,
+        noise_pct=args.noise_pct,
+    )
     path = write_report(report, args.output)
     if args.json:
         print_json(report.to_dict() | {"written": str(path)})

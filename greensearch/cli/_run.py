@@ -25,21 +25,52 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--study", metavar="FILE", help="study TOML (default: the embedded study)")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--knobs", default="", metavar="BUNDLE",
-                       help="knobs to apply, e.g. layer_prune=2:bottom,seq_len=128,fast_tokenizer")
+    group.add_argument(
+        "--knobs",
+        default="",
+        metavar="BUNDLE",
+        help="knobs to apply, e.g. layer_prune=2:bottom,seq_len=128,fast_tokenizer",
+    )
     group.add_argument("--variant", metavar="V", help="a paper variant by name (V0..V30)")
-    p.add_argument("--repeats", type=int, default=1, metavar="N",
-                   help="run N times; report mean, std and 95%% CI (default 1)")
-    p.add_argument("--meter", default="auto", choices=("auto", "nvml", "rapl", "codecarbon"),
-                   help="energy meter (default auto: NVML > RAPL > CodeCarbon estimate)")
-    p.add_argument("--idle-seconds", type=float, default=2.0, metavar="S",
-                   help="seconds of idle power sampled before the run (0: skip; default 2)")
-    p.add_argument("--results", default=DEFAULT_RESULTS, metavar="PATH",
-                   help=f"JSON Lines file each completed run is appended to (default {DEFAULT_RESULTS})")
-    p.add_argument("--output-dir", default="runs", metavar="DIR",
-                   help="where fine-tuned models are saved (default runs/)")
-    p.add_argument("--fidelity", type=float, default=1.0, metavar="F",
-                   help="train on this fraction of the planned steps (default 1.0)")
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N times; report mean, std and 95%% CI (default 1)",
+    )
+    p.add_argument(
+        "--meter",
+        default="auto",
+        choices=("auto", "nvml", "rapl", "codecarbon"),
+        help="energy meter (default auto: NVML > RAPL > CodeCarbon estimate)",
+    )
+    p.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="seconds of idle power sampled before the run (0: skip; default 2)",
+    )
+    p.add_argument(
+        "--results",
+        default=DEFAULT_RESULTS,
+        metavar="PATH",
+        help=f"JSON Lines file each completed run is appended to (default {DEFAULT_RESULTS})",
+    )
+    p.add_argument(
+        "--output-dir",
+        default="runs",
+        metavar="DIR",
+        help="where fine-tuned models are saved (default runs/)",
+    )
+    p.add_argument(
+        "--fidelity",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="train on this fraction of the planned steps (default 1.0)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(handler=handle)
 
@@ -67,14 +98,24 @@ def handle(args: argparse.Namespace) -> int:
             measure_idle_power(meter, seconds=args.idle_seconds)
 
         def progress(i: int, record: dict[str, Any]) -> None:
-            _status(f"run {i}/{args.repeats} done: {fmt_energy(record['energy_kwh'])}, "
-                    f"{record['duration_s']:.1f} s, F1 {record['metrics']['f1']:.3f}", quiet)
+            _status(
+                f"run {i}/{args.repeats} done: {fmt_energy(record['energy_kwh'])}, "
+                f"{record['duration_s']:.1f} s, F1 {record['metrics']['f1']:.3f}",
+                quiet,
+            )
 
-        summary = run_variant(study, bundle, repeats=args.repeats, meter=meter,
-                              results_path=args.results, output_root=args.output_dir,
-                              show_progress=not quiet and sys.stderr.isatty(),
-                              variant=args.variant.upper() if args.variant else None,
-                              fidelity=args.fidelity, on_repeat=progress)
+        summary = run_variant(
+            study,
+            bundle,
+            repeats=args.repeats,
+            meter=meter,
+            results_path=args.results,
+            output_root=args.output_dir,
+            show_progress=not quiet and sys.stderr.isatty(),
+            variant=args.variant.upper() if args.variant else None,
+            fidelity=args.fidelity,
+            on_repeat=progress,
+        )
     finally:
         meter.close()
     summary["notes"] = notes + summary.get("notes", [])
@@ -92,10 +133,17 @@ def render(summary: dict[str, Any]) -> None:
     rows = []
     for stage, figures in summary["stages"].items():
         share = figures["energy_kwh"] / total * 100 if total else float("nan")
-        rows.append([stage, fmt_energy(figures["energy_kwh"]),
-                     f"{figures['duration_s']:.2f} s", f"{share:.1f}%"])
-    rows.append(["total", fmt_energy(summary["energy_kwh"]), f"{summary['duration_s']:.2f} s",
-                 "100.0%"])
+        rows.append(
+            [
+                stage,
+                fmt_energy(figures["energy_kwh"]),
+                f"{figures['duration_s']:.2f} s",
+                f"{share:.1f}%",
+            ]
+        )
+    rows.append(
+        ["total", fmt_energy(summary["energy_kwh"]), f"{summary['duration_s']:.2f} s", "100.0%"]
+    )
     label = summary.get("variant") or summary["knobs"] or "baseline"
     print(f"variant: {label}   knobs: {summary['knobs'] or '(none: baseline)'}")
     for note in summary.get("notes", []):
@@ -106,14 +154,20 @@ def render(summary: dict[str, Any]) -> None:
     print(f"net of idle: {fmt_energy(summary['net_energy_kwh'])}   CO2: {summary['co2_kg']:.3g} kg")
     if n > 1:
         e = stats["energy_kwh"]
-        print(f"energy over {n} repeats: {fmt_energy(e['mean'])} ± {fmt_energy(e['std'])} "
-              f"(95% CI {fmt_energy(e['ci95_low'])} .. {fmt_energy(e['ci95_high'])})")
+        print(
+            f"energy over {n} repeats: {fmt_energy(e['mean'])} ± {fmt_energy(e['std'])} "
+            f"(95% CI {fmt_energy(e['ci95_low'])} .. {fmt_energy(e['ci95_high'])})"
+        )
     flag = "  DEGENERATE: predicts one class, learned nothing" if metrics["degenerate"] else ""
-    print(f"F1 {metrics['f1']:.4f}  (weighted F1 {metrics['f1_weighted']:.4f}, accuracy "
-          f"{metrics['accuracy']:.4f}){flag}")
+    print(
+        f"F1 {metrics['f1']:.4f}  (weighted F1 {metrics['f1_weighted']:.4f}, accuracy "
+        f"{metrics['accuracy']:.4f}){flag}"
+    )
     meter = summary["meter"]
-    print(f"meter: {meter['name']} ({meter['method']}); {n} run(s); appended to "
-          f"{summary['results_file']}")
+    print(
+        f"meter: {meter['name']} ({meter['method']}); {n} run(s); appended to "
+        f"{summary['results_file']}"
+    )
 
 
 def _status(text: str, quiet: bool) -> None:

@@ -36,18 +36,27 @@ def add_parser(subparsers: Any) -> None:
         epilog="example: greensearch synergy --csv table1.csv --assume-neutral",
     )
     add_source_arguments(parser)
-    parser.add_argument("--noise-pct", type=float, metavar="PP",
-                        help="noise band in percentage points of ΔEnergy (default: estimated)")
     parser.add_argument(
-        "--assume-neutral", action="store_true",
+        "--noise-pct",
+        type=float,
+        metavar="PP",
+        help="noise band in percentage points of ΔEnergy (default: estimated)",
+    )
+    parser.add_argument(
+        "--assume-neutral",
+        action="store_true",
         help="judge bundles with knobs never measured alone by taking those knobs as 0%% "
         "(the kindest assumption); such verdicts are marked",
     )
-    parser.add_argument("--stage", default="total",
-                        choices=("total", "data", "tokenize", "load", "train", "save", "eval"),
-                        help="whose energy to compare (default: total)")
-    parser.add_argument("--json", action="store_true",
-                        help="print the table as one JSON document on stdout")
+    parser.add_argument(
+        "--stage",
+        default="total",
+        choices=("total", "data", "tokenize", "load", "train", "save", "eval"),
+        help="whose energy to compare (default: total)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the table as one JSON document on stdout"
+    )
     parser.set_defaults(handler=run_synergy)
 
 
@@ -56,13 +65,20 @@ def run_synergy(args: argparse.Namespace) -> int:
     from greensearch.analysis import synergy_table
 
     df = load_table(args)
-    table = synergy_table(df, noise_pct=args.noise_pct,
-                          assume_neutral_unmeasured=args.assume_neutral, stage=args.stage)
+    table = synergy_table(
+        df,
+        noise_pct=args.noise_pct,
+        assume_neutral_unmeasured=args.assume_neutral,
+        stage=args.stage,
+    )
     noise = table.attrs["noise"]
     if args.json:
-        doc = {"stage": args.stage, "noise": noise,
-               "assume_neutral_unmeasured": bool(args.assume_neutral),
-               "bundles": _records(table)}
+        doc = {
+            "stage": args.stage,
+            "noise": noise,
+            "assume_neutral_unmeasured": bool(args.assume_neutral),
+            "bundles": _records(table),
+        }
         json.dump(doc, sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
     else:
@@ -72,17 +88,34 @@ def run_synergy(args: argparse.Namespace) -> int:
 
 def render(table: pd.DataFrame, noise: dict[str, Any]) -> str:
     """Render a fixed-width table plus notes; a verdict resting on an assumption has ``*``."""
-    head = ("variant", "measured ΔE%", "additive ΔE%", "multipl. ΔE%", "ratio", "excess pp",
-            "verdict")
-    lines = [f"noise band: {noise['noise_pct']:.3g} pp ({noise['detail']})", "",
-             "{:<8} {:>12} {:>12} {:>12} {:>6} {:>9}  {}".format(*head)]
+    head = (
+        "variant",
+        "measured ΔE%",
+        "additive ΔE%",
+        "multipl. ΔE%",
+        "ratio",
+        "excess pp",
+        "verdict",
+    )
+    lines = [
+        f"noise band: {noise['noise_pct']:.3g} pp ({noise['detail']})",
+        "",
+        "{:<8} {:>12} {:>12} {:>12} {:>6} {:>9}  {}".format(*head),
+    ]
     notes = []
     for _, r in table.iterrows():
         mark = "*" if r["assumed_neutral"] else ""
-        lines.append("{:<8} {:>12} {:>12} {:>12} {:>6} {:>9}  {}".format(
-            r["variant"], _num(r["measured_delta_energy_pct"]), _num(r["expected_additive_pct"]),
-            _num(r["expected_multiplicative_pct"]), _num(r["synergy_ratio"], ".3f"),
-            _num(r["excess_saving_pp"], "+.1f"), r["verdict"] + mark))
+        lines.append(
+            "{:<8} {:>12} {:>12} {:>12} {:>6} {:>9}  {}".format(
+                r["variant"],
+                _num(r["measured_delta_energy_pct"]),
+                _num(r["expected_additive_pct"]),
+                _num(r["expected_multiplicative_pct"]),
+                _num(r["synergy_ratio"], ".3f"),
+                _num(r["excess_saving_pp"], "+.1f"),
+                r["verdict"] + mark,
+            )
+        )
         notes.append(f"  {r['variant']}: {r['knobs']}" + (f" — {r['note']}" if r["note"] else ""))
     lines += ["", "bundles (* = verdict assumes unmeasured knobs neutral):", *notes, ""]
     return "\n".join(lines)

@@ -38,8 +38,11 @@ _EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded"
 #: ``embedded:<name>`` datasets shipped in the wheel, mapped to their file prefix.
 EMBEDDED_DATASETS: dict[str, str] = {"vulnsynth": "vulnsynth"}
 SPLITS = ("train", "validation", "test")
-_SPLIT_SYNONYMS = {"train": ("train",), "validation": ("validation", "valid", "dev", "val"),
-                   "test": ("test",)}
+_SPLIT_SYNONYMS = {
+    "train": ("train",),
+    "validation": ("validation", "valid", "dev", "val"),
+    "test": ("test",),
+}
 _READERS = {".csv": "csv", ".jsonl": "jsonl", ".json": "json", ".parquet": "parquet"}
 _SUPPORTED = ".csv, .jsonl, .json, .parquet (optionally .gz, except parquet)"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
@@ -48,8 +51,9 @@ _SINGLE_FILE_FRACTIONS = (0.8, 0.1, 0.1)
 Columns = dict[str, list[Any]]
 
 
-def load_splits(dataset: str, *, text_column: str, label_column: str, seed: int,
-                cache_dir: str | None = None) -> datasets.DatasetDict:
+def load_splits(
+    dataset: str, *, text_column: str, label_column: str, seed: int, cache_dir: str | None = None
+) -> datasets.DatasetDict:
     """Load ``dataset`` as a ``DatasetDict`` with splits train/validation/test.
 
     Args:
@@ -71,10 +75,12 @@ def load_splits(dataset: str, *, text_column: str, label_column: str, seed: int,
         ConfigError: missing path or column, unsupported file type, empty or single-class
             data, or a hub dataset that cannot be reached.
     """
-    raw = _read_source(dataset, text_column=text_column, label_column=label_column,
-                       cache_dir=cache_dir)
-    return _normalise(raw, text_column=text_column, label_column=label_column, seed=seed,
-                      source=dataset)
+    raw = _read_source(
+        dataset, text_column=text_column, label_column=label_column, cache_dir=cache_dir
+    )
+    return _normalise(
+        raw, text_column=text_column, label_column=label_column, seed=seed, source=dataset
+    )
 
 
 def embedded_tokenizer() -> transformers.PreTrainedTokenizerFast:
@@ -85,8 +91,12 @@ def embedded_tokenizer() -> transformers.PreTrainedTokenizerFast:
     from transformers import PreTrainedTokenizerFast
 
     return PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
-        tokenizer_file=str(_EMBEDDED_DIR / "tokenizer.json"), pad_token="[PAD]",
-        unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
+        tokenizer_file=str(_EMBEDDED_DIR / "tokenizer.json"),
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
         model_max_length=512,
     )
 
@@ -94,14 +104,17 @@ def embedded_tokenizer() -> transformers.PreTrainedTokenizerFast:
 # ---------------------------------------------------------------- reading raw columns
 
 
-def _read_source(dataset: str, *, text_column: str, label_column: str,
-                 cache_dir: str | None) -> dict[str, Columns]:
+def _read_source(
+    dataset: str, *, text_column: str, label_column: str, cache_dir: str | None
+) -> dict[str, Columns]:
     """Read ``dataset`` into plain per-split column dicts, before any checking."""
     if dataset.startswith("embedded:"):
         name = dataset.removeprefix("embedded:")
         if name not in EMBEDDED_DATASETS:
-            raise ConfigError(f"unknown embedded dataset '{dataset}'; available: "
-                              + ", ".join(f"embedded:{n}" for n in EMBEDDED_DATASETS))
+            raise ConfigError(
+                f"unknown embedded dataset '{dataset}'; available: "
+                + ", ".join(f"embedded:{n}" for n in EMBEDDED_DATASETS)
+            )
         prefix = EMBEDDED_DATASETS[name]
         return {s: _read_file(_EMBEDDED_DIR / f"{prefix}-{s}.jsonl.gz") for s in SPLITS}
     path = Path(dataset).expanduser()
@@ -110,11 +123,18 @@ def _read_source(dataset: str, *, text_column: str, label_column: str,
     if path.is_file():
         return {"train": _read_file(path)}
     if dataset in HUB_ALIASES or _looks_like_hub_id(dataset):
-        return _read_hub(HUB_ALIASES.get(dataset, dataset), text_column=text_column,
-                         label_column=label_column, cache_dir=cache_dir, alias=dataset)
-    raise ConfigError(f"dataset path '{dataset}' does not exist; point `dataset` at a "
-                      f"{_SUPPORTED} file, a directory of train/validation/test files, "
-                      "'embedded:vulnsynth' or a hub id")
+        return _read_hub(
+            HUB_ALIASES.get(dataset, dataset),
+            text_column=text_column,
+            label_column=label_column,
+            cache_dir=cache_dir,
+            alias=dataset,
+        )
+    raise ConfigError(
+        f"dataset path '{dataset}' does not exist; point `dataset` at a "
+        f"{_SUPPORTED} file, a directory of train/validation/test files, "
+        "'embedded:vulnsynth' or a hub id"
+    )
 
 
 def _looks_like_hub_id(s: str) -> bool:
@@ -162,8 +182,10 @@ def _json_columns(text: str, *, lines: bool, name: str) -> Columns:
         else:
             records = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ConfigError(f"cannot parse '{name}' as JSON: {err}; expect one object per "
-                          "line or an array of objects") from err
+        raise ConfigError(
+            f"cannot parse '{name}' as JSON: {err}; expect one object per "
+            "line or an array of objects"
+        ) from err
     cols: Columns = {}
     for rec in records:
         for key in rec:
@@ -184,8 +206,10 @@ def _read_dir(path: Path) -> dict[str, Columns]:
             out[split] = {k: [v for part in parts for v in part.get(k, [])] for k in parts[0]}
     if "train" not in out or "test" not in out:
         found = ", ".join(p.name for p in files) or "no supported files"
-        raise ConfigError(f"directory '{path}' needs train.* and test.* files "
-                          f"({_SUPPORTED}), optionally validation.*; found: {found}")
+        raise ConfigError(
+            f"directory '{path}' needs train.* and test.* files "
+            f"({_SUPPORTED}), optionally validation.*; found: {found}"
+        )
     return out
 
 
@@ -194,8 +218,15 @@ def _split_of(path: Path) -> str:
     return re.split(r"[-_.]", stem.lower(), maxsplit=1)[0]
 
 
-def _read_hub(hub_id: str, *, text_column: str, label_column: str, cache_dir: str | None,
-              alias: str, load_fn: Callable[..., Any] | None = None) -> dict[str, Columns]:
+def _read_hub(
+    hub_id: str,
+    *,
+    text_column: str,
+    label_column: str,
+    cache_dir: str | None,
+    alias: str,
+    load_fn: Callable[..., Any] | None = None,
+) -> dict[str, Columns]:
     """Load a hub dataset, keeping only the two needed columns (BigVul has dozens).
 
     ``load_fn`` defaults to ``datasets.load_dataset``; tests inject a fake.
@@ -214,7 +245,8 @@ def _read_hub(hub_id: str, *, text_column: str, label_column: str, cache_dir: st
         raise ConfigError(
             f"dataset '{alias}' looks like a Hugging Face hub id ('{hub_id}') but the hub "
             "cannot be reached or has no such dataset; download it where a network exists "
-            "or point `dataset` at a local CSV/JSONL/Parquet file") from err
+            "or point `dataset` at a local CSV/JSONL/Parquet file"
+        ) from err
     out: dict[str, Columns] = {}
     for name, split in loaded.items():
         _check_columns(split.column_names, (text_column, label_column), alias, str(name))
@@ -225,8 +257,9 @@ def _read_hub(hub_id: str, *, text_column: str, label_column: str, cache_dir: st
 # ---------------------------------------------------------------- checking and shaping
 
 
-def _normalise(raw: Mapping[str, Columns], *, text_column: str, label_column: str, seed: int,
-               source: str) -> datasets.DatasetDict:
+def _normalise(
+    raw: Mapping[str, Columns], *, text_column: str, label_column: str, seed: int, source: str
+) -> datasets.DatasetDict:
     """Select and rename columns, fill in missing splits, map labels, check classes."""
     splits: dict[str, Columns] = {}
     for name, cols in raw.items():
@@ -241,8 +274,9 @@ def _normalise(raw: Mapping[str, Columns], *, text_column: str, label_column: st
     if not splits or sum(len(c["label"]) for c in splits.values()) == 0:
         raise ConfigError(f"dataset '{source}' has no rows; check the file or hub id")
     if set(splits) == {"train"}:
-        splits = _carve(splits["train"], ("train", "validation", "test"),
-                        _SINGLE_FILE_FRACTIONS, seed)
+        splits = _carve(
+            splits["train"], ("train", "validation", "test"), _SINGLE_FILE_FRACTIONS, seed
+        )
     elif "validation" not in splits:
         logger.info("dataset %r has no validation split; taking 1/9 of train", source)
         splits.update(_carve(splits["train"], ("train", "validation"), (8 / 9, 1 / 9), seed))
@@ -257,19 +291,26 @@ def _check_columns(names: list[str], wanted: tuple[str, str], source: str, split
             raise ConfigError(
                 f"{role} column '{col}' not found in dataset '{source}' (split '{split}'); "
                 f"columns are: {', '.join(map(str, names)) or '(none)'}; set "
-                f"{role}_column to one of them")
+                f"{role}_column to one of them"
+            )
 
 
 def _drop_missing(text: list[Any], label: list[Any], split: str, source: str) -> Columns:
     keep = [i for i in range(len(label)) if not _missing(text[i]) and not _missing(label[i])]
     if len(keep) < len(label):
-        logger.warning("dataset %r split %r: dropped %d rows with no text or label",
-                       source, split, len(label) - len(keep))
+        logger.warning(
+            "dataset %r split %r: dropped %d rows with no text or label",
+            source,
+            split,
+            len(label) - len(keep),
+        )
     bad = next((text[i] for i in keep if not isinstance(text[i], str)), None)
     if bad is not None:
-        raise ConfigError(f"text column of dataset '{source}' holds {type(bad).__name__} "
-                          f"values such as {bad!r}, not strings; set text_column to a text "
-                          "column")
+        raise ConfigError(
+            f"text column of dataset '{source}' holds {type(bad).__name__} "
+            f"values such as {bad!r}, not strings; set text_column to a text "
+            "column"
+        )
     return {"text": [text[i] for i in keep], "label": [_plain(label[i]) for i in keep]}
 
 
@@ -286,47 +327,61 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _carve(cols: Columns, names: tuple[str, ...], fractions: tuple[float, ...],
-           seed: int) -> dict[str, Columns]:
+def _carve(
+    cols: Columns, names: tuple[str, ...], fractions: tuple[float, ...], seed: int
+) -> dict[str, Columns]:
     parts = stratified_indices(cols["label"], fractions, seed=seed)
-    return {n: {k: [v[i] for i in idx] for k, v in cols.items()}
-            for n, idx in zip(names, parts, strict=True)}
+    return {
+        n: {k: [v[i] for i in idx] for k, v in cols.items()}
+        for n, idx in zip(names, parts, strict=True)
+    }
 
 
-def _to_dataset_dict(splits: dict[str, Columns], *, source: str,
-                     label_column: str) -> datasets.DatasetDict:
+def _to_dataset_dict(
+    splits: dict[str, Columns], *, source: str, label_column: str
+) -> datasets.DatasetDict:
     import datasets
 
     values = {v for cols in splits.values() for v in cols["label"]}
     kinds = {bool if isinstance(v, bool) else type(v) for v in values}
     if len(kinds) > 1:
-        raise ConfigError(f"label column '{label_column}' of dataset '{source}' mixes types "
-                          f"({', '.join(sorted(k.__name__ for k in kinds))}); use one type")
+        raise ConfigError(
+            f"label column '{label_column}' of dataset '{source}' mixes types "
+            f"({', '.join(sorted(k.__name__ for k in kinds))}); use one type"
+        )
     ordered = sorted(values)
     if len(ordered) < 2:
-        raise ConfigError(f"dataset '{source}' has a single class (label column "
-                          f"'{label_column}' is always {ordered[0]!r}); a classifier needs "
-                          "at least two classes")
+        raise ConfigError(
+            f"dataset '{source}' has a single class (label column "
+            f"'{label_column}' is always {ordered[0]!r}); a classifier needs "
+            "at least two classes"
+        )
     index = {v: i for i, v in enumerate(ordered)}
     names = [str(v) for v in ordered]
-    features = datasets.Features({"text": datasets.Value("string"),
-                                  "label": datasets.ClassLabel(names=names)})
+    features = datasets.Features(
+        {"text": datasets.Value("string"), "label": datasets.ClassLabel(names=names)}
+    )
     out = {}
     for split in SPLITS:
         cols = splits[split]
         present = sorted({index[v] for v in cols["label"]})
         if not cols["label"]:
-            raise ConfigError(f"split '{split}' of dataset '{source}' is empty; add rows or "
-                              "use a single file so greensearch splits it")
+            raise ConfigError(
+                f"split '{split}' of dataset '{source}' is empty; add rows or "
+                "use a single file so greensearch splits it"
+            )
         if len(present) < 2:
-            raise ConfigError(f"split '{split}' of dataset '{source}' has a single class "
-                              f"({names[present[0]]!r}); every split needs at least two "
-                              "classes")
+            raise ConfigError(
+                f"split '{split}' of dataset '{source}' has a single class "
+                f"({names[present[0]]!r}); every split needs at least two "
+                "classes"
+            )
         out[split] = datasets.Dataset.from_dict(
-            {"text": cols["text"], "label": [index[v] for v in cols["label"]]},
-            features=features)
+            {"text": cols["text"], "label": [index[v] for v in cols["label"]]}, features=features
+        )
     dd = datasets.DatasetDict(out)
     for ds in dd.values():
         ds.info.description = f"greensearch: {source}; label map " + json.dumps(
-            {n: i for i, n in enumerate(names)})
+            {n: i for i, n in enumerate(names)}
+        )
     return dd

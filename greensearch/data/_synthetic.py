@@ -39,19 +39,102 @@ VOCAB_SIZE = 4096
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded"
 
-_VERBS = ("parse", "handle", "copy", "read", "load", "build", "format", "process", "init",
-          "update", "decode", "encode", "render", "store", "fetch", "log", "send", "recv",
-          "append", "set", "get", "scan", "apply", "check", "emit", "open", "free", "dump")
-_NOUNS = ("header", "packet", "name", "path", "record", "entry", "buffer", "message", "token",
-          "field", "config", "user", "session", "frame", "chunk", "label", "key", "value",
-          "request", "reply", "attr", "option", "table", "line", "node", "cookie", "url")
-_PREFIXES = ("", "", "net_", "cfg_", "xml_", "http_", "usb_", "fs_", "db_", "ui_", "snd_",
-             "img_", "tls_", "dev_", "proto_", "util_", "ipc_", "vfs_", "rtp_", "json_")
-_COMMENTS = ("/* bounds checked by caller */", "/* XXX: validate length */",
-             "// copy into local buffer", "/* see RFC 3986 */", "/* TODO: handle errors */",
-             "// fast path", "/* caller holds lock */", "/* FIXME: locale */",
-             "/* keep in sync with header */", "// legacy behaviour", "/* safe: sized above */",
-             "/* may return early */", "// NOTE: not thread safe")
+_VERBS = (
+    "parse",
+    "handle",
+    "copy",
+    "read",
+    "load",
+    "build",
+    "format",
+    "process",
+    "init",
+    "update",
+    "decode",
+    "encode",
+    "render",
+    "store",
+    "fetch",
+    "log",
+    "send",
+    "recv",
+    "append",
+    "set",
+    "get",
+    "scan",
+    "apply",
+    "check",
+    "emit",
+    "open",
+    "free",
+    "dump",
+)
+_NOUNS = (
+    "header",
+    "packet",
+    "name",
+    "path",
+    "record",
+    "entry",
+    "buffer",
+    "message",
+    "token",
+    "field",
+    "config",
+    "user",
+    "session",
+    "frame",
+    "chunk",
+    "label",
+    "key",
+    "value",
+    "request",
+    "reply",
+    "attr",
+    "option",
+    "table",
+    "line",
+    "node",
+    "cookie",
+    "url",
+)
+_PREFIXES = (
+    "",
+    "",
+    "net_",
+    "cfg_",
+    "xml_",
+    "http_",
+    "usb_",
+    "fs_",
+    "db_",
+    "ui_",
+    "snd_",
+    "img_",
+    "tls_",
+    "dev_",
+    "proto_",
+    "util_",
+    "ipc_",
+    "vfs_",
+    "rtp_",
+    "json_",
+)
+_COMMENTS = (
+    "/* bounds checked by caller */",
+    "/* XXX: validate length */",
+    "// copy into local buffer",
+    "/* see RFC 3986 */",
+    "/* TODO: handle errors */",
+    "// fast path",
+    "/* caller holds lock */",
+    "/* FIXME: locale */",
+    "/* keep in sync with header */",
+    "// legacy behaviour",
+    "/* safe: sized above */",
+    "/* may return early */",
+    "// NOTE: not thread safe",
+)
 
 
 def _func_name(rng: random.Random) -> str:
@@ -61,8 +144,9 @@ def _func_name(rng: random.Random) -> str:
     return f"{rng.choice(_PREFIXES)}{verb}_{noun}{rng.choice(('', '', '_v2', '_int', 's'))}"
 
 
-def _render_block(out: list[str], stmts: Sequence[Stmt], depth: int, sty: dict[str, str],
-                  rng: random.Random) -> None:
+def _render_block(
+    out: list[str], stmts: Sequence[Stmt], depth: int, sty: dict[str, str], rng: random.Random
+) -> None:
     """Append C lines for ``stmts`` at ``depth`` in the brace style ``sty``."""
     ind = sty["indent"]
     for st in stmts:
@@ -100,7 +184,8 @@ def _render(sn: Snippet, fname: str, rng: random.Random) -> str:
     sty = {
         "indent": rng.choice(("    ", "    ", "\t", "  ", "        ")),
         "brace": rng.choice(("kr", "kr", "allman")),
-        "if": "if (" if kw else "if(", "for": "for (" if kw else "for(",
+        "if": "if (" if kw else "if(",
+        "for": "for (" if kw else "for(",
         "while": "while (" if kw else "while(",
     }
     ret = sn.ret if sn.ret.endswith("*") else sn.ret + " "
@@ -150,8 +235,9 @@ def _one(rng: random.Random, vul: bool) -> dict[str, object]:
     return {"func_before": text, "vul": int(vul), "bug_class": bug if vul else "none"}
 
 
-def generate(n_rows: int = N_ROWS, *, seed: int = SEED,
-             positive_rate: float = POSITIVE_RATE) -> list[dict[str, object]]:
+def generate(
+    n_rows: int = N_ROWS, *, seed: int = SEED, positive_rate: float = POSITIVE_RATE
+) -> list[dict[str, object]]:
     """Generate ``n_rows`` distinct labelled C functions.
 
     Args:
@@ -177,11 +263,13 @@ def generate(n_rows: int = N_ROWS, *, seed: int = SEED,
     return rows
 
 
-def split_rows(rows: Sequence[dict[str, object]], *, seed: int = SEED
-               ) -> dict[str, list[dict[str, object]]]:
+def split_rows(
+    rows: Sequence[dict[str, object]], *, seed: int = SEED
+) -> dict[str, list[dict[str, object]]]:
     """Split rows ~70/10/20 stratified by bug class (and so by label)."""
-    parts = stratified_indices([r["bug_class"] for r in rows],
-                               list(SPLIT_FRACTIONS.values()), seed=seed)
+    parts = stratified_indices(
+        [r["bug_class"] for r in rows], list(SPLIT_FRACTIONS.values()), seed=seed
+    )
     return {name: [rows[i] for i in idx] for name, idx in zip(SPLIT_FRACTIONS, parts, strict=True)}
 
 
@@ -196,13 +284,16 @@ def train_tokenizer(texts: Sequence[str], *, vocab_size: int = VOCAB_SIZE) -> st
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), show_progress=False,
+        vocab_size=vocab_size,
+        special_tokens=list(SPECIAL_TOKENS),
+        show_progress=False,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     tok.train_from_iterator(texts, trainer=trainer)
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
         special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
     )
     return tok.to_str(pretty=False)
@@ -213,8 +304,9 @@ def _jsonl_gz(rows: Sequence[dict[str, object]]) -> bytes:
     return gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
 
 
-def write_embedded(out_dir: Path = EMBEDDED_DIR, *, seed: int = SEED,
-                   n_rows: int = N_ROWS) -> dict[str, int]:
+def write_embedded(
+    out_dir: Path = EMBEDDED_DIR, *, seed: int = SEED, n_rows: int = N_ROWS
+) -> dict[str, int]:
     """Write the three ``vulnsynth-<split>.jsonl.gz`` files and ``tokenizer.json``.
 
     Returns:
@@ -231,8 +323,10 @@ def write_embedded(out_dir: Path = EMBEDDED_DIR, *, seed: int = SEED,
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: regenerate the embedded dataset and tokenizer."""
-    parser = argparse.ArgumentParser(prog="python -m greensearch.data.synthetic",
-                                     description="Regenerate the embedded vulnsynth dataset.")
+    parser = argparse.ArgumentParser(
+        prog="python -m greensearch.data.synthetic",
+        description="Regenerate the embedded vulnsynth dataset.",
+    )
     parser.add_argument("--out", type=Path, default=EMBEDDED_DIR, help="output directory")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--rows", type=int, default=N_ROWS)

@@ -15,24 +15,115 @@ from dataclasses import dataclass, field
 __all__ = ["TEMPLATES", "Block", "Ctx", "Snippet", "distractor"]
 
 _POOLS: dict[str, tuple[str, ...]] = {
-    "buf": ("buf", "dst", "out", "tmp", "name", "path", "line", "local", "scratch", "dest",
-            "tbuf", "hdr", "label", "field", "word", "title", "host", "cmd", "msgbuf", "ident"),
-    "src": ("src", "input", "arg", "str", "user", "data", "in", "s", "text", "value", "raw",
-            "payload", "req", "query", "token", "param", "origin", "spec"),
-    "len": ("len", "n", "size", "count", "nbytes", "sz", "length", "cnt", "num", "want",
-            "avail", "nelem", "datalen", "reqlen"),
-    "ptr": ("p", "ptr", "node", "ctx", "item", "obj", "rec", "entry", "conn", "sess", "elem",
-            "blk", "dev", "priv", "st"),
+    "buf": (
+        "buf",
+        "dst",
+        "out",
+        "tmp",
+        "name",
+        "path",
+        "line",
+        "local",
+        "scratch",
+        "dest",
+        "tbuf",
+        "hdr",
+        "label",
+        "field",
+        "word",
+        "title",
+        "host",
+        "cmd",
+        "msgbuf",
+        "ident",
+    ),
+    "src": (
+        "src",
+        "input",
+        "arg",
+        "str",
+        "user",
+        "data",
+        "in",
+        "s",
+        "text",
+        "value",
+        "raw",
+        "payload",
+        "req",
+        "query",
+        "token",
+        "param",
+        "origin",
+        "spec",
+    ),
+    "len": (
+        "len",
+        "n",
+        "size",
+        "count",
+        "nbytes",
+        "sz",
+        "length",
+        "cnt",
+        "num",
+        "want",
+        "avail",
+        "nelem",
+        "datalen",
+        "reqlen",
+    ),
+    "ptr": (
+        "p",
+        "ptr",
+        "node",
+        "ctx",
+        "item",
+        "obj",
+        "rec",
+        "entry",
+        "conn",
+        "sess",
+        "elem",
+        "blk",
+        "dev",
+        "priv",
+        "st",
+    ),
     "idx": ("i", "j", "k", "idx", "pos", "off", "x"),
     "fp": ("fp", "f", "file", "stream", "in_fp", "cfg_fp"),
     "int": ("rc", "ret", "err", "status", "result", "res", "error"),
-    "struct": ("node", "conn", "item", "record", "session", "packet", "entry", "chunk",
-               "frame", "peer", "client", "msg", "request", "elem"),
+    "struct": (
+        "node",
+        "conn",
+        "item",
+        "record",
+        "session",
+        "packet",
+        "entry",
+        "chunk",
+        "frame",
+        "peer",
+        "client",
+        "msg",
+        "request",
+        "elem",
+    ),
     "field": ("id", "len", "flags", "type", "refcnt", "state", "count", "size", "mode", "seq"),
 }
 _SIZES = (8, 16, 20, 24, 32, 40, 48, 64, 80, 100, 128, 200, 256, 512, 1024)
-_MACROS = ("MAX_NAME", "BUF_SIZE", "PATH_LEN", "NAME_LEN", "LINE_MAX", "HDR_SIZE",
-           "MAX_LABEL", "TOKEN_LEN", "MSG_MAX", "KEY_SIZE")
+_MACROS = (
+    "MAX_NAME",
+    "BUF_SIZE",
+    "PATH_LEN",
+    "NAME_LEN",
+    "LINE_MAX",
+    "HDR_SIZE",
+    "MAX_LABEL",
+    "TOKEN_LEN",
+    "MSG_MAX",
+    "KEY_SIZE",
+)
 
 
 @dataclass
@@ -111,23 +202,39 @@ def unbounded_copy(c: Ctx, vul: bool, hard: bool) -> Snippet:
     kind = c.rng.randrange(4)
     if not hard:
         if kind == 0:
-            body += ([f"strcpy({buf}, {src});"] if vul else
-                     [f"strncpy({buf}, {src}, sizeof({buf}) - 1);",
-                      f"{buf}[sizeof({buf}) - 1] = '\\0';"])
+            body += (
+                [f"strcpy({buf}, {src});"]
+                if vul
+                else [
+                    f"strncpy({buf}, {src}, sizeof({buf}) - 1);",
+                    f"{buf}[sizeof({buf}) - 1] = '\\0';",
+                ]
+            )
         elif kind == 1:
             pre = c.pick("/tmp/", "user:", "cfg.", "http://", "key=")
-            body += ([f'strcpy({buf}, "{pre}");', f"strcat({buf}, {src});"] if vul else
-                     [f'strcpy({buf}, "{pre}");',
-                      f"strncat({buf}, {src}, sizeof({buf}) - strlen({buf}) - 1);"])
+            body += (
+                [f'strcpy({buf}, "{pre}");', f"strcat({buf}, {src});"]
+                if vul
+                else [
+                    f'strcpy({buf}, "{pre}");',
+                    f"strncat({buf}, {src}, sizeof({buf}) - strlen({buf}) - 1);",
+                ]
+            )
         elif kind == 2:
             d = c.name("src")
             params.append(f"const char *{d}")
             fmt = c.pick("%s/%s", "%s:%s", "%s=%s", "%s.%s")
-            body.append(f'sprintf({buf}, "{fmt}", {d}, {src});' if vul else
-                        f'snprintf({buf}, sizeof({buf}), "{fmt}", {d}, {src});')
+            body.append(
+                f'sprintf({buf}, "{fmt}", {d}, {src});'
+                if vul
+                else f'snprintf({buf}, sizeof({buf}), "{fmt}", {d}, {src});'
+            )
         else:
-            body += ([f"gets({buf});"] if vul else
-                     [_guard(f"fgets({buf}, sizeof({buf}), stdin) == NULL", "int")])
+            body += (
+                [f"gets({buf});"]
+                if vul
+                else [_guard(f"fgets({buf}, sizeof({buf}), stdin) == NULL", "int")]
+            )
             body.append(f"{rc} = lookup({buf}, {src});")
     else:
         ln = c.name("len")
@@ -135,10 +242,16 @@ def unbounded_copy(c: Ctx, vul: bool, hard: bool) -> Snippet:
             op = ">" if vul else ">="
             body += [_guard(f"strlen({src}) {op} sizeof({buf})", "int"), f"strcpy({buf}, {src});"]
         elif kind == 1:
-            body += ([f"strncpy({buf}, {src}, strlen({src}));"] if vul else
-                     [f"size_t {ln} = strlen({src});",
-                      Block(f"if ({ln} >= sizeof({buf}))", [f"{ln} = sizeof({buf}) - 1;"]),
-                      f"memcpy({buf}, {src}, {ln});", f"{buf}[{ln}] = '\\0';"])
+            body += (
+                [f"strncpy({buf}, {src}, strlen({src}));"]
+                if vul
+                else [
+                    f"size_t {ln} = strlen({src});",
+                    Block(f"if ({ln} >= sizeof({buf}))", [f"{ln} = sizeof({buf}) - 1;"]),
+                    f"memcpy({buf}, {src}, {ln});",
+                    f"{buf}[{ln}] = '\\0';",
+                ]
+            )
         elif kind == 2:
             body[0] = f"char {buf}[{n}];"
             bound = str(n * 2) if vul else str(n)
@@ -170,15 +283,21 @@ def format_string(c: Ctx, vul: bool, hard: bool) -> Snippet:
         else:
             buf = c.name("buf")
             body.append(f"char {buf}[{c.size()[0]}];")
-            body.append(f"snprintf({buf}, sizeof({buf}), {msg});" if vul else
-                        f'snprintf({buf}, sizeof({buf}), "%s", {msg});')
+            body.append(
+                f"snprintf({buf}, sizeof({buf}), {msg});"
+                if vul
+                else f'snprintf({buf}, sizeof({buf}), "%s", {msg});'
+            )
             body.append(f"emit_line({buf});")
     else:
         if kind == 0:
             fp = c.name("fp")
             params.insert(0, f"FILE *{fp}")
-            body.append(f"fprintf({fp}, {msg}, {code});" if vul else
-                        f'fprintf({fp}, "%s (%d)\\n", {msg}, {code});')
+            body.append(
+                f"fprintf({fp}, {msg}, {code});"
+                if vul
+                else f'fprintf({fp}, "%s (%d)\\n", {msg}, {code});'
+            )
         elif kind == 1:
             fmt = c.name("buf")
             body.append(f"char {fmt}[{c.size()[0]}];")
@@ -191,8 +310,9 @@ def format_string(c: Ctx, vul: bool, hard: bool) -> Snippet:
             else:
                 body += [f'const char *{fmt} = "%s: %d\\n";', f"printf({fmt}, {msg}, {code});"]
         else:
-            body.append(f"err_report({code}, {msg});" if vul else
-                        f'err_report({code}, "%s", {msg});')
+            body.append(
+                f"err_report({code}, {msg});" if vul else f'err_report({code}, "%s", {msg});'
+            )
     body.append(f"return {code};")
     return Snippet("int", params, body, "format_string", vul)
 
@@ -208,19 +328,30 @@ def off_by_one(c: Ctx, vul: bool, hard: bool) -> Snippet:
     if kind == 0:
         if hard:
             bound = f"{size} + 1" if vul else f"{size} - 1"
-            body.append(Block(f"for ({i} = 0; {i} {'<' if vul else '<='} {bound}; {i}++)",
-                              [f"{buf}[{i}] = {src}[{i}];"]))
+            body.append(
+                Block(
+                    f"for ({i} = 0; {i} {'<' if vul else '<='} {bound}; {i}++)",
+                    [f"{buf}[{i}] = {src}[{i}];"],
+                )
+            )
         else:
-            body.append(Block(f"for ({i} = 0; {i} {'<=' if vul else '<'} {size}; {i}++)",
-                              [f"{buf}[{i}] = {src}[{i}];"]))
+            body.append(
+                Block(
+                    f"for ({i} = 0; {i} {'<=' if vul else '<'} {size}; {i}++)",
+                    [f"{buf}[{i}] = {src}[{i}];"],
+                )
+            )
     elif kind == 1:
         ln, fd = c.name("len"), c.pick("fd", "sock", "sockfd", "conn_fd")
         params = [f"int {fd}"]
         body[0] = f"char {buf}[{size}];"
         body[1] = f"ssize_t {ln};"
         want = f"sizeof({buf})" if vul else f"sizeof({buf}) - 1"
-        body += [f"{ln} = read({fd}, {buf}, {want});", _guard(f"{ln} < 0", "int"),
-                 f"{buf}[{ln}] = '\\0';"]
+        body += [
+            f"{ln} = read({fd}, {buf}, {want});",
+            _guard(f"{ln} < 0", "int"),
+            f"{buf}[{ln}] = '\\0';",
+        ]
         src = buf
     else:
         cnt = c.name("len")
@@ -230,8 +361,9 @@ def off_by_one(c: Ctx, vul: bool, hard: bool) -> Snippet:
             acc = f"{src}[{i}]" if vul else f"{src}[{i} - 1]"
             loop = Block(f"for ({i} = 1; {i} <= {cnt}; {i}++)", [f"total += {acc};"])
         else:
-            loop = Block(f"for ({i} = 0; {i} {'<=' if vul else '<'} {cnt}; {i}++)",
-                         [f"total += {src}[{i}];"])
+            loop = Block(
+                f"for ({i} = 0; {i} {'<=' if vul else '<'} {cnt}; {i}++)", [f"total += {src}[{i}];"]
+            )
         body += [loop, "return (int)(total % 256);"]
         return Snippet("int", params, body, "off_by_one", vul)
     body.append(f"return checksum({buf}, sizeof({buf}));")
@@ -248,8 +380,9 @@ def unchecked_alloc(c: Ctx, vul: bool, hard: bool) -> Snippet:
     kind = c.rng.randrange(3)
     if kind == 0:
         if hard:
-            check = (f"{cnt} * sizeof(*{p}) > MAX_ALLOC" if vul else
-                     f"{cnt} > MAX_ALLOC / sizeof(*{p})")
+            check = (
+                f"{cnt} * sizeof(*{p}) > MAX_ALLOC" if vul else f"{cnt} > MAX_ALLOC / sizeof(*{p})"
+            )
             body.append(_guard(check, ret))
         elif not vul:
             body.append(_guard(f"{cnt} == 0 || {cnt} > SIZE_MAX / sizeof(*{p})", ret))
@@ -267,11 +400,18 @@ def unchecked_alloc(c: Ctx, vul: bool, hard: bool) -> Snippet:
         if not vul:
             bound = f"{cnt} - sizeof(*{hdr})" if hard else "MAX_PAYLOAD"
             body.append(_guard(f"{n} > {bound}", ret))
-        body += [f"{buf} = malloc({n} + 1);", _guard(f"{buf} == NULL", ret),
-                 f"memcpy({buf}, {hdr}->data, {n});", f"{buf}[{n}] = '\\0';", f"return {buf};"]
+        body += [
+            f"{buf} = malloc({n} + 1);",
+            _guard(f"{buf} == NULL", ret),
+            f"memcpy({buf}, {hdr}->data, {n});",
+            f"{buf}[{n}] = '\\0';",
+            f"return {buf};",
+        ]
         return Snippet(ret, params, body, "unchecked_alloc", vul)
-    body += [Block(f"for ({i} = 0; {i} < {cnt}; {i}++)", [f"{st}_init(&{p}[{i}]);"]),
-             f"return {p};"]
+    body += [
+        Block(f"for ({i} = 0; {i} < {cnt}; {i}++)", [f"{st}_init(&{p}[{i}]);"]),
+        f"return {p};",
+    ]
     return Snippet(ret, params, body, "unchecked_alloc", vul)
 
 
@@ -299,10 +439,14 @@ def use_after_free(c: Ctx, vul: bool, hard: bool) -> Snippet:
     else:
         nm = c.pick("name", "data", "buf", "label")
         if hard:
-            reset = Block(f"if ({p}->{f} & FLAG_RESET)",
-                          [f"{p}->{nm} = NULL;" if vul else f"{p}->{f} = 0;"])
-            body = [f"free({p}->{nm});", reset] if vul else [
-                f"free({p}->{nm});", f"{p}->{nm} = NULL;", reset]
+            reset = Block(
+                f"if ({p}->{f} & FLAG_RESET)", [f"{p}->{nm} = NULL;" if vul else f"{p}->{f} = 0;"]
+            )
+            body = (
+                [f"free({p}->{nm});", reset]
+                if vul
+                else [f"free({p}->{nm});", f"{p}->{nm} = NULL;", reset]
+            )
             body.append(f"return {p}->{nm} ? (int)strlen({p}->{nm}) : 0;")
         else:
             body = [f"free({p}->{nm});", f"free({p});"]
@@ -328,12 +472,18 @@ def null_deref(c: Ctx, vul: bool, hard: bool) -> Snippet:
         return Snippet("int", [], body, "null_deref", vul)
     if kind == 1:
         fp, path, line = c.name("fp"), c.name("src"), c.name("buf")
-        body = [f"char {line}[{c.size()[0]}];", "int lines = 0;",
-                f'FILE *{fp} = fopen({path}, "{c.pick("r", "rb")}");']
+        body = [
+            f"char {line}[{c.size()[0]}];",
+            "int lines = 0;",
+            f'FILE *{fp} = fopen({path}, "{c.pick("r", "rb")}");',
+        ]
         if not vul:
             body.append(_guard(f"!{fp}" if hard else f"{fp} == NULL", "int"))
-        body += [Block(f"while (fgets({line}, sizeof({line}), {fp}) != NULL)", ["lines++;"]),
-                 f"fclose({fp});", "return lines;"]
+        body += [
+            Block(f"while (fgets({line}, sizeof({line}), {fp}) != NULL)", ["lines++;"]),
+            f"fclose({fp});",
+            "return lines;",
+        ]
         return Snippet("int", [f"const char *{path}"], body, "null_deref", vul)
     src, s = c.name("src"), c.name("ptr")
     ch = c.pick("=", ":", "/", ",", ";")
@@ -355,8 +505,13 @@ def double_free(c: Ctx, vul: bool, hard: bool) -> Snippet:
         err = [f"free({buf});", f"{buf} = NULL;", f"{rc} = -1;", "goto out;"]
     else:
         err = [f"{rc} = -1;", "goto out;"]
-    body += [Block(f"if (read_block({buf}, {n}) < 0)", err),
-             f"{rc} = parse_block({buf}, {n});", "out:", f"free({buf});", f"return {rc};"]
+    body += [
+        Block(f"if (read_block({buf}, {n}) < 0)", err),
+        f"{rc} = parse_block({buf}, {n});",
+        "out:",
+        f"free({buf});",
+        f"return {rc};",
+    ]
     return Snippet("int", [f"size_t {n}"], body, "double_free", vul)
 
 
@@ -367,14 +522,22 @@ def signedness(c: Ctx, vul: bool, hard: bool) -> Snippet:
     if not hard:
         src = c.name("src")
         cond = f"{n} > {size}" if vul else f"{n} < 0 || {n} > {size}"
-        body: list[Stmt] = [f"char {buf}[{size}];", _guard(cond, "int"),
-                            f"memcpy({buf}, {src}, {n});", f"return consume({buf}, {n});"]
+        body: list[Stmt] = [
+            f"char {buf}[{size}];",
+            _guard(cond, "int"),
+            f"memcpy({buf}, {src}, {n});",
+            f"return consume({buf}, {n});",
+        ]
         return Snippet("int", [f"const char *{src}", f"int {n}"], body, "signedness", vul)
     arg, val = c.name("src"), c.name("int")
     typ, conv = ("int", "atoi") if vul else ("unsigned int", "strtoul")
     call = f"{conv}({arg})" if vul else f"{conv}({arg}, NULL, 10)"
-    body = [f"{typ} {n} = {call};", _guard(f"{n} >= {size}", "int"),
-            f"{buf}[{n}] = {val};", "return 0;"]
+    body = [
+        f"{typ} {n} = {call};",
+        _guard(f"{n} >= {size}", "int"),
+        f"{buf}[{n}] = {val};",
+        "return 0;",
+    ]
     return Snippet("int", [f"const char *{arg}", f"int {val}"], body, "signedness", vul)
 
 
@@ -397,36 +560,61 @@ def distractor(c: Ctx, ret: str) -> list[Stmt]:
         return ['log_debug("%s: enter", __func__);']
     if k == 1:
         v = c.name("int")
-        return [f"int {v} = check_{c.pick('perm', 'state', 'quota', 'owner')}(getuid());",
-                Block(f"if ({v} != 0)", [_err(ret)])]
+        return [
+            f"int {v} = check_{c.pick('perm', 'state', 'quota', 'owner')}(getuid());",
+            Block(f"if ({v} != 0)", [_err(ret)]),
+        ]
     if k == 2:
         b = c.name("buf")
-        return [f"char {b}[16];", f'strcpy({b}, "{c.pick("rw", "ro", "none", "auto")}");',
-                f"set_mode({b});"]
+        return [
+            f"char {b}[16];",
+            f'strcpy({b}, "{c.pick("rw", "ro", "none", "auto")}");',
+            f"set_mode({b});",
+        ]
     if k == 3:
         j = c.name("idx")
-        return [f"int {j};", "long acc = 0;",
-                Block(f"for ({j} = 0; {j} < NSLOTS; {j}++)", [f"acc += slots[{j}];"]),
-                "stats.total = acc;"]
+        return [
+            f"int {j};",
+            "long acc = 0;",
+            Block(f"for ({j} = 0; {j} < NSLOTS; {j}++)", [f"acc += slots[{j}];"]),
+            "stats.total = acc;",
+        ]
     if k == 4:
         word = c.pick("start", "retry", "done")
-        return [Block("if (verbose)", [f'fprintf(stderr, "{word} %d\\n", {c.rng.randint(1, 99)});'])]
+        return [
+            Block("if (verbose)", [f'fprintf(stderr, "{word} %d\\n", {c.rng.randint(1, 99)});'])
+        ]
     if k == 5:
         t = c.name("buf")
-        return [f"char {t}[32];", f'snprintf({t}, sizeof({t}), "%d", getpid());',
-                f"set_tag({t});"]
+        return [f"char {t}[32];", f'snprintf({t}, sizeof({t}), "%d", getpid());', f"set_tag({t});"]
     if k == 6:
         return [f"stats.{c.pick('calls', 'hits', 'reqs', 'ops')}++;"]
     if k == 7:
         return [f"flags |= FLAG_{c.pick('DIRTY', 'BUSY', 'SEEN', 'LOCKED')};"]
     if k == 8:
         q = c.name("ptr")
-        return [f"void *{q} = calloc(1, 64);", Block(f"if ({q} == NULL)", [_err(ret)]),
-                f"cache_put({q});"]
+        return [
+            f"void *{q} = calloc(1, 64);",
+            Block(f"if ({q} == NULL)", [_err(ret)]),
+            f"cache_put({q});",
+        ]
     if k == 9:
-        return [Block("switch (state)", [f"case ST_{c.pick('IDLE', 'OPEN')}:", "    break;",
-                                          "default:", "    state = ST_IDLE;", "    break;"])]
+        return [
+            Block(
+                "switch (state)",
+                [
+                    f"case ST_{c.pick('IDLE', 'OPEN')}:",
+                    "    break;",
+                    "default:",
+                    "    state = ST_IDLE;",
+                    "    break;",
+                ],
+            )
+        ]
     if k == 10:
-        return ["pthread_mutex_lock(&lock);", f"refs{c.pick('', '_total')}++;",
-                "pthread_mutex_unlock(&lock);"]
+        return [
+            "pthread_mutex_lock(&lock);",
+            f"refs{c.pick('', '_total')}++;",
+            "pthread_mutex_unlock(&lock);",
+        ]
     return ["memset(&opts, 0, sizeof(opts));"]

@@ -62,17 +62,25 @@ def _describe(hw: Any) -> tuple[str, str, str]:
             return "cpu", "measured", f"measured: {_COUNTER_CPU_MODES[mode]} via CodeCarbon"
         tdp = f"{hw._tdp} W{' generic' if hw._is_generic_tdp else ''} TDP ({hw._model})"
         if mode == "cpu_load":
-            return "cpu", "estimated", (
-                f"estimated: CodeCarbon cpu_load model, {tdp}, power follows machine-wide "
-                "CPU load (floor 10% of TDP)"
+            return (
+                "cpu",
+                "estimated",
+                (
+                    f"estimated: CodeCarbon cpu_load model, {tdp}, power follows machine-wide "
+                    "CPU load (floor 10% of TDP)"
+                ),
             )
         return "cpu", "estimated", f"estimated: CodeCarbon {mode} model, {tdp}, constant power"
     if kind == "RAM":
         forced = getattr(hw, "_force_ram_power", None)
         how = "user-given" if forced is not None else "DIMM-count heuristic"
-        return "ram", "estimated", (
-            f"estimated: CodeCarbon RAM model, {hw.total_power().W:.1f} W constant "
-            f"for {hw.machine_memory_GB:.1f} GB ({how})"
+        return (
+            "ram",
+            "estimated",
+            (
+                f"estimated: CodeCarbon RAM model, {hw.total_power().W:.1f} W constant "
+                f"for {hw.machine_memory_GB:.1f} GB ({how})"
+            ),
         )
     if kind == "GPU":
         return "gpu", "measured", "measured: NVML energy counter via CodeCarbon"

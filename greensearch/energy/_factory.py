@@ -23,7 +23,11 @@ _OPTIONS: dict[str, set[str]] = {
     "nvml": {"gpu_indices", "nvml", "synchronize"},
     "rapl": {"root"},
     "codecarbon": {
-        "include_gpu", "include_ram", "gpu_ids", "force_cpu_power_w", "force_ram_power_w",
+        "include_gpu",
+        "include_ram",
+        "gpu_ids",
+        "force_cpu_power_w",
+        "force_ram_power_w",
     },
 }
 

@@ -52,5 +52,7 @@ def parse_bundle(text: str) -> Bundle:
 
 def format_bundle(bundle: Bundle) -> str:
     """Render a bundle canonically (sorted by name, flags bare); inverse of :func:`parse_bundle`."""
-    parts = [name if value == FLAG_ON else f"{name}={value}" for name, value in sorted(bundle.items())]
+    parts = [
+        name if value == FLAG_ON else f"{name}={value}" for name, value in sorted(bundle.items())
+    ]
     return ",".join(parts)

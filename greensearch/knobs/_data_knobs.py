@@ -47,8 +47,10 @@ def _apply_seq_len(plan: RunPlan, value: Value) -> None:
 def _validate_seq_len(study: StudyConfig, value: Value) -> None:
     """A trim must be shorter than the study's own budget, or it is no trim at all."""
     if value["tokens"] >= study.max_length:
-        raise ConfigError(f"knob 'seq_len={value['tokens']}' does not trim: the study's "
-                          f"max_length is already {study.max_length}; choose fewer tokens")
+        raise ConfigError(
+            f"knob 'seq_len={value['tokens']}' does not trim: the study's "
+            f"max_length is already {study.max_length}; choose fewer tokens"
+        )
 
 
 # --- dedup ---------------------------------------------------------------------------
@@ -65,8 +67,11 @@ def _shingles(text: str) -> Any:
 
     tokens = _TOKEN.findall(text)
     k = min(SHINGLE_TOKENS, len(tokens))
-    hashes = {zlib.crc32("\x1f".join(tokens[i:i + k]).encode())
-              for i in range(len(tokens) - k + 1)} if k else {0}
+    hashes = (
+        {zlib.crc32("\x1f".join(tokens[i : i + k]).encode()) for i in range(len(tokens) - k + 1)}
+        if k
+        else {0}
+    )
     return np.array(sorted(hashes), dtype=np.uint64)
 
 
@@ -117,8 +122,9 @@ def find_duplicates(texts: Sequence[str], threshold: float) -> tuple[list[int], 
             continue
         sh = _shingles(norm)
         sig = ((a * sh[None, :] % _PRIME + b) % _PRIME).min(axis=1)
-        keys = [(start, sig[start:start + rows].tobytes())
-                for start in range(0, _PERMUTATIONS, rows)]
+        keys = [
+            (start, sig[start : start + rows].tobytes()) for start in range(0, _PERMUTATIONS, rows)
+        ]
         candidates = {j for key in keys for j in buckets.get(key, ())}
         if any(_jaccard(sh, kept_shingles[j]) >= threshold for j in sorted(candidates)):
             near += 1
@@ -138,13 +144,17 @@ def _apply_dedup(plan: RunPlan, value: Value) -> None:
         train = splits["train"]
         kept, exact, near = find_duplicates(train["text"], threshold)
         splits["train"] = train.select(kept)
-        plan.note(f"dedup: removed {exact} exact and {near} near duplicates (Jaccard >= "
-                  f"{threshold:g}) from train; {len(kept)} of {len(train)} kept")
+        plan.note(
+            f"dedup: removed {exact} exact and {near} near duplicates (Jaccard >= "
+            f"{threshold:g}) from train; {len(kept)} of {len(train)} kept"
+        )
         return splits
 
     plan.data_hooks.append(dedup)
-    plan.note(f"dedup: train split only, exact (whitespace-normalised) and near (Jaccard >= "
-              f"{threshold:g} on {SHINGLE_TOKENS}-token shingles)")
+    plan.note(
+        f"dedup: train split only, exact (whitespace-normalised) and near (Jaccard >= "
+        f"{threshold:g} on {SHINGLE_TOKENS}-token shingles)"
+    )
 
 
 # --- data_fraction -------------------------------------------------------------------
@@ -196,28 +206,56 @@ def _apply_group_by_length(plan: RunPlan, value: Value) -> None:
 
 
 KNOBS: tuple[Knob, ...] = (
-    Knob(name="fast_tokenizer", stage="data", targets=("compute", "io"),
-         description="tokenize in batches with the Rust (fast) tokenizer",
-         apply=_apply_fast_tokenizer),
-    Knob(name="seq_len", stage="data", targets=("compute", "memory"),
-         description="trim inputs to N tokens (max_length)",
-         params=(Param("tokens", int, 128, low=8, high=32768),),
-         search_values=("128", "96"), apply=_apply_seq_len, validate=_validate_seq_len),
-    Knob(name="dedup", stage="data", targets=("compute",),
-         description="drop exact (whitespace-normalised) and near duplicates (shingle Jaccard "
-                     ">= threshold, MinHash LSH) from the train split only; first copy wins",
-         params=(Param("threshold", float, 0.85, low=0.5, high=1.0),),
-         search_values=("0.9", "0.8"), apply=_apply_dedup),
-    Knob(name="data_fraction", stage="data", targets=("compute",),
-         description="train on a seeded random fraction of the train split, stratified by "
-                     "label (uniform within each label; no example scoring)",
-         params=(Param("fraction", float, 0.5, low=0.01, high=0.99),),
-         search_values=("0.25", "0.5", "0.75"), apply=_apply_data_fraction),
-    Knob(name="dynamic_padding", stage="data", targets=("compute", "memory"),
-         description="pad each batch to its longest example instead of to max_length",
-         apply=_apply_dynamic_padding),
-    Knob(name="group_by_length", stage="data", targets=("compute", "memory"),
-         description="batch train examples of similar length together; implies dynamic "
-                     "padding (with max_length padding all lengths are equal: a no-op)",
-         apply=_apply_group_by_length),
+    Knob(
+        name="fast_tokenizer",
+        stage="data",
+        targets=("compute", "io"),
+        description="tokenize in batches with the Rust (fast) tokenizer",
+        apply=_apply_fast_tokenizer,
+    ),
+    Knob(
+        name="seq_len",
+        stage="data",
+        targets=("compute", "memory"),
+        description="trim inputs to N tokens (max_length)",
+        params=(Param("tokens", int, 128, low=8, high=32768),),
+        search_values=("128", "96"),
+        apply=_apply_seq_len,
+        validate=_validate_seq_len,
+    ),
+    Knob(
+        name="dedup",
+        stage="data",
+        targets=("compute",),
+        description="drop exact (whitespace-normalised) and near duplicates (shingle Jaccard "
+        ">= threshold, MinHash LSH) from the train split only; first copy wins",
+        params=(Param("threshold", float, 0.85, low=0.5, high=1.0),),
+        search_values=("0.9", "0.8"),
+        apply=_apply_dedup,
+    ),
+    Knob(
+        name="data_fraction",
+        stage="data",
+        targets=("compute",),
+        description="train on a seeded random fraction of the train split, stratified by "
+        "label (uniform within each label; no example scoring)",
+        params=(Param("fraction", float, 0.5, low=0.01, high=0.99),),
+        search_values=("0.25", "0.5", "0.75"),
+        apply=_apply_data_fraction,
+    ),
+    Knob(
+        name="dynamic_padding",
+        stage="data",
+        targets=("compute", "memory"),
+        description="pad each batch to its longest example instead of to max_length",
+        apply=_apply_dynamic_padding,
+    ),
+    Knob(
+        name="group_by_length",
+        stage="data",
+        targets=("compute", "memory"),
+        description="batch train examples of similar length together; implies dynamic "
+        "padding (with max_length padding all lengths are equal: a no-op)",
+        apply=_apply_group_by_length,
+    ),
 )

@@ -18,20 +18,30 @@ __all__ = ["KNOBS"]
 def _apply_inference_engine(plan: RunPlan, value: Value) -> None:
     engine = value["engine"]
     plan.eval_engine = engine
-    how = {"onnx": "exported to ONNX (in eval) and run with ONNX Runtime",
-           "vllm": "served by vLLM (task=classify), start-up in eval"}[engine]
+    how = {
+        "onnx": "exported to ONNX (in eval) and run with ONNX Runtime",
+        "vllm": "served by vLLM (task=classify), start-up in eval",
+    }[engine]
     plan.note(f"inference_engine: test split {how}")
 
 
 KNOBS: tuple[Knob, ...] = (
-    Knob(name="inference_engine", stage="inference", targets=("compute",),
-         description="predict the test split with ONNX Runtime or vLLM instead of torch",
-         params=(Param("engine", str, "onnx", choices=("onnx", "vllm")),),
-         search_values=("onnx", "vllm"),
-         value_needs={
-             "onnx": (Requirement("package", "onnxruntime"), Requirement("package", "onnx"),
-                      Requirement("package", "onnxscript")),
-             "vllm": (Requirement("cuda"), Requirement("package", "vllm")),
-         },
-         conflicts=("quantization",), apply=_apply_inference_engine),
+    Knob(
+        name="inference_engine",
+        stage="inference",
+        targets=("compute",),
+        description="predict the test split with ONNX Runtime or vLLM instead of torch",
+        params=(Param("engine", str, "onnx", choices=("onnx", "vllm")),),
+        search_values=("onnx", "vllm"),
+        value_needs={
+            "onnx": (
+                Requirement("package", "onnxruntime"),
+                Requirement("package", "onnx"),
+                Requirement("package", "onnxscript"),
+            ),
+            "vllm": (Requirement("cuda"), Requirement("package", "vllm")),
+        },
+        conflicts=("quantization",),
+        apply=_apply_inference_engine,
+    ),
 )

@@ -23,6 +23,7 @@ _CUDA = Requirement("cuda")
 
 # --- layer_prune -------------------------------------------------------------------------
 
+
 def _validate_layer_prune(study: StudyConfig, value: Value) -> None:
     layers = model_num_layers(study)
     if value["n"] >= layers:
@@ -40,14 +41,14 @@ def _apply_layer_prune(plan: RunPlan, value: Value) -> None:
 
         total = model.config.num_hidden_layers
         kept = prune_layers(model, n, side)
-        plan.note(f"layer_prune: removed {n} {side} layers of {total}; kept original "
-                  f"layers {kept}")
+        plan.note(f"layer_prune: removed {n} {side} layers of {total}; kept original layers {kept}")
         return model
 
     plan.model_hooks.append(hook)
 
 
 # --- lora --------------------------------------------------------------------------------
+
 
 def _apply_lora(plan: RunPlan, value: Value) -> None:
     mode, r, alpha = value["modules"], value["r"], value["alpha"]
@@ -58,22 +59,27 @@ def _apply_lora(plan: RunPlan, value: Value) -> None:
         if mode == "head_only":
             model = surgery.train_head_only(model)
             trainable, total = surgery.count_params(model)
-            plan.note(f"lora=head_only: paper's bug replayed, no adapters, only the classifier "
-                      f"trains: {trainable:,} of {total:,} parameters trainable")
+            plan.note(
+                f"lora=head_only: paper's bug replayed, no adapters, only the classifier "
+                f"trains: {trainable:,} of {total:,} parameters trainable"
+            )
             return model
         names = surgery.layer_linear_names(model)
         model = surgery.add_lora(model, r=r, alpha=alpha)
         trainable, total = surgery.count_params(model)
         layers = len(surgery.encoder_layers(model)[2])
-        plan.note(f"lora: r={r} alpha={alpha} on {names} in all {layers} layers, head "
-                  f"{surgery.head_modules(model)} trained in full: {trainable:,} of {total:,} "
-                  "parameters trainable")
+        plan.note(
+            f"lora: r={r} alpha={alpha} on {names} in all {layers} layers, head "
+            f"{surgery.head_modules(model)} trained in full: {trainable:,} of {total:,} "
+            "parameters trainable"
+        )
         return model
 
     plan.model_hooks.append(hook)
 
 
 # --- freeze ------------------------------------------------------------------------------
+
 
 def _validate_freeze(study: StudyConfig, value: Value) -> None:
     if value["part"] == "bottom":
@@ -110,6 +116,7 @@ def _apply_freeze(plan: RunPlan, value: Value) -> None:
 
 # --- quantization ------------------------------------------------------------------------
 
+
 def _validate_quantization(study: StudyConfig, value: Value) -> None:
     if value["mode"] == "nf4" and study.model == EMBEDDED_MODEL:
         raise ConfigError(
@@ -123,16 +130,21 @@ def _apply_quantization(plan: RunPlan, value: Value) -> None:
         # Dynamic int8 kernels exist for CPUs only and int8 weights cannot be trained:
         # this quantizes the fine-tuned model for the eval stage (engine "int8").
         plan.eval_engine = "int8"
-        plan.note("quantization=int8: eval with Linear layers dynamically quantized to int8 "
-                  "(torch, CPU); training unchanged")
+        plan.note(
+            "quantization=int8: eval with Linear layers dynamically quantized to int8 "
+            "(torch, CPU); training unchanged"
+        )
         return
     import torch
     from transformers import BitsAndBytesConfig
 
     compute = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     plan.model_kwargs["quantization_config"] = BitsAndBytesConfig(
-        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-        bnb_4bit_compute_dtype=compute)
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute,
+    )
 
     def hook(model: Any, plan: RunPlan) -> Any:
         from greensearch.knobs import _model_surgery as surgery
@@ -140,17 +152,22 @@ def _apply_quantization(plan: RunPlan, value: Value) -> None:
         if not surgery.trains_adapters_or_head_only(model):
             # 4-bit weights cannot take gradients: without the lora knob, add adapters.
             model = surgery.add_lora(model, r=LORA_DEFAULT_R, alpha=LORA_DEFAULT_ALPHA)
-            plan.note(f"quantization=nf4: no trainable weights left, added LoRA "
-                      f"r={LORA_DEFAULT_R} alpha={LORA_DEFAULT_ALPHA}")
+            plan.note(
+                f"quantization=nf4: no trainable weights left, added LoRA "
+                f"r={LORA_DEFAULT_R} alpha={LORA_DEFAULT_ALPHA}"
+            )
         trainable, total = surgery.count_params(model)
-        plan.note(f"quantization=nf4: 4-bit NF4 weights (double quant, {compute} compute): "
-                  f"{trainable:,} of {total:,} parameters trainable")
+        plan.note(
+            f"quantization=nf4: 4-bit NF4 weights (double quant, {compute} compute): "
+            f"{trainable:,} of {total:,} parameters trainable"
+        )
         return model
 
     plan.model_hooks.append(hook)
 
 
 # --- training-loop switches --------------------------------------------------------------
+
 
 def _apply_grad_checkpointing(plan: RunPlan, value: Value) -> None:
     # Non-reentrant checkpointing still sends gradients to adapters and unfrozen layers
@@ -178,52 +195,96 @@ def _apply_torch_compile(plan: RunPlan, value: Value) -> None:
 
 
 KNOBS: tuple[Knob, ...] = (
-    Knob(name="layer_prune", stage="model", targets=("compute", "memory"),
-         description="remove N encoder layers from the top (near the head) or bottom",
-         params=(Param("n", int, 2, low=1, high=1000),
-                 Param("side", str, "top", choices=("top", "bottom"))),
-         search_values=("2:top", "2:bottom", "3:top", "3:bottom", "4:top"),
-         validate=_validate_layer_prune, apply=_apply_layer_prune),
-    Knob(name="attention", stage="model", targets=("compute", "memory"),
-         description="attention kernel: eager (baseline), sdpa, flash_attention_2",
-         params=(Param("kernel", str, "sdpa",
-                       choices=("eager", "sdpa", "flash_attention_2")),),
-         search_values=("sdpa", "flash_attention_2"),
-         value_needs={"flash_attention_2": (_CUDA, Requirement("package", "flash_attn"))},
-         apply=_apply_attention),
-    Knob(name="lora", stage="training", targets=("compute", "memory"),
-         description="LoRA adapters on every encoder layer's attention and MLP Linear "
-                     "modules, head trained in full (head_only: the paper's bug)",
-         params=(Param("modules", str, "attn_mlp", choices=("attn_mlp", "head_only")),
-                 Param("r", int, LORA_DEFAULT_R, low=1, high=1024),
-                 Param("alpha", int, LORA_DEFAULT_ALPHA, low=1, high=4096)),
-         search_values=("attn_mlp:8:16", "attn_mlp:16:32"),
-         needs=(Requirement("package", "peft"),),
-         conflicts=("freeze",), apply=_apply_lora),
-    Knob(name="freeze", stage="training", targets=("compute", "memory"),
-         description="freeze the embeddings, or the embeddings and the bottom N layers",
-         params=(Param("part", str, "embeddings", choices=("embeddings", "bottom")),
-                 Param("layers", int, 2, low=1, high=1000)),
-         search_values=("embeddings", "bottom:2", "bottom:4"),
-         conflicts=("lora",), validate=_validate_freeze, apply=_apply_freeze),
-    Knob(name="quantization", stage="model", targets=("memory", "precision"),
-         costs=("compute",),
-         description="nf4: 4-bit QLoRA weights (bitsandbytes, CUDA); int8: dynamic int8 "
-                     "Linear layers for the eval stage (CPU)",
-         params=(Param("mode", str, "int8", choices=("nf4", "int8")),),
-         search_values=("int8", "nf4"),
-         value_needs={"nf4": (_CUDA, Requirement("package", "bitsandbytes"))},
-         conflicts=("inference_engine",),
-         validate=_validate_quantization, apply=_apply_quantization),
-    Knob(name="grad_checkpointing", stage="training", targets=("memory",), costs=("compute",),
-         description="recompute activations in the backward pass instead of storing them",
-         apply=_apply_grad_checkpointing),
-    Knob(name="precision", stage="training", targets=("precision", "memory"),
-         description="mixed-precision training: fp16 (CUDA) or bf16 (CPU or CUDA)",
-         params=(Param("dtype", str, "bf16", choices=("fp16", "bf16")),),
-         search_values=("bf16", "fp16"),
-         value_needs={"fp16": (_CUDA,)}, apply=_apply_precision),
-    Knob(name="torch_compile", stage="system", targets=("compute",),
-         description="compile the model with torch.compile (inductor) before training",
-         apply=_apply_torch_compile),
+    Knob(
+        name="layer_prune",
+        stage="model",
+        targets=("compute", "memory"),
+        description="remove N encoder layers from the top (near the head) or bottom",
+        params=(
+            Param("n", int, 2, low=1, high=1000),
+            Param("side", str, "top", choices=("top", "bottom")),
+        ),
+        search_values=("2:top", "2:bottom", "3:top", "3:bottom", "4:top"),
+        validate=_validate_layer_prune,
+        apply=_apply_layer_prune,
+    ),
+    Knob(
+        name="attention",
+        stage="model",
+        targets=("compute", "memory"),
+        description="attention kernel: eager (baseline), sdpa, flash_attention_2",
+        params=(Param("kernel", str, "sdpa", choices=("eager", "sdpa", "flash_attention_2")),),
+        search_values=("sdpa", "flash_attention_2"),
+        value_needs={"flash_attention_2": (_CUDA, Requirement("package", "flash_attn"))},
+        apply=_apply_attention,
+    ),
+    Knob(
+        name="lora",
+        stage="training",
+        targets=("compute", "memory"),
+        description="LoRA adapters on every encoder layer's attention and MLP Linear "
+        "modules, head trained in full (head_only: the paper's bug)",
+        params=(
+            Param("modules", str, "attn_mlp", choices=("attn_mlp", "head_only")),
+            Param("r", int, LORA_DEFAULT_R, low=1, high=1024),
+            Param("alpha", int, LORA_DEFAULT_ALPHA, low=1, high=4096),
+        ),
+        search_values=("attn_mlp:8:16", "attn_mlp:16:32"),
+        needs=(Requirement("package", "peft"),),
+        conflicts=("freeze",),
+        apply=_apply_lora,
+    ),
+    Knob(
+        name="freeze",
+        stage="training",
+        targets=("compute", "memory"),
+        description="freeze the embeddings, or the embeddings and the bottom N layers",
+        params=(
+            Param("part", str, "embeddings", choices=("embeddings", "bottom")),
+            Param("layers", int, 2, low=1, high=1000),
+        ),
+        search_values=("embeddings", "bottom:2", "bottom:4"),
+        conflicts=("lora",),
+        validate=_validate_freeze,
+        apply=_apply_freeze,
+    ),
+    Knob(
+        name="quantization",
+        stage="model",
+        targets=("memory", "precision"),
+        costs=("compute",),
+        description="nf4: 4-bit QLoRA weights (bitsandbytes, CUDA); int8: dynamic int8 "
+        "Linear layers for the eval stage (CPU)",
+        params=(Param("mode", str, "int8", choices=("nf4", "int8")),),
+        search_values=("int8", "nf4"),
+        value_needs={"nf4": (_CUDA, Requirement("package", "bitsandbytes"))},
+        conflicts=("inference_engine",),
+        validate=_validate_quantization,
+        apply=_apply_quantization,
+    ),
+    Knob(
+        name="grad_checkpointing",
+        stage="training",
+        targets=("memory",),
+        costs=("compute",),
+        description="recompute activations in the backward pass instead of storing them",
+        apply=_apply_grad_checkpointing,
+    ),
+    Knob(
+        name="precision",
+        stage="training",
+        targets=("precision", "memory"),
+        description="mixed-precision training: fp16 (CUDA) or bf16 (CPU or CUDA)",
+        params=(Param("dtype", str, "bf16", choices=("fp16", "bf16")),),
+        search_values=("bf16", "fp16"),
+        value_needs={"fp16": (_CUDA,)},
+        apply=_apply_precision,
+    ),
+    Knob(
+        name="torch_compile",
+        stage="system",
+        targets=("compute",),
+        description="compile the model with torch.compile (inductor) before training",
+        apply=_apply_torch_compile,
+    ),
 )

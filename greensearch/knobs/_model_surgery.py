@@ -47,7 +47,8 @@ def encoder_layers(model: Any) -> tuple[Any, str, Any]:
     base = _base(model)
     expected = int(base.config.num_hidden_layers)
     found: list[tuple[str, Any]] = [
-        (name, module) for name, module in base.named_modules()
+        (name, module)
+        for name, module in base.named_modules()
         if isinstance(module, torch.nn.ModuleList) and len(module) == expected
     ]
     if not found:
@@ -107,16 +108,20 @@ def layer_linear_names(model: Any) -> list[str]:
     import torch
 
     _, _, layers = encoder_layers(model)
-    return [name for name, module in layers[0].named_modules()
-            if isinstance(module, torch.nn.Linear)]
+    return [
+        name for name, module in layers[0].named_modules() if isinstance(module, torch.nn.Linear)
+    ]
 
 
 def head_modules(model: Any) -> list[str]:
     """Top-level modules outside the encoder that hold weights: the classifier head."""
     base = _base(model)
     backbone = getattr(base, "base_model_prefix", "")
-    return [name for name, module in base.named_children()
-            if name != backbone and any(True for _ in module.parameters())]
+    return [
+        name
+        for name, module in base.named_children()
+        if name != backbone and any(True for _ in module.parameters())
+    ]
 
 
 def count_params(model: Any) -> tuple[int, int]:
@@ -168,12 +173,18 @@ def add_lora(model: Any, *, r: int, alpha: int, dropout: float = 0.0) -> Any:
     names = layer_linear_names(model)
     prefix = _layer_list_path(model, layers)
     pattern = rf"^{re.escape(prefix)}\.\d+\.({'|'.join(re.escape(n) for n in names)})$"
-    config = LoraConfig(task_type=TaskType.SEQ_CLS, r=r, lora_alpha=alpha,
-                        lora_dropout=dropout, target_modules=pattern,
-                        modules_to_save=head_modules(model))
+    config = LoraConfig(
+        task_type=TaskType.SEQ_CLS,
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules=pattern,
+        modules_to_save=head_modules(model),
+    )
     with warnings.catch_warnings():  # peft probes the deprecated is_gradient_checkpointing
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*",
-                                category=FutureWarning)
+        warnings.filterwarnings(
+            "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
+        )
         peft_model = get_peft_model(model, config)
     missing = adapters_missing(peft_model)
     if missing:
@@ -201,9 +212,13 @@ def adapters_missing(model: Any) -> dict[int, list[str]]:
     missing: dict[int, list[str]] = {}
     for idx, layer in enumerate(layers):
         adapted = [n for n, m in layer.named_modules() if isinstance(m, LoraLayer)]
-        bare = [n for n, m in layer.named_modules()
-                if isinstance(m, torch.nn.Linear) and not isinstance(m, LoraLayer)
-                and not any(n.startswith(a + ".") for a in adapted)]
+        bare = [
+            n
+            for n, m in layer.named_modules()
+            if isinstance(m, torch.nn.Linear)
+            and not isinstance(m, LoraLayer)
+            and not any(n.startswith(a + ".") for a in adapted)
+        ]
         if bare or not adapted:
             missing[idx] = bare
     return missing

@@ -46,19 +46,28 @@ PAPER_VARIANTS: dict[str, tuple[str, str]] = {
     "V20": ("Layer Pruning (16 Bottom)", "layer_prune=16:bottom"),
     "V21": ("Layer Pruning (20 Top)", "layer_prune=20:top"),
     "V22": ("Layer Pruning (20 Bottom)", "layer_prune=20:bottom"),
-    "V23": ("Attn+Pin-Mem+Opt8+GradAcc",
-            "attention=sdpa,pin_memory,dataloader_workers=4,optimizer=adamw_8bit,grad_accumulation=2"),
-    "V24": ("Inf+GradCkpt+LoRA+FP16",
-            "inference_engine=vllm,grad_checkpointing,lora=head_only,precision=bf16"),
+    "V23": (
+        "Attn+Pin-Mem+Opt8+GradAcc",
+        "attention=sdpa,pin_memory,dataloader_workers=4,optimizer=adamw_8bit,grad_accumulation=2",
+    ),
+    "V24": (
+        "Inf+GradCkpt+LoRA+FP16",
+        "inference_engine=vllm,grad_checkpointing,lora=head_only,precision=bf16",
+    ),
     "V25": ("GradAcc+FP16+Checkpoint", "grad_accumulation=2,precision=fp16,grad_checkpointing"),
     "V26": ("Prune12B+Seq-Len+Compile", "layer_prune=12:bottom,seq_len=512,torch_compile"),
     "V27": ("Torch Compile + FP16", "torch_compile,precision=fp16"),
     "V28": ("Prune12B + Compile + FP16", "layer_prune=12:bottom,torch_compile,precision=fp16"),
-    "V29": ("Attn+Pin-Mem+Opt8", "attention=sdpa,pin_memory,dataloader_workers=4,optimizer=adamw_8bit"),
-    "V30": ("Optimal",
-            "lora=head_only,attention=sdpa,fast_tokenizer,layer_prune=20:top,seq_len=512,"
-            "grad_checkpointing,precision=bf16,optimizer=adamw_8bit,pin_memory,"
-            "dataloader_workers=4,inference_engine=vllm"),
+    "V29": (
+        "Attn+Pin-Mem+Opt8",
+        "attention=sdpa,pin_memory,dataloader_workers=4,optimizer=adamw_8bit",
+    ),
+    "V30": (
+        "Optimal",
+        "lora=head_only,attention=sdpa,fast_tokenizer,layer_prune=20:top,seq_len=512,"
+        "grad_checkpointing,precision=bf16,optimizer=adamw_8bit,pin_memory,"
+        "dataloader_workers=4,inference_engine=vllm",
+    ),
 }
 
 
@@ -79,12 +88,15 @@ def paper_variant(variant: str, study: StudyConfig) -> tuple[Bundle, list[str]]:
         if layers != PAPER_LAYERS:
             n = max(1, min(layers - 1, math.floor(int(n_raw) / PAPER_LAYERS * layers + 0.5)))
             bundle["layer_prune"] = f"{n}:{side}"
-            notes.append(f"layer_prune: paper's {n_raw} of {PAPER_LAYERS} layers scaled to "
-                         f"{n} of {layers}")
+            notes.append(
+                f"layer_prune: paper's {n_raw} of {PAPER_LAYERS} layers scaled to {n} of {layers}"
+            )
     if "seq_len" in bundle and study.max_length != PAPER_MAX_LENGTH:
         tokens = int(bundle["seq_len"])
         scaled = max(8, round(tokens / PAPER_MAX_LENGTH * study.max_length))
         bundle["seq_len"] = str(scaled)
-        notes.append(f"seq_len: paper's {tokens} of {PAPER_MAX_LENGTH} tokens scaled to "
-                     f"{scaled} of {study.max_length}")
+        notes.append(
+            f"seq_len: paper's {tokens} of {PAPER_MAX_LENGTH} tokens scaled to "
+            f"{scaled} of {study.max_length}"
+        )
     return bundle, notes

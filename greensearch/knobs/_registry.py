@@ -160,7 +160,9 @@ class Knob:
             raise ConfigError(f"knob '{self.name}' takes {self.name}={form}; got {raw!r}")
         value: Value = {}
         for i, param in enumerate(self.params):
-            value[param.name] = param.convert(parts[i], self.name) if i < len(parts) else param.default
+            value[param.name] = (
+                param.convert(parts[i], self.name) if i < len(parts) else param.default
+            )
         return value
 
     def format_value(self, value: Value) -> str:
@@ -257,11 +259,13 @@ class KnobRegistry:
             KnobConflictError: two knobs that cannot be on together.
             KnobUnavailableError: a knob needs what this machine lacks.
         """
-        resolved = {name: ResolvedKnob(self.get(name), self.get(name).parse(raw))
-                    for name, raw in bundle.items()}
+        resolved = {
+            name: ResolvedKnob(self.get(name), self.get(name).parse(raw))
+            for name, raw in bundle.items()
+        }
         names = sorted(resolved)
         for i, a in enumerate(names):
-            for b in names[i + 1:]:
+            for b in names[i + 1 :]:
                 if b in resolved[a].knob.conflicts or a in resolved[b].knob.conflicts:
                     raise KnobConflictError(
                         f"knobs '{a}' and '{b}' cannot both be on; drop one from the bundle"

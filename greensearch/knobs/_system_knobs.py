@@ -71,13 +71,15 @@ def _set_all(nvml: Any, watts: int, previous: dict[int, int]) -> None:
         handles = [nvml.nvmlDeviceGetHandleByIndex(i) for i in range(nvml.nvmlDeviceGetCount())]
         ranges = [nvml.nvmlDeviceGetPowerManagementLimitConstraints(h) for h in handles]
     except nvml.NVMLError as err:
-        raise KnobUnavailableError(f"knob 'power_limit': NVML cannot read power limits ({err})"
-                                   ) from err
-    for (low, high) in ranges:  # check every GPU before changing any
+        raise KnobUnavailableError(
+            f"knob 'power_limit': NVML cannot read power limits ({err})"
+        ) from err
+    for low, high in ranges:  # check every GPU before changing any
         if not low <= target_mw <= high:
             raise ConfigError(
                 f"knob 'power_limit': {watts} W is outside this GPU's range "
-                f"[{low / 1000:g}, {high / 1000:g}] W; pick a value in it")
+                f"[{low / 1000:g}, {high / 1000:g}] W; pick a value in it"
+            )
     for index, handle in enumerate(handles):
         try:
             before = nvml.nvmlDeviceGetPowerManagementLimit(handle)
@@ -85,13 +87,15 @@ def _set_all(nvml: Any, watts: int, previous: dict[int, int]) -> None:
         except nvml.NVMLError as err:
             raise KnobUnavailableError(
                 f"knob 'power_limit': NVML refused to set {watts} W on GPU {index} ({err}); "
-                "setting power limits needs root") from err
+                "setting power limits needs root"
+            ) from err
         previous[index] = before
         actual = nvml.nvmlDeviceGetPowerManagementLimit(handle)
         if actual != target_mw:
             raise ConfigError(
                 f"knob 'power_limit': GPU {index} reads back {actual / 1000:g} W after "
-                f"setting {watts} W; the driver did not apply it")
+                f"setting {watts} W; the driver did not apply it"
+            )
 
 
 def _restore(nvml: Any, previous: dict[int, int]) -> None:
@@ -106,23 +110,34 @@ def _restore(nvml: Any, previous: dict[int, int]) -> None:
         except nvml.NVMLError as err:
             failed.append(f"GPU {index} ({limit_mw / 1000:g} W): {err}")
     if failed:
-        message = ("could not restore the GPU power limit: " + "; ".join(failed)
-                   + "; reset it with nvidia-smi -pl")
+        message = (
+            "could not restore the GPU power limit: "
+            + "; ".join(failed)
+            + "; reset it with nvidia-smi -pl"
+        )
         logger.error(message)
         raise GreensearchError(message)
 
 
 def _apply_power_limit(plan: RunPlan, value: Value) -> None:
     plan.run_contexts.append(functools.partial(power_limit, value["watts"]))
-    plan.note(f"power_limit: GPU board power capped at {value['watts']} W for the run, "
-              "previous limit restored afterwards")
+    plan.note(
+        f"power_limit: GPU board power capped at {value['watts']} W for the run, "
+        "previous limit restored afterwards"
+    )
 
 
 KNOBS: tuple[Knob, ...] = (
-    Knob(name="power_limit", stage="system", targets=("compute",), costs=("compute",),
-         description="cap GPU board power at W watts via NVML for the run (trades time for "
-                     "power); read back to verify, restored afterwards even on a crash",
-         params=(Param("watts", int, 100, low=1, high=2000),),
-         search_values=("100", "150", "200"),
-         needs=(Requirement("nvml"), Requirement("root")), apply=_apply_power_limit),
+    Knob(
+        name="power_limit",
+        stage="system",
+        targets=("compute",),
+        costs=("compute",),
+        description="cap GPU board power at W watts via NVML for the run (trades time for "
+        "power); read back to verify, restored afterwards even on a crash",
+        params=(Param("watts", int, 100, low=1, high=2000),),
+        search_values=("100", "150", "200"),
+        needs=(Requirement("nvml"), Requirement("root")),
+        apply=_apply_power_limit,
+    ),
 )

@@ -24,8 +24,14 @@ OPTIMIZERS: dict[str, tuple[Requirement, ...]] = {
     "adamw_8bit": (Requirement("package", "bitsandbytes"), Requirement("cuda")),
 }
 #: Learning-rate schedules other than the baseline's ``linear``.
-SCHEDULES: tuple[str, ...] = ("cosine", "constant", "constant_with_warmup",
-                              "cosine_with_restarts", "polynomial", "inverse_sqrt")
+SCHEDULES: tuple[str, ...] = (
+    "cosine",
+    "constant",
+    "constant_with_warmup",
+    "cosine_with_restarts",
+    "polynomial",
+    "inverse_sqrt",
+)
 
 
 def _apply_batch_size(plan: RunPlan, value: Value) -> None:
@@ -41,13 +47,18 @@ def _apply_grad_accumulation(plan: RunPlan, value: Value) -> None:
         if batch % steps:
             raise ConfigError(
                 f"knob 'grad_accumulation': keep_effective needs batch_size ({batch}) divisible "
-                f"by steps ({steps}); pick steps dividing {batch}")
+                f"by steps ({steps}); pick steps dividing {batch}"
+            )
         plan.study = plan.study.replace(batch_size=batch // steps)
-        plan.note(f"grad_accumulation: {steps} micro-batches of {batch // steps} "
-                  f"(effective batch {batch} kept)")
+        plan.note(
+            f"grad_accumulation: {steps} micro-batches of {batch // steps} "
+            f"(effective batch {batch} kept)"
+        )
     else:
-        plan.note(f"grad_accumulation: {steps} steps, per-device batch kept "
-                  f"(effective batch x{steps}, optimizer steps /{steps})")
+        plan.note(
+            f"grad_accumulation: {steps} steps, per-device batch kept "
+            f"(effective batch x{steps}, optimizer steps /{steps})"
+        )
 
 
 def _apply_lr_schedule(plan: RunPlan, value: Value) -> None:
@@ -57,19 +68,23 @@ def _apply_lr_schedule(plan: RunPlan, value: Value) -> None:
 
 def _apply_early_stopping(plan: RunPlan, value: Value) -> None:
     patience, every = value["patience"], value["every"]
-    plan.training_args.update({
-        "eval_strategy": "steps",
-        "eval_steps": every,
-        "save_strategy": "steps",
-        "save_steps": every,
-        "save_total_limit": 2,
-        "load_best_model_at_end": True,
-        "metric_for_best_model": "f1",
-        "greater_is_better": True,
-    })
+    plan.training_args.update(
+        {
+            "eval_strategy": "steps",
+            "eval_steps": every,
+            "save_strategy": "steps",
+            "save_steps": every,
+            "save_total_limit": 2,
+            "load_best_model_at_end": True,
+            "metric_for_best_model": "f1",
+            "greater_is_better": True,
+        }
+    )
     plan.callbacks.append(lambda: _early_stopping_callback(patience))
-    plan.note(f"early_stopping: validate every {every:g} of training, stop after {patience} "
-              "evaluations without a better f1, keep the best checkpoint")
+    plan.note(
+        f"early_stopping: validate every {every:g} of training, stop after {patience} "
+        "evaluations without a better f1, keep the best checkpoint"
+    )
 
 
 def _early_stopping_callback(patience: int) -> Any:
@@ -94,43 +109,85 @@ def _apply_dataloader_workers(plan: RunPlan, value: Value) -> None:
 
 
 KNOBS: tuple[Knob, ...] = (
-    Knob(name="batch_size", stage="training", targets=("compute",), costs=("memory",),
-         description="per-device train batch N: fewer, fuller steps for more activation memory",
-         params=(Param("n", int, 32, low=1, high=4096),),
-         search_values=("32", "64"), apply=_apply_batch_size),
-    Knob(name="grad_accumulation", stage="training", targets=("memory",), costs=("compute",),
-         description="accumulate N micro-batches per optimizer step; 'same_batch' (paper V25) "
-                     "keeps the per-device batch (effective batch xN), 'keep_effective' "
-                     "divides it by N (less memory, more, smaller steps)",
-         params=(Param("steps", int, 2, low=2, high=64),
-                 Param("mode", str, "same_batch", choices=("same_batch", "keep_effective"))),
-         search_values=("2", "4", "2:keep_effective"), apply=_apply_grad_accumulation),
-    Knob(name="lr_schedule", stage="training", targets=("compute",),
-         description="learning-rate schedule instead of linear decay; saves energy only by "
-                     "reaching the F1 in fewer steps (with early_stopping or fewer epochs)",
-         params=(Param("kind", str, "cosine", choices=SCHEDULES),),
-         search_values=("cosine", "constant"), apply=_apply_lr_schedule),
-    Knob(name="early_stopping", stage="training", targets=("compute",), costs=("io",),
-         description="validate every FRACTION of training, stop after PATIENCE evaluations "
-                     "without better f1, reload the best checkpoint (validation is metered "
-                     "in its own window; checkpoints cost io)",
-         params=(Param("patience", int, 2, low=1, high=50),
-                 Param("every", float, 0.1, low=0.01, high=0.5)),
-         search_values=("2", "3:0.05"), apply=_apply_early_stopping),
-    Knob(name="optimizer", stage="training", targets=("compute", "memory"),
-         description="optimizer instead of adamw_torch: fused AdamW, Adafactor (factored "
-                     "state), SGD, 8-bit AdamW (bitsandbytes + CUDA)",
-         params=(Param("name", str, "adamw_torch_fused", choices=tuple(OPTIMIZERS)),),
-         search_values=("adamw_torch_fused", "adafactor"),
-         value_needs={name: needs for name, needs in OPTIMIZERS.items() if needs},
-         apply=_apply_optimizer),
-    Knob(name="pin_memory", stage="training", targets=("io",),
-         description="pin data-loader memory for faster host-to-GPU copies (nothing else: "
-                     "unlike the paper's V10, no FP16 and no workers)",
-         needs=(Requirement("cuda"),), apply=_apply_pin_memory),
-    Knob(name="dataloader_workers", stage="training", targets=("io",), costs=("compute",),
-         description="prepare batches in N loader processes (paper V10/V23: 4); each costs "
-                     "a CPU process",
-         params=(Param("n", int, 4, low=1, high=64),),
-         search_values=("2", "4"), apply=_apply_dataloader_workers),
+    Knob(
+        name="batch_size",
+        stage="training",
+        targets=("compute",),
+        costs=("memory",),
+        description="per-device train batch N: fewer, fuller steps for more activation memory",
+        params=(Param("n", int, 32, low=1, high=4096),),
+        search_values=("32", "64"),
+        apply=_apply_batch_size,
+    ),
+    Knob(
+        name="grad_accumulation",
+        stage="training",
+        targets=("memory",),
+        costs=("compute",),
+        description="accumulate N micro-batches per optimizer step; 'same_batch' (paper V25) "
+        "keeps the per-device batch (effective batch xN), 'keep_effective' "
+        "divides it by N (less memory, more, smaller steps)",
+        params=(
+            Param("steps", int, 2, low=2, high=64),
+            Param("mode", str, "same_batch", choices=("same_batch", "keep_effective")),
+        ),
+        search_values=("2", "4", "2:keep_effective"),
+        apply=_apply_grad_accumulation,
+    ),
+    Knob(
+        name="lr_schedule",
+        stage="training",
+        targets=("compute",),
+        description="learning-rate schedule instead of linear decay; saves energy only by "
+        "reaching the F1 in fewer steps (with early_stopping or fewer epochs)",
+        params=(Param("kind", str, "cosine", choices=SCHEDULES),),
+        search_values=("cosine", "constant"),
+        apply=_apply_lr_schedule,
+    ),
+    Knob(
+        name="early_stopping",
+        stage="training",
+        targets=("compute",),
+        costs=("io",),
+        description="validate every FRACTION of training, stop after PATIENCE evaluations "
+        "without better f1, reload the best checkpoint (validation is metered "
+        "in its own window; checkpoints cost io)",
+        params=(
+            Param("patience", int, 2, low=1, high=50),
+            Param("every", float, 0.1, low=0.01, high=0.5),
+        ),
+        search_values=("2", "3:0.05"),
+        apply=_apply_early_stopping,
+    ),
+    Knob(
+        name="optimizer",
+        stage="training",
+        targets=("compute", "memory"),
+        description="optimizer instead of adamw_torch: fused AdamW, Adafactor (factored "
+        "state), SGD, 8-bit AdamW (bitsandbytes + CUDA)",
+        params=(Param("name", str, "adamw_torch_fused", choices=tuple(OPTIMIZERS)),),
+        search_values=("adamw_torch_fused", "adafactor"),
+        value_needs={name: needs for name, needs in OPTIMIZERS.items() if needs},
+        apply=_apply_optimizer,
+    ),
+    Knob(
+        name="pin_memory",
+        stage="training",
+        targets=("io",),
+        description="pin data-loader memory for faster host-to-GPU copies (nothing else: "
+        "unlike the paper's V10, no FP16 and no workers)",
+        needs=(Requirement("cuda"),),
+        apply=_apply_pin_memory,
+    ),
+    Knob(
+        name="dataloader_workers",
+        stage="training",
+        targets=("io",),
+        costs=("compute",),
+        description="prepare batches in N loader processes (paper V10/V23: 4); each costs "
+        "a CPU process",
+        params=(Param("n", int, 4, low=1, high=64),),
+        search_values=("2", "4"),
+        apply=_apply_dataloader_workers,
+    ),
 )

@@ -34,7 +34,9 @@ def predict(state: Any, dataset: Any) -> list[int]:
     try:
         engine = ENGINES[name]
     except KeyError:
-        raise ConfigError(f"unknown eval engine '{name}'; known: {', '.join(sorted(ENGINES))}") from None
+        raise ConfigError(
+            f"unknown eval engine '{name}'; known: {', '.join(sorted(ENGINES))}"
+        ) from None
     return engine(state, dataset)
 
 
@@ -57,7 +59,8 @@ def _load_saved(state: Any) -> Any:
         raise ConfigError("this eval engine needs the model saved by the save stage")
     attn = state.plan.model_kwargs.get("attn_implementation", "eager")
     model = AutoModelForSequenceClassification.from_pretrained(
-        str(state.model_dir), attn_implementation=attn)
+        str(state.model_dir), attn_implementation=attn
+    )
     return model.eval()
 
 
@@ -66,15 +69,15 @@ def _batches(dataset: Any, batch_size: int, pad_id: int) -> Any:
     import numpy as np
 
     for start in range(0, len(dataset), batch_size):
-        batch = dataset[start:start + batch_size]
+        batch = dataset[start : start + batch_size]
         rows = batch["input_ids"]
         masks = batch.get("attention_mask") or [[1] * len(r) for r in rows]
         width = max(len(r) for r in rows)
         ids = np.full((len(rows), width), pad_id, dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)
         for i, (row, row_mask) in enumerate(zip(rows, masks, strict=True)):
-            ids[i, :len(row)] = row
-            mask[i, :len(row_mask)] = row_mask
+            ids[i, : len(row)] = row
+            mask[i, : len(row_mask)] = row_mask
         yield ids, mask
 
 
@@ -101,20 +104,28 @@ def onnx_logits(state: Any, dataset: Any) -> Any:
     dims = {0: "batch", 1: "seq"}
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     program = torch.onnx.export(
-        model, (), kwargs={"input_ids": torch.from_numpy(ids),
-                           "attention_mask": torch.from_numpy(mask)},
-        dynamo=True, verbose=False, input_names=["input_ids", "attention_mask"],
-        output_names=["logits"], dynamic_shapes={"input_ids": dims, "attention_mask": dims})
+        model,
+        (),
+        kwargs={"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)},
+        dynamo=True,
+        verbose=False,
+        input_names=["input_ids", "attention_mask"],
+        output_names=["logits"],
+        dynamic_shapes={"input_ids": dims, "attention_mask": dims},
+    )
     program.save(str(path))
     export_s = time.perf_counter() - started
     providers = ["CPUExecutionProvider"]
     if torch.cuda.is_available() and "CUDAExecutionProvider" in ort.get_available_providers():
         providers.insert(0, "CUDAExecutionProvider")
     session = ort.InferenceSession(str(path), providers=providers)
-    state.plan.note(f"inference_engine=onnx: export {export_s:.1f} s, providers "
-                    f"{session.get_providers()}")
-    out = [session.run(["logits"], {"input_ids": i, "attention_mask": m})[0]
-           for i, m in _batches(dataset, state.plan.study.eval_batch_size, _pad_id(model))]
+    state.plan.note(
+        f"inference_engine=onnx: export {export_s:.1f} s, providers {session.get_providers()}"
+    )
+    out = [
+        session.run(["logits"], {"input_ids": i, "attention_mask": m})[0]
+        for i, m in _batches(dataset, state.plan.study.eval_batch_size, _pad_id(model))
+    ]
     return np.concatenate(out)
 
 
@@ -142,8 +153,9 @@ def int8_logits(state: Any, dataset: Any) -> Any:
     out = []
     with torch.inference_mode():
         for ids, mask in _batches(dataset, state.plan.study.eval_batch_size, _pad_id(model)):
-            logits = qmodel(input_ids=torch.from_numpy(ids),
-                            attention_mask=torch.from_numpy(mask)).logits
+            logits = qmodel(
+                input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)
+            ).logits
             out.append(logits.float().numpy())
     return np.concatenate(out)
 
@@ -164,8 +176,8 @@ def _predict_vllm(state: Any, dataset: Any) -> list[int]:
     llm = LLM(model=str(state.model_dir), task="classify", enforce_eager=False)
     prompts = []
     for ids, mask in zip(dataset["input_ids"], dataset["attention_mask"], strict=True):
-        prompts.append(TokensPrompt(prompt_token_ids=[t for t, m in zip(ids, mask,
-                                                                        strict=True) if m]))
+        prompts.append(
+            TokensPrompt(prompt_token_ids=[t for t, m in zip(ids, mask, strict=True) if m])
+        )
     outputs = llm.classify(prompts)
-    return [int(max(range(len(o.outputs.probs)), key=o.outputs.probs.__getitem__))
-            for o in outputs]
+    return [int(max(range(len(o.outputs.probs)), key=o.outputs.probs.__getitem__)) for o in outputs]

@@ -51,8 +51,9 @@ def compute_metrics(labels: Sequence[int], predictions: Sequence[int]) -> Metric
     from sklearn.metrics import accuracy_score, f1_score
 
     if len(labels) != len(predictions) or not labels:
-        raise ValueError(f"need equal, non-empty label/prediction lists ({len(labels)} vs "
-                         f"{len(predictions)})")
+        raise ValueError(
+            f"need equal, non-empty label/prediction lists ({len(labels)} vs {len(predictions)})"
+        )
     classes = sorted(set(labels) | set(predictions))
     binary = set(labels) <= {0, 1} and set(predictions) <= {0, 1}
     if binary:

@@ -17,7 +17,6 @@ from greensearch.knobs import RunPlan
 __all__ = ["load_tokenizer", "build_model"]
 
 
-
 def load_tokenizer(study: StudyConfig) -> Any:
     """Return the study's tokenizer (the shipped one for the embedded model)."""
     source = study.tokenizer or study.model
@@ -58,8 +57,9 @@ def build_model(study: StudyConfig, plan: RunPlan, tokenizer: Any, num_labels: i
     return model
 
 
-def _build_embedded(study: StudyConfig, tokenizer: Any, num_labels: int,
-                    kwargs: dict[str, Any]) -> Any:
+def _build_embedded(
+    study: StudyConfig, tokenizer: Any, num_labels: int, kwargs: dict[str, Any]
+) -> Any:
     import torch
     from transformers import ModernBertConfig, ModernBertForSequenceClassification
 
@@ -92,7 +92,9 @@ def _build_embedded(study: StudyConfig, tokenizer: Any, num_labels: int,
 
 
 def _hub_message(what: str, source: str, err: Exception) -> str:
-    offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
+    offline = (
+        os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
+    )
     if os.path.exists(source):
         return f"cannot load {what} from local path '{source}': {str(err).splitlines()[0]}"
     reason = "offline mode is on" if offline else "the hub cannot be reached or has no such repo"

@@ -71,8 +71,12 @@ class StageTotals:
     def to_dict(self) -> dict[str, float]:
         """Record form, in kWh and seconds."""
         net = max(self.energy_j - self.idle_energy_j, 0.0)
-        return {"energy_kwh": self.energy_j / 3.6e6, "net_energy_kwh": net / 3.6e6,
-                "duration_s": self.duration_s, "co2_kg": self.co2_kg}
+        return {
+            "energy_kwh": self.energy_j / 3.6e6,
+            "net_energy_kwh": net / 3.6e6,
+            "duration_s": self.duration_s,
+            "co2_kg": self.co2_kg,
+        }
 
 
 class _Windows:
@@ -147,8 +151,9 @@ def run_once(
     knobs = registry.canonical(bundle)
     out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="greensearch-run-"))
     windows = _Windows(meter)
-    state = RunState(plan=plan, output_dir=out, show_progress=show_progress,
-                     switch_window=windows.switch)
+    state = RunState(
+        plan=plan, output_dir=out, show_progress=show_progress, switch_window=windows.switch
+    )
     started = dt.datetime.now(dt.UTC)
     with contextlib.ExitStack() as stack:
         for factory in plan.run_contexts:
@@ -185,9 +190,12 @@ def run_once(
         "duration_s": totals["duration_s"],
         "co2_kg": totals["co2_kg"],
         "metrics": state.metrics.to_dict(),
-        "meter": {"name": meter.name, "method": method,
-                  "idle_power_w": getattr(meter, "idle_power_w", None),
-                  "details": dict(getattr(meter, "details", {}) or {})},
+        "meter": {
+            "name": meter.name,
+            "method": method,
+            "idle_power_w": getattr(meter, "idle_power_w", None),
+            "details": dict(getattr(meter, "details", {}) or {}),
+        },
         "device": describe_device(),
         "fidelity": fidelity,
         "train_steps": state.train_steps,
@@ -226,9 +234,16 @@ def run_variant(
             tag = hashlib.sha1(format_bundle(bundle).encode()).hexdigest()[:8]
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             out = Path(output_root) / f"{study.name}-{tag}-{stamp}-r{i + 1}"
-        record = run_once(study, bundle, meter=meter, registry=registry, output_dir=out,
-                          show_progress=show_progress, fidelity=fidelity,
-                          keep_model=output_root is not None)
+        record = run_once(
+            study,
+            bundle,
+            meter=meter,
+            registry=registry,
+            output_dir=out,
+            show_progress=show_progress,
+            fidelity=fidelity,
+            keep_model=output_root is not None,
+        )
         record.update({"variant": variant, "repeat": i + 1, "repeats": repeats})
         if results_path is not None:
             append_record(results_path, record)

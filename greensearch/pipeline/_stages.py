@@ -18,8 +18,16 @@ from greensearch.exceptions import ConfigError
 from greensearch.knobs import RunPlan
 from greensearch.pipeline._metrics import Metrics, compute_metrics
 
-__all__ = ["RunState", "STAGES", "stage_data", "stage_tokenize", "stage_load", "stage_train",
-           "stage_save", "stage_eval"]
+__all__ = [
+    "RunState",
+    "STAGES",
+    "stage_data",
+    "stage_tokenize",
+    "stage_load",
+    "stage_train",
+    "stage_save",
+    "stage_eval",
+]
 
 #: The paper's six stages, in run order.
 STAGES: tuple[str, ...] = ("data", "tokenize", "load", "train", "save", "eval")
@@ -52,8 +60,12 @@ def stage_data(state: RunState) -> None:
     from greensearch.data import load_splits
 
     study = state.plan.study
-    splits = load_splits(study.dataset, text_column=study.text_column,
-                         label_column=study.label_column, seed=study.seed)
+    splits = load_splits(
+        study.dataset,
+        text_column=study.text_column,
+        label_column=study.label_column,
+        seed=study.seed,
+    )
     for hook in state.plan.data_hooks:
         splits = hook(splits)
     if len(splits["train"]) == 0:
@@ -153,8 +165,11 @@ def stage_train(state: RunState) -> None:
     }
     args.update(plan.training_args)
     args = _current_names(args, TrainingArguments)
-    steps_per_epoch = math.ceil(len(state.tokenized["train"]) / args["per_device_train_batch_size"]
-                                / args.get("gradient_accumulation_steps", 1))
+    steps_per_epoch = math.ceil(
+        len(state.tokenized["train"])
+        / args["per_device_train_batch_size"]
+        / args.get("gradient_accumulation_steps", 1)
+    )
     planned = max(1, math.ceil(steps_per_epoch * args["num_train_epochs"]))
     state.planned_steps = planned
     args["warmup_steps"] = int(round(study.warmup_ratio * planned))
@@ -214,8 +229,10 @@ def _quiet_logs(trainer: Any, show_progress: bool) -> None:
 
 #: Knob vocabulary -> the name transformers 5 gives the same TrainingArguments field (the
 #: old names still work there, with a FutureWarning on every run).
-_RENAMED = {"gradient_checkpointing": "activation_checkpointing",
-            "gradient_checkpointing_kwargs": "activation_checkpointing_kwargs"}
+_RENAMED = {
+    "gradient_checkpointing": "activation_checkpointing",
+    "gradient_checkpointing_kwargs": "activation_checkpointing_kwargs",
+}
 
 
 def _current_names(args: dict[str, Any], arguments_cls: type) -> dict[str, Any]:
@@ -223,8 +240,9 @@ def _current_names(args: dict[str, Any], arguments_cls: type) -> dict[str, Any]:
     import dataclasses
 
     fields = {f.name for f in dataclasses.fields(arguments_cls)}
-    return {(_RENAMED[k] if k in _RENAMED and _RENAMED[k] in fields else k): v
-            for k, v in args.items()}
+    return {
+        (_RENAMED[k] if k in _RENAMED and _RENAMED[k] in fields else k): v for k, v in args.items()
+    }
 
 
 def _step_clock() -> Any:
@@ -266,9 +284,13 @@ def _step_clock() -> Any:
                 return None
             later = sorted(self.times[1:]) or self.times[:1]
             cut = len(later) // 10
-            kept = later[cut: len(later) - cut]
-            return {"n": len(self.times), "total_s": sum(self.times), "first_s": self.times[0],
-                    "steady_s": sum(kept) / len(kept)}
+            kept = later[cut : len(later) - cut]
+            return {
+                "n": len(self.times),
+                "total_s": sum(self.times),
+                "first_s": self.times[0],
+                "steady_s": sum(kept) / len(kept),
+            }
 
     return _StepClock()
 
@@ -285,8 +307,9 @@ def _stderr_progress() -> Any:
         bar: Any = None
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            self.bar = tqdm(total=state.max_steps, desc="train", unit="step", file=sys.stderr,
-                            leave=False)
+            self.bar = tqdm(
+                total=state.max_steps, desc="train", unit="step", file=sys.stderr, leave=False
+            )
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             if self.bar is not None:

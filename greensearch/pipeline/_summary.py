@@ -13,9 +13,38 @@ from typing import Any
 __all__ = ["summarize", "describe", "t_critical"]
 
 # Two-sided 95% Student-t critical values for n-1 degrees of freedom (1..30).
-_T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-        2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+_T95 = (
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+)
 
 
 def t_critical(dof: int) -> float:
@@ -49,27 +78,45 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     stats = {name: describe(values) for name, values in figures.items()}
     stages: dict[str, dict[str, float]] = {}
     for stage, first_stage in first["stages"].items():
-        stages[stage] = {key: statistics.fmean(r["stages"][stage][key] for r in records)
-                         for key in first_stage}
+        stages[stage] = {
+            key: statistics.fmean(r["stages"][stage][key] for r in records) for key in first_stage
+        }
         stats[f"{stage}_energy_kwh"] = describe([r["stages"][stage]["energy_kwh"] for r in records])
     methods = {r["meter"]["method"] for r in records}
-    summary = {key: first[key] for key in ("study", "study_file", "knobs", "notes", "variant",
-                                           "device", "fidelity", "planned_steps") if key in first}
-    summary.update({
-        "stages": stages,
-        "energy_kwh": stats["energy_kwh"]["mean"],
-        "net_energy_kwh": stats["net_energy_kwh"]["mean"],
-        "duration_s": stats["duration_s"]["mean"],
-        "co2_kg": stats["co2_kg"]["mean"],
-        "metrics": {
-            "f1": stats["f1"]["mean"],
-            "f1_weighted": stats["f1_weighted"]["mean"],
-            "accuracy": stats["accuracy"]["mean"],
-            "degenerate": any(r["metrics"]["degenerate"] for r in records),
-        },
-        "meter": {**first["meter"], "method": "measured" if methods == {"measured"} else "estimated"},
-        "repeats": len(records),
-        "stats": stats,
-        "runs": records,
-    })
+    summary = {
+        key: first[key]
+        for key in (
+            "study",
+            "study_file",
+            "knobs",
+            "notes",
+            "variant",
+            "device",
+            "fidelity",
+            "planned_steps",
+        )
+        if key in first
+    }
+    summary.update(
+        {
+            "stages": stages,
+            "energy_kwh": stats["energy_kwh"]["mean"],
+            "net_energy_kwh": stats["net_energy_kwh"]["mean"],
+            "duration_s": stats["duration_s"]["mean"],
+            "co2_kg": stats["co2_kg"]["mean"],
+            "metrics": {
+                "f1": stats["f1"]["mean"],
+                "f1_weighted": stats["f1_weighted"]["mean"],
+                "accuracy": stats["accuracy"]["mean"],
+                "degenerate": any(r["metrics"]["degenerate"] for r in records),
+            },
+            "meter": {
+                **first["meter"],
+                "method": "measured" if methods == {"measured"} else "estimated",
+            },
+            "repeats": len(records),
+            "stats": stats,
+            "runs": records,
+        }
+    )
     return summary

@@ -23,12 +23,10 @@ from greensearch.search._orthogonality import (
     Prediction,
     Verdict,
 )
-from greensearch.search._report import CheckReport, check_bundle
-from greensearch.search._report import rows_from_table
-from greensearch.search._result import build_result
 from greensearch.search._replay import Point, ReplayRunner
+from greensearch.search._report import CheckReport, check_bundle, rows_from_table
+from greensearch.search._result import build_result
 from greensearch.search._space import SearchSpace, build_space
-from greensearch.search._study import SAMPLERS, load_result, optimize
 from greensearch.search._static import (
     Footprint,
     Overlap,
@@ -36,6 +34,7 @@ from greensearch.search._static import (
     is_allowed,
     static_check,
 )
+from greensearch.search._study import SAMPLERS, load_result, optimize
 
 __all__ = [
     "SAMPLERS",

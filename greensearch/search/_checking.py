@@ -32,8 +32,9 @@ def checker_from_study(registry: KnobRegistry, study: Any, fidelity: float) -> O
     return checker_from_trials(registry, study.get_trials(deepcopy=False), fidelity)
 
 
-def checker_from_trials(registry: KnobRegistry, trials: list[Any],
-                        fidelity: float) -> OrthogonalityChecker:
+def checker_from_trials(
+    registry: KnobRegistry, trials: list[Any], fidelity: float
+) -> OrthogonalityChecker:
     """The same from trials already read (a caller that needs them too reads storage once)."""
     trials = measured(trials, fidelity)
     base = next((t for t in trials if attrs_of(t).get("knobs") == ""), None)
@@ -45,6 +46,9 @@ def checker_from_trials(registry: KnobRegistry, trials: list[Any],
         knobs = attrs_of(t).get("knobs")
         if not knobs or attrs_of(t).get("degenerate"):
             continue
-        checker.observe(parse_bundle(knobs), energy_ratio=t.values[0] / base.values[0],
-                        delta_f1_pct=attrs_of(t).get("delta_f1_pct", 0.0))
+        checker.observe(
+            parse_bundle(knobs),
+            energy_ratio=t.values[0] / base.values[0],
+            delta_f1_pct=attrs_of(t).get("delta_f1_pct", 0.0),
+        )
     return checker

@@ -36,8 +36,9 @@ __all__ = ["MAX_CANDIDATES", "propose"]
 MAX_CANDIDATES = 1 << 16
 
 
-def propose(checker: OrthogonalityChecker, space: SearchSpace, budget_pct: float,
-            tried: set[str]) -> Bundle | None:
+def propose(
+    checker: OrthogonalityChecker, space: SearchSpace, budget_pct: float, tried: set[str]
+) -> Bundle | None:
     """The cheapest predicted-feasible bundle of candidate knobs whose key is not in ``tried``.
 
     Args:
@@ -55,8 +56,11 @@ def propose(checker: OrthogonalityChecker, space: SearchSpace, budget_pct: float
     if not candidates:
         return None
     knobs = list(candidates)
-    items = [(name, value, checker.canonical({name: value})) for name in knobs
-             for value in candidates[name]]
+    items = [
+        (name, value, checker.canonical({name: value}))
+        for name in knobs
+        for value in candidates[name]
+    ]
     column = {(name, value): i for i, (name, value, _) in enumerate(items)}
     rows = []
     for combo in itertools.product(*[[None, *candidates[n]] for n in knobs]):
@@ -98,8 +102,11 @@ def _candidates(checker: OrthogonalityChecker, space: SearchSpace) -> dict[str, 
     for name, values in space.choices.items():
         for value in values:
             pred = checker.predict({name: value})
-            if pred.measured_energy_ratio is None or pred.energy_ratio is None \
-                    or pred.delta_f1_pct is None:
+            if (
+                pred.measured_energy_ratio is None
+                or pred.energy_ratio is None
+                or pred.delta_f1_pct is None
+            ):
                 continue
             if pred.energy_ratio < 1.0 + checker.margin_rel:
                 found_by_knob.setdefault(name, []).append((pred.energy_ratio, value))

@@ -32,15 +32,15 @@ def extrapolate(summary: dict[str, Any], *, per_step: bool = True) -> tuple[floa
     return sum(energies) / len(energies), sum(times) / len(times)
 
 
-def extrapolate_runs(summary: dict[str, Any], *,
-                     per_step: bool = True) -> tuple[list[float], list[float]]:
+def extrapolate_runs(
+    summary: dict[str, Any], *, per_step: bool = True
+) -> tuple[list[float], list[float]]:
     """Full-run energy (kWh) and time (s) of each repeat, so spreads share the estimate's basis."""
     energies, times = [], []
     for run in summary["runs"]:
         e = t = 0.0
         for name, stage in run["stages"].items():
-            scale = (_window_scale(run, stage["duration_s"], per_step) if name in _SCALED
-                     else 1.0)
+            scale = _window_scale(run, stage["duration_s"], per_step) if name in _SCALED else 1.0
             e += stage["energy_kwh"] * scale
             t += stage["duration_s"] * scale
         energies.append(e)
@@ -94,8 +94,10 @@ def trial_attrs(summary: dict[str, Any]) -> dict[str, Any]:
         "energy_kwh_std": e_stats["std"],
         "energy_kwh_ci95": [e_stats["ci95_low"], e_stats["ci95_high"]],
         "co2_kg": summary["co2_kg"],
-        "stages": {name: {"energy_kwh": s["energy_kwh"], "duration_s": s["duration_s"]}
-                   for name, s in summary["stages"].items()},
+        "stages": {
+            name: {"energy_kwh": s["energy_kwh"], "duration_s": s["duration_s"]}
+            for name, s in summary["stages"].items()
+        },
         "f1": summary["metrics"]["f1"],
         "f1_weighted": summary["metrics"]["f1_weighted"],
         "accuracy": summary["metrics"]["accuracy"],

@@ -95,8 +95,10 @@ def read_paper_table(path: str | Path) -> list[MeasuredRow]:
         raise ConfigError(f"cannot read CSV {str(path)!r}: {err}".splitlines()[0]) from err
     missing = [c for c in _REQUIRED if not records or c not in records[0]]
     if missing:
-        raise ConfigError(f"{path}: missing column(s) {', '.join(missing)}; expected the "
-                          "paper's Table I format (variant, code_bundle, delta_total_pct, ...)")
+        raise ConfigError(
+            f"{path}: missing column(s) {', '.join(missing)}; expected the "
+            "paper's Table I format (variant, code_bundle, delta_total_pct, ...)"
+        )
     rows = []
     for rec in records:
         variant = (rec["variant"] or "").strip()
@@ -109,8 +111,10 @@ def read_paper_table(path: str | Path) -> list[MeasuredRow]:
         except ConfigError as err:
             raise ConfigError(f"{path}: variant {variant!r}: {err}") from err
         if not (math.isfinite(ratio) and ratio > 0 and math.isfinite(f1)):
-            raise ConfigError(f"{path}: variant {variant!r}: delta_total_pct must be > -100 "
-                              "and both deltas finite")
+            raise ConfigError(
+                f"{path}: variant {variant!r}: delta_total_pct must be > -100 "
+                "and both deltas finite"
+            )
         rows.append(MeasuredRow(variant, bundle, ratio, f1))
     return rows
 
@@ -122,8 +126,7 @@ def equivalent_pairs(rows: Sequence[MeasuredRow]) -> list[tuple[MeasuredRow, Mea
     for row in rows:
         if not row.bundle:
             continue  # baselines are ratio 1 by definition: their gaps say nothing
-        key = {k: (v.split(":")[0] if k in _SIDE_INSENSITIVE else v)
-               for k, v in row.bundle.items()}
+        key = {k: (v.split(":")[0] if k in _SIDE_INSENSITIVE else v) for k, v in row.bundle.items()}
         groups.setdefault(format_bundle(key), []).append(row)
     return [(members[0], other) for members in groups.values() for other in members[1:]]
 
@@ -145,8 +148,10 @@ def noise_from_pairs(pairs: Iterable[tuple[float, float]], *, relative: bool = T
             raise ConfigError(f"relative noise needs positive values, got {a!r} and {b!r}")
         diffs.append(math.log(a / b) if relative else a - b)
     if not diffs:
-        raise ConfigError("cannot estimate noise: no pairs of runs that should agree; "
-                          "pass the noise explicitly (--noise-pct)")
+        raise ConfigError(
+            "cannot estimate noise: no pairs of runs that should agree; "
+            "pass the noise explicitly (--noise-pct)"
+        )
     return math.sqrt(sum(d * d for d in diffs) / len(diffs) / 2.0)
 
 
@@ -175,12 +180,21 @@ def estimate_table_noise(rows: Sequence[MeasuredRow]) -> NoiseEstimate:
     energy = noise_from_pairs((a.energy_ratio, b.energy_ratio) for a, b in pairs)
     f1 = noise_from_pairs(((a.delta_f1_pct, b.delta_f1_pct) for a, b in pairs), relative=False)
     names = ", ".join(f"{a.variant}/{b.variant}" for a, b in pairs)
-    return NoiseEstimate(energy, f1, f"std of one run from {len(pairs)} pairs that should agree "
-                                     f"({names}): energy {energy:.2%}, ΔF1 {f1:.3g}%")
+    return NoiseEstimate(
+        energy,
+        f1,
+        f"std of one run from {len(pairs)} pairs that should agree "
+        f"({names}): energy {energy:.2%}, ΔF1 {f1:.3g}%",
+    )
 
 
-def observe_rows(checker: OrthogonalityChecker, rows: Iterable[MeasuredRow], *,
-                 singles_only: bool = False, exclude: Iterable[str] = ()) -> list[str]:
+def observe_rows(
+    checker: OrthogonalityChecker,
+    rows: Iterable[MeasuredRow],
+    *,
+    singles_only: bool = False,
+    exclude: Iterable[str] = (),
+) -> list[str]:
     """Feed measured rows to a checker; rows it cannot take are skipped and named.
 
     Args:

@@ -21,14 +21,27 @@ from greensearch.knobs import Bundle, parse_bundle
 from greensearch.search._measure import trial_attrs
 from greensearch.search._space import SearchSpace
 
-__all__ = ["TrialRunner", "F1_LOSS_DEGENERATE", "completed_at", "measured", "attrs_of",
-           "TOP_LEVEL_ATTRS"]
+__all__ = [
+    "TrialRunner",
+    "F1_LOSS_DEGENERATE",
+    "completed_at",
+    "measured",
+    "attrs_of",
+    "TOP_LEVEL_ATTRS",
+]
 
 #: Figures stored as separate user attributes (sortable in optuna-dashboard); the rest of
 #: a measurement goes into one ``measurement`` attribute, since every attribute costs a
 #: storage commit.
-TOP_LEVEL_ATTRS = ("energy_kwh", "delta_energy_pct", "delta_time_pct", "delta_f1_pct", "f1",
-                   "feasible", "method")
+TOP_LEVEL_ATTRS = (
+    "energy_kwh",
+    "delta_energy_pct",
+    "delta_time_pct",
+    "delta_f1_pct",
+    "f1",
+    "feasible",
+    "method",
+)
 
 logger = logging.getLogger(__name__)
 
@@ -102,9 +115,16 @@ class TrialRunner:
         elif phase == "final":
             repeats = self.repeats
         try:
-            summary = run(self.study_cfg, bundle, repeats=repeats, meter=self.meter,
-                          fidelity=fidelity, results_path=self.results_path,
-                          variant=f"trial-{trial.number}", registry=self.space.registry)
+            summary = run(
+                self.study_cfg,
+                bundle,
+                repeats=repeats,
+                meter=self.meter,
+                fidelity=fidelity,
+                results_path=self.results_path,
+                variant=f"trial-{trial.number}",
+                registry=self.space.registry,
+            )
             attrs = trial_attrs(summary)
             base = attrs if baseline is None else attrs_of(baseline)
             attrs.update(_deltas(attrs, base, self.budget_pct, fidelity))
@@ -142,8 +162,13 @@ class TrialRunner:
             done = [t for t in claims if t.state == optuna.trial.TrialState.COMPLETE]
             if done:
                 return done[0]
-            if not any(t.state in (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
-                       for t in claims) or time.monotonic() > deadline:
+            if (
+                not any(
+                    t.state in (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
+                    for t in claims
+                )
+                or time.monotonic() > deadline
+            ):
                 raise MeasurementError(
                     f"no baseline measured at fidelity {fidelity:g}; rerun `greensearch optimize` "
                     "(it measures the baseline first)"
@@ -194,8 +219,9 @@ def _warm_up(study: StudyConfig, registry: Any) -> None:
     from greensearch.pipeline import run_once
 
     logger.info("warm-up run (not measured, not recorded)")
-    run_once(study, {}, meter=_UnmeteredWindows(), registry=registry, fidelity=0.01,
-             keep_model=False)
+    run_once(
+        study, {}, meter=_UnmeteredWindows(), registry=registry, fidelity=0.01, keep_model=False
+    )
 
 
 def attrs_of(trial: Any) -> dict[str, Any]:
@@ -209,8 +235,7 @@ def _store(trial: Any, attrs: dict[str, Any]) -> None:
     """Write a measurement with few commits, and the F1 constraint for the sampler."""
     for name in TOP_LEVEL_ATTRS:
         trial.set_user_attr(name, attrs[name])
-    trial.set_user_attr("measurement", {k: v for k, v in attrs.items()
-                                        if k not in TOP_LEVEL_ATTRS})
+    trial.set_user_attr("measurement", {k: v for k, v in attrs.items() if k not in TOP_LEVEL_ATTRS})
     if hasattr(trial, "set_constraint"):
         trial.set_constraint("f1_budget", float(attrs["constraint"][0]))
 
@@ -218,32 +243,49 @@ def _store(trial: Any, attrs: dict[str, Any]) -> None:
 def _claims(study: Any, key: str, fidelity: float) -> list[Any]:
     import optuna
 
-    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING,
-              optuna.trial.TrialState.WAITING)
+    states = (
+        optuna.trial.TrialState.COMPLETE,
+        optuna.trial.TrialState.RUNNING,
+        optuna.trial.TrialState.WAITING,
+    )
     trials = study.get_trials(deepcopy=False, states=states)
-    return sorted((t for t in trials if t.user_attrs.get("knobs") == key
-                   and t.user_attrs.get("fidelity") == fidelity
-                   and "reused_from" not in t.user_attrs), key=lambda t: t.number)
+    return sorted(
+        (
+            t
+            for t in trials
+            if t.user_attrs.get("knobs") == key
+            and t.user_attrs.get("fidelity") == fidelity
+            and "reused_from" not in t.user_attrs
+        ),
+        key=lambda t: t.number,
+    )
 
 
 def completed_at(study: Any, fidelity: float) -> list[Any]:
     """Measured (not reused) complete trials at ``fidelity``, oldest first."""
     import optuna
 
-    return measured(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)),
-                    fidelity)
+    return measured(
+        study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)), fidelity
+    )
 
 
 def measured(trials: list[Any], fidelity: float) -> list[Any]:
     """The complete, measured (not reused) trials at ``fidelity`` among ``trials``."""
     import optuna
 
-    return [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE
-            and t.user_attrs.get("fidelity") == fidelity and "reused_from" not in t.user_attrs]
+    return [
+        t
+        for t in trials
+        if t.state == optuna.trial.TrialState.COMPLETE
+        and t.user_attrs.get("fidelity") == fidelity
+        and "reused_from" not in t.user_attrs
+    ]
 
 
-def _deltas(attrs: dict[str, Any], base: dict[str, Any], budget_pct: float,
-            fidelity: float) -> dict[str, Any]:
+def _deltas(
+    attrs: dict[str, Any], base: dict[str, Any], budget_pct: float, fidelity: float
+) -> dict[str, Any]:
     if base["f1"] <= 0 or base.get("degenerate"):
         raise MeasurementError(
             f"the baseline learned nothing at fidelity {fidelity:g} (F1 {base['f1']:.3f}, "

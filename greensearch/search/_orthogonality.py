@@ -175,8 +175,9 @@ class Verdict:
         out["status"] = self.status
         for fp, d in zip(self.footprints, out["footprints"]):
             d["trade_off"] = fp.trade_off
-        out["interactions"] = [dict(asdict(i), energy_factor=i.energy_factor, kind=i.kind)
-                               for i in self.interactions]
+        out["interactions"] = [
+            dict(asdict(i), energy_factor=i.energy_factor, kind=i.kind) for i in self.interactions
+        ]
         return out
 
 
@@ -218,7 +219,8 @@ class OrthogonalityChecker:
     noise_f1_pct: float = 0.0
     _obs: dict[Key, _Mean] = field(default_factory=dict, init=False, repr=False)
     _cache: dict[bool, dict[tuple[str, str], Interaction]] = field(
-        default_factory=dict, init=False, repr=False)
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         for name, value in (("noise_rel", self.noise_rel), ("noise_f1_pct", self.noise_f1_pct)):
@@ -237,8 +239,7 @@ class OrthogonalityChecker:
             return True, "no hard conflicts"
         return False, "; ".join(check.reasons[: len(check.conflicts)])
 
-    def observe(self, bundle: Mapping[str, str], energy_ratio: float,
-                delta_f1_pct: float) -> None:
+    def observe(self, bundle: Mapping[str, str], energy_ratio: float, delta_f1_pct: float) -> None:
         """Record one measurement: energy / baseline energy and ΔF1 in percent.
 
         Repeats of one bundle are averaged (log-ratios, ΔF1). The empty bundle (a baseline
@@ -294,12 +295,23 @@ class OrthogonalityChecker:
         else:
             reasons.append("not allowed: never sampled, so no prune decision is needed")
         return Verdict(
-            bundle=pred.bundle, allowed=check.allowed, prune=prune, risk=check.risk,
-            reasons=tuple(reasons), predicted_energy_ratio=pred.energy_ratio,
-            predicted_delta_f1_pct=pred.delta_f1_pct, best_subset=best,
-            best_subset_energy_ratio=best_ratio, noise_rel=self.noise_rel,
-            overlaps=check.overlaps, footprints=check.footprints, conflicts=check.conflicts,
-            missing=pred.missing, assumed_neutral=pred.assumed_neutral, interactions=learned)
+            bundle=pred.bundle,
+            allowed=check.allowed,
+            prune=prune,
+            risk=check.risk,
+            reasons=tuple(reasons),
+            predicted_energy_ratio=pred.energy_ratio,
+            predicted_delta_f1_pct=pred.delta_f1_pct,
+            best_subset=best,
+            best_subset_energy_ratio=best_ratio,
+            noise_rel=self.noise_rel,
+            overlaps=check.overlaps,
+            footprints=check.footprints,
+            conflicts=check.conflicts,
+            missing=pred.missing,
+            assumed_neutral=pred.assumed_neutral,
+            interactions=learned,
+        )
 
     def canonical(self, bundle: Mapping[str, str]) -> str:
         """Canonical bundle text (sorted, values normalised): the key observations share.
@@ -332,9 +344,12 @@ class OrthogonalityChecker:
             pairs = list(combinations(key, 2))
             for pair in pairs:
                 shares.setdefault(pair, []).append((log_res / len(pairs), f1_res / len(pairs)))
-        return {pair: Interaction(pair, sum(s[0] for s in v) / len(v),
-                                  sum(s[1] for s in v) / len(v), len(v))
-                for pair, v in shares.items()}
+        return {
+            pair: Interaction(
+                pair, sum(s[0] for s in v) / len(v), sum(s[1] for s in v) / len(v), len(v)
+            )
+            for pair, v in shares.items()
+        }
 
     def _predict(self, key: Key, assume_neutral: bool) -> Prediction:
         singles = self._singles()
@@ -349,8 +364,16 @@ class OrthogonalityChecker:
         terms = [pairs[p] for p in combinations(key, 2) if p in pairs]
         inter_log = sum(t.log_energy for t in terms)
         f1 += sum(t.delta_f1_pct for t in terms)
-        return Prediction(",".join(key), math.exp(log + inter_log), f1, math.exp(log),
-                          math.exp(inter_log), missing, missing, measured_ratio)
+        return Prediction(
+            ",".join(key),
+            math.exp(log + inter_log),
+            f1,
+            math.exp(log),
+            math.exp(inter_log),
+            missing,
+            missing,
+            measured_ratio,
+        )
 
     def _subset_keys(self, key: Key) -> Iterable[Key]:
         k = len(key)
@@ -368,19 +391,23 @@ class OrthogonalityChecker:
             if observed not in seen and len(observed) < k and items.issuperset(observed):
                 yield observed
 
-    def _decide(self, key: Key, pred: Prediction,
-                assume_neutral: bool) -> tuple[bool, str | None, float | None, list[str]]:
+    def _decide(
+        self, key: Key, pred: Prediction, assume_neutral: bool
+    ) -> tuple[bool, str | None, float | None, list[str]]:
         """The learned prune/pass decision and its reason lines."""
         reasons: list[str] = []
         if pred.energy_ratio is None or pred.delta_f1_pct is None:
             reasons.append(
                 f"no learned verdict: {', '.join(pred.missing)} never measured alone, so "
                 "nothing is predicted and nothing is pruned on missing data (assume neutral "
-                "to check the kindest assumption)")
+                "to check the kindest assumption)"
+            )
             return False, None, None, reasons
         if pred.assumed_neutral:
-            reasons.append(f"{', '.join(pred.assumed_neutral)} never measured alone: assumed "
-                           "neutral (energy ratio 1, ΔF1 0), the kindest assumption")
+            reasons.append(
+                f"{', '.join(pred.assumed_neutral)} never measured alone: assumed "
+                "neutral (energy ratio 1, ΔF1 0), the kindest assumption"
+            )
         if not key:
             reasons.append("the baseline: nothing to compare with")
             return False, None, None, reasons
@@ -393,21 +420,30 @@ class OrthogonalityChecker:
             if best is None or cand[:2] < best[:2]:
                 best = cand
         if best is None:
-            reasons.append(f"passes: no predictable subset is as good in ΔF1 "
-                           f"({pred.delta_f1_pct:+.3g}%), so its energy may buy F1")
+            reasons.append(
+                f"passes: no predictable subset is as good in ΔF1 "
+                f"({pred.delta_f1_pct:+.3g}%), so its energy may buy F1"
+            )
             return False, None, None, reasons
         ratio, _, sub, source = best
         subset = "{" + ",".join(sub) + "}" if sub else "the baseline"
         excess = pred.energy_ratio / ratio - 1.0
-        what = (f"predicted energy ratio {pred.energy_ratio:.3f} ({_pct(pred.energy_ratio)} vs "
-                f"baseline) against best subset {subset} at {ratio:.3f} ({source})")
+        what = (
+            f"predicted energy ratio {pred.energy_ratio:.3f} ({_pct(pred.energy_ratio)} vs "
+            f"baseline) against best subset {subset} at {ratio:.3f} ({source})"
+        )
         if excess > self.margin_rel:
-            reasons.append(f"pruned before measuring: {what}: {excess:+.1%} worse, more than "
-                           f"the margin {self.margin_rel:.2%} (2σ of a difference of two "
-                           f"runs, noise {self.noise_rel:.2%})")
+            reasons.append(
+                f"pruned before measuring: {what}: {excess:+.1%} worse, more than "
+                f"the margin {self.margin_rel:.2%} (2σ of a difference of two "
+                f"runs, noise {self.noise_rel:.2%})"
+            )
             return True, ",".join(sub), ratio, reasons
-        why = (f"within the margin {self.margin_rel:.2%}" if excess > 0
-               else "no subset is predicted cheaper")
+        why = (
+            f"within the margin {self.margin_rel:.2%}"
+            if excess > 0
+            else "no subset is predicted cheaper"
+        )
         reasons.append(f"passes: {what}: {excess:+.1%}, {why}")
         return False, ",".join(sub), ratio, reasons
 
@@ -430,6 +466,8 @@ def _pct(ratio: float) -> str:
 
 def _describe_interaction(inter: Interaction, noise_rel: float) -> str:
     size = "beyond" if abs(inter.energy_factor - 1.0) > noise_rel else "within"
-    return (f"learned interaction {inter.pair[0]} x {inter.pair[1]}: energy x"
-            f"{inter.energy_factor:.3f} ({inter.kind}, {size} the noise), ΔF1 "
-            f"{inter.delta_f1_pct:+.3g}% from {inter.n_combinations} measured combination(s)")
+    return (
+        f"learned interaction {inter.pair[0]} x {inter.pair[1]}: energy x"
+        f"{inter.energy_factor:.3f} ({inter.kind}, {size} the noise), ΔF1 "
+        f"{inter.delta_f1_pct:+.3g}% from {inter.n_combinations} measured combination(s)"
+    )

@@ -65,8 +65,9 @@ class ReplayRunner:
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
 
-    def __call__(self, study: Any, bundle: Bundle, *, repeats: int = 1, fidelity: float = 1.0,
-                 **_: Any) -> dict[str, Any]:
+    def __call__(
+        self, study: Any, bundle: Bundle, *, repeats: int = 1, fidelity: float = 1.0, **_: Any
+    ) -> dict[str, Any]:
         key = format_bundle(bundle)
         self.calls.append((key, fidelity, repeats))
         if self.on_call is not None:
@@ -79,25 +80,34 @@ class ReplayRunner:
 
     def _record(self, key: str, p: Point, fidelity: float, steps: int) -> dict[str, Any]:
         # Gaussian, truncated so that a very noisy landscape never yields a negative run
-        jitter = max(1.0 + self._rng.gauss(0.0, self.noise_rel), _MIN_JITTER) \
-            if self.noise_rel else 1.0
+        jitter = (
+            max(1.0 + self._rng.gauss(0.0, self.noise_rel), _MIN_JITTER) if self.noise_rel else 1.0
+        )
         frac = steps / self.planned_steps
         fixed_e, fixed_t = p.energy_kwh * (1 - p.train_share), p.duration_s * (1 - p.train_share)
         train_e, train_t = p.energy_kwh * p.train_share * frac, p.duration_s * p.train_share * frac
-        stages = {name: {"energy_kwh": 0.0, "net_energy_kwh": 0.0, "duration_s": 0.0,
-                         "co2_kg": 0.0} for name in _STAGES}
+        stages = {
+            name: {"energy_kwh": 0.0, "net_energy_kwh": 0.0, "duration_s": 0.0, "co2_kg": 0.0}
+            for name in _STAGES
+        }
         stages["train"].update(energy_kwh=train_e * jitter, duration_s=train_t * jitter)
         stages["eval"].update(energy_kwh=fixed_e * jitter, duration_s=fixed_t * jitter)
         energy = (fixed_e + train_e) * jitter
         f1 = p.short_run_f1 if fidelity < 1 and p.short_run_f1 is not None else p.f1
         duration = (fixed_t + train_t) * jitter
         return {
-            "study": "replay", "knobs": key, "notes": [], "stages": stages,
-            "energy_kwh": energy, "net_energy_kwh": energy, "duration_s": duration,
+            "study": "replay",
+            "knobs": key,
+            "notes": [],
+            "stages": stages,
+            "energy_kwh": energy,
+            "net_energy_kwh": energy,
+            "duration_s": duration,
             "co2_kg": 0.0,
-            "metrics": {"f1": f1, "f1_weighted": f1, "accuracy": f1,
-                        "degenerate": p.degenerate},
+            "metrics": {"f1": f1, "f1_weighted": f1, "accuracy": f1, "degenerate": p.degenerate},
             "meter": {"name": "replay", "method": "estimated"},
-            "device": {"type": "replay"}, "fidelity": fidelity,
-            "train_steps": steps, "planned_steps": self.planned_steps,
+            "device": {"type": "replay"},
+            "fidelity": fidelity,
+            "train_steps": steps,
+            "planned_steps": self.planned_steps,
         }

@@ -51,8 +51,10 @@ class CheckReport:
         """One JSON-ready object: the verdict's fields at top level plus the evidence."""
         out = self.verdict.to_dict()
         out["noise"] = asdict(self.noise) if self.noise is not None else None
-        out["measured"] = [{"variant": r.variant, "energy_ratio": r.energy_ratio,
-                            "delta_f1_pct": r.delta_f1_pct} for r in self.measured]
+        out["measured"] = [
+            {"variant": r.variant, "energy_ratio": r.energy_ratio, "delta_f1_pct": r.delta_f1_pct}
+            for r in self.measured
+        ]
         out["skipped_rows"] = list(self.skipped)
         out["n_observations"] = self.n_observations
         out["assume_neutral"] = self.assume_neutral
@@ -90,15 +92,20 @@ def check_bundle(
         noise = NoiseEstimate(noise_rel, noise_f1_pct or 0.0, "noise given")
     elif noise is not None:
         if noise_f1_pct is not None:
-            noise = NoiseEstimate(noise.noise_rel, noise_f1_pct, noise.detail +
-                                  f"; ΔF1 noise {noise_f1_pct:g}% given")
+            noise = NoiseEstimate(
+                noise.noise_rel, noise_f1_pct, noise.detail + f"; ΔF1 noise {noise_f1_pct:g}% given"
+            )
     elif rows:
         noise = estimate_table_noise(rows)
         if noise_f1_pct is not None:
-            noise = NoiseEstimate(noise.noise_rel, noise_f1_pct, noise.detail +
-                                  f"; ΔF1 noise {noise_f1_pct:g}% given")
-    checker = OrthogonalityChecker(registry, noise_rel=noise.noise_rel if noise else 0.0,
-                                   noise_f1_pct=noise.noise_f1_pct if noise else 0.0)
+            noise = NoiseEstimate(
+                noise.noise_rel, noise_f1_pct, noise.detail + f"; ΔF1 noise {noise_f1_pct:g}% given"
+            )
+    checker = OrthogonalityChecker(
+        registry,
+        noise_rel=noise.noise_rel if noise else 0.0,
+        noise_f1_pct=noise.noise_f1_pct if noise else 0.0,
+    )
     key = checker.canonical(bundle)
     measured: list[MeasuredRow] = []
     skipped: list[str] = []
@@ -111,8 +118,14 @@ def check_bundle(
                 pass  # observe_rows below names the row in ``skipped``
         skipped = observe_rows(checker, rows, exclude=(key,))
     used = sum(1 for r in rows or () if r.bundle) - len(measured) - len(skipped)
-    return CheckReport(checker.verdict(bundle, assume_neutral=assume_neutral), noise,
-                       tuple(measured), tuple(skipped), used, assume_neutral)
+    return CheckReport(
+        checker.verdict(bundle, assume_neutral=assume_neutral),
+        noise,
+        tuple(measured),
+        tuple(skipped),
+        used,
+        assume_neutral,
+    )
 
 
 def rows_from_table(table: Any) -> tuple[list[MeasuredRow], NoiseEstimate | None]:
@@ -130,15 +143,25 @@ def rows_from_table(table: Any) -> tuple[list[MeasuredRow], NoiseEstimate | None
     Returns:
         ``(rows, noise)``; ``noise`` is None when the baseline was run only once.
     """
-    rows = [MeasuredRow(str(r["variant"]), parse_bundle(str(r["knobs"])),
-                        1.0 + float(r["delta_energy_pct"]) / 100.0, float(r["delta_f1_pct"]))
-            for _, r in table.iterrows()
-            if not r["degenerate"] and math.isfinite(float(r["delta_energy_pct"]))]
+    rows = [
+        MeasuredRow(
+            str(r["variant"]),
+            parse_bundle(str(r["knobs"])),
+            1.0 + float(r["delta_energy_pct"]) / 100.0,
+            float(r["delta_f1_pct"]),
+        )
+        for _, r in table.iterrows()
+        if not r["degenerate"] and math.isfinite(float(r["delta_energy_pct"]))
+    ]
     base = table.loc[table["is_baseline"]].iloc[0]
     std, n, energy = float(base["energy_kwh_std"]), int(base["repeats"]), float(base["energy_kwh"])
     if n < 2 or not math.isfinite(std) or not energy > 0:
         return rows, None
     rel = std / energy
-    return rows, NoiseEstimate(rel, 0.0, f"energy {rel:.2%} (std of {n} baseline runs, "
-                                         f"{base['variant']}); ΔF1 noise not stored per run: 0 "
-                                         "assumed (pass --noise-f1-pct)")
+    return rows, NoiseEstimate(
+        rel,
+        0.0,
+        f"energy {rel:.2%} (std of {n} baseline runs, "
+        f"{base['variant']}); ΔF1 noise not stored per run: 0 "
+        "assumed (pass --noise-f1-pct)",
+    )

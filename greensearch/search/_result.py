@@ -50,8 +50,11 @@ def _pareto(trials: list[Any]) -> list[Any]:
 
 def pick_finalists(study: Any, fidelity: float, k: int) -> list[str]:
     """The ``k`` lowest-energy feasible, non-degenerate knob sets of the search."""
-    feasible = [t for t in completed_at(study, fidelity)
-                if attrs_of(t).get("feasible") and attrs_of(t).get("knobs")]
+    feasible = [
+        t
+        for t in completed_at(study, fidelity)
+        if attrs_of(t).get("feasible") and attrs_of(t).get("knobs")
+    ]
     return _cheapest_keys(feasible, k)
 
 
@@ -66,8 +69,9 @@ def _cheapest_keys(trials: list[Any], n: int) -> list[str]:
     return keys
 
 
-def pick_near_misses(study: Any, fidelity: float, budget_pct: float, n: int,
-                     finalists: list[str]) -> list[str]:
+def pick_near_misses(
+    study: Any, fidelity: float, budget_pct: float, n: int, finalists: list[str]
+) -> list[str]:
     """Up to ``n`` bundles that missed the F1 budget narrowly but beat every finalist's energy.
 
     A short run's F1 is a noisy proxy of the full run's (a knob can lose 1.1 % at
@@ -80,11 +84,19 @@ def pick_near_misses(study: Any, fidelity: float, budget_pct: float, n: int,
     if n < 1 or fidelity >= 1.0 or budget_pct <= 0:
         return []
     trials = [t for t in completed_at(study, fidelity) if not attrs_of(t).get("degenerate")]
-    ceiling = min((t.values[0] for t in trials if attrs_of(t).get("knobs") in ["", *finalists]),
-                  default=float("inf"))
-    near = [t for t in trials if attrs_of(t).get("knobs") and not attrs_of(t).get("feasible")
-            and attrs_of(t).get("f1_loss_pct", float("inf")) <= 2 * budget_pct
-            and t.values[0] < ceiling and attrs_of(t)["knobs"] not in finalists]
+    ceiling = min(
+        (t.values[0] for t in trials if attrs_of(t).get("knobs") in ["", *finalists]),
+        default=float("inf"),
+    )
+    near = [
+        t
+        for t in trials
+        if attrs_of(t).get("knobs")
+        and not attrs_of(t).get("feasible")
+        and attrs_of(t).get("f1_loss_pct", float("inf")) <= 2 * budget_pct
+        and t.values[0] < ceiling
+        and attrs_of(t)["knobs"] not in finalists
+    ]
     return _cheapest_keys(near, n)
 
 
@@ -111,8 +123,10 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> dict[str,
         "fidelity": fidelity,
         "oracle": _oracle(oracle, base) if oracle is not None else None,
         "baseline": _oracle(base, base) if base is not None else None,
-        "finalists": [dict(trial_row(t), near_miss=bool(attrs_of(t).get("near_miss")),
-                           **_ci(t, base)) for t in finals],
+        "finalists": [
+            dict(trial_row(t), near_miss=bool(attrs_of(t).get("near_miss")), **_ci(t, base))
+            for t in finals
+        ],
         "pareto": pareto_rows(study, fidelity),
         "n_trials": len(search),
         "n_complete": sum(t.state == optuna.trial.TrialState.COMPLETE for t in search),
@@ -120,12 +134,24 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> dict[str,
         "n_failed": sum(t.state == optuna.trial.TrialState.FAIL for t in search),
         "n_guided": sum(attrs_of(t).get("phase") == "guided" for t in search),
         "n_reused": sum("reused_from" in t.user_attrs for t in search),
-        "pruned": [{"trial": t.number, "knobs": attrs_of(t).get("knobs"),
-                    "reason": attrs_of(t).get("pruned_reason")}
-                   for t in search if t.state == optuna.trial.TrialState.PRUNED],
-        "failed": [{"trial": t.number, "knobs": attrs_of(t).get("knobs"),
-                    "error": attrs_of(t).get("error")}
-                   for t in search if t.state == optuna.trial.TrialState.FAIL],
+        "pruned": [
+            {
+                "trial": t.number,
+                "knobs": attrs_of(t).get("knobs"),
+                "reason": attrs_of(t).get("pruned_reason"),
+            }
+            for t in search
+            if t.state == optuna.trial.TrialState.PRUNED
+        ],
+        "failed": [
+            {
+                "trial": t.number,
+                "knobs": attrs_of(t).get("knobs"),
+                "error": attrs_of(t).get("error"),
+            }
+            for t in search
+            if t.state == optuna.trial.TrialState.FAIL
+        ],
         "search_energy_kwh": spent,
         "search_duration_s": sum(attrs_of(t).get("duration_s_spent", 0.0) for t in all_trials),
         "extrapolation": _extrapolation(study, finals, fidelity),
@@ -149,8 +175,10 @@ def _ci(t: Any, base: Any) -> dict[str, Any]:
         return {"delta_energy_ci95_pct": None}
     ref = base.values[0]
     stats = describe([(e / ref - 1.0) * 100.0 for e in runs])
-    return {"delta_energy_ci95_pct": [stats["ci95_low"], stats["ci95_high"]],
-            "energy_kwh_ci95": attrs_of(t).get("energy_kwh_ci95")}
+    return {
+        "delta_energy_ci95_pct": [stats["ci95_low"], stats["ci95_high"]],
+        "energy_kwh_ci95": attrs_of(t).get("energy_kwh_ci95"),
+    }
 
 
 def _extrapolation(study: Any, finals: list[Any], fidelity: float) -> dict[str, Any] | None:
@@ -162,18 +190,28 @@ def _extrapolation(study: Any, finals: list[Any], fidelity: float) -> dict[str, 
     for t in finals:
         est = low.get(attrs_of(t).get("knobs"))
         if est is not None:
-            errors.append({"knobs": attrs_of(t).get("knobs"),
-                           "estimated_kwh": est.values[0], "measured_kwh": t.values[0],
-                           "error_pct": (est.values[0] / t.values[0] - 1.0) * 100.0})
+            errors.append(
+                {
+                    "knobs": attrs_of(t).get("knobs"),
+                    "estimated_kwh": est.values[0],
+                    "measured_kwh": t.values[0],
+                    "error_pct": (est.values[0] / t.values[0] - 1.0) * 100.0,
+                }
+            )
     if not errors:
         return None
     abs_err = [abs(e["error_pct"]) for e in errors]
-    return {"finalists": errors, "median_abs_error_pct": statistics.median(abs_err),
-            "max_abs_error_pct": max(abs_err)}
+    return {
+        "finalists": errors,
+        "median_abs_error_pct": statistics.median(abs_err),
+        "max_abs_error_pct": max(abs_err),
+    }
 
 
 def _meter(trials: list[Any]) -> dict[str, Any]:
     methods = {attrs_of(t).get("method") for t in trials if attrs_of(t).get("method")}
     meters = {attrs_of(t).get("meter") for t in trials if attrs_of(t).get("meter")}
-    return {"name": ",".join(sorted(meters)) or None,
-            "method": "measured" if methods == {"measured"} else ("estimated" if methods else None)}
+    return {
+        "name": ",".join(sorted(meters)) or None,
+        "method": "measured" if methods == {"measured"} else ("estimated" if methods else None),
+    }

@@ -50,8 +50,12 @@ class SearchSpace:
         params: dict[str, str] = {}
         for name in self.choices:
             knob = self.registry.get(name)
-            if any(_conflict(knob, self.registry.get(other)) for other in bundle if other != name
-                   and list(self.choices).index(other) < list(self.choices).index(name)):
+            if any(
+                _conflict(knob, self.registry.get(other))
+                for other in bundle
+                if other != name
+                and list(self.choices).index(other) < list(self.choices).index(name)
+            ):
                 continue
             params[name] = bundle.get(name, OFF)
         return params
@@ -63,7 +67,6 @@ class SearchSpace:
     def key(self, bundle: Bundle) -> str:
         """Canonical text of a bundle: the identity of a measurement."""
         return self.registry.canonical(bundle) if bundle else ""
-
 
 
 def build_space(

@@ -124,12 +124,19 @@ def static_check(registry: KnobRegistry, bundle: Mapping[str, str]) -> StaticChe
     names = sorted(items)
     knobs = {name: registry.get(name) for name in names}
     conflicts = tuple(
-        (a, b) for i, a in enumerate(names) for b in names[i + 1:]
+        (a, b)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
         if b in knobs[a].conflicts or a in knobs[b].conflicts
     )
     footprints = tuple(
-        Footprint(name, items[name], knobs[name].stage, tuple(knobs[name].targets),
-                  tuple(knobs[name].costs))
+        Footprint(
+            name,
+            items[name],
+            knobs[name].stage,
+            tuple(knobs[name].targets),
+            tuple(knobs[name].costs),
+        )
         for name in names
     )
     overlaps = _overlaps(footprints)
@@ -174,13 +181,18 @@ def _overlaps(footprints: tuple[Footprint, ...]) -> tuple[Overlap, ...]:
         names = tuple(fp.knob for fp in members)
         trade = tuple(fp.knob for fp in members if fp.trade_off)
         if trade:
-            spent = ", ".join(f"{fp.knob} spends {'/'.join(fp.costs)}" for fp in members
-                              if fp.trade_off)
-            reason = (f"antagonism risk on {resource}: {', '.join(names)} all target it and "
-                      f"trade-off knob(s) pay for it ({spent}), so their saving shrinks while "
-                      "their cost stays")
+            spent = ", ".join(
+                f"{fp.knob} spends {'/'.join(fp.costs)}" for fp in members if fp.trade_off
+            )
+            reason = (
+                f"antagonism risk on {resource}: {', '.join(names)} all target it and "
+                f"trade-off knob(s) pay for it ({spent}), so their saving shrinks while "
+                "their cost stays"
+            )
         else:
-            reason = (f"overlap on {resource} ({', '.join(names)}) is not a risk: pure savers "
-                      "shrinking the same work compound multiplicatively")
+            reason = (
+                f"overlap on {resource} ({', '.join(names)}) is not a risk: pure savers "
+                "shrinking the same work compound multiplicatively"
+            )
         overlaps.append(Overlap(resource, names, trade, bool(trade), reason))
     return tuple(overlaps)

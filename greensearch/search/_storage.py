@@ -50,16 +50,21 @@ def open_storage(url: str) -> Any:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return optuna.storages.JournalStorage(JournalFileBackend(path))
     if "://" not in url:
-        raise ConfigError(f"bad --storage {url!r}; use sqlite:///FILE.db, postgresql://..., "
-                          "mysql://... or journal:FILE")
+        raise ConfigError(
+            f"bad --storage {url!r}; use sqlite:///FILE.db, postgresql://..., "
+            "mysql://... or journal:FILE"
+        )
     for attempt in range(_ATTEMPTS):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return optuna.storages.RDBStorage(
-                    url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                    url,
+                    heartbeat_interval=HEARTBEAT_S,
+                    grace_period=GRACE_S,
                     heartbeat_stale_trial_callback=retry,
-                    engine_kwargs={"connect_args": {"timeout": 60}} if url.startswith("sqlite")
+                    engine_kwargs={"connect_args": {"timeout": 60}}
+                    if url.startswith("sqlite")
                     else None,
                 )
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):

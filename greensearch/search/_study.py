@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import sys
 import time
 import warnings
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -131,24 +131,46 @@ def optimize(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     the_storage = open_storage(url) if isinstance(url, str) else url
     ostudy = optuna.create_study(
-        study_name=name, storage=the_storage,
+        study_name=name,
+        storage=the_storage,
         load_if_exists=True,
-        directions=["minimize", "minimize"], sampler=make_sampler(sampler, space, seed),
+        directions=["minimize", "minimize"],
+        sampler=make_sampler(sampler, space, seed),
     )
     _remember(ostudy, cfg, budget, fidelity, space)
     owned_meter = isinstance(meter, str)
     the_meter = _open_meter(meter, idle_seconds) if owned_meter else meter
-    runner = TrialRunner(study_cfg=cfg, space=space, budget_pct=budget, meter=the_meter,
-                         fidelity=fidelity, baseline_repeats=baseline_repeats, repeats=repeats,
-                         checker_factory=_checker_factory(registry) if prune else None,
-                         results_path=results_path, run_fn=run_fn)
+    runner = TrialRunner(
+        study_cfg=cfg,
+        space=space,
+        budget_pct=budget,
+        meter=the_meter,
+        fidelity=fidelity,
+        baseline_repeats=baseline_repeats,
+        repeats=repeats,
+        checker_factory=_checker_factory(registry) if prune else None,
+        results_path=results_path,
+        run_fn=run_fn,
+    )
     workers: list[subprocess.Popen[bytes]] = []
     try:
         _seed(ostudy, space, fidelity)
         if n_workers > 1 and not isinstance(url, str):
             raise ConfigError("--n-workers needs a storage URL the workers can open")
-        workers = _spawn_workers(n_workers - 1, cfg, url, name, budget, sampler, fidelity,
-                                 total, prune, seed, include, exclude)
+        workers = _spawn_workers(
+            n_workers - 1,
+            cfg,
+            url,
+            name,
+            budget,
+            sampler,
+            fidelity,
+            total,
+            prune,
+            seed,
+            include,
+            exclude,
+        )
         # One process guides and settles: extra workers only sample, so they never race
         # the main process to enqueue the same proposal or to pop the same retry.
         guiding = (not search_only) if guide is None else guide
@@ -168,7 +190,9 @@ def optimize(
     return build_result(ostudy, fidelity=fidelity, budget_pct=budget)
 
 
-def load_result(study_name: str, storage: str, *, budget_f1: str | float | None = None) -> dict[str, Any]:
+def load_result(
+    study_name: str, storage: str, *, budget_f1: str | float | None = None
+) -> dict[str, Any]:
     """Rebuild the result of a stored study without running anything."""
     import optuna
 
@@ -177,8 +201,11 @@ def load_result(study_name: str, storage: str, *, budget_f1: str | float | None 
     except KeyError as err:
         raise ConfigError(f"no study named '{study_name}' in {storage}") from err
     attrs = ostudy.user_attrs
-    budget = attrs.get("budget_f1_pct", 1.0) if budget_f1 is None else (
-        budget_f1 if isinstance(budget_f1, float) else parse_f1_budget(budget_f1))
+    budget = (
+        attrs.get("budget_f1_pct", 1.0)
+        if budget_f1 is None
+        else (budget_f1 if isinstance(budget_f1, float) else parse_f1_budget(budget_f1))
+    )
     return build_result(ostudy, fidelity=attrs.get("fidelity", 1.0), budget_pct=abs(budget))
 
 
@@ -188,14 +215,21 @@ def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
 
     # Trials report the F1 budget through ``trial.set_constraint`` (Optuna >= 5), which
     # the constrained samplers read; older Optuna needs ``constraints_func`` instead.
-    legacy = {} if hasattr(optuna.trial.Trial, "set_constraint") else {
-        "constraints_func": lambda t: list(t.user_attrs.get("measurement", {})
-                                           .get("constraint", [float("inf")]))}
+    legacy = (
+        {}
+        if hasattr(optuna.trial.Trial, "set_constraint")
+        else {
+            "constraints_func": lambda t: list(
+                t.user_attrs.get("measurement", {}).get("constraint", [float("inf")])
+            )
+        }
+    )
     if name == "tpe":
         with warnings.catch_warnings():  # multivariate/group are "experimental" in Optuna
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True,
-                                              n_startup_trials=5, **legacy)
+            return optuna.samplers.TPESampler(
+                seed=seed, multivariate=True, group=True, n_startup_trials=5, **legacy
+            )
     if name == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed, population_size=10, **legacy)
     if name == "gp":
@@ -208,12 +242,22 @@ def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
     raise ConfigError(f"unknown sampler '{name}'; use one of {', '.join(SAMPLERS)}")
 
 
-def _check_args(fidelity: float, repeats: int, baseline_repeats: int, finalists: int,
-                near_misses: int, n_workers: int, sampler: str) -> None:
+def _check_args(
+    fidelity: float,
+    repeats: int,
+    baseline_repeats: int,
+    finalists: int,
+    near_misses: int,
+    n_workers: int,
+    sampler: str,
+) -> None:
     if not 0 < fidelity <= 1:
         raise ConfigError(f"--fidelity must be in (0, 1], got {fidelity}")
-    for flag, value in (("--repeats", repeats), ("--baseline-repeats", baseline_repeats),
-                        ("--n-workers", n_workers)):
+    for flag, value in (
+        ("--repeats", repeats),
+        ("--baseline-repeats", baseline_repeats),
+        ("--n-workers", n_workers),
+    ):
         if value < 1:
             raise ConfigError(f"{flag} must be at least 1, got {value}")
     if finalists < 1:
@@ -224,13 +268,17 @@ def _check_args(fidelity: float, repeats: int, baseline_repeats: int, finalists:
         raise ConfigError(f"unknown sampler '{sampler}'; use one of {', '.join(SAMPLERS)}")
 
 
-def _remember(ostudy: Any, cfg: StudyConfig, budget: float, fidelity: float,
-              space: SearchSpace) -> None:
+def _remember(
+    ostudy: Any, cfg: StudyConfig, budget: float, fidelity: float, space: SearchSpace
+) -> None:
     """Store the search's settings with the study (for ``report`` and the dashboard)."""
     known = ostudy.user_attrs
     if known.get("fidelity") not in (None, fidelity):
-        logger.warning("study was searched at fidelity %s; now %s (trials are kept apart)",
-                       known.get("fidelity"), fidelity)
+        logger.warning(
+            "study was searched at fidelity %s; now %s (trials are kept apart)",
+            known.get("fidelity"),
+            fidelity,
+        )
     ostudy.set_user_attr("study", cfg.name)
     ostudy.set_user_attr("study_file", cfg.source)
     ostudy.set_user_attr("budget_f1_pct", budget)
@@ -243,32 +291,52 @@ def _seed(ostudy: Any, space: SearchSpace, fidelity: float) -> None:
     """Enqueue the baseline and each single knob unless the study already has them."""
     import optuna
 
-    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING,
-              optuna.trial.TrialState.WAITING)
-    have = {t.user_attrs.get("knobs") for t in ostudy.get_trials(deepcopy=False, states=states)
-            if t.user_attrs.get("fidelity") == fidelity}
+    states = (
+        optuna.trial.TrialState.COMPLETE,
+        optuna.trial.TrialState.RUNNING,
+        optuna.trial.TrialState.WAITING,
+    )
+    have = {
+        t.user_attrs.get("knobs")
+        for t in ostudy.get_trials(deepcopy=False, states=states)
+        if t.user_attrs.get("fidelity") == fidelity
+    }
     seeds = [("baseline", {})] + [("single", b) for b in space.singles()]
     for phase, bundle in seeds:
         key = space.key(bundle)
         if key in have:
             continue
-        ostudy.enqueue_trial(space.params_of(bundle), user_attrs={
-            "phase": phase, "fidelity": fidelity, "knobs": key})
+        ostudy.enqueue_trial(
+            space.params_of(bundle), user_attrs={"phase": phase, "fidelity": fidelity, "knobs": key}
+        )
 
 
-def _search(ostudy: Any, runner: TrialRunner, total: int,
-            progress: Callable[[str, int, int], None] | None, *, gc_after_trial: bool,
-            guide: Callable[[Any], None] | None = None) -> None:
+def _search(
+    ostudy: Any,
+    runner: TrialRunner,
+    total: int,
+    progress: Callable[[str, int, int], None] | None,
+    *,
+    gc_after_trial: bool,
+    guide: Callable[[Any], None] | None = None,
+) -> None:
     import optuna
 
     def done() -> int:
-        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
-                  optuna.trial.TrialState.FAIL)
+        states = (
+            optuna.trial.TrialState.COMPLETE,
+            optuna.trial.TrialState.PRUNED,
+            optuna.trial.TrialState.FAIL,
+        )
         trials = ostudy.get_trials(deepcopy=False, states=states)
-        retried = {t.system_attrs["failed_trial"] for t in ostudy.get_trials(deepcopy=False)
-                   if "failed_trial" in t.system_attrs}
-        return sum(1 for t in trials
-                   if t.user_attrs.get("phase") != "final" and t.number not in retried)
+        retried = {
+            t.system_attrs["failed_trial"]
+            for t in ostudy.get_trials(deepcopy=False)
+            if "failed_trial" in t.system_attrs
+        }
+        return sum(
+            1 for t in trials if t.user_attrs.get("phase") != "final" and t.number not in retried
+        )
 
     baseline_error: list[str] = []
 
@@ -288,8 +356,12 @@ def _search(ostudy: Any, runner: TrialRunner, total: int,
         return
     if progress is not None:
         progress("search", done(), total)
-    ostudy.optimize(runner, callbacks=[stop_when_done],
-                    catch=(StageFailedError, GreensearchError), gc_after_trial=gc_after_trial)
+    ostudy.optimize(
+        runner,
+        callbacks=[stop_when_done],
+        catch=(StageFailedError, GreensearchError),
+        gc_after_trial=gc_after_trial,
+    )
     if baseline_error:
         raise MeasurementError(f"search stopped: {baseline_error[0]}")
 
@@ -311,8 +383,10 @@ def _settle(ostudy: Any, storage: Any, runner: TrialRunner) -> None:
         return  # journal/in-memory: a dead trial is never detected, so do not wait for it
     deadline = time.monotonic() + runner.wait_timeout_s
     while True:
-        trials = ostudy.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,
-                                                           optuna.trial.TrialState.WAITING))
+        trials = ostudy.get_trials(
+            deepcopy=False,
+            states=(optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING),
+        )
         if not trials or time.monotonic() > deadline:
             return
         if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
@@ -328,8 +402,9 @@ def _heartbeat_enabled(storage: Any) -> bool:
     return callable(interval) and interval() is not None
 
 
-def _guide_factory(registry: Any, space: SearchSpace, fidelity: float,
-                   budget: float) -> Callable[[Any], None]:
+def _guide_factory(
+    registry: Any, space: SearchSpace, fidelity: float, budget: float
+) -> Callable[[Any], None]:
     """A callback step that enqueues the model's next bundle once the seeds are done."""
     import optuna
 
@@ -337,42 +412,60 @@ def _guide_factory(registry: Any, space: SearchSpace, fidelity: float,
     from greensearch.search._guide import propose
 
     def step(ostudy: Any) -> None:
-        trials = [t for t in ostudy.get_trials(deepcopy=False)
-                  if t.user_attrs.get("fidelity") == fidelity]
+        trials = [
+            t for t in ostudy.get_trials(deepcopy=False) if t.user_attrs.get("fidelity") == fidelity
+        ]
         if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
             return  # seeds (or another worker's proposal) still to run
         # pruned bundles stay proposable: the sampler's pick was pruned on the evidence of
         # its time, and the model may now rank the same bundle first
-        tried = {t.user_attrs.get("knobs") for t in trials if t.user_attrs.get("knobs")
-                 and t.state != optuna.trial.TrialState.PRUNED}
+        tried = {
+            t.user_attrs.get("knobs")
+            for t in trials
+            if t.user_attrs.get("knobs") and t.state != optuna.trial.TrialState.PRUNED
+        }
         try:
-            bundle = propose(checker_from_trials(registry, trials, fidelity), space, budget,
-                             tried)
+            bundle = propose(checker_from_trials(registry, trials, fidelity), space, budget, tried)
         except GreensearchError as err:  # a model problem must not stop the search
             logger.warning("no model-guided trial this time: %s", err)
             return
         if bundle is not None:
             key = space.key(bundle)
             logger.info("model-guided trial next: %s", key)
-            ostudy.enqueue_trial(space.params_of(bundle), user_attrs={
-                "phase": "guided", "fidelity": fidelity, "knobs": key})
+            ostudy.enqueue_trial(
+                space.params_of(bundle),
+                user_attrs={"phase": "guided", "fidelity": fidelity, "knobs": key},
+            )
 
     return step
 
 
-def _finals(ostudy: Any, space: SearchSpace, fidelity: float, budget: float, k: int,
-            near_misses: int, runner: TrialRunner,
-            progress: Callable[[str, int, int], None] | None) -> None:
+def _finals(
+    ostudy: Any,
+    space: SearchSpace,
+    fidelity: float,
+    budget: float,
+    k: int,
+    near_misses: int,
+    runner: TrialRunner,
+    progress: Callable[[str, int, int], None] | None,
+) -> None:
     """Re-measure the baseline, the cheapest feasible bundles and near misses at full fidelity."""
     import optuna
 
     best = pick_finalists(ostudy, fidelity, k)
     near = pick_near_misses(ostudy, fidelity, budget, near_misses, best)
     keys = ["", *best, *near]
-    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING,
-              optuna.trial.TrialState.WAITING)
-    have = {t.user_attrs.get("knobs") for t in ostudy.get_trials(deepcopy=False, states=states)
-            if t.user_attrs.get("fidelity") == 1.0 and t.user_attrs.get("phase") == "final"}
+    states = (
+        optuna.trial.TrialState.COMPLETE,
+        optuna.trial.TrialState.RUNNING,
+        optuna.trial.TrialState.WAITING,
+    )
+    have = {
+        t.user_attrs.get("knobs")
+        for t in ostudy.get_trials(deepcopy=False, states=states)
+        if t.user_attrs.get("fidelity") == 1.0 and t.user_attrs.get("phase") == "final"
+    }
     for key in keys:
         if key not in have:
             attrs = {"phase": "final", "fidelity": 1.0, "knobs": key}
@@ -381,9 +474,11 @@ def _finals(ostudy: Any, space: SearchSpace, fidelity: float, budget: float, k: 
             ostudy.enqueue_trial(space.params_of(parse_bundle(key)), user_attrs=attrs)
 
     def waiting() -> int:
-        return sum(1 for t in ostudy.get_trials(deepcopy=False,
-                                                states=(optuna.trial.TrialState.WAITING,))
-                   if t.user_attrs.get("phase") == "final")
+        return sum(
+            1
+            for t in ostudy.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
+            if t.user_attrs.get("phase") == "final"
+        )
 
     n = len(keys)
     while waiting():
@@ -412,9 +507,20 @@ def _checker_factory(registry: Any) -> Callable[[Any, float], Any]:
     return factory
 
 
-def _spawn_workers(n: int, cfg: StudyConfig, url: str, name: str, budget: float, sampler: str,
-                   fidelity: float, total: int, prune: bool, seed: int,
-                   include: list[str] | None, exclude: list[str] | None) -> list[Any]:
+def _spawn_workers(
+    n: int,
+    cfg: StudyConfig,
+    url: str,
+    name: str,
+    budget: float,
+    sampler: str,
+    fidelity: float,
+    total: int,
+    prune: bool,
+    seed: int,
+    include: list[str] | None,
+    exclude: list[str] | None,
+) -> list[Any]:
     """Start ``n`` extra worker processes on the same storage (search phase only)."""
     if n <= 0:
         return []
@@ -422,10 +528,30 @@ def _spawn_workers(n: int, cfg: StudyConfig, url: str, name: str, budget: float,
         logger.warning("several workers on SQLite contend for one file lock; prefer PostgreSQL")
     procs = []
     for i in range(n):
-        cmd = [sys.executable, "-m", "greensearch", "-q", "optimize", "--storage", url,
-               "--study-name", name, "--budget-f1", f"{budget:g}%", "--sampler", sampler,
-               "--fidelity", str(fidelity), "--n-trials", str(total), "--seed", str(seed + i + 1),
-               "--search-only", "--idle-seconds", "0"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "greensearch",
+            "-q",
+            "optimize",
+            "--storage",
+            url,
+            "--study-name",
+            name,
+            "--budget-f1",
+            f"{budget:g}%",
+            "--sampler",
+            sampler,
+            "--fidelity",
+            str(fidelity),
+            "--n-trials",
+            str(total),
+            "--seed",
+            str(seed + i + 1),
+            "--search-only",
+            "--idle-seconds",
+            "0",
+        ]
         if cfg.source and Path(cfg.source).is_file():
             cmd += ["--study", cfg.source]
         if not prune:

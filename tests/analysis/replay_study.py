@@ -60,11 +60,21 @@ class Landscape(dict[str, Point]):
 def make_study(storage: Any, name: str = "default-replay", **kw: Any) -> dict[str, Any]:
     """Run ``optimize`` on the default task with the replayed landscape; return its result."""
     args: dict[str, Any] = {
-        "budget_f1": "-1%", "n_trials": 18, "storage": storage, "study_name": name,
-        "fidelity": 0.3, "repeats": 3, "baseline_repeats": 3, "finalists": 2, "near_misses": 0,
+        "budget_f1": "-1%",
+        "n_trials": 18,
+        "storage": storage,
+        "study_name": name,
+        "fidelity": 0.3,
+        "repeats": 3,
+        "baseline_repeats": 3,
+        "finalists": 2,
+        "near_misses": 0,
         "meter": None,
-        "idle_seconds": 0, "include": list(KNOBS), "seed": 0,
-        "run_fn": ReplayRunner(Landscape(), noise_rel=0.01, seed=3)}
+        "idle_seconds": 0,
+        "include": list(KNOBS),
+        "seed": 0,
+        "run_fn": ReplayRunner(Landscape(), noise_rel=0.01, seed=3),
+    }
     args.update(kw)
     # The search collects garbage after every trial (right for real training); with pandas
     # and plotly loaded each pass costs ~0.1 s. Freezing what exists keeps replays fast.

@@ -19,8 +19,16 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="chromium not installed (CI: apt-get install -y chromium)"
 )
-_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -34,8 +42,8 @@ def _read_png(path: Path) -> np.ndarray:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, header = 8, b"", None
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", body)
         elif kind == b"IDAT":
@@ -112,8 +120,13 @@ def test_study_report_renders_in_chromium(replay_journal: str, tmp_path: Path) -
     # Figure 2 and the frontier label every knob set
     assert dom.count('class="textpoint"') >= 2 * len(report.table)
     shot = tmp_path / "report.png"
-    _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,1600",
-              "--virtual-time-budget=15000", url)
+    _chromium(
+        tmp_path,
+        f"--screenshot={shot}",
+        "--window-size=1200,1600",
+        "--virtual-time-budget=15000",
+        url,
+    )
     pixels = _read_png(shot)
     non_white = (pixels < 245).any(axis=2).mean()
     assert non_white > 0.05, f"screenshot looks blank ({non_white:.1%} non-white)"

@@ -14,8 +14,10 @@ def test_budget_spellings_mean_the_accepted_loss(text: str, expected: float) -> 
     assert parse_f1_budget(text) == expected
 
 
-@pytest.mark.parametrize("text", ["1", "-1", "0.01", "1 %", "+1%", "%", "-%", "abc", "nan%",
-                                  "1e1%", "101%", "", "--1%", "1%%"])
+@pytest.mark.parametrize(
+    "text",
+    ["1", "-1", "0.01", "1 %", "+1%", "%", "-%", "abc", "nan%", "1e1%", "101%", "", "--1%", "1%%"],
+)
 def test_other_budget_texts_are_config_errors(text: str) -> None:
     with pytest.raises(ConfigError, match="F1 budget"):
         parse_f1_budget(text)

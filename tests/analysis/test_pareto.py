@@ -26,8 +26,9 @@ def test_quadrant_of_edges() -> None:
     assert quadrant_of(math.nan, -5.0, is_baseline=False) == "unknown"
 
 
-def test_eval_quadrants_follow_the_csv(paper: pd.DataFrame,
-                                       raw_rows: dict[str, dict[str, str]]) -> None:
+def test_eval_quadrants_follow_the_csv(
+    paper: pd.DataFrame, raw_rows: dict[str, dict[str, str]]
+) -> None:
     table = quadrant_table(paper, stage="eval").set_index("variant")
     base_eval = float(raw_rows["V0"]["eval_kwh"])
     for variant, row in raw_rows.items():
@@ -64,8 +65,11 @@ def test_oracle_is_lowest_energy_feasible_non_degenerate(
 ) -> None:
     for budget in (0.05, 1.0, 5.0):
         front = pareto_frontier(paper, budget_f1_pct=budget)
-        candidates = [(float(r["total_kwh"]), v) for v, r in raw_rows.items()
-                      if float(r["delta_f1_pct"]) >= -budget and v not in ("V2", "V30")]
+        candidates = [
+            (float(r["total_kwh"]), v)
+            for v, r in raw_rows.items()
+            if float(r["delta_f1_pct"]) >= -budget and v not in ("V2", "V30")
+        ]
         assert front.oracle == min(candidates)[1]
     front = pareto_frontier(paper, budget_f1_pct=1.0)
     assert front.oracle == "V21"
@@ -76,16 +80,23 @@ def test_oracle_is_lowest_energy_feasible_non_degenerate(
 
 def test_frontier_on_synthetic_points() -> None:
     def rec(name: str, knobs: str, energy: float, f1: float) -> dict[str, object]:
-        return {"variant": name, "knobs": knobs, "energy_kwh": energy, "duration_s": 1.0,
-                "metrics": {"f1": f1}}
+        return {
+            "variant": name,
+            "knobs": knobs,
+            "energy_kwh": energy,
+            "duration_s": 1.0,
+            "metrics": {"f1": f1},
+        }
 
-    df = from_records([
-        rec("base", "", 10.0, 1.00),
-        rec("a", "x", 5.0, 0.99),    # cheaper, loses 1 %: frontier
-        rec("b", "y", 6.0, 0.98),    # dominated by a
-        rec("c", "z", 2.0, 0.90),    # cheapest, loses 10 %: frontier, infeasible at 1 %
-        rec("d", "w", 12.0, 1.00),   # dominated by base
-    ])
+    df = from_records(
+        [
+            rec("base", "", 10.0, 1.00),
+            rec("a", "x", 5.0, 0.99),  # cheaper, loses 1 %: frontier
+            rec("b", "y", 6.0, 0.98),  # dominated by a
+            rec("c", "z", 2.0, 0.90),  # cheapest, loses 10 %: frontier, infeasible at 1 %
+            rec("d", "w", 12.0, 1.00),  # dominated by base
+        ]
+    )
     front = pareto_frontier(df, budget_f1_pct=1.0)
     pts = front.points.set_index("variant")
     assert sorted(pts.index[pts["on_frontier"]]) == ["a", "base", "c"]

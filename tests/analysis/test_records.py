@@ -11,8 +11,9 @@ from greensearch.analysis import COLUMNS, STAGES, from_records, load_paper_csv
 from greensearch.exceptions import ConfigError
 
 
-def test_paper_table_is_normalized(paper: pd.DataFrame,
-                                   raw_rows: dict[str, dict[str, str]]) -> None:
+def test_paper_table_is_normalized(
+    paper: pd.DataFrame, raw_rows: dict[str, dict[str, str]]
+) -> None:
     assert list(paper.columns) == list(COLUMNS)
     assert len(paper) == len(raw_rows) == 31
     assert paper.loc[paper["is_baseline"], "variant"].tolist() == ["V0"]
@@ -27,8 +28,9 @@ def test_paper_degenerate_rows_are_exactly_v2_and_v30(paper: pd.DataFrame) -> No
     assert paper["f1"].isna().all()  # the table has only ΔF1
 
 
-def test_paper_deltas_reported_or_computed(paper: pd.DataFrame,
-                                          raw_rows: dict[str, dict[str, str]]) -> None:
+def test_paper_deltas_reported_or_computed(
+    paper: pd.DataFrame, raw_rows: dict[str, dict[str, str]]
+) -> None:
     v26, v0 = raw_rows["V26"], raw_rows["V0"]
     row = paper.set_index("variant").loc["V26"]
     assert row["delta_energy_pct"] == float(v26["delta_total_pct"])  # reported, kept
@@ -68,21 +70,33 @@ def test_two_baselines_rejected(tmp_path: Path, table1_path: Path) -> None:
         load_paper_csv(bad)
 
 
-def _record(variant: str, knobs: str, energy: float, seconds: float, f1: float,
-            **extra: Any) -> dict[str, Any]:
-    stages = {s: {"energy_kwh": energy / len(STAGES), "duration_s": seconds / len(STAGES)}
-              for s in STAGES}
-    return {"variant": variant, "knobs": knobs, "stages": stages, "energy_kwh": energy,
-            "duration_s": seconds, "metrics": {"f1": f1, "degenerate": False}, "repeats": 3,
-            "meter": {"name": "nvml", "method": "measured"}, **extra}
+def _record(
+    variant: str, knobs: str, energy: float, seconds: float, f1: float, **extra: Any
+) -> dict[str, Any]:
+    stages = {
+        s: {"energy_kwh": energy / len(STAGES), "duration_s": seconds / len(STAGES)} for s in STAGES
+    }
+    return {
+        "variant": variant,
+        "knobs": knobs,
+        "stages": stages,
+        "energy_kwh": energy,
+        "duration_s": seconds,
+        "metrics": {"f1": f1, "degenerate": False},
+        "repeats": 3,
+        "meter": {"name": "nvml", "method": "measured"},
+        **extra,
+    }
 
 
 def test_from_records_computes_deltas_against_empty_knobs() -> None:
-    df = from_records([
-        _record("base", "", 2.0, 100.0, 0.80),
-        _record("fp16", "precision=fp16", 1.5, 80.0, 0.78),
-        _record("two", "torch_compile, precision=fp16", 1.0, 50.0, 0.80),
-    ]).set_index("variant")
+    df = from_records(
+        [
+            _record("base", "", 2.0, 100.0, 0.80),
+            _record("fp16", "precision=fp16", 1.5, 80.0, 0.78),
+            _record("two", "torch_compile, precision=fp16", 1.0, 50.0, 0.80),
+        ]
+    ).set_index("variant")
     assert df.loc["fp16", "delta_energy_pct"] == pytest.approx(-25.0)
     assert df.loc["fp16", "delta_time_pct"] == pytest.approx(-20.0)
     assert df.loc["fp16", "delta_f1_pct"] == pytest.approx(-2.5)

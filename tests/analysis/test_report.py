@@ -27,12 +27,14 @@ def test_report_data_matches_the_search(report, replay_journal: str) -> None:  #
     assert r["oracle"]["knobs"] == "dynamic_padding,group_by_length,precision=bf16,torch_compile"
     # the replay's meter says "estimated", so the report must not call anything measured
     assert report.methods == {"estimated": len(table)}
-    assert report.measurement_statement.startswith("Every energy figure in this report is "
-                                                   "ESTIMATED, not measured (meter: replay)")
+    assert report.measurement_statement.startswith(
+        "Every energy figure in this report is ESTIMATED, not measured (meter: replay)"
+    )
     doc = report.to_dict()
     assert doc["points_by_fidelity"] == {"1": 3, "0.3": len(table) - 3}
     assert doc["payback_runs"] == pytest.approx(
-        r["search_energy_kwh"] / (r["baseline"]["energy_kwh"] - r["oracle"]["energy_kwh"]))
+        r["search_energy_kwh"] / (r["baseline"]["energy_kwh"] - r["oracle"]["energy_kwh"])
+    )
     assert sum(doc["synergy"]["verdicts"].values()) == len(report.synergy)
 
 
@@ -41,9 +43,17 @@ def test_html_is_self_contained_with_every_section(report, tmp_path: Path) -> No
     assert page.count("* plotly.js v") == 1  # inlined once, shared by the three figures
     assert page.count("Plotly.newPlot(") == 3
     assert not re.search(r"<script[^>]+src=", page)  # nothing fetched from the network
-    for heading in ("Oracle", "The search&#x27;s own cost", "Finalists (full fidelity)",
-                    "Pareto frontier", "Figure 2", "Energy per stage", "Synergy",
-                    "Pruned combinations", "Every knob set"):
+    for heading in (
+        "Oracle",
+        "The search&#x27;s own cost",
+        "Finalists (full fidelity)",
+        "Pareto frontier",
+        "Figure 2",
+        "Energy per stage",
+        "Synergy",
+        "Pruned combinations",
+        "Every knob set",
+    ):
         assert heading in page or heading.replace("&#x27;", "'") in page, heading
     r = report.result
     assert f"{r['payback_runs']:.3g}</b> runs" in page

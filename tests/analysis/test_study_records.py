@@ -42,16 +42,26 @@ def test_final_trials_replace_search_estimates(study: optuna.Study) -> None:
     assert df.index.is_unique
     search = df.loc[df["phase"] != "final"]
     assert set(search["fidelity"]) == {0.3} and set(search["repeats"]) == {1}
-    assert df.loc["", "variant"] == f"T{next(t.number for t in finals if not t.user_attrs['knobs'])}"
+    assert (
+        df.loc["", "variant"] == f"T{next(t.number for t in finals if not t.user_attrs['knobs'])}"
+    )
 
 
 def test_deltas_are_against_the_baseline_of_the_same_fidelity(study: optuna.Study) -> None:
     df = study_table(study).set_index("knobs")
-    trials = [t for t in study.get_trials() if t.state.name == "COMPLETE"
-              and "reused_from" not in t.user_attrs]
-    base = {p: next(_attrs(t) for t in trials if t.user_attrs["knobs"] == ""
-                    and (t.user_attrs["phase"] == "final") == (p == "final"))
-            for p in ("final", "search")}
+    trials = [
+        t
+        for t in study.get_trials()
+        if t.state.name == "COMPLETE" and "reused_from" not in t.user_attrs
+    ]
+    base = {
+        p: next(
+            _attrs(t)
+            for t in trials
+            if t.user_attrs["knobs"] == "" and (t.user_attrs["phase"] == "final") == (p == "final")
+        )
+        for p in ("final", "search")
+    }
     single = next(t for t in trials if t.user_attrs["knobs"] == "dynamic_padding")
     a, b = _attrs(single), base["search"]
     row = df.loc["dynamic_padding"]
@@ -61,8 +71,9 @@ def test_deltas_are_against_the_baseline_of_the_same_fidelity(study: optuna.Stud
     assert row["delta_energy_pct"] == pytest.approx(-20.0, abs=4.0)
     assert row["energy_kwh"] == pytest.approx(a["energy_kwh"])
     # stages are extrapolated like the total, so they add up to it
-    stages = sum(row[f"energy_{s}_kwh"] for s in ("data", "tokenize", "load", "train", "save",
-                                                  "eval"))
+    stages = sum(
+        row[f"energy_{s}_kwh"] for s in ("data", "tokenize", "load", "train", "save", "eval")
+    )
     assert stages == pytest.approx(row["energy_kwh"])
     assert df.loc["", "energy_kwh"] == pytest.approx(base["final"]["energy_kwh"])
     assert df.loc["", "energy_kwh"] == pytest.approx(BASE_ENERGY_KWH, rel=0.05)
@@ -86,18 +97,24 @@ def test_synergy_finds_the_modelled_interaction(study: optuna.Study) -> None:
     key = "dynamic_padding,group_by_length,precision=bf16"
     row = table.loc[key]
     # measured: 0.80 * 0.97 * 0.85 * 0.70; expected from the singles: 0.80 * 0.97 * 0.70
-    ratios = [EFFECTS["dynamic_padding"]["on"][0], EFFECTS["group_by_length"]["on"][0],
-              EFFECTS["precision"]["bf16"][0]]
+    ratios = [
+        EFFECTS["dynamic_padding"]["on"][0],
+        EFFECTS["group_by_length"]["on"][0],
+        EFFECTS["precision"]["bf16"][0],
+    ]
     assert row["expected_multiplicative_pct"] == pytest.approx(
-        (math.prod(ratios) - 1) * 100, abs=2.5)
+        (math.prod(ratios) - 1) * 100, abs=2.5
+    )
     assert row["measured_delta_energy_pct"] == pytest.approx(
-        (math.prod(ratios) * SORTED_BATCHES - 1) * 100, abs=2.5)
+        (math.prod(ratios) * SORTED_BATCHES - 1) * 100, abs=2.5
+    )
     assert row["verdict"] == "synergistic"
     assert table.loc["dynamic_padding,precision=bf16,torch_compile", "verdict"] == "independent"
 
 
-def test_unknown_study_and_missing_file_are_config_errors(tmp_path: Path,
-                                                          replay_journal: str) -> None:
+def test_unknown_study_and_missing_file_are_config_errors(
+    tmp_path: Path, replay_journal: str
+) -> None:
     with pytest.raises(ConfigError, match=r"no study named 'nope'.*default-replay"):
         load_study_table(replay_journal, "nope")
     missing = tmp_path / "absent.db"
@@ -120,14 +137,23 @@ def test_stages_are_scaled_by_the_searchs_own_train_scale() -> None:
 
     from greensearch.analysis._study_records import _figures
 
-    measurement = {"fidelity": 0.1, "train_steps": 10, "planned_steps": 100,
-                   "train_scale": {"energy_kwh": 7.0, "duration_s": 6.0},
-                   "stages": {"train": {"energy_kwh": 1.0, "duration_s": 2.0},
-                              "eval": {"energy_kwh": 0.5, "duration_s": 1.0}},
-                   "energy_kwh": 7.5, "duration_s": 13.0, "f1": 0.8}
+    measurement = {
+        "fidelity": 0.1,
+        "train_steps": 10,
+        "planned_steps": 100,
+        "train_scale": {"energy_kwh": 7.0, "duration_s": 6.0},
+        "stages": {
+            "train": {"energy_kwh": 1.0, "duration_s": 2.0},
+            "eval": {"energy_kwh": 0.5, "duration_s": 1.0},
+        },
+        "energy_kwh": 7.5,
+        "duration_s": 13.0,
+        "f1": 0.8,
+    }
     fig = _figures(SimpleNamespace(user_attrs={"measurement": measurement}))
     assert fig["stages"]["train"] == {"energy_kwh": 7.0, "duration_s": 12.0}
     assert sum(s["energy_kwh"] for s in fig["stages"].values()) == pytest.approx(7.5)
     old = dict(measurement, train_scale=None)  # studies from before: linear 10x
     assert _figures(SimpleNamespace(user_attrs={"measurement": old}))["stages"]["train"][
-        "energy_kwh"] == pytest.approx(10.0)
+        "energy_kwh"
+    ] == pytest.approx(10.0)

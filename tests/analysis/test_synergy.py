@@ -32,7 +32,8 @@ def test_measured_bundles_against_multiplicative_null(
     assert row["measured_saving_pct"] == pytest.approx(measured)
     assert row["synergy_ratio"] == pytest.approx(measured / expected)
     assert row["expected_additive_pct"] == pytest.approx(
-        sum(float(raw_rows[p]["delta_total_pct"]) for p in parts))
+        sum(float(raw_rows[p]["delta_total_pct"]) for p in parts)
+    )
     assert sorted(row["measured_alone"].split(",")) == sorted(parts)
     assert row["unmeasured"] == "" and row["assumed_neutral"] == ""
     assert row["verdict"] == "antagonistic"  # each falls short by more than 0.2 pp
@@ -84,14 +85,23 @@ def test_kindest_assumption_judges_v25_and_says_so(
     assert table.loc["V26", "assumed_neutral"] == ""
 
 
-def test_noise_from_equivalent_pairs(paper: pd.DataFrame,
-                                     raw_rows: dict[str, dict[str, str]]) -> None:
+def test_noise_from_equivalent_pairs(
+    paper: pd.DataFrame, raw_rows: dict[str, dict[str, str]]
+) -> None:
     pairs = {frozenset(p) for p in equivalent_pairs(paper)}
-    expected_pairs = [("V0", "V4"), ("V13", "V14"), ("V15", "V16"), ("V17", "V18"),
-                      ("V19", "V20"), ("V21", "V22")]
+    expected_pairs = [
+        ("V0", "V4"),
+        ("V13", "V14"),
+        ("V15", "V16"),
+        ("V17", "V18"),
+        ("V19", "V20"),
+        ("V21", "V22"),
+    ]
     assert pairs == {frozenset(p) for p in expected_pairs}
-    worst = max(abs(float(raw_rows[a]["delta_total_pct"]) - float(raw_rows[b]["delta_total_pct"]))
-                for a, b in expected_pairs)
+    worst = max(
+        abs(float(raw_rows[a]["delta_total_pct"]) - float(raw_rows[b]["delta_total_pct"]))
+        for a, b in expected_pairs
+    )
     noise = estimate_noise(paper)
     assert noise.method == "equivalent_pairs"
     assert noise.noise_pct == pytest.approx(worst)
@@ -108,18 +118,28 @@ def test_given_noise_wins_and_wide_noise_means_independent(paper: pd.DataFrame) 
 
 
 def _rec(name: str, knobs: str, energy: float, std: float | None = None) -> dict[str, Any]:
-    rec: dict[str, Any] = {"variant": name, "knobs": knobs, "energy_kwh": energy,
-                           "duration_s": energy * 100, "metrics": {"f1": 0.9}, "repeats": 4}
+    rec: dict[str, Any] = {
+        "variant": name,
+        "knobs": knobs,
+        "energy_kwh": energy,
+        "duration_s": energy * 100,
+        "metrics": {"f1": 0.9},
+        "repeats": 4,
+    }
     if std is not None:
         rec["energy_kwh_std"] = std
     return rec
 
 
 def test_noise_from_repeats_and_synergy_on_records() -> None:
-    df = from_records([
-        _rec("base", "", 10.0, 0.2), _rec("a", "x", 8.0, 0.2), _rec("b", "y", 5.0, 0.2),
-        _rec("ab", "x,y", 3.0, 0.2),  # expected 1 - 0.8*0.5 = 60 % saving; measured 70 %
-    ])
+    df = from_records(
+        [
+            _rec("base", "", 10.0, 0.2),
+            _rec("a", "x", 8.0, 0.2),
+            _rec("b", "y", 5.0, 0.2),
+            _rec("ab", "x,y", 3.0, 0.2),  # expected 1 - 0.8*0.5 = 60 % saving; measured 70 %
+        ]
+    )
     noise = estimate_noise(df)
     # one run varies 100*0.2/E % of itself: 2, 2.5, 4, 6.67 -> RMS sigma; a two-knob bundle's
     # excess carries 1 + 2 errors of 4-run means: band = 2 sigma sqrt(3/4)

@@ -31,8 +31,11 @@ def test_search_efficiency_quick_prints_parsable_ratios(capsys):
 def test_overhead_quick_prints_parsable_ratios(capsys):
     assert overhead.main(["--quick"]) == 0
     last = _last_line(capsys)
-    m = re.fullmatch(r"RATIOS meter=(\S+) meter_implied=(\S+) orchestration_sqlite=(\S+) "
-                     r"orchestration_memory=(\S+)", last)
+    m = re.fullmatch(
+        r"RATIOS meter=(\S+) meter_implied=(\S+) orchestration_sqlite=(\S+) "
+        r"orchestration_memory=(\S+)",
+        last,
+    )
     assert m, last
     meter, implied, sqlite, memory = (float(x) for x in m.groups())
     assert 0.5 < meter < 2 and 1 <= implied < 1.01
@@ -41,21 +44,24 @@ def test_overhead_quick_prints_parsable_ratios(capsys):
 
 def test_paper_model_reproduces_the_rows_it_was_calibrated_on():
     model = landscape_paper.derive()
-    for variant, on in (("V25", ("grad_accumulation", "precision", "grad_checkpointing")),
-                        ("V26", ("layer_prune", "seq_len", "torch_compile")),
-                        ("V28", ("layer_prune", "torch_compile", "precision")),
-                        ("V23", ("attention", "pin_memory", "optimizer", "grad_accumulation"))):
+    for variant, on in (
+        ("V25", ("grad_accumulation", "precision", "grad_checkpointing")),
+        ("V26", ("layer_prune", "seq_len", "torch_compile")),
+        ("V28", ("layer_prune", "torch_compile", "precision")),
+        ("V23", ("attention", "pin_memory", "optimizer", "grad_accumulation")),
+    ):
         le, _, f1 = model.effect(on)
         assert le == pytest.approx(model.rows[variant][0], abs=1e-12)
         assert f1 == pytest.approx(model.rows[variant][2], abs=1e-12)
     # V25 (gradient accumulation + fp16 + checkpointing): +34.4 % energy in Table I
-    assert math.exp(model.effect(("grad_accumulation", "precision", "grad_checkpointing"))[0]) \
-        == pytest.approx(1.344, abs=1e-9)
+    assert math.exp(
+        model.effect(("grad_accumulation", "precision", "grad_checkpointing"))[0]
+    ) == pytest.approx(1.344, abs=1e-9)
 
 
 def test_paper_landscape_has_every_combination_and_lora_is_degenerate():
     points, registry, noise = landscape_paper.paper_landscape()
-    assert len(points) == 2 ** 13 and len(registry) == 13
+    assert len(points) == 2**13 and len(registry) == 13
     assert noise == pytest.approx(0.00247, abs=1e-5)
     assert all(p.degenerate == ("lora=" in key) for key, p in points.items())
 
@@ -64,9 +70,12 @@ def _toy() -> Landscape:
     from benchmarks._common import noop_registry
 
     registry, _ = noop_registry({"fast_tokenizer": "on", "torch_compile": "on"})
-    pts = {"": Point(1.0, 1.0, 0.90), "fast_tokenizer": Point(0.5, 1.0, 0.90 * 0.995),
-           "torch_compile": Point(0.8, 1.0, 0.90 * 1.005),
-           "fast_tokenizer,torch_compile": Point(0.2, 1.0, 0.5)}  # cheapest, over budget
+    pts = {
+        "": Point(1.0, 1.0, 0.90),
+        "fast_tokenizer": Point(0.5, 1.0, 0.90 * 0.995),
+        "torch_compile": Point(0.8, 1.0, 0.90 * 1.005),
+        "fast_tokenizer,torch_compile": Point(0.2, 1.0, 0.5),
+    }  # cheapest, over budget
     return Landscape("toy", "toy", pts, registry, 0.0, fidelity=1.0)
 
 
@@ -75,8 +84,7 @@ def test_hypervolume_by_hand():
     assert land.opt_key == "fast_tokenizer"
     # points (0.5, 0.5% loss) and (0.8, -0.5% loss), reference (1, 1%):
     # strip of the first: 0.5 * 0.5; the second adds (1 - 0.8) * (0.5 - -0.5)
-    assert hypervolume(land, ["fast_tokenizer", "torch_compile"]) == pytest.approx(
-        0.25 + 0.2 * 1.0)
+    assert hypervolume(land, ["fast_tokenizer", "torch_compile"]) == pytest.approx(0.25 + 0.2 * 1.0)
     assert land.hv_max == pytest.approx(0.45)
 
 
@@ -96,8 +104,11 @@ def test_fidelity_quick(capsys):
     from benchmarks import fidelity
 
     assert fidelity.main(["--quick"]) == 0
-    assert re.fullmatch(r"RATIOS energy_median_err_pct=\S+ energy_worst_err_pct=\S+ "
-                        r"time_median_err_pct=\S+", _last_line(capsys))
+    assert re.fullmatch(
+        r"RATIOS energy_median_err_pct=\S+ energy_worst_err_pct=\S+ "
+        r"time_median_err_pct=\S+",
+        _last_line(capsys),
+    )
 
 
 @pytest.mark.slow
@@ -112,7 +123,10 @@ def test_landscape_measured_quick_resumes(tmp_path, capsys):
     assert landscape_measured.main(["--quick", "--out", str(out)]) == 0
     rows, _ = read_csv(out)
     assert sorted((r["knobs"], r["repeat"]) for r in rows) == [
-        ("", "1"), ("", "2"), ("layer_prune=2:top", "1")]
+        ("", "1"),
+        ("", "2"),
+        ("layer_prune=2:top", "1"),
+    ]
 
 
 def test_paper_comparison_pairs_isolated_rows_and_ranks(tmp_path, capsys):
@@ -123,18 +137,23 @@ def test_paper_comparison_pairs_isolated_rows_and_ranks(tmp_path, capsys):
     paper = {r["variant"]: float(r["delta_total_pct"]) for r in table}
     # a ranking that orders the paired knobs exactly as the paper does (rho must be 1),
     # plus a knob whose paper row is confounded (left out) and the baseline
-    rows = [{"knobs": "", "delta_energy_pct": 0.0}, {"knobs": "lora=attn_mlp:8:16",
-                                                     "delta_energy_pct": -50.0}]
-    for knob, value in (("grad_checkpointing", "grad_checkpointing"),
-                        ("torch_compile", "torch_compile"), ("attention", "attention=sdpa"),
-                        ("fast_tokenizer", "fast_tokenizer")):
-        rows.append({"knobs": value,
-                     "delta_energy_pct": paper[paper_comparison.PAPER_ROW[knob][0]] / 2})
+    rows = [
+        {"knobs": "", "delta_energy_pct": 0.0},
+        {"knobs": "lora=attn_mlp:8:16", "delta_energy_pct": -50.0},
+    ]
+    for knob, value in (
+        ("grad_checkpointing", "grad_checkpointing"),
+        ("torch_compile", "torch_compile"),
+        ("attention", "attention=sdpa"),
+        ("fast_tokenizer", "fast_tokenizer"),
+    ):
+        rows.append(
+            {"knobs": value, "delta_energy_pct": paper[paper_comparison.PAPER_ROW[knob][0]] / 2}
+        )
     ranking = tmp_path / "ranking.csv"
     write_csv(ranking, rows, {"meter": "test", "method": "estimated", "repeats": "1"})
     assert paper_comparison.main(["--ranking", str(ranking), "--quick"]) == 0
     out = capsys.readouterr().out
     assert "lora" not in out.split("left out")[0]  # V2 also switched on bf16
-    m = re.search(r"RHO spearman_all=(\S+) \(n=(\d+)\) spearman_same_value=(\S+) \(n=(\d+)\)",
-                  out)
+    m = re.search(r"RHO spearman_all=(\S+) \(n=(\d+)\) spearman_same_value=(\S+) \(n=(\d+)\)", out)
     assert m and float(m[1]) == pytest.approx(1.0) and m[2] == "4" and m[4] == "4"

@@ -12,8 +12,14 @@ from greensearch.knobs import Knob, KnobRegistry, Param, default_registry
 
 TABLE = Path(__file__).resolve().parents[1] / "search" / "data" / "table1.csv"
 V25 = "grad_accumulation=2,precision=fp16,grad_checkpointing"
-PAPER_KNOBS = ("grad_checkpointing", "grad_accumulation", "precision", "layer_prune",
-               "seq_len", "torch_compile")
+PAPER_KNOBS = (
+    "grad_checkpointing",
+    "grad_accumulation",
+    "precision",
+    "layer_prune",
+    "seq_len",
+    "torch_compile",
+)
 
 
 def _noop(plan: object, value: object) -> None:
@@ -26,15 +32,32 @@ def _declared_registry() -> KnobRegistry:
     for name, targets, costs, params in (
         ("grad_checkpointing", ("memory",), ("compute",), ()),
         ("grad_accumulation", ("memory",), ("compute",), (Param("steps", int, 2, low=1),)),
-        ("precision", ("precision", "memory", "compute"), (),
-         (Param("dtype", str, "fp16", choices=("fp16", "bf16")),)),
-        ("layer_prune", ("compute", "memory"), (),
-         (Param("n", int, 4, low=1), Param("side", str, "top", choices=("top", "bottom")))),
+        (
+            "precision",
+            ("precision", "memory", "compute"),
+            (),
+            (Param("dtype", str, "fp16", choices=("fp16", "bf16")),),
+        ),
+        (
+            "layer_prune",
+            ("compute", "memory"),
+            (),
+            (Param("n", int, 4, low=1), Param("side", str, "top", choices=("top", "bottom"))),
+        ),
         ("seq_len", ("compute", "memory"), (), (Param("tokens", int, 128, low=8),)),
         ("torch_compile", ("compute",), (), ()),
     ):
-        reg.register(Knob(name=name, stage="training", targets=targets, costs=costs,
-                          description=name, apply=_noop, params=params))
+        reg.register(
+            Knob(
+                name=name,
+                stage="training",
+                targets=targets,
+                costs=costs,
+                description=name,
+                apply=_noop,
+                params=params,
+            )
+        )
     return reg
 
 
@@ -65,12 +88,12 @@ def test_v25_is_flagged_with_reasons(capsys: pytest.CaptureFixture[str]) -> None
     assert isinstance(reasons, list)
     assert any("antagonism risk on memory" in r for r in reasons)
     assert any("grad_accumulation=2" in r and "never measured alone" in r for r in reasons)
-    assert d["measured"] == [{"variant": "V25", "energy_ratio": pytest.approx(1.344),
-                              "delta_f1_pct": 0.12}]
+    assert d["measured"] == [
+        {"variant": "V25", "energy_ratio": pytest.approx(1.344), "delta_f1_pct": 0.12}
+    ]
 
 
-def test_v25_is_pruned_under_the_neutral_assumption(
-        capsys: pytest.CaptureFixture[str]) -> None:
+def test_v25_is_pruned_under_the_neutral_assumption(capsys: pytest.CaptureFixture[str]) -> None:
     d = _json(capsys, "--knobs", V25, "--csv", str(TABLE), "--assume-neutral")
     assert d["status"] == "prune" and d["best_subset"] == "precision=fp16"
     assert d["predicted_energy_ratio"] == pytest.approx(1.307 * 0.795)
@@ -88,18 +111,21 @@ def test_v26_passes_and_text_output(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_given_noise_is_used(capsys: pytest.CaptureFixture[str]) -> None:
-    d = _json(capsys, "--knobs", V25, "--csv", str(TABLE), "--noise-pct", "40",
-              "--assume-neutral")
+    d = _json(capsys, "--knobs", V25, "--csv", str(TABLE), "--noise-pct", "40", "--assume-neutral")
     assert d["noise_rel"] == pytest.approx(0.40)
     assert d["prune"] is False  # +30.7% is within a 40% noise
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--knobs", "grad_acumulation=2"], "greensearch: error: unknown knob 'grad_acumulation'"),
-    (["--knobs", V25, "--csv", "missing.csv"], "greensearch: error: CSV file 'missing.csv'"),
-])
-def test_bad_input_exits_2_with_one_line(capsys: pytest.CaptureFixture[str],
-                                         args: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--knobs", "grad_acumulation=2"], "greensearch: error: unknown knob 'grad_acumulation'"),
+        (["--knobs", V25, "--csv", "missing.csv"], "greensearch: error: CSV file 'missing.csv'"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     assert main(["check", *args, "--json"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""

@@ -17,14 +17,28 @@ def _result(clock_meter, **kw):
     points = landscape()
     for key, p in points.items():
         if "trim" in key.split(","):
-            points[key] = Point(p.energy_kwh, p.duration_s, p.f1,
-                                short_run_f1=p.f1 - BASE_F1 * 0.011)
-    return optimize(StudyConfig(name="replay", source="<replay>"), budget_f1="-1%",
-                    n_trials=12, storage=optuna.storages.InMemoryStorage(), study_name="r",
-                    sampler="grid", prune=False, guide=False,
-                    include=["prune", "trim", "compile"], fidelity=0.5, repeats=2,
-                    baseline_repeats=2, finalists=1, meter=clock_meter,
-                    registry=make_registry(), run_fn=ReplayRunner(points), **kw)
+            points[key] = Point(
+                p.energy_kwh, p.duration_s, p.f1, short_run_f1=p.f1 - BASE_F1 * 0.011
+            )
+    return optimize(
+        StudyConfig(name="replay", source="<replay>"),
+        budget_f1="-1%",
+        n_trials=12,
+        storage=optuna.storages.InMemoryStorage(),
+        study_name="r",
+        sampler="grid",
+        prune=False,
+        guide=False,
+        include=["prune", "trim", "compile"],
+        fidelity=0.5,
+        repeats=2,
+        baseline_repeats=2,
+        finalists=1,
+        meter=clock_meter,
+        registry=make_registry(),
+        run_fn=ReplayRunner(points),
+        **kw,
+    )
 
 
 def _finalist_rows(out: str) -> list[str]:

@@ -53,11 +53,13 @@ def test_plot_json_puts_each_variant_in_the_quadrant_its_numbers_imply(
     assert doc["oracle"] == "V21"
 
 
-@pytest.mark.parametrize("spelling", [["--budget-f1", "-1%"], ["--budget-f1=-0.5%"],
-                                      ["--budget-f1", "5%"]])
+@pytest.mark.parametrize(
+    "spelling", [["--budget-f1", "-1%"], ["--budget-f1=-0.5%"], ["--budget-f1", "5%"]]
+)
 def test_budget_spellings(capsys: pytest.CaptureFixture[str], spelling: list[str]) -> None:
-    code, out, err = _run(capsys, "plot", "--csv", str(TABLE1), "--kind", "frontier", "--json",
-                          *spelling)
+    code, out, err = _run(
+        capsys, "plot", "--csv", str(TABLE1), "--kind", "frontier", "--json", *spelling
+    )
     assert code == 0, err
     doc = json.loads(out)
     budget = abs(float(spelling[-1].split("=")[-1].rstrip("%")))
@@ -69,8 +71,18 @@ def test_budget_spellings(capsys: pytest.CaptureFixture[str], spelling: list[str
 
 def test_outputs_are_written(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out_html = tmp_path / "stages.html"
-    code, out, _ = _run(capsys, "plot", "--csv", str(TABLE1), "--kind", "stages",
-                        "--variants", "V0,V26", "-o", str(out_html))
+    code, out, _ = _run(
+        capsys,
+        "plot",
+        "--csv",
+        str(TABLE1),
+        "--kind",
+        "stages",
+        "--variants",
+        "V0,V26",
+        "-o",
+        str(out_html),
+    )
     assert code == 0 and out.strip() == f"wrote {out_html}"
     assert "Plotly.newPlot" in out_html.read_text(encoding="utf-8")
 
@@ -83,8 +95,9 @@ def test_outputs_are_written(capsys: pytest.CaptureFixture[str], tmp_path: Path)
         (["--stage", "total"], None),  # sanity: valid options still run
     ],
 )
-def test_errors_are_one_line_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str],
-                                    message: str | None) -> None:
+def test_errors_are_one_line_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str | None
+) -> None:
     base = ["plot", "--csv", str(TABLE1), "--json"]
     code, _, err = _run(capsys, *base, *argv)
     if message is None:
@@ -98,8 +111,12 @@ def test_errors_are_one_line_exit_2(capsys: pytest.CaptureFixture[str], argv: li
 def test_missing_column_subprocess_no_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     pd.read_csv(TABLE1).drop(columns=["delta_f1_pct"]).to_csv(bad, index=False)
-    proc = subprocess.run([sys.executable, "-m", "greensearch.cli", "plot", "--csv", str(bad),
-                           "--json"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "greensearch.cli", "plot", "--csv", str(bad), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.splitlines() == [

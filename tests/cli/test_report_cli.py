@@ -30,8 +30,9 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 def test_report_writes_html_and_prints_one_json(capsys, url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out_file = tmp_path / "report.html"
-    code, out, err = _run(capsys, "report", "--storage", url, "--study-name", NAME,
-                          "-o", str(out_file), "--json")
+    code, out, err = _run(
+        capsys, "report", "--storage", url, "--study-name", NAME, "-o", str(out_file), "--json"
+    )
     assert code == 0, err
     doc = json.loads(out)
     assert doc["written"] == str(out_file) and out_file.stat().st_size > 1_000_000
@@ -41,13 +42,21 @@ def test_report_writes_html_and_prints_one_json(capsys, url: str, tmp_path: Path
 
 
 def test_report_text_says_estimated(capsys, url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    code, out, _ = _run(capsys, "report", "--storage", url, "--study-name", NAME,
-                        "-o", str(tmp_path / "r.html"))
+    code, out, _ = _run(
+        capsys, "report", "--storage", url, "--study-name", NAME, "-o", str(tmp_path / "r.html")
+    )
     assert code == 0 and "ESTIMATED, not measured" in out
 
 
-@pytest.mark.parametrize("command", [["report", "-o", "r.html"], ["plot", "--json"],
-                                     ["synergy"], ["check", "--knobs", "torch_compile"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["report", "-o", "r.html"],
+        ["plot", "--json"],
+        ["synergy"],
+        ["check", "--knobs", "torch_compile"],
+    ],
+)
 def test_unknown_study_is_one_line_exit_2(capsys, url: str, command: list[str]) -> None:  # type: ignore[no-untyped-def]
     code, out, err = _run(capsys, *command, "--storage", url, "--study-name", "nope")
     assert code == 2 and out == ""
@@ -56,8 +65,9 @@ def test_unknown_study_is_one_line_exit_2(capsys, url: str, command: list[str]) 
 
 
 def test_plot_reads_a_study(capsys, url: str) -> None:  # type: ignore[no-untyped-def]
-    code, out, err = _run(capsys, "plot", "--storage", url, "--study-name", NAME,
-                          "--stage", "total", "--json")
+    code, out, err = _run(
+        capsys, "plot", "--storage", url, "--study-name", NAME, "--stage", "total", "--json"
+    )
     assert code == 0, err
     doc = json.loads(out)
     table = load_study_table(url, NAME).set_index("variant")
@@ -84,8 +94,9 @@ def test_synergy_reads_a_study_with_measured_noise(capsys, url: str) -> None:  #
 
 def test_check_learns_from_a_study(capsys, url: str) -> None:  # type: ignore[no-untyped-def]
     knobs = "dynamic_padding,group_by_length,precision=bf16"
-    code, out, err = _run(capsys, "check", "--knobs", knobs, "--storage", url,
-                          "--study-name", NAME, "--json")
+    code, out, err = _run(
+        capsys, "check", "--knobs", knobs, "--storage", url, "--study-name", NAME, "--json"
+    )
     assert code == 0, err
     doc = json.loads(out)
     table = load_study_table(url, NAME).set_index("knobs")
@@ -97,11 +108,14 @@ def test_check_learns_from_a_study(capsys, url: str) -> None:  # type: ignore[no
     assert "baseline runs" in doc["noise"]["detail"]
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["synergy", "--csv", "x.csv", "--storage", "journal:x", "--study-name", "s"], "not both"),
-    (["plot", "--json", "--storage", "journal:x"], "add --study-name"),
-    (["synergy"], "no results given"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["synergy", "--csv", "x.csv", "--storage", "journal:x", "--study-name", "s"], "not both"),
+        (["plot", "--json", "--storage", "journal:x"], "add --study-name"),
+        (["synergy"], "no results given"),
+    ],
+)
 def test_bad_source_options_exit_2(capsys, argv: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
     code, _, err = _run(capsys, *argv)
     assert code == 2 and message in err

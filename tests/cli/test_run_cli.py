@@ -16,8 +16,13 @@ from tests.conftest import TINY_ARCH
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     import os
 
-    return subprocess.run([sys.executable, "-m", "greensearch", *args], capture_output=True,
-                          text=True, timeout=300, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "greensearch", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def _study(tmp_path: Path, body: str) -> Path:
@@ -39,22 +44,30 @@ def _assert_usage_error(proc: subprocess.CompletedProcess[str], *needles: str) -
 def _tiny_toml(dataset: str, **extra: str) -> str:
     arch = "\n".join(f"{k} = {v}" for k, v in TINY_ARCH.items())
     more = "\n".join(f"{k} = {v}" for k, v in extra.items())
-    return (f'name = "tiny"\ndataset = "{dataset}"\nmax_length = 64\nbatch_size = 16\n{more}\n'
-            f"[model_config]\n{arch}\n")
+    return (
+        f'name = "tiny"\ndataset = "{dataset}"\nmax_length = 64\nbatch_size = 16\n{more}\n'
+        f"[model_config]\n{arch}\n"
+    )
 
 
 def test_missing_study_file(tmp_path):
-    _assert_usage_error(_cli("run", "--study", str(tmp_path / "nope.toml")), "nope.toml", "not found")
+    _assert_usage_error(
+        _cli("run", "--study", str(tmp_path / "nope.toml")), "nope.toml", "not found"
+    )
 
 
 def test_unknown_study_key(tmp_path):
-    _assert_usage_error(_cli("run", "--study", str(_study(tmp_path, "epochz = 2\n"))),
-                        "unknown key", "epochz")
+    _assert_usage_error(
+        _cli("run", "--study", str(_study(tmp_path, "epochz = 2\n"))), "unknown key", "epochz"
+    )
 
 
 def test_non_numeric_hyperparameter(tmp_path):
-    _assert_usage_error(_cli("run", "--study", str(_study(tmp_path, 'learning_rate = "fast"\n'))),
-                        "learning_rate", "number")
+    _assert_usage_error(
+        _cli("run", "--study", str(_study(tmp_path, 'learning_rate = "fast"\n'))),
+        "learning_rate",
+        "number",
+    )
 
 
 def test_dataset_path_missing(tmp_path):
@@ -65,8 +78,9 @@ def test_dataset_path_missing(tmp_path):
 def test_text_column_missing(tmp_path):
     csv = tmp_path / "d.csv"
     pd.DataFrame({"code": ["a", "b"] * 20, "vul": [0, 1] * 20}).to_csv(csv, index=False)
-    _assert_usage_error(_cli("run", "--study", str(_study(tmp_path, _tiny_toml(str(csv))))),
-                        "func_before")
+    _assert_usage_error(
+        _cli("run", "--study", str(_study(tmp_path, _tiny_toml(str(csv))))), "func_before"
+    )
 
 
 def test_label_column_missing(tmp_path):
@@ -78,37 +92,54 @@ def test_label_column_missing(tmp_path):
 def test_empty_dataset(tmp_path):
     csv = tmp_path / "d.csv"
     csv.write_text("func_before,vul\n")
-    _assert_usage_error(_cli("run", "--study", str(_study(tmp_path, _tiny_toml(str(csv))))),
-                        "empty")
+    _assert_usage_error(
+        _cli("run", "--study", str(_study(tmp_path, _tiny_toml(str(csv))))), "empty"
+    )
 
 
 def test_single_class_dataset(tmp_path):
     csv = tmp_path / "d.csv"
-    pd.DataFrame({"func_before": [f"f{i}" for i in range(40)], "vul": [0] * 40}).to_csv(csv, index=False)
-    _assert_usage_error(_cli("run", "--study", str(_study(tmp_path, _tiny_toml(str(csv))))),
-                        "class")
+    pd.DataFrame({"func_before": [f"f{i}" for i in range(40)], "vul": [0] * 40}).to_csv(
+        csv, index=False
+    )
+    _assert_usage_error(
+        _cli("run", "--study", str(_study(tmp_path, _tiny_toml(str(csv))))), "class"
+    )
 
 
 def test_hub_dataset_when_offline(tmp_path):
-    proc = _cli("run", "--study", str(_study(tmp_path, _tiny_toml("bigvul"))),
-                env={"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
+    proc = _cli(
+        "run",
+        "--study",
+        str(_study(tmp_path, _tiny_toml("bigvul"))),
+        env={"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"},
+    )
     _assert_usage_error(proc, "bigvul")
 
 
 def test_hub_model_when_offline(tmp_path, tiny_csv):
     body = _tiny_toml(str(tiny_csv), model='"answerdotai/ModernBERT-base"')
-    proc = _cli("run", "--study", str(_study(tmp_path, body)), "--idle-seconds", "0",
-                env={"HF_HUB_OFFLINE": "1"})
+    proc = _cli(
+        "run",
+        "--study",
+        str(_study(tmp_path, body)),
+        "--idle-seconds",
+        "0",
+        env={"HF_HUB_OFFLINE": "1"},
+    )
     _assert_usage_error(proc, "answerdotai/ModernBERT-base")
 
 
-@pytest.mark.parametrize(("knobs", "needle"), [
-    ("warp_drive", "unknown knob"),
-    ("seq_len=abc", "seq_len"),
-    ("layer_prune=9:bottom", "layer_prune"),
-    ("lora,freeze", "cannot both be on"),
-    ("pin_memory", "unavailable here"),
-])
+@pytest.mark.parametrize(
+    ("knobs", "needle"),
+    [
+        ("warp_drive", "unknown knob"),
+        ("seq_len=abc", "seq_len"),
+        ("layer_prune=9:bottom", "layer_prune"),
+        ("lora,freeze", "cannot both be on"),
+        ("pin_memory", "unavailable here"),
+    ],
+)
 def test_bad_knobs_rejected_before_any_work(tmp_path, knobs, needle):
     proc = _cli("run", "--knobs", knobs, "--idle-seconds", "0")
     _assert_usage_error(proc, needle)
@@ -119,15 +150,28 @@ def test_unknown_variant():
 
 
 def test_variant_with_a_gpu_knob_names_the_missing_knob():
-    _assert_usage_error(_cli("run", "--variant", "V7", "--idle-seconds", "0"), "precision=fp16",
-                        "CUDA")
+    _assert_usage_error(
+        _cli("run", "--variant", "V7", "--idle-seconds", "0"), "precision=fp16", "CUDA"
+    )
 
 
 def test_run_json_on_a_tiny_study(tmp_path, tiny_csv):
     study = _study(tmp_path, _tiny_toml(str(tiny_csv)))
     results = tmp_path / "res.jsonl"
-    proc = _cli("run", "--study", str(study), "--json", "--idle-seconds", "0", "--results",
-                str(results), "--output-dir", str(tmp_path / "runs"), "--fidelity", "0.3")
+    proc = _cli(
+        "run",
+        "--study",
+        str(study),
+        "--json",
+        "--idle-seconds",
+        "0",
+        "--results",
+        str(results),
+        "--output-dir",
+        str(tmp_path / "runs"),
+        "--fidelity",
+        "0.3",
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert set(out["stages"]) >= {"data", "tokenize", "load", "train", "save", "eval"}

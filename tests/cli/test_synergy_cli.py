@@ -22,8 +22,7 @@ def test_synergy_json(capsys: pytest.CaptureFixture[str]) -> None:
     doc = json.loads(out)
     bundles = {b["variant"]: b for b in doc["bundles"]}
     # 1 - (1 - .488)(1 - .466)(1 - .384): V18, V8, V11 measured alone
-    assert bundles["V26"]["expected_saving_pct"] == pytest.approx(
-        (1 - 0.512 * 0.534 * 0.616) * 100)
+    assert bundles["V26"]["expected_saving_pct"] == pytest.approx((1 - 0.512 * 0.534 * 0.616) * 100)
     assert bundles["V26"]["verdict"] == "antagonistic"
     assert bundles["V25"]["verdict"] == "not_judgeable"
     assert bundles["V25"]["expected_saving_pct"] is None  # NaN becomes null
@@ -32,14 +31,17 @@ def test_synergy_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_synergy_text_marks_assumed_verdicts(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(capsys, "synergy", "--csv", str(TABLE1), "--assume-neutral",
-                        "--noise-pct", "0.5")
+    code, out, _ = _run(
+        capsys, "synergy", "--csv", str(TABLE1), "--assume-neutral", "--noise-pct", "0.5"
+    )
     assert code == 0
     assert out.startswith("noise band: 0.5 pp (noise band 0.5 pp given)")
     v25 = next(line for line in out.splitlines() if line.startswith("V25 "))
     assert v25.split()[-1] == "antagonistic*"
-    assert "V25: grad_accumulation=2,grad_checkpointing,precision=fp16 — assumed " \
-           "grad_accumulation=2 neutral" in out
+    assert (
+        "V25: grad_accumulation=2,grad_checkpointing,precision=fp16 — assumed "
+        "grad_accumulation=2 neutral" in out
+    )
 
 
 def test_synergy_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

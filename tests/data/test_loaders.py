@@ -19,8 +19,13 @@ SPLITS = ["train", "validation", "test"]
 
 def _frame(n: int = 50, pos: int = 10, *, label: Any = None) -> pd.DataFrame:
     labels = label if label is not None else [1] * pos + [0] * (n - pos)
-    return pd.DataFrame({"code": [f"int f{i}(void) {{ return {i}; }}" for i in range(n)],
-                         "target": labels, "extra": range(n)})
+    return pd.DataFrame(
+        {
+            "code": [f"int f{i}(void) {{ return {i}; }}" for i in range(n)],
+            "target": labels,
+            "extra": range(n),
+        }
+    )
 
 
 def _load(dataset: str | Path, **kw: Any) -> Any:
@@ -121,8 +126,9 @@ def test_embedded_vulnsynth_has_bigvul_columns_renamed() -> None:
 
 
 def test_bigvul_columns_from_a_local_mirror_directory() -> None:
-    dd = load_splits(str(FIXTURES / "bigvul_mini"), text_column="func_before",
-                     label_column="vul", seed=0)
+    dd = load_splits(
+        str(FIXTURES / "bigvul_mini"), text_column="func_before", label_column="vul", seed=0
+    )
     assert [dd[s].num_rows for s in SPLITS] == [7, 3, 5]
     assert dd["train"]["label"] == [1, 1, 1, 0, 0, 0, 0]
     assert dd["train"][0]["text"].startswith("int f(char *s) {\n  char b[8];\n  strcpy")
@@ -132,45 +138,76 @@ def test_bigvul_alias_loads_the_paper_hub_id_through_the_loader() -> None:
     import datasets
 
     calls: list[tuple[str, str | None]] = []
-    mirror = load_splits(str(FIXTURES / "bigvul_mini"), text_column="func_before",
-                         label_column="vul", seed=0)
+    mirror = load_splits(
+        str(FIXTURES / "bigvul_mini"), text_column="func_before", label_column="vul", seed=0
+    )
 
     def fake_load_dataset(hub_id: str, *, cache_dir: str | None) -> datasets.DatasetDict:
         calls.append((hub_id, cache_dir))
-        return datasets.DatasetDict({s: mirror[s].rename_columns(
-            {"text": "func_before", "label": "vul"}).add_column("CWE ID", ["CWE-119"] * len(
-                mirror[s])) for s in SPLITS})
+        return datasets.DatasetDict(
+            {
+                s: mirror[s]
+                .rename_columns({"text": "func_before", "label": "vul"})
+                .add_column("CWE ID", ["CWE-119"] * len(mirror[s]))
+                for s in SPLITS
+            }
+        )
 
-    raw = _read_hub(HUB_ALIASES["bigvul"], text_column="func_before", label_column="vul",
-                    cache_dir="/c", alias="bigvul", load_fn=fake_load_dataset)
-    dd = _normalise(raw, text_column="func_before", label_column="vul", seed=0,
-                    source="bigvul")
+    raw = _read_hub(
+        HUB_ALIASES["bigvul"],
+        text_column="func_before",
+        label_column="vul",
+        cache_dir="/c",
+        alias="bigvul",
+        load_fn=fake_load_dataset,
+    )
+    dd = _normalise(raw, text_column="func_before", label_column="vul", seed=0, source="bigvul")
     assert calls == [("bstee615/bigvul", "/c")]
     assert dd["test"]["text"] == mirror["test"]["text"]
     assert dd["test"]["label"] == mirror["test"]["label"]
-    with pytest.raises(ConfigError, match=r"label column 'target' not found in dataset "
-                                          r"'bigvul' .*columns are: func_before, vul, CWE ID"):
-        _read_hub("bstee615/bigvul", text_column="func_before", label_column="target",
-                  cache_dir=None, alias="bigvul", load_fn=fake_load_dataset)
+    with pytest.raises(
+        ConfigError,
+        match=r"label column 'target' not found in dataset "
+        r"'bigvul' .*columns are: func_before, vul, CWE ID",
+    ):
+        _read_hub(
+            "bstee615/bigvul",
+            text_column="func_before",
+            label_column="target",
+            cache_dir=None,
+            alias="bigvul",
+            load_fn=fake_load_dataset,
+        )
 
 
 def test_bigvul_offline_raises_a_clear_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     with pytest.raises(ConfigError) as info:
-        load_splits("bigvul", text_column="func_before", label_column="vul", seed=0,
-                    cache_dir=str(Path(__file__).parent / "no-such-cache"))
+        load_splits(
+            "bigvul",
+            text_column="func_before",
+            label_column="vul",
+            seed=0,
+            cache_dir=str(Path(__file__).parent / "no-such-cache"),
+        )
     msg = str(info.value)
     assert "'bigvul'" in msg and "bstee615/bigvul" in msg and "local CSV/JSONL/Parquet" in msg
     assert "\n" not in msg
     assert isinstance(info.value.__cause__, ConnectionError)
 
 
-@pytest.mark.parametrize(("dataset", "needle"), [
-    ("missing/dir/data.csv", "dataset path 'missing/dir/data.csv' does not exist"),
-    ("./nowhere", "dataset path './nowhere' does not exist"),
-    ("embedded:nope", "unknown embedded dataset 'embedded:nope'; available: embedded:vulnsynth"),
-])
+@pytest.mark.parametrize(
+    ("dataset", "needle"),
+    [
+        ("missing/dir/data.csv", "dataset path 'missing/dir/data.csv' does not exist"),
+        ("./nowhere", "dataset path './nowhere' does not exist"),
+        (
+            "embedded:nope",
+            "unknown embedded dataset 'embedded:nope'; available: embedded:vulnsynth",
+        ),
+    ],
+)
 def test_missing_sources(dataset: str, needle: str) -> None:
     with pytest.raises(ConfigError, match=needle):
         _load(dataset)
@@ -184,8 +221,11 @@ def test_unsupported_extension(tmp_path: Path) -> None:
 
 def test_missing_columns_name_the_existing_ones(tmp_path: Path) -> None:
     _frame().to_csv(tmp_path / "d.csv", index=False)
-    with pytest.raises(ConfigError, match=r"text column 'func' not found .* columns are: code, "
-                                          r"target, extra; set text_column"):
+    with pytest.raises(
+        ConfigError,
+        match=r"text column 'func' not found .* columns are: code, "
+        r"target, extra; set text_column",
+    ):
         _load(tmp_path / "d.csv", text_column="func")
     with pytest.raises(ConfigError, match=r"label column 'vul' not found .*set label_column"):
         _load(tmp_path / "d.csv", label_column="vul")
@@ -235,10 +275,16 @@ def test_directory_without_train_lists_what_it_found(tmp_path: Path) -> None:
 
 def test_embedded_tokenizer_wraps_pads_and_truncates() -> None:
     tok = embedded_tokenizer()
-    vocab = json.loads((Path(__file__).parents[2] / "greensearch/data/embedded/tokenizer.json")
-                       .read_text())["model"]["vocab"]
-    assert (tok.pad_token_id, tok.unk_token_id, tok.cls_token_id, tok.sep_token_id,
-            tok.mask_token_id) == (0, 1, 2, 3, 4)
+    vocab = json.loads(
+        (Path(__file__).parents[2] / "greensearch/data/embedded/tokenizer.json").read_text()
+    )["model"]["vocab"]
+    assert (
+        tok.pad_token_id,
+        tok.unk_token_id,
+        tok.cls_token_id,
+        tok.sep_token_id,
+        tok.mask_token_id,
+    ) == (0, 1, 2, 3, 4)
     assert tok.model_max_length == 512 and len(tok) == len(vocab)
     enc = tok(["strcpy(buf, src);", "x"], padding="max_length", truncation=True, max_length=6)
     assert enc["input_ids"][0][0] == 2 and enc["input_ids"][0][-1] == 3

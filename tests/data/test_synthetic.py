@@ -65,8 +65,12 @@ def test_vulnerable_and_fixed_twins_differ(bug: str) -> None:
 
 def test_shipped_files_equal_a_regeneration(tmp_path: Path) -> None:
     counts = synth.write_embedded(tmp_path, n_rows=synth.N_ROWS)
-    for name in ("vulnsynth-train.jsonl.gz", "vulnsynth-validation.jsonl.gz",
-                 "vulnsynth-test.jsonl.gz", "tokenizer.json"):
+    for name in (
+        "vulnsynth-train.jsonl.gz",
+        "vulnsynth-validation.jsonl.gz",
+        "vulnsynth-test.jsonl.gz",
+        "tokenizer.json",
+    ):
         assert (tmp_path / name).read_bytes() == (EMBEDDED / name).read_bytes(), name
     assert counts == {"train": 3360, "validation": 479, "test": 961}
 

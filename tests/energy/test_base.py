@@ -15,7 +15,9 @@ from ._contract import usa_kg_per_kwh
 
 
 def rec(key: str, energy_j: float, idle_energy_j: float = 0.0) -> Measurement:
-    return Measurement(key, 2.0, energy_j, idle_energy_j, {"cpu": energy_j}, 0.0, "rapl", "measured")
+    return Measurement(
+        key, 2.0, energy_j, idle_energy_j, {"cpu": energy_j}, 0.0, "rapl", "measured"
+    )
 
 
 def test_units_and_net_energy() -> None:

@@ -49,7 +49,9 @@ def test_auto_without_gpu_or_rapl_is_codecarbon_and_says_why(tmp_path: Path) -> 
 
 
 def test_auto_without_gpu_but_with_rapl_is_rapl(tmp_path: Path) -> None:
-    meter = make_meter("auto", nvml=FakeNvml(init_error=NO_DRIVER), root=build_fake_rapl_tree(tmp_path))
+    meter = make_meter(
+        "auto", nvml=FakeNvml(init_error=NO_DRIVER), root=build_fake_rapl_tree(tmp_path)
+    )
     assert (meter.name, meter.method) == ("rapl", "measured")
 
 

@@ -18,7 +18,9 @@ MAX_UJ = 10_000_000
 
 class TestRaplContract(MeterContract):
     def make(self, tmp_path: Path) -> Meter:
-        self.root = build_fake_rapl_tree(tmp_path / "powercap", [1_000_000], max_energy_range_uj=MAX_UJ)
+        self.root = build_fake_rapl_tree(
+            tmp_path / "powercap", [1_000_000], max_energy_range_uj=MAX_UJ
+        )
         self.energy_uj = 1_000_000
         return RaplMeter(root=self.root)
 

@@ -18,7 +18,9 @@ def changed(base: RunPlan, plan: RunPlan) -> set[str]:
             da, db = a.to_dict(), b.to_dict()
             out |= {f"study.{k}" for k in da if da[k] != db[k]}
         elif f.name == "training_args":
-            out |= {f"training_args.{k}" for k in a.keys() | b.keys() if a.get(k, ...) != b.get(k, ...)}
+            out |= {
+                f"training_args.{k}" for k in a.keys() | b.keys() if a.get(k, ...) != b.get(k, ...)
+            }
         elif isinstance(a, list):
             if len(a) != len(b):
                 out.add(f"{f.name}+{len(b) - len(a)}")

@@ -12,8 +12,8 @@ import pytest
 
 from greensearch.config import StudyConfig
 from greensearch.knobs import RunPlan, default_registry
-from tests.knobs._plans import changed
 from greensearch.knobs._data_knobs import find_duplicates, stratified_sample
+from tests.knobs._plans import changed
 
 STUDY = StudyConfig(name="unit", source="<unit>")
 
@@ -22,14 +22,18 @@ def plan(bundle: dict[str, str], study: StudyConfig = STUDY) -> RunPlan:
     return default_registry().plan(study, bundle)
 
 
-@pytest.mark.parametrize(("bundle", "expected"), ids=str, argvalues=[
-    ({"fast_tokenizer": "on"}, {"fast_tokenizer"}),
-    ({"seq_len": "96"}, {"study.max_length"}),
-    ({"dedup": "0.8"}, {"data_hooks+1"}),
-    ({"data_fraction": "0.25"}, {"data_hooks+1"}),
-    ({"dynamic_padding": "on"}, {"padding"}),
-    ({"group_by_length": "on"}, {"padding", "training_args.train_sampling_strategy"}),
-])
+@pytest.mark.parametrize(
+    ("bundle", "expected"),
+    ids=str,
+    argvalues=[
+        ({"fast_tokenizer": "on"}, {"fast_tokenizer"}),
+        ({"seq_len": "96"}, {"study.max_length"}),
+        ({"dedup": "0.8"}, {"data_hooks+1"}),
+        ({"data_fraction": "0.25"}, {"data_hooks+1"}),
+        ({"dynamic_padding": "on"}, {"padding"}),
+        ({"group_by_length": "on"}, {"padding", "training_args.train_sampling_strategy"}),
+    ],
+)
 def test_knob_changes_only_what_it_declares(bundle: dict[str, str], expected: set[str]) -> None:
     p = plan(bundle)
     assert changed(plan({}), p) == expected
@@ -47,8 +51,9 @@ def test_padding_values() -> None:
 def test_group_by_length_is_a_real_training_argument(tmp_path: Any) -> None:
     from transformers import TrainingArguments
 
-    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True,
-                             **plan({"group_by_length": "on"}).training_args)
+    args = TrainingArguments(
+        output_dir=str(tmp_path), use_cpu=True, **plan({"group_by_length": "on"}).training_args
+    )
     assert args.train_sampling_strategy == "group_by_length"
 
 
@@ -66,13 +71,13 @@ def splits_for_dedup() -> Any:
 
     a = " ".join(A)
     train = [
-        (a, 1),                                   # 0 kept
-        ("  " + "\n\t".join(A) + "  \n", 1),      # 1 exact (whitespace only)
-        (" ".join(mutate(A, 30)), 1),             # 2 near: J = 51/61 = 0.836
+        (a, 1),  # 0 kept
+        ("  " + "\n\t".join(A) + "  \n", 1),  # 1 exact (whitespace only)
+        (" ".join(mutate(A, 30)), 1),  # 2 near: J = 51/61 = 0.836
         (" ".join(f"v{i}" for i in range(60)), 0),  # 3 kept
         (" ".join(f"v{i}" for i in range(60)), 0),  # 4 exact
         (" ".join(f"u{i}" for i in range(60)), 0),  # 5 kept
-        (" ".join(mutate(A, 10, 40)), 1),         # 6 J = 46/66 = 0.697: kept at 0.8
+        (" ".join(mutate(A, 10, 40)), 1),  # 6 J = 46/66 = 0.697: kept at 0.8
     ]
     test = [(a, 1), (a, 1), (" ".join(mutate(A, 30)), 0)]
 
@@ -82,11 +87,14 @@ def splits_for_dedup() -> Any:
     return DatasetDict(train=ds(train), validation=ds(test), test=ds(test))
 
 
-@pytest.mark.parametrize(("threshold", "kept_rows", "exact", "near"), [
-    ("0.8", [0, 3, 5, 6], 2, 1),
-    ("0.9", [0, 2, 3, 5, 6], 2, 0),
-    ("0.6", [0, 3, 5], 2, 2),
-])
+@pytest.mark.parametrize(
+    ("threshold", "kept_rows", "exact", "near"),
+    [
+        ("0.8", [0, 3, 5, 6], 2, 1),
+        ("0.9", [0, 2, 3, 5, 6], 2, 0),
+        ("0.6", [0, 3, 5], 2, 2),
+    ],
+)
 def test_dedup_hook_removes_known_duplicates_from_train_only(
     threshold: str, kept_rows: list[int], exact: int, near: int
 ) -> None:
@@ -102,10 +110,11 @@ def test_dedup_hook_removes_known_duplicates_from_train_only(
 
 def _brute_force(texts: list[str], threshold: float) -> list[int]:
     """Independent O(n^2) reference: same rule, exact Jaccard against every kept text."""
+
     def shingles(text: str) -> set[tuple[str, ...]]:
         tokens = re.findall(r"\w+|[^\w\s]", text)
         k = min(5, len(tokens))
-        return {tuple(tokens[i:i + k]) for i in range(len(tokens) - k + 1)}
+        return {tuple(tokens[i : i + k]) for i in range(len(tokens) - k + 1)}
 
     kept: list[int] = []
     norms: set[str] = set()
@@ -150,8 +159,9 @@ def splits_for_fraction() -> Any:
     return DatasetDict(train=train, validation=small, test=small)
 
 
-@pytest.mark.parametrize(("fraction", "neg", "pos"), [("0.25", 20, 5), ("0.5", 40, 10),
-                                                      ("0.75", 60, 15), ("0.01", 1, 1)])
+@pytest.mark.parametrize(
+    ("fraction", "neg", "pos"), [("0.25", 20, 5), ("0.5", 40, 10), ("0.75", 60, 15), ("0.01", 1, 1)]
+)
 def test_data_fraction_sizes_and_label_ratio(fraction: str, neg: int, pos: int) -> None:
     p = plan({"data_fraction": fraction})
     out = p.data_hooks[0](splits_for_fraction())
@@ -168,8 +178,9 @@ def test_data_fraction_is_seeded_by_the_study() -> None:
     assert same == stratified_sample(labels, 0.5, seed=42)
     assert same != stratified_sample(labels, 0.5, seed=43)
     a = plan({"data_fraction": "0.5"}).data_hooks[0](splits_for_fraction())["train"]["text"]
-    b = plan({"data_fraction": "0.5"}, STUDY.replace(seed=1)).data_hooks[0](
-        splits_for_fraction())["train"]["text"]
+    b = plan({"data_fraction": "0.5"}, STUDY.replace(seed=1)).data_hooks[0](splits_for_fraction())[
+        "train"
+    ]["text"]
     assert a != b
 
 
@@ -180,13 +191,25 @@ def test_hooks_compose_in_registry_order() -> None:
 
 
 def test_all_pairs_of_data_knobs_resolve() -> None:
-    names = ["fast_tokenizer", "seq_len", "dedup", "data_fraction", "dynamic_padding",
-             "group_by_length"]
+    names = [
+        "fast_tokenizer",
+        "seq_len",
+        "dedup",
+        "data_fraction",
+        "dynamic_padding",
+        "group_by_length",
+    ]
     for a, b in itertools.combinations(names, 2):
-        plan({a: "on" if a in {"fast_tokenizer", "dynamic_padding", "group_by_length"}
-              else default_registry().get(a).values_for_search()[0],
-              b: "on" if b in {"fast_tokenizer", "dynamic_padding", "group_by_length"}
-              else default_registry().get(b).values_for_search()[0]})
+        plan(
+            {
+                a: "on"
+                if a in {"fast_tokenizer", "dynamic_padding", "group_by_length"}
+                else default_registry().get(a).values_for_search()[0],
+                b: "on"
+                if b in {"fast_tokenizer", "dynamic_padding", "group_by_length"}
+                else default_registry().get(b).values_for_search()[0],
+            }
+        )
 
 
 # --- end to end on the tiny study ------------------------------------------------------
@@ -195,17 +218,30 @@ def test_all_pairs_of_data_knobs_resolve() -> None:
 def tiny_train_labels(study: StudyConfig) -> list[int]:
     from greensearch.data import load_splits
 
-    splits = load_splits(study.dataset, text_column=study.text_column,
-                         label_column=study.label_column, seed=study.seed)
+    splits = load_splits(
+        study.dataset,
+        text_column=study.text_column,
+        label_column=study.label_column,
+        seed=study.seed,
+    )
     return list(splits["train"]["label"])
 
 
-@pytest.mark.parametrize("bundle", ids=str, argvalues=[
-    {"fast_tokenizer": "on"}, {"seq_len": "32"}, {"dedup": "0.8"}, {"data_fraction": "0.5"},
-    {"dynamic_padding": "on"}, {"group_by_length": "on"},
-])
-def test_data_knob_runs_end_to_end(bundle: dict[str, str], tiny_study: StudyConfig,
-                                   clock_meter: Any) -> None:
+@pytest.mark.parametrize(
+    "bundle",
+    ids=str,
+    argvalues=[
+        {"fast_tokenizer": "on"},
+        {"seq_len": "32"},
+        {"dedup": "0.8"},
+        {"data_fraction": "0.5"},
+        {"dynamic_padding": "on"},
+        {"group_by_length": "on"},
+    ],
+)
+def test_data_knob_runs_end_to_end(
+    bundle: dict[str, str], tiny_study: StudyConfig, clock_meter: Any
+) -> None:
     from greensearch.pipeline import run_once
 
     labels = tiny_train_labels(tiny_study)
@@ -216,8 +252,9 @@ def test_data_knob_runs_end_to_end(bundle: dict[str, str], tiny_study: StudyConf
         n_train = sum(max(1, round(0.5 * c)) for c in Counter(labels).values())
         assert f"kept {n_train} of {len(labels)} train examples" in record["notes"][-1]
     if "dedup" in bundle:
-        found = re.search(r"removed (\d+) exact and (\d+) near .* (\d+) of (\d+) kept",
-                          record["notes"][-1])
+        found = re.search(
+            r"removed (\d+) exact and (\d+) near .* (\d+) of (\d+) kept", record["notes"][-1]
+        )
         assert found is not None
         exact, near, kept, total = map(int, found.groups())
         assert total == len(labels) and kept == total - exact - near

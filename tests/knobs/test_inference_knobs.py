@@ -18,11 +18,21 @@ def test_inference_engine_onnx_changes_only_the_engine() -> None:
     plan = default_registry().plan(STUDY, parse_bundle("inference_engine=onnx"))
     base = RunPlan(study=STUDY)
     assert plan.eval_engine == "onnx"
-    for field in ("training_args", "model_kwargs", "model_hooks", "data_hooks", "callbacks",
-                  "study", "padding", "fast_tokenizer", "run_contexts"):
+    for field in (
+        "training_args",
+        "model_kwargs",
+        "model_hooks",
+        "data_hooks",
+        "callbacks",
+        "study",
+        "padding",
+        "fast_tokenizer",
+        "run_contexts",
+    ):
         assert getattr(plan, field) == getattr(base, field), field
-    assert plan.notes == ["inference_engine: test split exported to ONNX (in eval) and run "
-                          "with ONNX Runtime"]
+    assert plan.notes == [
+        "inference_engine: test split exported to ONNX (in eval) and run with ONNX Runtime"
+    ]
 
 
 def test_inference_engine_vllm_parses_and_names_its_needs() -> None:
@@ -70,8 +80,9 @@ def _run(study: StudyConfig, bundle: dict[str, str], meter: Any, tmp_path: Any) 
 
 
 @pytest.mark.parametrize("bundle", E2E, ids=lambda b: ",".join(f"{k}={v}" for k, v in b.items()))
-def test_knob_runs_end_to_end(tiny_study: StudyConfig, clock_meter: Any, tmp_path: Any,
-                              bundle: dict[str, str]) -> None:
+def test_knob_runs_end_to_end(
+    tiny_study: StudyConfig, clock_meter: Any, tmp_path: Any, bundle: dict[str, str]
+) -> None:
     from transformers import AutoModelForSequenceClassification
 
     record = _run(tiny_study, bundle, clock_meter, tmp_path)
@@ -86,8 +97,9 @@ def test_knob_runs_end_to_end(tiny_study: StudyConfig, clock_meter: Any, tmp_pat
     assert not any("lora" in n for n, _ in saved.named_parameters())
 
 
-def test_onnx_run_scores_like_the_torch_run(tiny_study: StudyConfig, clock_meter: Any,
-                                           tmp_path: Any) -> None:
+def test_onnx_run_scores_like_the_torch_run(
+    tiny_study: StudyConfig, clock_meter: Any, tmp_path: Any
+) -> None:
     torch_run = _run(tiny_study, {}, clock_meter, tmp_path / "torch")
     onnx_run = _run(tiny_study, {"inference_engine": "onnx"}, clock_meter, tmp_path / "onnx")
     assert abs(onnx_run["metrics"]["f1"] - torch_run["metrics"]["f1"]) < 0.01
@@ -96,8 +108,9 @@ def test_onnx_run_scores_like_the_torch_run(tiny_study: StudyConfig, clock_meter
 
 
 @pytest.mark.slow
-def test_torch_compile_inductor_end_to_end(tiny_study: StudyConfig, clock_meter: Any,
-                                           tmp_path: Any) -> None:
+def test_torch_compile_inductor_end_to_end(
+    tiny_study: StudyConfig, clock_meter: Any, tmp_path: Any
+) -> None:
     record = _run(tiny_study, {"torch_compile": "on"}, clock_meter, tmp_path)
     assert record["knobs"] == "torch_compile" and record["train_steps"] > 0
 

@@ -13,17 +13,31 @@ from greensearch.exceptions import ConfigError, KnobConflictError, KnobUnavailab
 from greensearch.knobs import RunPlan, default_registry, parse_bundle
 from greensearch.knobs import _model_surgery as surgery
 
-TINY = {"hidden_size": 32, "num_hidden_layers": 6, "num_attention_heads": 2,
-        "intermediate_size": 64, "global_attn_every_n_layers": 3, "local_attention": 32}
+TINY = {
+    "hidden_size": 32,
+    "num_hidden_layers": 6,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "global_attn_every_n_layers": 3,
+    "local_attention": 32,
+}
 STUDY = StudyConfig(name="t", model_config=dict(TINY), source="<test>")
 
 
 def tiny_model(attn: str = "eager", **overrides: Any) -> Any:
     from transformers import ModernBertConfig, ModernBertForSequenceClassification
 
-    cfg = ModernBertConfig(vocab_size=100, max_position_embeddings=128, pad_token_id=0,
-                           cls_token_id=1, sep_token_id=2, bos_token_id=1, eos_token_id=2,
-                           num_labels=2, **{**TINY, **overrides})
+    cfg = ModernBertConfig(
+        vocab_size=100,
+        max_position_embeddings=128,
+        pad_token_id=0,
+        cls_token_id=1,
+        sep_token_id=2,
+        bos_token_id=1,
+        eos_token_id=2,
+        num_labels=2,
+        **{**TINY, **overrides},
+    )
     torch.manual_seed(0)
     return ModernBertForSequenceClassification._from_config(cfg, attn_implementation=attn)
 
@@ -32,7 +46,7 @@ def batch(n: int = 3, length: int = 48) -> dict[str, torch.Tensor]:
     gen = torch.Generator().manual_seed(1)
     ids = torch.randint(3, 100, (n, length), generator=gen)
     mask = torch.ones_like(ids)
-    mask[0, length // 2:] = 0
+    mask[0, length // 2 :] = 0
     return {"input_ids": ids, "attention_mask": mask}
 
 
@@ -56,11 +70,24 @@ def logits(model: Any) -> torch.Tensor:
 
 # --- vocabulary, conflicts, availability -------------------------------------------------
 
-@pytest.mark.parametrize("text", [
-    "layer_prune=12:bottom", "lora", "lora=head_only", "quantization=nf4", "precision=fp16",
-    "precision=bf16", "attention=sdpa", "torch_compile", "grad_checkpointing",
-    "attention=flash_attention_2", "quantization=int8", "freeze=bottom:2",
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "layer_prune=12:bottom",
+        "lora",
+        "lora=head_only",
+        "quantization=nf4",
+        "precision=fp16",
+        "precision=bf16",
+        "attention=sdpa",
+        "torch_compile",
+        "grad_checkpointing",
+        "attention=flash_attention_2",
+        "quantization=int8",
+        "freeze=bottom:2",
+    ],
+)
 def test_paper_vocabulary_parses(text: str) -> None:
     name = text.split("=")[0]
     assert default_registry().canonical(parse_bundle(text)).startswith(name)
@@ -74,19 +101,27 @@ def test_lora_and_freeze_conflict(pair: str) -> None:
 
 def test_paper_combinations_do_not_conflict() -> None:
     # V3, V24, V30 (minus knobs of other engineers) combine these.
-    for text in ("quantization=nf4,lora", "grad_checkpointing,lora=head_only,precision=bf16",
-                 "lora=head_only,attention=sdpa,layer_prune=2:top,torch_compile"):
+    for text in (
+        "quantization=nf4,lora",
+        "grad_checkpointing,lora=head_only,precision=bf16",
+        "lora=head_only,attention=sdpa,layer_prune=2:top,torch_compile",
+    ):
         default_registry().resolve(parse_bundle(text), check_available=False)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the reason given without CUDA")
-@pytest.mark.parametrize(("text", "reason"), [
-    ("precision=fp16", "needs an NVIDIA GPU with CUDA"),
-    ("quantization=nf4", "bitsandbytes"),
-    ("attention=flash_attention_2", "flash_attn"),
-])
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("precision=fp16", "needs an NVIDIA GPU with CUDA"),
+        ("quantization=nf4", "bitsandbytes"),
+        ("attention=flash_attention_2", "flash_attn"),
+    ],
+)
 def test_gpu_values_unavailable_with_reason(text: str, reason: str) -> None:
-    with pytest.raises(KnobUnavailableError, match=f"knob '{text}' is unavailable here: .*{reason}"):
+    with pytest.raises(
+        KnobUnavailableError, match=f"knob '{text}' is unavailable here: .*{reason}"
+    ):
         default_registry().resolve(parse_bundle(text))
 
 
@@ -97,22 +132,41 @@ def test_cpu_values_of_the_same_knobs_are_available() -> None:
     assert knob.unavailable_reason(knob.parse("bf16")) is None
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("grad_checkpointing", {"training_args": {"gradient_checkpointing": True,
-                                              "gradient_checkpointing_kwargs":
-                                                  {"use_reentrant": False}}}),
-    ("precision=bf16", {"training_args": {"bf16": True}}),
-    ("torch_compile", {"training_args": {"torch_compile": True}}),
-    ("attention=sdpa", {"model_kwargs": {"attn_implementation": "sdpa"}}),
-    ("quantization=int8", {"eval_engine": "int8"}),
-    ("layer_prune=2:top", {"model_hooks": 1}),
-    ("lora", {"model_hooks": 1}),
-    ("freeze=embeddings", {"model_hooks": 1}),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "grad_checkpointing",
+            {
+                "training_args": {
+                    "gradient_checkpointing": True,
+                    "gradient_checkpointing_kwargs": {"use_reentrant": False},
+                }
+            },
+        ),
+        ("precision=bf16", {"training_args": {"bf16": True}}),
+        ("torch_compile", {"training_args": {"torch_compile": True}}),
+        ("attention=sdpa", {"model_kwargs": {"attn_implementation": "sdpa"}}),
+        ("quantization=int8", {"eval_engine": "int8"}),
+        ("layer_prune=2:top", {"model_hooks": 1}),
+        ("lora", {"model_hooks": 1}),
+        ("freeze=embeddings", {"model_hooks": 1}),
+    ],
+)
 def test_plan_changes_only_declared_fields(text: str, expected: dict[str, Any]) -> None:
     base, plan = RunPlan(study=STUDY), plan_for(text)
-    for field in ("training_args", "model_kwargs", "eval_engine", "model_hooks", "data_hooks",
-                  "callbacks", "padding", "fast_tokenizer", "study", "run_contexts"):
+    for field in (
+        "training_args",
+        "model_kwargs",
+        "eval_engine",
+        "model_hooks",
+        "data_hooks",
+        "callbacks",
+        "padding",
+        "fast_tokenizer",
+        "study",
+        "run_contexts",
+    ):
         got, want = getattr(plan, field), getattr(base, field)
         if field == "model_hooks":
             assert len(got) == expected.get(field, 0)
@@ -124,9 +178,9 @@ def test_plan_changes_only_declared_fields(text: str, expected: dict[str, Any]) 
 
 # --- layer_prune -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("side", "kept"), [("top", [0, 1, 2, 3]), ("bottom", [2, 3, 4, 5])])
-def test_layer_prune_removes_layers_and_reloads(tmp_path: Path, side: str,
-                                                kept: list[int]) -> None:
+def test_layer_prune_removes_layers_and_reloads(tmp_path: Path, side: str, kept: list[int]) -> None:
     original = tiny_model()
     weights = [layer.mlp.Wi.weight.clone() for layer in original.model.layers]
     types_before = list(original.config.layer_types)
@@ -148,8 +202,9 @@ def test_layer_prune_removes_layers_and_reloads(tmp_path: Path, side: str,
 def test_layer_prune_records_what_it_removed() -> None:
     plan = plan_for("layer_prune=3:bottom")
     build(plan)
-    assert plan.notes[-1] == ("layer_prune: removed 3 bottom layers of 6; kept original "
-                              "layers [3, 4, 5]")
+    assert plan.notes[-1] == (
+        "layer_prune: removed 3 bottom layers of 6; kept original layers [3, 4, 5]"
+    )
 
 
 @pytest.mark.parametrize("n", [6, 12])
@@ -160,9 +215,13 @@ def test_layer_prune_rejects_all_layers(n: int) -> None:
 
 # --- lora --------------------------------------------------------------------------------
 
+
 def _expected_lora_trainable(model: Any, r: int, layers: list[int]) -> int:
-    per_layer = sum(r * (m.in_features + m.out_features)
-                    for m in model.model.layers[0].modules() if isinstance(m, torch.nn.Linear))
+    per_layer = sum(
+        r * (m.in_features + m.out_features)
+        for m in model.model.layers[0].modules()
+        if isinstance(m, torch.nn.Linear)
+    )
     head = sum(p.numel() for p in model.head.parameters())
     return per_layer * len(layers) + head + sum(p.numel() for p in model.classifier.parameters())
 
@@ -212,7 +271,8 @@ def test_lora_gradients_reach_adapters_under_checkpointing() -> None:
     plan = plan_for("lora=attn_mlp:4:8,grad_checkpointing")
     model = build(plan)
     model.gradient_checkpointing_enable(
-        gradient_checkpointing_kwargs=plan.training_args["gradient_checkpointing_kwargs"])
+        gradient_checkpointing_kwargs=plan.training_args["gradient_checkpointing_kwargs"]
+    )
     model.train()
     out = model(**batch(), labels=torch.tensor([0, 1, 1]))
     out.loss.backward()
@@ -221,6 +281,7 @@ def test_lora_gradients_reach_adapters_under_checkpointing() -> None:
 
 
 # --- freeze ------------------------------------------------------------------------------
+
 
 def test_freeze_bottom_layers_get_no_gradients() -> None:
     plan = plan_for("freeze=bottom:2")
@@ -249,6 +310,7 @@ def test_freeze_rejects_all_layers() -> None:
 
 # --- attention ---------------------------------------------------------------------------
 
+
 def test_attention_sdpa_builds_the_kernel_and_agrees_with_eager() -> None:
     plan = plan_for("attention=sdpa")
     model = tiny_model(plan.model_kwargs["attn_implementation"])
@@ -257,6 +319,7 @@ def test_attention_sdpa_builds_the_kernel_and_agrees_with_eager() -> None:
 
 
 # --- quantization ------------------------------------------------------------------------
+
 
 def test_quantization_nf4_rejects_the_embedded_model() -> None:
     knob = default_registry().get("quantization")
@@ -280,16 +343,25 @@ def test_nf4_hook_adds_adapters_unless_lora_decided() -> None:
 
 # --- Trainer switches: precision, torch_compile, grad_checkpointing ---------------------
 
+
 def train_one_step(tmp_path: Path, plan: RunPlan, model: Any, **extra: Any) -> Any:
     """Run one optimizer step with the plan's TrainingArguments, as stage_train would."""
     from datasets import Dataset
     from transformers import Trainer, TrainingArguments
 
-    data = Dataset.from_dict({**{k: v.tolist() for k, v in batch(4, 32).items()},
-                              "labels": [0, 1, 0, 1]})
-    args = TrainingArguments(output_dir=str(tmp_path), max_steps=1, per_device_train_batch_size=4,
-                             report_to="none", use_cpu=True, save_strategy="no",
-                             disable_tqdm=True, **{**plan.training_args, **extra})
+    data = Dataset.from_dict(
+        {**{k: v.tolist() for k, v in batch(4, 32).items()}, "labels": [0, 1, 0, 1]}
+    )
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        max_steps=1,
+        per_device_train_batch_size=4,
+        report_to="none",
+        use_cpu=True,
+        save_strategy="no",
+        disable_tqdm=True,
+        **{**plan.training_args, **extra},
+    )
     trainer = Trainer(model=model, args=args, train_dataset=data)
     trainer.train()
     return trainer
@@ -297,13 +369,17 @@ def train_one_step(tmp_path: Path, plan: RunPlan, model: Any, **extra: Any) -> A
 
 def _linear_output_dtypes(model: Any) -> tuple[set[torch.dtype], list[Any]]:
     seen: set[torch.dtype] = set()
-    handles = [m.register_forward_hook(lambda _m, _i, out: seen.add(out.dtype))
-               for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    handles = [
+        m.register_forward_hook(lambda _m, _i, out: seen.add(out.dtype))
+        for m in model.modules()
+        if isinstance(m, torch.nn.Linear)
+    ]
     return seen, handles
 
 
-@pytest.mark.parametrize(("text", "dtype"), [("", torch.float32),
-                                              ("precision=bf16", torch.bfloat16)])
+@pytest.mark.parametrize(
+    ("text", "dtype"), [("", torch.float32), ("precision=bf16", torch.bfloat16)]
+)
 def test_precision_dtype_under_autocast(tmp_path: Path, text: str, dtype: torch.dtype) -> None:
     plan = plan_for(text)
     model = build(plan)

@@ -19,8 +19,14 @@ STUDY = StudyConfig(name="unit", source="<unit>")
 class PowerNvml(FakeNvml):
     """FakeNvml plus the power-management calls, in milliwatts like NVML."""
 
-    def __init__(self, limits_mw: list[int], *, low_mw: int = 70_000, high_mw: int = 250_000,
-                 floor_mw: int = 0) -> None:
+    def __init__(
+        self,
+        limits_mw: list[int],
+        *,
+        low_mw: int = 70_000,
+        high_mw: int = 250_000,
+        floor_mw: int = 0,
+    ) -> None:
         super().__init__([0] * len(limits_mw))
         self.limits_mw = list(limits_mw)
         self.low_mw, self.high_mw, self.floor_mw = low_mw, high_mw, floor_mw
@@ -89,8 +95,10 @@ def test_restores_through_the_plan_like_run_once() -> None:
 @pytest.mark.parametrize("watts", [50, 300])
 def test_out_of_range_is_rejected_before_any_change(watts: int) -> None:
     nvml = PowerNvml([200_000, 200_000])
-    with pytest.raises(ConfigError, match=rf"power_limit.*{watts} W.*\[70, 250\] W"), \
-            power_limit(watts, nvml=nvml):
+    with (
+        pytest.raises(ConfigError, match=rf"power_limit.*{watts} W.*\[70, 250\] W"),
+        power_limit(watts, nvml=nvml),
+    ):
         pass
     assert nvml.sets == []
     assert nvml.limits_mw == [200_000, 200_000]
@@ -99,8 +107,10 @@ def test_out_of_range_is_rejected_before_any_change(watts: int) -> None:
 
 def test_read_back_mismatch_raises_and_restores() -> None:
     nvml = PowerNvml([200_000], floor_mw=120_000)
-    with pytest.raises(ConfigError, match=r"reads back 120 W after setting 100 W"), \
-            power_limit(100, nvml=nvml):
+    with (
+        pytest.raises(ConfigError, match=r"reads back 120 W after setting 100 W"),
+        power_limit(100, nvml=nvml),
+    ):
         pass
     assert nvml.limits_mw == [200_000]
     assert nvml.sets == [(0, 100_000), (0, 200_000)]
@@ -138,8 +148,10 @@ def test_second_gpu_refusing_restores_the_first() -> None:
 
 def test_failed_restore_is_reported_not_swallowed() -> None:
     nvml = PowerNvml([200_000])
-    with pytest.raises(GreensearchError, match="could not restore.*200 W"), \
-            power_limit(100, nvml=nvml):
+    with (
+        pytest.raises(GreensearchError, match="could not restore.*200 W"),
+        power_limit(100, nvml=nvml),
+    ):
         nvml.fail_next("nvmlDeviceSetPowerManagementLimit", FakeNvml.NVML_ERROR_NO_PERMISSION)
     assert nvml.shutdown_calls == 1
 
@@ -147,8 +159,7 @@ def test_failed_restore_is_reported_not_swallowed() -> None:
 def test_nvml_init_failure_is_unavailable() -> None:
     nvml = PowerNvml([200_000])
     nvml.init_error = FakeNvml.NVML_ERROR_DRIVER_NOT_LOADED
-    with pytest.raises(KnobUnavailableError, match="NVML init failed"), \
-            power_limit(100, nvml=nvml):
+    with pytest.raises(KnobUnavailableError, match="NVML init failed"), power_limit(100, nvml=nvml):
         pass
 
 

@@ -28,10 +28,18 @@ def training_arguments(p: RunPlan, tmp_path: Path) -> Any:
     """Real TrainingArguments with the stage's baseline values, so key typos fail here."""
     from transformers import TrainingArguments
 
-    args = {"output_dir": str(tmp_path), "use_cpu": True, "eval_strategy": "epoch",
-            "save_strategy": "no", "report_to": "none", "optim": "adamw_torch",
-            "lr_scheduler_type": "linear", "dataloader_num_workers": 0,
-            "dataloader_pin_memory": False, "per_device_train_batch_size": p.study.batch_size}
+    args = {
+        "output_dir": str(tmp_path),
+        "use_cpu": True,
+        "eval_strategy": "epoch",
+        "save_strategy": "no",
+        "report_to": "none",
+        "optim": "adamw_torch",
+        "lr_scheduler_type": "linear",
+        "dataloader_num_workers": 0,
+        "dataloader_pin_memory": False,
+        "per_device_train_batch_size": p.study.batch_size,
+    }
     return TrainingArguments(**{**args, **p.training_args})
 
 
@@ -40,43 +48,61 @@ def plain(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
-EARLY = {"training_args.eval_strategy", "training_args.eval_steps",
-         "training_args.save_strategy", "training_args.save_steps",
-         "training_args.save_total_limit", "training_args.load_best_model_at_end",
-         "training_args.metric_for_best_model", "training_args.greater_is_better", "callbacks+1"}
+EARLY = {
+    "training_args.eval_strategy",
+    "training_args.eval_steps",
+    "training_args.save_strategy",
+    "training_args.save_steps",
+    "training_args.save_total_limit",
+    "training_args.load_best_model_at_end",
+    "training_args.metric_for_best_model",
+    "training_args.greater_is_better",
+    "callbacks+1",
+}
 
 
-@pytest.mark.parametrize(("bundle", "expected"), ids=str, argvalues=[
-    ({"batch_size": "32"}, {"study.batch_size"}),
-    ({"grad_accumulation": "2"}, {"training_args.gradient_accumulation_steps"}),
-    ({"grad_accumulation": "4:keep_effective"},
-     {"training_args.gradient_accumulation_steps", "study.batch_size"}),
-    ({"lr_schedule": "cosine"}, {"training_args.lr_scheduler_type"}),
-    ({"early_stopping": "2"}, EARLY),
-    ({"optimizer": "adafactor"}, {"training_args.optim"}),
-    ({"optimizer": "adamw_torch_fused"}, {"training_args.optim"}),
-    ({"pin_memory": "on"}, {"training_args.dataloader_pin_memory"}),
-    ({"dataloader_workers": "4"}, {"training_args.dataloader_num_workers"}),
-])
+@pytest.mark.parametrize(
+    ("bundle", "expected"),
+    ids=str,
+    argvalues=[
+        ({"batch_size": "32"}, {"study.batch_size"}),
+        ({"grad_accumulation": "2"}, {"training_args.gradient_accumulation_steps"}),
+        (
+            {"grad_accumulation": "4:keep_effective"},
+            {"training_args.gradient_accumulation_steps", "study.batch_size"},
+        ),
+        ({"lr_schedule": "cosine"}, {"training_args.lr_scheduler_type"}),
+        ({"early_stopping": "2"}, EARLY),
+        ({"optimizer": "adafactor"}, {"training_args.optim"}),
+        ({"optimizer": "adamw_torch_fused"}, {"training_args.optim"}),
+        ({"pin_memory": "on"}, {"training_args.dataloader_pin_memory"}),
+        ({"dataloader_workers": "4"}, {"training_args.dataloader_num_workers"}),
+    ],
+)
 def test_knob_changes_only_what_it_declares(bundle: dict[str, str], expected: set[str]) -> None:
     p = plan(bundle, check_available=False)
     assert changed(plan({}), p) == expected
     assert len(p.notes) == 1 and p.notes[0].startswith(next(iter(bundle)))
 
 
-@pytest.mark.parametrize(("bundle", "attr", "value"), ids=str, argvalues=[
-    ({"batch_size": "32"}, "per_device_train_batch_size", 32),
-    ({"grad_accumulation": "2"}, "gradient_accumulation_steps", 2),
-    ({"lr_schedule": "cosine"}, "lr_scheduler_type", "cosine"),
-    ({"lr_schedule": "constant_with_warmup"}, "lr_scheduler_type", "constant_with_warmup"),
-    ({"optimizer": "adamw_torch_fused"}, "optim", "adamw_torch_fused"),
-    ({"optimizer": "adafactor"}, "optim", "adafactor"),
-    ({"optimizer": "sgd"}, "optim", "sgd"),
-    ({"dataloader_workers": "4"}, "dataloader_num_workers", 4),
-    ({"early_stopping": "3:0.05"}, "eval_steps", 0.05),
-])
-def test_training_arguments_take_the_value(bundle: dict[str, str], attr: str, value: Any,
-                                            tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("bundle", "attr", "value"),
+    ids=str,
+    argvalues=[
+        ({"batch_size": "32"}, "per_device_train_batch_size", 32),
+        ({"grad_accumulation": "2"}, "gradient_accumulation_steps", 2),
+        ({"lr_schedule": "cosine"}, "lr_scheduler_type", "cosine"),
+        ({"lr_schedule": "constant_with_warmup"}, "lr_scheduler_type", "constant_with_warmup"),
+        ({"optimizer": "adamw_torch_fused"}, "optim", "adamw_torch_fused"),
+        ({"optimizer": "adafactor"}, "optim", "adafactor"),
+        ({"optimizer": "sgd"}, "optim", "sgd"),
+        ({"dataloader_workers": "4"}, "dataloader_num_workers", 4),
+        ({"early_stopping": "3:0.05"}, "eval_steps", 0.05),
+    ],
+)
+def test_training_arguments_take_the_value(
+    bundle: dict[str, str], attr: str, value: Any, tmp_path: Path
+) -> None:
     args = training_arguments(plan(bundle, check_available=False), tmp_path)
     assert plain(getattr(args, attr)) == value
     baseline = training_arguments(plan({}), tmp_path)
@@ -170,22 +196,36 @@ def test_baseline_pins_plain_adamw() -> None:
 def tiny_train_size(study: StudyConfig) -> int:
     from greensearch.data import load_splits
 
-    return len(load_splits(study.dataset, text_column=study.text_column,
-                           label_column=study.label_column, seed=study.seed)["train"])
+    return len(
+        load_splits(
+            study.dataset,
+            text_column=study.text_column,
+            label_column=study.label_column,
+            seed=study.seed,
+        )["train"]
+    )
 
 
-@pytest.mark.parametrize(("bundle", "micro_batch", "accumulation"), ids=str, argvalues=[
-    ({"batch_size": "32"}, 32, 1),
-    ({"grad_accumulation": "2"}, 16, 2),
-    ({"grad_accumulation": "4:keep_effective"}, 4, 4),
-    ({"lr_schedule": "cosine"}, 16, 1),
-    ({"optimizer": "adamw_torch_fused"}, 16, 1),
-    ({"optimizer": "adafactor"}, 16, 1),
-    ({"dataloader_workers": "2"}, 16, 1),
-])
-def test_training_knob_runs_end_to_end(bundle: dict[str, str], micro_batch: int,
-                                       accumulation: int, tiny_study: StudyConfig,
-                                       clock_meter: Any) -> None:
+@pytest.mark.parametrize(
+    ("bundle", "micro_batch", "accumulation"),
+    ids=str,
+    argvalues=[
+        ({"batch_size": "32"}, 32, 1),
+        ({"grad_accumulation": "2"}, 16, 2),
+        ({"grad_accumulation": "4:keep_effective"}, 4, 4),
+        ({"lr_schedule": "cosine"}, 16, 1),
+        ({"optimizer": "adamw_torch_fused"}, 16, 1),
+        ({"optimizer": "adafactor"}, 16, 1),
+        ({"dataloader_workers": "2"}, 16, 1),
+    ],
+)
+def test_training_knob_runs_end_to_end(
+    bundle: dict[str, str],
+    micro_batch: int,
+    accumulation: int,
+    tiny_study: StudyConfig,
+    clock_meter: Any,
+) -> None:
     import math
 
     from greensearch.pipeline import run_once
@@ -205,8 +245,7 @@ def test_early_stopping_validates_every_fraction_end_to_end(
 ) -> None:
     from greensearch.pipeline import run_once
 
-    record = run_once(tiny_study, {"early_stopping": "1:0.25"}, meter=clock_meter,
-                      keep_model=False)
+    record = run_once(tiny_study, {"early_stopping": "1:0.25"}, meter=clock_meter, keep_model=False)
     validations = [m for m in clock_meter.closed if m.key.startswith("validate#")]
     # transformers turns a fractional eval_steps into ceil(fraction * max_steps)
     interval = -(-record["planned_steps"] // 4)

@@ -26,8 +26,12 @@ def executed():  # type: ignore[no-untyped-def]
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    )
     client.execute()
     return nb
 
@@ -43,8 +47,10 @@ def test_paper_v26_expected_saving(executed) -> None:  # type: ignore[no-untyped
     assert round(expected, 1) == 83.2
     text = _text(executed)
     measured = -float(rows["V26"]["delta_total_pct"])
-    assert (f"V26 expected saving (multiplicative): {expected:.1f}% vs measured "
-            f"{measured:.1f}% -> antagonistic") in text
+    assert (
+        f"V26 expected saving (multiplicative): {expected:.1f}% vs measured "
+        f"{measured:.1f}% -> antagonistic"
+    ) in text
     assert re.search(r"V25 .* -> antagonistic \(assumed grad_accumulation=2 neutral\)", text)
 
 
@@ -52,8 +58,13 @@ def test_study_part_finds_the_modelled_synergy(executed) -> None:  # type: ignor
     text = _text(executed)
     assert "oracle: dynamic_padding,group_by_length,precision=bf16" in text
     assert "'method': 'estimated'" in text  # a replay is never called a measurement
-    assert re.search(r"dynamic_padding,group_by_length,precision=bf16: measured .* -> synergistic",
-                     text)
-    plots = [o for c in executed.cells for o in c.get("outputs", [])
-             if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    assert re.search(
+        r"dynamic_padding,group_by_length,precision=bf16: measured .* -> synergistic", text
+    )
+    plots = [
+        o
+        for c in executed.cells
+        for o in c.get("outputs", [])
+        if "application/vnd.plotly.v1+json" in o.get("data", {})
+    ]
     assert len(plots) == 3  # two savings figures and Figure 2, inline

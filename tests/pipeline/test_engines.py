@@ -15,8 +15,14 @@ from greensearch.config import StudyConfig
 from greensearch.knobs import RunPlan
 from greensearch.pipeline import _engines
 
-TINY = {"hidden_size": 32, "num_hidden_layers": 4, "num_attention_heads": 2,
-        "intermediate_size": 64, "global_attn_every_n_layers": 2, "local_attention": 32}
+TINY = {
+    "hidden_size": 32,
+    "num_hidden_layers": 4,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "global_attn_every_n_layers": 2,
+    "local_attention": 32,
+}
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +30,17 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     """A tiny ModernBERT classifier saved the way the save stage saves it."""
     from transformers import ModernBertConfig, ModernBertForSequenceClassification
 
-    cfg = ModernBertConfig(vocab_size=100, max_position_embeddings=128, pad_token_id=0,
-                           cls_token_id=1, sep_token_id=2, bos_token_id=1, eos_token_id=2,
-                           num_labels=2, **TINY)
+    cfg = ModernBertConfig(
+        vocab_size=100,
+        max_position_embeddings=128,
+        pad_token_id=0,
+        cls_token_id=1,
+        sep_token_id=2,
+        bos_token_id=1,
+        eos_token_id=2,
+        num_labels=2,
+        **TINY,
+    )
     torch.manual_seed(0)
     model = ModernBertForSequenceClassification._from_config(cfg, attn_implementation="eager")
     with torch.no_grad():  # spread the logits so argmax is not decided by rounding
@@ -47,8 +61,9 @@ def dataset() -> Any:
         n = 8 + i % 40
         rows.append(torch.randint(3, 100, (n,), generator=gen).tolist())
         masks.append([1] * n)
-    return Dataset.from_dict({"input_ids": rows, "attention_mask": masks,
-                              "label": [i % 2 for i in range(200)]})
+    return Dataset.from_dict(
+        {"input_ids": rows, "attention_mask": masks, "label": [i % 2 for i in range(200)]}
+    )
 
 
 def state_for(path: Path, out: Path, engine: str) -> Any:
@@ -61,8 +76,11 @@ def torch_logits(model: Any, dataset: Any) -> np.ndarray:
     out = []
     with torch.no_grad():
         for ids, mask in _engines._batches(dataset, 32, 0):
-            out.append(model(input_ids=torch.from_numpy(ids),
-                             attention_mask=torch.from_numpy(mask)).logits.numpy())
+            out.append(
+                model(
+                    input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)
+                ).logits.numpy()
+            )
     return np.concatenate(out)
 
 
@@ -88,8 +106,9 @@ def test_onnx_agrees_with_torch(saved: tuple[Path, Any], dataset: Any, tmp_path:
     assert _engines.predict(state, dataset) == got.argmax(-1).tolist()
 
 
-def test_int8_quantizes_and_stays_close(saved: tuple[Path, Any], dataset: Any,
-                                        tmp_path: Path) -> None:
+def test_int8_quantizes_and_stays_close(
+    saved: tuple[Path, Any], dataset: Any, tmp_path: Path
+) -> None:
     path, model = saved
     got = _engines.int8_logits(state_for(path, tmp_path, "int8"), dataset)
     want = torch_logits(model, dataset)
@@ -98,9 +117,9 @@ def test_int8_quantizes_and_stays_close(saved: tuple[Path, Any], dataset: Any,
     assert float((got.argmax(-1) == want.argmax(-1)).mean()) >= 0.95
 
 
-def test_vllm_engine_feeds_unpadded_token_ids(saved: tuple[Path, Any], dataset: Any,
-                                              tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_vllm_engine_feeds_unpadded_token_ids(
+    saved: tuple[Path, Any], dataset: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """vLLM needs CUDA; a stand-in module checks our side of the call."""
     calls: dict[str, Any] = {}
 
@@ -110,9 +129,14 @@ def test_vllm_engine_feeds_unpadded_token_ids(saved: tuple[Path, Any], dataset: 
 
         def classify(self, prompts: list[dict[str, Any]]) -> list[Any]:
             calls["prompts"] = prompts
-            return [types.SimpleNamespace(outputs=types.SimpleNamespace(
-                probs=[0.2, 0.8] if len(p["prompt_token_ids"]) % 2 else [0.9, 0.1]))
-                for p in prompts]
+            return [
+                types.SimpleNamespace(
+                    outputs=types.SimpleNamespace(
+                        probs=[0.2, 0.8] if len(p["prompt_token_ids"]) % 2 else [0.9, 0.1]
+                    )
+                )
+                for p in prompts
+            ]
 
     vllm = types.ModuleType("vllm")
     vllm.LLM = FakeLLM  # type: ignore[attr-defined]
@@ -121,8 +145,12 @@ def test_vllm_engine_feeds_unpadded_token_ids(saved: tuple[Path, Any], dataset: 
     monkeypatch.setitem(sys.modules, "vllm", vllm)
     monkeypatch.setitem(sys.modules, "vllm.inputs", inputs)
     path, _ = saved
-    padded = dataset.map(lambda r: {"input_ids": r["input_ids"] + [0, 0],
-                                    "attention_mask": r["attention_mask"] + [0, 0]})
+    padded = dataset.map(
+        lambda r: {
+            "input_ids": r["input_ids"] + [0, 0],
+            "attention_mask": r["attention_mask"] + [0, 0],
+        }
+    )
     preds = _engines.predict(state_for(path, tmp_path, "vllm"), padded)
     assert calls["model"] == str(path) and calls["task"] == "classify"
     assert [len(p["prompt_token_ids"]) for p in calls["prompts"][:3]] == [8, 9, 10]

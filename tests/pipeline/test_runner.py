@@ -14,11 +14,18 @@ from greensearch.results import read_records
 @pytest.fixture(scope="module")
 def baseline_record(tiny_csv, tmp_path_factory):
     """One real baseline run of the tiny study under the 10 W clock meter."""
-    from tests.conftest import TINY_ARCH, ClockMeter
     from greensearch.config import StudyConfig
+    from tests.conftest import TINY_ARCH, ClockMeter
 
-    study = StudyConfig(name="tiny", dataset=str(tiny_csv), max_length=64, batch_size=16,
-                        eval_batch_size=64, model_config=dict(TINY_ARCH), source="<tiny>")
+    study = StudyConfig(
+        name="tiny",
+        dataset=str(tiny_csv),
+        max_length=64,
+        batch_size=16,
+        eval_batch_size=64,
+        model_config=dict(TINY_ARCH),
+        source="<tiny>",
+    )
     meter = ClockMeter()
     record = run_once(study, {}, meter=meter, output_dir=tmp_path_factory.mktemp("run"))
     return record, meter
@@ -77,8 +84,14 @@ def test_fidelity_trains_a_fraction_of_the_steps(tiny_study, clock_meter):
 
 def test_repeats_append_each_run_and_summarize(tiny_study, clock_meter, tmp_path):
     results = tmp_path / "results.jsonl"
-    summary = run_variant(tiny_study, {"seq_len": "32"}, repeats=2, meter=clock_meter,
-                          results_path=results, fidelity=0.2)
+    summary = run_variant(
+        tiny_study,
+        {"seq_len": "32"},
+        repeats=2,
+        meter=clock_meter,
+        results_path=results,
+        fidelity=0.2,
+    )
     lines = list(read_records(results))
     assert [r["repeat"] for r in lines] == [1, 2]
     assert all(r["knobs"] == "seq_len=32" and r["schema_version"] == 1 for r in lines)
@@ -95,7 +108,9 @@ def test_a_torn_last_line_does_not_lose_earlier_records(tmp_path):
     assert [r["a"] for r in read_records(path)] == [1]
 
 
-@pytest.mark.parametrize(("preds", "degenerate"), [([0] * 99 + [1], True), ([0] * 98 + [1] * 2, False)])
+@pytest.mark.parametrize(
+    ("preds", "degenerate"), [([0] * 99 + [1], True), ([0] * 98 + [1] * 2, False)]
+)
 def test_degenerate_flag_at_99_percent_one_class(preds, degenerate):
     labels = [0] * 90 + [1] * 10
     assert compute_metrics(labels, preds).degenerate is degenerate
@@ -137,8 +152,11 @@ def test_checkpointing_args_take_this_transformers_names() -> None:
         gradient_checkpointing: bool = False
 
     args = {"gradient_checkpointing": True, "gradient_checkpointing_kwargs": {"x": 1}, "seed": 1}
-    assert _current_names(args, New) == {"activation_checkpointing": True,
-                                         "activation_checkpointing_kwargs": {"x": 1}, "seed": 1}
+    assert _current_names(args, New) == {
+        "activation_checkpointing": True,
+        "activation_checkpointing_kwargs": {"x": 1},
+        "seed": 1,
+    }
     assert _current_names(args, Old) == args
 
 

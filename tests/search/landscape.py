@@ -13,11 +13,11 @@ BASE_F1 = 0.90
 
 # knob -> (energy ratio, F1 loss in absolute F1 points)
 EFFECTS = {
-    "prune": (0.50, 0.002),     # big saving, tiny F1 cost
-    "trim": (0.70, 0.004),      # saving, small F1 cost
-    "compile": (0.80, 0.0),     # free saving
-    "ckpt": (1.30, 0.0),        # trade-off knob: costs energy alone
-    "lossy": (0.30, 0.20),      # huge saving, far over any budget
+    "prune": (0.50, 0.002),  # big saving, tiny F1 cost
+    "trim": (0.70, 0.004),  # saving, small F1 cost
+    "compile": (0.80, 0.0),  # free saving
+    "ckpt": (1.30, 0.0),  # trade-off knob: costs energy alone
+    "lossy": (0.30, 0.20),  # huge saving, far over any budget
 }
 
 
@@ -29,8 +29,17 @@ def make_registry() -> KnobRegistry:
     """Knobs named after the landscape; ``ckpt`` is a trade-off knob, ``lossy`` conflicts
     with ``compile`` (never sampled together)."""
     reg = KnobRegistry()
-    reg.register(Knob("prune", "model", ("compute", "memory"), "prune", _noop,
-                      params=(Param("n", int, 2, low=1, high=3),), search_values=("2",)))
+    reg.register(
+        Knob(
+            "prune",
+            "model",
+            ("compute", "memory"),
+            "prune",
+            _noop,
+            params=(Param("n", int, 2, low=1, high=3),),
+            search_values=("2",),
+        )
+    )
     reg.register(Knob("trim", "data", ("compute", "memory"), "trim", _noop))
     reg.register(Knob("compile", "training", ("compute",), "compile", _noop))
     reg.register(Knob("ckpt", "model", ("memory",), "ckpt", _noop, costs=("compute",)))
@@ -40,8 +49,13 @@ def make_registry() -> KnobRegistry:
 
 def landscape() -> dict[str, Point]:
     """Every combination's figures: multiplicative energy, additive F1 loss."""
-    names = {"prune": "prune=2", "trim": "trim", "compile": "compile", "ckpt": "ckpt",
-             "lossy": "lossy"}
+    names = {
+        "prune": "prune=2",
+        "trim": "trim",
+        "compile": "compile",
+        "ckpt": "ckpt",
+        "lossy": "lossy",
+    }
     points: dict[str, Point] = {}
     for r in range(len(EFFECTS) + 1):
         for combo in itertools.combinations(EFFECTS, r):
@@ -50,8 +64,9 @@ def landscape() -> dict[str, Point]:
                 ratio *= EFFECTS[k][0]
                 loss += EFFECTS[k][1]
             bundle = {k: names[k].partition("=")[2] or "on" for k in combo}
-            points[format_bundle(bundle)] = Point(BASE_ENERGY * ratio, BASE_TIME * ratio,
-                                                  BASE_F1 - loss)
+            points[format_bundle(bundle)] = Point(
+                BASE_ENERGY * ratio, BASE_TIME * ratio, BASE_F1 - loss
+            )
     return points
 
 

@@ -23,8 +23,11 @@ def _checker_with_singles(noise_rel: float = 0.01) -> OrthogonalityChecker:
     checker = OrthogonalityChecker(reg, noise_rel=noise_rel)
     for key, point in landscape().items():
         if key and "," not in key:
-            checker.observe(parse_bundle(key), point.energy_kwh / BASE_ENERGY,
-                            (point.f1 - BASE_F1) / BASE_F1 * 100)
+            checker.observe(
+                parse_bundle(key),
+                point.energy_kwh / BASE_ENERGY,
+                (point.f1 - BASE_F1) / BASE_F1 * 100,
+            )
     return checker
 
 
@@ -63,8 +66,7 @@ def test_a_knob_that_saves_nothing_is_left_to_the_sampler(space) -> None:
         tried.add(space.key(bundle))
         proposals.append(space.key(bundle))
     # ckpt costs +30 % alone: never in a proposal; every pair/triple of the 3 feasible savers
-    assert proposals == ["compile,prune=2,trim", "prune=2,trim", "compile,prune=2",
-                         "compile,trim"]
+    assert proposals == ["compile,prune=2,trim", "prune=2,trim", "compile,prune=2", "compile,trim"]
 
 
 def test_a_cost_within_the_margin_may_still_be_combined(space) -> None:
@@ -77,8 +79,12 @@ def test_a_cost_within_the_margin_may_still_be_combined(space) -> None:
         tried.add(space.key(bundle))
         proposals.append(space.key(bundle))
     # in order of predicted energy: 0.28, 0.35, then 0.28 x 1.3 = 0.364 before 0.40
-    assert proposals[:4] == ["compile,prune=2,trim", "prune=2,trim",
-                             "ckpt,compile,prune=2,trim", "compile,prune=2"]
+    assert proposals[:4] == [
+        "compile,prune=2,trim",
+        "prune=2,trim",
+        "ckpt,compile,prune=2,trim",
+        "compile,prune=2",
+    ]
     ratios = [checker.predict(parse_bundle(k)).energy_ratio for k in proposals]
     assert ratios == sorted(ratios)
 
@@ -92,8 +98,9 @@ def test_a_learned_antagonism_changes_the_next_proposal(space) -> None:
     assert space.key(bundle) == "compile,prune=2"
 
 
-def test_only_the_strongest_savers_are_combined_when_the_space_is_too_big(space,
-                                                                          monkeypatch) -> None:
+def test_only_the_strongest_savers_are_combined_when_the_space_is_too_big(
+    space, monkeypatch
+) -> None:
     import greensearch.search._guide as guide
 
     monkeypatch.setattr(guide, "MAX_CANDIDATES", 4)  # room for 2 binary knobs: lossy, prune
@@ -103,18 +110,34 @@ def test_only_the_strongest_savers_are_combined_when_the_space_is_too_big(space,
 
 
 def test_nothing_measured_alone_means_no_proposal(space) -> None:
-    assert propose(OrthogonalityChecker(make_registry(), noise_rel=0.01), space, 1.0,
-                   set()) is None
+    assert propose(OrthogonalityChecker(make_registry(), noise_rel=0.01), space, 1.0, set()) is None
 
 
-def _study(guide: bool | None, n_trials: int, search_only: bool = False,
-           ) -> tuple[list[optuna.trial.FrozenTrial], ReplayRunner]:
+def _study(
+    guide: bool | None,
+    n_trials: int,
+    search_only: bool = False,
+) -> tuple[list[optuna.trial.FrozenTrial], ReplayRunner]:
     storage = optuna.storages.InMemoryStorage()
     runner = ReplayRunner(landscape(), noise_rel=0.01, seed=1)
-    result = optimize(STUDY, budget_f1="-1%", n_trials=n_trials, storage=storage, study_name="t",
-             fidelity=0.5, repeats=1, baseline_repeats=3, meter=None, idle_seconds=0,
-             registry=make_registry(), run_fn=runner, seed=0, guide=guide, finalists=1,
-             search_only=search_only)
+    result = optimize(
+        STUDY,
+        budget_f1="-1%",
+        n_trials=n_trials,
+        storage=storage,
+        study_name="t",
+        fidelity=0.5,
+        repeats=1,
+        baseline_repeats=3,
+        meter=None,
+        idle_seconds=0,
+        registry=make_registry(),
+        run_fn=runner,
+        seed=0,
+        guide=guide,
+        finalists=1,
+        search_only=search_only,
+    )
     trials = optuna.load_study(study_name="t", storage=storage).get_trials()
     search = [t for t in trials if t.user_attrs["phase"] != "final"]
     assert result["n_guided"] == sum(t.user_attrs["phase"] == "guided" for t in search)
@@ -132,8 +155,9 @@ def test_search_alternates_guided_and_sampler_trials_after_the_seeds() -> None:
     assert len(trials) == 12  # no proposal left waiting past the trial budget
 
 
-@pytest.mark.parametrize("kw", [{"guide": False}, {"guide": None, "search_only": True}],
-                         ids=["no-guide", "extra-worker"])
+@pytest.mark.parametrize(
+    "kw", [{"guide": False}, {"guide": None, "search_only": True}], ids=["no-guide", "extra-worker"]
+)
 def test_no_guide_leaves_every_trial_to_the_sampler(kw) -> None:
     # extra workers (--search-only) only sample: the main process guides, so two
     # processes never enqueue the same proposal

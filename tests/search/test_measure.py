@@ -7,13 +7,26 @@ import pytest
 from greensearch.search._measure import extrapolate, extrapolate_runs, train_scales
 
 
-def _run(*, fidelity: float, steps: int, planned: int, train_s: float, train_kwh: float,
-         clock: dict | None) -> dict:
-    return {"fidelity": fidelity, "train_steps": steps, "planned_steps": planned,
-            "step_clock": clock,
-            "stages": {"data": {"energy_kwh": 1e-4, "duration_s": 2.0},
-                       "train": {"energy_kwh": train_kwh, "duration_s": train_s},
-                       "eval": {"energy_kwh": 2e-4, "duration_s": 4.0}}}
+def _run(
+    *,
+    fidelity: float,
+    steps: int,
+    planned: int,
+    train_s: float,
+    train_kwh: float,
+    clock: dict | None,
+) -> dict:
+    return {
+        "fidelity": fidelity,
+        "train_steps": steps,
+        "planned_steps": planned,
+        "step_clock": clock,
+        "stages": {
+            "data": {"energy_kwh": 1e-4, "duration_s": 2.0},
+            "train": {"energy_kwh": train_kwh, "duration_s": train_s},
+            "eval": {"energy_kwh": 2e-4, "duration_s": 4.0},
+        },
+    }
 
 
 def test_one_off_costs_in_the_window_are_counted_once() -> None:
@@ -48,13 +61,20 @@ def test_full_runs_are_not_scaled() -> None:
 
 
 def test_stage_scales_add_up_to_the_mean_extrapolated_total() -> None:
-    runs = [_run(fidelity=0.1, steps=10, planned=100, train_s=s, train_kwh=s * 1e-4,
-                 clock={"n": 10, "total_s": s - 3.0, "first_s": first, "steady_s": rest})
-            for s, first, rest in ((17.0, 5.0, 1.0), (20.0, 8.0, 1.0 + 1 / 9))]
+    runs = [
+        _run(
+            fidelity=0.1,
+            steps=10,
+            planned=100,
+            train_s=s,
+            train_kwh=s * 1e-4,
+            clock={"n": 10, "total_s": s - 3.0, "first_s": first, "steady_s": rest},
+        )
+        for s, first, rest in ((17.0, 5.0, 1.0), (20.0, 8.0, 1.0 + 1 / 9))
+    ]
     energies, times = extrapolate_runs({"runs": runs})
     scales = train_scales({"runs": runs})
     mean_train_kwh = sum(r["stages"]["train"]["energy_kwh"] for r in runs) / 2
     mean_train_s = sum(r["stages"]["train"]["duration_s"] for r in runs) / 2
-    assert 1e-4 + mean_train_kwh * scales["energy_kwh"] + 2e-4 == pytest.approx(
-        sum(energies) / 2)
+    assert 1e-4 + mean_train_kwh * scales["energy_kwh"] + 2e-4 == pytest.approx(sum(energies) / 2)
     assert 2.0 + mean_train_s * scales["duration_s"] + 4.0 == pytest.approx(sum(times) / 2)

@@ -15,11 +15,21 @@ from tests.conftest import TINY_ARCH
 
 def test_optimize_runs_the_real_pipeline_end_to_end(tiny_study, clock_meter, tmp_path):
     storage = f"sqlite:///{tmp_path / 'e2e.db'}"
-    result = optimize(tiny_study, budget_f1="-50%", n_trials=5, storage=storage,
-                      study_name="e2e", fidelity=0.5, repeats=2, baseline_repeats=2,
-                      finalists=1, near_misses=0, meter=clock_meter,
-                      include=["dynamic_padding", "layer_prune", "fast_tokenizer"],
-                      results_path=tmp_path / "runs.jsonl")
+    result = optimize(
+        tiny_study,
+        budget_f1="-50%",
+        n_trials=5,
+        storage=storage,
+        study_name="e2e",
+        fidelity=0.5,
+        repeats=2,
+        baseline_repeats=2,
+        finalists=1,
+        near_misses=0,
+        meter=clock_meter,
+        include=["dynamic_padding", "layer_prune", "fast_tokenizer"],
+        results_path=tmp_path / "runs.jsonl",
+    )
     study = optuna.load_study(study_name="e2e", storage=storage)
     phases = [t.user_attrs["phase"] for t in study.get_trials()]
     assert phases[:4] == ["baseline", "single", "single", "single"]
@@ -36,12 +46,17 @@ def test_optimize_runs_the_real_pipeline_end_to_end(tiny_study, clock_meter, tmp
 
 
 def test_optimize_cli_rejects_a_bad_budget_before_any_work():
-    proc = subprocess.run([sys.executable, "-m", "greensearch", "optimize", "--budget-f1",
-                           "-1 percent"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "greensearch", "optimize", "--budget-f1", "-1 percent"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "greensearch: error: bad F1 budget '-1 percent'; write the accepted F1 loss in "
-        "percent, e.g. -1% or 0.5%"]
+        "percent, e.g. -1% or 0.5%"
+    ]
 
 
 def test_study_file_can_exclude_knobs_from_the_search(tmp_path, tiny_csv, clock_meter):
@@ -49,16 +64,27 @@ def test_study_file_can_exclude_knobs_from_the_search(tmp_path, tiny_csv, clock_
 
     arch = "\n".join(f"{k} = {v}" for k, v in TINY_ARCH.items())
     path = tmp_path / "s.toml"
-    path.write_text(f'name = "t"\ndataset = "{tiny_csv}"\nmax_length = 64\n'
-                    f'search_exclude = ["dynamic_padding"]\n[model_config]\n{arch}\n')
+    path.write_text(
+        f'name = "t"\ndataset = "{tiny_csv}"\nmax_length = 64\n'
+        f'search_exclude = ["dynamic_padding"]\n[model_config]\n{arch}\n'
+    )
     study = load_study(path)
     assert study.search_exclude == ("dynamic_padding",)
     storage = optuna.storages.InMemoryStorage()
     from greensearch.search._replay import Point, ReplayRunner
 
     runner = ReplayRunner({"": Point(1.0, 1.0, 0.9), "fast_tokenizer": Point(0.9, 0.9, 0.9)})
-    optimize(study, n_trials=2, storage=storage, study_name="x", meter=clock_meter,
-             include=["dynamic_padding", "fast_tokenizer"], run_fn=runner, finalists=1,
-             repeats=1, baseline_repeats=1)
+    optimize(
+        study,
+        n_trials=2,
+        storage=storage,
+        study_name="x",
+        meter=clock_meter,
+        include=["dynamic_padding", "fast_tokenizer"],
+        run_fn=runner,
+        finalists=1,
+        repeats=1,
+        baseline_repeats=1,
+    )
     space = optuna.load_study(study_name="x", storage=storage).user_attrs["space"]
     assert list(space) == ["fast_tokenizer"]

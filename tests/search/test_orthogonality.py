@@ -36,8 +36,14 @@ PASSING = {
     "V27": ("torch_compile,precision=fp16", 0.616 * 0.795),
     "V28": ("layer_prune=12:bottom,torch_compile,precision=fp16", 0.512 * 0.616 * 0.795),
 }
-PAPER_KNOBS = ("grad_checkpointing", "grad_accumulation", "precision", "layer_prune",
-               "seq_len", "torch_compile")
+PAPER_KNOBS = (
+    "grad_checkpointing",
+    "grad_accumulation",
+    "precision",
+    "layer_prune",
+    "seq_len",
+    "torch_compile",
+)
 
 
 def _noop(plan: object, value: object) -> None:
@@ -50,17 +56,37 @@ def declared_registry() -> KnobRegistry:
     for name, targets, costs, params, conflicts in (
         ("grad_checkpointing", ("memory",), ("compute",), (), ()),
         ("grad_accumulation", ("memory",), ("compute",), (Param("steps", int, 2, low=1),), ()),
-        ("precision", ("precision", "memory", "compute"), (),
-         (Param("dtype", str, "fp16", choices=("fp16", "bf16")),), ()),
-        ("layer_prune", ("compute", "memory"), (),
-         (Param("n", int, 4, low=1), Param("side", str, "top", choices=("top", "bottom"))), ()),
+        (
+            "precision",
+            ("precision", "memory", "compute"),
+            (),
+            (Param("dtype", str, "fp16", choices=("fp16", "bf16")),),
+            (),
+        ),
+        (
+            "layer_prune",
+            ("compute", "memory"),
+            (),
+            (Param("n", int, 4, low=1), Param("side", str, "top", choices=("top", "bottom"))),
+            (),
+        ),
         ("seq_len", ("compute", "memory"), (), (Param("tokens", int, 128, low=8),), ()),
         ("torch_compile", ("compute",), (), (), ()),
         ("alpha", ("io",), (), (), ("beta",)),
         ("beta", ("io",), (), (), ()),
     ):
-        reg.register(Knob(name=name, stage="training", targets=targets, costs=costs,
-                          description=name, apply=_noop, params=params, conflicts=conflicts))
+        reg.register(
+            Knob(
+                name=name,
+                stage="training",
+                targets=targets,
+                costs=costs,
+                description=name,
+                apply=_noop,
+                params=params,
+                conflicts=conflicts,
+            )
+        )
     return reg
 
 
@@ -81,8 +107,9 @@ def paper(registry: KnobRegistry) -> OrthogonalityChecker:
     """A checker fed the paper's isolated rows, noise from the pruning pairs."""
     rows = read_paper_table(TABLE)
     noise = estimate_table_noise(rows)
-    checker = OrthogonalityChecker(registry, noise_rel=noise.noise_rel,
-                                   noise_f1_pct=noise.noise_f1_pct)
+    checker = OrthogonalityChecker(
+        registry, noise_rel=noise.noise_rel, noise_f1_pct=noise.noise_f1_pct
+    )
     observe_rows(checker, rows, singles_only=True)
     return checker
 
@@ -90,8 +117,7 @@ def paper(registry: KnobRegistry) -> OrthogonalityChecker:
 def test_noise_comes_from_the_five_pruning_pairs() -> None:
     rows = read_paper_table(TABLE)
     pairs = [(a.variant, b.variant) for a, b in equivalent_pairs(rows)]
-    assert pairs == [("V13", "V14"), ("V15", "V16"), ("V17", "V18"), ("V19", "V20"),
-                     ("V21", "V22")]
+    assert pairs == [("V13", "V14"), ("V15", "V16"), ("V17", "V18"), ("V19", "V20"), ("V21", "V22")]
     ratios = [(0.850, 0.848), (0.662, 0.662), (0.511, 0.512), (0.317, 0.316), (0.154, 0.155)]
     expected = math.sqrt(sum(math.log(a / b) ** 2 for a, b in ratios) / 5 / 2)
     f1 = [(0.1, -0.1), (0.072, -0.11), (0.12, -0.04), (0.11, 0.05), (-0.08, 0.09)]
@@ -114,7 +140,8 @@ def test_v25_is_a_static_risk_on_memory(registry: KnobRegistry) -> None:
 
 
 def test_v25_is_pruned_when_grad_accumulation_is_assumed_neutral(
-        paper: OrthogonalityChecker) -> None:
+    paper: OrthogonalityChecker,
+) -> None:
     verdict = paper.verdict(parse_bundle(V25), assume_neutral=True)
     assert verdict.flagged and verdict.prune and verdict.risk
     assert verdict.predicted_energy_ratio == pytest.approx(1.307 * 0.795)
@@ -129,19 +156,21 @@ def test_v25_is_pruned_when_grad_accumulation_is_assumed_neutral(
 
 
 def test_v25_without_the_neutral_assumption_is_not_pruned_on_missing_data(
-        paper: OrthogonalityChecker) -> None:
+    paper: OrthogonalityChecker,
+) -> None:
     verdict = paper.verdict(parse_bundle(V25))
     assert not verdict.prune and verdict.predicted_energy_ratio is None
     assert verdict.flagged and verdict.status == "risk"  # the static risk still stands
     assert [m.split("=")[0] for m in verdict.missing] == ["grad_accumulation"]
-    assert any("never measured alone" in r and "nothing is pruned on missing data" in r
-               for r in verdict.reasons)
+    assert any(
+        "never measured alone" in r and "nothing is pruned on missing data" in r
+        for r in verdict.reasons
+    )
 
 
 @pytest.mark.parametrize("variant", sorted(PASSING))
 @pytest.mark.parametrize("assume_neutral", [False, True])
-def test_v26_v27_v28_pass(paper: OrthogonalityChecker, variant: str,
-                          assume_neutral: bool) -> None:
+def test_v26_v27_v28_pass(paper: OrthogonalityChecker, variant: str, assume_neutral: bool) -> None:
     bundle, product = PASSING[variant]
     verdict = paper.verdict(parse_bundle(bundle), assume_neutral=assume_neutral)
     assert not verdict.flagged and verdict.status == "pass"
@@ -176,12 +205,16 @@ def test_observing_v25_moves_its_pairs_antagonistic(paper: OrthogonalityChecker)
     assert paper.predict(bundle, assume_neutral=True).energy_ratio == pytest.approx(1.344)
     verdict = paper.verdict(bundle, assume_neutral=True)
     assert verdict.prune and len(verdict.interactions) == 3
-    assert sum("learned interaction" in r and "antagonistic, beyond the noise" in r
-               for r in verdict.reasons) == 3
+    assert (
+        sum(
+            "learned interaction" in r and "antagonistic, beyond the noise" in r
+            for r in verdict.reasons
+        )
+        == 3
+    )
 
 
-def test_a_single_measured_later_reattributes_old_combinations(
-        paper: OrthogonalityChecker) -> None:
+def test_a_single_measured_later_reattributes_old_combinations(paper: OrthogonalityChecker) -> None:
     paper.observe(parse_bundle(V25), 1.344, 0.12)
     paper.observe({"grad_accumulation": "2"}, 1.10, 0.0)
     share = math.log(1.344 / (1.10 * 1.307 * 0.795)) / 3
@@ -191,8 +224,9 @@ def test_a_single_measured_later_reattributes_old_combinations(
 
 
 def _ab(noise_rel: float, noise_f1_pct: float = 0.0) -> OrthogonalityChecker:
-    checker = OrthogonalityChecker(declared_registry(), noise_rel=noise_rel,
-                                   noise_f1_pct=noise_f1_pct)
+    checker = OrthogonalityChecker(
+        declared_registry(), noise_rel=noise_rel, noise_f1_pct=noise_f1_pct
+    )
     checker.observe({"torch_compile": "on"}, 0.8, -1.0)
     return checker
 
@@ -265,4 +299,7 @@ def test_verdict_is_json_ready(paper: OrthogonalityChecker) -> None:
     d = paper.verdict(parse_bundle(V25), assume_neutral=True).to_dict()
     assert json.loads(json.dumps(d))["flagged"] is True
     assert {f["knob"]: f["trade_off"] for f in d["footprints"]} == {
-        "grad_accumulation": True, "grad_checkpointing": True, "precision": False}
+        "grad_accumulation": True,
+        "grad_checkpointing": True,
+        "precision": False,
+    }

@@ -13,7 +13,6 @@ from greensearch.search._replay import Point, ReplayRunner
 from greensearch.search._study import optimize
 from tests.search.landscape import BASE_ENERGY, BASE_F1, landscape, make_registry, true_oracle
 
-
 _STORES: dict[Path, optuna.storages.InMemoryStorage] = {}
 
 
@@ -25,9 +24,20 @@ def _storage(tmp_path: Path) -> optuna.storages.BaseStorage:
 
 def _run(tmp_path: Path, clock_meter, replay_study, **kw):
     runner = kw.pop("runner", None) or ReplayRunner(landscape(), noise_rel=0.01, seed=1)
-    args = dict(budget_f1="-1%", n_trials=14, storage=_storage(tmp_path),
-                study_name="t", fidelity=0.5, repeats=2, baseline_repeats=3, finalists=2,
-                meter=clock_meter, registry=make_registry(), run_fn=runner, seed=0)
+    args = dict(
+        budget_f1="-1%",
+        n_trials=14,
+        storage=_storage(tmp_path),
+        study_name="t",
+        fidelity=0.5,
+        repeats=2,
+        baseline_repeats=3,
+        finalists=2,
+        meter=clock_meter,
+        registry=make_registry(),
+        run_fn=runner,
+        seed=0,
+    )
     args.update(kw)
     return optimize(replay_study, **args), runner
 
@@ -75,8 +85,9 @@ def test_budget_constraint_marks_lossy_infeasible(tmp_path, clock_meter, replay_
 def test_degenerate_model_is_infeasible_whatever_the_budget(tmp_path, clock_meter, replay_study):
     land = dict(landscape())
     land["trim"] = Point(BASE_ENERGY * 0.1, 6.0, 0.95, degenerate=True)
-    result, _ = _run(tmp_path, clock_meter, replay_study, budget_f1="50%",
-                     runner=ReplayRunner(land))
+    result, _ = _run(
+        tmp_path, clock_meter, replay_study, budget_f1="50%", runner=ReplayRunner(land)
+    )
     trim = next(t for t in _trials(tmp_path) if t.user_attrs.get("knobs") == "trim")
     assert attrs_of(trim)["feasible"] is False and attrs_of(trim)["constraint"][0] >= 1e6
     assert result["oracle"]["knobs"] != "trim"
@@ -109,8 +120,9 @@ def test_checker_prunes_combinations_predicted_to_lose(tmp_path, clock_meter, re
 
 
 def test_no_prune_measures_what_the_checker_would_skip(tmp_path, clock_meter, replay_study):
-    result, runner = _run(tmp_path, clock_meter, replay_study, n_trials=30, sampler="random",
-                          prune=False)
+    result, runner = _run(
+        tmp_path, clock_meter, replay_study, n_trials=30, sampler="random", prune=False
+    )
     assert result["n_pruned"] == 0
     assert any("ckpt" in k and k != "ckpt" for k, _, _ in runner.calls)
 
@@ -138,9 +150,19 @@ def test_every_sampler_runs(tmp_path, clock_meter, replay_study, sampler):
     assert result["n_trials"] == 10
 
 
-@pytest.mark.parametrize("kw", [{"fidelity": 0}, {"fidelity": 1.5}, {"repeats": 0},
-                                {"sampler": "bogus"}, {"budget_f1": "1"}, {"n_trials": 0},
-                                {"include": ["nope"]}, {"near_misses": -1}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"fidelity": 0},
+        {"fidelity": 1.5},
+        {"repeats": 0},
+        {"sampler": "bogus"},
+        {"budget_f1": "1"},
+        {"n_trials": 0},
+        {"include": ["nope"]},
+        {"near_misses": -1},
+    ],
+)
 def test_bad_arguments_are_config_errors(tmp_path, clock_meter, replay_study, kw):
     with pytest.raises(ConfigError):
         _run(tmp_path, clock_meter, replay_study, **kw)
@@ -154,8 +176,9 @@ def replay_study():
     return StudyConfig(name="replay", source="<replay>")
 
 
-def test_a_degenerate_baseline_stops_the_search_with_the_reason(tmp_path, clock_meter,
-                                                                replay_study):
+def test_a_degenerate_baseline_stops_the_search_with_the_reason(
+    tmp_path, clock_meter, replay_study
+):
     from greensearch.exceptions import MeasurementError
 
     land = dict(landscape())
@@ -166,15 +189,17 @@ def test_a_degenerate_baseline_stops_the_search_with_the_reason(tmp_path, clock_
     assert [k for k, _, _ in runner.calls] == [""]  # nothing else was measured
 
 
-
 def _trim_costs_f1(short_only: bool) -> dict[str, Point]:
     """``trim`` loses 1.1 F1 points more with it than without (short runs only, or always)."""
     points = landscape()
     drop = BASE_F1 * 0.011
     for key, p in points.items():
         if "trim" in key.split(","):
-            points[key] = (Point(p.energy_kwh, p.duration_s, p.f1, short_run_f1=p.f1 - drop)
-                           if short_only else Point(p.energy_kwh, p.duration_s, p.f1 - drop))
+            points[key] = (
+                Point(p.energy_kwh, p.duration_s, p.f1, short_run_f1=p.f1 - drop)
+                if short_only
+                else Point(p.energy_kwh, p.duration_s, p.f1 - drop)
+            )
     return points
 
 
@@ -184,13 +209,22 @@ def _grid3(tmp_path: Path, clock_meter, replay_study, points: dict[str, Point], 
     near misses exist does not hang on a sampler's path. Cheapest feasible at 0.5:
     ``compile,prune=2`` (0.40); cheaper misses: ``compile,prune=2,trim`` (0.28) and
     ``prune=2,trim`` (0.35), both 1.77 % short-run F1 loss."""
-    return _run(tmp_path, clock_meter, replay_study, runner=ReplayRunner(points), n_trials=12,
-                sampler="grid", prune=False, guide=False, finalists=1,
-                include=["prune", "trim", "compile"], **kw)
+    return _run(
+        tmp_path,
+        clock_meter,
+        replay_study,
+        runner=ReplayRunner(points),
+        n_trials=12,
+        sampler="grid",
+        prune=False,
+        guide=False,
+        finalists=1,
+        include=["prune", "trim", "compile"],
+        **kw,
+    )
 
 
-def test_a_near_miss_is_rechecked_at_full_fidelity_and_can_win(tmp_path, clock_meter,
-                                                                replay_study):
+def test_a_near_miss_is_rechecked_at_full_fidelity_and_can_win(tmp_path, clock_meter, replay_study):
     result, _ = _grid3(tmp_path, clock_meter, replay_study, _trim_costs_f1(short_only=True))
     picked = {f["knobs"]: f["near_miss"] for f in result["finalists"]}
     assert picked == {"": False, "compile,prune=2": False, "compile,prune=2,trim": True}
@@ -198,47 +232,65 @@ def test_a_near_miss_is_rechecked_at_full_fidelity_and_can_win(tmp_path, clock_m
     assert result["oracle"]["feasible"] and result["oracle"]["delta_f1_pct"] > -1.0
 
 
-def test_without_near_misses_the_short_runs_verdict_stands(tmp_path, clock_meter,
-                                                          replay_study):
-    result, _ = _grid3(tmp_path, clock_meter, replay_study, _trim_costs_f1(short_only=True),
-                       near_misses=0)
+def test_without_near_misses_the_short_runs_verdict_stands(tmp_path, clock_meter, replay_study):
+    result, _ = _grid3(
+        tmp_path, clock_meter, replay_study, _trim_costs_f1(short_only=True), near_misses=0
+    )
     assert [f["knobs"] for f in result["finalists"]] == ["", "compile,prune=2"]
     assert result["oracle"]["knobs"] == "compile,prune=2"
 
 
-def test_a_near_miss_that_fails_at_full_fidelity_is_not_the_oracle(tmp_path, clock_meter,
-                                                                    replay_study):
+def test_a_near_miss_that_fails_at_full_fidelity_is_not_the_oracle(
+    tmp_path, clock_meter, replay_study
+):
     result, _ = _grid3(tmp_path, clock_meter, replay_study, _trim_costs_f1(short_only=False))
     near = [f for f in result["finalists"] if f["near_miss"]]
     assert [f["knobs"] for f in near] == ["compile,prune=2,trim"] and not near[0]["feasible"]
     assert result["oracle"]["knobs"] == "compile,prune=2"
 
 
-def _stored(study, knobs: str, energy: float, loss: float, *, fidelity: float = 0.5,
-            degenerate: bool = False, budget: float = 1.0) -> None:
-    study.add_trial(optuna.trial.create_trial(
-        values=[energy, loss], user_attrs={
-            "knobs": knobs, "fidelity": fidelity, "phase": "sampler", "f1_loss_pct": loss,
-            "feasible": loss <= budget and not degenerate, "degenerate": degenerate}))
+def _stored(
+    study,
+    knobs: str,
+    energy: float,
+    loss: float,
+    *,
+    fidelity: float = 0.5,
+    degenerate: bool = False,
+    budget: float = 1.0,
+) -> None:
+    study.add_trial(
+        optuna.trial.create_trial(
+            values=[energy, loss],
+            user_attrs={
+                "knobs": knobs,
+                "fidelity": fidelity,
+                "phase": "sampler",
+                "f1_loss_pct": loss,
+                "feasible": loss <= budget and not degenerate,
+                "degenerate": degenerate,
+            },
+        )
+    )
 
 
 def test_pick_near_misses_orders_filters_and_caps():
     from greensearch.search._result import pick_near_misses
 
     study = optuna.create_study(directions=["minimize", "minimize"])
-    _stored(study, "", 1.0, 0.0)                      # baseline
-    _stored(study, "a", 0.6, 0.5)                      # the finalist
-    _stored(study, "b", 0.5, 1.5)                      # near miss
-    _stored(study, "c", 0.4, 2.0)                      # near miss at exactly twice the budget
-    _stored(study, "d", 0.3, 2.01)                     # misses by more than the budget
-    _stored(study, "e", 0.2, 1.2, degenerate=True)     # predicts one class: never
-    _stored(study, "f", 0.7, 1.5)                      # costs more than the finalist
-    _stored(study, "g", 0.1, 1.5, fidelity=1.0)        # another fidelity
+    _stored(study, "", 1.0, 0.0)  # baseline
+    _stored(study, "a", 0.6, 0.5)  # the finalist
+    _stored(study, "b", 0.5, 1.5)  # near miss
+    _stored(study, "c", 0.4, 2.0)  # near miss at exactly twice the budget
+    _stored(study, "d", 0.3, 2.01)  # misses by more than the budget
+    _stored(study, "e", 0.2, 1.2, degenerate=True)  # predicts one class: never
+    _stored(study, "f", 0.7, 1.5)  # costs more than the finalist
+    _stored(study, "g", 0.1, 1.5, fidelity=1.0)  # another fidelity
     assert pick_near_misses(study, 0.5, 1.0, 5, ["a"]) == ["c", "b"]
     assert pick_near_misses(study, 0.5, 1.0, 1, ["a"]) == ["c"]
     assert pick_near_misses(study, 0.5, 1.0, 0, ["a"]) == []
     assert pick_near_misses(study, 0.5, 0.0, 5, ["a"]) == []  # a 0 % budget has no margin
-    assert pick_near_misses(study, 1.0, 1.0, 5, []) == []     # full runs: no proxy to doubt
+    assert pick_near_misses(study, 1.0, 1.0, 5, []) == []  # full runs: no proxy to doubt
     # no feasible bundle: near misses still have to beat the baseline
     assert pick_near_misses(study, 0.5, 1.0, 5, []) == ["c", "b", "f"]
     _stored(study, "h", 1.2, 1.5)

@@ -19,9 +19,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _worker(storage: str, calls: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "tests.search.worker", "--storage", storage,
-                             "--calls", str(calls), *extra], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.search.worker",
+            "--storage",
+            storage,
+            "--calls",
+            str(calls),
+            *extra,
+        ],
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _calls(path: Path) -> list[str]:
@@ -44,8 +57,11 @@ def test_kill_9_mid_trial_then_rerun_loses_nothing(tmp_path: Path) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     study = optuna.load_study(study_name="t", storage=storage)
-    before = {t.number: attrs_of(t) for t in study.get_trials()
-              if t.state == optuna.trial.TrialState.COMPLETE}
+    before = {
+        t.number: attrs_of(t)
+        for t in study.get_trials()
+        if t.state == optuna.trial.TrialState.COMPLETE
+    }
     running = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.RUNNING]
     assert len(before) >= 3 and len(running) == 1
     killed = running[0]
@@ -89,8 +105,11 @@ def test_kill_9_in_the_last_final_run_then_rerun_still_judges_it(tmp_path: Path)
     retries = [t for t in trials if t.system_attrs.get("failed_trial") == killed.number]
     assert len(retries) == 1 and retries[0].state == optuna.trial.TrialState.COMPLETE
     assert attrs_of(retries[0])["knobs"] == killed.user_attrs["knobs"]
-    finals = [t for t in trials if t.user_attrs.get("phase") == "final"
-              and t.state == optuna.trial.TrialState.COMPLETE]
+    finals = [
+        t
+        for t in trials
+        if t.user_attrs.get("phase") == "final" and t.state == optuna.trial.TrialState.COMPLETE
+    ]
     assert len(finals) == 3 and len({t.user_attrs["knobs"] for t in finals}) == 3
     assert _calls(calls)[n_before:] == [killed.user_attrs["knobs"]]  # only it ran again
 
@@ -107,8 +126,19 @@ def test_two_workers_share_one_postgres_study(tmp_path: Path) -> None:
     calls = tmp_path / "calls.jsonl"
     # A measurement must outlast the 2 s claim poll, as real ones (minutes) do; at 0.3 s one
     # worker could exhaust this small space while the other waited for its baseline.
-    common = ("--name", name, "--sleep", "1.5", "--n-trials", "24", "--search-only",
-              "--barrier", str(tmp_path / "barrier"), "--parties", "2")
+    common = (
+        "--name",
+        name,
+        "--sleep",
+        "1.5",
+        "--n-trials",
+        "24",
+        "--search-only",
+        "--barrier",
+        str(tmp_path / "barrier"),
+        "--parties",
+        "2",
+    )
     a = _worker(POSTGRES, calls, *common, "--seed", "1")
     b = _worker(POSTGRES, calls, *common, "--seed", "2")
     for proc in (a, b):
@@ -118,15 +148,22 @@ def test_two_workers_share_one_postgres_study(tmp_path: Path) -> None:
     assert len(measured) == len(set(measured)), "a knob set was measured twice"
     study = optuna.load_study(study_name=name, storage=POSTGRES)
     trials = study.get_trials()
-    done = [t for t in trials if t.state in (optuna.trial.TrialState.COMPLETE,
-                                             optuna.trial.TrialState.PRUNED)]
+    done = [
+        t
+        for t in trials
+        if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    ]
     assert not [t for t in trials if t.state == optuna.trial.TrialState.RUNNING]
     assert 24 <= len(done) <= 25  # each worker checks the cap after its trial
     reused = [t for t in done if "reused_from" in t.user_attrs]
-    measured_trials = [t for t in done if t.state == optuna.trial.TrialState.COMPLETE
-                       and "reused_from" not in t.user_attrs]
+    measured_trials = [
+        t
+        for t in done
+        if t.state == optuna.trial.TrialState.COMPLETE and "reused_from" not in t.user_attrs
+    ]
     assert len(measured_trials) == len(measured)
     assert len(measured_trials) + len(reused) + sum(
-        t.state == optuna.trial.TrialState.PRUNED for t in done) == len(done)
+        t.state == optuna.trial.TrialState.PRUNED for t in done
+    ) == len(done)
     pids = {json.loads(line)["pid"] for line in calls.read_text().splitlines()}
     assert len(pids) == 2, "both workers measured trials:\n" + calls.read_text()

@@ -59,13 +59,27 @@ def main() -> None:
         time.sleep(args.sleep)
 
     runner = ReplayRunner(landscape(), on_call=record)
-    result = optimize(StudyConfig(name="replay", source="<replay>"), budget_f1="-1%",
-                      n_trials=args.n_trials, storage=args.storage, study_name=args.name,
-                      fidelity=0.5, repeats=2, baseline_repeats=2, finalists=2,
-                      meter=ClockMeter(), registry=make_registry(), run_fn=runner,
-                      seed=args.seed, search_only=args.search_only)
-    print(json.dumps({"oracle": (result["oracle"] or {}).get("knobs"),
-                      "n_trials": result["n_trials"]}))
+    result = optimize(
+        StudyConfig(name="replay", source="<replay>"),
+        budget_f1="-1%",
+        n_trials=args.n_trials,
+        storage=args.storage,
+        study_name=args.name,
+        fidelity=0.5,
+        repeats=2,
+        baseline_repeats=2,
+        finalists=2,
+        meter=ClockMeter(),
+        registry=make_registry(),
+        run_fn=runner,
+        seed=args.seed,
+        search_only=args.search_only,
+    )
+    print(
+        json.dumps(
+            {"oracle": (result["oracle"] or {}).get("knobs"), "n_trials": result["n_trials"]}
+        )
+    )
 
 
 if __name__ == "__main__":
