@@ -1,7 +1,7 @@
 """The staged fine-tuning pipeline: data → tokenize → load → train → save → eval."""
 
 from greensearch.pipeline._metrics import DEGENERATE_SHARE, Metrics, compute_metrics
-from greensearch.pipeline._runner import ALL_WINDOWS, describe_device, run_once, run_variant
+from greensearch.pipeline._runner import ALL_WINDOWS, run_once, run_variant
 from greensearch.pipeline._stages import STAGES
 from greensearch.pipeline._summary import describe, summarize
 
@@ -12,7 +12,6 @@ __all__ = [
     "Metrics",
     "compute_metrics",
     "describe",
-    "describe_device",
     "run_once",
     "run_variant",
     "summarize",

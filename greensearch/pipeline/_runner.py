@@ -11,7 +11,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
-import platform
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from typing import Any
 from greensearch.config import StudyConfig
 from greensearch.exceptions import ConfigError, GreensearchError, StageFailedError
 from greensearch.knobs import Bundle, format_bundle
+from greensearch.machine import describe_machine
 from greensearch.pipeline._stages import (
     STAGES,
     RunState,
@@ -158,6 +158,7 @@ def run_once(
     with contextlib.ExitStack() as stack:
         for factory in plan.run_contexts:
             stack.enter_context(factory())
+        machine = describe_machine()  # threads in use once the run's contexts are set
         for name in STAGES:
             windows.begin(name)
             try:
@@ -196,7 +197,7 @@ def run_once(
             "idle_power_w": getattr(meter, "idle_power_w", None),
             "details": dict(getattr(meter, "details", {}) or {}),
         },
-        "device": describe_device(),
+        "machine": machine.to_dict(),
         "fidelity": fidelity,
         "train_steps": state.train_steps,
         "planned_steps": state.planned_steps,
@@ -272,22 +273,3 @@ def warm_up() -> None:
 
     import greensearch.data  # noqa: F401
     import greensearch.pipeline._engines  # noqa: F401
-
-
-def describe_device() -> dict[str, Any]:
-    """What ran the job: processor, accelerator and library versions, for the record."""
-    import torch
-    import transformers
-
-    info: dict[str, Any] = {
-        "type": "cuda" if torch.cuda.is_available() else "cpu",
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "python": platform.python_version(),
-    }
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-        info["cuda"] = torch.version.cuda
-    return info

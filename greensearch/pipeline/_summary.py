@@ -91,7 +91,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
             "knobs",
             "notes",
             "variant",
-            "device",
+            "machine",
             "fidelity",
             "planned_steps",
         )

@@ -179,5 +179,11 @@ def test_run_json_on_a_tiny_study(tmp_path, tiny_csv):
         assert out["stages"][stage]["energy_kwh"] > 0 and out["stages"][stage]["duration_s"] > 0
     assert out["meter"] == {**out["meter"], "name": "codecarbon", "method": "estimated"}
     assert set(out["metrics"]) >= {"f1", "f1_weighted", "accuracy", "degenerate"}
-    assert out["co2_kg"] > 0 and out["device"]["type"] == "cpu"
+    assert out["co2_kg"] > 0
+    from greensearch.machine import describe_machine
+
+    here = describe_machine()
+    assert out["machine"]["cpu_model"] == here.cpu_model
+    assert out["machine"]["cpu_capability"] == here.cpu_capability
+    assert out["machine"]["fingerprint"] == here.fingerprint and here.gpus == ()
     assert len(results.read_text().splitlines()) == 1

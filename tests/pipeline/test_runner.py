@@ -55,11 +55,20 @@ def test_stage_figures_add_up_to_the_total(baseline_record):
     assert validate > 0 and record["stages"]["train"]["duration_s"] > validate
 
 
-def test_record_has_metrics_meter_and_device(baseline_record):
+def test_record_has_metrics_meter_and_machine(baseline_record):
+    import torch
+
+    from greensearch.machine import describe_machine, read_cpu_facts
+
     record, _ = baseline_record
     assert set(record["metrics"]) >= {"f1", "f1_weighted", "accuracy", "degenerate"}
     assert record["meter"]["name"] == "fake" and record["meter"]["method"] == "estimated"
-    assert record["device"]["type"] == "cpu"
+    machine = record["machine"]
+    assert machine["cpu_model"] == read_cpu_facts().model
+    assert machine["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert machine["cpu_threads_used"] == torch.get_num_threads()
+    assert machine["fingerprint"] == describe_machine().fingerprint
+    assert "device" not in record
     assert record["train_steps"] == record["planned_steps"] == 15  # 240 train rows / 16
     assert record["knobs"] == "" and record["fidelity"] == 1.0
 
