@@ -2,103 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from greensearch.machine import GpuInfo, Machine, describe_machine
-
-# Two processors of one core each per block, as a 2-core KVM guest shows them.
-_X86_BLOCK = """processor\t: {n}
-vendor_id\t: AuthenticAMD
-model name\t: AMD EPYC
-physical id\t: 0
-core id\t\t: {n}
-flags\t\t: fpu sse sse2 avx avx2 fma f16c {extra} hypervisor
-
-"""
-
-_ARM_BLOCK = """processor\t: {n}
-BogoMIPS\t: 50.00
-Features\t: fp asimd evtstrm aes fphp asimdhp {extra}
-CPU implementer\t: 0x41
-
-"""
-
-_SOFTWARE = {
-    "cpu_capability": "AVX2",
-    "cpu_threads_used": 2,
-    "torch": "2.13.0+cpu",
-    "transformers": "5.24.0",
-    "cuda_runtime": None,
-}
-
-
-def fake_root(
-    tmp_path: Path, *, extra: str = "", arm: bool = False, cpus: int = 2, mem_kb: int = 24684092
-) -> Path:
-    """A /proc tree with ``cpus`` processors; ``extra`` flags added to each."""
-    root = tmp_path / "root"
-    (root / "proc").mkdir(parents=True, exist_ok=True)
-    block = _ARM_BLOCK if arm else _X86_BLOCK
-    (root / "proc" / "cpuinfo").write_text(
-        "".join(block.format(n=n, extra=extra) for n in range(cpus))
-    )
-    (root / "proc" / "meminfo").write_text(f"MemTotal:       {mem_kb} kB\nMemFree: 1 kB\n")
-    return root
-
-
-def fake_machine(tmp_path: Path, *, extra: str = "", **kw: object) -> Machine:
-    """A machine described from a fake tree, no GPU, fixed software facts."""
-    return describe_machine(
-        root=fake_root(tmp_path, extra=extra), nvml=False, arch="x86_64", software=_SOFTWARE, **kw
-    )
-
-
-class FakeNvmlError(Exception):
-    pass
-
-
-class FakeNvml:
-    """The NVML calls describe_machine makes, for one or more GPUs."""
-
-    NVMLError = FakeNvmlError
-
-    def __init__(self, gpus: list[tuple[str, int, tuple[int, int]]], *, fail_init: bool = False):
-        self.gpus = gpus
-        self.fail_init = fail_init
-        self.shutdowns = 0
-
-    def nvmlInit(self) -> None:
-        if self.fail_init:
-            raise FakeNvmlError("no driver")
-
-    def nvmlShutdown(self) -> None:
-        self.shutdowns += 1
-
-    def nvmlSystemGetDriverVersion(self) -> str:
-        return "550.54.15"
-
-    def nvmlSystemGetNVMLVersion(self) -> bytes:
-        return b"12.550.54.15"
-
-    def nvmlSystemGetCudaDriverVersion(self) -> int:
-        return 12040
-
-    def nvmlDeviceGetCount(self) -> int:
-        return len(self.gpus)
-
-    def nvmlDeviceGetHandleByIndex(self, i: int) -> int:
-        return i
-
-    def nvmlDeviceGetName(self, h: int) -> str:
-        return self.gpus[h][0]
-
-    def nvmlDeviceGetMemoryInfo(self, h: int) -> object:
-        return type("Mem", (), {"total": self.gpus[h][1]})()
-
-    def nvmlDeviceGetCudaComputeCapability(self, h: int) -> tuple[int, int]:
-        return self.gpus[h][2]
+from greensearch.machine import GpuInfo, describe_machine
+from tests.machines import SOFTWARE, X86_BLOCK, FakeNvml, fake_machine, fake_root
 
 
 def test_cpu_facts_from_a_fake_tree(tmp_path):
@@ -118,11 +25,11 @@ def test_hyperthreads_count_once_as_physical_cores(tmp_path):
     root = tmp_path / "root"
     (root / "proc").mkdir(parents=True)
     blocks = [
-        _X86_BLOCK.format(n=n, extra="").replace(f"core id\t\t: {n}", f"core id\t\t: {n % 2}")
+        X86_BLOCK.format(n=n, extra="").replace(f"core id\t\t: {n}", f"core id\t\t: {n % 2}")
         for n in range(4)
     ]
     (root / "proc" / "cpuinfo").write_text("".join(blocks))
-    m = describe_machine(root=root, nvml=False, arch="x86_64", software=_SOFTWARE)
+    m = describe_machine(root=root, nvml=False, arch="x86_64", software=SOFTWARE)
     assert (m.cpu_physical_cores, m.cpu_logical_cpus) == (2, 4)
 
 
@@ -143,7 +50,7 @@ def test_native_precision_follows_the_cpu_flags(tmp_path, extra, bf16, fp16):
 
 def test_arm_bf16_extension_is_native(tmp_path):
     root = fake_root(tmp_path, arm=True, extra="bf16 i8mm")
-    m = describe_machine(root=root, nvml=False, arch="aarch64", software=_SOFTWARE)
+    m = describe_machine(root=root, nvml=False, arch="aarch64", software=SOFTWARE)
     assert m.native("bf16") is True and m.native("fp16") is True  # fphp: half arithmetic
     assert m.cpu_flags == ("asimd", "asimdhp", "bf16", "fphp", "i8mm")
     assert m.cpu_physical_cores is None and m.cpu_logical_cpus == 2  # no core ids on ARM
@@ -151,14 +58,14 @@ def test_arm_bf16_extension_is_native(tmp_path):
 
 def test_no_cpuinfo_means_native_support_unknown_not_emulated(tmp_path):
     (tmp_path / "empty").mkdir()
-    m = describe_machine(root=tmp_path / "empty", nvml=False, software=_SOFTWARE)
+    m = describe_machine(root=tmp_path / "empty", nvml=False, software=SOFTWARE)
     assert m.native("bf16") is None and m.emulation_note("bf16") is None
     assert m.ram_bytes is None and m.cpu_flags == ()
 
 
 def test_gpu_facts_from_nvml_and_native_precision_by_compute_capability(tmp_path):
     nvml = FakeNvml([("NVIDIA A100-SXM4-80GB", 80 * 2**30, (8, 0))])
-    m = describe_machine(root=fake_root(tmp_path), nvml=nvml, arch="x86_64", software=_SOFTWARE)
+    m = describe_machine(root=fake_root(tmp_path), nvml=nvml, arch="x86_64", software=SOFTWARE)
     assert m.gpus == (GpuInfo("NVIDIA A100-SXM4-80GB", 80 * 2**30, "8.0"),)
     assert (m.gpu_driver, m.cuda_driver, m.nvml_version) == ("550.54.15", "12.4", "12.550.54.15")
     assert m.trains_on == "gpu" and m.native("bf16") is True  # the CPU's AVX2 no longer decides
@@ -170,7 +77,7 @@ def test_gpu_facts_from_nvml_and_native_precision_by_compute_capability(tmp_path
     t4 = describe_machine(
         root=fake_root(tmp_path),
         nvml=FakeNvml([("Tesla T4", 15 * 2**30, (7, 5))]),
-        software=_SOFTWARE,
+        software=SOFTWARE,
     )
     assert t4.native("fp16") is True and t4.native("bf16") is False
     assert t4.emulation_note("bf16") == "bf16 emulated on this GPU: expect a cost"
@@ -178,7 +85,7 @@ def test_gpu_facts_from_nvml_and_native_precision_by_compute_capability(tmp_path
 
 def test_nvml_without_a_driver_means_no_gpu(tmp_path):
     m = describe_machine(
-        root=fake_root(tmp_path), nvml=FakeNvml([], fail_init=True), software=_SOFTWARE
+        root=fake_root(tmp_path), nvml=FakeNvml([], fail_init=True), software=SOFTWARE
     )
     assert m.gpus == () and m.gpu_driver is None
 
@@ -190,7 +97,7 @@ def test_fingerprint_names_the_hardware_not_the_software(tmp_path):
         nvml=False,
         arch="x86_64",
         software={
-            **_SOFTWARE,
+            **SOFTWARE,
             "cpu_threads_used": 1,
             "torch": "2.14.0",
             "cpu_capability": "DEFAULT",
@@ -202,7 +109,7 @@ def test_fingerprint_names_the_hardware_not_the_software(tmp_path):
         root=fake_root(tmp_path, mem_kb=24684092 - 4096),
         nvml=False,
         arch="x86_64",
-        software=_SOFTWARE,
+        software=SOFTWARE,
     )
     assert near.fingerprint == base.fingerprint
     assert fake_machine(tmp_path, extra="avx512f avx512_bf16").fingerprint != base.fingerprint
@@ -210,7 +117,7 @@ def test_fingerprint_names_the_hardware_not_the_software(tmp_path):
         root=fake_root(tmp_path, mem_kb=24684092 + 2**21),
         nvml=False,
         arch="x86_64",
-        software=_SOFTWARE,
+        software=SOFTWARE,
     )
     assert more.fingerprint != base.fingerprint
     assert len(base.fingerprint) == 12 and int(base.fingerprint, 16) >= 0

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greensearch.cli._render import print_json, print_table
 
-__all__ = ["add_parser", "knob_rows"]
+if TYPE_CHECKING:
+    from greensearch.machine import Machine
+
+__all__ = ["add_parser", "knob_rows", "render"]
 
 
 def add_parser(sub: Any) -> None:
@@ -22,10 +25,12 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(handler=handle)
 
 
-def knob_rows() -> list[dict[str, Any]]:
-    """One dict per registered knob, in registry order."""
+def knob_rows(machine: Machine | None = None) -> list[dict[str, Any]]:
+    """One dict per registered knob, in registry order, judged on ``machine`` (default: here)."""
     from greensearch.knobs import default_registry
+    from greensearch.machine import describe_machine
 
+    machine = machine if machine is not None else describe_machine()
     rows = []
     for knob in default_registry():
         reason = knob.unavailable_reason()
@@ -52,6 +57,7 @@ def knob_rows() -> list[dict[str, Any]]:
                 "available": reason is None,
                 "reason": reason,
                 "unavailable_values": knob.unavailable_values(),
+                "emulated_values": knob.emulated_values(machine),
             }
         )
     return rows
@@ -63,6 +69,12 @@ def handle(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
         return 0
+    render(rows)
+    return 0
+
+
+def render(rows: list[dict[str, Any]]) -> None:
+    """The registry as a table; emulated precisions are available, with their cost noted."""
     table = []
     for row in rows:
         params = ":".join(_describe(p) for p in row["params"]) or "(flag)"
@@ -71,9 +83,10 @@ def handle(args: argparse.Namespace) -> int:
             where = "yes, except " + "; ".join(
                 f"{v} ({why.split(';')[0]})" for v, why in row["unavailable_values"].items()
             )
+        if row["available"] and row["emulated_values"]:
+            where += "; " + "; ".join(row["emulated_values"].values())
         table.append([row["name"], row["stage"], ",".join(row["targets"]), params, where])
     print_table(["knob", "stage", "targets", "params", "available here"], table, align="lllll")
-    return 0
 
 
 def _describe(p: dict[str, Any]) -> str:

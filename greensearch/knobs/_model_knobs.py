@@ -278,6 +278,7 @@ KNOBS: tuple[Knob, ...] = (
         params=(Param("dtype", str, "bf16", choices=("fp16", "bf16")),),
         search_values=("bf16", "fp16"),
         value_needs={"fp16": (_CUDA,)},
+        value_dtypes={"bf16": "bf16", "fp16": "fp16"},
         apply=_apply_precision,
     ),
     Knob(

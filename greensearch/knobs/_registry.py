@@ -19,6 +19,7 @@ from greensearch.config import StudyConfig
 from greensearch.exceptions import ConfigError, KnobConflictError, KnobUnavailableError
 from greensearch.knobs._bundle import FLAG_ON, Bundle, format_bundle
 from greensearch.knobs._plan import RunPlan
+from greensearch.machine import Machine
 
 __all__ = [
     "Stage",
@@ -133,6 +134,9 @@ class Knob:
             (e.g. pruning no more layers than the model has).
         value_needs: Extra needs of single values, keyed by the first parameter's text
             (``precision``: ``fp16`` needs CUDA while ``bf16`` runs on a CPU).
+        value_dtypes: Values (first parameter's text) that compute in a reduced precision
+            the hardware may only emulate (``precision``: ``bf16`` -> ``bf16``): such a
+            value runs, but costs where the device lacks native support for the dtype.
     """
 
     name: str
@@ -147,6 +151,7 @@ class Knob:
     search_values: tuple[str, ...] | None = None
     validate: Callable[[StudyConfig, Value], None] | None = None
     value_needs: dict[str, tuple[Requirement, ...]] = field(default_factory=dict, compare=False)
+    value_dtypes: dict[str, str] = field(default_factory=dict, compare=False)
 
     def parse(self, raw: str) -> Value:
         """Turn ``"12:bottom"`` (or ``"on"`` for a flag) into a checked value dict."""
@@ -186,6 +191,19 @@ class Knob:
             reasons = [r for r in (req.missing() for req in needs) if r]
             if reasons:
                 out[text] = "; ".join(reasons)
+        return out
+
+    def emulated_values(self, machine: Machine) -> dict[str, str]:
+        """Values that run here but in a precision ``machine`` only emulates, with the note.
+
+        The note reads ``bf16 emulated on this CPU: expect a cost``; values this machine
+        cannot run at all are left to :meth:`unavailable_values`.
+        """
+        out: dict[str, str] = {}
+        for text, dtype in self.value_dtypes.items():
+            note = machine.emulation_note(dtype)
+            if note and text not in self.unavailable_values():
+                out[text] = note
         return out
 
     def values_for_search(self) -> tuple[str, ...]:
