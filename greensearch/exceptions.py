@@ -14,6 +14,7 @@ __all__ = [
     "KnobUnavailableError",
     "MeterUnavailableError",
     "MeasurementError",
+    "MixedMachinesError",
     "StageFailedError",
 ]
 
@@ -48,3 +49,7 @@ class StageFailedError(GreensearchError):
     def __init__(self, stage: str, message: str) -> None:
         super().__init__(f"stage '{stage}' failed: {message}")
         self.stage = stage
+
+
+class MixedMachinesError(ConfigError):
+    """A study's baseline was measured on one machine and this trial on another."""

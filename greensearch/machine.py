@@ -206,6 +206,7 @@ class Machine:
         out["native_bf16"] = self.native("bf16")
         out["native_fp16"] = self.native("fp16")
         out["fingerprint"] = self.fingerprint
+        out["summary"] = self.summary()
         return out
 
 

@@ -235,6 +235,11 @@ def render(result: dict[str, Any]) -> None:
     )
     meter = result["meter"]
     print(f"meter: {meter['name']} ({meter['method']})")
+    machine = result.get("machine")
+    if machine:
+        print(f"measured on: {machine.get('summary', '?')} (fingerprint {machine['fingerprint']})")
+    for what, why in result.get("left_out_values", {}).items():
+        print(f"left out of the search: {what} ({why})")
 
 
 def _render_finalists(finals: list[dict[str, Any]]) -> None:

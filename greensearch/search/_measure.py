@@ -110,5 +110,5 @@ def trial_attrs(summary: dict[str, Any]) -> dict[str, Any]:
         "planned_steps": summary["runs"][0]["planned_steps"],
         "notes": summary.get("notes", []),
         "energy_kwh_runs": energies,
-        "device": summary.get("device", {}).get("type", "?"),
+        "machine": (summary.get("machine") or {}).get("fingerprint"),
     }

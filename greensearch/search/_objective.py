@@ -16,8 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from greensearch.config import StudyConfig
-from greensearch.exceptions import GreensearchError, MeasurementError
+from greensearch.exceptions import GreensearchError, MeasurementError, MixedMachinesError
 from greensearch.knobs import Bundle, parse_bundle
+from greensearch.machine import Machine
+from greensearch.search._machines import (
+    BASELINE_MACHINE_ATTR,
+    TRIAL_MACHINE_ATTR,
+    refusal,
+    remember_baseline_machine,
+)
 from greensearch.search._measure import trial_attrs
 from greensearch.search._space import SearchSpace
 
@@ -67,6 +74,10 @@ class TrialRunner:
         poll_s: How often to look for a trial another worker is running.
         wait_timeout_s: Longest wait for another worker's trial.
         run_fn: Replaces :func:`greensearch.pipeline.run_variant` (replayed landscapes).
+        machine: This process's machine: trials are refused before they measure when the
+            study's baseline ran on another (``None``: unknown, as in replays).
+        refused: Set to the refusal's message when a trial was refused for its machine,
+            so the search stops instead of failing every later trial the same way.
     """
 
     study_cfg: StudyConfig
@@ -81,11 +92,15 @@ class TrialRunner:
     poll_s: float = 2.0
     wait_timeout_s: float = 6 * 3600.0
     run_fn: Callable[..., dict[str, Any]] | None = None
+    machine: Machine | None = None
+    refused: str | None = None
     _warm: bool = False
 
     def __call__(self, trial: Any) -> tuple[float, float]:
         import optuna
 
+        if self.machine is not None:
+            self._check_machine(trial, self.machine.fingerprint, self.machine.summary())
         phase = trial.user_attrs.get("phase", "sampler")
         fidelity = float(trial.user_attrs.get("fidelity", self.fidelity))
         bundle = self.space.sample(trial)
@@ -126,6 +141,7 @@ class TrialRunner:
                 registry=self.space.registry,
             )
             attrs = trial_attrs(summary)
+            self._check_measured_machine(trial, summary.get("machine"), baseline, bundle)
             base = attrs if baseline is None else attrs_of(baseline)
             attrs.update(_deltas(attrs, base, self.budget_pct, fidelity))
         except GreensearchError as err:
@@ -134,6 +150,50 @@ class TrialRunner:
         attrs["targets"] = {n: list(self.space.registry.get(n).targets) for n in bundle}
         _store(trial, attrs)
         return attrs["energy_kwh"], attrs["f1_loss_pct"]
+
+    def _check_machine(self, trial: Any, fingerprint: str | None, summary: str) -> None:
+        """Refuse a trial of ``fingerprint`` in a study whose baseline ran on another machine."""
+        stored = trial.study.user_attrs.get(BASELINE_MACHINE_ATTR)
+        if fingerprint is None or stored is None or stored.get("fingerprint") == fingerprint:
+            return
+        self.refused = refusal(trial.study.study_name, stored, fingerprint, summary)
+        trial.set_user_attr("error", self.refused)
+        raise MixedMachinesError(self.refused)
+
+    def _check_measured_machine(
+        self, trial: Any, machine: dict[str, Any] | None, baseline: Any | None, bundle: Bundle
+    ) -> None:
+        """The machine that measured this trial is the baseline's (checked before storing).
+
+        A worker that started before the study had a baseline passed the first check; its
+        trial's machine is compared with the baseline trial's own record here.
+        """
+        if not machine or not machine.get("fingerprint"):
+            return  # a replay or an old record: nothing to compare
+        if baseline is not None:
+            base = attrs_of(baseline).get(TRIAL_MACHINE_ATTR)
+            if base is not None and base != machine["fingerprint"]:
+                stored = trial.study.user_attrs.get(BASELINE_MACHINE_ATTR) or {"fingerprint": base}
+                self.refused = refusal(
+                    trial.study.study_name,
+                    stored,
+                    machine["fingerprint"],
+                    machine.get("summary", "?"),
+                )
+                trial.set_user_attr("error", self.refused)
+                raise MixedMachinesError(self.refused)
+        self._check_machine(trial, machine["fingerprint"], machine.get("summary", "?"))
+        if not bundle:
+            remember_baseline_machine(trial.study, machine)
+
+    def raise_if_refused(self) -> None:
+        """Re-raise a machine refusal that ``study.optimize`` caught as a failed trial.
+
+        Raises:
+            MixedMachinesError: a trial of this process was refused for its machine.
+        """
+        if self.refused is not None:
+            raise MixedMachinesError(self.refused)
 
     def _wait_for_claim(self, trial: Any, key: str, fidelity: float) -> Any | None:
         """The earlier trial measuring this knob set at this fidelity, once it is finished."""

@@ -52,6 +52,8 @@ class ReplayRunner:
         fail: Bundles (canonical text) whose run raises, to test crash handling.
         planned_steps: Training steps of a full run.
         calls: Every request, in order: ``(bundle text, fidelity, repeats)``.
+        machine: The ``machine`` each record names (a ``Machine.to_dict()``); none when
+            ``None``, so the search's machine checks have nothing to compare.
     """
 
     landscape: Mapping[str, Point]
@@ -61,6 +63,7 @@ class ReplayRunner:
     planned_steps: int = 100
     calls: list[tuple[str, float, int]] = field(default_factory=list)
     on_call: Callable[[str], None] | None = None
+    machine: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -106,7 +109,7 @@ class ReplayRunner:
             "co2_kg": 0.0,
             "metrics": {"f1": f1, "f1_weighted": f1, "accuracy": f1, "degenerate": p.degenerate},
             "meter": {"name": "replay", "method": "estimated"},
-            "device": {"type": "replay"},
+            **({"machine": dict(self.machine)} if self.machine else {}),
             "fidelity": fidelity,
             "train_steps": steps,
             "planned_steps": self.planned_steps,

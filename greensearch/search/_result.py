@@ -13,6 +13,7 @@ import statistics
 from typing import Any
 
 from greensearch.pipeline import describe
+from greensearch.search._machines import BASELINE_MACHINE_ATTR
 from greensearch.search._objective import attrs_of, completed_at
 
 __all__ = ["pick_finalists", "pick_near_misses", "pareto_rows", "build_result", "trial_row"]
@@ -156,6 +157,10 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> dict[str,
         "search_duration_s": sum(attrs_of(t).get("duration_s_spent", 0.0) for t in all_trials),
         "extrapolation": _extrapolation(study, finals, fidelity),
         "meter": _meter(all_trials),
+        "machine": study.user_attrs.get(BASELINE_MACHINE_ATTR),
+        "left_out_values": {
+            k: v for k, v in study.user_attrs.get("skipped_knobs", {}).items() if "=" in k
+        },
     }
     saving = (base.values[0] - oracle.values[0]) if oracle is not None and base is not None else 0.0
     result["payback_runs"] = spent / saving if saving > 0 else None

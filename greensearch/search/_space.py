@@ -15,6 +15,7 @@ from typing import Any
 from greensearch.config import StudyConfig
 from greensearch.exceptions import ConfigError
 from greensearch.knobs import Bundle, Knob, KnobRegistry
+from greensearch.machine import Machine
 
 __all__ = ["OFF", "SearchSpace", "build_space"]
 
@@ -75,8 +76,13 @@ def build_space(
     *,
     include: list[str] | None = None,
     exclude: list[str] | None = None,
+    machine: Machine | None = None,
 ) -> SearchSpace:
     """Collect the knob values that can run here on ``study``.
+
+    A value in a precision ``machine`` only emulates (bf16 on an AVX2-only CPU) runs, but
+    costs instead of saving: it is left out (``skipped["precision=bf16"]`` says why)
+    unless ``include`` names its knob, so the search does not pay to measure it.
 
     Raises:
         ConfigError: an included/excluded name is not a knob, or nothing is left to search.
@@ -97,7 +103,13 @@ def build_space(
             continue
         values: list[str] = []
         rejected: list[str] = []
+        emulated = knob.emulated_values(machine) if machine is not None else {}
         for raw in knob.values_for_search():
+            if raw in emulated and not (include and knob.name in include):
+                skipped[f"{knob.name}={raw}"] = (
+                    f"{emulated[raw]}; name {knob.name} in --include to search it"
+                )
+                continue
             try:
                 registry.resolve({knob.name: raw}, study=study)
             except ConfigError as err:
@@ -106,7 +118,7 @@ def build_space(
             values.append(raw)
         if values:
             choices[knob.name] = tuple(values)
-        else:
+        elif rejected:
             skipped[knob.name] = "no search value runs on this study: " + "; ".join(rejected)
     if not choices:
         raise ConfigError("no knob is available to search on this machine; see `greensearch knobs`")

@@ -34,6 +34,8 @@ from greensearch.exceptions import (
     StageFailedError,
 )
 from greensearch.knobs import default_registry, parse_bundle
+from greensearch.machine import Machine, describe_machine
+from greensearch.search._machines import check_machine
 from greensearch.search._objective import TrialRunner
 from greensearch.search._result import build_result, pick_finalists, pick_near_misses
 from greensearch.search._space import SearchSpace, build_space
@@ -72,6 +74,7 @@ def optimize(
     progress: Callable[[str, int, int], None] | None = None,
     registry: Any = None,
     run_fn: Callable[..., dict[str, Any]] | None = None,
+    machine: Machine | None = None,
 ) -> dict[str, Any]:
     """Search knob bundles for the lowest energy within an F1 budget.
 
@@ -106,6 +109,9 @@ def optimize(
         progress: Called as ``progress(phase, done, total)`` after each trial.
         registry: Knob registry (default: the built-in knobs).
         run_fn: Replaces the real pipeline run (e.g. a :class:`ReplayRunner`).
+        machine: The machine trials run on (default: this one, or unknown with ``run_fn``):
+            a study whose baseline ran on another machine is refused, and precision
+            values it only emulates are left out of the search unless ``include`` names them.
 
     Returns:
         The result dict (``oracle``, ``pareto``, ``n_trials``, ``n_pruned``,
@@ -122,7 +128,11 @@ def optimize(
     _check_args(fidelity, repeats, baseline_repeats, finalists, near_misses, n_workers, sampler)
     registry = registry if registry is not None else default_registry()
     excluded = sorted(set(exclude or []) | set(cfg.search_exclude)) or None
-    space = build_space(registry, cfg, include=include, exclude=excluded)
+    here = machine if machine is not None or run_fn is not None else describe_machine()
+    space = build_space(registry, cfg, include=include, exclude=excluded, machine=here)
+    for what, why in space.skipped.items():
+        if "=" in what:  # a value left out (emulated precision), not a whole knob
+            logger.warning("left out of the search: %s (%s)", what, why)
     name = study_name or f"{cfg.name}-f1-{budget:g}"
     url = storage if storage is not None else default_storage_url(name)
     total = n_trials if n_trials is not None else 1 + len(space.choices) + 8
@@ -137,6 +147,7 @@ def optimize(
         directions=["minimize", "minimize"],
         sampler=make_sampler(sampler, space, seed),
     )
+    check_machine(ostudy, here)
     _remember(ostudy, cfg, budget, fidelity, space)
     owned_meter = isinstance(meter, str)
     the_meter = _open_meter(meter, idle_seconds) if owned_meter else meter
@@ -151,6 +162,7 @@ def optimize(
         checker_factory=_checker_factory(registry) if prune else None,
         results_path=results_path,
         run_fn=run_fn,
+        machine=here,
     )
     workers: list[subprocess.Popen[bytes]] = []
     try:
@@ -178,9 +190,11 @@ def optimize(
         _search(ostudy, runner, total, progress, gc_after_trial=run_fn is None, guide=guide_fn)
         for w in workers:
             w.wait()
+        runner.raise_if_refused()
         if not search_only:
             _settle(ostudy, the_storage, runner)
             _finals(ostudy, space, fidelity, budget, finalists, near_misses, runner, progress)
+            runner.raise_if_refused()
     finally:
         for w in workers:
             if w.poll() is None:
@@ -347,7 +361,7 @@ def _search(
         if trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs.get("knobs") == "":
             baseline_error.append(trial.user_attrs.get("error", "the baseline run failed"))
             study.stop()  # nothing can be judged without a baseline
-        if n >= total:
+        if n >= total or runner.refused is not None:
             study.stop()
         elif guide is not None and trial.user_attrs.get("phase") != "guided":
             guide(study)
@@ -362,6 +376,7 @@ def _search(
         catch=(StageFailedError, GreensearchError),
         gc_after_trial=gc_after_trial,
     )
+    runner.raise_if_refused()
     if baseline_error:
         raise MeasurementError(f"search stopped: {baseline_error[0]}")
 
@@ -387,7 +402,7 @@ def _settle(ostudy: Any, storage: Any, runner: TrialRunner) -> None:
             deepcopy=False,
             states=(optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING),
         )
-        if not trials or time.monotonic() > deadline:
+        if not trials or time.monotonic() > deadline or runner.refused is not None:
             return
         if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
             ostudy.optimize(runner, n_trials=1, catch=(StageFailedError, GreensearchError))
@@ -481,7 +496,7 @@ def _finals(
         )
 
     n = len(keys)
-    while waiting():
+    while waiting() and runner.refused is None:
         if progress is not None:
             progress("final", n - waiting(), n)
         ostudy.optimize(runner, n_trials=1, catch=(StageFailedError, GreensearchError))
