@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
-import os
 import platform
 import shlex
 import sys
@@ -60,17 +59,11 @@ def bundle_of(on: Iterable[str], canon: Mapping[str, str]) -> Bundle:
 
 
 def machine() -> str:
-    """One line naming this machine."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{platform.node()} ({cpu}, {os.cpu_count()} cores, {platform.system()})"
+    """One line naming this machine: CPU model, cores, torch's ISA level, native dtypes, GPUs."""
+    from greensearch.machine import describe_machine
+
+    m = describe_machine()
+    return f"{platform.node()} ({m.summary()}, {platform.system()}; fingerprint {m.fingerprint})"
 
 
 def now_utc() -> str:
