@@ -65,10 +65,15 @@ def knob_rows(machine: Machine | None = None) -> list[dict[str, Any]]:
 
 def handle(args: argparse.Namespace) -> int:
     """Print the registry."""
-    rows = knob_rows()
+    from greensearch.cli._run import machine_line
+    from greensearch.machine import describe_machine
+
+    machine = describe_machine()
+    rows = knob_rows(machine)
     if args.json:
         print_json(rows)
         return 0
+    print(f"machine: {machine_line(machine.to_dict())}")
     render(rows)
     return 0
 
