@@ -171,9 +171,14 @@ def test_run_json_on_a_tiny_study(tmp_path, tiny_csv):
         str(tmp_path / "runs"),
         "--fidelity",
         "0.3",
+        "--repeats",
+        "2",
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
+    assert [r["seed"] for r in out["runs"]] == [42, 43] == out["seeds"]
+    low, high = out["metrics"]["f1_ci95"]
+    assert low < high and out["metrics"]["n_seeds"] == 2
     assert set(out["stages"]) >= {"data", "tokenize", "load", "train", "save", "eval"}
     for stage in ("data", "tokenize", "load", "train", "save", "eval"):
         assert out["stages"][stage]["energy_kwh"] > 0 and out["stages"][stage]["duration_s"] > 0
@@ -185,5 +190,7 @@ def test_run_json_on_a_tiny_study(tmp_path, tiny_csv):
     here = describe_machine()
     assert out["machine"]["cpu_model"] == here.cpu_model
     assert out["machine"]["cpu_capability"] == here.cpu_capability
-    assert out["machine"]["fingerprint"] == here.fingerprint and here.gpus == ()
-    assert len(results.read_text().splitlines()) == 1
+    assert out["machine"]["fingerprint"] == here.fingerprint
+    assert out["machine"]["gpus"] == here.to_dict()["gpus"]
+    assert "device" not in out
+    assert len(results.read_text().splitlines()) == 2
