@@ -355,9 +355,10 @@ def _nvml_facts(nvml: Any) -> tuple[tuple[GpuInfo, ...], dict[str, str]]:
         return (), {}
     if nvml is None:
         try:
-            import pynvml as nvml
+            import pynvml
         except ImportError:
             return (), {}
+        nvml = pynvml
     try:
         nvml.nvmlInit()
     except nvml.NVMLError:
