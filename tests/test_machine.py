@@ -127,3 +127,20 @@ def test_summary_line(tmp_path):
     m = fake_machine(tmp_path, extra="avx512f avx512_bf16")
     assert m.summary() == "AMD EPYC, 2 cores, torch AVX2, native bf16"
     assert fake_machine(tmp_path).summary() == "AMD EPYC, 2 cores, torch AVX2, no native bf16/fp16"
+
+
+def test_run_prints_the_machine_in_one_line(tmp_path):
+    from greensearch.cli._run import machine_line
+
+    m = fake_machine(tmp_path, extra="avx512f avx512_bf16")
+    assert machine_line(m.to_dict()) == (
+        f"AMD EPYC, 2 cores (2 threads used), torch AVX2, native bf16; fingerprint {m.fingerprint}"
+    )
+    gpu = describe_machine(
+        root=fake_root(tmp_path),
+        nvml=FakeNvml([("Tesla T4", 15 * 2**30, (7, 5))]),
+        software=SOFTWARE,
+    )
+    assert machine_line(gpu.to_dict()).endswith(
+        f"torch AVX2, native fp16, GPU Tesla T4; fingerprint {gpu.fingerprint}"
+    )

@@ -10,6 +10,7 @@ baseline was stored) is refused before its figures are stored.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from greensearch.exceptions import MixedMachinesError
@@ -22,6 +23,8 @@ __all__ = [
     "refusal",
     "remember_baseline_machine",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Study user attribute: the machine that measured the baseline (``Machine.to_dict()``
 #: plus ``summary``); its ``fingerprint`` is what other machines are compared with.
@@ -48,6 +51,15 @@ def check_machine(ostudy: Any, here: Machine | None) -> None:
         MixedMachinesError: the fingerprints differ.
     """
     stored = ostudy.user_attrs.get(BASELINE_MACHINE_ATTR)
+    if stored is None and here is not None and ostudy.get_trials(deepcopy=False):
+        logger.warning(
+            "study '%s' has trials but no recorded baseline machine (made before greensearch "
+            "recorded machines): trials from another machine cannot be told apart; this is "
+            "machine %s (%s)",
+            ostudy.study_name,
+            here.fingerprint,
+            here.summary(),
+        )
     if here is None or stored is None:
         return
     if stored.get("fingerprint") != here.fingerprint:

@@ -171,3 +171,18 @@ def test_include_names_emulated_precision_and_it_is_seeded(tmp_path, clock_meter
         guide=False,
     )
     assert ("half", 0.5, 1) in runner.calls
+
+
+def test_a_study_from_before_machine_records_is_named_unknown(tmp_path, clock_meter, caplog):
+    storage = optuna.storages.InMemoryStorage()
+    _optimize(storage, clock_meter, machine=None, stamped=None)  # an old study: no machine
+    study = optuna.load_study(study_name="t", storage=storage)
+    assert BASELINE_MACHINE_ATTR not in study.user_attrs
+    a = fake_machine(tmp_path)
+    with caplog.at_level("WARNING"):
+        _optimize(storage, clock_meter, machine=a, stamped=a, n_trials=10)
+    assert (
+        "study 't' has trials but no recorded baseline machine (made before greensearch "
+        "recorded machines): trials from another machine cannot be told apart; this is "
+        f"machine {a.fingerprint} ({a.summary()})"
+    ) in caplog.text
