@@ -93,6 +93,7 @@ def handle(args: argparse.Namespace) -> int:
     from greensearch.energy import make_meter, measure_idle_power
     from greensearch.knobs import default_registry, parse_bundle
     from greensearch.knobs._paper import paper_variant
+    from greensearch.machine import describe_machine
     from greensearch.pipeline import run_variant
 
     study = load_study(args.study)
@@ -102,6 +103,7 @@ def handle(args: argparse.Namespace) -> int:
     else:
         bundle = parse_bundle(args.knobs)
     default_registry().resolve(bundle, study=study)  # reject bad bundles before any work
+    notes += default_registry().emulation_notes(bundle, describe_machine())
     quiet = args.quiet or args.json
     meter = make_meter(args.meter)
     try:

@@ -307,6 +307,20 @@ class KnobRegistry:
         items = self.resolve(bundle, check_available=False)
         return format_bundle({r.knob.name: r.raw for r in items})
 
+    def emulation_notes(self, bundle: Bundle, machine: Machine) -> list[str]:
+        """One note per knob of ``bundle`` that computes in a precision ``machine`` emulates.
+
+        The knob runs; the note (``precision=bf16: bf16 emulated on this CPU: expect a
+        cost``) tells the user why its energy may rise where others report a saving.
+        """
+        notes = []
+        for item in self.resolve(bundle, check_available=False):
+            first = item.raw.split(":")[0]
+            note = item.knob.emulated_values(machine).get(first)
+            if note:
+                notes.append(f"{item.knob.name}={item.raw}: {note}")
+        return notes
+
     def plan(self, study: StudyConfig, bundle: Bundle) -> RunPlan:
         """Resolve a bundle and apply it to a fresh plan for ``study``."""
         plan = RunPlan(study=study)

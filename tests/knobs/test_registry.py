@@ -224,3 +224,16 @@ def test_param_range_is_inclusive() -> None:
     assert (param.convert("2", "k"), param.convert("4", "k")) == (2, 4)
     with pytest.raises(ConfigError, match="knob 'k'"):
         param.convert("5", "k")
+
+
+def test_emulation_notes_name_the_knobs_a_machine_only_emulates(tmp_path):
+    from tests.machines import fake_machine
+
+    reg = default_registry()
+    bundle = {"precision": "bf16", "seq_len": "128"}
+    avx2 = fake_machine(tmp_path / "avx2")
+    assert reg.emulation_notes(bundle, avx2) == [
+        "precision=bf16: bf16 emulated on this CPU: expect a cost"
+    ]
+    zen5 = fake_machine(tmp_path / "zen5", extra="avx512f avx512_bf16")
+    assert reg.emulation_notes(bundle, zen5) == []
