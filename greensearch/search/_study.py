@@ -72,6 +72,7 @@ def optimize(
     progress: Callable[[str, int, int], None] | None = None,
     registry: Any = None,
     run_fn: Callable[..., dict[str, Any]] | None = None,
+    confidence: float = 0.95,
 ) -> dict[str, Any]:
     """Search knob bundles for the lowest energy within an F1 budget.
 
@@ -106,6 +107,8 @@ def optimize(
         progress: Called as ``progress(phase, done, total)`` after each trial.
         registry: Knob registry (default: the built-in knobs).
         run_fn: Replaces the real pipeline run (e.g. a :class:`ReplayRunner`).
+        confidence: Confidence of the one-sided ΔF1 bounds behind every F1 verdict
+            (finalists, oracle); 0.5 is the point-estimate rule.
 
     Returns:
         The result dict (``oracle``, ``pareto``, ``n_trials``, ``n_pruned``,
@@ -120,6 +123,8 @@ def optimize(
     budget = budget_f1 if isinstance(budget_f1, float | int) else parse_f1_budget(budget_f1)
     budget = abs(float(budget))
     _check_args(fidelity, repeats, baseline_repeats, finalists, near_misses, n_workers, sampler)
+    if not 0.5 <= confidence < 1:
+        raise ConfigError(f"--confidence must be in [0.5, 1), got {confidence}")
     registry = registry if registry is not None else default_registry()
     excluded = sorted(set(exclude or []) | set(cfg.search_exclude)) or None
     space = build_space(registry, cfg, include=include, exclude=excluded)
@@ -151,6 +156,7 @@ def optimize(
         checker_factory=_checker_factory(registry) if prune else None,
         results_path=results_path,
         run_fn=run_fn,
+        confidence=confidence,
     )
     workers: list[subprocess.Popen[bytes]] = []
     try:
