@@ -430,8 +430,22 @@ def _guide_factory(
             for t in trials
             if t.user_attrs.get("knobs") and t.state != optuna.trial.TrialState.PRUNED
         }
+        # A bundle predicted within the budget plus the F1 loss this task cannot resolve
+        # is not confidently infeasible, so it stays proposable (no slack where trials
+        # kept no predictions: replayed landscapes).
+        slack = next(
+            (
+                float(t.user_attrs["measurement"]["f1_resolution_pct"])
+                for t in trials
+                if t.state == optuna.trial.TrialState.COMPLETE
+                and t.user_attrs.get("knobs") == ""
+                and (t.user_attrs.get("measurement") or {}).get("f1_resolution_pct") is not None
+            ),
+            0.0,
+        )
         try:
-            bundle = propose(checker_from_trials(registry, trials, fidelity), space, budget, tried)
+            checker = checker_from_trials(registry, trials, fidelity)
+            bundle = propose(checker, space, budget + slack, tried)
         except GreensearchError as err:  # a model problem must not stop the search
             logger.warning("no model-guided trial this time: %s", err)
             return
