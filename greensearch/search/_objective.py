@@ -42,6 +42,8 @@ TOP_LEVEL_ATTRS = (
     "f1",
     "feasible",
     "f1_verdict",
+    "delta_f1_ci95_pct",
+    "n_seeds",
     "method",
 )
 
