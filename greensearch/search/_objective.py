@@ -19,6 +19,7 @@ from greensearch.config import StudyConfig
 from greensearch.exceptions import GreensearchError, MeasurementError, MixedMachinesError
 from greensearch.knobs import Bundle, parse_bundle
 from greensearch.machine import Machine
+from greensearch.search._f1_judging import f1_judgement, resolution_pct
 from greensearch.search._machines import (
     BASELINE_MACHINE_ATTR,
     TRIAL_MACHINE_ATTR,
@@ -47,6 +48,9 @@ TOP_LEVEL_ATTRS = (
     "delta_f1_pct",
     "f1",
     "feasible",
+    "f1_verdict",
+    "delta_f1_ci95_pct",
+    "n_seeds",
     "method",
 )
 
@@ -78,6 +82,7 @@ class TrialRunner:
             study's baseline ran on another (``None``: unknown, as in replays).
         refused: Set to the refusal's message when a trial was refused for its machine,
             so the search stops instead of failing every later trial the same way.
+        confidence: Confidence of the one-sided ΔF1 bounds behind each F1 verdict.
     """
 
     study_cfg: StudyConfig
@@ -94,6 +99,7 @@ class TrialRunner:
     run_fn: Callable[..., dict[str, Any]] | None = None
     machine: Machine | None = None
     refused: str | None = None
+    confidence: float = 0.95
     _warm: bool = False
 
     def __call__(self, trial: Any) -> tuple[float, float]:
@@ -144,6 +150,17 @@ class TrialRunner:
             self._check_measured_machine(trial, summary.get("machine"), baseline, bundle)
             base = attrs if baseline is None else attrs_of(baseline)
             attrs.update(_deltas(attrs, base, self.budget_pct, fidelity))
+            if not bundle:
+                attrs["f1_resolution_pct"] = self._resolution(attrs, fidelity)
+            attrs.update(
+                f1_judgement(
+                    attrs,
+                    base,
+                    budget_pct=self.budget_pct,
+                    confidence=self.confidence,
+                    point_loss_pct=attrs["f1_loss_pct"],
+                )
+            )
         except GreensearchError as err:
             trial.set_user_attr("error", str(err))
             raise
@@ -194,6 +211,23 @@ class TrialRunner:
         """
         if self.refused is not None:
             raise MixedMachinesError(self.refused)
+
+    def _resolution(self, base: dict[str, Any], fidelity: float) -> float | None:
+        """The baseline's F1 resolution; one warning line when the budget is finer."""
+        found = resolution_pct(base, confidence=self.confidence)
+        if found is not None and self.budget_pct < found:
+            logger.warning(
+                "at fidelity %g this task resolves F1 losses of %.2f%% at best (%d baseline "
+                "seeds, %d%% confidence), more than the %.2f%% budget: few bundles can be "
+                "confirmed feasible; raise --repeats, use a larger test split or loosen "
+                "--budget-f1",
+                fidelity,
+                found,
+                len(base.get("seeds") or []),
+                round(100 * self.confidence),
+                self.budget_pct,
+            )
+        return found
 
     def _wait_for_claim(self, trial: Any, key: str, fidelity: float) -> Any | None:
         """The earlier trial measuring this knob set at this fidelity, once it is finished."""
@@ -294,7 +328,8 @@ def attrs_of(trial: Any) -> dict[str, Any]:
 def _store(trial: Any, attrs: dict[str, Any]) -> None:
     """Write a measurement with few commits, and the F1 constraint for the sampler."""
     for name in TOP_LEVEL_ATTRS:
-        trial.set_user_attr(name, attrs[name])
+        if name in attrs:  # a trial reused from an older study may lack newer figures
+            trial.set_user_attr(name, attrs[name])
     trial.set_user_attr("measurement", {k: v for k, v in attrs.items() if k not in TOP_LEVEL_ATTRS})
     if hasattr(trial, "set_constraint"):
         trial.set_constraint("f1_budget", float(attrs["constraint"][0]))

@@ -75,6 +75,7 @@ def optimize(
     registry: Any = None,
     run_fn: Callable[..., dict[str, Any]] | None = None,
     machine: Machine | None = None,
+    confidence: float = 0.95,
 ) -> dict[str, Any]:
     """Search knob bundles for the lowest energy within an F1 budget.
 
@@ -112,6 +113,8 @@ def optimize(
         machine: The machine trials run on (default: this one, or unknown with ``run_fn``):
             a study whose baseline ran on another machine is refused, and precision
             values it only emulates are left out of the search unless ``include`` names them.
+        confidence: Confidence of the one-sided ΔF1 bounds behind every F1 verdict
+            (finalists, oracle); 0.5 is the point-estimate rule.
 
     Returns:
         The result dict (``oracle``, ``pareto``, ``n_trials``, ``n_pruned``,
@@ -126,6 +129,8 @@ def optimize(
     budget = budget_f1 if isinstance(budget_f1, float | int) else parse_f1_budget(budget_f1)
     budget = abs(float(budget))
     _check_args(fidelity, repeats, baseline_repeats, finalists, near_misses, n_workers, sampler)
+    if not 0.5 <= confidence < 1:
+        raise ConfigError(f"--confidence must be in [0.5, 1), got {confidence}")
     registry = registry if registry is not None else default_registry()
     excluded = sorted(set(exclude or []) | set(cfg.search_exclude)) or None
     here = machine if machine is not None or run_fn is not None else describe_machine()
@@ -163,6 +168,7 @@ def optimize(
         results_path=results_path,
         run_fn=run_fn,
         machine=here,
+        confidence=confidence,
     )
     workers: list[subprocess.Popen[bytes]] = []
     try:
@@ -439,8 +445,22 @@ def _guide_factory(
             for t in trials
             if t.user_attrs.get("knobs") and t.state != optuna.trial.TrialState.PRUNED
         }
+        # A bundle predicted within the budget plus the F1 loss this task cannot resolve
+        # is not confidently infeasible, so it stays proposable (no slack where trials
+        # kept no predictions: replayed landscapes).
+        slack = next(
+            (
+                float(t.user_attrs["measurement"]["f1_resolution_pct"])
+                for t in trials
+                if t.state == optuna.trial.TrialState.COMPLETE
+                and t.user_attrs.get("knobs") == ""
+                and (t.user_attrs.get("measurement") or {}).get("f1_resolution_pct") is not None
+            ),
+            0.0,
+        )
         try:
-            bundle = propose(checker_from_trials(registry, trials, fidelity), space, budget, tried)
+            checker = checker_from_trials(registry, trials, fidelity)
+            bundle = propose(checker, space, budget + slack, tried)
         except GreensearchError as err:  # a model problem must not stop the search
             logger.warning("no model-guided trial this time: %s", err)
             return
