@@ -141,8 +141,8 @@ class Machine:
         Library versions, torch's dispatch level and the thread count are recorded beside
         it but left out: they change on the same machine (an upgrade, ``ATEN_CPU_CAPABILITY``,
         a ``--threads`` setting), and a study asks "was this the same hardware", which an
-        upgrade must not answer with no. RAM counts in whole GiB, since ``MemTotal`` moves
-        by a few MB between kernels.
+        upgrade must not answer with no (a study warns on a software change instead). RAM
+        counts in whole GiB, since ``MemTotal`` moves by a few MB between kernels.
         """
         facts = {
             "cpu_model": self.cpu_model,

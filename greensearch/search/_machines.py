@@ -66,6 +66,22 @@ def check_machine(ostudy: Any, here: Machine | None) -> None:
         raise MixedMachinesError(
             refusal(ostudy.study_name, stored, here.fingerprint, here.summary())
         )
+    changed = [
+        f"{key} {stored.get(key)} -> {now}"
+        for key, now in (
+            ("torch", here.torch),
+            ("transformers", here.transformers),
+            ("cpu_capability", here.cpu_capability),
+        )
+        if stored.get(key) != now
+    ]
+    if changed:
+        logger.warning(
+            "study '%s': same machine, other software since its baseline (%s): energy may "
+            "shift; a new study name measures a fresh baseline",
+            ostudy.study_name,
+            ", ".join(changed),
+        )
 
 
 def remember_baseline_machine(ostudy: Any, machine: dict[str, Any] | None) -> None:

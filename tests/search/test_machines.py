@@ -186,3 +186,20 @@ def test_a_study_from_before_machine_records_is_named_unknown(tmp_path, clock_me
         "recorded machines): trials from another machine cannot be told apart; this is "
         f"machine {a.fingerprint} ({a.summary()})"
     ) in caplog.text
+
+
+def test_same_machine_with_other_software_is_allowed_with_a_warning(tmp_path, clock_meter, caplog):
+    from dataclasses import replace
+
+    a = fake_machine(tmp_path)
+    storage = optuna.storages.InMemoryStorage()
+    _optimize(storage, clock_meter, machine=a, stamped=a)
+    upgraded = replace(a, torch="2.14.0", cpu_threads_used=1)  # threads are not software here
+    assert upgraded.fingerprint == a.fingerprint
+    with caplog.at_level("WARNING"):
+        result, _ = _optimize(storage, clock_meter, machine=upgraded, stamped=upgraded, n_trials=10)
+    assert result["n_trials"] == 10
+    assert (
+        "study 't': same machine, other software since its baseline (torch 2.13.0+cpu -> "
+        "2.14.0): energy may shift; a new study name measures a fresh baseline"
+    ) in caplog.text
