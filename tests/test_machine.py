@@ -130,7 +130,7 @@ def test_summary_line(tmp_path):
 
 
 def test_run_prints_the_machine_in_one_line(tmp_path):
-    from greensearch.cli._run import machine_line
+    from greensearch.cli._render import machine_line
 
     m = fake_machine(tmp_path, extra="avx512f avx512_bf16")
     assert machine_line(m.to_dict()) == (

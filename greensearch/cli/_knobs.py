@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from greensearch.cli._render import print_json, print_table
+from greensearch.cli._render import machine_line, print_json, print_table
 
 if TYPE_CHECKING:
     from greensearch.machine import Machine
@@ -65,7 +65,6 @@ def knob_rows(machine: Machine | None = None) -> list[dict[str, Any]]:
 
 def handle(args: argparse.Namespace) -> int:
     """Print the registry."""
-    from greensearch.cli._run import machine_line
     from greensearch.machine import describe_machine
 
     machine = describe_machine()

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["print_json", "print_table", "fmt_energy", "fmt_pct"]
+__all__ = ["print_json", "print_table", "fmt_energy", "fmt_pct", "machine_line"]
 
 
 def print_json(obj: Any) -> None:
@@ -65,3 +65,15 @@ def _clean(obj: Any) -> Any:
     if isinstance(obj, list | tuple):
         return [_clean(v) for v in obj]
     return obj
+
+
+def machine_line(machine: dict[str, Any]) -> str:
+    """The run's machine in one line: what a figure needs to be read on other hardware."""
+    native = [d for d in ("bf16", "fp16") if machine.get(f"native_{d}")]
+    gpus = "".join(f", GPU {g['name']}" for g in machine.get("gpus", []))
+    return (
+        f"{machine['cpu_model']}, {machine['cpu_physical_cores'] or '?'} cores "
+        f"({machine['cpu_threads_used']} threads used), torch {machine['cpu_capability']}, "
+        + ("native " + "+".join(native) if native else "no native bf16/fp16")
+        + f"{gpus}; fingerprint {machine['fingerprint']}"
+    )

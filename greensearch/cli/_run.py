@@ -6,9 +6,9 @@ import argparse
 import sys
 from typing import Any
 
-from greensearch.cli._render import fmt_energy, print_json, print_table
+from greensearch.cli._render import fmt_energy, machine_line, print_json, print_table
 
-__all__ = ["add_parser", "machine_line"]
+__all__ = ["add_parser"]
 
 DEFAULT_RESULTS = "greensearch-results.jsonl"
 
@@ -187,18 +187,6 @@ def render(summary: dict[str, Any]) -> None:
     machine = summary.get("machine")
     if machine:
         print(f"machine: {machine_line(machine)}")
-
-
-def machine_line(machine: dict[str, Any]) -> str:
-    """The run's machine in one line: what a figure needs to be read on other hardware."""
-    native = [d for d in ("bf16", "fp16") if machine.get(f"native_{d}")]
-    gpus = "".join(f", GPU {g['name']}" for g in machine.get("gpus", []))
-    return (
-        f"{machine['cpu_model']}, {machine['cpu_physical_cores'] or '?'} cores "
-        f"({machine['cpu_threads_used']} threads used), torch {machine['cpu_capability']}, "
-        + ("native " + "+".join(native) if native else "no native bf16/fp16")
-        + f"{gpus}; fingerprint {machine['fingerprint']}"
-    )
 
 
 def _f1_interval(summary: dict[str, Any]) -> str:

@@ -105,9 +105,10 @@ def build_space(
         rejected: list[str] = []
         emulated = knob.emulated_values(machine) if machine is not None else {}
         for raw in knob.values_for_search():
-            if raw in emulated and not (include and knob.name in include):
+            note = emulated.get(raw.split(":")[0])
+            if note and not (include and knob.name in include):
                 skipped[f"{knob.name}={raw}"] = (
-                    f"{emulated[raw]}; name {knob.name} in --include to search it"
+                    f"{note}; name {knob.name} in --include to search it"
                 )
                 continue
             try:
