@@ -118,6 +118,13 @@ def add_parser(sub: Any) -> None:
         metavar="N",
         help="worker processes sharing the study (default 1)",
     )
+    p.add_argument(
+        "--allow-mixed-machines",
+        action="store_true",
+        help="let a machine other than the one that measured the study's baseline join: "
+        "it gets its own baseline in the study <name>@<fingerprint> (recorded in the study; "
+        "kWh are never compared across machines)",
+    )
     p.add_argument("--include", metavar="KNOBS", help="search only these knobs (comma list)")
     p.add_argument("--exclude", metavar="KNOBS", help="never search these knobs (comma list)")
     p.add_argument(
@@ -186,6 +193,7 @@ def handle(args: argparse.Namespace) -> int:
             exclude=_split(args.exclude),
             results_path=args.results,
             search_only=args.search_only,
+            allow_mixed_machines=args.allow_mixed_machines,
             progress=bar.update,
             confidence=args.confidence,
         )

@@ -19,7 +19,10 @@ from greensearch.machine import Machine
 __all__ = [
     "BASELINE_MACHINE_ATTR",
     "TRIAL_MACHINE_ATTR",
+    "MIXED_MACHINES_ATTR",
     "check_machine",
+    "machine_study_name",
+    "record_machine_study",
     "refusal",
     "remember_baseline_machine",
 ]
@@ -33,14 +36,20 @@ BASELINE_MACHINE_ATTR = "baseline_machine"
 #: Measurement key of a trial: the fingerprint of the machine that measured it.
 TRIAL_MACHINE_ATTR = "machine"
 
+#: Study user attribute: ``True`` once a user opted in to several machines
+#: (``--allow-mixed-machines``); each machine then works in its own study
+#: ``<name>@<fingerprint>``, named in the attribute ``machine_study:<fingerprint>``.
+MIXED_MACHINES_ATTR = "mixed_machines"
+
 
 def refusal(study_name: str, stored: dict[str, Any], fingerprint: str, summary: str) -> str:
     """The one-line refusal: both machines, and the fix (a new study name)."""
     return (
         f"study '{study_name}' measured its baseline on machine {stored.get('fingerprint')} "
         f"({stored.get('summary', '?')}) and this is machine {fingerprint} ({summary}): energy "
-        f"from two machines cannot share one baseline; start a new study on this machine, "
-        f"e.g. --study-name {study_name}-{fingerprint[:6]}"
+        f"from two machines cannot share one baseline; start a new study on this machine "
+        f"(--study-name {study_name}-{fingerprint[:6]}) or add --allow-mixed-machines to "
+        f"give it its own baseline in {study_name}@{fingerprint}"
     )
 
 
@@ -90,3 +99,26 @@ def remember_baseline_machine(ostudy: Any, machine: dict[str, Any] | None) -> No
         return
     if ostudy.user_attrs.get(BASELINE_MACHINE_ATTR) is None:
         ostudy.set_user_attr(BASELINE_MACHINE_ATTR, dict(machine))
+
+
+def machine_study_name(ostudy: Any, here: Machine) -> str:
+    """The study ``here`` works in once several machines are allowed: its own.
+
+    The study itself where its baseline ran on ``here`` (or ``here``'s own study was
+    named); else ``<name>@<fingerprint>``, so each machine has its own baseline and every
+    delta is taken within one machine. Every machine's kWh stay in its own study: they
+    are not comparable across machines, only each study's ΔEnergy is.
+    """
+    stored = ostudy.user_attrs.get(BASELINE_MACHINE_ATTR) or {}
+    suffix = f"@{here.fingerprint}"
+    if stored.get("fingerprint") == here.fingerprint or ostudy.study_name.endswith(suffix):
+        return str(ostudy.study_name)
+    return f"{ostudy.study_name}{suffix}"
+
+
+def record_machine_study(ostudy: Any, here: Machine, name: str) -> None:
+    """Record the opt-in and this machine's study with the study the user named."""
+    ostudy.set_user_attr(MIXED_MACHINES_ATTR, True)
+    key = f"machine_study:{here.fingerprint}"
+    if ostudy.user_attrs.get(key, {}).get("study") != name:
+        ostudy.set_user_attr(key, {"study": name, "summary": here.summary()})

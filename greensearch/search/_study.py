@@ -35,7 +35,12 @@ from greensearch.exceptions import (
 )
 from greensearch.knobs import default_registry, parse_bundle
 from greensearch.machine import Machine, describe_machine
-from greensearch.search._machines import check_machine
+from greensearch.search._machines import (
+    MIXED_MACHINES_ATTR,
+    check_machine,
+    machine_study_name,
+    record_machine_study,
+)
 from greensearch.search._objective import TrialRunner
 from greensearch.search._result import build_result, pick_finalists, pick_near_misses
 from greensearch.search._space import SearchSpace, build_space
@@ -75,6 +80,7 @@ def optimize(
     registry: Any = None,
     run_fn: Callable[..., dict[str, Any]] | None = None,
     machine: Machine | None = None,
+    allow_mixed_machines: bool = False,
     confidence: float = 0.95,
 ) -> dict[str, Any]:
     """Search knob bundles for the lowest energy within an F1 budget.
@@ -113,6 +119,9 @@ def optimize(
         machine: The machine trials run on (default: this one, or unknown with ``run_fn``):
             a study whose baseline ran on another machine is refused, and precision
             values it only emulates are left out of the search unless ``include`` names them.
+        allow_mixed_machines: Let a machine other than the baseline's join: it works in
+            its own study ``<study_name>@<fingerprint>`` with its own baseline (recorded
+            in the named study, so later runs on other machines do the same).
         confidence: Confidence of the one-sided ΔF1 bounds behind every F1 verdict
             (finalists, oracle); 0.5 is the point-estimate rule.
 
@@ -145,13 +154,23 @@ def optimize(
         raise ConfigError(f"--n-trials must be at least 1, got {total}")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     the_storage = open_storage(url) if isinstance(url, str) else url
-    ostudy = optuna.create_study(
-        study_name=name,
-        storage=the_storage,
-        load_if_exists=True,
-        directions=["minimize", "minimize"],
-        sampler=make_sampler(sampler, space, seed),
-    )
+
+    def open_study(study_name: str) -> Any:
+        return optuna.create_study(
+            study_name=study_name,
+            storage=the_storage,
+            load_if_exists=True,
+            directions=["minimize", "minimize"],
+            sampler=make_sampler(sampler, space, seed),
+        )
+
+    ostudy = open_study(name)
+    if here is not None and (allow_mixed_machines or ostudy.user_attrs.get(MIXED_MACHINES_ATTR)):
+        own = machine_study_name(ostudy, here)
+        if own != name:
+            record_machine_study(ostudy, here, own)
+            logger.warning("this machine works in its own study '%s' (own baseline)", own)
+            name, ostudy = own, open_study(own)
     check_machine(ostudy, here)
     _remember(ostudy, cfg, budget, fidelity, space)
     owned_meter = isinstance(meter, str)

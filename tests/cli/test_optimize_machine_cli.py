@@ -29,7 +29,8 @@ def test_a_study_from_another_machine_is_refused_before_any_work(tmp_path):
         "greensearch: error: study 's' measured its baseline on machine 0123456789ab "
         f"(AMD EPYC, 2 cores, torch AVX2) and this is machine {here} "
         f"({describe_machine().summary()}): energy from two machines cannot share one "
-        f"baseline; start a new study on this machine, e.g. --study-name s-{here[:6]}"
+        f"baseline; start a new study on this machine (--study-name s-{here[:6]}) or add "
+        f"--allow-mixed-machines to give it its own baseline in s@{here}"
     )
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "greensearch-results.jsonl").exists()  # nothing was measured

@@ -67,7 +67,8 @@ def test_another_machine_is_refused_before_it_measures(tmp_path, clock_meter):
         f"study 't' measured its baseline on machine {a.fingerprint} (AMD EPYC, 2 cores, "
         f"torch AVX2, no native bf16/fp16) and this is machine {b.fingerprint} (AMD EPYC, "
         "2 cores, torch AVX2, native bf16): energy from two machines cannot share one "
-        f"baseline; start a new study on this machine, e.g. --study-name t-{b.fingerprint[:6]}"
+        f"baseline; start a new study on this machine (--study-name t-{b.fingerprint[:6]}) "
+        f"or add --allow-mixed-machines to give it its own baseline in t@{b.fingerprint}"
     )
     assert "\n" not in str(err.value)
     assert len(optuna.load_study(study_name="t", storage=storage).get_trials()) == n_before
@@ -203,3 +204,39 @@ def test_same_machine_with_other_software_is_allowed_with_a_warning(tmp_path, cl
         "study 't': same machine, other software since its baseline (torch 2.13.0+cpu -> "
         "2.14.0): energy may shift; a new study name measures a fresh baseline"
     ) in caplog.text
+
+
+def test_allow_mixed_machines_gives_each_machine_its_own_baseline(tmp_path, clock_meter):
+    a = fake_machine(tmp_path / "a")
+    b = fake_machine(tmp_path / "b", extra="avx512f avx512_bf16")
+    storage = optuna.storages.InMemoryStorage()
+    first, _ = _optimize(storage, clock_meter, machine=a, stamped=a)
+    parent = optuna.load_study(study_name="t", storage=storage)
+    n_parent = len(parent.get_trials())
+    result, runner = _optimize(
+        storage, clock_meter, machine=b, stamped=b, allow_mixed_machines=True
+    )
+    own = f"t@{b.fingerprint}"
+    assert result["study_name"] == own
+    assert result["machine"]["fingerprint"] == b.fingerprint
+    assert runner.calls[0] == ("", 0.5, 2)  # B measured its own baseline first
+    sub = optuna.load_study(study_name=own, storage=storage)
+    measured = [t for t in sub.get_trials() if t.state == optuna.trial.TrialState.COMPLETE]
+    assert {attrs_of(t)["machine"] for t in measured} == {b.fingerprint}
+    base_b = next(t for t in measured if t.user_attrs["knobs"] == "")
+    assert attrs_of(base_b)["delta_energy_pct"] == 0.0  # against itself, not A's baseline
+    parent = optuna.load_study(study_name="t", storage=storage)
+    assert len(parent.get_trials()) == n_parent  # nothing of B's in A's study
+    assert parent.user_attrs["mixed_machines"] is True
+    assert parent.user_attrs[f"machine_study:{b.fingerprint}"] == {
+        "study": own,
+        "summary": b.summary(),
+    }
+    assert parent.user_attrs[BASELINE_MACHINE_ATTR]["fingerprint"] == a.fingerprint
+    # the opt-in is the study's: a third machine without the flag gets its own study too,
+    # and A resumes in the study it measured
+    c = fake_machine(tmp_path / "c", extra="avx512f amx_tile amx_bf16")
+    third, _ = _optimize(storage, clock_meter, machine=c, stamped=c)
+    assert third["study_name"] == f"t@{c.fingerprint}"
+    again, _ = _optimize(storage, clock_meter, machine=a, stamped=a, n_trials=10)
+    assert again["study_name"] == "t" and first["study_name"] == "t"
