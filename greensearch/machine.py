@@ -263,7 +263,12 @@ def describe_machine(
         nvml: The NVML module; ``pynvml`` by default, a fake in tests. ``False``: no GPUs.
         arch: CPU architecture (default ``platform.machine()``).
         software: Torch-side facts (``cpu_capability``, ``cpu_threads_used``, ``torch``,
-            ``transformers``, ``cuda_runtime``); read from torch when ``None``.
+            ``transformers``, ``cuda_runtime``); read from torch when ``None``. When given,
+            torch is not asked for GPUs either (a fake machine stays fake).
+
+    GPUs are every device NVML lists (``CUDA_VISIBLE_DEVICES`` is not applied), or
+    torch's where NVML is missing; NVML's init is reference-counted, so an open
+    ``NvmlMeter`` is not disturbed.
     """
     cpu = read_cpu_facts(root)
     sw = _software() if software is None else dict(software)
