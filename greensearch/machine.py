@@ -114,6 +114,7 @@ class Machine:
         torch: torch version.
         transformers: transformers version.
         python: Python version.
+        cpu_flags_known: ``False`` where no flag list was found: native support unknown.
     """
 
     cpu_model: str
@@ -194,7 +195,11 @@ class Machine:
         cores = f"{self.cpu_physical_cores} cores" if self.cpu_physical_cores else "cores ?"
         parts = [self.cpu_model, cores, f"torch {self.cpu_capability or '?'}"]
         native = [d for d in ("bf16", "fp16") if self.native(d)]
-        parts.append("native " + "+".join(native) if native else "no native bf16/fp16")
+        if native:
+            parts.append("native " + "+".join(native))
+        else:
+            unknown = self.native("bf16") is None
+            parts.append("bf16/fp16 support unknown" if unknown else "no native bf16/fp16")
         parts += [f"GPU {g.name}" for g in self.gpus]
         return ", ".join(parts)
 

@@ -60,6 +60,7 @@ def test_no_cpuinfo_means_native_support_unknown_not_emulated(tmp_path):
     (tmp_path / "empty").mkdir()
     m = describe_machine(root=tmp_path / "empty", nvml=False, software=SOFTWARE)
     assert m.native("bf16") is None and m.emulation_note("bf16") is None
+    assert m.summary().endswith(", cores ?, torch AVX2, bf16/fp16 support unknown")
     assert m.ram_bytes is None and m.cpu_flags == ()
 
 
@@ -134,13 +135,14 @@ def test_run_prints_the_machine_in_one_line(tmp_path):
 
     m = fake_machine(tmp_path, extra="avx512f avx512_bf16")
     assert machine_line(m.to_dict()) == (
-        f"AMD EPYC, 2 cores (2 threads used), torch AVX2, native bf16; fingerprint {m.fingerprint}"
+        f"AMD EPYC, 2 cores, torch AVX2, native bf16; 2 threads used; fingerprint {m.fingerprint}"
     )
     gpu = describe_machine(
         root=fake_root(tmp_path),
         nvml=FakeNvml([("Tesla T4", 15 * 2**30, (7, 5))]),
         software=SOFTWARE,
     )
-    assert machine_line(gpu.to_dict()).endswith(
-        f"torch AVX2, native fp16, GPU Tesla T4; fingerprint {gpu.fingerprint}"
+    assert machine_line(gpu.to_dict()) == (
+        "AMD EPYC, 2 cores, torch AVX2, native fp16, GPU Tesla T4; 2 threads used; "
+        f"fingerprint {gpu.fingerprint}"
     )

@@ -69,11 +69,7 @@ def _clean(obj: Any) -> Any:
 
 def machine_line(machine: dict[str, Any]) -> str:
     """The run's machine in one line: what a figure needs to be read on other hardware."""
-    native = [d for d in ("bf16", "fp16") if machine.get(f"native_{d}")]
-    gpus = "".join(f", GPU {g['name']}" for g in machine.get("gpus", []))
     return (
-        f"{machine['cpu_model']}, {machine['cpu_physical_cores'] or '?'} cores "
-        f"({machine['cpu_threads_used']} threads used), torch {machine['cpu_capability']}, "
-        + ("native " + "+".join(native) if native else "no native bf16/fp16")
-        + f"{gpus}; fingerprint {machine['fingerprint']}"
+        f"{machine['summary']}; {machine['cpu_threads_used']} threads used; "
+        f"fingerprint {machine['fingerprint']}"
     )
