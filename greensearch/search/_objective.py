@@ -127,9 +127,8 @@ class TrialRunner:
         from greensearch.pipeline import run_variant
 
         run = self.run_fn or run_variant
-        if self.run_fn is None and not self._warm:
-            _warm_up(self.study_cfg, self.space.registry)
-            self._warm = True
+        if self.run_fn is None:
+            self.warm()
         repeats = 1
         if not bundle:
             repeats = self.repeats if phase == "final" else self.baseline_repeats
@@ -211,6 +210,12 @@ class TrialRunner:
         """
         if self.refused is not None:
             raise MixedMachinesError(self.refused)
+
+    def warm(self) -> None:
+        """One unmeasured warm-up run, once per process, before the first measured one."""
+        if not self._warm:
+            _warm_up(self.study_cfg, self.space.registry)
+            self._warm = True
 
     def _resolution(self, base: dict[str, Any], fidelity: float) -> float | None:
         """The baseline's F1 resolution; one warning line when the budget is finer."""
