@@ -392,7 +392,7 @@ def _nvml_facts(nvml: Any) -> tuple[tuple[GpuInfo, ...], dict[str, str]]:
                 )
             )
         return tuple(gpus), versions
-    except nvml.NVMLError:
+    except (nvml.NVMLError, AttributeError):  # AttributeError: a pynvml without the call
         return (), {}
     finally:
         with contextlib.suppress(nvml.NVMLError):
