@@ -60,8 +60,22 @@ class StudyReport:
     meters: tuple[str, ...] = ()
 
     @property
+    def machine_statement(self) -> str:
+        """Which machine measured the study's baseline: its figures hold for that machine."""
+        machine = self.result.get("machine")
+        if not machine:
+            return "Machine not recorded (a study made before greensearch recorded machines)."
+        return (
+            f"Measured on {machine.get('summary', '?')} (fingerprint {machine['fingerprint']}); "
+            "the figures hold for that machine."
+        )
+
+    @property
     def measurement_statement(self) -> str:
-        """One plain sentence: were these energies measured or estimated, and by what."""
+        """Were these energies measured or estimated, by what, and on which machine."""
+        return f"{self._method_statement()} {self.machine_statement}"
+
+    def _method_statement(self) -> str:
         meters = ", ".join(self.meters) or "unknown"
         estimated = self.methods.get("estimated", 0)
         total = sum(self.methods.values())

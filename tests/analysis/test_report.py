@@ -71,3 +71,19 @@ def test_user_text_is_escaped(report, tmp_path: Path) -> None:  # type: ignore[n
     page = write_report(hostile, tmp_path / "x.html").read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_the_report_names_the_machine_or_says_it_was_not_recorded(report) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    # the replayed study has no machine: the report says so instead of implying one
+    assert report.measurement_statement.endswith(
+        "Machine not recorded (a study made before greensearch recorded machines)."
+    )
+    machine = {"fingerprint": "c79474ff9994", "summary": "AMD EPYC, 2 cores, torch AVX512"}
+    named = replace(report, result={**report.result, "machine": machine})
+    assert named.machine_statement == (
+        "Measured on AMD EPYC, 2 cores, torch AVX512 (fingerprint c79474ff9994); "
+        "the figures hold for that machine."
+    )
+    assert named.to_dict()["meter"]["statement"].endswith(named.machine_statement)
