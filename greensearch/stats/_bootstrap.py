@@ -286,4 +286,4 @@ def f1_resolution(
         return None
     first, second = _resample([baseline, baseline], n_resamples, seed)
     deltas = _relative_pct(second, first)
-    return float(-np.quantile(deltas, 1 - confidence))
+    return max(0.0, float(-np.quantile(deltas, 1 - confidence)))
