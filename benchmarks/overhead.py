@@ -167,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             rows[(kind, prune)] = orchestration(n, kind, prune)
     trial_s, source = pipeline_trial_s(args.trial_s)
     out(
-        f"orchestration per trial ({args.trials}-trial TPE studies ({'12 on SQLite' if args.quick else 'both storages'}), 13 knobs, replay runner "
+        f"orchestration per trial ({args.trials}-trial TPE studies "
+        f"({'12 on SQLite' if args.quick else 'both storages'}), 13 knobs, replay runner "
         f"time subtracted); pipeline trial {trial_s:.1f} s = {source}"
     )
     for (kind, prune), s in rows.items():

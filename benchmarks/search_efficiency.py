@@ -224,11 +224,11 @@ def run_grid(land: Landscape, seed: int, *, cap: int) -> Trace:
 
 
 STRATEGIES: dict[str, Callable[[Landscape, int, int], Trace]] = {
-    "greensearch": lambda l, s, c: run_greensearch(l, s, prune=True, guide=True, cap=c),
-    "tpe-no-guide": lambda l, s, c: run_greensearch(l, s, prune=True, guide=False, cap=c),
-    "tpe-no-checker": lambda l, s, c: run_greensearch(l, s, prune=False, guide=False, cap=c),
-    "random": lambda l, s, c: run_random(l, s, cap=c),
-    "grid": lambda l, s, c: run_grid(l, s, cap=c),
+    "greensearch": lambda land, s, c: run_greensearch(land, s, prune=True, guide=True, cap=c),
+    "tpe-no-guide": lambda land, s, c: run_greensearch(land, s, prune=True, guide=False, cap=c),
+    "tpe-no-checker": lambda land, s, c: run_greensearch(land, s, prune=False, guide=False, cap=c),
+    "random": lambda land, s, c: run_random(land, s, cap=c),
+    "grid": lambda land, s, c: run_grid(land, s, cap=c),
 }
 
 
@@ -276,13 +276,14 @@ def evaluate(
             )
             for n in HV_AT
         ]
-        spent = [tr.spent_until(f) for tr, f in zip(traces, firsts)]
+        spent = [tr.spent_until(f) for tr, f in zip(traces, firsts, strict=True)]
         med = _median(firsts)
         medians[name] = med
         spent_med = _median(spent)
         censored = sum(math.isinf(f) for f in firsts)
         out(
-            f"{name:<15} {_fmt(med, cap):>13} {f'[{_fmt(min(firsts), cap)}..{_fmt(max(firsts), cap)}]':>14} "
+            f"{name:<15} {_fmt(med, cap):>13} "
+            f"{f'[{_fmt(min(firsts), cap)}..{_fmt(max(firsts), cap)}]':>14} "
             f"{_fmt(_median(nears), cap):>7} "
             + " ".join(f"{h:6.3f}" for h in hvs)
             + f" {spent_med:11.4g} kWh {spent_med / base_full:15.1f} {secs:7.1f}"
@@ -413,7 +414,10 @@ def main(argv: list[str] | None = None) -> int:
     if path is not None:
         meter = ", ".join(
             sorted(
-                {l.name + ": " + ("model" if l.name == "paper" else "replayed CSV") for l in lands}
+                {
+                    la.name + ": " + ("model" if la.name == "paper" else "replayed CSV")
+                    for la in lands
+                }
             )
         )
         write_text(

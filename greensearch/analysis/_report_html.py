@@ -148,7 +148,8 @@ def _cost(r: dict[str, Any]) -> str:
         ""
         if not ext
         else (
-            f" Extrapolating short search runs to full runs erred by {ext['median_abs_error_pct']:.2g}%"
+            " Extrapolating short search runs to full runs erred by"
+            f" {ext['median_abs_error_pct']:.2g}%"
             f" (median) and {ext['max_abs_error_pct']:.2g}% (worst) on the finalists."
         )
     )

@@ -65,7 +65,9 @@ class CompositeMeter(Meter):
 
     def _sample_idle_power_w(self, seconds: float) -> tuple[float, str]:
         results = [part._sample_idle_power_w(seconds) for part in self._parts]
-        how = "; ".join(f"{p.name}: {text}" for p, (_, text) in zip(self._parts, results))
+        how = "; ".join(
+            f"{p.name}: {text}" for p, (_, text) in zip(self._parts, results, strict=True)
+        )
         return sum(w for w, _ in results), how
 
     def close(self) -> None:

@@ -1,7 +1,8 @@
 """Fakes for testing code that meters energy, without GPUs, root or CodeCarbon.
 
 * :class:`FakeNvml` stands in for the ``pynvml`` module: ``NvmlMeter(nvml=FakeNvml([1000]))``.
-* :func:`build_fake_rapl_tree` writes a powercap tree: ``RaplMeter(root=build_fake_rapl_tree(tmp_path))``.
+* :func:`build_fake_rapl_tree` writes a powercap tree:
+  ``RaplMeter(root=build_fake_rapl_tree(tmp_path))``.
 * :class:`ReplayMeter` returns recorded Measurements, for pipeline and search tests.
 """
 

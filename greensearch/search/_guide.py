@@ -64,7 +64,7 @@ def propose(
     column = {(name, value): i for i, (name, value, _) in enumerate(items)}
     rows = []
     for combo in itertools.product(*[[None, *candidates[n]] for n in knobs]):
-        chosen = [(n, v) for n, v in zip(knobs, combo) if v is not None]
+        chosen = [(n, v) for n, v in zip(knobs, combo, strict=True) if v is not None]
         if len(chosen) < 2 or _conflicting(space, [n for n, _ in chosen]):
             continue  # singles are measured already; conflicts never run
         rows.append([column[c] for c in chosen])

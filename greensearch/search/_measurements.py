@@ -201,8 +201,8 @@ def observe_rows(
         checker: receives :meth:`~OrthogonalityChecker.observe` calls.
         rows: measured rows, e.g. from :func:`read_paper_table`.
         singles_only: feed only isolated knobs (one knob per bundle).
-        exclude: canonical bundle texts (:meth:`OrthogonalityChecker.canonical`) to leave out (e.g. the bundle being judged, so its
-            verdict is a genuine prediction).
+        exclude: canonical bundle texts (:meth:`OrthogonalityChecker.canonical`) to leave
+            out (e.g. the bundle being judged, so its verdict is a genuine prediction).
 
     Returns:
         One line per skipped row (a knob the registry lacks or rejects), for the user.

@@ -173,7 +173,7 @@ class Verdict:
         out = asdict(self)
         out["flagged"] = self.flagged
         out["status"] = self.status
-        for fp, d in zip(self.footprints, out["footprints"]):
+        for fp, d in zip(self.footprints, out["footprints"], strict=True):
             d["trade_off"] = fp.trade_off
         out["interactions"] = [
             dict(asdict(i), energy_factor=i.energy_factor, kind=i.kind) for i in self.interactions

@@ -12,8 +12,11 @@ from tests.search.landscape import BASE_F1, landscape, make_registry
 
 
 def _result(clock_meter, **kw):
-    """All 8 combinations of three knobs measured (4 seeds + the grid's 8 points); trim loses 1.1 F1 points in short runs
-    only, so ``compile,prune=2,trim`` is a near miss that meets the budget in full runs."""
+    """All 8 combinations of three knobs measured (4 seeds + the grid's 8 points).
+
+    trim loses 1.1 F1 points in short runs only, so ``compile,prune=2,trim`` is a near miss
+    that meets the budget in full runs.
+    """
     points = landscape()
     for key, p in points.items():
         if "trim" in key.split(","):

@@ -150,7 +150,7 @@ def test_search_alternates_guided_and_sampler_trials_after_the_seeds() -> None:
     assert phases[:6] == ["baseline"] + ["single"] * 5
     assert phases[6] == "guided" and trials[6].user_attrs["knobs"] == true_oracle(1.0)
     after = phases[6:]
-    assert all(a != b or a != "guided" for a, b in zip(after, after[1:])), after
+    assert all(a != b or a != "guided" for a, b in zip(after, after[1:], strict=False)), after
     assert after.count("guided") >= 2 and "sampler" in after
     assert len(trials) == 12  # no proposal left waiting past the trial budget
 
