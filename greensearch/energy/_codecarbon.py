@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from greensearch.energy._base import J_PER_KWH, Meter
+from greensearch.energy._carbon import DEFAULT_COUNTRY_ISO_CODE
 from greensearch.exceptions import MeasurementError, MeterUnavailableError
 
 __all__ = ["CodeCarbonMeter"]
@@ -106,7 +107,7 @@ class CodeCarbonMeter(Meter):
         gpu_ids: Sequence[int] | None = None,
         force_cpu_power_w: float | None = None,
         force_ram_power_w: float | None = None,
-        country_iso_code: str = "USA",
+        country_iso_code: str = DEFAULT_COUNTRY_ISO_CODE,
         carbon_intensity_g_per_kwh: float | None = None,
     ) -> None:
         """Let CodeCarbon detect the hardware once (about 1.5 s the first time per process).

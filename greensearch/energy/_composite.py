@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from greensearch.energy._base import Meter
+from greensearch.energy._carbon import DEFAULT_COUNTRY_ISO_CODE
 from greensearch.exceptions import ConfigError
 
 __all__ = ["CompositeMeter"]
@@ -22,7 +23,7 @@ class CompositeMeter(Meter):
         self,
         parts: Sequence[Meter],
         *,
-        country_iso_code: str = "USA",
+        country_iso_code: str = DEFAULT_COUNTRY_ISO_CODE,
         carbon_intensity_g_per_kwh: float | None = None,
     ) -> None:
         """Combine ``parts`` (at least one); the name joins theirs, e.g. ``"nvml+rapl"``.

@@ -262,7 +262,7 @@ def _step_clock() -> Any:
 
     from transformers import TrainerCallback
 
-    class _StepClock(TrainerCallback):  # type: ignore[misc]
+    class _StepClock(TrainerCallback):
         def __init__(self) -> None:
             self.times: list[float] = []
             self._mark = 0.0
@@ -301,7 +301,7 @@ def _stderr_progress() -> Any:
     from tqdm import tqdm
     from transformers import TrainerCallback
 
-    class _StderrProgress(TrainerCallback):  # type: ignore[misc]
+    class _StderrProgress(TrainerCallback):
         """A training-steps bar on stderr (the Trainer's own prints metric dicts to stdout)."""
 
         bar: Any = None
@@ -340,7 +340,7 @@ def _metered_trainer_class() -> type:
     """A Trainer whose ``evaluate`` closes the train window and opens a validate window."""
     from transformers import Trainer
 
-    class _MeteredTrainer(Trainer):  # type: ignore[misc]
+    class _MeteredTrainer(Trainer):
         switch_window: Callable[[str, str], None] | None = None
         #: Told how long each validation pass took (the step clock leaves it out).
         validated: Callable[[float], None] | None = None

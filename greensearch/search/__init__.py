@@ -34,7 +34,7 @@ from greensearch.search._static import (
     is_allowed,
     static_check,
 )
-from greensearch.search._study import SAMPLERS, load_result, optimize
+from greensearch.search._study import SAMPLERS, optimize
 
 __all__ = [
     "SAMPLERS",
@@ -43,7 +43,6 @@ __all__ = [
     "SearchSpace",
     "build_result",
     "build_space",
-    "load_result",
     "optimize",
     "CheckReport",
     "Footprint",

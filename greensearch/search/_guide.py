@@ -26,6 +26,7 @@ from __future__ import annotations
 import itertools
 import math
 
+from greensearch.exceptions import MeasurementError
 from greensearch.knobs import Bundle
 from greensearch.search._orthogonality import OrthogonalityChecker
 from greensearch.search._space import SearchSpace, _conflict
@@ -77,6 +78,8 @@ def propose(
     f1 = np.empty(len(items))
     for i, (name, value, _) in enumerate(items):
         pred = checker.predict({name: value})
+        if pred.energy_ratio is None or pred.delta_f1_pct is None:  # _candidates: measured only
+            raise MeasurementError(f"knob {name}={value} has no measured effect alone")
         log_e[i], f1[i] = math.log(pred.energy_ratio), pred.delta_f1_pct
     pred_e, pred_f1 = matrix @ log_e, matrix @ f1
     index = {item: i for i, (_, _, item) in enumerate(items)}

@@ -17,7 +17,6 @@ from typing import Any
 
 from greensearch.config import StudyConfig
 from greensearch.exceptions import GreensearchError, MeasurementError
-from greensearch.knobs import Bundle, parse_bundle
 from greensearch.search._measure import trial_attrs
 from greensearch.search._space import SearchSpace
 
@@ -302,8 +301,3 @@ def _deltas(
         "constraint": [constraint],
         "feasible": constraint <= 0,
     }
-
-
-def bundle_of(trial: Any) -> Bundle:
-    """The knob bundle a stored trial measured."""
-    return parse_bundle(trial.user_attrs.get("knobs", ""))

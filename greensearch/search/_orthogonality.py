@@ -44,7 +44,6 @@ from greensearch.knobs import KnobRegistry
 from greensearch.search._static import (
     Footprint,
     Overlap,
-    StaticCheck,
     canonical_items,
     static_check,
 )
@@ -232,13 +231,6 @@ class OrthogonalityChecker:
         """Relative excess a prune needs: 2 σ of the difference of two single runs."""
         return PRUNE_SIGMAS * math.sqrt(2.0) * self.noise_rel
 
-    def is_allowed(self, bundle: Mapping[str, str]) -> tuple[bool, str]:
-        """Whether the bundle may be sampled at all (no hard conflict), and why."""
-        check = static_check(self.registry, bundle)
-        if check.allowed:
-            return True, "no hard conflicts"
-        return False, "; ".join(check.reasons[: len(check.conflicts)])
-
     def observe(self, bundle: Mapping[str, str], energy_ratio: float, delta_f1_pct: float) -> None:
         """Record one measurement: energy / baseline energy and ΔF1 in percent.
 
@@ -320,10 +312,6 @@ class OrthogonalityChecker:
             ConfigError: unknown knob name or bad value.
         """
         return ",".join(self._key(bundle))
-
-    def static_check(self, bundle: Mapping[str, str]) -> StaticCheck:
-        """The registry-only part of :meth:`verdict`."""
-        return static_check(self.registry, bundle)
 
     # -- internals -------------------------------------------------------------------------
 

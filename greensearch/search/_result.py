@@ -209,8 +209,8 @@ def _extrapolation(study: Any, finals: list[Any], fidelity: float) -> dict[str, 
 
 
 def _meter(trials: list[Any]) -> dict[str, Any]:
-    methods = {attrs_of(t).get("method") for t in trials if attrs_of(t).get("method")}
-    meters = {attrs_of(t).get("meter") for t in trials if attrs_of(t).get("meter")}
+    methods: set[str] = {attrs_of(t)["method"] for t in trials if attrs_of(t).get("method")}
+    meters: set[str] = {attrs_of(t)["meter"] for t in trials if attrs_of(t).get("meter")}
     return {
         "name": ",".join(sorted(meters)) or None,
         "method": "measured" if methods == {"measured"} else ("estimated" if methods else None),

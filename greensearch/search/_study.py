@@ -33,13 +33,13 @@ from greensearch.exceptions import (
     MeasurementError,
     StageFailedError,
 )
-from greensearch.knobs import default_registry, parse_bundle
+from greensearch.knobs import Bundle, default_registry, parse_bundle
 from greensearch.search._objective import TrialRunner
 from greensearch.search._result import build_result, pick_finalists, pick_near_misses
 from greensearch.search._space import SearchSpace, build_space
-from greensearch.search._storage import default_storage_url, open_storage
+from greensearch.search._storage import default_storage_url, open_storage, retried_trial_numbers
 
-__all__ = ["optimize", "SAMPLERS", "make_sampler", "load_result"]
+__all__ = ["SAMPLERS", "make_sampler", "optimize"]
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def optimize(
     )
     _remember(ostudy, cfg, budget, fidelity, space)
     owned_meter = isinstance(meter, str)
-    the_meter = _open_meter(meter, idle_seconds) if owned_meter else meter
+    the_meter: Any = _open_meter(meter, idle_seconds) if isinstance(meter, str) else meter
     runner = TrialRunner(
         study_cfg=cfg,
         space=space,
@@ -190,32 +190,13 @@ def optimize(
     return build_result(ostudy, fidelity=fidelity, budget_pct=budget)
 
 
-def load_result(
-    study_name: str, storage: str, *, budget_f1: str | float | None = None
-) -> dict[str, Any]:
-    """Rebuild the result of a stored study without running anything."""
-    import optuna
-
-    try:
-        ostudy = optuna.load_study(study_name=study_name, storage=open_storage(storage))
-    except KeyError as err:
-        raise ConfigError(f"no study named '{study_name}' in {storage}") from err
-    attrs = ostudy.user_attrs
-    budget = (
-        attrs.get("budget_f1_pct", 1.0)
-        if budget_f1 is None
-        else (budget_f1 if isinstance(budget_f1, float) else parse_f1_budget(budget_f1))
-    )
-    return build_result(ostudy, fidelity=attrs.get("fidelity", 1.0), budget_pct=abs(budget))
-
-
 def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
     """Build the Optuna sampler; every one honours the F1 constraint where Optuna can."""
     import optuna
 
     # Trials report the F1 budget through ``trial.set_constraint`` (Optuna >= 5), which
     # the constrained samplers read; older Optuna needs ``constraints_func`` instead.
-    legacy = (
+    legacy: dict[str, Any] = (
         {}
         if hasattr(optuna.trial.Trial, "set_constraint")
         else {
@@ -301,7 +282,8 @@ def _seed(ostudy: Any, space: SearchSpace, fidelity: float) -> None:
         for t in ostudy.get_trials(deepcopy=False, states=states)
         if t.user_attrs.get("fidelity") == fidelity
     }
-    seeds = [("baseline", {})] + [("single", b) for b in space.singles()]
+    seeds: list[tuple[str, Bundle]] = [("baseline", {})]
+    seeds += [("single", b) for b in space.singles()]
     for phase, bundle in seeds:
         key = space.key(bundle)
         if key in have:
@@ -329,11 +311,7 @@ def _search(
             optuna.trial.TrialState.FAIL,
         )
         trials = ostudy.get_trials(deepcopy=False, states=states)
-        retried = {
-            t.system_attrs["failed_trial"]
-            for t in ostudy.get_trials(deepcopy=False)
-            if "failed_trial" in t.system_attrs
-        }
+        retried = retried_trial_numbers(ostudy.get_trials(deepcopy=False))
         return sum(
             1 for t in trials if t.user_attrs.get("phase") != "final" and t.number not in retried
         )
