@@ -141,7 +141,7 @@ def run_greensearch(land: Landscape, seed: int, *, prune: bool, guide: bool, cap
     import optuna
 
     from greensearch.config import StudyConfig
-    from greensearch.search import optimize
+    from greensearch.search import SearchSettings, optimize
     from greensearch.search._objective import attrs_of
 
     replay = ReplayRunner(land.points, noise_rel=land.noise_rel, seed=seed)
@@ -161,11 +161,10 @@ def run_greensearch(land: Landscape, seed: int, *, prune: bool, guide: bool, cap
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            optimize(
-                StudyConfig(name="replay", source="<replay>"),
-                budget_f1=-land.budget_pct,
+            settings = SearchSettings(
+                study=StudyConfig(name="replay", source="<replay>"),
+                budget_f1_pct=land.budget_pct,
                 n_trials=cap,
-                storage=storage,
                 study_name="s",
                 sampler="tpe",
                 fidelity=land.fidelity,
@@ -175,13 +174,16 @@ def run_greensearch(land: Landscape, seed: int, *, prune: bool, guide: bool, cap
                 # search_only stops before the finalists; the guide stays on as in
                 # the main process of `greensearch optimize`
                 guide=guide,
-                meter=None,
                 idle_seconds=0,
-                registry=land.registry,
-                include=land.include,
-                run_fn=run,
+                include=tuple(land.include or ()),
                 seed=seed,
                 search_only=True,
+            )
+            optimize(
+                settings,
+                storage=storage,
+                registry=land.registry,
+                run_fn=run,
                 progress=progress,
             )
         except _Stop:

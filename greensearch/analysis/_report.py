@@ -128,7 +128,7 @@ def study_report(
     budget = abs(float(stored if budget_f1_pct is None else budget_f1_pct))
     result = build_result(
         study, fidelity=float(study.user_attrs.get("fidelity", 1.0)), budget_pct=budget
-    )
+    ).to_dict()
     table = study_table(study)
     oracle = result.get("oracle")
     oracle_variant = f"T{oracle['trial']}" if oracle else None

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greensearch.cli._render import fmt_energy, fmt_pct, print_json, print_table
+
+if TYPE_CHECKING:
+    from greensearch.search import SearchResult
 
 __all__ = ["add_parser"]
 
@@ -146,67 +149,68 @@ def add_parser(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Run the search and render its answer."""
     from greensearch._budget import parse_f1_budget
-    from greensearch.search import optimize
+    from greensearch.search import SearchSettings, optimize
 
     budget = parse_f1_budget(args.budget_f1)  # reject a bad budget before anything starts
+    settings = SearchSettings.for_study(
+        args.study,
+        budget_f1_pct=budget,
+        n_trials=args.n_trials,
+        study_name=args.study_name,
+        storage=args.storage,
+        sampler=args.sampler,
+        fidelity=args.fidelity,
+        repeats=args.repeats,
+        baseline_repeats=args.baseline_repeats,
+        finalists=args.finalists,
+        near_misses=args.near_misses,
+        prune=args.prune,
+        guide=args.guide,
+        meter=args.meter,
+        idle_seconds=args.idle_seconds,
+        n_workers=args.n_workers,
+        seed=args.seed,
+        include=tuple(_split(args.include) or ()),
+        exclude=tuple(_split(args.exclude) or ()),
+        results_path=args.results,
+        search_only=args.search_only,
+    )
     bar = _Progress(enabled=not (args.quiet or args.json))
     try:
-        result = optimize(
-            args.study,
-            budget_f1=budget,
-            n_trials=args.n_trials,
-            study_name=args.study_name,
-            storage=args.storage,
-            sampler=args.sampler,
-            fidelity=args.fidelity,
-            repeats=args.repeats,
-            baseline_repeats=args.baseline_repeats,
-            finalists=args.finalists,
-            near_misses=args.near_misses,
-            prune=args.prune,
-            guide=args.guide,
-            meter=args.meter,
-            idle_seconds=args.idle_seconds,
-            n_workers=args.n_workers,
-            seed=args.seed,
-            include=_split(args.include),
-            exclude=_split(args.exclude),
-            results_path=args.results,
-            search_only=args.search_only,
-            progress=bar.update,
-        )
+        result = optimize(settings, progress=bar.update)
     finally:
         bar.close()
     if args.json:
-        print_json(result)
+        print_json(result.to_dict())
     elif not args.search_only:
         render(result)
     return 0
 
 
-def render(result: dict[str, Any]) -> None:
+def render(result: SearchResult) -> None:
     """The oracle, the finalists, the Pareto table and the search's own cost."""
-    oracle, base = result["oracle"], result["baseline"]
+    oracle, base = result.oracle, result.baseline
     print(
-        f"study {result['study_name']}: {result['n_trials']} search trials "
-        f"({result['n_complete']} measured or reused, {result['n_pruned']} pruned, "
-        f"{result['n_failed']} failed, {result['n_guided']} model-guided), "
-        f"F1 budget {result['budget_f1_pct']:g}%"
+        f"study {result.study_name}: {result.n_trials} search trials "
+        f"({result.n_complete} measured or reused, {result.n_pruned} pruned, "
+        f"{result.n_failed} failed, {result.n_guided} model-guided), "
+        f"F1 budget {result.budget_f1_pct:g}%"
     )
     if oracle is None:
         print("no bundle met the F1 budget at full fidelity: keep the baseline")
     else:
         ci = oracle.get("delta_energy_ci95_pct")
         ci_text = f" (95% CI {ci[0]:+.1f}% .. {ci[1]:+.1f}%)" if ci and ci[0] is not None else ""
+        base_energy = fmt_energy(base["energy_kwh"]) if base is not None else "n/a"
         print(f"oracle: {oracle['knobs']}")
         print(
             f"  energy {fmt_energy(oracle['energy_kwh'])} vs baseline "
-            f"{fmt_energy(base['energy_kwh'])}: ΔEnergy {fmt_pct(oracle['delta_energy_pct'])}"
+            f"{base_energy}: ΔEnergy {fmt_pct(oracle['delta_energy_pct'])}"
             f"{ci_text}, ΔTime {fmt_pct(oracle['delta_time_pct'])}, "
             f"ΔF1 {fmt_pct(oracle['delta_f1_pct'])} (F1 {oracle['f1']:.4f}); "
             f"{oracle['repeats']} full-fidelity runs each"
         )
-    _render_finalists(result["finalists"])
+    _render_finalists(result.finalists)
     rows = [
         [
             r["knobs"] or "baseline",
@@ -216,24 +220,24 @@ def render(result: dict[str, Any]) -> None:
             fmt_pct(r["delta_f1_pct"]),
             "yes" if r["feasible"] else "no",
         ]
-        for r in result["pareto"]
+        for r in result.pareto
     ]
     if rows:
-        print(f"\nPareto front of the search (fidelity {result['fidelity']:g}, extrapolated):")
+        print(f"\nPareto front of the search (fidelity {result.fidelity:g}, extrapolated):")
         print_table(["knobs", "energy", "ΔEnergy", "ΔTime", "ΔF1", "feasible"], rows)
-    ext = result.get("extrapolation")
+    ext = result.extrapolation
     if ext:
         print(
             f"\nfidelity extrapolation error on finalists: median "
             f"{ext['median_abs_error_pct']:.1f}%, worst {ext['max_abs_error_pct']:.1f}%"
         )
-    payback = result["payback_runs"]
+    payback = result.payback_runs
     print(
-        f"\nsearch cost: {fmt_energy(result['search_energy_kwh'])} in "
-        f"{result['search_duration_s']:.0f} s of runs"
+        f"\nsearch cost: {fmt_energy(result.search_energy_kwh)} in "
+        f"{result.search_duration_s:.0f} s of runs"
         + (f"; paid back after {payback:.1f} production runs of the oracle" if payback else "")
     )
-    meter = result["meter"]
+    meter = result.meter
     print(f"meter: {meter['name']} ({meter['method']})")
 
 

@@ -25,7 +25,8 @@ from greensearch.search._orthogonality import (
 )
 from greensearch.search._replay import Point, ReplayRunner
 from greensearch.search._report import CheckReport, check_bundle, rows_from_table
-from greensearch.search._result import build_result
+from greensearch.search._result import SearchResult, build_result
+from greensearch.search._settings import METERS, SearchSettings, load_registry
 from greensearch.search._space import SearchSpace, build_space
 from greensearch.search._static import (
     Footprint,
@@ -37,7 +38,11 @@ from greensearch.search._static import (
 from greensearch.search._study import SAMPLERS, optimize
 
 __all__ = [
+    "METERS",
     "SAMPLERS",
+    "SearchResult",
+    "SearchSettings",
+    "load_registry",
     "Point",
     "ReplayRunner",
     "SearchSpace",

@@ -10,12 +10,20 @@ budget there and are not degenerate.
 from __future__ import annotations
 
 import statistics
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from greensearch.pipeline import describe
 from greensearch.search._objective import attrs_of, completed_at
 
-__all__ = ["pick_finalists", "pick_near_misses", "pareto_rows", "build_result", "trial_row"]
+__all__ = [
+    "SearchResult",
+    "build_result",
+    "pareto_rows",
+    "pick_finalists",
+    "pick_near_misses",
+    "trial_row",
+]
 
 
 def trial_row(t: Any) -> dict[str, Any]:
@@ -106,7 +114,60 @@ def pareto_rows(study: Any, fidelity: float) -> list[dict[str, Any]]:
     return [trial_row(t) for t in _pareto(trials)]
 
 
-def build_result(study: Any, *, fidelity: float, budget_pct: float) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """The answer of a search, typed; :meth:`to_dict` is what ``--json`` prints.
+
+    Attributes:
+        study_name: The Optuna study.
+        budget_f1_pct: The F1 budget as a loss (negative percent, e.g. ``-1.0``).
+        fidelity: Fraction of training steps of the search trials.
+        oracle: The lowest-energy finalist within the budget at full fidelity, or ``None``.
+        baseline: The baseline's full-fidelity figures, or ``None`` before the finals.
+        finalists: Every bundle judged at full fidelity (the baseline included).
+        pareto: Non-dominated search trials on (energy, F1 loss).
+        n_trials: Search trials (seeds included, finals not).
+        n_complete: Search trials measured or reused.
+        n_pruned: Search trials the checker pruned.
+        n_failed: Search trials that failed.
+        n_guided: Model-guided search trials.
+        n_reused: Search trials answered from an earlier measurement.
+        pruned: ``trial``, ``knobs``, ``reason`` of each pruned trial.
+        failed: ``trial``, ``knobs``, ``error`` of each failed trial.
+        search_energy_kwh: Energy of every run the study made.
+        search_duration_s: Duration of those runs.
+        extrapolation: Error of the short-run energy estimate on the finalists, or ``None``.
+        meter: ``name`` and ``method`` (measured / estimated) of the meter(s) used.
+        payback_runs: Production runs of the oracle that repay the search, or ``None``.
+    """
+
+    study_name: str
+    budget_f1_pct: float
+    fidelity: float
+    oracle: dict[str, Any] | None
+    baseline: dict[str, Any] | None
+    finalists: list[dict[str, Any]]
+    pareto: list[dict[str, Any]]
+    n_trials: int
+    n_complete: int
+    n_pruned: int
+    n_failed: int
+    n_guided: int
+    n_reused: int
+    pruned: list[dict[str, Any]]
+    failed: list[dict[str, Any]]
+    search_energy_kwh: float
+    search_duration_s: float
+    extrapolation: dict[str, Any] | None
+    meter: dict[str, Any]
+    payback_runs: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain JSON-ready dict, keys in field order (``greensearch optimize --json``)."""
+        return asdict(self)
+
+
+def build_result(study: Any, *, fidelity: float, budget_pct: float) -> SearchResult:
     """Assemble the answer of ``greensearch optimize`` from the stored trials."""
     import optuna
 
@@ -159,7 +220,7 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> dict[str,
     }
     saving = (base.values[0] - oracle.values[0]) if oracle is not None and base is not None else 0.0
     result["payback_runs"] = spent / saving if saving > 0 else None
-    return result
+    return SearchResult(**result)
 
 
 def _oracle(t: Any, base: Any) -> dict[str, Any]:

@@ -22,165 +22,116 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from greensearch._budget import parse_f1_budget
-from greensearch.config import StudyConfig, load_study
+from greensearch.config import StudyConfig
 from greensearch.exceptions import (
     ConfigError,
     GreensearchError,
     MeasurementError,
     StageFailedError,
 )
-from greensearch.knobs import Bundle, default_registry, parse_bundle
+from greensearch.knobs import Bundle, KnobRegistry, parse_bundle
 from greensearch.search._objective import TrialRunner
-from greensearch.search._result import build_result, pick_finalists, pick_near_misses
+from greensearch.search._result import (
+    SearchResult,
+    build_result,
+    pick_finalists,
+    pick_near_misses,
+)
+from greensearch.search._settings import SAMPLERS, SearchSettings, load_registry
 from greensearch.search._space import SearchSpace, build_space
 from greensearch.search._storage import default_storage_url, open_storage, retried_trial_numbers
+
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
+
+    from greensearch.energy import Meter
 
 __all__ = ["SAMPLERS", "make_sampler", "optimize"]
 
 logger = logging.getLogger(__name__)
 
-SAMPLERS = ("tpe", "nsga2", "gp", "random", "grid")
-
 
 def optimize(
-    study: str | Path | StudyConfig | None = None,
+    settings: SearchSettings,
     *,
-    budget_f1: str | float = "-1%",
-    n_trials: int | None = None,
-    study_name: str | None = None,
-    storage: str | Any | None = None,
-    sampler: str = "tpe",
-    fidelity: float = 0.25,
-    repeats: int = 3,
-    baseline_repeats: int = 3,
-    finalists: int = 1,
-    near_misses: int = 1,
-    prune: bool = True,
-    guide: bool | None = None,
-    meter: str | Any = "auto",
-    idle_seconds: float = 2.0,
-    n_workers: int = 1,
-    seed: int = 0,
-    include: list[str] | None = None,
-    exclude: list[str] | None = None,
-    results_path: str | Path | None = None,
-    search_only: bool = False,
-    progress: Callable[[str, int, int], None] | None = None,
-    registry: Any = None,
+    storage: BaseStorage | None = None,
+    meter: Meter | None = None,
+    registry: KnobRegistry | None = None,
     run_fn: Callable[..., dict[str, Any]] | None = None,
-) -> dict[str, Any]:
+    progress: Callable[[str, int, int], None] | None = None,
+) -> SearchResult:
     """Search knob bundles for the lowest energy within an F1 budget.
 
     Args:
-        study: Study file or config (default: the embedded study).
-        budget_f1: Accepted F1 loss: ``"-1%"``, ``"1%"`` or a float percentage.
-        n_trials: Search trials in the study, seeds included (default: seeds + 8).
-        study_name: Optuna study name (default: ``<study>-f1-<budget>``); same name resumes.
-        storage: Optuna storage URL (default ``sqlite:///studies/<study_name>.db``) or an
-            Optuna storage object (e.g. ``InMemoryStorage`` for tests and replays).
-        sampler: One of ``tpe``, ``nsga2``, ``gp``, ``random``, ``grid``.
-        fidelity: Fraction of training steps per search trial (1.0: full runs).
-        repeats: Full-fidelity runs of each finalist and of the baseline.
-        baseline_repeats: Runs of the baseline at search fidelity (noise estimate).
-        finalists: How many of the cheapest feasible bundles are re-measured.
-        near_misses: How many bundles that missed the budget by at most the budget
-            again, and are cheaper than every finalist, are re-measured too (the
-            short run's F1 may be pessimistic; the full-fidelity budget stays strict).
-        prune: Let the orthogonality checker skip combinations predicted to lose.
-        guide: Alternate sampler trials with the bundle the checker's model predicts
-            cheapest within the budget (model-guided trials). ``None`` (default): on,
-            except in ``search_only`` workers, so the main process alone proposes and no
-            two processes enqueue the same bundle.
-        meter: Meter name for ``make_meter`` or a meter object.
-        idle_seconds: Idle power sampling before the first trial (0 skips).
-        n_workers: Worker processes sharing the study (this one included).
-        seed: Sampler seed.
-        include: Search only these knobs.
-        exclude: Never search these knobs.
-        results_path: JSON Lines file every run is appended to.
-        search_only: Stop after the search phase (used by extra workers).
-        progress: Called as ``progress(phase, done, total)`` after each trial.
-        registry: Knob registry (default: the built-in knobs).
+        settings: What to search and how (see :class:`SearchSettings`).
+        storage: An Optuna storage object to use instead of ``settings.storage`` (e.g.
+            ``InMemoryStorage`` for tests and replays; not shareable with workers).
+        meter: A meter object to use instead of opening ``settings.meter`` (with
+            ``run_fn`` and no meter, none is opened: a replay measures nothing).
+        registry: A knob registry object instead of ``settings.registry``.
         run_fn: Replaces the real pipeline run (e.g. a :class:`ReplayRunner`).
+        progress: Called as ``progress(phase, done, total)`` after each trial.
 
     Returns:
-        The result dict (``oracle``, ``pareto``, ``n_trials``, ``n_pruned``,
-        ``search_energy_kwh``, ...), also what ``greensearch optimize --json`` prints.
+        The typed result; ``to_dict()`` is what ``greensearch optimize --json`` prints.
 
     Raises:
-        ConfigError: bad arguments, study, storage or knobs.
+        ConfigError: bad storage or knobs, or extra workers asked for with objects they
+            cannot receive.
     """
     import optuna
 
-    cfg = study if isinstance(study, StudyConfig) else load_study(study)
-    budget = budget_f1 if isinstance(budget_f1, float | int) else parse_f1_budget(budget_f1)
-    budget = abs(float(budget))
-    _check_args(fidelity, repeats, baseline_repeats, finalists, near_misses, n_workers, sampler)
-    registry = registry if registry is not None else default_registry()
-    excluded = sorted(set(exclude or []) | set(cfg.search_exclude)) or None
-    space = build_space(registry, cfg, include=include, exclude=excluded)
-    name = study_name or f"{cfg.name}-f1-{budget:g}"
-    url = storage if storage is not None else default_storage_url(name)
-    total = n_trials if n_trials is not None else 1 + len(space.choices) + 8
-    if total < 1:
-        raise ConfigError(f"--n-trials must be at least 1, got {total}")
+    s = settings
+    cfg, budget, fidelity = s.study, s.budget_f1_pct, s.fidelity
+    if s.n_workers > 1:
+        _check_shareable(storage=storage, meter=meter, registry=registry, run_fn=run_fn)
+    registry = registry if registry is not None else load_registry(s.registry)
+    excluded = sorted(set(s.exclude) | set(cfg.search_exclude)) or None
+    space = build_space(registry, cfg, include=list(s.include) or None, exclude=excluded)
+    name = s.study_name or f"{cfg.name}-f1-{budget:g}"
+    url = s.storage if s.storage is not None else default_storage_url(name)
+    total = s.n_trials if s.n_trials is not None else 1 + len(space.choices) + 8
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    the_storage = open_storage(url) if isinstance(url, str) else url
+    the_storage = storage if storage is not None else open_storage(url)
     ostudy = optuna.create_study(
         study_name=name,
         storage=the_storage,
         load_if_exists=True,
         directions=["minimize", "minimize"],
-        sampler=make_sampler(sampler, space, seed),
+        sampler=make_sampler(s.sampler, space, s.seed),
     )
     _remember(ostudy, cfg, budget, fidelity, space)
-    owned_meter = isinstance(meter, str)
-    the_meter: Any = _open_meter(meter, idle_seconds) if isinstance(meter, str) else meter
+    # a replay (run_fn) measures nothing: no meter is opened for it unless one is given
+    owned_meter = meter is None and run_fn is None
+    the_meter: Any = _open_meter(s.meter, s.idle_seconds) if owned_meter else meter
     runner = TrialRunner(
         study_cfg=cfg,
         space=space,
         budget_pct=budget,
         meter=the_meter,
         fidelity=fidelity,
-        baseline_repeats=baseline_repeats,
-        repeats=repeats,
-        checker_factory=_checker_factory(registry) if prune else None,
-        results_path=results_path,
+        baseline_repeats=s.baseline_repeats,
+        repeats=s.repeats,
+        checker_factory=_checker_factory(registry) if s.prune else None,
+        results_path=s.results_path,
         run_fn=run_fn,
     )
     workers: list[subprocess.Popen[bytes]] = []
     try:
         _seed(ostudy, space, fidelity)
-        if n_workers > 1 and not isinstance(url, str):
-            raise ConfigError("--n-workers needs a storage URL the workers can open")
-        workers = _spawn_workers(
-            n_workers - 1,
-            cfg,
-            url,
-            name,
-            budget,
-            sampler,
-            fidelity,
-            total,
-            prune,
-            seed,
-            include,
-            exclude,
-        )
+        workers = _spawn_workers(s.n_workers - 1, s.replace(study_name=name, storage=url))
         # One process guides and settles: extra workers only sample, so they never race
         # the main process to enqueue the same proposal or to pop the same retry.
-        guiding = (not search_only) if guide is None else guide
+        guiding = (not s.search_only) if s.guide is None else s.guide
         guide_fn = _guide_factory(registry, space, fidelity, budget) if guiding else None
         _search(ostudy, runner, total, progress, gc_after_trial=run_fn is None, guide=guide_fn)
         for w in workers:
             w.wait()
-        if not search_only:
+        if not s.search_only:
             _settle(ostudy, the_storage, runner)
-            _finals(ostudy, space, fidelity, budget, finalists, near_misses, runner, progress)
+            _finals(ostudy, space, fidelity, budget, s.finalists, s.near_misses, runner, progress)
     finally:
         for w in workers:
             if w.poll() is None:
@@ -188,6 +139,31 @@ def optimize(
         if owned_meter:
             the_meter.close()
     return build_result(ostudy, fidelity=fidelity, budget_pct=budget)
+
+
+def _check_shareable(
+    *,
+    storage: BaseStorage | None,
+    meter: Meter | None,
+    registry: KnobRegistry | None,
+    run_fn: Callable[..., dict[str, Any]] | None,
+) -> None:
+    """Extra workers get the settings alone: refuse objects they would silently lack."""
+    given = [
+        (flag, fix)
+        for flag, value, fix in (
+            ("a storage object", storage, "a storage URL in settings.storage"),
+            ("a meter object", meter, "a meter name in settings.meter"),
+            ("a registry object", registry, "a module:function in settings.registry"),
+            ("run_fn", run_fn, "the real pipeline"),
+        )
+        if value is not None
+    ]
+    if given:
+        flag, fix = given[0]
+        raise ConfigError(
+            f"--n-workers needs settings the workers can rebuild, not {flag}; use {fix}"
+        )
 
 
 def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
@@ -221,32 +197,6 @@ def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
         grid = {k: ["off", *v] for k, v in space.choices.items()}
         return optuna.samplers.GridSampler(grid, seed=seed)
     raise ConfigError(f"unknown sampler '{name}'; use one of {', '.join(SAMPLERS)}")
-
-
-def _check_args(
-    fidelity: float,
-    repeats: int,
-    baseline_repeats: int,
-    finalists: int,
-    near_misses: int,
-    n_workers: int,
-    sampler: str,
-) -> None:
-    if not 0 < fidelity <= 1:
-        raise ConfigError(f"--fidelity must be in (0, 1], got {fidelity}")
-    for flag, value in (
-        ("--repeats", repeats),
-        ("--baseline-repeats", baseline_repeats),
-        ("--n-workers", n_workers),
-    ):
-        if value < 1:
-            raise ConfigError(f"{flag} must be at least 1, got {value}")
-    if finalists < 1:
-        raise ConfigError(f"--finalists must be at least 1, got {finalists}")
-    if near_misses < 0:
-        raise ConfigError(f"--near-misses must be at least 0, got {near_misses}")
-    if sampler not in SAMPLERS:
-        raise ConfigError(f"unknown sampler '{sampler}'; use one of {', '.join(SAMPLERS)}")
 
 
 def _remember(
@@ -485,58 +435,23 @@ def _checker_factory(registry: Any) -> Callable[[Any, float], Any]:
     return factory
 
 
-def _spawn_workers(
-    n: int,
-    cfg: StudyConfig,
-    url: str,
-    name: str,
-    budget: float,
-    sampler: str,
-    fidelity: float,
-    total: int,
-    prune: bool,
-    seed: int,
-    include: list[str] | None,
-    exclude: list[str] | None,
-) -> list[Any]:
-    """Start ``n`` extra worker processes on the same storage (search phase only)."""
+def _spawn_workers(n: int, settings: SearchSettings) -> list[subprocess.Popen[bytes]]:
+    """Start ``n`` extra worker processes on the same storage (search phase only).
+
+    Each gets the main process's settings whole, as JSON (the study, meter, results file,
+    repeats, registry...), changed only where a worker must differ: its own sampler seed,
+    the search phase alone, one process, no idle sampling (the main process did it).
+    """
     if n <= 0:
         return []
-    if url.startswith("sqlite"):
+    assert settings.storage is not None  # optimize() passes the URL it opened
+    if settings.storage.startswith("sqlite"):
         logger.warning("several workers on SQLite contend for one file lock; prefer PostgreSQL")
     procs = []
     for i in range(n):
-        cmd = [
-            sys.executable,
-            "-m",
-            "greensearch",
-            "-q",
-            "optimize",
-            "--storage",
-            url,
-            "--study-name",
-            name,
-            "--budget-f1",
-            f"{budget:g}%",
-            "--sampler",
-            sampler,
-            "--fidelity",
-            str(fidelity),
-            "--n-trials",
-            str(total),
-            "--seed",
-            str(seed + i + 1),
-            "--search-only",
-            "--idle-seconds",
-            "0",
-        ]
-        if cfg.source and Path(cfg.source).is_file():
-            cmd += ["--study", cfg.source]
-        if not prune:
-            cmd.append("--no-prune")
-        if include:
-            cmd += ["--include", ",".join(include)]
-        if exclude:
-            cmd += ["--exclude", ",".join(exclude)]
+        mine = settings.replace(
+            seed=settings.seed + i + 1, search_only=True, n_workers=1, idle_seconds=0.0
+        )
+        cmd = [sys.executable, "-m", "greensearch.search._worker", mine.to_json()]
         procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL))
     return procs

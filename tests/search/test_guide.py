@@ -11,8 +11,8 @@ from greensearch.search._guide import propose
 from greensearch.search._orthogonality import OrthogonalityChecker
 from greensearch.search._replay import ReplayRunner
 from greensearch.search._space import build_space
-from greensearch.search._study import optimize
 from tests.search.landscape import BASE_ENERGY, BASE_F1, landscape, make_registry, true_oracle
+from tests.search.run_search import run_search
 
 STUDY = StudyConfig(name="replay", source="<replay>")
 
@@ -120,7 +120,7 @@ def _study(
 ) -> tuple[list[optuna.trial.FrozenTrial], ReplayRunner]:
     storage = optuna.storages.InMemoryStorage()
     runner = ReplayRunner(landscape(), noise_rel=0.01, seed=1)
-    result = optimize(
+    result = run_search(
         STUDY,
         budget_f1="-1%",
         n_trials=n_trials,
@@ -140,7 +140,7 @@ def _study(
     )
     trials = optuna.load_study(study_name="t", storage=storage).get_trials()
     search = [t for t in trials if t.user_attrs["phase"] != "final"]
-    assert result["n_guided"] == sum(t.user_attrs["phase"] == "guided" for t in search)
+    assert result.n_guided == sum(t.user_attrs["phase"] == "guided" for t in search)
     return search, runner
 
 

@@ -10,8 +10,8 @@ import pytest
 from greensearch.exceptions import ConfigError, StageFailedError
 from greensearch.search._objective import attrs_of
 from greensearch.search._replay import Point, ReplayRunner
-from greensearch.search._study import optimize
 from tests.search.landscape import BASE_ENERGY, BASE_F1, landscape, make_registry, true_oracle
+from tests.search.run_search import run_search
 
 _STORES: dict[Path, optuna.storages.InMemoryStorage] = {}
 
@@ -39,7 +39,7 @@ def _run(tmp_path: Path, clock_meter, replay_study, **kw):
         seed=0,
     )
     args.update(kw)
-    return optimize(replay_study, **args), runner
+    return run_search(replay_study, **args).to_dict(), runner
 
 
 def _trials(tmp_path: Path):
