@@ -147,7 +147,7 @@ def run_once(
         registry = default_registry()
     plan = registry.plan(study, bundle)
     plan.max_steps_fraction = fidelity
-    warm_up()
+    preload_imports()
     knobs = registry.canonical(bundle)
     out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="greensearch-run-"))
     windows = _Windows(meter)
@@ -253,7 +253,7 @@ def run_variant(
     return summarize(records)
 
 
-def warm_up() -> None:
+def preload_imports() -> None:
     """Import what the stages import, outside any energy window.
 
     The stages import lazily (so ``greensearch --help`` stays instant); without this, the

@@ -17,6 +17,7 @@ from typing import Any
 from greensearch.exceptions import ConfigError
 from greensearch.knobs import RunPlan
 from greensearch.pipeline._metrics import Metrics, compute_metrics
+from greensearch.schema import STAGES
 
 __all__ = [
     "RunState",
@@ -28,9 +29,6 @@ __all__ = [
     "stage_save",
     "stage_eval",
 ]
-
-#: The paper's six stages, in run order.
-STAGES: tuple[str, ...] = ("data", "tokenize", "load", "train", "save", "eval")
 
 
 @dataclass

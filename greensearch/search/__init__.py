@@ -7,6 +7,8 @@ measurement feeds :meth:`OrthogonalityChecker.observe`.
 
 from __future__ import annotations
 
+from greensearch._search_result import SearchResult, build_result
+from greensearch.search._check_report import CheckReport, check_bundle, rows_from_table
 from greensearch.search._measurements import (
     MeasuredRow,
     NoiseEstimate,
@@ -24,8 +26,6 @@ from greensearch.search._orthogonality import (
     Verdict,
 )
 from greensearch.search._replay import Point, ReplayRunner
-from greensearch.search._report import CheckReport, check_bundle, rows_from_table
-from greensearch.search._result import SearchResult, build_result
 from greensearch.search._settings import METERS, SearchSettings, load_registry
 from greensearch.search._space import SearchSpace, build_space
 from greensearch.search._static import (

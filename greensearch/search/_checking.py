@@ -11,7 +11,7 @@ import statistics
 from typing import Any
 
 from greensearch.knobs import KnobRegistry, parse_bundle
-from greensearch.search._objective import attrs_of, measured
+from greensearch.schema import TrialAttr, attrs_of, measured
 from greensearch.search._orthogonality import OrthogonalityChecker
 
 __all__ = ["checker_from_study", "checker_from_trials", "baseline_noise", "FALLBACK_NOISE_REL"]
@@ -37,13 +37,13 @@ def checker_from_trials(
 ) -> OrthogonalityChecker:
     """The same from trials already read (a caller that needs them too reads storage once)."""
     trials = measured(trials, fidelity)
-    base = next((t for t in trials if attrs_of(t).get("knobs") == ""), None)
+    base = next((t for t in trials if attrs_of(t).get(TrialAttr.KNOBS) == ""), None)
     noise = baseline_noise(attrs_of(base).get("energy_kwh_runs", []) if base else [])
     checker = OrthogonalityChecker(registry, noise_rel=noise)
     if base is None:
         return checker
     for t in trials:
-        knobs = attrs_of(t).get("knobs")
+        knobs = attrs_of(t).get(TrialAttr.KNOBS)
         if not knobs or attrs_of(t).get("degenerate"):
             continue
         checker.observe(

@@ -17,30 +17,11 @@ from typing import Any
 
 from greensearch.config import StudyConfig
 from greensearch.exceptions import GreensearchError, MeasurementError
-from greensearch.search._measure import trial_attrs
+from greensearch.schema import TOP_LEVEL_ATTRS, Phase, TrialAttr, attrs_of
+from greensearch.search._extrapolate import trial_attrs
 from greensearch.search._space import SearchSpace
 
-__all__ = [
-    "TrialRunner",
-    "F1_LOSS_DEGENERATE",
-    "completed_at",
-    "measured",
-    "attrs_of",
-    "TOP_LEVEL_ATTRS",
-]
-
-#: Figures stored as separate user attributes (sortable in optuna-dashboard); the rest of
-#: a measurement goes into one ``measurement`` attribute, since every attribute costs a
-#: storage commit.
-TOP_LEVEL_ATTRS = (
-    "energy_kwh",
-    "delta_energy_pct",
-    "delta_time_pct",
-    "delta_f1_pct",
-    "f1",
-    "feasible",
-    "method",
-)
+__all__ = ["F1_LOSS_DEGENERATE", "TrialRunner"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,33 +66,37 @@ class TrialRunner:
     def __call__(self, trial: Any) -> tuple[float, float]:
         import optuna
 
-        phase = trial.user_attrs.get("phase", "sampler")
-        fidelity = float(trial.user_attrs.get("fidelity", self.fidelity))
+        phase = trial.user_attrs.get(TrialAttr.PHASE, Phase.SAMPLER)
+        fidelity = float(trial.user_attrs.get(TrialAttr.FIDELITY, self.fidelity))
         bundle = self.space.sample(trial)
         key = self.space.key(bundle)
-        for name, value in (("phase", phase), ("fidelity", fidelity), ("knobs", key)):
+        for name, value in (
+            (TrialAttr.PHASE, phase),
+            (TrialAttr.FIDELITY, fidelity),
+            (TrialAttr.KNOBS, key),
+        ):
             if trial.user_attrs.get(name) != value:  # enqueued seeds carry them already
                 trial.set_user_attr(name, value)
         prior = self._wait_for_claim(trial, key, fidelity)
         if prior is not None:
             return self._reuse(trial, prior)
         baseline = None if not bundle else self._wait_for_baseline(trial.study, fidelity)
-        if phase == "sampler" and self.checker_factory is not None and bundle:
+        if phase == Phase.SAMPLER and self.checker_factory is not None and bundle:
             verdict = self.checker_factory(trial.study, fidelity).verdict(bundle)
             if verdict.prune:
                 reason = "; ".join(verdict.reasons) or "predicted worse than a subset"
-                trial.set_user_attr("pruned_reason", reason)
+                trial.set_user_attr(TrialAttr.PRUNED_REASON, reason)
                 raise optuna.TrialPruned(reason)
         from greensearch.pipeline import run_variant
 
         run = self.run_fn or run_variant
         if self.run_fn is None and not self._warm:
-            _warm_up(self.study_cfg, self.space.registry)
+            _warm_up_run(self.study_cfg, self.space.registry)
             self._warm = True
         repeats = 1
         if not bundle:
-            repeats = self.repeats if phase == "final" else self.baseline_repeats
-        elif phase == "final":
+            repeats = self.repeats if phase == Phase.FINAL else self.baseline_repeats
+        elif phase == Phase.FINAL:
             repeats = self.repeats
         try:
             summary = run(
@@ -128,9 +113,9 @@ class TrialRunner:
             base = attrs if baseline is None else attrs_of(baseline)
             attrs.update(_deltas(attrs, base, self.budget_pct, fidelity))
         except GreensearchError as err:
-            trial.set_user_attr("error", str(err))
+            trial.set_user_attr(TrialAttr.ERROR, str(err))
             raise
-        attrs["targets"] = {n: list(self.space.registry.get(n).targets) for n in bundle}
+        attrs[TrialAttr.TARGETS] = {n: list(self.space.registry.get(n).targets) for n in bundle}
         _store(trial, attrs)
         return attrs["energy_kwh"], attrs["f1_loss_pct"]
 
@@ -178,10 +163,16 @@ class TrialRunner:
     @staticmethod
     def _reuse(trial: Any, prior: Any) -> tuple[float, float]:
         attrs = attrs_of(prior)
-        for name in ("phase", "knobs", "fidelity", "targets", "reused_from"):
+        for name in (
+            TrialAttr.PHASE,
+            TrialAttr.KNOBS,
+            TrialAttr.FIDELITY,
+            TrialAttr.TARGETS,
+            TrialAttr.REUSED_FROM,
+        ):
             attrs.pop(name, None)
         attrs.update(energy_kwh_spent=0.0, duration_s_spent=0.0)
-        trial.set_user_attr("reused_from", prior.number)
+        trial.set_user_attr(TrialAttr.REUSED_FROM, prior.number)
         _store(trial, attrs)
         return prior.values[0], prior.values[1]
 
@@ -208,7 +199,7 @@ class _UnmeteredWindows:
         """Nothing to release."""
 
 
-def _warm_up(study: StudyConfig, registry: Any) -> None:
+def _warm_up_run(study: StudyConfig, registry: Any) -> None:
     """One short, unrecorded run before the first measured trial of a process.
 
     The first run of a process pays one-off costs (kernel and allocator warm-up, file
@@ -223,18 +214,13 @@ def _warm_up(study: StudyConfig, registry: Any) -> None:
     )
 
 
-def attrs_of(trial: Any) -> dict[str, Any]:
-    """All stored figures of a trial, the ``measurement`` dict merged in."""
-    merged = dict(trial.user_attrs.get("measurement", {}))
-    merged.update({k: v for k, v in trial.user_attrs.items() if k != "measurement"})
-    return merged
-
-
 def _store(trial: Any, attrs: dict[str, Any]) -> None:
     """Write a measurement with few commits, and the F1 constraint for the sampler."""
     for name in TOP_LEVEL_ATTRS:
         trial.set_user_attr(name, attrs[name])
-    trial.set_user_attr("measurement", {k: v for k, v in attrs.items() if k not in TOP_LEVEL_ATTRS})
+    trial.set_user_attr(
+        TrialAttr.MEASUREMENT, {k: v for k, v in attrs.items() if k not in TOP_LEVEL_ATTRS}
+    )
     if hasattr(trial, "set_constraint"):
         trial.set_constraint("f1_budget", float(attrs["constraint"][0]))
 
@@ -252,34 +238,12 @@ def _claims(study: Any, key: str, fidelity: float) -> list[Any]:
         (
             t
             for t in trials
-            if t.user_attrs.get("knobs") == key
-            and t.user_attrs.get("fidelity") == fidelity
-            and "reused_from" not in t.user_attrs
+            if t.user_attrs.get(TrialAttr.KNOBS) == key
+            and t.user_attrs.get(TrialAttr.FIDELITY) == fidelity
+            and TrialAttr.REUSED_FROM not in t.user_attrs
         ),
         key=lambda t: t.number,
     )
-
-
-def completed_at(study: Any, fidelity: float) -> list[Any]:
-    """Measured (not reused) complete trials at ``fidelity``, oldest first."""
-    import optuna
-
-    return measured(
-        study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)), fidelity
-    )
-
-
-def measured(trials: list[Any], fidelity: float) -> list[Any]:
-    """The complete, measured (not reused) trials at ``fidelity`` among ``trials``."""
-    import optuna
-
-    return [
-        t
-        for t in trials
-        if t.state == optuna.trial.TrialState.COMPLETE
-        and t.user_attrs.get("fidelity") == fidelity
-        and "reused_from" not in t.user_attrs
-    ]
 
 
 def _deltas(

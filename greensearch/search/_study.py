@@ -24,6 +24,13 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from greensearch._search_result import (
+    SearchResult,
+    build_result,
+    pick_finalists,
+    pick_near_misses,
+)
+from greensearch._storage import default_storage_url, open_storage, retried_trial_numbers
 from greensearch.config import StudyConfig
 from greensearch.exceptions import (
     ConfigError,
@@ -32,16 +39,10 @@ from greensearch.exceptions import (
     StageFailedError,
 )
 from greensearch.knobs import Bundle, KnobRegistry, parse_bundle
+from greensearch.schema import Phase, StudyAttr, TrialAttr
 from greensearch.search._objective import TrialRunner
-from greensearch.search._result import (
-    SearchResult,
-    build_result,
-    pick_finalists,
-    pick_near_misses,
-)
 from greensearch.search._settings import SAMPLERS, SearchSettings, load_registry
 from greensearch.search._space import SearchSpace, build_space
-from greensearch.search._storage import default_storage_url, open_storage, retried_trial_numbers
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
@@ -177,7 +178,7 @@ def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
         if hasattr(optuna.trial.Trial, "set_constraint")
         else {
             "constraints_func": lambda t: list(
-                t.user_attrs.get("measurement", {}).get("constraint", [float("inf")])
+                t.user_attrs.get(TrialAttr.MEASUREMENT, {}).get("constraint", [float("inf")])
             )
         }
     )
@@ -204,18 +205,18 @@ def _remember(
 ) -> None:
     """Store the search's settings with the study (for ``report`` and the dashboard)."""
     known = ostudy.user_attrs
-    if known.get("fidelity") not in (None, fidelity):
+    if known.get(StudyAttr.FIDELITY) not in (None, fidelity):
         logger.warning(
             "study was searched at fidelity %s; now %s (trials are kept apart)",
-            known.get("fidelity"),
+            known.get(StudyAttr.FIDELITY),
             fidelity,
         )
-    ostudy.set_user_attr("study", cfg.name)
-    ostudy.set_user_attr("study_file", cfg.source)
-    ostudy.set_user_attr("budget_f1_pct", budget)
-    ostudy.set_user_attr("fidelity", fidelity)
-    ostudy.set_user_attr("space", {k: list(v) for k, v in space.choices.items()})
-    ostudy.set_user_attr("skipped_knobs", space.skipped)
+    ostudy.set_user_attr(StudyAttr.STUDY, cfg.name)
+    ostudy.set_user_attr(StudyAttr.STUDY_FILE, cfg.source)
+    ostudy.set_user_attr(StudyAttr.BUDGET_F1_PCT, budget)
+    ostudy.set_user_attr(StudyAttr.FIDELITY, fidelity)
+    ostudy.set_user_attr(StudyAttr.SPACE, {k: list(v) for k, v in space.choices.items()})
+    ostudy.set_user_attr(StudyAttr.SKIPPED_KNOBS, space.skipped)
 
 
 def _seed(ostudy: Any, space: SearchSpace, fidelity: float) -> None:
@@ -228,18 +229,19 @@ def _seed(ostudy: Any, space: SearchSpace, fidelity: float) -> None:
         optuna.trial.TrialState.WAITING,
     )
     have = {
-        t.user_attrs.get("knobs")
+        t.user_attrs.get(TrialAttr.KNOBS)
         for t in ostudy.get_trials(deepcopy=False, states=states)
-        if t.user_attrs.get("fidelity") == fidelity
+        if t.user_attrs.get(TrialAttr.FIDELITY) == fidelity
     }
-    seeds: list[tuple[str, Bundle]] = [("baseline", {})]
-    seeds += [("single", b) for b in space.singles()]
+    seeds: list[tuple[str, Bundle]] = [(Phase.BASELINE, {})]
+    seeds += [(Phase.SINGLE, b) for b in space.singles()]
     for phase, bundle in seeds:
         key = space.key(bundle)
         if key in have:
             continue
         ostudy.enqueue_trial(
-            space.params_of(bundle), user_attrs={"phase": phase, "fidelity": fidelity, "knobs": key}
+            space.params_of(bundle),
+            user_attrs={TrialAttr.PHASE: phase, TrialAttr.FIDELITY: fidelity, TrialAttr.KNOBS: key},
         )
 
 
@@ -263,7 +265,9 @@ def _search(
         trials = ostudy.get_trials(deepcopy=False, states=states)
         retried = retried_trial_numbers(ostudy.get_trials(deepcopy=False))
         return sum(
-            1 for t in trials if t.user_attrs.get("phase") != "final" and t.number not in retried
+            1
+            for t in trials
+            if t.user_attrs.get(TrialAttr.PHASE) != Phase.FINAL and t.number not in retried
         )
 
     baseline_error: list[str] = []
@@ -272,12 +276,15 @@ def _search(
         n = done()
         if progress is not None:
             progress("search", min(n, total), total)
-        if trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs.get("knobs") == "":
-            baseline_error.append(trial.user_attrs.get("error", "the baseline run failed"))
+        if (
+            trial.state == optuna.trial.TrialState.FAIL
+            and trial.user_attrs.get(TrialAttr.KNOBS) == ""
+        ):
+            baseline_error.append(trial.user_attrs.get(TrialAttr.ERROR, "the baseline run failed"))
             study.stop()  # nothing can be judged without a baseline
         if n >= total:
             study.stop()
-        elif guide is not None and trial.user_attrs.get("phase") != "guided":
+        elif guide is not None and trial.user_attrs.get(TrialAttr.PHASE) != Phase.GUIDED:
             guide(study)
 
     if done() >= total:
@@ -341,16 +348,18 @@ def _guide_factory(
 
     def step(ostudy: Any) -> None:
         trials = [
-            t for t in ostudy.get_trials(deepcopy=False) if t.user_attrs.get("fidelity") == fidelity
+            t
+            for t in ostudy.get_trials(deepcopy=False)
+            if t.user_attrs.get(TrialAttr.FIDELITY) == fidelity
         ]
         if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
             return  # seeds (or another worker's proposal) still to run
         # pruned bundles stay proposable: the sampler's pick was pruned on the evidence of
         # its time, and the model may now rank the same bundle first
         tried = {
-            t.user_attrs.get("knobs")
+            t.user_attrs.get(TrialAttr.KNOBS)
             for t in trials
-            if t.user_attrs.get("knobs") and t.state != optuna.trial.TrialState.PRUNED
+            if t.user_attrs.get(TrialAttr.KNOBS) and t.state != optuna.trial.TrialState.PRUNED
         }
         try:
             bundle = propose(checker_from_trials(registry, trials, fidelity), space, budget, tried)
@@ -362,7 +371,11 @@ def _guide_factory(
             logger.info("model-guided trial next: %s", key)
             ostudy.enqueue_trial(
                 space.params_of(bundle),
-                user_attrs={"phase": "guided", "fidelity": fidelity, "knobs": key},
+                user_attrs={
+                    TrialAttr.PHASE: Phase.GUIDED,
+                    TrialAttr.FIDELITY: fidelity,
+                    TrialAttr.KNOBS: key,
+                },
             )
 
     return step
@@ -390,22 +403,23 @@ def _finals(
         optuna.trial.TrialState.WAITING,
     )
     have = {
-        t.user_attrs.get("knobs")
+        t.user_attrs.get(TrialAttr.KNOBS)
         for t in ostudy.get_trials(deepcopy=False, states=states)
-        if t.user_attrs.get("fidelity") == 1.0 and t.user_attrs.get("phase") == "final"
+        if t.user_attrs.get(TrialAttr.FIDELITY) == 1.0
+        and t.user_attrs.get(TrialAttr.PHASE) == Phase.FINAL
     }
     for key in keys:
         if key not in have:
-            attrs = {"phase": "final", "fidelity": 1.0, "knobs": key}
+            attrs = {TrialAttr.PHASE: Phase.FINAL, TrialAttr.FIDELITY: 1.0, TrialAttr.KNOBS: key}
             if key in near:
-                attrs["near_miss"] = True
+                attrs[TrialAttr.NEAR_MISS] = True
             ostudy.enqueue_trial(space.params_of(parse_bundle(key)), user_attrs=attrs)
 
     def waiting() -> int:
         return sum(
             1
             for t in ostudy.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
-            if t.user_attrs.get("phase") == "final"
+            if t.user_attrs.get(TrialAttr.PHASE) == Phase.FINAL
         )
 
     n = len(keys)

@@ -8,7 +8,7 @@ import sys
 
 import optuna
 
-from greensearch.search._objective import attrs_of
+from greensearch.schema import attrs_of
 from tests.conftest import TINY_ARCH
 from tests.search.run_search import run_search
 

@@ -8,7 +8,7 @@ import optuna
 import pytest
 
 from greensearch.exceptions import ConfigError, StageFailedError
-from greensearch.search._objective import attrs_of
+from greensearch.schema import attrs_of
 from greensearch.search._replay import Point, ReplayRunner
 from tests.search.landscape import BASE_ENERGY, BASE_F1, landscape, make_registry, true_oracle
 from tests.search.run_search import run_search
@@ -275,7 +275,7 @@ def _stored(
 
 
 def test_pick_near_misses_orders_filters_and_caps():
-    from greensearch.search._result import pick_near_misses
+    from greensearch._search_result import pick_near_misses
 
     study = optuna.create_study(directions=["minimize", "minimize"])
     _stored(study, "", 1.0, 0.0)  # baseline

@@ -14,7 +14,7 @@ import optuna
 import pytest
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 
-from greensearch.search._objective import attrs_of
+from greensearch.schema import attrs_of
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,10 +11,21 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greensearch.pipeline import describe
-from greensearch.search._objective import attrs_of, completed_at
+from greensearch.schema import (
+    MeterSummary,
+    Phase,
+    TrialAttr,
+    TrialRow,
+    attrs_of,
+    completed_at,
+)
+
+if TYPE_CHECKING:
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial
 
 __all__ = [
     "SearchResult",
@@ -26,13 +37,13 @@ __all__ = [
 ]
 
 
-def trial_row(t: Any) -> dict[str, Any]:
+def trial_row(t: FrozenTrial) -> TrialRow:
     """The figures of one trial, as the result's tables show them."""
     a = attrs_of(t)
     return {
         "trial": t.number,
-        "knobs": a.get("knobs", ""),
-        "fidelity": a.get("fidelity"),
+        "knobs": a.get(TrialAttr.KNOBS, ""),
+        "fidelity": a.get(TrialAttr.FIDELITY),
         "energy_kwh": a.get("energy_kwh"),
         "duration_s": a.get("duration_s"),
         "delta_energy_pct": a.get("delta_energy_pct"),
@@ -61,7 +72,7 @@ def pick_finalists(study: Any, fidelity: float, k: int) -> list[str]:
     feasible = [
         t
         for t in completed_at(study, fidelity)
-        if attrs_of(t).get("feasible") and attrs_of(t).get("knobs")
+        if attrs_of(t).get("feasible") and attrs_of(t).get(TrialAttr.KNOBS)
     ]
     return _cheapest_keys(feasible, k)
 
@@ -72,8 +83,8 @@ def _cheapest_keys(trials: list[Any], n: int) -> list[str]:
     for t in sorted(trials, key=lambda t: t.values[0]):
         if len(keys) == n:
             break
-        if attrs_of(t)["knobs"] not in keys:
-            keys.append(attrs_of(t)["knobs"])
+        if attrs_of(t)[TrialAttr.KNOBS] not in keys:
+            keys.append(attrs_of(t)[TrialAttr.KNOBS])
     return keys
 
 
@@ -93,22 +104,22 @@ def pick_near_misses(
         return []
     trials = [t for t in completed_at(study, fidelity) if not attrs_of(t).get("degenerate")]
     ceiling = min(
-        (t.values[0] for t in trials if attrs_of(t).get("knobs") in ["", *finalists]),
+        (t.values[0] for t in trials if attrs_of(t).get(TrialAttr.KNOBS) in ["", *finalists]),
         default=float("inf"),
     )
     near = [
         t
         for t in trials
-        if attrs_of(t).get("knobs")
+        if attrs_of(t).get(TrialAttr.KNOBS)
         and not attrs_of(t).get("feasible")
         and attrs_of(t).get("f1_loss_pct", float("inf")) <= 2 * budget_pct
         and t.values[0] < ceiling
-        and attrs_of(t)["knobs"] not in finalists
+        and attrs_of(t)[TrialAttr.KNOBS] not in finalists
     ]
     return _cheapest_keys(near, n)
 
 
-def pareto_rows(study: Any, fidelity: float) -> list[dict[str, Any]]:
+def pareto_rows(study: Study, fidelity: float) -> list[TrialRow]:
     """Pareto front of the search trials (non-degenerate) as table rows."""
     trials = [t for t in completed_at(study, fidelity) if not attrs_of(t).get("degenerate")]
     return [trial_row(t) for t in _pareto(trials)]
@@ -147,7 +158,7 @@ class SearchResult:
     oracle: dict[str, Any] | None
     baseline: dict[str, Any] | None
     finalists: list[dict[str, Any]]
-    pareto: list[dict[str, Any]]
+    pareto: list[TrialRow]
     n_trials: int
     n_complete: int
     n_pruned: int
@@ -159,7 +170,7 @@ class SearchResult:
     search_energy_kwh: float
     search_duration_s: float
     extrapolation: dict[str, Any] | None
-    meter: dict[str, Any]
+    meter: MeterSummary
     payback_runs: float | None
 
     def to_dict(self) -> dict[str, Any]:
@@ -172,10 +183,14 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> SearchRes
     import optuna
 
     all_trials = study.get_trials(deepcopy=False)
-    search = [t for t in all_trials if attrs_of(t).get("phase") != "final"]
-    finals = [t for t in completed_at(study, 1.0) if attrs_of(t).get("phase") == "final"]
-    base = next((t for t in finals if attrs_of(t).get("knobs") == ""), None)
-    candidates = [t for t in finals if attrs_of(t).get("knobs") and attrs_of(t).get("feasible")]
+    search = [t for t in all_trials if attrs_of(t).get(TrialAttr.PHASE) != Phase.FINAL]
+    finals = [
+        t for t in completed_at(study, 1.0) if attrs_of(t).get(TrialAttr.PHASE) == Phase.FINAL
+    ]
+    base = next((t for t in finals if attrs_of(t).get(TrialAttr.KNOBS) == ""), None)
+    candidates = [
+        t for t in finals if attrs_of(t).get(TrialAttr.KNOBS) and attrs_of(t).get("feasible")
+    ]
     oracle = min(candidates, key=lambda t: t.values[0]) if candidates else None
     spent = sum(attrs_of(t).get("energy_kwh_spent", 0.0) for t in all_trials)
     result: dict[str, Any] = {
@@ -185,7 +200,7 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> SearchRes
         "oracle": _oracle(oracle, base) if oracle is not None else None,
         "baseline": _oracle(base, base) if base is not None else None,
         "finalists": [
-            dict(trial_row(t), near_miss=bool(attrs_of(t).get("near_miss")), **_ci(t, base))
+            dict(trial_row(t), near_miss=bool(attrs_of(t).get(TrialAttr.NEAR_MISS)), **_ci(t, base))
             for t in finals
         ],
         "pareto": pareto_rows(study, fidelity),
@@ -193,13 +208,13 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> SearchRes
         "n_complete": sum(t.state == optuna.trial.TrialState.COMPLETE for t in search),
         "n_pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in search),
         "n_failed": sum(t.state == optuna.trial.TrialState.FAIL for t in search),
-        "n_guided": sum(attrs_of(t).get("phase") == "guided" for t in search),
-        "n_reused": sum("reused_from" in t.user_attrs for t in search),
+        "n_guided": sum(attrs_of(t).get(TrialAttr.PHASE) == Phase.GUIDED for t in search),
+        "n_reused": sum(TrialAttr.REUSED_FROM in t.user_attrs for t in search),
         "pruned": [
             {
                 "trial": t.number,
-                "knobs": attrs_of(t).get("knobs"),
-                "reason": attrs_of(t).get("pruned_reason"),
+                "knobs": attrs_of(t).get(TrialAttr.KNOBS),
+                "reason": attrs_of(t).get(TrialAttr.PRUNED_REASON),
             }
             for t in search
             if t.state == optuna.trial.TrialState.PRUNED
@@ -207,8 +222,8 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> SearchRes
         "failed": [
             {
                 "trial": t.number,
-                "knobs": attrs_of(t).get("knobs"),
-                "error": attrs_of(t).get("error"),
+                "knobs": attrs_of(t).get(TrialAttr.KNOBS),
+                "error": attrs_of(t).get(TrialAttr.ERROR),
             }
             for t in search
             if t.state == optuna.trial.TrialState.FAIL
@@ -224,9 +239,8 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> SearchRes
 
 
 def _oracle(t: Any, base: Any) -> dict[str, Any]:
-    row = trial_row(t)
-    row.update(_ci(t, base))
-    return row
+    """A trial's row with the CI of its ΔEnergy (the oracle's and the baseline's line)."""
+    return {**trial_row(t), **_ci(t, base)}
 
 
 def _ci(t: Any, base: Any) -> dict[str, Any]:
@@ -246,14 +260,14 @@ def _extrapolation(study: Any, finals: list[Any], fidelity: float) -> dict[str, 
     """Relative error of the low-fidelity energy estimate against the full measurement."""
     if fidelity >= 1.0:
         return None
-    low = {attrs_of(t).get("knobs"): t for t in completed_at(study, fidelity)}
+    low = {attrs_of(t).get(TrialAttr.KNOBS): t for t in completed_at(study, fidelity)}
     errors = []
     for t in finals:
-        est = low.get(attrs_of(t).get("knobs"))
+        est = low.get(attrs_of(t).get(TrialAttr.KNOBS))
         if est is not None:
             errors.append(
                 {
-                    "knobs": attrs_of(t).get("knobs"),
+                    "knobs": attrs_of(t).get(TrialAttr.KNOBS),
                     "estimated_kwh": est.values[0],
                     "measured_kwh": t.values[0],
                     "error_pct": (est.values[0] / t.values[0] - 1.0) * 100.0,
@@ -269,7 +283,7 @@ def _extrapolation(study: Any, finals: list[Any], fidelity: float) -> dict[str, 
     }
 
 
-def _meter(trials: list[Any]) -> dict[str, Any]:
+def _meter(trials: list[FrozenTrial]) -> MeterSummary:
     methods: set[str] = {attrs_of(t)["method"] for t in trials if attrs_of(t).get("method")}
     meters: set[str] = {attrs_of(t)["meter"] for t in trials if attrs_of(t).get("meter")}
     return {
