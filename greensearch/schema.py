@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FOLDED_WINDOWS",
+    "OBJECTIVE_NAMES",
     "STAGES",
     "TOP_LEVEL_ATTRS",
     "WINDOWS",
@@ -87,6 +88,10 @@ class StudyAttr:
     SPACE: Final = "space"  #: knob -> values searched
     SKIPPED_KNOBS: Final = "skipped_knobs"  #: knobs left out, with the reason
 
+
+#: Names of the study's two objectives, as optuna-dashboard and Optuna's plots show them
+#: (``study.set_metric_names``): what each trial value is, with its unit.
+OBJECTIVE_NAMES: Final[tuple[str, str]] = ("energy (kWh)", "F1 loss (%)")
 
 #: Figures stored as separate trial attributes (sortable in optuna-dashboard); the rest of a
 #: measurement goes into one ``measurement`` attribute, since every attribute costs a

@@ -67,6 +67,7 @@ def render_html(report: StudyReport) -> str:
                 stage=report.stage,
                 budget_f1_pct=report.budget_f1_pct,
                 oracle=report.oracle_variant,
+                table_oracle=False,
             )
         ),
         "<h2>Energy–F1 frontier</h2>",
@@ -75,6 +76,7 @@ def render_html(report: StudyReport) -> str:
                 report.table,
                 budget_f1_pct=report.budget_f1_pct,
                 oracle=report.oracle_variant,
+                table_oracle=False,
             )
         ),
         "<h2>Energy per stage</h2>",

@@ -39,7 +39,7 @@ from greensearch.exceptions import (
     StageFailedError,
 )
 from greensearch.knobs import Bundle, KnobRegistry, parse_bundle
-from greensearch.schema import Phase, StudyAttr, TrialAttr
+from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, TrialAttr
 from greensearch.search._objective import TrialRunner
 from greensearch.search._settings import SAMPLERS, SearchSettings, load_registry
 from greensearch.search._space import SearchSpace, build_space
@@ -104,6 +104,9 @@ def optimize(
         sampler=make_sampler(s.sampler, space, s.seed),
     )
     _remember(ostudy, cfg, budget, fidelity, space)
+    with warnings.catch_warnings():  # set_metric_names is "experimental" in Optuna
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        ostudy.set_metric_names(list(OBJECTIVE_NAMES))
     # a replay (run_fn) measures nothing: no meter is opened for it unless one is given
     owned_meter = meter is None and run_fn is None
     the_meter: Any = _open_meter(s.meter, s.idle_seconds) if owned_meter else meter

@@ -303,3 +303,9 @@ def test_replay_noise_never_makes_a_run_free_or_negative():
     energies = [r["energy_kwh"] for r in runs]
     assert min(energies) == pytest.approx(0.05) and max(energies) > 1.5  # noisy, truncated
     assert all(r["duration_s"] > 0 for r in runs)
+
+
+def test_the_dashboard_names_both_objectives_with_units(tmp_path, clock_meter, replay_study):
+    _run(tmp_path, clock_meter, replay_study)
+    study = optuna.load_study(study_name="t", storage=_storage(tmp_path))
+    assert study.metric_names == ["energy (kWh)", "F1 loss (%)"]
