@@ -11,11 +11,10 @@ each guided measurement corrects the model's pair terms for the next proposal.
 Every knob value measured alone that is not a clear cost is combined: its ratio alone is
 below ``1 + margin`` (the checker's prune margin, 2 σ of a difference of two runs). A
 knob whose single run looked a few percent worse may be neutral (one noisy run) and may
-help once combined with the real savers: on the measured CPU landscape (CodeCarbon
-estimates, replayed over 20 seeds by ``benchmarks/search_efficiency.py``) the optimum holds
-two such knobs, and a rule that combined only clear savers (below ``1 - noise``) reached it
-in a median of 126 trials, this one in 18. Knobs never measured alone, degenerate alone or
-clearly costly are left to TPE.
+help once combined with the real savers: on the measured CPU landscape the optimum holds
+two such knobs, which a rule combining only clear savers (below ``1 - noise``) reached far
+later (``benchmarks/search_efficiency.py``; figures in ``benchmarks/README.md``). Knobs
+never measured alone, degenerate alone or clearly costly are left to TPE.
 A learned ΔF1 pair term counts against feasibility only once two combinations support
 it: one bundle's higher-order F1 drop, split evenly over its pairs, would otherwise rule
 out every subset of it.

@@ -23,9 +23,9 @@ The model, and why:
   the empty subset is the baseline, ratio 1) by more than the *margin*: two standard
   deviations of the difference of two single measurements, ``2·√2·noise_rel`` (``noise_rel``
   is the relative noise of one run). A one-σ rule would throw away about one neutral
-  addition in six on noise alone, and a pruned bundle is never measured; replayed on the
-  measured CPU landscape (CodeCarbon estimates, 5.6 % run-to-run noise) it kept the search
-  off the optimum in 6 of 20 replays. A subset's value is its measurement when it was
+  addition in six on noise alone, and a pruned bundle is never measured, so a one-σ rule
+  can keep the search off the optimum for good (the replays that showed it are in
+  ``benchmarks/README.md``). A subset's value is its measurement when it was
   measured, else its prediction. Bundles of more than 10 knobs check the baseline, the
   singles, every subset missing one or two knobs and every measured subset, to keep the
   check cheap.
