@@ -103,6 +103,9 @@ TOP_LEVEL_ATTRS: Final[tuple[str, ...]] = (
     "delta_f1_pct",
     "f1",
     "feasible",
+    "f1_verdict",
+    "delta_f1_ci95_pct",
+    "n_seeds",
     "method",
 )
 
@@ -135,6 +138,10 @@ class TrialRow(TypedDict):
     f1: float | None
     degenerate: bool | None
     feasible: bool | None
+    f1_verdict: str | None
+    delta_f1_ci95_pct: list[float] | None
+    p_f1_within_budget: float | None
+    n_seeds: int | None
     repeats: int | None
     method: str | None
 

@@ -63,6 +63,8 @@ class SearchSettings:
         search_only: Stop after the search phase (extra workers).
         registry: ``"module:function"`` returning the knob registry (``None``: the
             built-in knobs); a name, so extra workers build the same registry.
+        confidence: Confidence of the one-sided ΔF1 bounds behind every F1 verdict
+            (finalists, oracle); 0.5 is the point-estimate rule.
     """
 
     study: StudyConfig = field(default_factory=StudyConfig)
@@ -87,6 +89,7 @@ class SearchSettings:
     results_path: str | None = None
     search_only: bool = False
     registry: str | None = None
+    confidence: float = 0.95
 
     def __post_init__(self) -> None:
         if not isinstance(self.study, StudyConfig):
@@ -116,6 +119,8 @@ class SearchSettings:
             raise ConfigError(f"unknown sampler '{self.sampler}'; use one of {', '.join(SAMPLERS)}")
         if self.meter not in METERS:
             raise ConfigError(f"unknown meter '{self.meter}'; use one of {', '.join(METERS)}")
+        if not 0.5 <= self.confidence < 1:
+            raise ConfigError(f"--confidence must be in [0.5, 1), got {self.confidence}")
         if self.n_trials is not None and self.n_trials < 1:
             raise ConfigError(f"--n-trials must be at least 1, got {self.n_trials}")
 

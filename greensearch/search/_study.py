@@ -121,6 +121,7 @@ def optimize(
         checker_factory=_checker_factory(registry) if s.prune else None,
         results_path=s.results_path,
         run_fn=run_fn,
+        confidence=s.confidence,
     )
     workers: list[subprocess.Popen[bytes]] = []
     try:
@@ -364,8 +365,23 @@ def _guide_factory(
             for t in trials
             if t.user_attrs.get(TrialAttr.KNOBS) and t.state != optuna.trial.TrialState.PRUNED
         }
+        # A bundle predicted within the budget plus the F1 loss this task cannot resolve
+        # is not confidently infeasible, so it stays proposable (no slack where trials
+        # kept no predictions: replayed landscapes).
+        slack = next(
+            (
+                float(t.user_attrs[TrialAttr.MEASUREMENT]["f1_resolution_pct"])
+                for t in trials
+                if t.state == optuna.trial.TrialState.COMPLETE
+                and t.user_attrs.get(TrialAttr.KNOBS) == ""
+                and (t.user_attrs.get(TrialAttr.MEASUREMENT) or {}).get("f1_resolution_pct")
+                is not None
+            ),
+            0.0,
+        )
         try:
-            bundle = propose(checker_from_trials(registry, trials, fidelity), space, budget, tried)
+            checker = checker_from_trials(registry, trials, fidelity)
+            bundle = propose(checker, space, budget + slack, tried)
         except GreensearchError as err:  # a model problem must not stop the search
             logger.warning("no model-guided trial this time: %s", err)
             return
