@@ -87,6 +87,8 @@ class StudyAttr:
     FIDELITY: Final = "fidelity"  #: search fidelity
     SPACE: Final = "space"  #: knob -> values searched
     SKIPPED_KNOBS: Final = "skipped_knobs"  #: knobs left out, with the reason
+    #: prefix of one stored full-fidelity run: ``<prefix>:<round>:<knobs>``
+    FINAL_ROUND: Final = "greensearch:final_round"
 
 
 #: Names of the study's two objectives, as optuna-dashboard and Optuna's plots show them

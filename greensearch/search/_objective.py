@@ -93,9 +93,8 @@ class TrialRunner:
         from greensearch.pipeline import run_variant
 
         run = self.run_fn or run_variant
-        if self.run_fn is None and not self._warm:
-            _warm_up_run(self.study_cfg, self.space.registry)
-            self._warm = True
+        if self.run_fn is None:
+            self.warm()
         repeats = 1
         if not bundle:
             repeats = self.repeats if phase == Phase.FINAL else self.baseline_repeats
@@ -132,6 +131,12 @@ class TrialRunner:
         attrs[TrialAttr.TARGETS] = {n: list(self.space.registry.get(n).targets) for n in bundle}
         _store(trial, attrs)
         return attrs["energy_kwh"], attrs["f1_loss_pct"]
+
+    def warm(self) -> None:
+        """One unmeasured warm-up run, once per process, before the first measured one."""
+        if not self._warm:
+            _warm_up_run(self.study_cfg, self.space.registry)
+            self._warm = True
 
     def _resolution(self, base: dict[str, Any], fidelity: float) -> float | None:
         """The baseline's F1 resolution; one warning line when the budget is finer."""

@@ -41,6 +41,7 @@ from greensearch.exceptions import (
 from greensearch.knobs import Bundle, KnobRegistry, parse_bundle
 from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, TrialAttr
 from greensearch.search._objective import TrialRunner
+from greensearch.search._rounds import Measured, run_rounds
 from greensearch.search._settings import SAMPLERS, SearchSettings, load_registry
 from greensearch.search._space import SearchSpace, build_space
 
@@ -410,44 +411,43 @@ def _finals(
     runner: TrialRunner,
     progress: Callable[[str, int, int], None] | None,
 ) -> None:
-    """Re-measure the baseline, the cheapest feasible bundles and near misses at full fidelity."""
+    """Re-measure the baseline, the cheapest feasible bundles and the most promising
+    uncertain ones at full fidelity, in rounds (see :mod:`greensearch.search._rounds`)."""
+    import dataclasses
+
     import optuna
 
     best = pick_finalists(ostudy, fidelity, k)
     near = pick_near_misses(ostudy, fidelity, budget, near_misses, best)
     keys = ["", *best, *near]
-    states = (
-        optuna.trial.TrialState.COMPLETE,
-        optuna.trial.TrialState.RUNNING,
-        optuna.trial.TrialState.WAITING,
-    )
-    have = {
-        t.user_attrs.get(TrialAttr.KNOBS)
-        for t in ostudy.get_trials(deepcopy=False, states=states)
-        if t.user_attrs.get(TrialAttr.FIDELITY) == 1.0
-        and t.user_attrs.get(TrialAttr.PHASE) == Phase.FINAL
-    }
-    for key in keys:
-        if key not in have:
-            attrs = {TrialAttr.PHASE: Phase.FINAL, TrialAttr.FIDELITY: 1.0, TrialAttr.KNOBS: key}
+
+    def finals(*states: Any) -> set[str]:
+        return {
+            t.user_attrs.get(TrialAttr.KNOBS)
+            for t in ostudy.get_trials(deepcopy=False, states=states)
+            if t.user_attrs.get(TrialAttr.FIDELITY) == 1.0
+            and t.user_attrs.get(TrialAttr.PHASE) == Phase.FINAL
+        }
+
+    complete = finals(optuna.trial.TrialState.COMPLETE)
+    queued = finals(optuna.trial.TrialState.WAITING, optuna.trial.TrialState.RUNNING)
+    # A final enqueued by an earlier, killed process is measured too, whatever the picks now.
+    pending = [key for key in dict.fromkeys([*keys, *sorted(queued)]) if key not in complete]
+    summaries = run_rounds(ostudy, pending, runner, progress)
+    for key in pending:
+        if key not in queued:
+            attrs: dict[str, Any] = {
+                TrialAttr.PHASE: Phase.FINAL,
+                TrialAttr.FIDELITY: 1.0,
+                TrialAttr.KNOBS: key,
+            }
+            attrs["rounds"] = True
             if key in near:
                 attrs[TrialAttr.NEAR_MISS] = True
             ostudy.enqueue_trial(space.params_of(parse_bundle(key)), user_attrs=attrs)
-
-    def waiting() -> int:
-        return sum(
-            1
-            for t in ostudy.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
-            if t.user_attrs.get(TrialAttr.PHASE) == Phase.FINAL
-        )
-
-    n = len(keys)
-    while waiting():
-        if progress is not None:
-            progress("final", n - waiting(), n)
-        ostudy.optimize(runner, n_trials=1, catch=(StageFailedError, GreensearchError))
-    if progress is not None:
-        progress("final", n, n)
+    recorder = dataclasses.replace(runner, run_fn=Measured(summaries, space))
+    while finals(optuna.trial.TrialState.WAITING):
+        ostudy.optimize(recorder, n_trials=1, catch=(StageFailedError, GreensearchError))
 
 
 def _open_meter(name: str, idle_seconds: float) -> Any:
