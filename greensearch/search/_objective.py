@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greensearch._f1_judging import f1_judgement, resolution_pct
 from greensearch.config import StudyConfig
@@ -21,6 +21,14 @@ from greensearch.exceptions import GreensearchError, MeasurementError
 from greensearch.schema import TOP_LEVEL_ATTRS, Phase, TrialAttr, attrs_of
 from greensearch.search._extrapolate import trial_attrs
 from greensearch.search._space import SearchSpace
+
+if TYPE_CHECKING:
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial, Trial
+
+    from greensearch.energy import Meter
+    from greensearch.knobs import KnobRegistry
+    from greensearch.search._orthogonality import OrthogonalityChecker
 
 __all__ = ["F1_LOSS_DEGENERATE", "TrialRunner"]
 
@@ -54,11 +62,11 @@ class TrialRunner:
     study_cfg: StudyConfig
     space: SearchSpace
     budget_pct: float
-    meter: Any
+    meter: Meter | None
     fidelity: float = 1.0
     baseline_repeats: int = 3
     repeats: int = 3
-    checker_factory: Callable[[Any, float], Any] | None = None
+    checker_factory: Callable[[Study, float], OrthogonalityChecker] | None = None
     results_path: str | Path | None = None
     poll_s: float = 2.0
     wait_timeout_s: float = 6 * 3600.0
@@ -66,7 +74,7 @@ class TrialRunner:
     confidence: float = 0.95
     _warm: bool = False
 
-    def __call__(self, trial: Any) -> tuple[float, float]:
+    def __call__(self, trial: Trial) -> tuple[float, float]:
         import optuna
 
         phase = trial.user_attrs.get(TrialAttr.PHASE, Phase.SAMPLER)
@@ -155,7 +163,7 @@ class TrialRunner:
             )
         return found
 
-    def _wait_for_claim(self, trial: Any, key: str, fidelity: float) -> Any | None:
+    def _wait_for_claim(self, trial: Trial, key: str, fidelity: float) -> FrozenTrial | None:
         """The earlier trial measuring this knob set at this fidelity, once it is finished."""
         import optuna
 
@@ -173,7 +181,7 @@ class TrialRunner:
             optuna.storages.fail_stale_trials(trial.study)
             time.sleep(self.poll_s)
 
-    def _wait_for_baseline(self, study: Any, fidelity: float) -> Any:
+    def _wait_for_baseline(self, study: Study, fidelity: float) -> FrozenTrial:
         import optuna
 
         deadline = time.monotonic() + self.wait_timeout_s
@@ -197,7 +205,7 @@ class TrialRunner:
             time.sleep(self.poll_s)
 
     @staticmethod
-    def _reuse(trial: Any, prior: Any) -> tuple[float, float]:
+    def _reuse(trial: Trial, prior: FrozenTrial) -> tuple[float, float]:
         attrs = attrs_of(prior)
         for name in (
             TrialAttr.PHASE,
@@ -235,7 +243,7 @@ class _UnmeteredWindows:
         """Nothing to release."""
 
 
-def _warm_up_run(study: StudyConfig, registry: Any) -> None:
+def _warm_up_run(study: StudyConfig, registry: KnobRegistry) -> None:
     """One short, unrecorded run before the first measured trial of a process.
 
     The first run of a process pays one-off costs (kernel and allocator warm-up, file
@@ -250,7 +258,7 @@ def _warm_up_run(study: StudyConfig, registry: Any) -> None:
     )
 
 
-def _store(trial: Any, attrs: dict[str, Any]) -> None:
+def _store(trial: Trial, attrs: dict[str, Any]) -> None:
     """Write a measurement with few commits, and the F1 constraint for the sampler."""
     for name in TOP_LEVEL_ATTRS:
         if name in attrs:  # a trial reused from an older study may lack newer figures
@@ -262,7 +270,7 @@ def _store(trial: Any, attrs: dict[str, Any]) -> None:
         trial.set_constraint("f1_budget", float(attrs["constraint"][0]))
 
 
-def _claims(study: Any, key: str, fidelity: float) -> list[Any]:
+def _claims(study: Study, key: str, fidelity: float) -> list[FrozenTrial]:
     import optuna
 
     states = (

@@ -46,9 +46,13 @@ from greensearch.search._settings import SAMPLERS, SearchSettings, load_registry
 from greensearch.search._space import SearchSpace, build_space
 
 if TYPE_CHECKING:
+    from optuna.samplers import BaseSampler
     from optuna.storages import BaseStorage
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial
 
     from greensearch.energy import Meter
+    from greensearch.search._orthogonality import OrthogonalityChecker
 
 __all__ = ["SAMPLERS", "make_sampler", "optimize"]
 
@@ -110,7 +114,7 @@ def optimize(
         ostudy.set_metric_names(list(OBJECTIVE_NAMES))
     # a replay (run_fn) measures nothing: no meter is opened for it unless one is given
     owned_meter = meter is None and run_fn is None
-    the_meter: Any = _open_meter(s.meter, s.idle_seconds) if owned_meter else meter
+    the_meter = _open_meter(s.meter, s.idle_seconds) if owned_meter else meter
     runner = TrialRunner(
         study_cfg=cfg,
         space=space,
@@ -142,7 +146,7 @@ def optimize(
         for w in workers:
             if w.poll() is None:
                 w.terminate()
-        if owned_meter:
+        if owned_meter and the_meter is not None:
             the_meter.close()
     return build_result(ostudy, fidelity=fidelity, budget_pct=budget)
 
@@ -172,7 +176,7 @@ def _check_shareable(
         )
 
 
-def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
+def make_sampler(name: str, space: SearchSpace, seed: int) -> BaseSampler:
     """Build the Optuna sampler; every one honours the F1 constraint where Optuna can."""
     import optuna
 
@@ -206,7 +210,7 @@ def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
 
 
 def _remember(
-    ostudy: Any, cfg: StudyConfig, budget: float, fidelity: float, space: SearchSpace
+    ostudy: Study, cfg: StudyConfig, budget: float, fidelity: float, space: SearchSpace
 ) -> None:
     """Store the search's settings with the study (for ``report`` and the dashboard)."""
     known = ostudy.user_attrs
@@ -224,7 +228,7 @@ def _remember(
     ostudy.set_user_attr(StudyAttr.SKIPPED_KNOBS, space.skipped)
 
 
-def _seed(ostudy: Any, space: SearchSpace, fidelity: float) -> None:
+def _seed(ostudy: Study, space: SearchSpace, fidelity: float) -> None:
     """Enqueue the baseline and each single knob unless the study already has them."""
     import optuna
 
@@ -251,13 +255,13 @@ def _seed(ostudy: Any, space: SearchSpace, fidelity: float) -> None:
 
 
 def _search(
-    ostudy: Any,
+    ostudy: Study,
     runner: TrialRunner,
     total: int,
     progress: Callable[[str, int, int], None] | None,
     *,
     gc_after_trial: bool,
-    guide: Callable[[Any], None] | None = None,
+    guide: Callable[[Study], None] | None = None,
 ) -> None:
     import optuna
 
@@ -277,7 +281,7 @@ def _search(
 
     baseline_error: list[str] = []
 
-    def stop_when_done(study: Any, trial: Any) -> None:
+    def stop_when_done(study: Study, trial: FrozenTrial) -> None:
         n = done()
         if progress is not None:
             progress("search", min(n, total), total)
@@ -306,7 +310,7 @@ def _search(
         raise MeasurementError(f"search stopped: {baseline_error[0]}")
 
 
-def _settle(ostudy: Any, storage: Any, runner: TrialRunner) -> None:
+def _settle(ostudy: Study, storage: BaseStorage, runner: TrialRunner) -> None:
     """Wait out the trials still running elsewhere; run the retries of dead ones.
 
     A trial left ``RUNNING`` by a killed process holds its knob set (nothing else measures
@@ -336,22 +340,22 @@ def _settle(ostudy: Any, storage: Any, runner: TrialRunner) -> None:
         time.sleep(runner.poll_s)
 
 
-def _heartbeat_enabled(storage: Any) -> bool:
+def _heartbeat_enabled(storage: BaseStorage) -> bool:
     """Whether dead trials are ever detected (RDB storages opened with a heartbeat)."""
     interval = getattr(storage, "get_heartbeat_interval", None)
     return callable(interval) and interval() is not None
 
 
 def _guide_factory(
-    registry: Any, space: SearchSpace, fidelity: float, budget: float
-) -> Callable[[Any], None]:
+    registry: KnobRegistry, space: SearchSpace, fidelity: float, budget: float
+) -> Callable[[Study], None]:
     """A callback step that enqueues the model's next bundle once the seeds are done."""
     import optuna
 
     from greensearch.search._checking import checker_from_trials
     from greensearch.search._guide import propose
 
-    def step(ostudy: Any) -> None:
+    def step(ostudy: Study) -> None:
         trials = [
             t
             for t in ostudy.get_trials(deepcopy=False)
@@ -361,8 +365,8 @@ def _guide_factory(
             return  # seeds (or another worker's proposal) still to run
         # pruned bundles stay proposable: the sampler's pick was pruned on the evidence of
         # its time, and the model may now rank the same bundle first
-        tried = {
-            t.user_attrs.get(TrialAttr.KNOBS)
+        tried: set[str] = {
+            t.user_attrs[TrialAttr.KNOBS]
             for t in trials
             if t.user_attrs.get(TrialAttr.KNOBS) and t.state != optuna.trial.TrialState.PRUNED
         }
@@ -402,7 +406,7 @@ def _guide_factory(
 
 
 def _finals(
-    ostudy: Any,
+    ostudy: Study,
     space: SearchSpace,
     fidelity: float,
     budget: float,
@@ -423,9 +427,10 @@ def _finals(
 
     def finals(*states: Any) -> set[str]:
         return {
-            t.user_attrs.get(TrialAttr.KNOBS)
+            t.user_attrs[TrialAttr.KNOBS]
             for t in ostudy.get_trials(deepcopy=False, states=states)
-            if t.user_attrs.get(TrialAttr.FIDELITY) == 1.0
+            if isinstance(t.user_attrs.get(TrialAttr.KNOBS), str)
+            and t.user_attrs.get(TrialAttr.FIDELITY) == 1.0
             and t.user_attrs.get(TrialAttr.PHASE) == Phase.FINAL
         }
 
@@ -450,7 +455,7 @@ def _finals(
         ostudy.optimize(recorder, n_trials=1, catch=(StageFailedError, GreensearchError))
 
 
-def _open_meter(name: str, idle_seconds: float) -> Any:
+def _open_meter(name: str, idle_seconds: float) -> Meter:
     from greensearch.energy import make_meter, measure_idle_power
 
     meter = make_meter(name)
@@ -459,10 +464,10 @@ def _open_meter(name: str, idle_seconds: float) -> Any:
     return meter
 
 
-def _checker_factory(registry: Any) -> Callable[[Any, float], Any]:
+def _checker_factory(registry: KnobRegistry) -> Callable[[Study, float], OrthogonalityChecker]:
     from greensearch.search._checking import checker_from_study
 
-    def factory(ostudy: Any, fidelity: float) -> Any:
+    def factory(ostudy: Study, fidelity: float) -> OrthogonalityChecker:
         return checker_from_study(registry, ostudy, fidelity)
 
     return factory
