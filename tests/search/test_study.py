@@ -318,3 +318,34 @@ def test_the_dashboard_names_both_objectives_with_units(tmp_path, clock_meter, r
     _run(tmp_path, clock_meter, replay_study)
     study = optuna.load_study(study_name="t", storage=_storage(tmp_path))
     assert study.metric_names == ["energy (kWh)", "F1 loss (%)"]
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "gp", "nsga2"])
+def test_model_based_samplers_run_their_models(
+    tmp_path, clock_meter, replay_study, sampler, monkeypatch
+):
+    """Past their start-up trials (TPE 5, GP 10, NSGA-II's first generation of 10) the
+    samplers propose from their model: ``sample_relative`` returns parameters."""
+    from greensearch.search import _study
+
+    modelled: list[int] = []
+    make = _study.make_sampler
+
+    def spying(name, space, seed):  # type: ignore[no-untyped-def]
+        made = make(name, space, seed)
+        relative = made.sample_relative
+
+        def counted(study, trial, search_space):  # type: ignore[no-untyped-def]
+            params = relative(study, trial, search_space)
+            if params:
+                modelled.append(trial.number)
+            return params
+
+        made.sample_relative = counted
+        return made
+
+    monkeypatch.setattr(_study, "make_sampler", spying)
+    result, _ = _run(tmp_path, clock_meter, replay_study, sampler=sampler, n_trials=26, guide=False)
+    assert result["n_trials"] == 26
+    assert modelled, f"{sampler} never proposed from its model in 20 sampler trials"
+    assert min(modelled) >= 6  # the seeds (baseline + 5 knobs alone) are enqueued, not sampled
