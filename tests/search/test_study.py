@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import optuna
@@ -349,3 +350,32 @@ def test_model_based_samplers_run_their_models(
     assert result["n_trials"] == 26
     assert modelled, f"{sampler} never proposed from its model in 20 sampler trials"
     assert min(modelled) >= 6  # the seeds (baseline + 5 knobs alone) are enqueued, not sampled
+
+
+def test_an_interaction_the_model_does_not_assume_is_measured_learned_and_avoided(
+    tmp_path, clock_meter, replay_study
+):
+    """prune and trim together save far less than their product (x1.8): the model's first
+    guess (compile,prune,trim at 0.28) is wrong; measuring it must correct the model, and
+    the answer must be the true minimum of this landscape, not of the model."""
+    from greensearch.search._checking import checker_from_study
+    from tests.search.landscape import ANTAGONISM
+
+    points = landscape(ANTAGONISM)
+    truth = true_oracle(1.0, points)
+    assert truth == "compile,prune=2" and true_oracle(1.0) == "compile,prune=2,trim"
+    result, runner = _run(
+        tmp_path, clock_meter, replay_study, runner=ReplayRunner(points), n_trials=16
+    )
+    assert result["oracle"]["knobs"] == truth
+    measured = {k for k, f, _ in runner.calls if f == 0.5}
+    assert "compile,prune=2,trim" in measured  # the model's pick was tried, at search fidelity
+    study = optuna.load_study(study_name="t", storage=_storage(tmp_path))
+    pair = checker_from_study(make_registry(), study, 0.5).interactions()[("prune=2", "trim")]
+    # the model splits a combination's residual (log 1.8 here, no noise) evenly over its
+    # k(k-1)/2 pairs and averages the shares over the measured combinations holding the pair
+    holding = [k.split(",") for k in measured if {"prune=2", "trim"} <= set(k.split(","))]
+    shares = [math.log(1.8) / (len(c) * (len(c) - 1) / 2) for c in holding]
+    assert pair.n_combinations == len(holding) >= 1
+    assert pair.kind == "antagonistic"
+    assert pair.energy_factor == pytest.approx(math.exp(sum(shares) / len(shares)))
