@@ -174,6 +174,8 @@ class SearchResult:
         extrapolation: Error of the short-run energy estimate on the finalists, or ``None``.
         meter: ``name`` and ``method`` (measured / estimated) of the meter(s) used.
         payback_runs: Production runs of the oracle that repay the search, or ``None``.
+        search_baseline_runs: The search's energy in full-fidelity baseline runs (comparable
+            across machines and tasks, where kWh are not), or ``None`` without a baseline.
     """
 
     study_name: str
@@ -198,6 +200,7 @@ class SearchResult:
     extrapolation: dict[str, Any] | None
     meter: MeterSummary
     payback_runs: float | None
+    search_baseline_runs: float | None
 
     def to_dict(self) -> dict[str, Any]:
         """A plain JSON-ready dict, keys in field order (``greensearch optimize --json``)."""
@@ -272,6 +275,9 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> SearchRes
     }
     saving = (base.values[0] - oracle.values[0]) if oracle is not None and base is not None else 0.0
     result["payback_runs"] = spent / saving if saving > 0 else None
+    # The search's cost in runs of the baseline at full fidelity: comparable across
+    # machines and tasks, where kWh are not.
+    result["search_baseline_runs"] = spent / base.values[0] if base is not None else None
     return SearchResult(**result)
 
 
