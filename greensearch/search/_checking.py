@@ -11,9 +11,9 @@ import statistics
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from greensearch.interactions._model import OrthogonalityChecker
 from greensearch.knobs import KnobRegistry, parse_bundle
 from greensearch.schema import TrialAttr, attrs_of, measured
-from greensearch.search._orthogonality import OrthogonalityChecker
 
 if TYPE_CHECKING:
     from optuna.study import Study

@@ -26,8 +26,8 @@ import itertools
 import math
 
 from greensearch.exceptions import MeasurementError
+from greensearch.interactions._model import OrthogonalityChecker
 from greensearch.knobs import Bundle
-from greensearch.search._orthogonality import OrthogonalityChecker
 from greensearch.search._space import SearchSpace, _conflict
 
 __all__ = ["MAX_CANDIDATES", "propose"]

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial, Trial
 
     from greensearch.energy import Meter
+    from greensearch.interactions._model import OrthogonalityChecker
     from greensearch.knobs import KnobRegistry
-    from greensearch.search._orthogonality import OrthogonalityChecker
 
 __all__ = ["F1_LOSS_DEGENERATE", "TrialRunner"]
 

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
     from greensearch.energy import Meter
-    from greensearch.search._orthogonality import OrthogonalityChecker
+    from greensearch.interactions._model import OrthogonalityChecker
 
 __all__ = ["SAMPLERS", "make_sampler", "optimize"]
 

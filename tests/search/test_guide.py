@@ -6,9 +6,9 @@ import optuna
 import pytest
 
 from greensearch.config import StudyConfig
+from greensearch.interactions._model import OrthogonalityChecker
 from greensearch.knobs import parse_bundle
 from greensearch.search._guide import propose
-from greensearch.search._orthogonality import OrthogonalityChecker
 from greensearch.search._replay import ReplayRunner
 from greensearch.search._space import build_space
 from tests.search.landscape import BASE_ENERGY, BASE_F1, landscape, make_registry, true_oracle

@@ -40,13 +40,13 @@ from itertools import combinations
 from typing import Any
 
 from greensearch.exceptions import ConfigError
-from greensearch.knobs import KnobRegistry
-from greensearch.search._static import (
+from greensearch.interactions._static import (
     Footprint,
     Overlap,
     canonical_items,
     static_check,
 )
+from greensearch.knobs import KnobRegistry
 
 __all__ = ["Interaction", "OrthogonalityChecker", "Prediction", "Verdict"]
 
