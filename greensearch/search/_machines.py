@@ -15,6 +15,7 @@ from typing import Any
 
 from greensearch.exceptions import MixedMachinesError
 from greensearch.machine import Machine
+from greensearch.schema import StudyAttr, TrialAttr
 
 __all__ = [
     "BASELINE_MACHINE_ATTR",
@@ -30,16 +31,16 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Study user attribute: the machine that measured the baseline (``Machine.to_dict()``
-#: plus ``summary``); its ``fingerprint`` is what other machines are compared with.
-BASELINE_MACHINE_ATTR = "baseline_machine"
+#: with ``summary``); its ``fingerprint`` is what other machines are compared with.
+BASELINE_MACHINE_ATTR = StudyAttr.BASELINE_MACHINE
 
 #: Measurement key of a trial: the fingerprint of the machine that measured it.
-TRIAL_MACHINE_ATTR = "machine"
+TRIAL_MACHINE_ATTR = TrialAttr.MACHINE
 
 #: Study user attribute: ``True`` once a user opted in to several machines
 #: (``--allow-mixed-machines``); each machine then works in its own study
 #: ``<name>@<fingerprint>``, named in the attribute ``machine_study:<fingerprint>``.
-MIXED_MACHINES_ATTR = "mixed_machines"
+MIXED_MACHINES_ATTR = StudyAttr.MIXED_MACHINES
 
 
 def refusal(study_name: str, stored: dict[str, Any], fingerprint: str, summary: str) -> str:
@@ -119,6 +120,6 @@ def machine_study_name(ostudy: Any, here: Machine) -> str:
 def record_machine_study(ostudy: Any, here: Machine, name: str) -> None:
     """Record the opt-in and this machine's study with the study the user named."""
     ostudy.set_user_attr(MIXED_MACHINES_ATTR, True)
-    key = f"machine_study:{here.fingerprint}"
+    key = f"{StudyAttr.MACHINE_STUDY}:{here.fingerprint}"
     if ostudy.user_attrs.get(key, {}).get("study") != name:
         ostudy.set_user_attr(key, {"study": name, "summary": here.summary()})

@@ -22,151 +22,115 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from greensearch._budget import parse_f1_budget
-from greensearch.config import StudyConfig, load_study
+from greensearch._search_result import (
+    SearchResult,
+    build_result,
+    pick_finalists,
+    pick_near_misses,
+)
+from greensearch._storage import default_storage_url, open_storage, retried_trial_numbers
+from greensearch.config import StudyConfig
 from greensearch.exceptions import (
     ConfigError,
     GreensearchError,
     MeasurementError,
     StageFailedError,
 )
-from greensearch.knobs import default_registry, parse_bundle
+from greensearch.knobs import Bundle, KnobRegistry, parse_bundle
 from greensearch.machine import Machine, describe_machine
+from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, TrialAttr
 from greensearch.search._machines import (
-    MIXED_MACHINES_ATTR,
     check_machine,
     machine_study_name,
     record_machine_study,
 )
 from greensearch.search._objective import TrialRunner
-from greensearch.search._result import build_result, pick_finalists, pick_near_misses
 from greensearch.search._rounds import Measured, run_rounds
+from greensearch.search._settings import SAMPLERS, SearchSettings, load_registry
 from greensearch.search._space import SearchSpace, build_space
-from greensearch.search._storage import default_storage_url, open_storage
 
-__all__ = ["optimize", "SAMPLERS", "make_sampler", "load_result"]
+if TYPE_CHECKING:
+    from optuna.samplers import BaseSampler
+    from optuna.storages import BaseStorage
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial
+
+    from greensearch.energy import Meter
+    from greensearch.interactions._model import OrthogonalityChecker
+
+__all__ = ["SAMPLERS", "make_sampler", "optimize"]
 
 logger = logging.getLogger(__name__)
 
-SAMPLERS = ("tpe", "nsga2", "gp", "random", "grid")
-
 
 def optimize(
-    study: str | Path | StudyConfig | None = None,
+    settings: SearchSettings,
     *,
-    budget_f1: str | float = "-1%",
-    n_trials: int | None = None,
-    study_name: str | None = None,
-    storage: str | Any | None = None,
-    sampler: str = "tpe",
-    fidelity: float = 0.25,
-    repeats: int = 3,
-    baseline_repeats: int = 3,
-    finalists: int = 1,
-    near_misses: int = 1,
-    prune: bool = True,
-    guide: bool | None = None,
-    meter: str | Any = "auto",
-    idle_seconds: float = 2.0,
-    n_workers: int = 1,
-    seed: int = 0,
-    include: list[str] | None = None,
-    exclude: list[str] | None = None,
-    results_path: str | Path | None = None,
-    search_only: bool = False,
-    progress: Callable[[str, int, int], None] | None = None,
-    registry: Any = None,
+    storage: BaseStorage | None = None,
+    meter: Meter | None = None,
+    registry: KnobRegistry | None = None,
     run_fn: Callable[..., dict[str, Any]] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
     machine: Machine | None = None,
-    allow_mixed_machines: bool = False,
-    confidence: float = 0.95,
-) -> dict[str, Any]:
+) -> SearchResult:
     """Search knob bundles for the lowest energy within an F1 budget.
 
     Args:
-        study: Study file or config (default: the embedded study).
-        budget_f1: Accepted F1 loss: ``"-1%"``, ``"1%"`` or a float percentage.
-        n_trials: Search trials in the study, seeds included (default: seeds + 8).
-        study_name: Optuna study name (default: ``<study>-f1-<budget>``); same name resumes.
-        storage: Optuna storage URL (default ``sqlite:///studies/<study_name>.db``) or an
-            Optuna storage object (e.g. ``InMemoryStorage`` for tests and replays).
-        sampler: One of ``tpe``, ``nsga2``, ``gp``, ``random``, ``grid``.
-        fidelity: Fraction of training steps per search trial (1.0: full runs).
-        repeats: Full-fidelity runs of each finalist and of the baseline.
-        baseline_repeats: Runs of the baseline at search fidelity (noise estimate).
-        finalists: How many of the cheapest feasible bundles are re-measured.
-        near_misses: How many bundles that missed the budget by at most the budget
-            again, and are cheaper than every finalist, are re-measured too (the
-            short run's F1 may be pessimistic; the full-fidelity budget stays strict).
-        prune: Let the orthogonality checker skip combinations predicted to lose.
-        guide: Alternate sampler trials with the bundle the checker's model predicts
-            cheapest within the budget (model-guided trials). ``None`` (default): on,
-            except in ``search_only`` workers, so the main process alone proposes and no
-            two processes enqueue the same bundle.
-        meter: Meter name for ``make_meter`` or a meter object.
-        idle_seconds: Idle power sampling before the first trial (0 skips).
-        n_workers: Worker processes sharing the study (this one included).
-        seed: Sampler seed.
-        include: Search only these knobs.
-        exclude: Never search these knobs.
-        results_path: JSON Lines file every run is appended to.
-        search_only: Stop after the search phase (used by extra workers).
-        progress: Called as ``progress(phase, done, total)`` after each trial.
-        registry: Knob registry (default: the built-in knobs).
+        settings: What to search and how (see :class:`SearchSettings`).
+        storage: An Optuna storage object to use instead of ``settings.storage`` (e.g.
+            ``InMemoryStorage`` for tests and replays; not shareable with workers).
+        meter: A meter object to use instead of opening ``settings.meter`` (with
+            ``run_fn`` and no meter, none is opened: a replay measures nothing).
+        registry: A knob registry object instead of ``settings.registry``.
         run_fn: Replaces the real pipeline run (e.g. a :class:`ReplayRunner`).
+        progress: Called as ``progress(phase, done, total)`` after each trial.
         machine: The machine trials run on (default: this one, or unknown with ``run_fn``):
-            a study whose baseline ran on another machine is refused, and precision
-            values it only emulates are left out of the search unless ``include`` names them.
-        allow_mixed_machines: Let a machine other than the baseline's join: it works in
-            its own study ``<study_name>@<fingerprint>`` with its own baseline (recorded
-            in the named study, so later runs on other machines do the same).
-        confidence: Confidence of the one-sided ΔF1 bounds behind every F1 verdict
-            (finalists, oracle); 0.5 is the point-estimate rule.
+            a study whose baseline ran on another machine is refused (unless
+            ``settings.allow_mixed_machines``), and precision values it only emulates are
+            left out of the search unless ``settings.include`` names their knob.
 
     Returns:
-        The result dict (``oracle``, ``pareto``, ``n_trials``, ``n_pruned``,
-        ``search_energy_kwh``, ...), also what ``greensearch optimize --json`` prints.
+        The typed result; ``to_dict()`` is what ``greensearch optimize --json`` prints.
 
     Raises:
-        ConfigError: bad arguments, study, storage or knobs.
+        ConfigError: bad storage or knobs, or extra workers asked for with objects they
+            cannot receive.
     """
     import optuna
 
-    cfg = study if isinstance(study, StudyConfig) else load_study(study)
-    budget = budget_f1 if isinstance(budget_f1, float | int) else parse_f1_budget(budget_f1)
-    budget = abs(float(budget))
-    _check_args(fidelity, repeats, baseline_repeats, finalists, near_misses, n_workers, sampler)
-    if not 0.5 <= confidence < 1:
-        raise ConfigError(f"--confidence must be in [0.5, 1), got {confidence}")
-    registry = registry if registry is not None else default_registry()
-    excluded = sorted(set(exclude or []) | set(cfg.search_exclude)) or None
+    s = settings
+    cfg, budget, fidelity = s.study, s.budget_f1_pct, s.fidelity
+    if s.n_workers > 1:
+        _check_shareable(storage=storage, meter=meter, registry=registry, run_fn=run_fn)
+    registry = registry if registry is not None else load_registry(s.registry)
+    excluded = sorted(set(s.exclude) | set(cfg.search_exclude)) or None
     here = machine if machine is not None or run_fn is not None else describe_machine()
-    space = build_space(registry, cfg, include=include, exclude=excluded, machine=here)
+    space = build_space(
+        registry, cfg, include=list(s.include) or None, exclude=excluded, machine=here
+    )
     for what, why in space.skipped.items():
         if "=" in what:  # a value left out (emulated precision), not a whole knob
             logger.warning("left out of the search: %s (%s)", what, why)
-    name = study_name or f"{cfg.name}-f1-{budget:g}"
-    url = storage if storage is not None else default_storage_url(name)
-    total = n_trials if n_trials is not None else 1 + len(space.choices) + 8
-    if total < 1:
-        raise ConfigError(f"--n-trials must be at least 1, got {total}")
+    name = s.study_name or f"{cfg.name}-f1-{budget:g}"
+    url = s.storage if s.storage is not None else default_storage_url(name)
+    total = s.n_trials if s.n_trials is not None else 1 + len(space.choices) + 8
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    the_storage = open_storage(url) if isinstance(url, str) else url
+    the_storage = storage if storage is not None else open_storage(url)
 
-    def open_study(study_name: str) -> Any:
+    def open_study(study_name: str) -> Study:
         return optuna.create_study(
             study_name=study_name,
             storage=the_storage,
             load_if_exists=True,
             directions=["minimize", "minimize"],
-            sampler=make_sampler(sampler, space, seed),
+            sampler=make_sampler(s.sampler, space, s.seed),
         )
 
     ostudy = open_study(name)
-    if here is not None and (allow_mixed_machines or ostudy.user_attrs.get(MIXED_MACHINES_ATTR)):
+    mixed = s.allow_mixed_machines or ostudy.user_attrs.get(StudyAttr.MIXED_MACHINES)
+    if here is not None and mixed:
         own = machine_study_name(ostudy, here)
         if own != name:
             record_machine_study(ostudy, here, own)
@@ -174,93 +138,88 @@ def optimize(
             name, ostudy = own, open_study(own)
     check_machine(ostudy, here)
     _remember(ostudy, cfg, budget, fidelity, space)
-    owned_meter = isinstance(meter, str)
-    the_meter = _open_meter(meter, idle_seconds) if owned_meter else meter
+    with warnings.catch_warnings():  # set_metric_names is "experimental" in Optuna
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        ostudy.set_metric_names(list(OBJECTIVE_NAMES))
+    # a replay (run_fn) measures nothing: no meter is opened for it unless one is given
+    owned_meter = meter is None and run_fn is None
+    the_meter = _open_meter(s.meter, s.idle_seconds) if owned_meter else meter
     runner = TrialRunner(
         study_cfg=cfg,
         space=space,
         budget_pct=budget,
         meter=the_meter,
         fidelity=fidelity,
-        baseline_repeats=baseline_repeats,
-        repeats=repeats,
-        checker_factory=_checker_factory(registry) if prune else None,
-        results_path=results_path,
+        baseline_repeats=s.baseline_repeats,
+        repeats=s.repeats,
+        checker_factory=_checker_factory(registry) if s.prune else None,
+        results_path=s.results_path,
         run_fn=run_fn,
         machine=here,
-        confidence=confidence,
+        confidence=s.confidence,
     )
     workers: list[subprocess.Popen[bytes]] = []
     try:
         _seed(ostudy, space, fidelity)
-        if n_workers > 1 and not isinstance(url, str):
-            raise ConfigError("--n-workers needs a storage URL the workers can open")
-        workers = _spawn_workers(
-            n_workers - 1,
-            cfg,
-            url,
-            name,
-            budget,
-            sampler,
-            fidelity,
-            total,
-            prune,
-            seed,
-            include,
-            exclude,
-        )
+        workers = _spawn_workers(s.n_workers - 1, s.replace(study_name=name, storage=url))
         # One process guides and settles: extra workers only sample, so they never race
         # the main process to enqueue the same proposal or to pop the same retry.
-        guiding = (not search_only) if guide is None else guide
+        guiding = (not s.search_only) if s.guide is None else s.guide
         guide_fn = _guide_factory(registry, space, fidelity, budget) if guiding else None
         _search(ostudy, runner, total, progress, gc_after_trial=run_fn is None, guide=guide_fn)
         for w in workers:
             w.wait()
         runner.raise_if_refused()
-        if not search_only:
+        if not s.search_only:
             _settle(ostudy, the_storage, runner)
-            _finals(ostudy, space, fidelity, budget, finalists, near_misses, runner, progress)
+            _finals(ostudy, space, fidelity, budget, s.finalists, s.near_misses, runner, progress)
             runner.raise_if_refused()
     finally:
         for w in workers:
             if w.poll() is None:
                 w.terminate()
-        if owned_meter:
+        if owned_meter and the_meter is not None:
             the_meter.close()
     return build_result(ostudy, fidelity=fidelity, budget_pct=budget)
 
 
-def load_result(
-    study_name: str, storage: str, *, budget_f1: str | float | None = None
-) -> dict[str, Any]:
-    """Rebuild the result of a stored study without running anything."""
-    import optuna
+def _check_shareable(
+    *,
+    storage: BaseStorage | None,
+    meter: Meter | None,
+    registry: KnobRegistry | None,
+    run_fn: Callable[..., dict[str, Any]] | None,
+) -> None:
+    """Extra workers get the settings alone: refuse objects they would silently lack."""
+    given = [
+        (flag, fix)
+        for flag, value, fix in (
+            ("a storage object", storage, "a storage URL in settings.storage"),
+            ("a meter object", meter, "a meter name in settings.meter"),
+            ("a registry object", registry, "a module:function in settings.registry"),
+            ("run_fn", run_fn, "the real pipeline"),
+        )
+        if value is not None
+    ]
+    if given:
+        flag, fix = given[0]
+        raise ConfigError(
+            f"--n-workers needs settings the workers can rebuild, not {flag}; use {fix}"
+        )
 
-    try:
-        ostudy = optuna.load_study(study_name=study_name, storage=open_storage(storage))
-    except KeyError as err:
-        raise ConfigError(f"no study named '{study_name}' in {storage}") from err
-    attrs = ostudy.user_attrs
-    budget = (
-        attrs.get("budget_f1_pct", 1.0)
-        if budget_f1 is None
-        else (budget_f1 if isinstance(budget_f1, float) else parse_f1_budget(budget_f1))
-    )
-    return build_result(ostudy, fidelity=attrs.get("fidelity", 1.0), budget_pct=abs(budget))
 
-
-def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
+def make_sampler(name: str, space: SearchSpace, seed: int) -> BaseSampler:
     """Build the Optuna sampler; every one honours the F1 constraint where Optuna can."""
     import optuna
 
     # Trials report the F1 budget through ``trial.set_constraint`` (Optuna >= 5), which
     # the constrained samplers read; older Optuna needs ``constraints_func`` instead.
-    legacy = (
+    legacy: dict[str, Any] = (
         {}
         if hasattr(optuna.trial.Trial, "set_constraint")
         else {
             "constraints_func": lambda t: list(
-                t.user_attrs.get("measurement", {}).get("constraint", [float("inf")])
+                t.user_attrs.get(TrialAttr.MEASUREMENT, {}).get("constraint", [float("inf")])
             )
         }
     )
@@ -282,52 +241,26 @@ def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
     raise ConfigError(f"unknown sampler '{name}'; use one of {', '.join(SAMPLERS)}")
 
 
-def _check_args(
-    fidelity: float,
-    repeats: int,
-    baseline_repeats: int,
-    finalists: int,
-    near_misses: int,
-    n_workers: int,
-    sampler: str,
-) -> None:
-    if not 0 < fidelity <= 1:
-        raise ConfigError(f"--fidelity must be in (0, 1], got {fidelity}")
-    for flag, value in (
-        ("--repeats", repeats),
-        ("--baseline-repeats", baseline_repeats),
-        ("--n-workers", n_workers),
-    ):
-        if value < 1:
-            raise ConfigError(f"{flag} must be at least 1, got {value}")
-    if finalists < 1:
-        raise ConfigError(f"--finalists must be at least 1, got {finalists}")
-    if near_misses < 0:
-        raise ConfigError(f"--near-misses must be at least 0, got {near_misses}")
-    if sampler not in SAMPLERS:
-        raise ConfigError(f"unknown sampler '{sampler}'; use one of {', '.join(SAMPLERS)}")
-
-
 def _remember(
-    ostudy: Any, cfg: StudyConfig, budget: float, fidelity: float, space: SearchSpace
+    ostudy: Study, cfg: StudyConfig, budget: float, fidelity: float, space: SearchSpace
 ) -> None:
     """Store the search's settings with the study (for ``report`` and the dashboard)."""
     known = ostudy.user_attrs
-    if known.get("fidelity") not in (None, fidelity):
+    if known.get(StudyAttr.FIDELITY) not in (None, fidelity):
         logger.warning(
             "study was searched at fidelity %s; now %s (trials are kept apart)",
-            known.get("fidelity"),
+            known.get(StudyAttr.FIDELITY),
             fidelity,
         )
-    ostudy.set_user_attr("study", cfg.name)
-    ostudy.set_user_attr("study_file", cfg.source)
-    ostudy.set_user_attr("budget_f1_pct", budget)
-    ostudy.set_user_attr("fidelity", fidelity)
-    ostudy.set_user_attr("space", {k: list(v) for k, v in space.choices.items()})
-    ostudy.set_user_attr("skipped_knobs", space.skipped)
+    ostudy.set_user_attr(StudyAttr.STUDY, cfg.name)
+    ostudy.set_user_attr(StudyAttr.STUDY_FILE, cfg.source)
+    ostudy.set_user_attr(StudyAttr.BUDGET_F1_PCT, budget)
+    ostudy.set_user_attr(StudyAttr.FIDELITY, fidelity)
+    ostudy.set_user_attr(StudyAttr.SPACE, {k: list(v) for k, v in space.choices.items()})
+    ostudy.set_user_attr(StudyAttr.SKIPPED_KNOBS, space.skipped)
 
 
-def _seed(ostudy: Any, space: SearchSpace, fidelity: float) -> None:
+def _seed(ostudy: Study, space: SearchSpace, fidelity: float) -> None:
     """Enqueue the baseline and each single knob unless the study already has them."""
     import optuna
 
@@ -337,28 +270,30 @@ def _seed(ostudy: Any, space: SearchSpace, fidelity: float) -> None:
         optuna.trial.TrialState.WAITING,
     )
     have = {
-        t.user_attrs.get("knobs")
+        t.user_attrs.get(TrialAttr.KNOBS)
         for t in ostudy.get_trials(deepcopy=False, states=states)
-        if t.user_attrs.get("fidelity") == fidelity
+        if t.user_attrs.get(TrialAttr.FIDELITY) == fidelity
     }
-    seeds = [("baseline", {})] + [("single", b) for b in space.singles()]
+    seeds: list[tuple[str, Bundle]] = [(Phase.BASELINE, {})]
+    seeds += [(Phase.SINGLE, b) for b in space.singles()]
     for phase, bundle in seeds:
         key = space.key(bundle)
         if key in have:
             continue
         ostudy.enqueue_trial(
-            space.params_of(bundle), user_attrs={"phase": phase, "fidelity": fidelity, "knobs": key}
+            space.params_of(bundle),
+            user_attrs={TrialAttr.PHASE: phase, TrialAttr.FIDELITY: fidelity, TrialAttr.KNOBS: key},
         )
 
 
 def _search(
-    ostudy: Any,
+    ostudy: Study,
     runner: TrialRunner,
     total: int,
     progress: Callable[[str, int, int], None] | None,
     *,
     gc_after_trial: bool,
-    guide: Callable[[Any], None] | None = None,
+    guide: Callable[[Study], None] | None = None,
 ) -> None:
     import optuna
 
@@ -369,27 +304,28 @@ def _search(
             optuna.trial.TrialState.FAIL,
         )
         trials = ostudy.get_trials(deepcopy=False, states=states)
-        retried = {
-            t.system_attrs["failed_trial"]
-            for t in ostudy.get_trials(deepcopy=False)
-            if "failed_trial" in t.system_attrs
-        }
+        retried = retried_trial_numbers(ostudy.get_trials(deepcopy=False))
         return sum(
-            1 for t in trials if t.user_attrs.get("phase") != "final" and t.number not in retried
+            1
+            for t in trials
+            if t.user_attrs.get(TrialAttr.PHASE) != Phase.FINAL and t.number not in retried
         )
 
     baseline_error: list[str] = []
 
-    def stop_when_done(study: Any, trial: Any) -> None:
+    def stop_when_done(study: Study, trial: FrozenTrial) -> None:
         n = done()
         if progress is not None:
             progress("search", min(n, total), total)
-        if trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs.get("knobs") == "":
-            baseline_error.append(trial.user_attrs.get("error", "the baseline run failed"))
+        if (
+            trial.state == optuna.trial.TrialState.FAIL
+            and trial.user_attrs.get(TrialAttr.KNOBS) == ""
+        ):
+            baseline_error.append(trial.user_attrs.get(TrialAttr.ERROR, "the baseline run failed"))
             study.stop()  # nothing can be judged without a baseline
         if n >= total or runner.refused is not None:
             study.stop()
-        elif guide is not None and trial.user_attrs.get("phase") != "guided":
+        elif guide is not None and trial.user_attrs.get(TrialAttr.PHASE) != Phase.GUIDED:
             guide(study)
 
     if done() >= total:
@@ -407,7 +343,7 @@ def _search(
         raise MeasurementError(f"search stopped: {baseline_error[0]}")
 
 
-def _settle(ostudy: Any, storage: Any, runner: TrialRunner) -> None:
+def _settle(ostudy: Study, storage: BaseStorage, runner: TrialRunner) -> None:
     """Wait out the trials still running elsewhere; run the retries of dead ones.
 
     A trial left ``RUNNING`` by a killed process holds its knob set (nothing else measures
@@ -437,44 +373,47 @@ def _settle(ostudy: Any, storage: Any, runner: TrialRunner) -> None:
         time.sleep(runner.poll_s)
 
 
-def _heartbeat_enabled(storage: Any) -> bool:
+def _heartbeat_enabled(storage: BaseStorage) -> bool:
     """Whether dead trials are ever detected (RDB storages opened with a heartbeat)."""
     interval = getattr(storage, "get_heartbeat_interval", None)
     return callable(interval) and interval() is not None
 
 
 def _guide_factory(
-    registry: Any, space: SearchSpace, fidelity: float, budget: float
-) -> Callable[[Any], None]:
+    registry: KnobRegistry, space: SearchSpace, fidelity: float, budget: float
+) -> Callable[[Study], None]:
     """A callback step that enqueues the model's next bundle once the seeds are done."""
     import optuna
 
     from greensearch.search._checking import checker_from_trials
     from greensearch.search._guide import propose
 
-    def step(ostudy: Any) -> None:
+    def step(ostudy: Study) -> None:
         trials = [
-            t for t in ostudy.get_trials(deepcopy=False) if t.user_attrs.get("fidelity") == fidelity
+            t
+            for t in ostudy.get_trials(deepcopy=False)
+            if t.user_attrs.get(TrialAttr.FIDELITY) == fidelity
         ]
         if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
             return  # seeds (or another worker's proposal) still to run
         # pruned bundles stay proposable: the sampler's pick was pruned on the evidence of
         # its time, and the model may now rank the same bundle first
-        tried = {
-            t.user_attrs.get("knobs")
+        tried: set[str] = {
+            t.user_attrs[TrialAttr.KNOBS]
             for t in trials
-            if t.user_attrs.get("knobs") and t.state != optuna.trial.TrialState.PRUNED
+            if t.user_attrs.get(TrialAttr.KNOBS) and t.state != optuna.trial.TrialState.PRUNED
         }
         # A bundle predicted within the budget plus the F1 loss this task cannot resolve
         # is not confidently infeasible, so it stays proposable (no slack where trials
         # kept no predictions: replayed landscapes).
         slack = next(
             (
-                float(t.user_attrs["measurement"]["f1_resolution_pct"])
+                float(t.user_attrs[TrialAttr.MEASUREMENT]["f1_resolution_pct"])
                 for t in trials
                 if t.state == optuna.trial.TrialState.COMPLETE
-                and t.user_attrs.get("knobs") == ""
-                and (t.user_attrs.get("measurement") or {}).get("f1_resolution_pct") is not None
+                and t.user_attrs.get(TrialAttr.KNOBS) == ""
+                and (t.user_attrs.get(TrialAttr.MEASUREMENT) or {}).get("f1_resolution_pct")
+                is not None
             ),
             0.0,
         )
@@ -489,14 +428,18 @@ def _guide_factory(
             logger.info("model-guided trial next: %s", key)
             ostudy.enqueue_trial(
                 space.params_of(bundle),
-                user_attrs={"phase": "guided", "fidelity": fidelity, "knobs": key},
+                user_attrs={
+                    TrialAttr.PHASE: Phase.GUIDED,
+                    TrialAttr.FIDELITY: fidelity,
+                    TrialAttr.KNOBS: key,
+                },
             )
 
     return step
 
 
 def _finals(
-    ostudy: Any,
+    ostudy: Study,
     space: SearchSpace,
     fidelity: float,
     budget: float,
@@ -517,9 +460,11 @@ def _finals(
 
     def finals(*states: Any) -> set[str]:
         return {
-            t.user_attrs.get("knobs")
+            t.user_attrs[TrialAttr.KNOBS]
             for t in ostudy.get_trials(deepcopy=False, states=states)
-            if t.user_attrs.get("fidelity") == 1.0 and t.user_attrs.get("phase") == "final"
+            if isinstance(t.user_attrs.get(TrialAttr.KNOBS), str)
+            and t.user_attrs.get(TrialAttr.FIDELITY) == 1.0
+            and t.user_attrs.get(TrialAttr.PHASE) == Phase.FINAL
         }
 
     complete = finals(optuna.trial.TrialState.COMPLETE)
@@ -529,10 +474,14 @@ def _finals(
     summaries = run_rounds(ostudy, pending, runner, progress)
     for key in pending:
         if key not in queued:
-            attrs: dict[str, Any] = {"phase": "final", "fidelity": 1.0, "knobs": key}
+            attrs: dict[str, Any] = {
+                TrialAttr.PHASE: Phase.FINAL,
+                TrialAttr.FIDELITY: 1.0,
+                TrialAttr.KNOBS: key,
+            }
             attrs["rounds"] = True
             if key in near:
-                attrs["near_miss"] = True
+                attrs[TrialAttr.NEAR_MISS] = True
             ostudy.enqueue_trial(space.params_of(parse_bundle(key)), user_attrs=attrs)
     recorder = dataclasses.replace(runner, run_fn=Measured(summaries, space))
     while finals(optuna.trial.TrialState.WAITING) and recorder.refused is None:
@@ -540,7 +489,7 @@ def _finals(
     runner.refused = recorder.refused
 
 
-def _open_meter(name: str, idle_seconds: float) -> Any:
+def _open_meter(name: str, idle_seconds: float) -> Meter:
     from greensearch.energy import make_meter, measure_idle_power
 
     meter = make_meter(name)
@@ -549,67 +498,32 @@ def _open_meter(name: str, idle_seconds: float) -> Any:
     return meter
 
 
-def _checker_factory(registry: Any) -> Callable[[Any, float], Any]:
+def _checker_factory(registry: KnobRegistry) -> Callable[[Study, float], OrthogonalityChecker]:
     from greensearch.search._checking import checker_from_study
 
-    def factory(ostudy: Any, fidelity: float) -> Any:
+    def factory(ostudy: Study, fidelity: float) -> OrthogonalityChecker:
         return checker_from_study(registry, ostudy, fidelity)
 
     return factory
 
 
-def _spawn_workers(
-    n: int,
-    cfg: StudyConfig,
-    url: str,
-    name: str,
-    budget: float,
-    sampler: str,
-    fidelity: float,
-    total: int,
-    prune: bool,
-    seed: int,
-    include: list[str] | None,
-    exclude: list[str] | None,
-) -> list[Any]:
-    """Start ``n`` extra worker processes on the same storage (search phase only)."""
+def _spawn_workers(n: int, settings: SearchSettings) -> list[subprocess.Popen[bytes]]:
+    """Start ``n`` extra worker processes on the same storage (search phase only).
+
+    Each gets the main process's settings whole, as JSON (the study, meter, results file,
+    repeats, registry...), changed only where a worker must differ: its own sampler seed,
+    the search phase alone, one process, no idle sampling (the main process did it).
+    """
     if n <= 0:
         return []
-    if url.startswith("sqlite"):
+    assert settings.storage is not None  # optimize() passes the URL it opened
+    if settings.storage.startswith("sqlite"):
         logger.warning("several workers on SQLite contend for one file lock; prefer PostgreSQL")
     procs = []
     for i in range(n):
-        cmd = [
-            sys.executable,
-            "-m",
-            "greensearch",
-            "-q",
-            "optimize",
-            "--storage",
-            url,
-            "--study-name",
-            name,
-            "--budget-f1",
-            f"{budget:g}%",
-            "--sampler",
-            sampler,
-            "--fidelity",
-            str(fidelity),
-            "--n-trials",
-            str(total),
-            "--seed",
-            str(seed + i + 1),
-            "--search-only",
-            "--idle-seconds",
-            "0",
-        ]
-        if cfg.source and Path(cfg.source).is_file():
-            cmd += ["--study", cfg.source]
-        if not prune:
-            cmd.append("--no-prune")
-        if include:
-            cmd += ["--include", ",".join(include)]
-        if exclude:
-            cmd += ["--exclude", ",".join(exclude)]
+        mine = settings.replace(
+            seed=settings.seed + i + 1, search_only=True, n_workers=1, idle_seconds=0.0
+        )
+        cmd = [sys.executable, "-m", "greensearch.search._worker", mine.to_json()]
         procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL))
     return procs

@@ -15,16 +15,16 @@ from greensearch.search._machines import BASELINE_MACHINE_ATTR
 from greensearch.search._objective import attrs_of
 from greensearch.search._replay import ReplayRunner
 from greensearch.search._space import build_space
-from greensearch.search._study import optimize
 from tests.machines import fake_machine
 from tests.search.landscape import landscape, make_registry
+from tests.search.run_search import run_search
 
 _STUDY = StudyConfig(name="replay", source="<replay>")
 
 
 def _optimize(storage, clock_meter, *, machine, stamped, n_trials=8, registry=None, **kw):
     runner = ReplayRunner(landscape(), machine=stamped.to_dict() if stamped else None)
-    result = optimize(
+    result = run_search(
         _STUDY,
         budget_f1="-1%",
         n_trials=n_trials,
@@ -52,7 +52,7 @@ def test_the_study_stores_the_machine_that_measured_its_baseline(tmp_path, clock
     assert stored["summary"] == "AMD EPYC, 2 cores, torch AVX2, no native bf16/fp16"
     measured = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.COMPLETE]
     assert measured and {attrs_of(t)["machine"] for t in measured} == {a.fingerprint}
-    assert result["machine"]["fingerprint"] == a.fingerprint
+    assert result.machine["fingerprint"] == a.fingerprint
 
 
 def test_another_machine_is_refused_before_it_measures(tmp_path, clock_meter):
@@ -96,7 +96,7 @@ def test_the_same_machine_resumes(tmp_path, clock_meter):
     _optimize(storage, clock_meter, machine=a, stamped=a)
     again = fake_machine(tmp_path)  # described anew: same hardware, same fingerprint
     result, _ = _optimize(storage, clock_meter, machine=again, stamped=again, n_trials=10)
-    assert result["n_trials"] == 10
+    assert result.n_trials == 10
 
 
 def test_build_space_leaves_emulated_bf16_out_unless_included(tmp_path):
@@ -141,7 +141,7 @@ def test_optimize_does_not_seed_emulated_precision_and_says_so(
         )
     assert not any("half" in key for key, _, _ in runner.calls)
     note = "bf16 emulated on this CPU: expect a cost; name half in --include to search it"
-    assert result["left_out_values"] == {"half=on": note}
+    assert result.left_out_values == {"half=on": note}
     assert f"left out of the search: half=on ({note})" in caplog.text
     from greensearch.cli._optimize import render
 
@@ -157,7 +157,7 @@ def test_include_names_emulated_precision_and_it_is_seeded(tmp_path, clock_meter
     land = landscape()
     land["half"] = land["compile"]
     runner = ReplayRunner(land, machine=avx2.to_dict())
-    optimize(
+    run_search(
         _STUDY,
         n_trials=3,
         storage=storage,
@@ -199,7 +199,7 @@ def test_same_machine_with_other_software_is_allowed_with_a_warning(tmp_path, cl
     assert upgraded.fingerprint == a.fingerprint
     with caplog.at_level("WARNING"):
         result, _ = _optimize(storage, clock_meter, machine=upgraded, stamped=upgraded, n_trials=10)
-    assert result["n_trials"] == 10
+    assert result.n_trials == 10
     assert (
         "study 't': same machine, other software since its baseline (torch 2.13.0+cpu -> "
         "2.14.0): energy may shift; a new study name measures a fresh baseline"
@@ -217,8 +217,8 @@ def test_allow_mixed_machines_gives_each_machine_its_own_baseline(tmp_path, cloc
         storage, clock_meter, machine=b, stamped=b, allow_mixed_machines=True
     )
     own = f"t@{b.fingerprint}"
-    assert result["study_name"] == own
-    assert result["machine"]["fingerprint"] == b.fingerprint
+    assert result.study_name == own
+    assert result.machine["fingerprint"] == b.fingerprint
     assert runner.calls[0] == ("", 0.5, 2)  # B measured its own baseline first
     sub = optuna.load_study(study_name=own, storage=storage)
     measured = [t for t in sub.get_trials() if t.state == optuna.trial.TrialState.COMPLETE]
@@ -237,6 +237,6 @@ def test_allow_mixed_machines_gives_each_machine_its_own_baseline(tmp_path, cloc
     # and A resumes in the study it measured
     c = fake_machine(tmp_path / "c", extra="avx512f amx_tile amx_bf16")
     third, _ = _optimize(storage, clock_meter, machine=c, stamped=c)
-    assert third["study_name"] == f"t@{c.fingerprint}"
+    assert third.study_name == f"t@{c.fingerprint}"
     again, _ = _optimize(storage, clock_meter, machine=a, stamped=a, n_trials=10)
-    assert again["study_name"] == "t" and first["study_name"] == "t"
+    assert again.study_name == "t" and first.study_name == "t"
