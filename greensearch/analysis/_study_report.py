@@ -116,7 +116,8 @@ def study_report(
         study_name: the study.
         stage: stage of Figure 2 (``total`` or a stage name).
         budget_f1_pct: F1 budget in percent (default: the study's own).
-        noise_pct: noise band of the synergy verdicts (default: from the repeats).
+        noise_pct: σ, the noise of one run in percent, behind the synergy verdicts' bands
+            (default: from the repeats).
 
     Raises:
         ConfigError: unknown study, no baseline, or a bad stage or budget.
@@ -140,7 +141,7 @@ def study_report(
     try:
         synergy = synergy_table(table, noise_pct=noise_pct)
         noise = synergy.attrs["noise"]
-        note = f"noise band {noise['noise_pct']:.3g} pp ({noise['detail']})"
+        note = f"noise: {noise['detail']}; band 2σ·sqrt(1 + k) pp for k measured knobs"
     except ConfigError as err:
         synergy, note = None, str(err)
     methods = Counter(str(m) for m in table["method"] if isinstance(m, str) and m)

@@ -128,6 +128,13 @@ def _render_text(d: dict[str, Any]) -> None:
         )
     if d["noise"]:
         print(f"noise: {d['noise']['detail']}")
+    if d["interaction"]:
+        i = d["interaction"]
+        print(
+            f"interaction: {i['verdict']} (measured {i['measured_energy_ratio']:.3f} vs "
+            f"{i['expected_energy_ratio']:.3f} from its knobs alone: excess saving "
+            f"{i['excess_saving_pp']:+.1f} pp, band {i['band_pp']:.2f} pp)"
+        )
     print("reasons:")
     for reason in d["reasons"]:
         print(f"  - {reason}")

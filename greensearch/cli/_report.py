@@ -49,7 +49,8 @@ def add_parser(subparsers: Any) -> None:
         "--noise-pct",
         type=float,
         metavar="PP",
-        help="noise band of the synergy verdicts (default: from the repeats)",
+        help="relative energy noise of one run in percent, behind the synergy verdicts' "
+        "bands (default: from the repeats)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print a summary as one JSON document on stdout"
