@@ -111,7 +111,7 @@ def _render_text(d: dict[str, Any]) -> None:
     print("knobs:")
     for fp in d["footprints"]:
         costs = f"; spends {', '.join(fp['costs'])} (trade-off)" if fp["costs"] else ""
-        print(f"  {fp['item']:<32} {fp['stage']:<9} targets {', '.join(fp['targets'])}{costs}")
+        print(f"  {fp['item']:<32} {fp['phase']:<9} targets {', '.join(fp['targets'])}{costs}")
     if d["overlaps"]:
         print("overlaps:")
         for o in d["overlaps"]:

@@ -32,7 +32,8 @@ def knob_rows() -> list[dict[str, Any]]:
         rows.append(
             {
                 "name": knob.name,
-                "stage": knob.stage,
+                "phase": knob.phase,
+                "stage": knob.phase,  # the key's name before Knob.phase, kept for readers
                 "targets": list(knob.targets),
                 "costs": list(knob.costs),
                 "params": [
@@ -71,8 +72,8 @@ def handle(args: argparse.Namespace) -> int:
             where = "yes, except " + "; ".join(
                 f"{v} ({why.split(';')[0]})" for v, why in row["unavailable_values"].items()
             )
-        table.append([row["name"], row["stage"], ",".join(row["targets"]), params, where])
-    print_table(["knob", "stage", "targets", "params", "available here"], table, align="lllll")
+        table.append([row["name"], row["phase"], ",".join(row["targets"]), params, where])
+    print_table(["knob", "phase", "targets", "params", "available here"], table, align="lllll")
     return 0
 
 
