@@ -39,9 +39,10 @@ from greensearch.analysis._study_records import (
     study_table,
 )
 from greensearch.analysis._study_report import StudyReport, study_report, write_report
-from greensearch.analysis._synergy import estimate_noise, synergy_table
+from greensearch.analysis._synergy import BAND_RULE, estimate_noise, synergy_table
 
 __all__ = [
+    "BAND_RULE",
     "COLUMNS",
     "PAPER_COLUMNS",
     "PAPER_DEGENERATE_VARIANTS",

@@ -18,7 +18,7 @@ import pandas as pd
 
 from greensearch.analysis._pareto import pareto_frontier
 from greensearch.analysis._study_records import open_study, study_table
-from greensearch.analysis._synergy import synergy_table
+from greensearch.analysis._synergy import BAND_RULE, synergy_table
 from greensearch.exceptions import ConfigError
 from greensearch.schema import StudyAttr
 
@@ -141,7 +141,7 @@ def study_report(
     try:
         synergy = synergy_table(table, noise_pct=noise_pct)
         noise = synergy.attrs["noise"]
-        note = f"noise: {noise['detail']}; band 2σ·sqrt(1 + k) pp for k measured knobs"
+        note = f"noise: {noise['detail']}; {BAND_RULE}"
     except ConfigError as err:
         synergy, note = None, str(err)
     methods = Counter(str(m) for m in table["method"] if isinstance(m, str) and m)

@@ -40,7 +40,10 @@ from greensearch.interactions import (
 )
 from greensearch.knobs import format_bundle, parse_bundle
 
-__all__ = ["estimate_noise", "synergy_table"]
+__all__ = ["BAND_RULE", "estimate_noise", "synergy_table"]
+
+#: The band rule in words, for the notes that show a table's σ.
+BAND_RULE = "band 2σ·sqrt(1 + k) pp for a bundle of k measured knobs, less where rows repeat"
 
 
 def estimate_noise(

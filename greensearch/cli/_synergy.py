@@ -100,8 +100,10 @@ def render(table: pd.DataFrame, noise: dict[str, Any]) -> str:
         "band pp",
         "verdict",
     )
+    from greensearch.analysis import BAND_RULE
+
     lines = [
-        f"noise: {noise['detail']}; band 2σ·sqrt(1 + k) pp for k measured knobs",
+        f"noise: {noise['detail']}; {BAND_RULE}",
         "",
         "{:<8} {:>12} {:>12} {:>12} {:>6} {:>9} {:>7}  {}".format(*head),
     ]
