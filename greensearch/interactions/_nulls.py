@@ -17,11 +17,14 @@ Why that band: the excess compares one measurement of the bundle with ``k`` inde
 measurements of its parts, so (errors being independent, each σ/√n) its std is
 ``σ·sqrt(Σ 1/n)``; two of those keep a bundle that really is independent out of "synergistic"
 or "antagonistic" about 19 times in 20, and we would rather call a bundle independent than
-sell noise as synergy. Two simplifications, both stated so a reader can dispute them: σ is
-relative to each run's own energy but the band is taken in points of the *baseline* (exact
-near ratio 1, wider than needed for cheap bundles: conservative); and the shared baseline's
-own error, which enters the excess ``k - 1`` times, is not counted (the rule the repeats-based
-band already used; with a repeated baseline that term is small).
+sell noise as synergy. At ``k = 1`` it is the checker's prune margin (``2·√2·σ``, two runs
+compared), so both sides of the model draw the line between noise and effect alike.
+
+Two simplifications, stated so a reader can dispute them: σ is relative to each run's own
+energy but the band is taken in points of the *baseline* (exact near ratio 1, wider than
+needed for cheap bundles: conservative); and the shared baseline's own error, which enters
+the excess ``k - 1`` times, is not counted. A search repeats its baseline, which shrinks
+that term; on the paper's single-run table counting it would widen a 3-knob band by √2.
 """
 
 from __future__ import annotations
