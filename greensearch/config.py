@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from greensearch.exceptions import ConfigError
+from greensearch.exceptions import ConfigError, PreflightError
 
 __all__ = [
     "StudyConfig",
@@ -133,24 +133,34 @@ def study_from_dict(
     """
     known = {f.name for f in dataclasses.fields(StudyConfig)} - {"source"}
     unknown = sorted(set(raw) - known)
+    problems: list[str] = []
     if unknown:
-        raise ConfigError(
+        problems.append(
             f"unknown key(s) {', '.join(unknown)} in study '{source}'; known keys: "
             f"{', '.join(sorted(known))}"
         )
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        values[key] = _coerce(key, value, source)
+        if key not in known:
+            continue
+        try:  # every bad key is reported at once, not one per attempt
+            values[key] = _coerce(key, value, source)
+        except ConfigError as err:
+            problems.append(str(err))
     dataset = values.get("dataset")
     if base_dir is not None and isinstance(dataset, str) and _looks_like_path(dataset):
         candidate = (base_dir / dataset).resolve()
         if candidate.exists():
             values["dataset"] = str(candidate)
         elif not Path(dataset).exists():
-            raise ConfigError(
+            problems.append(
                 f"dataset '{dataset}' in study '{source}' does not exist; point `dataset` at a "
                 "CSV/JSONL/Parquet file or folder (relative paths start at the study file)"
             )
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        raise PreflightError(problems)
     return StudyConfig(source=source, **values)
 
 

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from greensearch.cli._render import fmt_energy, fmt_pct, print_json, print_table
+from greensearch.exceptions import ConfigError
 
 __all__ = ["add_parser"]
 
@@ -138,6 +139,12 @@ def add_parser(sub: Any) -> None:
         metavar="PATH",
         help="JSON Lines file every run is appended to",
     )
+    p.add_argument(
+        "--accept-changed-settings",
+        action="store_true",
+        help="resume a study even though its budget, fidelity, study file, knob space or "
+        "meter differ (recorded in the study); without it such a resume is refused",
+    )
     p.add_argument("--search-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(handler=handle)
@@ -148,7 +155,12 @@ def handle(args: argparse.Namespace) -> int:
     from greensearch._budget import parse_f1_budget
     from greensearch.search import optimize
 
-    budget = parse_f1_budget(args.budget_f1)  # reject a bad budget before anything starts
+    _route_optuna_logs()
+    budget: str | float = args.budget_f1
+    try:
+        budget = parse_f1_budget(args.budget_f1)
+    except ConfigError:
+        pass  # the library's preflight reports it with every other problem
     bar = _Progress(enabled=not (args.quiet or args.json))
     try:
         result = optimize(
@@ -173,6 +185,7 @@ def handle(args: argparse.Namespace) -> int:
             exclude=_split(args.exclude),
             results_path=args.results,
             search_only=args.search_only,
+            accept_changed_settings=args.accept_changed_settings,
             progress=bar.update,
         )
     finally:
@@ -295,6 +308,17 @@ class _Progress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _route_optuna_logs() -> None:
+    """Send Optuna's log through ours, so -q silences it and --debug alone shows tracebacks.
+
+    Optuna's own handler prints a failed trial's whole traceback, even with -q.
+    """
+    import optuna
+
+    optuna.logging.disable_default_handler()
+    optuna.logging.enable_propagation()
 
 
 def _split(text: str | None) -> list[str] | None:

@@ -111,4 +111,5 @@ def trial_attrs(summary: dict[str, Any]) -> dict[str, Any]:
         "notes": summary.get("notes", []),
         "energy_kwh_runs": energies,
         "device": summary.get("device", {}).get("type", "?"),
+        "cpu_threads": summary.get("device", {}).get("cpu_threads"),
     }

@@ -17,6 +17,7 @@ Ctrl-C loses at most the trial in flight, and rerunning resumes):
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -26,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from greensearch._budget import parse_f1_budget
-from greensearch.config import StudyConfig, load_study
+from greensearch._threads import THREADS_ENV, use_thread_share
+from greensearch.config import StudyConfig
 from greensearch.exceptions import (
     ConfigError,
     GreensearchError,
@@ -34,9 +36,11 @@ from greensearch.exceptions import (
     StageFailedError,
 )
 from greensearch.knobs import default_registry, parse_bundle
+from greensearch.preflight import resume_problems
+from greensearch.search._debris import StudyFootprint
 from greensearch.search._objective import TrialRunner
 from greensearch.search._result import build_result, pick_finalists, pick_near_misses
-from greensearch.search._space import SearchSpace, build_space
+from greensearch.search._space import SearchSpace
 from greensearch.search._storage import default_storage_url, open_storage
 
 __all__ = ["optimize", "SAMPLERS", "make_sampler", "load_result"]
@@ -72,6 +76,7 @@ def optimize(
     progress: Callable[[str, int, int], None] | None = None,
     registry: Any = None,
     run_fn: Callable[..., dict[str, Any]] | None = None,
+    accept_changed_settings: bool = False,
 ) -> dict[str, Any]:
     """Search knob bundles for the lowest energy within an F1 budget.
 
@@ -106,57 +111,83 @@ def optimize(
         progress: Called as ``progress(phase, done, total)`` after each trial.
         registry: Knob registry (default: the built-in knobs).
         run_fn: Replaces the real pipeline run (e.g. a :class:`ReplayRunner`).
+        accept_changed_settings: Resume a study whose stored budget, fidelity, study file,
+            knob space or meter differ from these (the change is recorded in the study);
+            without it such a resume is refused.
 
     Returns:
         The result dict (``oracle``, ``pareto``, ``n_trials``, ``n_pruned``,
         ``search_energy_kwh``, ...), also what ``greensearch optimize --json`` prints.
 
     Raises:
-        ConfigError: bad arguments, study, storage or knobs.
+        PreflightError: every bad argument, study, dataset, path or storage, at once,
+            before any storage is created or energy spent.
+        ConfigError: a resume with other settings, or a storage that cannot be opened.
     """
     import optuna
 
-    cfg = study if isinstance(study, StudyConfig) else load_study(study)
-    budget = budget_f1 if isinstance(budget_f1, float | int) else parse_f1_budget(budget_f1)
-    budget = abs(float(budget))
-    _check_args(fidelity, repeats, baseline_repeats, finalists, near_misses, n_workers, sampler)
+    from greensearch.preflight import preflight_search
+
     registry = registry if registry is not None else default_registry()
-    excluded = sorted(set(exclude or []) | set(cfg.search_exclude)) or None
-    space = build_space(registry, cfg, include=include, exclude=excluded)
-    name = study_name or f"{cfg.name}-f1-{budget:g}"
-    url = storage if storage is not None else default_storage_url(name)
-    total = n_trials if n_trials is not None else 1 + len(space.choices) + 8
-    if total < 1:
-        raise ConfigError(f"--n-trials must be at least 1, got {total}")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    the_storage = open_storage(url) if isinstance(url, str) else url
-    ostudy = optuna.create_study(
-        study_name=name,
-        storage=the_storage,
-        load_if_exists=True,
-        directions=["minimize", "minimize"],
-        sampler=make_sampler(sampler, space, seed),
-    )
-    _remember(ostudy, cfg, budget, fidelity, space)
-    owned_meter = isinstance(meter, str)
-    the_meter = _open_meter(meter, idle_seconds) if owned_meter else meter
-    runner = TrialRunner(
-        study_cfg=cfg,
-        space=space,
-        budget_pct=budget,
-        meter=the_meter,
+    checked = preflight_search(  # every input checked before a file exists or a joule is spent
+        study,
+        budget_f1=budget_f1,
+        n_trials=n_trials,
+        study_name=study_name,
+        storage=storage,
+        sampler=sampler,
         fidelity=fidelity,
-        baseline_repeats=baseline_repeats,
         repeats=repeats,
-        checker_factory=_checker_factory(registry) if prune else None,
+        baseline_repeats=baseline_repeats,
+        finalists=finalists,
+        near_misses=near_misses,
+        n_workers=n_workers,
+        seed=seed,
+        include=include,
+        exclude=exclude,
         results_path=results_path,
-        run_fn=run_fn,
+        registry=registry,
+        check_data=run_fn is None,
     )
+    for note in checked.notes:
+        logger.warning("%s", note)
+    cfg, budget, space = checked.study, checked.budget_pct, checked.space
+    name, total = checked.study_name, checked.n_trials
+    url = default_storage_url(name) if storage is None else storage
+    threads = use_thread_share(n_workers) if run_fn is None else None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    footprint = StudyFootprint.before(url, name)
+    the_storage = open_storage(url) if isinstance(url, str) else url
+    footprint.opened(the_storage)
     workers: list[subprocess.Popen[bytes]] = []
+    owned_meter = isinstance(meter, str)
+    the_meter = None
     try:
+        ostudy = optuna.create_study(
+            study_name=name,
+            storage=the_storage,
+            load_if_exists=True,
+            directions=["minimize", "minimize"],
+            sampler=make_sampler(sampler, space, seed),
+        )
+        meter_name = meter if isinstance(meter, str) else str(getattr(meter, "name", meter))
+        _remember(
+            ostudy, cfg, budget, fidelity, space, meter_name, accept_changed_settings, threads
+        )
+        the_meter = _open_meter(meter, idle_seconds) if owned_meter else meter
+        runner = TrialRunner(
+            study_cfg=cfg,
+            space=space,
+            budget_pct=budget,
+            meter=the_meter,
+            fidelity=fidelity,
+            baseline_repeats=baseline_repeats,
+            repeats=repeats,
+            checker_factory=_checker_factory(registry) if prune else None,
+            results_path=results_path,
+            run_fn=run_fn,
+        )
         _seed(ostudy, space, fidelity)
-        if n_workers > 1 and not isinstance(url, str):
-            raise ConfigError("--n-workers needs a storage URL the workers can open")
         workers = _spawn_workers(
             n_workers - 1,
             cfg,
@@ -170,6 +201,8 @@ def optimize(
             seed,
             include,
             exclude,
+            meter_name=meter_name if owned_meter else None,
+            threads=threads,
         )
         # One process guides and settles: extra workers only sample, so they never race
         # the main process to enqueue the same proposal or to pop the same retry.
@@ -181,11 +214,15 @@ def optimize(
         if not search_only:
             _settle(ostudy, the_storage, runner)
             _finals(ostudy, space, fidelity, budget, finalists, near_misses, runner, progress)
+    except BaseException:
+        if not search_only:  # a study that measured nothing is debris: leave none behind
+            footprint.remove_if_empty()
+        raise
     finally:
         for w in workers:
             if w.poll() is None:
                 w.terminate()
-        if owned_meter:
+        if owned_meter and the_meter is not None:
             the_meter.close()
     return build_result(ostudy, fidelity=fidelity, budget_pct=budget)
 
@@ -242,49 +279,50 @@ def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
     raise ConfigError(f"unknown sampler '{name}'; use one of {', '.join(SAMPLERS)}")
 
 
-def _check_args(
-    fidelity: float,
-    repeats: int,
-    baseline_repeats: int,
-    finalists: int,
-    near_misses: int,
-    n_workers: int,
-    sampler: str,
-) -> None:
-    if not 0 < fidelity <= 1:
-        raise ConfigError(f"--fidelity must be in (0, 1], got {fidelity}")
-    for flag, value in (
-        ("--repeats", repeats),
-        ("--baseline-repeats", baseline_repeats),
-        ("--n-workers", n_workers),
-    ):
-        if value < 1:
-            raise ConfigError(f"{flag} must be at least 1, got {value}")
-    if finalists < 1:
-        raise ConfigError(f"--finalists must be at least 1, got {finalists}")
-    if near_misses < 0:
-        raise ConfigError(f"--near-misses must be at least 0, got {near_misses}")
-    if sampler not in SAMPLERS:
-        raise ConfigError(f"unknown sampler '{sampler}'; use one of {', '.join(SAMPLERS)}")
-
-
 def _remember(
-    ostudy: Any, cfg: StudyConfig, budget: float, fidelity: float, space: SearchSpace
+    ostudy: Any,
+    cfg: StudyConfig,
+    budget: float,
+    fidelity: float,
+    space: SearchSpace,
+    meter: str,
+    accept_changed: bool,
+    threads: int | None,
 ) -> None:
-    """Store the search's settings with the study (for ``report`` and the dashboard)."""
+    """Store the search's settings with the study; refuse a resume that changes them.
+
+    Raises:
+        ConfigError: the stored study was searched with other settings (one line lists
+            what differs), unless ``accept_changed``; then the change is recorded.
+    """
+    settings = {
+        "budget_f1_pct": budget,
+        "fidelity": fidelity,
+        "study_file": cfg.source,
+        "space": {k: list(v) for k, v in space.choices.items()},
+        "meter": meter,
+    }
     known = ostudy.user_attrs
-    if known.get("fidelity") not in (None, fidelity):
-        logger.warning(
-            "study was searched at fidelity %s; now %s (trials are kept apart)",
-            known.get("fidelity"),
-            fidelity,
+    diffs = resume_problems(known, settings)
+    if diffs and not accept_changed:
+        raise ConfigError(
+            f"study '{ostudy.study_name}' was searched with other settings: "
+            + "; ".join(diffs)
+            + "; rerun with the same settings, pick a new --study-name, or pass "
+            "--accept-changed-settings"
         )
+    if diffs:
+        logger.warning("resuming with changed settings: %s", "; ".join(diffs))
+        history = list(known.get("settings_changes", []))
+        history.append({"at": time.strftime("%Y-%m-%dT%H:%M:%S"), "changes": diffs})
+        ostudy.set_user_attr("settings_changes", history)
     ostudy.set_user_attr("study", cfg.name)
-    ostudy.set_user_attr("study_file", cfg.source)
-    ostudy.set_user_attr("budget_f1_pct", budget)
-    ostudy.set_user_attr("fidelity", fidelity)
-    ostudy.set_user_attr("space", {k: list(v) for k, v in space.choices.items()})
+    for key, value in settings.items():
+        if known.get(key) != value:
+            ostudy.set_user_attr(key, value)
     ostudy.set_user_attr("skipped_knobs", space.skipped)
+    if threads is not None:
+        ostudy.set_user_attr("torch_threads", threads)
 
 
 def _seed(ostudy: Any, space: SearchSpace, fidelity: float) -> None:
@@ -520,8 +558,15 @@ def _spawn_workers(
     seed: int,
     include: list[str] | None,
     exclude: list[str] | None,
+    *,
+    meter_name: str | None = None,
+    threads: int | None = None,
 ) -> list[Any]:
-    """Start ``n`` extra worker processes on the same storage (search phase only)."""
+    """Start ``n`` extra worker processes on the same storage (search phase only).
+
+    Each gets the same meter (a resume with another would be refused) and, through
+    ``GREENSEARCH_TORCH_THREADS``, its share of the cores, as this process took its own.
+    """
     if n <= 0:
         return []
     if url.startswith("sqlite"):
@@ -560,5 +605,10 @@ def _spawn_workers(
             cmd += ["--include", ",".join(include)]
         if exclude:
             cmd += ["--exclude", ",".join(exclude)]
-        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL))
+        if meter_name is not None:
+            cmd += ["--meter", meter_name]
+        env = dict(os.environ)
+        if threads is not None:
+            env[THREADS_ENV] = str(threads)
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env))
     return procs
