@@ -31,9 +31,35 @@ _POSITIVE_ARCH = (
 def check_study(pf: Preflight, study: str | Path | StudyConfig | None) -> StudyConfig | None:
     """Read and validate the study file (every bad key reported), then its model settings."""
     cfg = study if isinstance(study, StudyConfig) else pf.attempt(load_study, study)
+    if cfg is None and not isinstance(study, StudyConfig):
+        cfg = _salvage(study)  # so a bad key does not hide the dataset's or model's problems
     if cfg is not None:
         check_model_config(pf, cfg)
     return cfg
+
+
+def _salvage(path: str | Path | None) -> StudyConfig | None:
+    """The study with only its valid keys, for checking the rest (never run)."""
+    import tomllib
+
+    from greensearch.config import DEFAULT_STUDY, study_from_dict
+
+    file = Path(path) if path is not None else DEFAULT_STUDY
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    kept: dict[str, Any] = {}
+    for key, value in raw.items():
+        try:
+            ok = getattr(study_from_dict({key: value}, base_dir=file.parent), key)
+        except (ConfigError, AttributeError):
+            continue
+        kept[key] = list(ok) if isinstance(ok, tuple) else ok
+    try:
+        return study_from_dict(kept, source=str(file), base_dir=None)
+    except ConfigError:  # pragma: no cover - every kept key passed alone
+        return None
 
 
 def check_model_config(pf: Preflight, study: StudyConfig) -> None:
