@@ -117,6 +117,7 @@ def _configure_logging(verbose: int, quiet: bool, *, debug: bool = False) -> Non
         else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
     )
     handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level)  # also for libraries' loggers that propagate at their own level
     handler.setFormatter(
         logging.Formatter("%(levelname)s %(name)s: %(message)s")
         if debug

@@ -317,8 +317,11 @@ def _route_optuna_logs() -> None:
     """
     import optuna
 
+    import logging
+
     optuna.logging.disable_default_handler()
     optuna.logging.enable_propagation()
+    optuna.logging.set_verbosity(max(logging.getLogger().getEffectiveLevel(), logging.WARNING))
 
 
 def _split(text: str | None) -> list[str] | None:

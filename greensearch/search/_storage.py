@@ -60,6 +60,10 @@ def open_storage(url: str) -> Any:
             f"bad --storage {url!r}; use sqlite:///FILE.db, postgresql://..., "
             "mysql://... or journal:FILE"
         )
+    if url.startswith("sqlite:///"):  # SQLite makes the file, not its folder
+        path = url.removeprefix("sqlite:///").split("?", 1)[0]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
     for attempt in range(_ATTEMPTS):
         try:
             with warnings.catch_warnings():
