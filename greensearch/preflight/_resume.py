@@ -29,7 +29,11 @@ def resume_problems(stored: dict[str, Any], current: dict[str, Any]) -> list[str
         if key not in stored or key not in current:
             continue  # a study from an older version did not store it
         was, now = _plain(stored[key]), _plain(current[key])
-        if not _same(was, now):
+        if _same(was, now):
+            continue
+        if isinstance(was, dict) and isinstance(now, dict):
+            diffs.append(f"{label} changed: {_dict_diff(was, now)}")
+        else:
             diffs.append(f"{label} was {_show(was)}, now {_show(now)}")
     return diffs
 
@@ -51,9 +55,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _dict_diff(was: dict[str, Any], now: dict[str, Any]) -> str:
+    """What left, joined or changed in a knob space, knob by knob."""
+    parts = [f"{k} dropped" for k in was if k not in now]
+    parts += [f"{k} added" for k in now if k not in was]
+    parts += [
+        f"{k} values {'|'.join(map(str, was[k]))} -> {'|'.join(map(str, now[k]))}"
+        for k in was
+        if k in now and was[k] != now[k]
+    ]
+    return ", ".join(parts)
+
+
 def _show(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {'|'.join(map(str, v))}" for k, v in value.items()) + "}"
     if isinstance(value, float):
         return f"{value:g}"
     return repr(value) if isinstance(value, str) else str(value)
