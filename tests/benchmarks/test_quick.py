@@ -157,3 +157,27 @@ def test_paper_comparison_pairs_isolated_rows_and_ranks(tmp_path, capsys):
     assert "lora" not in out.split("left out")[0]  # V2 also switched on bf16
     m = re.search(r"RHO spearman_all=(\S+) \(n=(\d+)\) spearman_same_value=(\S+) \(n=(\d+)\)", out)
     assert m and float(m[1]) == pytest.approx(1.0) and m[2] == "4" and m[4] == "4"
+
+
+def test_workers_benchmark_runs_the_same_trials_with_1_and_2_workers(capsys):
+    from benchmarks import workers
+
+    assert workers.main(["--dry-run", "--rounds", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split(":")[0] for ln in lines] == [
+        "round 1, 1 worker(s)",
+        "round 1, 2 worker(s)",
+        "round 2, 2 worker(s)",
+        "round 2, 1 worker(s)",
+    ]
+    # identical but for the worker count and the folder: the same 4 seed trials
+    stripped = {re.sub(r"/r\d-w\d|--n-workers \d", "", ln.split(": ", 1)[1]) for ln in lines}
+    assert len(stripped) == 1
+    assert "--n-trials 4 " in lines[0] and "--no-guide --no-prune --search-only" in lines[0]
+    rows = [
+        {"round": 1, "workers": 1, "wall_s": 100.0, "energy_kwh": 2.0},
+        {"round": 1, "workers": 2, "wall_s": 105.0, "energy_kwh": 2.2},
+        {"round": 2, "workers": 2, "wall_s": 90.0, "energy_kwh": 1.8},
+        {"round": 2, "workers": 1, "wall_s": 100.0, "energy_kwh": 2.0},
+    ]
+    assert workers.ratios(rows) == pytest.approx({"wall_s": 0.975, "energy_kwh": 1.0})
