@@ -96,7 +96,7 @@ class TrialRunner:
         prior = self._wait_for_claim(trial, key, fidelity)
         if prior is not None:
             return self._reuse(trial, prior)
-        baseline = None if not bundle else self._wait_for_baseline(trial.study, fidelity)
+        baseline = None if not bundle else self._wait_for_baseline(trial, fidelity)
         if phase == "sampler" and self.checker_factory is not None and bundle:
             verdict = self.checker_factory(trial.study, fidelity).verdict(bundle)
             if verdict.prune:
@@ -153,15 +153,18 @@ class TrialRunner:
             optuna.storages.fail_stale_trials(trial.study)
             time.sleep(self.poll_s)
 
-    def _wait_for_baseline(self, study: Any, fidelity: float) -> Any:
+    def _wait_for_baseline(self, trial: Any, fidelity: float) -> Any:
         import optuna
 
+        study = trial.study
         deadline = time.monotonic() + self.wait_timeout_s
         while True:
             claims = _claims(study, "", fidelity)
             done = [t for t in claims if t.state == optuna.trial.TrialState.COMPLETE]
             if done:
                 return done[0]
+            if claims and all(t.state == optuna.trial.TrialState.WAITING for t in claims):
+                _defer(trial, "its baseline is queued behind it (the retry of a killed run)")
             if (
                 not any(
                     t.state in (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
@@ -222,6 +225,31 @@ def _warm_up(study: StudyConfig, registry: Any) -> None:
     run_once(
         study, {}, meter=_UnmeteredWindows(), registry=registry, fidelity=0.01, keep_model=False
     )
+
+
+def _defer(trial: Any, why: str) -> None:
+    """Queue this trial again after what it waits for, then end it (retried, not lost).
+
+    Optuna runs queued trials oldest first, so a killed baseline's retry comes after the
+    trials queued while it ran; a trial that waited for it would wait forever in the one
+    process that could run it.
+
+    Raises:
+        MeasurementError: always; the trial ends failed and its copy stands for it.
+    """
+    import optuna
+
+    trial.study.add_trial(
+        optuna.trial.create_trial(
+            state=optuna.trial.TrialState.WAITING,
+            params=trial.params,
+            distributions=trial.distributions,
+            user_attrs=dict(trial.user_attrs),
+            system_attrs={"failed_trial": trial.number},
+        )
+    )
+    trial.set_user_attr("deferred", why)
+    raise MeasurementError(f"trial {trial.number} deferred: {why}")
 
 
 def attrs_of(trial: Any) -> dict[str, Any]:

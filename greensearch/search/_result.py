@@ -111,7 +111,13 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> dict[str,
     import optuna
 
     all_trials = study.get_trials(deepcopy=False)
-    search = [t for t in all_trials if attrs_of(t).get("phase") != "final"]
+    # a trial killed mid-run (or deferred) and retried is accounted for by its retry
+    retried = {
+        t.system_attrs["failed_trial"] for t in all_trials if "failed_trial" in t.system_attrs
+    }
+    search = [
+        t for t in all_trials if attrs_of(t).get("phase") != "final" and t.number not in retried
+    ]
     finals = [t for t in completed_at(study, 1.0) if attrs_of(t).get("phase") == "final"]
     base = next((t for t in finals if attrs_of(t).get("knobs") == ""), None)
     candidates = [t for t in finals if attrs_of(t).get("knobs") and attrs_of(t).get("feasible")]

@@ -376,6 +376,15 @@ def _search(
             1 for t in trials if t.user_attrs.get("phase") != "final" and t.number not in retried
         )
 
+    def running() -> int:
+        """Search trials still running (elsewhere, or dead and to be retried): they count.
+
+        Without them a resumed search would start a new trial for each one killed, then
+        also run its retry: more trials than --n-trials.
+        """
+        trials = ostudy.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        return sum(1 for t in trials if t.user_attrs.get("phase") != "final")
+
     baseline_error: list[str] = []
 
     def stop_when_done(study: Any, trial: Any) -> None:
@@ -385,12 +394,12 @@ def _search(
         if trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs.get("knobs") == "":
             baseline_error.append(trial.user_attrs.get("error", "the baseline run failed"))
             study.stop()  # nothing can be judged without a baseline
-        if n >= total:
+        if n + running() >= total:
             study.stop()
         elif guide is not None and trial.user_attrs.get("phase") != "guided":
             guide(study)
 
-    if done() >= total:
+    if done() + running() >= total:
         return
     if progress is not None:
         progress("search", done(), total)

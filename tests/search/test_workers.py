@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import signal
@@ -167,3 +168,70 @@ def test_two_workers_share_one_postgres_study(tmp_path: Path) -> None:
     ) == len(done)
     pids = {json.loads(line)["pid"] for line in calls.read_text().splitlines()}
     assert len(pids) == 2, "both workers measured trials:\n" + calls.read_text()
+
+
+def _accounting(storage: str) -> collections.Counter[tuple[str, float, str, str]]:
+    """What a study holds, trial by trial, leaving out killed trials that were retried."""
+    trials = optuna.load_study(study_name="t", storage=storage).get_trials()
+    retried = {t.system_attrs["failed_trial"] for t in trials if "failed_trial" in t.system_attrs}
+    return collections.Counter(
+        (t.user_attrs["phase"], t.user_attrs["fidelity"], t.user_attrs["knobs"], t.state.name)
+        for t in trials
+        if t.number not in retried
+    )
+
+
+def _complete(storage: str) -> dict[int, float]:
+    study = optuna.load_study(study_name="t", storage=storage)
+    return {
+        t.number: attrs_of(t)["energy_kwh"]
+        for t in study.get_trials()
+        if t.state == optuna.trial.TrialState.COMPLETE
+    }
+
+
+def _running_phase(storage: str) -> str | None:
+    study = optuna.load_study(study_name="t", storage=storage)
+    running = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.RUNNING]
+    return running[0].user_attrs.get("phase") if running else None
+
+
+def test_killed_in_the_search_and_in_the_finals_the_study_ends_as_if_never_killed(
+    tmp_path: Path,
+) -> None:
+    """Item 7 of issue 14: kill -9 twice, resume; kept, retried, same accounting."""
+    reference = f"sqlite:///{tmp_path / 'reference.db'}"
+    ref = _worker(reference, tmp_path / "ref-calls.jsonl", "--n-trials", "6")
+    ref_out, err = ref.communicate(timeout=180)
+    assert ref.returncode == 0, err
+
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    calls = tmp_path / "calls.jsonl"
+    first = _worker(storage, calls, "--sleep", "1.0", "--n-trials", "6")
+    _wait_for(lambda: calls.exists() and len(_calls(calls)) >= 3)  # mid-run of the 3rd seed
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    assert _running_phase(storage) == "single"
+    kept = _complete(storage)
+
+    second = _worker(storage, calls, "--sleep", "1.0", "--n-trials", "6")
+    _wait_for(lambda: _running_phase(storage) == "final", timeout=120)
+    os.kill(second.pid, signal.SIGKILL)
+    second.wait()
+    assert all(_complete(storage)[n] == e for n, e in kept.items())
+    kept = _complete(storage)
+
+    third = _worker(storage, calls, "--n-trials", "6")
+    out, err = third.communicate(timeout=180)
+    assert third.returncode == 0, err
+    after = _complete(storage)
+    assert all(after[n] == e for n, e in kept.items())  # every completed trial kept
+    trials = optuna.load_study(study_name="t", storage=storage).get_trials()
+    failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
+    killed = [t for t in failed if "deferred" not in t.user_attrs]
+    assert [t.user_attrs["phase"] for t in killed] == ["single", "final"]
+    for t in failed:  # each killed (or deferred) trial retried once, and completed
+        retries = [r for r in trials if r.system_attrs.get("failed_trial") == t.number]
+        assert [r.state for r in retries] == [optuna.trial.TrialState.COMPLETE]
+    assert _accounting(storage) == _accounting(reference)
+    assert json.loads(out) == json.loads(ref_out)
