@@ -79,7 +79,11 @@ def preflight_run(
     elif not variant:
         bundle = pf.attempt(parse_bundle, knobs)
     if bundle is not None and cfg is not None:
-        pf.attempt(registry.resolve, bundle, study=cfg)
+        before = len(pf.problems)
+        for name, value in bundle.items():  # every bad knob, not only the first
+            pf.attempt(registry.resolve, {name: value}, study=cfg)
+        if len(pf.problems) == before:  # then how they combine (conflicts)
+            pf.attempt(registry.resolve, bundle, study=cfg)
     _at_least(pf, "--repeats", repeats, 1)
     _fidelity(pf, fidelity)
     if idle_seconds < 0:

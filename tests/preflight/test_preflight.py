@@ -124,11 +124,15 @@ def test_read_commands_check_storage_and_outputs_before_opening_anything(tmp_pat
 def test_run_preflight_checks_knobs_against_the_model_and_the_data(tiny_study, tmp_path):
     study = tiny_study.replace(dataset=str(_jsonl(tmp_path / "d.jsonl", [{"x": 1}] * 3)))
     with pytest.raises(PreflightError) as err:
-        preflight_run(study, knobs="layer_prune=9:bottom", results_path=tmp_path / "r.jsonl")
-    problems = err.value.problems
-    assert len(problems) == 2, problems
-    assert "layer_prune" in problems[0] and "4" in problems[0]  # the tiny model has 4 layers
-    assert problems[1].startswith("text column 'func_before' not found in dataset")
+        preflight_run(
+            study, knobs="layer_prune=9:bottom,seq_len=4", results_path=tmp_path / "r.jsonl"
+        )
+    assert err.value.problems[:2] == [  # every bad knob, not only the first
+        "knob 'layer_prune=9:bottom' removes 9 of the model's 4 layers; use N <= 3",
+        "knob 'seq_len': tokens must be in [8, 32768], got '4'",
+    ]
+    assert len(err.value.problems) == 3
+    assert err.value.problems[2].startswith("text column 'func_before' not found in dataset")
 
 
 def test_dataset_problems_name_the_line_and_the_bad_label(tmp_path):
