@@ -93,7 +93,7 @@ def check_model_config(pf: Preflight, study: StudyConfig) -> None:
             pf.problem(f"'{key}' in {where} must be a positive integer, got {value!r}")
     arch = {**EMBEDDED_ARCH, **study.model_config}
     heads, hidden = arch.get("num_attention_heads"), arch.get("hidden_size")
-    if _posint(heads) and _posint(hidden) and hidden % heads:
+    if isinstance(heads, int) and isinstance(hidden, int) and _posint(heads) and hidden % heads:
         pf.problem(
             f"'hidden_size' ({hidden}) in {where} must be a multiple of "
             f"'num_attention_heads' ({heads})"

@@ -161,7 +161,7 @@ def optimize(
     footprint.opened(the_storage)
     workers: list[subprocess.Popen[bytes]] = []
     owned_meter = isinstance(meter, str)
-    the_meter = None
+    the_meter: Any = None
     try:
         ostudy = optuna.create_study(
             study_name=name,
