@@ -35,7 +35,24 @@ def check_study(pf: Preflight, study: str | Path | StudyConfig | None) -> StudyC
         cfg = _salvage(study)  # so a bad key does not hide the dataset's or model's problems
     if cfg is not None:
         check_model_config(pf, cfg)
+        check_model(pf, cfg)
     return cfg
+
+
+def check_model(pf: Preflight, study: StudyConfig) -> None:
+    """A hub or local model must have a readable config (the cache or the folder), up front.
+
+    Otherwise a typo in ``model`` fails at the load stage, after the data and tokenize
+    stages have spent energy.
+    """
+    from greensearch.config import model_num_layers
+    from greensearch.pipeline._model import load_tokenizer
+
+    if study.model != EMBEDDED_MODEL:
+        pf.attempt(model_num_layers, study)
+    source = study.tokenizer or study.model
+    if source != EMBEDDED_MODEL and not source.startswith("embedded:"):
+        pf.attempt(load_tokenizer, study)
 
 
 def _salvage(path: str | Path | None) -> StudyConfig | None:

@@ -106,15 +106,15 @@ class TrialRunner:
         from greensearch.pipeline import run_variant
 
         run = self.run_fn or run_variant
-        if self.run_fn is None and not self._warm:
-            _warm_up(self.study_cfg, self.space.registry)
-            self._warm = True
         repeats = 1
         if not bundle:
             repeats = self.repeats if phase == "final" else self.baseline_repeats
         elif phase == "final":
             repeats = self.repeats
-        try:
+        try:  # the warm-up too: its failure is this trial's, with the real reason stored
+            if self.run_fn is None and not self._warm:
+                _warm_up(self.study_cfg, self.space.registry)
+                self._warm = True
             summary = run(
                 self.study_cfg,
                 bundle,

@@ -153,10 +153,10 @@ def optimize(
         logger.warning("%s", note)
     cfg, budget, space = checked.study, checked.budget_pct, checked.space
     name, total = checked.study_name, checked.n_trials
+    footprint = StudyFootprint.before(checked.storage, name)  # before anything is made
     url = default_storage_url(name) if storage is None else storage
     threads = use_thread_share(n_workers) if run_fn is None else None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    footprint = StudyFootprint.before(url, name)
     the_storage = open_storage(url) if isinstance(url, str) else url
     footprint.opened(the_storage)
     workers: list[subprocess.Popen[bytes]] = []

@@ -111,3 +111,38 @@ def test_no_traceback_from_logs_or_threads_without_debug():
         "greensearch: error in heartbeat: RuntimeError: heartbeat lost (rerun with --debug "
         "for the traceback)"
     )
+
+
+def test_optimize_whose_baseline_fails_says_why_last_and_leaves_nothing(tmp_path):
+    from transformers import ModernBertConfig
+
+    ModernBertConfig(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+    ).save_pretrained(tmp_path / "model")  # a config but no weights: passes the preflight
+    rows = "".join(f'{{"func_before": "int f{i};", "vul": {i % 2}}}\n' for i in range(60))
+    (tmp_path / "d.jsonl").write_text(rows)
+    (tmp_path / "s.toml").write_text(
+        'name = "w"\nmodel = "model"\ntokenizer = "embedded:tok"\ndataset = "d.jsonl"\n'
+        "max_length = 32\n"
+    )
+    before = {p.name for p in tmp_path.iterdir()}
+    proc = subprocess.run(
+        [sys.executable, "-m", "greensearch", "optimize", "--study", "s.toml"]
+        + ["--idle-seconds", "0", "--meter", "codecarbon"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"},
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert (
+        proc.stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            "greensearch: error: search stopped: cannot load model from local path 'model': "
+        )
+    )
+    assert {p.name for p in tmp_path.iterdir()} == before  # no studies/, no results file
