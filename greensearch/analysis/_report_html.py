@@ -128,10 +128,21 @@ def _oracle(report: StudyReport) -> str:
     return (
         f"<div class='oracle'><b>{_e(o['knobs'])}</b> (trial {o['trial']})<br>"
         f"energy {_kwh(o['energy_kwh'])} · ΔEnergy {_pct(o['delta_energy_pct'])}{_e(ci_text)}"
-        f" · ΔTime {_pct(o['delta_time_pct'])} · ΔF1 {_pct(o['delta_f1_pct'], '+.2f')}<br>"
+        f" · ΔTime {_pct(o['delta_time_pct'])} · ΔF1 {_pct(o['delta_f1_pct'], '+.2f')}"
+        f"{_e(_f1_ci_text(o))}<br>"
         f"full fidelity, {o.get('repeats')} run(s), against a baseline of "
         f"{(report.result.get('baseline') or {}).get('repeats', '?')} run(s) · method "
         f"{_e(o.get('method'))}</div>"
+    )
+
+
+def _f1_ci_text(o: dict[str, Any]) -> str:
+    ci = o.get("delta_f1_ci95_pct")
+    if not ci:
+        return " (no ΔF1 interval: no kept predictions)"
+    return (
+        f" (95% CI {ci[0]:+.2f}% to {ci[1]:+.2f}%, {o.get('n_seeds')} seeds, verdict "
+        f"{o.get('f1_verdict')})"
     )
 
 
@@ -251,10 +262,12 @@ _FINALIST_COLUMNS: list[tuple[str, str, Cell]] = [
     ("delta_energy_ci95_pct", "ΔEnergy 95% CI", _ci),
     ("delta_time_pct", "ΔTime", _pct),
     ("delta_f1_pct", "ΔF1", lambda v: _pct(v, "+.2f")),
-    ("feasible", "within budget", _yes),
+    ("delta_f1_ci95_pct", "ΔF1 95% CI", _ci),
+    ("f1_verdict", "F1 verdict", _e),
+    ("n_seeds", "seeds", _e),
     ("degenerate", "degenerate", _yes),
     ("repeats", "runs", _e),
-    ("near_miss", "near miss", _yes),
+    ("near_miss", "uncertain or near miss in search", _yes),
     ("method", "method", _e),
 ]
 _POINT_COLUMNS: list[tuple[str, str, Cell]] = [

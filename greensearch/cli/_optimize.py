@@ -23,8 +23,10 @@ def add_parser(sub: Any) -> None:
             "(repeated) and every knob alone, prunes combinations the orthogonality checker "
             "predicts to lose, alternates sampler trials with the bundle the checker's model "
             "predicts cheapest within the budget, then re-measures the cheapest feasible bundles "
-            "and the cheapest near miss of the budget at full fidelity before naming the "
-            "oracle. Re-running with the same --study-name resumes."
+            "and the most promising bundle whose short-run F1 verdict was uncertain at full "
+            "fidelity, with seeded repeats, before naming the oracle: the cheapest bundle "
+            "whose paired ΔF1 interval is confidently within the budget. Re-running with the "
+            "same --study-name resumes."
         ),
         epilog="example: greensearch optimize --budget-f1 -1%% --n-trials 40 --fidelity 0.5",
     )
@@ -92,10 +94,10 @@ def add_parser(sub: Any) -> None:
         type=int,
         default=1,
         metavar="N",
-        help="also re-measure up to N bundles whose short-run F1 loss exceeded "
-        "the budget by at most the budget again (at most 2x the budget) and "
-        "that are cheaper than every finalist; the full-fidelity budget stays "
-        "strict; none at --fidelity 1 or a 0%% budget (default 1; 0: none)",
+        help="also re-measure up to N bundles whose short-run F1 verdict was uncertain "
+        "(neither confidently within nor outside the budget) and that are cheaper than "
+        "every finalist, largest expected saving first; the oracle still needs a feasible "
+        "verdict in full runs; none at --fidelity 1 or a 0%% budget (default 1; 0: none)",
     )
     p.add_argument(
         "--no-prune",
@@ -145,6 +147,17 @@ def add_parser(sub: Any) -> None:
         help="resume a study even though its budget, fidelity, study file, knob space or "
         "meter differ (recorded in the study); without it such a resume is refused",
     )
+    p.add_argument(
+        "--confidence",
+        type=float,
+        default=0.95,
+        metavar="C",
+        help=(
+            "confidence of the one-sided ΔF1 bounds: feasible needs the lower bound within "
+            "the budget, infeasible the upper bound outside it, else uncertain; 0.5 is the "
+            "point-estimate rule (default 0.95)"
+        ),
+    )
     p.add_argument("--search-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(handler=handle)
@@ -187,6 +200,7 @@ def handle(args: argparse.Namespace) -> int:
             search_only=args.search_only,
             accept_changed_settings=args.accept_changed_settings,
             progress=bar.update,
+            confidence=args.confidence,
         )
     finally:
         bar.close()
@@ -207,7 +221,10 @@ def render(result: dict[str, Any]) -> None:
         f"F1 budget {result['budget_f1_pct']:g}%"
     )
     if oracle is None:
-        print("no bundle met the F1 budget at full fidelity: keep the baseline")
+        print(
+            "no bundle is confirmed within the F1 budget at full fidelity (verdict feasible): "
+            "keep the baseline"
+        )
     else:
         ci = oracle.get("delta_energy_ci95_pct")
         ci_text = f" (95% CI {ci[0]:+.1f}% .. {ci[1]:+.1f}%)" if ci and ci[0] is not None else ""
@@ -215,9 +232,23 @@ def render(result: dict[str, Any]) -> None:
         print(
             f"  energy {fmt_energy(oracle['energy_kwh'])} vs baseline "
             f"{fmt_energy(base['energy_kwh'])}: ΔEnergy {fmt_pct(oracle['delta_energy_pct'])}"
-            f"{ci_text}, ΔTime {fmt_pct(oracle['delta_time_pct'])}, "
-            f"ΔF1 {fmt_pct(oracle['delta_f1_pct'])} (F1 {oracle['f1']:.4f}); "
-            f"{oracle['repeats']} full-fidelity runs each"
+            f"{ci_text}, ΔTime {fmt_pct(oracle['delta_time_pct'])}"
+        )
+        print(f"  {_f1_text(oracle, result)}; {oracle['repeats']} full-fidelity runs each")
+    unconfirmed = result.get("not_confirmed")
+    if unconfirmed is not None:
+        print(f"not confirmed: {unconfirmed['knobs']}")
+        print(
+            f"  ΔEnergy {fmt_pct(unconfirmed['delta_energy_pct'])}, {_f1_text(unconfirmed, result)}"
+        )
+        print(f"  to confirm: {unconfirmed['to_confirm']}")
+    resolution = result.get("f1_resolution_pct")
+    if resolution is not None:
+        budget = -result["budget_f1_pct"]
+        verdict = "resolves" if resolution <= budget else "cannot resolve"
+        print(
+            f"F1 resolution of this task: {resolution:.2f}% (baseline seeds, full fidelity): "
+            f"it {verdict} the {budget:g}% budget"
         )
     _render_finalists(result["finalists"])
     rows = [
@@ -250,6 +281,22 @@ def render(result: dict[str, Any]) -> None:
     print(f"meter: {meter['name']} ({meter['method']})")
 
 
+def _f1_text(row: dict[str, Any], result: dict[str, Any]) -> str:
+    """``ΔF1 +0.5% (95% CI -1.2% .. +2.0%, 3 seeds): feasible`` with F1 itself."""
+    ci = row.get("delta_f1_ci95_pct")
+    where = (
+        f"95% CI {ci[0]:+.1f}% .. {ci[1]:+.1f}%, {row.get('n_seeds')} seeds"
+        if ci
+        else f"no interval: {row.get('n_seeds') or row.get('repeats')} runs, no kept predictions"
+    )
+    p = row.get("p_f1_within_budget")
+    chance = f", P(ΔF1 ≥ {result['budget_f1_pct']:g}%) {100 * p:.0f}%" if p is not None else ""
+    return (
+        f"ΔF1 {fmt_pct(row['delta_f1_pct'])} ({where}{chance}; F1 {row['f1']:.4f}): "
+        f"{row.get('f1_verdict')}"
+    )
+
+
 def _render_finalists(finals: list[dict[str, Any]]) -> None:
     """Every bundle judged at full fidelity, so a rejected candidate is visible too."""
     rows = [
@@ -258,9 +305,10 @@ def _render_finalists(finals: list[dict[str, Any]]) -> None:
             fmt_energy(r["energy_kwh"]),
             fmt_pct(r["delta_energy_pct"]),
             fmt_pct(r["delta_f1_pct"]),
-            "yes" if r["feasible"] else "no",
-            r["repeats"],
-            "near miss" if r.get("near_miss") else "feasible in search",
+            _ci_text(r.get("delta_f1_ci95_pct")),
+            r.get("f1_verdict") or ("feasible" if r["feasible"] else "infeasible"),
+            r.get("n_seeds") or r["repeats"],
+            _picked_as(r),
         ]
         for r in finals
         if r["knobs"]
@@ -268,10 +316,22 @@ def _render_finalists(finals: list[dict[str, Any]]) -> None:
     if rows:
         print("\nfinalists at full fidelity:")
         print_table(
-            ["knobs", "energy", "ΔEnergy", "ΔF1", "feasible", "runs", "picked as"],
+            ["knobs", "energy", "ΔEnergy", "ΔF1", "ΔF1 95% CI", "verdict", "seeds", "picked as"],
             rows,
-            align="lrrrrrl",
+            align="lrrrrlrl",
         )
+
+
+def _picked_as(row: dict[str, Any]) -> str:
+    """Why a finalist was re-measured (a near miss is the point-estimate rule's name for
+    an uncertain bundle, used where trials kept no predictions)."""
+    if not row.get("near_miss"):
+        return "feasible in search"
+    return "uncertain in search" if row.get("delta_f1_ci95_pct") else "near miss"
+
+
+def _ci_text(ci: list[float] | None) -> str:
+    return f"{ci[0]:+.1f}% .. {ci[1]:+.1f}%" if ci else "-"
 
 
 class _Progress:
@@ -315,9 +375,9 @@ def _route_optuna_logs() -> None:
 
     Optuna's own handler prints a failed trial's whole traceback, even with -q.
     """
-    import optuna
-
     import logging
+
+    import optuna
 
     optuna.logging.disable_default_handler()
     optuna.logging.enable_propagation()

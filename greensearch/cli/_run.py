@@ -37,7 +37,19 @@ def add_parser(sub: Any) -> None:
         type=int,
         default=1,
         metavar="N",
-        help="run N times; report mean, std and 95%% CI (default 1)",
+        help=(
+            "run N times, repeat r training with seed study seed + r (model init, data order, "
+            "dropout); report mean, std and 95%% CI, F1's interval over seeds and test "
+            "examples (default 1)"
+        ),
+    )
+    p.add_argument(
+        "--same-seed",
+        action="store_true",
+        help=(
+            "repeat the study's seed every time: identical training, so the repeats sample "
+            "only the meter's noise (meter studies)"
+        ),
     )
     p.add_argument(
         "--meter",
@@ -103,8 +115,9 @@ def handle(args: argparse.Namespace) -> int:
 
         def progress(i: int, record: dict[str, Any]) -> None:
             _status(
-                f"run {i}/{args.repeats} done: {fmt_energy(record['energy_kwh'])}, "
-                f"{record['duration_s']:.1f} s, F1 {record['metrics']['f1']:.3f}",
+                f"run {i}/{args.repeats} (seed {record['seed']}) done: "
+                f"{fmt_energy(record['energy_kwh'])}, {record['duration_s']:.1f} s, "
+                f"F1 {record['metrics']['f1']:.3f}",
                 quiet,
             )
 
@@ -119,6 +132,7 @@ def handle(args: argparse.Namespace) -> int:
             variant=args.variant.upper() if args.variant else None,
             fidelity=args.fidelity,
             on_repeat=progress,
+            same_seed=args.same_seed,
         )
     finally:
         meter.close()
@@ -164,14 +178,30 @@ def render(summary: dict[str, Any]) -> None:
         )
     flag = "  DEGENERATE: predicts one class, learned nothing" if metrics["degenerate"] else ""
     print(
-        f"F1 {metrics['f1']:.4f}  (weighted F1 {metrics['f1_weighted']:.4f}, accuracy "
-        f"{metrics['accuracy']:.4f}){flag}"
+        f"F1 {metrics['f1']:.4f}{_f1_interval(summary)}  (weighted F1 "
+        f"{metrics['f1_weighted']:.4f}, accuracy {metrics['accuracy']:.4f}){flag}"
     )
     meter = summary["meter"]
     print(
         f"meter: {meter['name']} ({meter['method']}); {n} run(s); appended to "
         f"{summary['results_file']}"
     )
+
+
+def _f1_interval(summary: dict[str, Any]) -> str:
+    """`` (95% CI a .. b over N seeds × M test examples)``, saying what the interval covers."""
+    metrics = summary["metrics"]
+    ci = metrics.get("f1_ci95")
+    if not ci:
+        return ""
+    seeds = [s for s in summary.get("seeds", []) if s is not None]
+    if summary.get("seed_mode") == "same" and len(seeds) > 1:
+        over = f"{len(seeds)} repeats of seed {seeds[0]} (test examples only)"
+    elif metrics.get("n_seeds", 1) > 1:
+        over = f"seeds {', '.join(str(s) for s in seeds)} and test examples"
+    else:
+        over = f"test examples only, one seed ({seeds[0] if seeds else '?'})"
+    return f" (95% CI {ci[0]:.4f} .. {ci[1]:.4f} over {over})"
 
 
 def _status(text: str, quiet: bool) -> None:

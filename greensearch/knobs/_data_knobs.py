@@ -178,17 +178,21 @@ def stratified_sample(labels: Sequence[Any], fraction: float, *, seed: int) -> l
 
 
 def _apply_data_fraction(plan: RunPlan, value: Value) -> None:
-    fraction, seed = value["fraction"], plan.study.seed
+    fraction = value["fraction"]
 
     def sample(splits: Any) -> Any:
+        # The training seed, read when the hook runs: each seeded repeat draws its own
+        # sample, so the knob's F1 spread includes which examples it keeps.
         train = splits["train"]
-        keep = stratified_sample(train["label"], fraction, seed=seed)
+        keep = stratified_sample(train["label"], fraction, seed=plan.seed)
         splits["train"] = train.select(keep)
-        plan.note(f"data_fraction: kept {len(keep)} of {len(train)} train examples")
+        plan.note(
+            f"data_fraction: kept {len(keep)} of {len(train)} train examples (seed {plan.seed})"
+        )
         return splits
 
     plan.data_hooks.append(sample)
-    plan.note(f"data_fraction: train on a stratified random {fraction:g} of train (seed {seed})")
+    plan.note(f"data_fraction: train on a stratified random {fraction:g} of train")
 
 
 # --- padding and batching ------------------------------------------------------------

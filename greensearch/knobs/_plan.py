@@ -43,6 +43,9 @@ class RunPlan:
         run_contexts: Context-manager factories entered around the whole run (power limit);
             their ``__exit__`` restores the machine even when a stage crashes.
         max_steps_fraction: Train on this fraction of the planned steps (multi-fidelity).
+        train_seed: Seeds model init, data order, dropout and sampling knobs; ``None``
+            means the study's seed. The splits always use the study's seed, so repeats
+            with different training seeds are scored on the same test examples.
         notes: One line per knob saying what it changed, kept in the run record.
     """
 
@@ -59,7 +62,13 @@ class RunPlan:
         default_factory=list
     )
     max_steps_fraction: float = 1.0
+    train_seed: int | None = None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def seed(self) -> int:
+        """The training seed this run uses."""
+        return self.study.seed if self.train_seed is None else self.train_seed
 
     def note(self, text: str) -> None:
         """Record what a knob changed, for the run record and ``--json`` output."""

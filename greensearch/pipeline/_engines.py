@@ -1,8 +1,9 @@
 """Prediction engines for the ``eval`` stage.
 
 ``torch`` is the baseline (HF Trainer prediction loop). Other engines are selected by
-the ``inference_engine`` knob; each returns plain predicted class ids so metrics are
-computed identically whatever engine produced them.
+the ``inference_engine`` knob; each returns class probabilities, an ``(examples, classes)``
+array, so metrics and the kept predictions (class and positive-class score) are derived
+identically whatever engine produced them.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Any
 
 from greensearch.exceptions import ConfigError
 
-__all__ = ["predict", "ENGINES", "register_engine"]
+__all__ = ["predict", "predict_proba", "ENGINES", "register_engine"]
 
-Engine = Callable[[Any, Any], list[int]]
+#: ``engine(state, dataset)`` returns class probabilities, shape ``(examples, classes)``.
+Engine = Callable[[Any, Any], Any]
 ENGINES: dict[str, Engine] = {}
 
 
@@ -28,8 +30,8 @@ def register_engine(name: str) -> Callable[[Engine], Engine]:
     return add
 
 
-def predict(state: Any, dataset: Any) -> list[int]:
-    """Predict class ids for ``dataset`` with the engine the plan names."""
+def predict_proba(state: Any, dataset: Any) -> Any:
+    """Class probabilities for ``dataset`` from the engine the plan names."""
     name = state.plan.eval_engine
     try:
         engine = ENGINES[name]
@@ -40,10 +42,25 @@ def predict(state: Any, dataset: Any) -> list[int]:
     return engine(state, dataset)
 
 
+def predict(state: Any, dataset: Any) -> list[int]:
+    """Predict class ids for ``dataset`` with the engine the plan names."""
+    return [int(i) for i in predict_proba(state, dataset).argmax(-1)]
+
+
+def softmax(logits: Any) -> Any:
+    """Row-wise softmax in float64 (stable for large logits)."""
+    import numpy as np
+
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
 @register_engine("torch")
-def _predict_torch(state: Any, dataset: Any) -> list[int]:
+def _predict_torch(state: Any, dataset: Any) -> Any:
     output = state.trainer.predict(dataset)
-    return [int(i) for i in output.predictions.argmax(-1)]
+    return softmax(output.predictions)
 
 
 # --- engines that start from the saved model folder --------------------------------------
@@ -130,8 +147,8 @@ def onnx_logits(state: Any, dataset: Any) -> Any:
 
 
 @register_engine("onnx")
-def _predict_onnx(state: Any, dataset: Any) -> list[int]:
-    return [int(i) for i in onnx_logits(state, dataset).argmax(-1)]
+def _predict_onnx(state: Any, dataset: Any) -> Any:
+    return softmax(onnx_logits(state, dataset))
 
 
 def int8_logits(state: Any, dataset: Any) -> Any:
@@ -161,12 +178,12 @@ def int8_logits(state: Any, dataset: Any) -> Any:
 
 
 @register_engine("int8")
-def _predict_int8(state: Any, dataset: Any) -> list[int]:
-    return [int(i) for i in int8_logits(state, dataset).argmax(-1)]
+def _predict_int8(state: Any, dataset: Any) -> Any:
+    return softmax(int8_logits(state, dataset))
 
 
 @register_engine("vllm")
-def _predict_vllm(state: Any, dataset: Any) -> list[int]:
+def _predict_vllm(state: Any, dataset: Any) -> Any:
     """vLLM pooling model (``task="classify"``) on the saved folder, fed token ids."""
     from vllm import LLM
     from vllm.inputs import TokensPrompt
@@ -180,4 +197,6 @@ def _predict_vllm(state: Any, dataset: Any) -> list[int]:
             TokensPrompt(prompt_token_ids=[t for t, m in zip(ids, mask, strict=True) if m])
         )
     outputs = llm.classify(prompts)
-    return [int(max(range(len(o.outputs.probs)), key=o.outputs.probs.__getitem__)) for o in outputs]
+    import numpy as np
+
+    return np.asarray([o.outputs.probs for o in outputs], dtype=np.float64)

@@ -36,7 +36,7 @@ def build_model(study: StudyConfig, plan: RunPlan, tokenizer: Any, num_labels: i
     """Build the classifier and apply the plan's model hooks (prune, LoRA, freezing...)."""
     kwargs = dict(plan.model_kwargs)
     if study.model == EMBEDDED_MODEL:
-        model = _build_embedded(study, tokenizer, num_labels, kwargs)
+        model = _build_embedded(study, tokenizer, num_labels, kwargs, seed=plan.seed)
     elif study.model.startswith("embedded:"):
         raise ConfigError(
             f"unknown embedded model '{study.model}'; the only one is '{EMBEDDED_MODEL}'"
@@ -58,7 +58,7 @@ def build_model(study: StudyConfig, plan: RunPlan, tokenizer: Any, num_labels: i
 
 
 def _build_embedded(
-    study: StudyConfig, tokenizer: Any, num_labels: int, kwargs: dict[str, Any]
+    study: StudyConfig, tokenizer: Any, num_labels: int, kwargs: dict[str, Any], *, seed: int
 ) -> Any:
     import torch
     from transformers import ModernBertConfig, ModernBertForSequenceClassification
@@ -84,7 +84,7 @@ def _build_embedded(
         raise ConfigError(
             f"the embedded model cannot take {sorted(kwargs)}; use a hub or local model"
         )
-    torch.manual_seed(study.seed)
+    torch.manual_seed(seed)
     model = ModernBertForSequenceClassification._from_config(
         config, attn_implementation=attn, **({"torch_dtype": dtype} if dtype else {})
     )

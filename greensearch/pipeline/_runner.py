@@ -35,7 +35,7 @@ from greensearch.pipeline._stages import (
 from greensearch.pipeline._summary import summarize
 from greensearch.results import save_record
 
-__all__ = ["run_once", "run_variant", "StageTotals", "ALL_WINDOWS"]
+__all__ = ["run_once", "run_variant", "repeat_seed", "StageTotals", "ALL_WINDOWS"]
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +122,7 @@ def run_once(
     show_progress: bool = False,
     fidelity: float = 1.0,
     keep_model: bool = True,
+    seed: int | None = None,
 ) -> dict[str, Any]:
     """Run the six stages once under ``meter`` and return the run record.
 
@@ -134,6 +135,8 @@ def run_once(
         show_progress: Show the Trainer's progress bar on stderr.
         fidelity: Fraction of the planned training steps to run (multi-fidelity search).
         keep_model: Keep the saved model on disk after the run.
+        seed: Training seed (model init, data order, dropout); ``None``: the study's
+            seed. The splits always use the study's seed.
 
     Raises:
         ConfigError: bad knob, data or model settings (nothing was measured).
@@ -147,6 +150,7 @@ def run_once(
         registry = default_registry()
     plan = registry.plan(study, bundle)
     plan.max_steps_fraction = fidelity
+    plan.train_seed = seed
     warm_up()
     knobs = registry.canonical(bundle)
     out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="greensearch-run-"))
@@ -171,7 +175,7 @@ def run_once(
             windows.end(name)
     if not keep_model and output_dir is None:
         shutil.rmtree(out, ignore_errors=True)
-    assert state.metrics is not None
+    assert state.metrics is not None and state.predictions is not None
     stages = {name: windows.totals[name].to_dict() for name in ALL_WINDOWS}
     total = StageTotals()
     for t in windows.totals.values():
@@ -189,7 +193,10 @@ def run_once(
         "net_energy_kwh": totals["net_energy_kwh"],
         "duration_s": totals["duration_s"],
         "co2_kg": totals["co2_kg"],
+        "seed": plan.seed,
+        "split_seed": study.seed,
         "metrics": state.metrics.to_dict(),
+        "predictions": state.predictions.to_record(),
         "meter": {
             "name": meter.name,
             "method": method,
@@ -219,11 +226,17 @@ def run_variant(
     fidelity: float = 1.0,
     on_repeat: Callable[[int, dict[str, Any]], None] | None = None,
     registry: Any = None,
+    same_seed: bool = False,
 ) -> dict[str, Any]:
     """Run a variant ``repeats`` times, appending each run record as it completes.
 
-    Returns the summary (means, with ``stats`` holding std and 95% CI per figure, and
-    ``runs`` holding the individual records).
+    Repeat ``r`` (from 0) trains with seed ``study.seed + r``, so the repeats sample the
+    model's F1 over seeds as well as the meter's noise. ``same_seed`` repeats the study's
+    seed every time: identical training, so only the meter's noise is sampled (meter
+    studies).
+
+    Returns the summary (means, with ``stats`` holding std and 95% CI per figure, F1
+    with its interval over seeds and test examples, and ``runs`` holding the records).
     """
     if repeats < 1:
         raise ConfigError(f"--repeats must be at least 1, got {repeats}")
@@ -245,11 +258,19 @@ def run_variant(
                 show_progress=show_progress,
                 fidelity=fidelity,
                 keep_model=output_root is not None,
+                seed=study.seed if same_seed else repeat_seed(study.seed, i),
             )
         except BaseException:
             _remove_failed_run(out, output_root if root_is_new else None)
             raise
-        record.update({"variant": variant, "repeat": i + 1, "repeats": repeats})
+        record.update(
+            {
+                "variant": variant,
+                "repeat": i + 1,
+                "repeats": repeats,
+                "seed_mode": "same" if same_seed else "seeded",
+            }
+        )
         if results_path is not None:  # first thing after the run: nothing measured is lost
             save_record(results_path, record)
         records.append(record)
@@ -265,6 +286,11 @@ def _remove_failed_run(out: Path | None, new_root: str | Path | None) -> None:
     if new_root is not None:
         with contextlib.suppress(OSError):
             Path(new_root).rmdir()  # only if empty: earlier repeats' models stay
+
+
+def repeat_seed(seed: int, repeat: int) -> int:
+    """Training seed of repeat ``repeat`` (from 0) of a study seeded ``seed``."""
+    return seed + repeat
 
 
 def warm_up() -> None:

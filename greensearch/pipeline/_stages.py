@@ -17,6 +17,7 @@ from typing import Any
 from greensearch.exceptions import ConfigError
 from greensearch.knobs import RunPlan
 from greensearch.pipeline._metrics import Metrics, compute_metrics
+from greensearch.stats import RunPredictions, split_identity
 
 __all__ = [
     "RunState",
@@ -52,6 +53,7 @@ class RunState:
     planned_steps: int = 0
     model_dir: Path | None = None
     metrics: Metrics | None = None
+    predictions: RunPredictions | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -132,7 +134,7 @@ def stage_load(state: RunState) -> None:
 
     from greensearch.pipeline._model import build_model
 
-    set_seed(state.plan.study.seed)
+    set_seed(state.plan.seed)
     state.model = build_model(state.plan.study, state.plan, state.tokenizer, state.num_labels)
 
 
@@ -152,8 +154,8 @@ def stage_train(state: RunState) -> None:
         "lr_scheduler_type": "linear",
         # Pinned: transformers 5 defaults to the fused kernel, which is the optimizer knob.
         "optim": "adamw_torch",
-        "seed": study.seed,
-        "data_seed": study.seed,
+        "seed": plan.seed,
+        "data_seed": plan.seed,
         "eval_strategy": "epoch",
         "save_strategy": "no",
         "logging_strategy": "no",
@@ -208,13 +210,26 @@ def stage_save(state: RunState) -> None:
 
 
 def stage_eval(state: RunState) -> None:
-    """Predict the test split with the plan's engine and score it."""
-    from greensearch.pipeline._engines import predict
+    """Predict the test split with the plan's engine, score it and keep the predictions.
+
+    The predictions are kept (class per example, positive-class score for binary tasks)
+    so that any two runs of a study can later be compared example by example.
+    """
+    from greensearch.pipeline._engines import predict_proba
 
     test = state.tokenized["test"]
     with _library_bars(state.show_progress):  # engines reload the saved model
-        predictions = predict(state, test)
-    state.metrics = compute_metrics(list(test["label"]), predictions)
+        proba = predict_proba(state, test)
+    labels = [int(label) for label in test["label"]]
+    classes = [int(i) for i in proba.argmax(-1)]
+    state.metrics = compute_metrics(labels, classes)
+    state.predictions = RunPredictions.from_lists(
+        split_id=split_identity(state.splits["test"]["text"], labels),
+        labels=labels,
+        classes=classes,
+        scores=[float(p) for p in proba[:, 1]] if proba.shape[-1] == 2 else None,
+        seed=state.plan.seed,
+    )
 
 
 def _quiet_logs(trainer: Any, show_progress: bool) -> None:

@@ -10,46 +10,16 @@ import math
 import statistics
 from typing import Any
 
-__all__ = ["summarize", "describe", "t_critical"]
+from greensearch.stats import RunPredictions, f1_interval
 
-# Two-sided 95% Student-t critical values for n-1 degrees of freedom (1..30).
-_T95 = (
-    12.706,
-    4.303,
-    3.182,
-    2.776,
-    2.571,
-    2.447,
-    2.365,
-    2.306,
-    2.262,
-    2.228,
-    2.201,
-    2.179,
-    2.160,
-    2.145,
-    2.131,
-    2.120,
-    2.110,
-    2.101,
-    2.093,
-    2.086,
-    2.080,
-    2.074,
-    2.069,
-    2.064,
-    2.060,
-    2.056,
-    2.052,
-    2.048,
-    2.045,
-    2.042,
-)
+__all__ = ["summarize", "describe", "t_critical"]
 
 
 def t_critical(dof: int) -> float:
-    """Two-sided 95% t value (1.96 beyond 30 degrees of freedom)."""
-    return _T95[dof - 1] if 1 <= dof <= len(_T95) else 1.96
+    """Two-sided 95% Student-t value for ``dof`` degrees of freedom."""
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, dof))
 
 
 def describe(values: list[float]) -> dict[str, float | int | None]:
@@ -106,6 +76,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
             "co2_kg": stats["co2_kg"]["mean"],
             "metrics": {
                 "f1": stats["f1"]["mean"],
+                **_f1_uncertainty(records),
                 "f1_weighted": stats["f1_weighted"]["mean"],
                 "accuracy": stats["accuracy"]["mean"],
                 "degenerate": any(r["metrics"]["degenerate"] for r in records),
@@ -115,8 +86,25 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
                 "method": "measured" if methods == {"measured"} else "estimated",
             },
             "repeats": len(records),
+            "seeds": [r.get("seed") for r in records],
+            "seed_mode": first.get("seed_mode"),
             "stats": stats,
             "runs": records,
         }
     )
     return summary
+
+
+def _f1_uncertainty(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """F1's 95% interval over the records' seeds and test examples, where they kept
+    predictions; ``f1_ci95`` is ``None`` for records that predate kept predictions."""
+    kept = [RunPredictions.from_run_record(r) for r in records]
+    seeds = {r.get("seed") for r in records}
+    if any(p is None for p in kept):
+        return {"f1_ci95": None, "n_seeds": len(seeds)}
+    interval = f1_interval([p for p in kept if p is not None])
+    return {
+        "f1_ci95": list(interval.ci95),
+        "n_seeds": len(seeds),
+        "n_test_examples": interval.n_examples,
+    }

@@ -119,6 +119,7 @@ def preflight_search(
     results_path: str | Path | None,
     registry: Any,
     check_data: bool = True,
+    confidence: float = 0.95,
 ) -> CheckedSearch:
     """Check everything ``optimize`` will use, before its storage exists.
 
@@ -151,6 +152,8 @@ def preflight_search(
         _at_least(pf, flag, value, least)
     from greensearch.search._study import SAMPLERS
 
+    if not 0.5 <= confidence < 1:
+        pf.problem(f"--confidence must be in [0.5, 1), got {confidence:g}")
     if sampler not in SAMPLERS:
         pf.problem(f"unknown sampler '{sampler}'; use one of {', '.join(SAMPLERS)}")
     top = _SEED_MAX - max(n_workers - 1, 0)

@@ -48,9 +48,12 @@ def check_model(pf: Preflight, study: StudyConfig) -> None:
     from greensearch.config import model_num_layers
     from greensearch.pipeline._model import load_tokenizer
 
+    before = len(pf.problems)
     if study.model != EMBEDDED_MODEL:
         pf.attempt(model_num_layers, study)
     source = study.tokenizer or study.model
+    if source == study.model and len(pf.problems) > before:
+        return  # one cause, one line: the model is unreadable, so is its tokenizer
     if source != EMBEDDED_MODEL and not source.startswith("embedded:"):
         pf.attempt(load_tokenizer, study)
 

@@ -110,6 +110,8 @@ def trial_attrs(summary: dict[str, Any]) -> dict[str, Any]:
         "planned_steps": summary["runs"][0]["planned_steps"],
         "notes": summary.get("notes", []),
         "energy_kwh_runs": energies,
+        "seeds": [r.get("seed") for r in summary["runs"]],
+        "predictions": [r["predictions"] for r in summary["runs"] if r.get("predictions")],
         "device": summary.get("device", {}).get("type", "?"),
         "cpu_threads": summary.get("device", {}).get("cpu_threads"),
     }

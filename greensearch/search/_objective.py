@@ -18,6 +18,7 @@ from typing import Any
 from greensearch.config import StudyConfig
 from greensearch.exceptions import GreensearchError, MeasurementError
 from greensearch.knobs import Bundle, parse_bundle
+from greensearch.search._f1_judging import f1_judgement, resolution_pct
 from greensearch.search._measure import trial_attrs
 from greensearch.search._space import SearchSpace
 
@@ -40,6 +41,9 @@ TOP_LEVEL_ATTRS = (
     "delta_f1_pct",
     "f1",
     "feasible",
+    "f1_verdict",
+    "delta_f1_ci95_pct",
+    "n_seeds",
     "method",
 )
 
@@ -67,6 +71,7 @@ class TrialRunner:
         poll_s: How often to look for a trial another worker is running.
         wait_timeout_s: Longest wait for another worker's trial.
         run_fn: Replaces :func:`greensearch.pipeline.run_variant` (replayed landscapes).
+        confidence: Confidence of the one-sided ΔF1 bounds behind each F1 verdict.
     """
 
     study_cfg: StudyConfig
@@ -81,6 +86,7 @@ class TrialRunner:
     poll_s: float = 2.0
     wait_timeout_s: float = 6 * 3600.0
     run_fn: Callable[..., dict[str, Any]] | None = None
+    confidence: float = 0.95
     _warm: bool = False
 
     def __call__(self, trial: Any) -> tuple[float, float]:
@@ -128,12 +134,40 @@ class TrialRunner:
             attrs = trial_attrs(summary)
             base = attrs if baseline is None else attrs_of(baseline)
             attrs.update(_deltas(attrs, base, self.budget_pct, fidelity))
+            if not bundle:
+                attrs["f1_resolution_pct"] = self._resolution(attrs, fidelity)
+            attrs.update(
+                f1_judgement(
+                    attrs,
+                    base,
+                    budget_pct=self.budget_pct,
+                    confidence=self.confidence,
+                    point_loss_pct=attrs["f1_loss_pct"],
+                )
+            )
         except GreensearchError as err:
             trial.set_user_attr("error", str(err))
             raise
         attrs["targets"] = {n: list(self.space.registry.get(n).targets) for n in bundle}
         _store(trial, attrs)
         return attrs["energy_kwh"], attrs["f1_loss_pct"]
+
+    def _resolution(self, base: dict[str, Any], fidelity: float) -> float | None:
+        """The baseline's F1 resolution; one warning line when the budget is finer."""
+        found = resolution_pct(base, confidence=self.confidence)
+        if found is not None and self.budget_pct < found:
+            logger.warning(
+                "at fidelity %g this task resolves F1 losses of %.2f%% at best (%d baseline "
+                "seeds, %d%% confidence), more than the %.2f%% budget: few bundles can be "
+                "confirmed feasible; raise --repeats, use a larger test split or loosen "
+                "--budget-f1",
+                fidelity,
+                found,
+                len(base.get("seeds") or []),
+                round(100 * self.confidence),
+                self.budget_pct,
+            )
+        return found
 
     def _wait_for_claim(self, trial: Any, key: str, fidelity: float) -> Any | None:
         """The earlier trial measuring this knob set at this fidelity, once it is finished."""
@@ -262,7 +296,8 @@ def attrs_of(trial: Any) -> dict[str, Any]:
 def _store(trial: Any, attrs: dict[str, Any]) -> None:
     """Write a measurement with few commits, and the F1 constraint for the sampler."""
     for name in TOP_LEVEL_ATTRS:
-        trial.set_user_attr(name, attrs[name])
+        if name in attrs:  # a trial reused from an older study may lack newer figures
+            trial.set_user_attr(name, attrs[name])
     trial.set_user_attr("measurement", {k: v for k, v in attrs.items() if k not in TOP_LEVEL_ATTRS})
     if hasattr(trial, "set_constraint"):
         trial.set_constraint("f1_budget", float(attrs["constraint"][0]))

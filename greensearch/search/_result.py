@@ -1,10 +1,11 @@
 """From a finished study to an answer: finalists, the oracle, the Pareto table, payback.
 
 Nothing is called the oracle on a low-fidelity estimate: the cheapest feasible bundles of
-the search (and the cheapest narrow misses of the F1 budget, whose short-run F1 may be
-pessimistic) are measured again at full fidelity, ``repeats`` times, against a baseline
-measured the same way, and the oracle is the lowest-energy of those that meet the F1
-budget there and are not degenerate.
+the search (and the most promising bundles whose short-run F1 verdict was uncertain) are
+measured again at full fidelity, with ``repeats`` seeded runs, against a baseline
+measured the same way. The oracle is the lowest-energy bundle whose paired ΔF1 interval
+there is confidently within the budget (verdict ``feasible``). Where none is, the answer
+says so and names the cheapest ``uncertain`` bundle as not confirmed, never as the oracle.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import statistics
 from typing import Any
 
 from greensearch.pipeline import describe
+from greensearch.search._f1_judging import resolution_pct, verdict_of
 from greensearch.search._objective import attrs_of, completed_at
+from greensearch.stats import F1Verdict
 
 __all__ = ["pick_finalists", "pick_near_misses", "pareto_rows", "build_result", "trial_row"]
 
@@ -33,6 +36,10 @@ def trial_row(t: Any) -> dict[str, Any]:
         "f1": a.get("f1"),
         "degenerate": a.get("degenerate"),
         "feasible": a.get("feasible"),
+        "f1_verdict": verdict_of(a).value if a.get("knobs") is not None else None,
+        "delta_f1_ci95_pct": a.get("delta_f1_ci95_pct"),
+        "p_f1_within_budget": a.get("p_f1_within_budget"),
+        "n_seeds": a.get("n_seeds"),
         "repeats": a.get("repeats"),
         "method": a.get("method"),
     }
@@ -49,11 +56,11 @@ def _pareto(trials: list[Any]) -> list[Any]:
 
 
 def pick_finalists(study: Any, fidelity: float, k: int) -> list[str]:
-    """The ``k`` lowest-energy feasible, non-degenerate knob sets of the search."""
+    """The ``k`` lowest-energy knob sets of the search whose F1 verdict is ``feasible``."""
     feasible = [
         t
         for t in completed_at(study, fidelity)
-        if attrs_of(t).get("feasible") and attrs_of(t).get("knobs")
+        if verdict_of(attrs_of(t)) is F1Verdict.FEASIBLE and attrs_of(t).get("knobs")
     ]
     return _cheapest_keys(feasible, k)
 
@@ -72,14 +79,15 @@ def _cheapest_keys(trials: list[Any], n: int) -> list[str]:
 def pick_near_misses(
     study: Any, fidelity: float, budget_pct: float, n: int, finalists: list[str]
 ) -> list[str]:
-    """Up to ``n`` bundles that missed the F1 budget narrowly but beat every finalist's energy.
+    """Up to ``n`` bundles whose short-run F1 verdict is uncertain and that could win.
 
     A short run's F1 is a noisy proxy of the full run's (a knob can lose 1.1 % at
-    fidelity 0.25 and gain F1 fully trained), so a non-degenerate bundle whose F1 loss
-    exceeded the budget by at most the budget again, and which is cheaper than the
-    cheapest finalist and the baseline, is judged at full fidelity too. The budget stays
-    strict there: a near miss becomes the oracle only if it meets it in full runs. Nothing
-    is picked at fidelity 1 (no proxy) or with a zero budget (no margin).
+    fidelity 0.25 and gain F1 fully trained), so a bundle leaves the pool only when it is
+    confidently infeasible. Among the ``uncertain`` ones cheaper than every finalist and
+    the baseline, those with the largest expected saving (probability of meeting the
+    budget times the energy saved against that ceiling) are judged at full fidelity too.
+    Trials without kept predictions (no interval) fall back to the old rule: a point loss
+    within twice the budget. Nothing is picked at fidelity 1 (no proxy) or a zero budget.
     """
     if n < 1 or fidelity >= 1.0 or budget_pct <= 0:
         return []
@@ -88,16 +96,28 @@ def pick_near_misses(
         (t.values[0] for t in trials if attrs_of(t).get("knobs") in ["", *finalists]),
         default=float("inf"),
     )
-    near = [
-        t
-        for t in trials
-        if attrs_of(t).get("knobs")
-        and not attrs_of(t).get("feasible")
-        and attrs_of(t).get("f1_loss_pct", float("inf")) <= 2 * budget_pct
-        and t.values[0] < ceiling
-        and attrs_of(t)["knobs"] not in finalists
-    ]
-    return _cheapest_keys(near, n)
+    scored = []
+    for t in trials:
+        a = attrs_of(t)
+        if not a.get("knobs") or a["knobs"] in finalists or t.values[0] >= ceiling:
+            continue
+        if a.get("f1_interval"):
+            if verdict_of(a) is not F1Verdict.UNCERTAIN:
+                continue
+            chance = float(a.get("p_f1_within_budget") or 0.0)
+        elif a.get("feasible") or a.get("f1_loss_pct", float("inf")) > 2 * budget_pct:
+            continue
+        else:
+            chance = 1.0
+        saving = ceiling - t.values[0] if ceiling != float("inf") else 1.0
+        scored.append((-chance * saving, t.values[0], a["knobs"]))
+    keys: list[str] = []
+    for _, _, key in sorted(scored):
+        if len(keys) == n:
+            break
+        if key not in keys:
+            keys.append(key)
+    return keys
 
 
 def pareto_rows(study: Any, fidelity: float) -> list[dict[str, Any]]:
@@ -120,14 +140,27 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> dict[str,
     ]
     finals = [t for t in completed_at(study, 1.0) if attrs_of(t).get("phase") == "final"]
     base = next((t for t in finals if attrs_of(t).get("knobs") == ""), None)
-    candidates = [t for t in finals if attrs_of(t).get("knobs") and attrs_of(t).get("feasible")]
-    oracle = min(candidates, key=lambda t: t.values[0]) if candidates else None
+    bundles = [t for t in finals if attrs_of(t).get("knobs")]
+    oracle = _cheapest(bundles, F1Verdict.FEASIBLE)
+    unconfirmed = _cheapest(bundles, F1Verdict.UNCERTAIN)
+    if oracle is not None and unconfirmed is not None and unconfirmed.values[0] >= oracle.values[0]:
+        unconfirmed = None
     spent = sum(attrs_of(t).get("energy_kwh_spent", 0.0) for t in all_trials)
     result: dict[str, Any] = {
         "study_name": study.study_name,
         "budget_f1_pct": -budget_pct,
         "fidelity": fidelity,
         "oracle": _oracle(oracle, base) if oracle is not None else None,
+        "not_confirmed": (
+            dict(_oracle(unconfirmed, base), to_confirm=_to_confirm(unconfirmed))
+            if unconfirmed is not None
+            else None
+        ),
+        "f1_resolution_pct": (
+            resolution_pct(attrs_of(base), confidence=_confidence(base))
+            if base is not None
+            else None
+        ),
         "baseline": _oracle(base, base) if base is not None else None,
         "finalists": [
             dict(trial_row(t), near_miss=bool(attrs_of(t).get("near_miss")), **_ci(t, base))
@@ -166,6 +199,25 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> dict[str,
     saving = (base.values[0] - oracle.values[0]) if oracle is not None and base is not None else 0.0
     result["payback_runs"] = spent / saving if saving > 0 else None
     return result
+
+
+def _cheapest(trials: list[Any], verdict: F1Verdict) -> Any | None:
+    chosen = [t for t in trials if verdict_of(attrs_of(t)) is verdict]
+    return min(chosen, key=lambda t: t.values[0]) if chosen else None
+
+
+def _confidence(t: Any) -> float:
+    return float(attrs_of(t).get("f1_confidence") or 0.95)
+
+
+def _to_confirm(t: Any) -> str:
+    """What would settle an uncertain verdict, for the output."""
+    a = attrs_of(t)
+    seeds = a.get("n_seeds") or a.get("repeats") or 1
+    return (
+        f"more seeds (--repeats {2 * int(seeds)}), a larger test split, or a looser "
+        f"budget (P(within budget) {100 * float(a.get('p_f1_within_budget') or 0):.0f}%)"
+    )
 
 
 def _oracle(t: Any, base: Any) -> dict[str, Any]:

@@ -77,6 +77,7 @@ def optimize(
     registry: Any = None,
     run_fn: Callable[..., dict[str, Any]] | None = None,
     accept_changed_settings: bool = False,
+    confidence: float = 0.95,
 ) -> dict[str, Any]:
     """Search knob bundles for the lowest energy within an F1 budget.
 
@@ -114,6 +115,8 @@ def optimize(
         accept_changed_settings: Resume a study whose stored budget, fidelity, study file,
             knob space or meter differ from these (the change is recorded in the study);
             without it such a resume is refused.
+        confidence: Confidence of the one-sided ΔF1 bounds behind every F1 verdict
+            (finalists, oracle); 0.5 is the point-estimate rule.
 
     Returns:
         The result dict (``oracle``, ``pareto``, ``n_trials``, ``n_pruned``,
@@ -148,6 +151,7 @@ def optimize(
         results_path=results_path,
         registry=registry,
         check_data=run_fn is None,
+        confidence=confidence,
     )
     for note in checked.notes:
         logger.warning("%s", note)
@@ -186,6 +190,7 @@ def optimize(
             checker_factory=_checker_factory(registry) if prune else None,
             results_path=results_path,
             run_fn=run_fn,
+            confidence=confidence,
         )
         _seed(ostudy, space, fidelity)
         workers = _spawn_workers(
@@ -471,8 +476,22 @@ def _guide_factory(
             for t in trials
             if t.user_attrs.get("knobs") and t.state != optuna.trial.TrialState.PRUNED
         }
+        # A bundle predicted within the budget plus the F1 loss this task cannot resolve
+        # is not confidently infeasible, so it stays proposable (no slack where trials
+        # kept no predictions: replayed landscapes).
+        slack = next(
+            (
+                float(t.user_attrs["measurement"]["f1_resolution_pct"])
+                for t in trials
+                if t.state == optuna.trial.TrialState.COMPLETE
+                and t.user_attrs.get("knobs") == ""
+                and (t.user_attrs.get("measurement") or {}).get("f1_resolution_pct") is not None
+            ),
+            0.0,
+        )
         try:
-            bundle = propose(checker_from_trials(registry, trials, fidelity), space, budget, tried)
+            checker = checker_from_trials(registry, trials, fidelity)
+            bundle = propose(checker, space, budget + slack, tried)
         except GreensearchError as err:  # a model problem must not stop the search
             logger.warning("no model-guided trial this time: %s", err)
             return

@@ -55,7 +55,8 @@ def test_render_lists_each_finalist_and_why_it_was_picked(clock_meter, capsys):
     assert len(rows) == 2  # the baseline is the reference, not a candidate
     near = next(r for r in rows if r.startswith("compile,prune=2,trim "))
     kept = next(r for r in rows if r.startswith("compile,prune=2 "))
-    assert near.split()[-2:] == ["near", "miss"] and " yes " in near
+    # Replayed trials keep no predictions: the point-estimate rule, named as such.
+    assert near.split()[-2:] == ["near", "miss"] and " feasible " in near
     assert kept.endswith("feasible in search")
 
 

@@ -171,13 +171,18 @@ def test_run_json_on_a_tiny_study(tmp_path, tiny_csv):
         str(tmp_path / "runs"),
         "--fidelity",
         "0.3",
+        "--repeats",
+        "2",
     )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
+    assert [r["seed"] for r in out["runs"]] == [42, 43] == out["seeds"]
+    low, high = out["metrics"]["f1_ci95"]
+    assert low < high and out["metrics"]["n_seeds"] == 2
     assert set(out["stages"]) >= {"data", "tokenize", "load", "train", "save", "eval"}
     for stage in ("data", "tokenize", "load", "train", "save", "eval"):
         assert out["stages"][stage]["energy_kwh"] > 0 and out["stages"][stage]["duration_s"] > 0
     assert out["meter"] == {**out["meter"], "name": "codecarbon", "method": "estimated"}
     assert set(out["metrics"]) >= {"f1", "f1_weighted", "accuracy", "degenerate"}
     assert out["co2_kg"] > 0 and out["device"]["type"] == "cpu"
-    assert len(results.read_text().splitlines()) == 1
+    assert len(results.read_text().splitlines()) == 2

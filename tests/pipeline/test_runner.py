@@ -166,3 +166,56 @@ def test_checkpoint_saves_inside_training_draw_no_bars(tiny_study, clock_meter, 
     assert record["train_steps"] > 0
     err = capfd.readouterr().err
     assert "Writing model shards" not in err and "it/s]" not in err
+
+
+def test_record_keeps_its_predictions_on_the_test_split(baseline_record):
+    from greensearch.stats import RunPredictions
+
+    record, _ = baseline_record
+    kept = RunPredictions.from_run_record(record)
+    assert kept is not None and kept.seed == record["seed"] == 42
+    assert record["split_seed"] == 42
+    assert kept.n == record["metrics"]["n"]
+    # The kept predictions reproduce the record's F1 exactly, and scores agree with classes.
+    assert compute_metrics(kept.labels.tolist(), kept.classes.tolist()).f1 == pytest.approx(
+        record["metrics"]["f1"]
+    )
+    assert kept.scores is not None
+    assert ((kept.scores >= 0.5) == (kept.classes == 1)).mean() > 0.99  # float16 rounding
+
+
+def test_seeded_repeats_train_differently_on_one_split(tiny_study, clock_meter):
+    from greensearch.stats import RunPredictions
+
+    summary = run_variant(tiny_study, {}, repeats=2, meter=clock_meter, fidelity=0.4)
+    first, second = summary["runs"]
+    assert [first["seed"], second["seed"]] == [42, 43] == summary["seeds"]
+    assert summary["seed_mode"] == "seeded" and summary["metrics"]["n_seeds"] == 2
+    a, b = (RunPredictions.from_run_record(r) for r in (first, second))
+    assert a is not None and b is not None
+    assert a.split_id == b.split_id  # the split keeps the study's seed
+    assert first["train_loss"] != second["train_loss"]  # training did not
+    low, high = summary["metrics"]["f1_ci95"]
+    assert low < summary["metrics"]["f1"] < high
+
+
+def test_same_seed_repeats_train_identically(tiny_study, clock_meter):
+    summary = run_variant(
+        tiny_study, {}, repeats=2, meter=clock_meter, fidelity=0.4, same_seed=True
+    )
+    first, second = summary["runs"]
+    assert first["seed"] == second["seed"] == 42 and summary["seed_mode"] == "same"
+    assert first["train_loss"] == second["train_loss"]
+    assert first["predictions"]["classes"] == second["predictions"]["classes"]
+    assert summary["metrics"]["n_seeds"] == 1
+
+
+def test_t_critical_is_students_t():
+    from greensearch.pipeline._summary import describe, t_critical
+
+    assert t_critical(1) == pytest.approx(12.7062, abs=1e-4)
+    assert t_critical(40) == pytest.approx(2.0211, abs=1e-4)
+    # mean 2, std 1, n 3: half-width t(2) * 1 / sqrt(3)
+    d = describe([1.0, 2.0, 3.0])
+    assert d["std"] == pytest.approx(1.0)
+    assert d["ci95_high"] - 2.0 == pytest.approx(4.302653 / 3**0.5, rel=1e-6)

@@ -36,7 +36,14 @@ def test_optimize_runs_the_real_pipeline_end_to_end(tiny_study, clock_meter, tmp
     assert phases.count("final") == 2  # the baseline and one finalist, at full fidelity
     finals = [attrs_of(t) for t in study.get_trials() if t.user_attrs["phase"] == "final"]
     assert all(a["fidelity"] == 1.0 and a["repeats"] == 2 for a in finals)
-    assert result["oracle"] is not None and result["oracle"]["knobs"] != ""
+    assert all(a["seeds"] == [42, 43] and len(a["predictions"]) == 2 for a in finals)
+    oracle = result["oracle"]
+    assert oracle is not None and oracle["knobs"] != ""
+    # The oracle is confirmed on its paired interval, over both seeds.
+    low, high = oracle["delta_f1_ci95_pct"]
+    assert low <= oracle["delta_f1_pct"] <= high and oracle["n_seeds"] == 2
+    assert oracle["f1_verdict"] == "feasible"
+    assert result["f1_resolution_pct"] is not None and result["f1_resolution_pct"] >= 0
     checked = {e["knobs"] for e in result["extrapolation"]["finalists"]}
     assert checked == {"", result["oracle"]["knobs"]}
     runs = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]

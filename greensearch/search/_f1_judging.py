@@ -1,0 +1,88 @@
+"""The search's F1 decisions, made on intervals rather than on one draw.
+
+A trial keeps the test predictions of each of its runs. Against the baseline trial at the
+same fidelity, the paired bootstrap (:mod:`greensearch.stats`) gives ΔF1 with its
+interval and a three-valued verdict. Optuna's constraint stays the point estimate (the
+sampler needs a number); the decisions that matter read the verdict: a bundle leaves the
+finalist pool only when it is confidently infeasible, and the oracle must be confidently
+feasible. Trials without kept predictions (replayed landscapes, older studies) fall back
+to the point estimate, and say so with ``f1_interval: false``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from greensearch.stats import F1Verdict, RunPredictions, delta_f1, f1_resolution, judge
+
+__all__ = ["f1_judgement", "kept_predictions", "resolution_pct", "verdict_of"]
+
+#: Resamples for decisions inside the search (each costs milliseconds).
+_RESAMPLES = 4_000
+
+
+def kept_predictions(attrs: Mapping[str, Any]) -> list[RunPredictions]:
+    """The runs' predictions a trial stored (empty where it kept none)."""
+    seeds = attrs.get("seeds") or []
+    blocks = attrs.get("predictions") or []
+    runs = []
+    for i, block in enumerate(blocks):
+        seed = seeds[i] if i < len(seeds) else None
+        runs.append(RunPredictions.from_record(block, seed=seed))
+    return runs
+
+
+def f1_judgement(
+    attrs: Mapping[str, Any],
+    base: Mapping[str, Any],
+    *,
+    budget_pct: float,
+    confidence: float,
+    point_loss_pct: float,
+) -> dict[str, Any]:
+    """ΔF1 interval, P(within budget) and verdict of a trial against its baseline trial."""
+    cand_runs, base_runs = kept_predictions(attrs), kept_predictions(base)
+    degenerate = bool(attrs.get("degenerate"))
+    if not cand_runs or not base_runs:
+        feasible = not degenerate and point_loss_pct <= budget_pct
+        return {
+            "f1_interval": False,
+            "f1_verdict": (F1Verdict.FEASIBLE if feasible else F1Verdict.INFEASIBLE).value,
+            "delta_f1_ci95_pct": None,
+            "p_f1_within_budget": None,
+            "n_seeds": len(attrs.get("seeds") or []) or attrs.get("repeats"),
+        }
+    delta = delta_f1(
+        base_runs,
+        cand_runs,
+        budget_pct=budget_pct,
+        confidence=confidence,
+        n_resamples=_RESAMPLES,
+    )
+    return {
+        "f1_interval": True,
+        "f1_verdict": judge(delta, degenerate=degenerate).value,
+        "delta_f1_ci95_pct": list(delta.ci95_pct),
+        "delta_f1_bounds_pct": [delta.lower_pct, delta.upper_pct],
+        "p_f1_within_budget": delta.p_within_budget,
+        "f1_confidence": confidence,
+        "n_seeds": len(cand_runs),
+        "n_seeds_baseline": len(base_runs),
+    }
+
+
+def verdict_of(attrs: Mapping[str, Any]) -> F1Verdict:
+    """A trial's stored verdict (older trials: their point-estimate ``feasible`` flag)."""
+    stored = attrs.get("f1_verdict")
+    if stored is not None:
+        return F1Verdict(stored)
+    return F1Verdict.FEASIBLE if attrs.get("feasible") else F1Verdict.INFEASIBLE
+
+
+def resolution_pct(base: Mapping[str, Any], *, confidence: float) -> float | None:
+    """The smallest F1 loss the baseline trial's seeded repeats let a comparison resolve."""
+    runs = kept_predictions(base)
+    if len({run.seed for run in runs}) < 2:
+        return None
+    return f1_resolution(runs, confidence=confidence, n_resamples=_RESAMPLES)

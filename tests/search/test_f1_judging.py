@@ -1,0 +1,80 @@
+"""The search's F1 verdicts come from kept predictions, or say they could not."""
+
+from __future__ import annotations
+
+from greensearch.search._f1_judging import f1_judgement, resolution_pct, verdict_of
+from greensearch.stats import F1Verdict, RunPredictions
+
+LABELS = [1] * 40 + [0] * 60
+
+
+def _attrs(*runs: list[int], degenerate: bool = False) -> dict:
+    blocks = [
+        RunPredictions.from_lists(split_id="s", labels=LABELS, classes=c).to_record() for c in runs
+    ]
+    return {
+        "predictions": blocks,
+        "seeds": list(range(42, 42 + len(runs))),
+        "degenerate": degenerate,
+    }
+
+
+def _flip(n: int) -> list[int]:
+    """The labels with the first ``n`` positives missed."""
+    return [0] * n + LABELS[n:]
+
+
+def test_identical_predictions_are_confidently_feasible():
+    got = f1_judgement(
+        _attrs(LABELS), _attrs(LABELS, LABELS), budget_pct=1.0, confidence=0.95, point_loss_pct=0
+    )
+    assert got["f1_verdict"] == "feasible" and got["delta_f1_ci95_pct"] == [0.0, 0.0]
+    assert got["n_seeds"] == 1 and got["n_seeds_baseline"] == 2 and got["f1_interval"]
+
+
+def test_a_large_loss_is_confidently_infeasible_and_a_small_one_uncertain():
+    # 20 of 40 positives missed: F1 2/3 of the baseline's, far outside a 1 % budget.
+    big = f1_judgement(
+        _attrs(_flip(20)), _attrs(LABELS), budget_pct=1.0, confidence=0.95, point_loss_pct=33
+    )
+    assert big["f1_verdict"] == "infeasible"
+    # One positive missed: -1.3 % point loss, but the interval reaches 0.
+    small = f1_judgement(
+        _attrs(_flip(1)), _attrs(LABELS), budget_pct=1.0, confidence=0.95, point_loss_pct=1.3
+    )
+    assert small["f1_verdict"] == "uncertain"
+    assert 0 < small["p_f1_within_budget"] < 1
+
+
+def test_a_degenerate_model_is_infeasible_whatever_its_interval():
+    got = f1_judgement(
+        _attrs(LABELS, degenerate=True),
+        _attrs(LABELS),
+        budget_pct=1.0,
+        confidence=0.95,
+        point_loss_pct=0,
+    )
+    assert got["f1_verdict"] == "infeasible"
+
+
+def test_without_predictions_the_point_rule_is_used_and_said():
+    got = f1_judgement(
+        {"degenerate": False, "repeats": 1}, {}, budget_pct=1.0, confidence=0.95, point_loss_pct=0.5
+    )
+    assert got == {
+        "f1_interval": False,
+        "f1_verdict": "feasible",
+        "delta_f1_ci95_pct": None,
+        "p_f1_within_budget": None,
+        "n_seeds": 1,
+    }
+    assert verdict_of({"feasible": False}) is F1Verdict.INFEASIBLE
+    assert verdict_of({"f1_verdict": "uncertain", "feasible": True}) is F1Verdict.UNCERTAIN
+
+
+def test_resolution_needs_two_distinct_seeds():
+    assert resolution_pct(_attrs(LABELS), confidence=0.95) is None
+    # Two seeds that differ by two missed positives (F1 1 vs 76/78): the null comparison
+    # draws both arms from them, so it resolves no loss smaller than a share of that gap.
+    found = resolution_pct(_attrs(LABELS, _flip(2)), confidence=0.95)
+    assert found is not None and 0 < found <= 100 * (1 - 76 / 78) * 1.5
