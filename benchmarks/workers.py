@@ -11,8 +11,11 @@ both measure exactly the same trials (the baseline and each knob alone), ``--no-
 --no-prune --search-only``, no idle sampling. It reports per command the wall time and
 the energy of the whole command, read by one meter in this process around it (a
 machine-wide estimate is not double-counted when two workers run), the sum of the run
-records' own energy, and the torch threads each run recorded. Rounds alternate the order
-(1, 2, then 2, 1) so slow drift of the machine hits both alike.
+records' own energy, their mean run time, and the torch threads each run recorded. Rounds
+alternate the order (1, 2, then 2, 1) so slow drift of the machine hits both alike. With
+2 workers the baseline still runs alone first (every other trial's deltas need it; the
+second worker waits for it), on its process's share of the cores: that serial part is
+in the 2-worker figure.
 
 Target: 2 workers / 1 worker <= 1.1 for both total wall time and energy.
 
@@ -95,6 +98,7 @@ def measure(cmd: list[str], folder: Path, meter: Any) -> dict[str, Any]:
         "energy_kwh": reading.energy_j / 3.6e6,
         "records_energy_kwh": sum(r["energy_kwh"] for r in runs),
         "runs": len(runs),
+        "run_s": statistics.mean(r["duration_s"] for r in runs),
         "threads": sorted({r["device"]["cpu_threads"] for r in runs}),
         "meter": reading.meter,
         "method": reading.method,
@@ -152,11 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     got = ratios(rows)
     lines = [
         f"{'round':>5} {'workers':>7} {'wall_s':>8} {'energy_Wh':>10} {'records_Wh':>10} "
-        f"{'runs':>4}  threads"
+        f"{'runs':>4} {'run_s':>7}  threads"
     ]
     lines += [
         f"{r['round']:>5} {r['workers']:>7} {r['wall_s']:8.1f} {r['energy_kwh'] * 1e3:10.4f} "
-        f"{r['records_energy_kwh'] * 1e3:10.4f} {r['runs']:>4}  {r['threads']}"
+        f"{r['records_energy_kwh'] * 1e3:10.4f} {r['runs']:>4} {r['run_s']:7.1f}  {r['threads']}"
         for r in rows
     ]
     lines.append(
