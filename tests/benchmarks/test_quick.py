@@ -181,3 +181,18 @@ def test_workers_benchmark_runs_the_same_trials_with_1_and_2_workers(capsys):
         {"round": 2, "workers": 1, "wall_s": 100.0, "energy_kwh": 2.0},
     ]
     assert workers.ratios(rows) == pytest.approx({"wall_s": 0.975, "energy_kwh": 1.0})
+
+
+def test_workers_benchmark_reads_a_command_s_records(tmp_path):
+    import json
+    import sys
+
+    from benchmarks import workers
+    from tests.conftest import ClockMeter
+
+    record = {"energy_kwh": 0.001, "duration_s": 3.0, "device": {"cpu_threads": 1}}
+    script = f"open('runs.jsonl', 'w').write({json.dumps(json.dumps(record))} + '\\n')"
+    row = workers.measure([sys.executable, "-c", script], tmp_path, ClockMeter())
+    assert row["runs"] == 1 and row["run_s"] == 3.0 and row["threads"] == [1]
+    assert row["records_energy_kwh"] == 0.001
+    assert row["energy_kwh"] == pytest.approx(10.0 * row["wall_s"] / 3.6e6, rel=0.2)
