@@ -304,6 +304,7 @@ def _remember(
         "budget_f1_pct": budget,
         "fidelity": fidelity,
         "study_file": cfg.source,
+        "study_settings": {k: v for k, v in cfg.to_dict().items() if k != "source"},
         "space": {k: list(v) for k, v in space.choices.items()},
         "meter": meter,
     }

@@ -83,3 +83,25 @@ def test_resume_with_another_meter_is_refused():
     other.name = "rapl"
     with pytest.raises(ConfigError, match="--meter was 'fake', now 'rapl'"):
         _search(storage, meter=other)
+
+
+def test_resume_after_editing_the_study_file_is_refused_with_the_keys_that_changed():
+    storage = optuna.storages.InMemoryStorage()
+    _search(storage)
+    edited = StudyConfig(name="replay", source="<replay>", epochs=2.0, max_length=128)
+    with pytest.raises(ConfigError) as err:
+        optimize(
+            edited,
+            n_trials=6,
+            storage=storage,
+            study_name="s",
+            fidelity=0.5,
+            repeats=1,
+            baseline_repeats=1,
+            meter=ClockMeter(),
+            registry=make_registry(),
+            run_fn=ReplayRunner(landscape()),
+        )
+    assert "the study file's settings changed: epochs 1 -> 2, max_length 192 -> 128;" in str(
+        err.value
+    )
