@@ -160,7 +160,10 @@ def preflight_search(
     if not 0 <= seed <= top:
         pf.problem(f"--seed must be in 0..{top} (the sampler's range), got {seed}")
     space = None
-    if cfg is not None:
+    before = len(pf.problems)
+    for knob in [*(include or []), *(exclude or [])]:  # every misspelt name, not the first
+        pf.attempt(registry.get, knob)
+    if cfg is not None and len(pf.problems) == before:
         excluded = sorted(set(exclude or []) | set(cfg.search_exclude)) or None
         space = pf.attempt(build_space, registry, cfg, include=include, exclude=excluded)
     n_seeds = 1 + len(space.singles()) if space is not None else 0

@@ -188,3 +188,26 @@ def tiny_study():
     from greensearch.config import StudyConfig
 
     return StudyConfig(name="tiny", max_length=64, model_config=dict(TINY_ARCH), source="<tiny>")
+
+
+def test_optimize_names_every_misspelt_knob_and_creates_no_storage(tmp_path):
+    from greensearch.search._study import optimize
+    from tests.search.landscape import make_registry
+
+    with pytest.raises(PreflightError) as err:
+        optimize(
+            None,
+            include=["prun", "trimm"],
+            exclude=["x"],
+            registry=make_registry(),
+            run_fn=lambda *a, **k: {},
+            storage=f"sqlite:///{tmp_path / 'db' / 's.db'}",
+            n_trials=0,
+        )
+    assert err.value.problems == [
+        "unknown knob 'prun'; did you mean prune? `greensearch knobs` lists them",
+        "unknown knob 'trimm'; did you mean trim? `greensearch knobs` lists them",
+        "unknown knob 'x'; `greensearch knobs` lists them",
+        "--n-trials must be at least 1, got 0",
+    ]
+    assert list(tmp_path.iterdir()) == []
