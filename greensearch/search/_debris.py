@@ -52,18 +52,21 @@ class StudyFootprint:
         """Remove what this call created, if its study holds no completed trial."""
         import optuna
 
-        if self.storage is None or self.study_existed:
-            return
-        try:
-            study = optuna.load_study(study_name=self.study_name, storage=self.storage)
-        except KeyError:
-            study = None
+        study = None
+        if self.storage is not None:  # else it never opened: only folders can exist
+            if self.study_existed:
+                return
+            try:
+                study = optuna.load_study(study_name=self.study_name, storage=self.storage)
+            except KeyError:
+                study = None
         if study is not None:
             complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
             if complete:
                 return
         if self.new_paths:
-            self._release()
+            if self.storage is not None:
+                self._release()
             for path in self.new_paths:  # the file first, then the folders made for it
                 with contextlib.suppress(OSError):
                     path.unlink() if path.is_file() else path.rmdir()

@@ -161,12 +161,12 @@ def optimize(
     url = default_storage_url(name) if storage is None else storage
     threads = use_thread_share(n_workers) if run_fn is None else None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    the_storage = open_storage(url) if isinstance(url, str) else url
-    footprint.opened(the_storage)
     workers: list[subprocess.Popen[bytes]] = []
     owned_meter = isinstance(meter, str)
     the_meter: Any = None
     try:
+        the_storage = open_storage(url) if isinstance(url, str) else url
+        footprint.opened(the_storage)
         ostudy = optuna.create_study(
             study_name=name,
             storage=the_storage,
