@@ -124,6 +124,7 @@ def _configure_logging(verbose: int, quiet: bool, *, debug: bool = False) -> Non
         else _OneLineFormatter("%(levelname)s %(name)s: %(message)s")
     )
     logging.basicConfig(level=level, handlers=[handler])
+    logging.captureWarnings(True)  # Python warnings too: one line each, hidden by -q
     if not debug:
         threading.excepthook = _one_line_thread_error
 

@@ -83,6 +83,8 @@ def test_no_traceback_from_logs_or_threads_without_debug():
 
         _configure_logging(0, False)
         _route_optuna_logs()
+        import warnings
+        warnings.warn("a library's two-line warning", UserWarning)
         study = optuna.create_study()
         def objective(trial):
             raise ValueError("the real reason")
@@ -105,9 +107,12 @@ def test_no_traceback_from_logs_or_threads_without_debug():
     )
     assert "Traceback" not in proc.stderr, proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 3, proc.stderr  # Optuna's two lines on a failed trial, then the thread's
-    assert lines[0].startswith("WARNING optuna") and "the real reason" in lines[0]
-    assert lines[2] == (
+    assert len(lines) == 4, proc.stderr  # a warning, Optuna's two lines on a failed trial, a thread
+    assert lines[0].startswith("WARNING py.warnings: ") and lines[0].endswith(
+        "UserWarning: a library's two-line warning"
+    )
+    assert lines[1].startswith("WARNING optuna") and "the real reason" in lines[1]
+    assert lines[3] == (
         "greensearch: error in heartbeat: RuntimeError: heartbeat lost (rerun with --debug "
         "for the traceback)"
     )
