@@ -271,6 +271,13 @@ def render(result: dict[str, Any]) -> None:
             f"\nfidelity extrapolation error on finalists: median "
             f"{ext['median_abs_error_pct']:.1f}%, worst {ext['max_abs_error_pct']:.1f}%"
         )
+        for row in ext["finalists"]:
+            if row.get("contradicts_short_run"):
+                print(
+                    f"  {row['knobs']}: full runs ΔEnergy {fmt_pct(row['full_delta_energy_pct'])}"
+                    f" contradicts its short run's {fmt_pct(row['short_delta_energy_pct'])} "
+                    "by more than the noise"
+                )
     payback = result["payback_runs"]
     print(
         f"\nsearch cost: {fmt_energy(result['search_energy_kwh'])} in "
@@ -349,19 +356,19 @@ class _Progress:
 
         if phase != self.phase:
             self.close()
-            label = "search trials" if phase == "search" else "full-fidelity finalists"
+            label = "search trials" if phase == "search" else "full-fidelity runs, in rounds"
             self.bar = tqdm(
                 total=total,
                 desc=label,
                 file=sys.stderr,
-                unit="trial",
+                unit="trial" if phase == "search" else "run",
                 disable=not sys.stderr.isatty(),
             )
             self.phase = phase
         self.bar.n = done
         self.bar.refresh()
         if not sys.stderr.isatty():  # a log, not a bar, when stderr is a file or pipe
-            label = "search trials" if phase == "search" else "full-fidelity finalists"
+            label = "search trials" if phase == "search" else "full-fidelity runs, in rounds"
             print(f"{label}: {done}/{total}", file=sys.stderr, flush=True)
 
     def close(self) -> None:

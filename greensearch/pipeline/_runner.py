@@ -227,13 +227,15 @@ def run_variant(
     on_repeat: Callable[[int, dict[str, Any]], None] | None = None,
     registry: Any = None,
     same_seed: bool = False,
+    first_repeat: int = 0,
 ) -> dict[str, Any]:
     """Run a variant ``repeats`` times, appending each run record as it completes.
 
     Repeat ``r`` (from 0) trains with seed ``study.seed + r``, so the repeats sample the
     model's F1 over seeds as well as the meter's noise. ``same_seed`` repeats the study's
     seed every time: identical training, so only the meter's noise is sampled (meter
-    studies).
+    studies). ``first_repeat`` numbers the repeats from there (a round of a comparison
+    run in rounds is repeat ``r`` of each variant, with seed ``study.seed + r``).
 
     Returns the summary (means, with ``stats`` holding std and 95% CI per figure, F1
     with its interval over seeds and test examples, and ``runs`` holding the records).
@@ -242,7 +244,7 @@ def run_variant(
         raise ConfigError(f"--repeats must be at least 1, got {repeats}")
     records: list[dict[str, Any]] = []
     root_is_new = output_root is not None and not Path(output_root).exists()
-    for i in range(repeats):
+    for i in range(first_repeat, first_repeat + repeats):
         out = None
         if output_root is not None:
             tag = hashlib.sha1(format_bundle(bundle).encode()).hexdigest()[:8]

@@ -118,9 +118,8 @@ class TrialRunner:
         elif phase == "final":
             repeats = self.repeats
         try:  # the warm-up too: its failure is this trial's, with the real reason stored
-            if self.run_fn is None and not self._warm:
-                _warm_up(self.study_cfg, self.space.registry)
-                self._warm = True
+            if self.run_fn is None:
+                self.warm()
             summary = run(
                 self.study_cfg,
                 bundle,
@@ -151,6 +150,12 @@ class TrialRunner:
         attrs["targets"] = {n: list(self.space.registry.get(n).targets) for n in bundle}
         _store(trial, attrs)
         return attrs["energy_kwh"], attrs["f1_loss_pct"]
+
+    def warm(self) -> None:
+        """One unmeasured warm-up run, once per process, before the first measured one."""
+        if not self._warm:
+            _warm_up(self.study_cfg, self.space.registry)
+            self._warm = True
 
     def _resolution(self, base: dict[str, Any], fidelity: float) -> float | None:
         """The baseline's F1 resolution; one warning line when the budget is finer."""

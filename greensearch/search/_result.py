@@ -227,14 +227,25 @@ def _oracle(t: Any, base: Any) -> dict[str, Any]:
 
 
 def _ci(t: Any, base: Any) -> dict[str, Any]:
-    """95% CI of ΔEnergy % from the repeat runs (baseline mean as the reference)."""
+    """95% CI of ΔEnergy %: paired by round where both ran in rounds, else against the
+    baseline's mean (older studies)."""
     runs = attrs_of(t).get("energy_kwh_runs") or []
     if base is None or len(runs) < 2:
         return {"delta_energy_ci95_pct": None}
-    ref = base.values[0]
-    stats = describe([(e / ref - 1.0) * 100.0 for e in runs])
+    base_runs = attrs_of(base).get("energy_kwh_runs") or []
+    paired = (
+        bool(attrs_of(t).get("rounds") and attrs_of(base).get("rounds"))
+        and len(base_runs) == len(runs)
+        and t is not base
+    )
+    if paired:
+        deltas = [(e / b - 1.0) * 100.0 for e, b in zip(runs, base_runs, strict=True)]
+    else:
+        deltas = [(e / base.values[0] - 1.0) * 100.0 for e in runs]
+    stats = describe(deltas)
     return {
         "delta_energy_ci95_pct": [stats["ci95_low"], stats["ci95_high"]],
+        "delta_energy_ci_kind": "paired rounds" if paired else "runs vs baseline mean",
         "energy_kwh_ci95": attrs_of(t).get("energy_kwh_ci95"),
     }
 
@@ -244,18 +255,30 @@ def _extrapolation(study: Any, finals: list[Any], fidelity: float) -> dict[str, 
     if fidelity >= 1.0:
         return None
     low = {attrs_of(t).get("knobs"): t for t in completed_at(study, fidelity)}
+    short_base, full_base = (
+        low.get(""),
+        next((t for t in finals if attrs_of(t).get("knobs") == ""), None),
+    )
+    margin = _contradiction_margin_pct(short_base)
     errors = []
     for t in finals:
         est = low.get(attrs_of(t).get("knobs"))
         if est is not None:
-            errors.append(
-                {
-                    "knobs": attrs_of(t).get("knobs"),
-                    "estimated_kwh": est.values[0],
-                    "measured_kwh": t.values[0],
-                    "error_pct": (est.values[0] / t.values[0] - 1.0) * 100.0,
-                }
-            )
+            row = {
+                "knobs": attrs_of(t).get("knobs"),
+                "estimated_kwh": est.values[0],
+                "measured_kwh": t.values[0],
+                "error_pct": (est.values[0] / t.values[0] - 1.0) * 100.0,
+            }
+            if short_base is not None and full_base is not None and t is not full_base:
+                short = (est.values[0] / short_base.values[0] - 1.0) * 100.0
+                full = (t.values[0] / full_base.values[0] - 1.0) * 100.0
+                row.update(
+                    short_delta_energy_pct=short,
+                    full_delta_energy_pct=full,
+                    contradicts_short_run=margin is not None and abs(full - short) > margin,
+                )
+            errors.append(row)
     if not errors:
         return None
     abs_err = [abs(e["error_pct"]) for e in errors]
@@ -264,6 +287,18 @@ def _extrapolation(study: Any, finals: list[Any], fidelity: float) -> dict[str, 
         "median_abs_error_pct": statistics.median(abs_err),
         "max_abs_error_pct": max(abs_err),
     }
+
+
+def _contradiction_margin_pct(short_base: Any) -> float | None:
+    """2 σ of a difference of two runs' ΔEnergy, from the search baseline's repeats: a
+    finalist's full-run ΔEnergy further than this from its short run's contradicts it."""
+    if short_base is None:
+        return None
+    a = attrs_of(short_base)
+    std, mean = a.get("energy_kwh_std"), a.get("energy_kwh")
+    if not std or not mean:
+        return None
+    return 2.0 * 2.0**0.5 * std / mean * 100.0
 
 
 def _meter(trials: list[Any]) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from greensearch.preflight import resume_problems
 from greensearch.search._debris import StudyFootprint
 from greensearch.search._objective import TrialRunner
 from greensearch.search._result import build_result, pick_finalists, pick_near_misses
+from greensearch.search._rounds import Measured, run_rounds
 from greensearch.search._space import SearchSpace
 from greensearch.search._storage import default_storage_url, open_storage
 
@@ -517,43 +518,38 @@ def _finals(
     runner: TrialRunner,
     progress: Callable[[str, int, int], None] | None,
 ) -> None:
-    """Re-measure the baseline, the cheapest feasible bundles and near misses at full fidelity."""
+    """Re-measure the baseline, the cheapest feasible bundles and the most promising
+    uncertain ones at full fidelity, in rounds (see :mod:`greensearch.search._rounds`)."""
+    import dataclasses
+
     import optuna
 
     best = pick_finalists(ostudy, fidelity, k)
     near = pick_near_misses(ostudy, fidelity, budget, near_misses, best)
     keys = ["", *best, *near]
-    states = (
-        optuna.trial.TrialState.COMPLETE,
-        optuna.trial.TrialState.RUNNING,
-        optuna.trial.TrialState.WAITING,
-    )
-    have = {
-        t.user_attrs.get("knobs")
-        for t in ostudy.get_trials(deepcopy=False, states=states)
-        if t.user_attrs.get("fidelity") == 1.0 and t.user_attrs.get("phase") == "final"
-    }
-    for key in keys:
-        if key not in have:
-            attrs = {"phase": "final", "fidelity": 1.0, "knobs": key}
+
+    def finals(*states: Any) -> set[str]:
+        return {
+            t.user_attrs.get("knobs")
+            for t in ostudy.get_trials(deepcopy=False, states=states)
+            if t.user_attrs.get("fidelity") == 1.0 and t.user_attrs.get("phase") == "final"
+        }
+
+    complete = finals(optuna.trial.TrialState.COMPLETE)
+    queued = finals(optuna.trial.TrialState.WAITING, optuna.trial.TrialState.RUNNING)
+    # A final enqueued by an earlier, killed process is measured too, whatever the picks now.
+    pending = [key for key in dict.fromkeys([*keys, *sorted(queued)]) if key not in complete]
+    summaries = run_rounds(ostudy, pending, runner, progress)
+    for key in pending:
+        if key not in queued:
+            attrs: dict[str, Any] = {"phase": "final", "fidelity": 1.0, "knobs": key}
+            attrs["rounds"] = True
             if key in near:
                 attrs["near_miss"] = True
             ostudy.enqueue_trial(space.params_of(parse_bundle(key)), user_attrs=attrs)
-
-    def waiting() -> int:
-        return sum(
-            1
-            for t in ostudy.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
-            if t.user_attrs.get("phase") == "final"
-        )
-
-    n = len(keys)
-    while waiting():
-        if progress is not None:
-            progress("final", n - waiting(), n)
-        ostudy.optimize(runner, n_trials=1, catch=(StageFailedError, GreensearchError))
-    if progress is not None:
-        progress("final", n, n)
+    recorder = dataclasses.replace(runner, run_fn=Measured(summaries, space))
+    while finals(optuna.trial.TrialState.WAITING):
+        ostudy.optimize(recorder, n_trials=1, catch=(StageFailedError, GreensearchError))
 
 
 def _open_meter(name: str, idle_seconds: float) -> Any:

@@ -196,3 +196,32 @@ def test_workers_benchmark_reads_a_command_s_records(tmp_path):
     assert row["runs"] == 1 and row["run_s"] == 3.0 and row["threads"] == [1]
     assert row["records_energy_kwh"] == 0.001
     assert row["energy_kwh"] == pytest.approx(10.0 * row["wall_s"] / 3.6e6, rel=0.2)
+
+
+def test_hand_picked_stacks_savers_without_a_confident_f1_loss():
+    import optuna
+
+    from benchmarks.vs_handpicked import hand_picked
+    from greensearch.knobs import default_registry
+
+    def single(knobs: str, delta_energy: float, verdict: str) -> optuna.trial.FrozenTrial:
+        return optuna.trial.create_trial(
+            values=[1.0, 0.0],
+            user_attrs={
+                "phase": "single",
+                "knobs": knobs,
+                "delta_energy_pct": delta_energy,
+                "f1_verdict": verdict,
+            },
+        )
+
+    trials = [
+        single("seq_len=128", -40.0, "uncertain"),  # saves, loss not confident: picked
+        single("lora=attn_mlp:8:16", -30.0, "feasible"),  # saves: picked
+        single("freeze=embeddings", -35.0, "feasible"),  # saves more, but conflicts with lora
+        single("attention=sdpa", -20.0, "infeasible"),  # confident F1 loss: left out
+        single("fast_tokenizer", 3.0, "feasible"),  # costs energy alone: left out
+    ]
+    picked = hand_picked(trials, default_registry())
+    # freeze (-35 %) beats lora (-30 %) in their conflict: the larger saver stays
+    assert default_registry().canonical(picked) == "freeze=embeddings:2,seq_len=128"

@@ -62,6 +62,10 @@ def test_finds_the_true_oracle_and_reports_it(tmp_path, clock_meter, replay_stud
     assert result["oracle"]["knobs"] == true_oracle(1.0) == "compile,prune=2,trim"
     assert result["oracle"]["delta_energy_pct"] == pytest.approx((0.5 * 0.7 * 0.8 - 1) * 100, abs=3)
     assert result["oracle"]["repeats"] == 2
+    assert result["oracle"]["delta_energy_ci_kind"] == "paired rounds"
+    # The replay extrapolates exactly: no finalist contradicts its short run.
+    rows = [r for r in result["extrapolation"]["finalists"] if r["knobs"]]
+    assert rows and not any(r["contradicts_short_run"] for r in rows)
     assert result["baseline"]["knobs"] == ""
     assert result["n_trials"] == 20
     # the finalists ran at full fidelity, the search trials at 0.5
@@ -95,9 +99,14 @@ def test_degenerate_model_is_infeasible_whatever_the_budget(tmp_path, clock_mete
 
 def test_same_knob_set_is_never_measured_twice(tmp_path, clock_meter, replay_study):
     result, runner = _run(tmp_path, clock_meter, replay_study, n_trials=30, sampler="random")
-    measured = [(k, f) for k, f, _ in runner.calls]
+    measured = [(k, f) for k, f, _ in runner.calls if f < 1.0]
     assert len(measured) == len(set(measured))
     assert result["n_reused"] > 0
+    # At full fidelity each variant runs once per round (repeats=2): baseline, finalists,
+    # baseline, finalists, so drift hits all alike.
+    finals = [(k, n) for k, f, n in runner.calls if f == 1.0]
+    keys = list(dict.fromkeys(k for k, _ in finals))
+    assert keys[0] == "" and finals == [(k, 1) for k in keys] * 2
     reused = [t for t in _trials(tmp_path) if "reused_from" in t.user_attrs]
     assert all(attrs_of(t)["energy_kwh_spent"] == 0.0 for t in reused)
 

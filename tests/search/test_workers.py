@@ -84,35 +84,40 @@ def test_kill_9_mid_trial_then_rerun_loses_nothing(tmp_path: Path) -> None:
     assert json.loads(out)["oracle"] == "compile,prune=2,trim"
 
 
-def test_kill_9_in_the_last_final_run_then_rerun_still_judges_it(tmp_path: Path) -> None:
+def test_kill_9_in_a_final_round_then_rerun_measures_only_what_is_missing(
+    tmp_path: Path,
+) -> None:
+    from greensearch.search._rounds import ROUND_ATTR
+
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     calls = tmp_path / "calls.jsonl"
-    # 6 search trials (the seeds), then 3 finals: the baseline and 2 finalists
+    # 6 search trials (the seeds), then the finals in 2 rounds of 3 runs: the baseline and
+    # 2 finalists. The kill lands in round 1's third run, after two runs were stored.
     proc = _worker(storage, calls, "--sleep", "1.0", "--n-trials", "6")
-    _wait_for(lambda: calls.exists() and len(_calls(calls)) >= 9)  # mid-run of the last final
+    _wait_for(lambda: calls.exists() and len(_calls(calls)) >= 9)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     study = optuna.load_study(study_name="t", storage=storage)
-    running = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.RUNNING]
-    assert len(running) == 1 and running[0].user_attrs["phase"] == "final"
-    killed = running[0]
+    stored = sorted(k for k in study.user_attrs if k.startswith(ROUND_ATTR))
+    assert stored == [f"{ROUND_ATTR}:0:", f"{ROUND_ATTR}:0:{_calls(calls)[7]}"]
+    in_flight = _calls(calls)[8]
     n_before = len(_calls(calls))
 
     rerun = _worker(storage, calls, "--n-trials", "6")
     out, err = rerun.communicate(timeout=180)
     assert rerun.returncode == 0, err
     trials = optuna.load_study(study_name="t", storage=storage).get_trials()
-    assert trials[killed.number].state == optuna.trial.TrialState.FAIL
-    retries = [t for t in trials if t.system_attrs.get("failed_trial") == killed.number]
-    assert len(retries) == 1 and retries[0].state == optuna.trial.TrialState.COMPLETE
-    assert attrs_of(retries[0])["knobs"] == killed.user_attrs["knobs"]
     finals = [
         t
         for t in trials
         if t.user_attrs.get("phase") == "final" and t.state == optuna.trial.TrialState.COMPLETE
     ]
     assert len(finals) == 3 and len({t.user_attrs["knobs"] for t in finals}) == 3
-    assert _calls(calls)[n_before:] == [killed.user_attrs["knobs"]]  # only it ran again
+    assert all(attrs_of(t)["repeats"] == 2 for t in finals)
+    # Only the killed run and round 2 ran again: the baseline first, as in every round.
+    again = _calls(calls)[n_before:]
+    assert again[0] == in_flight and again[1] == "" and len(again) == 4
+    assert json.loads(out)["oracle"] in {t.user_attrs["knobs"] for t in finals}
 
 
 POSTGRES = os.environ.get("GREENSEARCH_TEST_POSTGRES")
@@ -196,6 +201,13 @@ def _running_phase(storage: str) -> str | None:
     return running[0].user_attrs.get("phase") if running else None
 
 
+def _final_runs_stored(storage: str) -> int:
+    from greensearch.search._rounds import ROUND_ATTR
+
+    attrs = optuna.load_study(study_name="t", storage=storage).user_attrs
+    return sum(name.startswith(ROUND_ATTR) for name in attrs)
+
+
 def test_killed_in_the_search_and_in_the_finals_the_study_ends_as_if_never_killed(
     tmp_path: Path,
 ) -> None:
@@ -215,7 +227,7 @@ def test_killed_in_the_search_and_in_the_finals_the_study_ends_as_if_never_kille
     kept = _complete(storage)
 
     second = _worker(storage, calls, "--sleep", "1.0", "--n-trials", "6")
-    _wait_for(lambda: _running_phase(storage) == "final", timeout=120)
+    _wait_for(lambda: _final_runs_stored(storage) >= 1, timeout=120)  # in the final rounds
     os.kill(second.pid, signal.SIGKILL)
     second.wait()
     assert all(_complete(storage)[n] == e for n, e in kept.items())
@@ -229,9 +241,11 @@ def test_killed_in_the_search_and_in_the_finals_the_study_ends_as_if_never_kille
     trials = optuna.load_study(study_name="t", storage=storage).get_trials()
     failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
     killed = [t for t in failed if "deferred" not in t.user_attrs]
-    assert [t.user_attrs["phase"] for t in killed] == ["single", "final"]
+    assert [t.user_attrs["phase"] for t in killed] == ["single"]  # finals store runs, not trials
     for t in failed:  # each killed (or deferred) trial retried once, and completed
         retries = [r for r in trials if r.system_attrs.get("failed_trial") == t.number]
         assert [r.state for r in retries] == [optuna.trial.TrialState.COMPLETE]
     assert _accounting(storage) == _accounting(reference)
     assert json.loads(out) == json.loads(ref_out)
+    # nothing completed ran twice: the uninterrupted run's runs plus the two killed ones
+    assert len(_calls(calls)) == len(_calls(tmp_path / "ref-calls.jsonl")) + 2

@@ -1,0 +1,240 @@
+"""Does the search beat hand-picking? The main command's oracle against a practitioner's stack.
+
+A practitioner with a knob ranking stacks every knob that saved energy alone without a
+confident F1 loss. The ranking used here is the one the search itself paid for: the seed
+trials of a finished ``greensearch optimize`` study (every knob alone, at the search's
+fidelity, with its paired ΔF1 verdict against the seeded baseline), so both sides start
+from the same evidence. Where two picked knobs conflict, the larger saver stays.
+
+Then the baseline, the hand-picked stack and the study's oracle run at full fidelity in
+rounds (each once per round, seed ``study.seed + r``), so drift hits all alike. Printed:
+ΔEnergy (paired over rounds, 95 % t interval), ΔF1 with its paired-bootstrap 95 % interval
+over seeds and test examples, the verdict at 95 % confidence, and last the ratio of the
+oracle's energy to the hand-picked stack's. The search must not lose: a ratio <= 1.0, or
+a hand-picked stack that is not feasible. Results go to
+``benchmarks/results/vs_handpicked.csv`` (every run) and ``vs_handpicked.txt`` (the table)
+with machine, meter, method, command and code version on top.
+
+Usage::
+
+    greensearch optimize --budget-f1 -1%          # first: the study it reads
+    python benchmarks/vs_handpicked.py            # then, alone on the machine
+    python benchmarks/vs_handpicked.py --quick    # tiny study, fixed bundles: a smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._common import RESULTS, provenance, write_csv
+from greensearch.config import StudyConfig, load_study
+from greensearch.energy import make_meter, measure_idle_power
+from greensearch.knobs import Bundle, default_registry, parse_bundle
+from greensearch.pipeline import describe, run_variant, summarize
+from greensearch.search._f1_judging import verdict_of
+from greensearch.search._objective import attrs_of, completed_at
+from greensearch.stats import F1Verdict, RunPredictions, delta_f1, judge
+
+
+def hand_picked(trials: list[Any], registry: Any) -> Bundle:
+    """Every single knob that saved energy without a confident F1 loss, stacked."""
+    singles = []
+    for t in trials:
+        a = attrs_of(t)
+        if a.get("phase") != "single" or not a.get("knobs"):
+            continue
+        saves = (a.get("delta_energy_pct") or 0.0) < 0
+        if saves and verdict_of(a) is not F1Verdict.INFEASIBLE and not a.get("degenerate"):
+            singles.append((a["delta_energy_pct"], parse_bundle(a["knobs"])))
+    stack: Bundle = {}
+    for _, bundle in sorted(singles, key=lambda s: s[0]):  # largest saver first
+        ((name, value),) = bundle.items()
+        knob = registry.get(name)
+        if any(other in knob.conflicts or name in registry.get(other).conflicts for other in stack):
+            continue
+        stack[name] = value
+    return stack
+
+
+def _rounds(
+    study: StudyConfig, variants: dict[str, Bundle], repeats: int, meter: Any
+) -> dict[str, list[dict[str, Any]]]:
+    records: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+    for r in range(repeats):
+        for name, bundle in variants.items():
+            summary = run_variant(
+                study, bundle, repeats=1, meter=meter, first_repeat=r, variant=f"{name}-r{r + 1}"
+            )
+            records[name].append(summary["runs"][0])
+            run = summary["runs"][0]
+            print(
+                f"round {r + 1}/{repeats} {name}: {run['energy_kwh'] * 1000:.3f} Wh, "
+                f"{run['duration_s']:.0f} s, F1 {run['metrics']['f1']:.4f} (seed {run['seed']})",
+                file=sys.stderr,
+                flush=True,
+            )
+    return records
+
+
+def compare(records: dict[str, list[dict[str, Any]]], budget_pct: float) -> list[dict[str, Any]]:
+    """One row per variant against the baseline: energy paired by round, F1 paired by example."""
+    base = records["baseline"]
+    base_preds = [RunPredictions.from_run_record(r) for r in base]
+    rows = []
+    for name, runs in records.items():
+        summary = summarize(runs)
+        deltas = [
+            (r["energy_kwh"] / b["energy_kwh"] - 1) * 100 for r, b in zip(runs, base, strict=True)
+        ]
+        e = describe(deltas)
+        preds = [RunPredictions.from_run_record(r) for r in runs]
+        d = delta_f1(base_preds, preds, budget_pct=budget_pct)  # type: ignore[arg-type]
+        rows.append(
+            {
+                "variant": name,
+                "knobs": runs[0]["knobs"],
+                "energy_wh": summary["energy_kwh"] * 1000,
+                "delta_energy_pct": e["mean"],
+                "delta_energy_ci95": (e["ci95_low"], e["ci95_high"]),
+                "f1": summary["metrics"]["f1"],
+                "delta_f1_pct": d.mean_pct,
+                "delta_f1_ci95": d.ci95_pct,
+                "p_within_budget": d.p_within_budget,
+                "verdict": judge(d, degenerate=summary["metrics"]["degenerate"]).value,
+                "seeds": [r["seed"] for r in runs],
+            }
+        )
+    return rows
+
+
+def _fmt(rows: list[dict[str, Any]], budget_pct: float) -> list[str]:
+    lines = [f"F1 budget -{budget_pct:g}%, 95% confidence; ΔEnergy paired by round"]
+    for r in rows:
+        if r["variant"] == "baseline":
+            lines.append(f"baseline: {r['energy_wh']:.3f} Wh, F1 {r['f1']:.4f}, seeds {r['seeds']}")
+            continue
+        lo, hi = r["delta_energy_ci95"]
+        flo, fhi = r["delta_f1_ci95"]
+        lines.append(
+            f"{r['variant']} ({r['knobs']}): {r['energy_wh']:.3f} Wh, ΔEnergy "
+            f"{r['delta_energy_pct']:+.1f}% (95% CI {lo:+.1f}% .. {hi:+.1f}%), ΔF1 "
+            f"{r['delta_f1_pct']:+.2f}% (95% CI {flo:+.2f}% .. {fhi:+.2f}%, "
+            f"P(within budget) {100 * r['p_within_budget']:.0f}%): {r['verdict']}"
+        )
+    by = {r["variant"]: r for r in rows}
+    ratio = by["oracle"]["energy_wh"] / by["hand-picked"]["energy_wh"]
+    holds = ratio <= 1.0 or by["hand-picked"]["verdict"] != "feasible"
+    lines.append(
+        f"oracle energy / hand-picked energy: {ratio:.3f} "
+        f"({'the search does not lose' if holds else 'the search LOSES to hand-picking'})"
+    )
+    return lines
+
+
+def main() -> int:
+    """Pick, measure in rounds, compare, write the results."""
+    import optuna
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--study-name", default="default-f1-1")
+    p.add_argument("--storage", default="sqlite:///studies/default-f1-1.db")
+    p.add_argument("--repeats", type=int, default=3, help="rounds (seeds) per variant")
+    p.add_argument("--quick", action="store_true", help="smoke test on a tiny study (<2 min)")
+    args = p.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    registry = default_registry()
+    if args.quick:
+        study, oracle_bundle, picked, budget = _quick(registry)
+    else:
+        ostudy = optuna.load_study(study_name=args.study_name, storage=args.storage)
+        budget = float(ostudy.user_attrs["budget_f1_pct"])
+        fidelity = float(ostudy.user_attrs["fidelity"])
+        trials = completed_at(ostudy, fidelity)
+        picked = hand_picked(trials, registry)
+        finals = [t for t in completed_at(ostudy, 1.0) if attrs_of(t).get("phase") == "final"]
+        confirmed = [
+            t
+            for t in finals
+            if attrs_of(t).get("knobs") and verdict_of(attrs_of(t)) is F1Verdict.FEASIBLE
+        ]
+        if not confirmed:
+            print("the study has no confirmed oracle: nothing to compare", file=sys.stderr)
+            return 1
+        oracle_bundle = parse_bundle(attrs_of(min(confirmed, key=lambda t: t.values[0]))["knobs"])
+        study = load_study(ostudy.user_attrs.get("study_file") or None)
+    print(f"hand-picked: {registry.canonical(picked) or '(nothing saved alone)'}", file=sys.stderr)
+    print(f"oracle: {registry.canonical(oracle_bundle)}", file=sys.stderr)
+    meter = make_meter("auto")
+    measure_idle_power(meter)
+    run_variant(study, {}, repeats=1, meter=meter)  # warm-up, not recorded
+    variants = {"baseline": {}, "hand-picked": picked, "oracle": oracle_bundle}
+    records = _rounds(study, variants, args.repeats, meter)
+    meter.close()
+    rows = compare(records, budget)
+    lines = _fmt(rows, budget)
+    method = records["baseline"][0]["meter"]["method"]
+    meta = provenance(records["baseline"][0]["meter"]["name"], method, rounds=args.repeats)
+    out = Path(tempfile.mkdtemp()) if args.quick else RESULTS
+    write_csv(
+        out / "vs_handpicked.csv",
+        [
+            {
+                "variant": name,
+                "round": i + 1,
+                "seed": r["seed"],
+                "knobs": r["knobs"],
+                "energy_kwh": r["energy_kwh"],
+                "duration_s": r["duration_s"],
+                "f1": r["metrics"]["f1"],
+                "degenerate": r["metrics"]["degenerate"],
+            }
+            for name, runs in records.items()
+            for i, r in enumerate(runs)
+        ],
+        meta,
+    )
+    text = "\n".join([*(f"# {k}: {v}" for k, v in meta.items()), *lines]) + "\n"
+    (out / "vs_handpicked.txt").write_text(text, encoding="utf-8")
+    print("\n".join(lines))
+    print(json.dumps({"written": str(out / "vs_handpicked.txt")}), file=sys.stderr)
+    return 0
+
+
+def _quick(registry: Any) -> tuple[StudyConfig, Bundle, Bundle, float]:
+    """A tiny study and fixed bundles: exercises every step in about a minute."""
+    scratch = Path(tempfile.mkdtemp(prefix="vs-handpicked-quick-"))
+    import gzip
+
+    import pandas as pd
+
+    from tests.conftest import TINY_ARCH
+
+    rows = []
+    emb = Path(__file__).resolve().parents[1] / "greensearch" / "data" / "embedded"
+    for split in ("train", "test"):
+        with gzip.open(emb / f"vulnsynth-{split}.jsonl.gz", "rt", encoding="utf-8") as f:
+            rows.extend(json.loads(line) for line in f)
+    frame = pd.DataFrame(rows)[["func_before", "vul"]]
+    frame = pd.concat([frame[frame.vul == 1].head(90), frame[frame.vul == 0].head(210)])
+    frame.sample(frac=1.0, random_state=0).to_csv(scratch / "tiny.csv", index=False)
+    study = StudyConfig(
+        name="tiny",
+        dataset=str(scratch / "tiny.csv"),
+        max_length=64,
+        batch_size=16,
+        eval_batch_size=64,
+        model_config=dict(TINY_ARCH),
+        source="<tiny>",
+    )
+    return study, parse_bundle("seq_len=32"), parse_bundle("dynamic_padding"), 50.0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
