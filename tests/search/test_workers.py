@@ -175,6 +175,16 @@ def test_two_workers_share_one_postgres_study(tmp_path: Path) -> None:
     assert len(pids) == 2, "both workers measured trials:\n" + calls.read_text()
 
 
+def _finish(proc: subprocess.Popen[str], timeout: float = 180) -> tuple[str, str]:
+    """Wait for a worker; on timeout kill it, so a hung worker does not outlive the test."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+
+
 def _accounting(storage: str) -> collections.Counter[tuple[str, float, str, str]]:
     """What a study holds, trial by trial, leaving out killed trials that were retried."""
     trials = optuna.load_study(study_name="t", storage=storage).get_trials()
@@ -214,7 +224,7 @@ def test_killed_in_the_search_and_in_the_finals_the_study_ends_as_if_never_kille
     """Item 7 of issue 14: kill -9 twice, resume; kept, retried, same accounting."""
     reference = f"sqlite:///{tmp_path / 'reference.db'}"
     ref = _worker(reference, tmp_path / "ref-calls.jsonl", "--n-trials", "6")
-    ref_out, err = ref.communicate(timeout=180)
+    ref_out, err = _finish(ref)
     assert ref.returncode == 0, err
 
     storage = f"sqlite:///{tmp_path / 'study.db'}"
@@ -234,7 +244,7 @@ def test_killed_in_the_search_and_in_the_finals_the_study_ends_as_if_never_kille
     kept = _complete(storage)
 
     third = _worker(storage, calls, "--n-trials", "6")
-    out, err = third.communicate(timeout=180)
+    out, err = _finish(third)
     assert third.returncode == 0, err
     after = _complete(storage)
     assert all(after[n] == e for n, e in kept.items())  # every completed trial kept
@@ -249,3 +259,30 @@ def test_killed_in_the_search_and_in_the_finals_the_study_ends_as_if_never_kille
     assert json.loads(out) == json.loads(ref_out)
     # nothing completed ran twice: the uninterrupted run's runs plus the two killed ones
     assert len(_calls(calls)) == len(_calls(tmp_path / "ref-calls.jsonl")) + 2
+
+
+def test_killed_in_the_baseline_the_trials_queued_behind_its_retry_do_not_wait_forever(
+    tmp_path: Path,
+) -> None:
+    """The seeds queued after the killed baseline need it; its retry is queued after them."""
+    reference = f"sqlite:///{tmp_path / 'reference.db'}"
+    ref = _worker(reference, tmp_path / "ref-calls.jsonl", "--n-trials", "6")
+    ref_out, err = _finish(ref)
+    assert ref.returncode == 0, err
+
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    calls = tmp_path / "calls.jsonl"
+    first = _worker(storage, calls, "--sleep", "2.0", "--n-trials", "6")
+    _wait_for(lambda: calls.exists() and len(_calls(calls)) >= 1)  # mid-run of the baseline
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    assert _running_phase(storage) == "baseline"
+
+    rerun = _worker(storage, calls, "--n-trials", "6")
+    out, err = _finish(rerun)  # used to wait 6 hours for the baseline
+    assert rerun.returncode == 0, err
+    trials = optuna.load_study(study_name="t", storage=storage).get_trials()
+    deferred = [t for t in trials if "deferred" in t.user_attrs]
+    assert deferred and all(t.state == optuna.trial.TrialState.FAIL for t in deferred)
+    assert _accounting(storage) == _accounting(reference)
+    assert json.loads(out) == json.loads(ref_out)
