@@ -158,6 +158,7 @@ def run_plot(args: argparse.Namespace) -> int:
 
     preflight_read(
         storage=args.storage,
+        study_name=args.study_name,
         csv=args.csv,
         budget_f1=args.budget_f1,
         outputs={"-o": args.output, "--png": args.png},

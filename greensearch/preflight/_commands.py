@@ -205,6 +205,7 @@ def preflight_search(
 def preflight_read(
     *,
     storage: str | None = None,
+    study_name: str | None = None,
     csv: str | None = None,
     budget_f1: str | None = None,
     outputs: dict[str, str | None] | None = None,
@@ -213,6 +214,7 @@ def preflight_read(
 
     Args:
         storage: The ``--storage`` URL; its file must exist (a typo must not create one).
+        study_name: The ``--study-name`` going with it.
         csv: A ``--csv`` table that must exist.
         budget_f1: A ``--budget-f1`` text to parse.
         outputs: Files the command will write, by flag (``{"-o": "report.html"}``).
@@ -223,9 +225,16 @@ def preflight_read(
     from greensearch._budget import parse_f1_budget
 
     pf = Preflight()
+    if csv and (storage or study_name):
+        pf.problem("give either --csv or --storage/--study-name, not both")
+    elif bool(storage) != bool(study_name):
+        missing = "--study-name NAME" if storage else "--storage URL"
+        pf.problem(f"a study needs both --storage and --study-name; add {missing}")
     if storage:
         pf.problem(storage_problem(storage, must_exist=True))
-    if csv:
+    if csv and not Path(csv).expanduser().is_file():
+        pf.problem(f"CSV file {str(csv)!r} not found; pass an existing file to --csv")
+    elif csv:
         pf.problem(file_problem(csv, "--csv", must_exist=True))
     if budget_f1:
         pf.attempt(parse_f1_budget, budget_f1)

@@ -23,7 +23,7 @@ def file_problem(path: str | Path, flag: str, *, must_exist: bool = False) -> st
             return f"{flag} '{path}' is not {'readable' if must_exist else 'writable'}"
         return None
     if must_exist:
-        return f"{flag} '{path}' not found"
+        return f"{flag} '{path}' not found; pass an existing file"
     return _creatable(p.parent, flag, path)
 
 

@@ -180,7 +180,17 @@ def test_paths_are_judged_without_creating_anything(tmp_path):
 
 def test_read_preflight_passes_good_input(tmp_path):
     (tmp_path / "s.db").write_text("")
-    preflight_read(storage=f"sqlite:///{tmp_path / 's.db'}", outputs={"-o": str(tmp_path / "r")})
+    preflight_read(
+        storage=f"sqlite:///{tmp_path / 's.db'}",
+        study_name="s",
+        outputs={"-o": str(tmp_path / "r")},
+    )
+    with pytest.raises(PreflightError) as err:
+        preflight_read(storage=f"sqlite:///{tmp_path / 's.db'}", csv=str(tmp_path / "t.csv"))
+    assert err.value.problems == [
+        "give either --csv or --storage/--study-name, not both",
+        f"CSV file '{tmp_path / 't.csv'}' not found; pass an existing file to --csv",
+    ]
 
 
 @pytest.fixture
