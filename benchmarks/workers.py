@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dry-run", action="store_true", help="print the commands only")
     p.add_argument("--out", type=Path, help="report file (default results/workers.txt)")
     args = p.parse_args(argv)
-    tmp = Path(tempfile.mkdtemp(prefix="greensearch-workers-"))
+    tmp = Path("TMP") if args.dry_run else Path(tempfile.mkdtemp(prefix="greensearch-workers-"))
     plan = [(r, w) for r in range(args.rounds) for w in ((1, 2) if r % 2 == 0 else (2, 1))]
     if args.dry_run:
         for r, w in plan:
