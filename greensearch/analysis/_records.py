@@ -47,6 +47,10 @@ COLUMNS: tuple[str, ...] = (
     "delta_energy_pct",
     "delta_time_pct",
     "delta_f1_pct",
+    "delta_f1_ci95_low_pct",
+    "delta_f1_ci95_high_pct",
+    "f1_verdict",
+    "n_seeds",
     *(f"delta_energy_{s}_pct" for s in STAGES),
     *(f"delta_time_{s}_pct" for s in STAGES),
     "degenerate",
@@ -197,6 +201,13 @@ def from_records(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             "trial": rec.get("trial"),
         }
         row |= {k: _float(v) for k, v in rec.items() if k.startswith("delta_") and k in COLUMNS}
+        ci = rec.get("delta_f1_ci95_pct") or (math.nan, math.nan)
+        row |= {
+            "delta_f1_ci95_low_pct": _float(ci[0]),
+            "delta_f1_ci95_high_pct": _float(ci[1]),
+            "f1_verdict": rec.get("f1_verdict"),
+            "n_seeds": _float(rec.get("n_seeds")),
+        }
         for stage in STAGES:
             parts = [stages.get(stage) or {}] + [
                 stages.get(w) or {} for w, into in FOLDED_WINDOWS.items() if into == stage

@@ -230,6 +230,11 @@ def _record(
         "delta_energy_pct": 0.0 if is_base else _pct(fig["energy_kwh"], base["energy_kwh"]),
         "delta_time_pct": 0.0 if is_base else _pct(fig["duration_s"], base["duration_s"]),
         "delta_f1_pct": 0.0 if is_base else delta_f1,
+        # The search's paired-bootstrap judgement of this trial's ΔF1 (None where its
+        # runs kept no predictions).
+        "delta_f1_ci95_pct": None if is_base else a.get("delta_f1_ci95_pct"),
+        "f1_verdict": None if is_base else a.get("f1_verdict"),
+        "n_seeds": a.get("n_seeds") or len(a.get("seeds") or []) or None,
     }
     for stage, data in fig["stages"].items():
         ref = base["stages"].get(stage, {})

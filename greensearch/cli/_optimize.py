@@ -279,9 +279,11 @@ def render(result: dict[str, Any]) -> None:
                     "by more than the noise"
                 )
     payback = result["payback_runs"]
+    runs = result.get("search_baseline_runs")
     print(
         f"\nsearch cost: {fmt_energy(result['search_energy_kwh'])} in "
         f"{result['search_duration_s']:.0f} s of runs"
+        + (f" ({runs:.1f} baseline-run equivalents)" if runs else "")
         + (f"; paid back after {payback:.1f} production runs of the oracle" if payback else "")
     )
     meter = result["meter"]

@@ -25,7 +25,14 @@ from pathlib import Path
 from greensearch.data._split import stratified_indices
 from greensearch.data._templates import TEMPLATES, Ctx, Snippet, Stmt, distractor
 
-__all__ = ["generate", "main", "split_rows", "train_tokenizer", "write_embedded"]
+__all__ = [
+    "extra_test_rows",
+    "generate",
+    "main",
+    "split_rows",
+    "train_tokenizer",
+    "write_embedded",
+]
 
 SEED = 20240917
 N_ROWS = 4800
@@ -35,6 +42,13 @@ HARD_RATE = 0.1
 #: Share of safe rows that are a bug-class template's fixed twin (the rest are generic).
 TWIN_RATE = 0.12
 SPLIT_FRACTIONS = {"train": 0.7, "validation": 0.1, "test": 0.2}
+#: Test rows added beyond the 20 % split, from a second seed, distinct from every other
+#: row, at the same positive rate. Why: a ΔF1 between two models is judged on the test
+#: examples, and its seed-to-seed noise shrinks about as 1/sqrt(test rows); the 20 % split
+#: alone could not resolve the default -1 % budget with three seeds (the calibration is in
+#: benchmarks/README.md). Train, validation and the tokenizer are unchanged by it.
+EXTRA_TEST_ROWS = 1922
+EXTRA_TEST_SEED = SEED + 1
 VOCAB_SIZE = 4096
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded"
@@ -273,6 +287,25 @@ def split_rows(
     return {name: [rows[i] for i in idx] for name, idx in zip(SPLIT_FRACTIONS, parts, strict=True)}
 
 
+def extra_test_rows(
+    rows: Sequence[dict[str, object]], n: int = EXTRA_TEST_ROWS, *, seed: int = EXTRA_TEST_SEED
+) -> list[dict[str, object]]:
+    """``n`` more test rows from ``seed``, none equal to a row of ``rows``, shuffled.
+
+    Exactly ``round(n * POSITIVE_RATE)`` of them are vulnerable, as in every split.
+    """
+    seen = {r["func_before"] for r in rows}
+    fresh = [r for r in generate(2 * n, seed=seed) if r["func_before"] not in seen]
+    n_pos = round(n * POSITIVE_RATE)
+    pos = [r for r in fresh if r["vul"]][:n_pos]
+    neg = [r for r in fresh if not r["vul"]][: n - n_pos]
+    if len(pos) + len(neg) < n:
+        raise ValueError(f"only {len(pos) + len(neg)} distinct extra rows for {n}")
+    out = pos + neg
+    random.Random(seed).shuffle(out)
+    return out
+
+
 def train_tokenizer(texts: Sequence[str], *, vocab_size: int = VOCAB_SIZE) -> str:
     """Train a byte-level BPE on ``texts`` and return its ``tokenizer.json`` text.
 
@@ -312,7 +345,9 @@ def write_embedded(
     Returns:
         Row count per split.
     """
-    splits = split_rows(generate(n_rows, seed=seed), seed=seed)
+    rows = generate(n_rows, seed=seed)
+    splits = split_rows(rows, seed=seed)
+    splits["test"] = splits["test"] + extra_test_rows(rows)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, rows in splits.items():
         (out_dir / f"vulnsynth-{name}.jsonl.gz").write_bytes(_jsonl_gz(rows))

@@ -198,6 +198,9 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> dict[str,
     }
     saving = (base.values[0] - oracle.values[0]) if oracle is not None and base is not None else 0.0
     result["payback_runs"] = spent / saving if saving > 0 else None
+    # The search's cost in runs of the baseline at full fidelity: comparable across
+    # machines and tasks, where kWh are not.
+    result["search_baseline_runs"] = spent / base.values[0] if base is not None else None
     return result
 
 

@@ -10,6 +10,12 @@ confusion counts; the counts of all resamples come from one matrix product, whic
 
 Intervals are percentile intervals of the resampled statistic. ΔF1 is relative, in
 percent of the baseline's F1, as the budget is.
+
+A search trial trains once (one seed) while its baseline trains several times. Resampling
+examples alone would leave the single run's own seed-to-seed spread out of the interval,
+as if one draw were the truth. So an arm with one run borrows the other arm's spread: each
+resample adds ``(F1 of seed i - F1 of seed j) / sqrt(2)`` of two distinct runs of the other
+arm (the spread of one seed's F1, assuming a knob does not change it much).
 """
 
 from __future__ import annotations
@@ -157,10 +163,24 @@ def _resample(
     while done < n_resamples:
         size = min(chunk, n_resamples - done)
         weights = _example_weights(rng, size, n)
-        for i, arm in enumerate(arms):
-            out[i].append(_seed_means(rng, f1_matrix(arm, weights)))
+        matrices = [f1_matrix(arm, weights) for arm in arms]
+        for i, f1 in enumerate(matrices):
+            means = _seed_means(rng, f1)
+            donor = next((m for m in matrices if m.shape[1] >= 2), None)
+            if f1.shape[1] == 1 and donor is not None:
+                means = means + _borrowed_seed_noise(rng, donor)
+            out[i].append(means)
         done += size
     return [np.concatenate(parts) for parts in out]
+
+
+def _borrowed_seed_noise(rng: np.random.Generator, donor: np.ndarray) -> np.ndarray:
+    """One seed's F1 spread, per resample, from two distinct runs of another arm."""
+    resamples, seeds = donor.shape
+    first = rng.integers(0, seeds, size=resamples)
+    second = (first + rng.integers(1, seeds, size=resamples)) % seeds
+    rows = np.arange(resamples)
+    return (donor[rows, first] - donor[rows, second]) / np.sqrt(2.0)
 
 
 def _full_f1(runs: Sequence[RunPredictions]) -> float:
@@ -266,4 +286,4 @@ def f1_resolution(
         return None
     first, second = _resample([baseline, baseline], n_resamples, seed)
     deltas = _relative_pct(second, first)
-    return float(-np.quantile(deltas, 1 - confidence))
+    return max(0.0, float(-np.quantile(deltas, 1 - confidence)))

@@ -116,3 +116,21 @@ def test_from_records_rejects_bad_input() -> None:
     rec["stages"]["warmup"] = {"energy_kwh": 1.0}
     with pytest.raises(ConfigError, match="unknown stage\\(s\\) warmup"):
         from_records([rec])
+
+
+def test_from_records_keeps_the_f1_interval_and_verdict() -> None:
+    base = {"variant": "b", "knobs": "", "energy_kwh": 2.0, "duration_s": 10.0}
+    knob = {
+        "variant": "k",
+        "knobs": "seq_len=128",
+        "energy_kwh": 1.0,
+        "duration_s": 5.0,
+        "delta_f1_ci95_pct": [-1.5, 0.75],
+        "f1_verdict": "uncertain",
+        "n_seeds": 3,
+    }
+    df = from_records([base, knob]).set_index("variant")
+    assert df.loc["k", "delta_f1_ci95_low_pct"] == -1.5
+    assert df.loc["k", "delta_f1_ci95_high_pct"] == 0.75
+    assert df.loc["k", "f1_verdict"] == "uncertain" and df.loc["k", "n_seeds"] == 3
+    assert pd.isna(df.loc["b", "delta_f1_ci95_low_pct"])

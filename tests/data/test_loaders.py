@@ -119,9 +119,9 @@ def test_rows_without_label_are_dropped(tmp_path: Path) -> None:
 
 def test_embedded_vulnsynth_has_bigvul_columns_renamed() -> None:
     dd = load_splits("embedded:vulnsynth", text_column="func_before", label_column="vul", seed=1)
-    assert [dd[s].num_rows for s in SPLITS] == [3360, 479, 961]
+    assert [dd[s].num_rows for s in SPLITS] == [3360, 479, 2883]
     assert dd["test"].column_names == ["text", "label"]
-    assert 0.18 < sum(dd["test"]["label"]) / 961 < 0.22
+    assert 0.18 < sum(dd["test"]["label"]) / 2883 < 0.22
     assert "return" in dd["train"][0]["text"]
 
 

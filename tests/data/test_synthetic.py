@@ -72,12 +72,12 @@ def test_shipped_files_equal_a_regeneration(tmp_path: Path) -> None:
         "tokenizer.json",
     ):
         assert (tmp_path / name).read_bytes() == (EMBEDDED / name).read_bytes(), name
-    assert counts == {"train": 3360, "validation": 479, "test": 961}
+    assert counts == {"train": 3360, "validation": 479, "test": 961 + synth.EXTRA_TEST_ROWS}
 
 
 def test_shipped_splits_are_stratified_and_disjoint() -> None:
     splits = {s: _rows(s) for s in ("train", "validation", "test")}
-    assert sum(map(len, splits.values())) == synth.N_ROWS
+    assert sum(map(len, splits.values())) == synth.N_ROWS + synth.EXTRA_TEST_ROWS
     for rows in splits.values():
         rate = sum(int(r["vul"]) for r in rows) / len(rows)
         assert 0.18 < rate < 0.22
@@ -112,3 +112,11 @@ def test_stratified_indices_keep_label_shares_and_cover_all_rows() -> None:
 def test_stratified_indices_give_each_part_a_row_of_a_small_class() -> None:
     parts = stratified_indices([0] * 7 + [1] * 3, [0.8, 0.1, 0.1], seed=0)
     assert [sorted({0 if i < 7 else 1 for i in p}) for p in parts] == [[0, 1]] * 3
+
+
+def test_extra_test_rows_are_new_and_keep_the_positive_rate() -> None:
+    rows = synth.generate(200, seed=1)
+    extra = synth.extra_test_rows(rows, 50, seed=2)
+    assert len(extra) == 50 and sum(int(r["vul"]) for r in extra) == 10  # round(50 * 0.2)
+    texts = {r["func_before"] for r in extra}
+    assert len(texts) == 50 and not texts & {r["func_before"] for r in rows}

@@ -143,3 +143,19 @@ def _delta(lower: float, upper: float, budget: float = 1.0) -> DeltaF1:
 )
 def test_verdict_boundaries(lower, upper, degenerate, verdict):
     assert judge(_delta(lower, upper), degenerate=degenerate) is verdict
+
+
+def test_a_single_run_borrows_the_other_arms_seed_spread():
+    flipped = list(LABELS)
+    flipped[0] = 0  # seed 43 of the baseline missed one positive
+    base_same = [runs(LABELS), runs(LABELS, seed=43)]
+    base_spread = [runs(LABELS), runs(flipped, seed=43)]
+    single = [runs(LABELS, seed=7)]
+    same = delta_f1(base_same, single, budget_pct=1.0, n_resamples=2_000)
+    spread = delta_f1(base_spread, single, budget_pct=1.0, n_resamples=2_000)
+    # Identical baseline seeds lend no spread; differing ones widen the single run's interval.
+    assert same.ci95_pct == (0.0, 0.0)
+    # The single run is perfect on every resample of examples, so from examples alone its
+    # ΔF1 could never be negative; with the baseline's seed spread it may be an unlucky
+    # draw as well as a lucky one.
+    assert spread.ci95_pct[0] < -5.0 < 5.0 < spread.ci95_pct[1]
