@@ -446,6 +446,17 @@ def _to_dataset_dict(
                 f"({names[present[0]]!r}); every split needs at least two "
                 "classes"
             )
+        absent = [names[i] for i in range(len(names)) if i not in present]
+        if absent and notes is not None:
+            counts = {names[i]: 0 for i in range(len(names))}
+            for cols_ in splits.values():
+                for v in cols_["label"]:
+                    counts[names[index[v]]] += 1
+            notes.append(
+                f"split '{split}' of dataset '{source}' has no rows of class(es) "
+                + ", ".join(f"{n!r} ({counts[n]} rows in all)" for n in absent)
+                + "; its F1 leaves them out"
+            )
         out[split] = datasets.Dataset.from_dict(
             {"text": cols["text"], "label": [index[v] for v in cols["label"]]}, features=features
         )

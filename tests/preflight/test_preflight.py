@@ -221,3 +221,19 @@ def test_optimize_names_every_misspelt_knob_and_creates_no_storage(tmp_path):
         "--n-trials must be at least 1, got 0",
     ]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_class_missing_from_a_split_is_a_note_with_its_count(tmp_path):
+    from greensearch.config import StudyConfig
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    _jsonl(folder / "train.jsonl", [{"t": f"x{i}", "y": i % 3} for i in range(30)])
+    _jsonl(folder / "test.jsonl", [{"t": f"z{i}", "y": i % 2} for i in range(10)])
+    pf = Preflight()
+    check_dataset(pf, StudyConfig(dataset=str(folder), text_column="t", label_column="y"))
+    assert pf.problems == []
+    assert pf.notes == [
+        f"split 'test' of dataset '{folder}' has no rows of class(es) '2' (10 rows in all); "
+        "its F1 leaves them out"
+    ]
