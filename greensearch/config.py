@@ -8,6 +8,7 @@ non-numeric values are rejected up front, before any energy is spent.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,6 +121,8 @@ def load_study(path: str | Path | None = None) -> StudyConfig:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"study file '{file}' is not valid TOML: {err}") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"study file '{file}' is not UTF-8 text: {err.reason}") from err
     return study_from_dict(raw, source=str(file), base_dir=file.parent)
 
 
@@ -183,6 +186,8 @@ def _coerce(key: str, value: Any, source: str) -> Any:
         value = tuple(value)
     elif key == "model_config" and not isinstance(value, dict):
         raise ConfigError(f"'model_config' in study '{source}' must be a table, got {value!r}")
+    if key in _FLOAT_KEYS and not math.isfinite(value):
+        raise ConfigError(f"'{key}' in study '{source}' must be a finite number, got {value!r}")
     if key in _POSITIVE and value <= 0:
         raise ConfigError(f"'{key}' in study '{source}' must be positive, got {value!r}")
     if key == "warmup_ratio" and not 0 <= value < 1:

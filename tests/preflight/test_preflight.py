@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from greensearch.exceptions import PreflightError
+from greensearch.exceptions import ConfigError, PreflightError
 from greensearch.preflight import (
     Preflight,
     file_problem,
@@ -237,3 +237,18 @@ def test_a_class_missing_from_a_split_is_a_note_with_its_count(tmp_path):
         f"split 'test' of dataset '{folder}' has no rows of class(es) '2' (10 rows in all); "
         "its F1 leaves them out"
     ]
+
+
+def test_study_files_that_used_to_crash_late_or_unexpectedly_are_problems(tmp_path):
+    from greensearch.config import load_study
+
+    (tmp_path / "latin1.toml").write_bytes('name = "caf\xe9"\n'.encode("latin-1"))
+    (tmp_path / "inf.toml").write_text("epochs = inf\nlearning_rate = nan\n")
+    with pytest.raises(PreflightError) as err:
+        preflight_run(tmp_path / "inf.toml")
+    assert err.value.problems[:2] == [
+        f"'epochs' in study '{tmp_path / 'inf.toml'}' must be a finite number, got inf",
+        f"'learning_rate' in study '{tmp_path / 'inf.toml'}' must be a finite number, got nan",
+    ]
+    with pytest.raises(ConfigError, match="is not UTF-8 text: invalid continuation byte"):
+        load_study(tmp_path / "latin1.toml")
