@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-RESULTS = ROOT / "benchmarks" / "results"
+from greensearch.knobs import Bundle, KnobRegistry, RunPlan, default_registry  # noqa: E402 (after the path set-up)
 
-from greensearch.knobs import Bundle, KnobRegistry, RunPlan, default_registry
+RESULTS = ROOT / "benchmarks" / "results"
 
 
 def _noop(plan: RunPlan, value: dict[str, Any]) -> None:

@@ -2,7 +2,7 @@
 
 For each bundle, one run at ``--fidelity`` (default 0.1: a tenth of the training steps) is
 extrapolated to the full run exactly as the search does it
-(``greensearch.search._measure.extrapolate``: the training window's one-off part kept,
+(``greensearch.search._extrapolate.extrapolate``: the training window's one-off part kept,
 its timed steps scaled to the planned count), and one full run (fidelity 1.0) is
 measured. The CSV also gives the error of the older linear rule (whole window x
 planned / run steps) on the same runs. Prints per bundle and
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     from greensearch.config import load_study
     from greensearch.energy import make_meter
     from greensearch.pipeline import run_variant
-    from greensearch.search._measure import extrapolate
+    from greensearch.search._extrapolate import extrapolate
 
     torch.set_num_threads(args.threads)
     tmp = Path(tempfile.mkdtemp(prefix="gs-fidelity-"))

@@ -31,7 +31,7 @@ from greensearch.energy import make_meter, measure_idle_power
 from greensearch.exceptions import ConfigError
 from greensearch.knobs import default_registry
 from greensearch.pipeline import describe, run_variant
-from greensearch.pipeline._runner import warm_up
+from greensearch.pipeline._runner import preload_imports
 from greensearch.results import read_records
 from greensearch.search import build_space
 
@@ -65,7 +65,7 @@ def main() -> int:
     measure_idle_power(meter)
     done = _done(runs_path)
     start = time.monotonic()
-    warm_up()
+    preload_imports()
     # records carry the canonical bundle text (defaults filled in: grad_accumulation=2
     # is stored as grad_accumulation=2:same_batch), so resume on that key
     registry = default_registry()

@@ -2,7 +2,7 @@
 
 Runs the default study (``greensearch.config.load_study()``) at a low fidelity (a fraction
 of the training steps; energy and time are also extrapolated to the full run with
-``greensearch.search._measure.extrapolate``'s linear rule, which every row of this
+``greensearch.search._extrapolate.extrapolate``'s linear rule, which every row of this
 landscape shares, not the search's newer per-step rule) for all 2^8 = 256
 combinations of ``KNOBS``, each once, and the baseline ``--baseline-repeats`` times to
 know the noise. Rows are appended to the CSV as each run completes, so the script is
@@ -144,7 +144,7 @@ def plan(
 def measure(study: Any, bundle: dict[str, str], fidelity: float, meter: Any) -> dict[str, Any]:
     """One run: raw and extrapolated figures, as a CSV row."""
     from greensearch.pipeline import run_variant
-    from greensearch.search._measure import extrapolate
+    from greensearch.search._extrapolate import extrapolate
 
     t0 = time.perf_counter()
     summary = run_variant(study, bundle, repeats=1, meter=meter, fidelity=fidelity)

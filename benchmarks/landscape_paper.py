@@ -1,4 +1,6 @@
-"""A paper-calibrated knob landscape: 13 binary knobs, 8,192 combinations. A MODEL, not a measurement.
+"""A paper-calibrated knob landscape: 13 binary knobs, 8,192 combinations.
+
+A MODEL, not a measurement.
 
 Every figure of this landscape is derived from Table I of "Tu(r)ning AI Green" (the
 ``code_bundle`` column, i.e. what the authors' code really ran; ``/work/shared/paper``

@@ -63,7 +63,7 @@ def orchestration(trials: int, storage_kind: str, prune: bool) -> float:
 
     from benchmarks.landscape_paper import paper_landscape
     from greensearch.config import StudyConfig
-    from greensearch.search import ReplayRunner, optimize
+    from greensearch.search import ReplayRunner, SearchSettings, optimize
 
     points, registry, noise = paper_landscape()
     replay = ReplayRunner(points, noise_rel=noise)
@@ -84,23 +84,26 @@ def orchestration(trials: int, storage_kind: str, prune: bool) -> float:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             t0 = time.perf_counter()
-            optimize(
-                StudyConfig(name="replay", source="<replay>"),
-                budget_f1="-1%",
+            settings = SearchSettings(
+                study=StudyConfig(name="replay", source="<replay>"),
+                budget_f1_pct=1.0,
                 n_trials=trials,
-                storage=storage,
+                storage=storage if isinstance(storage, str) else None,
                 study_name="o",
                 sampler="tpe",
                 fidelity=0.3,
                 repeats=1,
                 baseline_repeats=3,
                 prune=prune,
-                meter=None,
                 idle_seconds=0,
-                registry=registry,
-                run_fn=run,
                 seed=0,
                 search_only=True,
+            )
+            optimize(
+                settings,
+                storage=None if isinstance(storage, str) else storage,
+                registry=registry,
+                run_fn=run,
             )
             total = time.perf_counter() - t0
     return (total - replay_s[0]) / trials
@@ -167,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             rows[(kind, prune)] = orchestration(n, kind, prune)
     trial_s, source = pipeline_trial_s(args.trial_s)
     out(
-        f"orchestration per trial ({args.trials}-trial TPE studies ({'14 on SQLite' if args.quick else 'both storages'}), 13 knobs, replay runner "
+        f"orchestration per trial ({args.trials}-trial TPE studies "
+        f"({'14 on SQLite' if args.quick else 'both storages'}), 13 knobs, replay runner "
         f"time subtracted); pipeline trial {trial_s:.1f} s = {source}"
     )
     for (kind, prune), s in rows.items():

@@ -141,8 +141,8 @@ def run_greensearch(land: Landscape, seed: int, *, prune: bool, guide: bool, cap
     import optuna
 
     from greensearch.config import StudyConfig
-    from greensearch.search import optimize
-    from greensearch.search._objective import attrs_of
+    from greensearch.schema import attrs_of
+    from greensearch.search import SearchSettings, optimize
 
     replay = ReplayRunner(land.points, noise_rel=land.noise_rel, seed=seed)
     found = []
@@ -161,11 +161,10 @@ def run_greensearch(land: Landscape, seed: int, *, prune: bool, guide: bool, cap
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            optimize(
-                StudyConfig(name="replay", source="<replay>"),
-                budget_f1=-land.budget_pct,
+            settings = SearchSettings(
+                study=StudyConfig(name="replay", source="<replay>"),
+                budget_f1_pct=land.budget_pct,
                 n_trials=cap,
-                storage=storage,
                 study_name="s",
                 sampler="tpe",
                 fidelity=land.fidelity,
@@ -175,13 +174,16 @@ def run_greensearch(land: Landscape, seed: int, *, prune: bool, guide: bool, cap
                 # search_only stops before the finalists; the guide stays on as in
                 # the main process of `greensearch optimize`
                 guide=guide,
-                meter=None,
                 idle_seconds=0,
-                registry=land.registry,
-                include=land.include,
-                run_fn=run,
+                include=tuple(land.include or ()),
                 seed=seed,
                 search_only=True,
+            )
+            optimize(
+                settings,
+                storage=storage,
+                registry=land.registry,
+                run_fn=run,
                 progress=progress,
             )
         except _Stop:
@@ -224,11 +226,11 @@ def run_grid(land: Landscape, seed: int, *, cap: int) -> Trace:
 
 
 STRATEGIES: dict[str, Callable[[Landscape, int, int], Trace]] = {
-    "greensearch": lambda l, s, c: run_greensearch(l, s, prune=True, guide=True, cap=c),
-    "tpe-no-guide": lambda l, s, c: run_greensearch(l, s, prune=True, guide=False, cap=c),
-    "tpe-no-checker": lambda l, s, c: run_greensearch(l, s, prune=False, guide=False, cap=c),
-    "random": lambda l, s, c: run_random(l, s, cap=c),
-    "grid": lambda l, s, c: run_grid(l, s, cap=c),
+    "greensearch": lambda land, s, c: run_greensearch(land, s, prune=True, guide=True, cap=c),
+    "tpe-no-guide": lambda land, s, c: run_greensearch(land, s, prune=True, guide=False, cap=c),
+    "tpe-no-checker": lambda land, s, c: run_greensearch(land, s, prune=False, guide=False, cap=c),
+    "random": lambda land, s, c: run_random(land, s, cap=c),
+    "grid": lambda land, s, c: run_grid(land, s, cap=c),
 }
 
 
@@ -276,13 +278,14 @@ def evaluate(
             )
             for n in HV_AT
         ]
-        spent = [tr.spent_until(f) for tr, f in zip(traces, firsts)]
+        spent = [tr.spent_until(f) for tr, f in zip(traces, firsts, strict=True)]
         med = _median(firsts)
         medians[name] = med
         spent_med = _median(spent)
         censored = sum(math.isinf(f) for f in firsts)
         out(
-            f"{name:<15} {_fmt(med, cap):>13} {f'[{_fmt(min(firsts), cap)}..{_fmt(max(firsts), cap)}]':>14} "
+            f"{name:<15} {_fmt(med, cap):>13} "
+            f"{f'[{_fmt(min(firsts), cap)}..{_fmt(max(firsts), cap)}]':>14} "
             f"{_fmt(_median(nears), cap):>7} "
             + " ".join(f"{h:6.3f}" for h in hvs)
             + f" {spent_med:11.4g} kWh {spent_med / base_full:15.1f} {secs:7.1f}"
@@ -413,7 +416,10 @@ def main(argv: list[str] | None = None) -> int:
     if path is not None:
         meter = ", ".join(
             sorted(
-                {l.name + ": " + ("model" if l.name == "paper" else "replayed CSV") for l in lands}
+                {
+                    la.name + ": " + ("model" if la.name == "paper" else "replayed CSV")
+                    for la in lands
+                }
             )
         )
         write_text(

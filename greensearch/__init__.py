@@ -4,24 +4,37 @@ The public entry points are imported lazily so ``import greensearch`` (and the C
 ``--help``) stays fast and never loads torch::
 
     import greensearch
-    result = greensearch.optimize(budget_f1="-1%")
-    print(result["oracle"])
+    settings = greensearch.SearchSettings.for_study(None, budget_f1_pct=1.0)
+    result = greensearch.optimize(settings)
+    print(result.oracle)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["optimize", "run", "load_study", "__version__"]
+if TYPE_CHECKING:
+    from greensearch.search import SearchResult, SearchSettings
+
+__all__ = ["SearchSettings", "__version__", "load_study", "optimize", "run"]
 
 __version__ = "0.1.0"
 
 
-def optimize(*args: Any, **kwargs: Any) -> dict[str, Any]:
+def optimize(settings: SearchSettings, **kwargs: Any) -> SearchResult:
     """Search knob bundles; see :func:`greensearch.search.optimize`."""
     from greensearch.search._study import optimize as _optimize
 
-    return _optimize(*args, **kwargs)
+    return _optimize(settings, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    """``greensearch.SearchSettings`` without importing the search package up front."""
+    if name == "SearchSettings":
+        from greensearch.search._settings import SearchSettings
+
+        return SearchSettings
+    raise AttributeError(f"module 'greensearch' has no attribute {name!r}")
 
 
 def run(

@@ -38,7 +38,9 @@ def test_the_process_sets_torch_threads_and_the_run_record_keeps_them(monkeypatc
         torch.set_num_threads(before)
 
 
-def test_spawned_workers_get_their_share_and_the_same_meter(monkeypatch):
+def test_spawned_workers_get_their_share_of_the_cores(monkeypatch):
+    from greensearch.search import SearchSettings
+
     started = []
 
     class FakePopen:
@@ -46,22 +48,8 @@ def test_spawned_workers_get_their_share_and_the_same_meter(monkeypatch):
             started.append((cmd, kw["env"]))
 
     monkeypatch.setattr(_study.subprocess, "Popen", FakePopen)
-    _study._spawn_workers(
-        1,
-        StudyConfig(),
-        "sqlite:///s.db",
-        "s",
-        1.0,
-        "tpe",
-        0.5,
-        10,
-        True,
-        0,
-        None,
-        None,
-        meter_name="rapl",
-        threads=1,
-    )
+    settings = SearchSettings(study=StudyConfig(), storage="sqlite:///s.db", meter="rapl")
+    _study._spawn_workers(1, settings, threads=1)
     [(cmd, env)] = started
     assert env[_threads.THREADS_ENV] == "1"
-    assert cmd[cmd.index("--meter") + 1] == "rapl"
+    assert SearchSettings.from_json(cmd[-1]).meter == "rapl"

@@ -32,13 +32,13 @@ from greensearch.analysis._records import (
     from_records,
     load_paper_csv,
 )
-from greensearch.analysis._report import StudyReport, study_report, write_report
 from greensearch.analysis._study_records import (
     load_study_table,
     open_study,
     study_records,
     study_table,
 )
+from greensearch.analysis._study_report import StudyReport, study_report, write_report
 from greensearch.analysis._synergy import (
     NEUTRAL_KNOBS,
     SIDE_INSENSITIVE_KNOBS,

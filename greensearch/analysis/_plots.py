@@ -47,18 +47,25 @@ _CHROMIUM_HINT = (
 
 
 def figure2(
-    df: pd.DataFrame, *, stage: str = "eval", budget_f1_pct: float = 1.0, oracle: str | None = None
+    df: pd.DataFrame,
+    *,
+    stage: str = "eval",
+    budget_f1_pct: float = 1.0,
+    oracle: str | None = None,
+    table_oracle: bool = True,
 ) -> Any:
     """ΔTime vs ΔEnergy of ``stage`` per variant, coloured by quadrant (the paper's Fig. 2).
 
     The gold star marks the oracle: the lowest total-energy variant that keeps F1 within
     ``budget_f1_pct`` and is not degenerate, unless ``oracle`` names one (a study's oracle
     is chosen among full-fidelity finalists, so the report passes it); the red star is the
-    baseline at the origin.
+    baseline at the origin. ``table_oracle=False`` stars nothing when ``oracle`` is
+    ``None``: a study without a full-fidelity oracle yet has none to show.
     """
     go = _plotly()
     points = quadrant_table(df, stage=stage)
-    oracle = oracle or pareto_frontier(df, budget_f1_pct=budget_f1_pct).oracle
+    if oracle is None and table_oracle:
+        oracle = pareto_frontier(df, budget_f1_pct=budget_f1_pct).oracle
     basis = points["time_basis"].iloc[0]
     fig = go.Figure()
     placed = points.loc[points["quadrant"] != "unknown"]
@@ -128,16 +135,20 @@ def figure2(
 
 
 def frontier_figure(
-    df: pd.DataFrame, *, budget_f1_pct: float = 1.0, oracle: str | None = None
+    df: pd.DataFrame,
+    *,
+    budget_f1_pct: float = 1.0,
+    oracle: str | None = None,
+    table_oracle: bool = True,
 ) -> Any:
     """Total energy vs ΔF1 with the Pareto frontier, the budget line and excluded points.
 
-    ``oracle`` overrides the starred variant, as in :func:`figure2`.
+    ``oracle`` and ``table_oracle`` choose the starred variant, as in :func:`figure2`.
     """
     go = _plotly()
     front: Frontier = pareto_frontier(df, budget_f1_pct=budget_f1_pct)
     pts = front.points
-    best_name = oracle or front.oracle
+    best_name = oracle if oracle is not None or not table_oracle else front.oracle
     fig = go.Figure()
     groups = [
         ("feasible", pts["feasible"] & ~pts["degenerate"], "#1f77b4", "circle"),

@@ -18,6 +18,7 @@ import pandas as pd
 
 from greensearch.exceptions import ConfigError
 from greensearch.knobs import format_bundle, parse_bundle
+from greensearch.schema import FOLDED_WINDOWS, STAGES
 
 __all__ = [
     "COLUMNS",
@@ -30,8 +31,6 @@ __all__ = [
     "load_paper_csv",
 ]
 
-#: Pipeline stages in execution order; stable IDs shared with the pipeline's meters.
-STAGES: tuple[str, ...] = ("data", "tokenize", "load", "train", "save", "eval")
 
 #: Columns of the normalized table, in order.
 COLUMNS: tuple[str, ...] = (
@@ -63,9 +62,6 @@ COLUMNS: tuple[str, ...] = (
     "trial",
 )
 
-#: Windows a run may record beyond :data:`STAGES`, and the stage they count toward: the
-#: validation passes run inside training (the paper's train stage includes them).
-FOLDED_WINDOWS: dict[str, str] = {"validate": "train"}
 
 #: Columns a paper-format CSV must have (Table I as transcribed in the paper folder).
 PAPER_COLUMNS: tuple[str, ...] = (

@@ -1,4 +1,4 @@
-"""Render a :class:`~greensearch.analysis._report.StudyReport` as one HTML page.
+"""Render a :class:`~greensearch.analysis._study_report.StudyReport` as one HTML page.
 
 The page opens offline: plotly.js is inlined once in the head and every figure refers to
 it, so a report with three figures is one script, not three copies of it. Every value
@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from greensearch.analysis._plots import figure2, frontier_figure, stages_figure
-from greensearch.analysis._report import StudyReport
+from greensearch.analysis._study_report import StudyReport
 
 __all__ = ["render_html"]
 
@@ -67,12 +67,16 @@ def render_html(report: StudyReport) -> str:
                 stage=report.stage,
                 budget_f1_pct=report.budget_f1_pct,
                 oracle=report.oracle_variant,
+                table_oracle=False,
             )
         ),
         "<h2>Energy–F1 frontier</h2>",
         _figure(
             frontier_figure(
-                report.table, budget_f1_pct=report.budget_f1_pct, oracle=report.oracle_variant
+                report.table,
+                budget_f1_pct=report.budget_f1_pct,
+                oracle=report.oracle_variant,
+                table_oracle=False,
             )
         ),
         "<h2>Energy per stage</h2>",
@@ -159,7 +163,8 @@ def _cost(r: dict[str, Any]) -> str:
         ""
         if not ext
         else (
-            f" Extrapolating short search runs to full runs erred by {ext['median_abs_error_pct']:.2g}%"
+            " Extrapolating short search runs to full runs erred by"
+            f" {ext['median_abs_error_pct']:.2g}%"
             f" (median) and {ext['max_abs_error_pct']:.2g}% (worst) on the finalists."
         )
     )

@@ -23,8 +23,9 @@ from typing import Any
 
 import pandas as pd
 
-from greensearch.analysis._records import FOLDED_WINDOWS, STAGES, from_records
+from greensearch.analysis._records import FOLDED_WINDOWS, from_records
 from greensearch.exceptions import ConfigError
+from greensearch.schema import STAGES, Phase, StudyAttr, TrialAttr, attrs_of
 
 __all__ = ["load_study_table", "open_study", "study_records", "study_table"]
 
@@ -49,7 +50,7 @@ def open_study(storage: str | Any, study_name: str) -> Any:
     """
     import optuna
 
-    from greensearch.search._storage import open_storage
+    from greensearch._storage import open_storage
 
     if isinstance(storage, str):
         path = _local_file(storage)
@@ -89,33 +90,35 @@ def study_records(study: Any) -> list[dict[str, Any]]:
     done = [
         t
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        if "reused_from" not in t.user_attrs and isinstance(t.user_attrs.get("knobs"), str)
+        if TrialAttr.REUSED_FROM not in t.user_attrs
+        and isinstance(t.user_attrs.get(TrialAttr.KNOBS), str)
     ]
     search_fidelity = _search_fidelity(study, done)
     groups = {
-        "final": [t for t in done if t.user_attrs.get("phase") == "final"],
+        "final": [t for t in done if t.user_attrs.get(TrialAttr.PHASE) == Phase.FINAL],
         "search": [
             t
             for t in done
-            if t.user_attrs.get("phase") != "final"
-            and t.user_attrs.get("fidelity") == search_fidelity
+            if t.user_attrs.get(TrialAttr.PHASE) != Phase.FINAL
+            and t.user_attrs.get(TrialAttr.FIDELITY) == search_fidelity
         ],
     }
     bases = {
-        g: next((t for t in ts if t.user_attrs["knobs"] == ""), None) for g, ts in groups.items()
+        g: next((t for t in ts if t.user_attrs[TrialAttr.KNOBS] == ""), None)
+        for g, ts in groups.items()
     }
     if bases["search"] is None and bases["final"] is None:
         raise ConfigError(
             f"study {study.study_name!r} has no completed baseline trial; run "
             "`greensearch optimize` on it (it measures the baseline first)"
         )
-    budget = float(study.user_attrs.get("budget_f1_pct", math.nan))
+    budget = float(study.user_attrs.get(StudyAttr.BUDGET_F1_PCT, math.nan))
     chosen: dict[str, tuple[str, Any]] = {}
     for group in ("search", "final"):  # final last: it replaces the search estimate
         if bases[group] is None:
             continue
         for t in groups[group]:
-            key = t.user_attrs["knobs"]
+            key = t.user_attrs[TrialAttr.KNOBS]
             if group == "final" or key not in chosen:
                 chosen[key] = (group, t)
     reference = "final" if bases["final"] is not None else "search"
@@ -133,9 +136,9 @@ def study_table(study: Any) -> pd.DataFrame:
     df.attrs.update(
         source="study",
         study_name=study.study_name,
-        task=study.user_attrs.get("study"),
-        budget_f1_pct=study.user_attrs.get("budget_f1_pct"),
-        search_fidelity=study.user_attrs.get("fidelity"),
+        task=study.user_attrs.get(StudyAttr.STUDY),
+        budget_f1_pct=study.user_attrs.get(StudyAttr.BUDGET_F1_PCT),
+        search_fidelity=study.user_attrs.get(StudyAttr.FIDELITY),
     )
     return df
 
@@ -147,25 +150,21 @@ def load_study_table(storage: str | Any, study_name: str) -> pd.DataFrame:
 
 def _search_fidelity(study: Any, trials: list[Any]) -> float | None:
     """The fidelity the study says it searched at, else the most common non-final one."""
-    stated = study.user_attrs.get("fidelity")
+    stated = study.user_attrs.get(StudyAttr.FIDELITY)
     if stated is not None:
         return float(stated)
     seen = Counter(
-        t.user_attrs.get("fidelity") for t in trials if t.user_attrs.get("phase") != "final"
+        t.user_attrs.get(TrialAttr.FIDELITY)
+        for t in trials
+        if t.user_attrs.get(TrialAttr.PHASE) != Phase.FINAL
     )
     return seen.most_common(1)[0][0] if seen else None
 
 
-def _attrs(trial: Any) -> dict[str, Any]:
-    merged = dict(trial.user_attrs.get("measurement", {}))
-    merged.update({k: v for k, v in trial.user_attrs.items() if k != "measurement"})
-    return merged
-
-
 def _figures(trial: Any) -> dict[str, Any]:
     """A trial's figures at full-run scale, per analysis stage."""
-    a = _attrs(trial)
-    fidelity = float(a.get("fidelity", 1.0))
+    a = attrs_of(trial)
+    fidelity = float(a.get(TrialAttr.FIDELITY, 1.0))
     steps, planned = a.get("train_steps"), a.get("planned_steps")
     linear = planned / max(steps, 1) if fidelity < 1 and steps and planned else 1.0
     # the search's own per-figure scale (step-timed); older studies scaled linearly
@@ -215,9 +214,9 @@ def _record(
     )
     rec: dict[str, Any] = {
         "variant": f"T{trial.number}",
-        "knobs": a["knobs"],
+        "knobs": a[TrialAttr.KNOBS],
         "trial": trial.number,
-        "phase": a.get("phase", ""),
+        "phase": a.get(TrialAttr.PHASE, ""),
         "fidelity": fig["fidelity"],
         "stages": fig["stages"],
         "energy_kwh": fig["energy_kwh"],

@@ -24,6 +24,12 @@ import pandas as pd
 
 from greensearch.analysis._pareto import axis_columns
 from greensearch.exceptions import ConfigError
+from greensearch.interactions import (
+    SIDE_INSENSITIVE_KNOBS,
+    expected_additive_pct,
+    expected_multiplicative_pct,
+    interaction_verdict,
+)
 from greensearch.knobs import format_bundle, parse_bundle
 
 __all__ = [
@@ -38,10 +44,6 @@ __all__ = [
 #: Knobs assumed to change no energy, so a row with one differs from the row without it only
 #: by noise (the paper: ``fast_tokenizer`` V4 vs the baseline V0).
 NEUTRAL_KNOBS: frozenset[str] = frozenset({"fast_tokenizer"})
-
-#: Knobs whose ``N:side`` value costs the same energy on either side (removing N layers at
-#: the top or the bottom does the same work), so such pairs differ only by noise.
-SIDE_INSENSITIVE_KNOBS: frozenset[str] = frozenset({"layer_prune"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,8 +259,8 @@ def _judge(
     missing: list[str],
 ) -> dict[str, object]:
     deltas = [float(c[energy_column]) for c in comps]
-    additive = sum(deltas)
-    multiplicative = (math.prod(1.0 + d / 100.0 for d in deltas) - 1.0) * 100.0
+    additive = expected_additive_pct(deltas)
+    multiplicative = expected_multiplicative_pct(deltas)
     measured_saving = -float(row["measured_delta_energy_pct"])  # type: ignore[arg-type]
     expected_saving = -multiplicative
     excess = measured_saving - expected_saving
@@ -280,13 +282,12 @@ def _judge(
         "excess_saving_pp": excess,
         "excess_saving_additive_pp": excess_add,
         "synergy_ratio": ratio,
-        "verdict": _verdict(excess, band),
-        "verdict_additive": _verdict(excess_add, band),
-        "expected_delta_time_pct": (
-            math.prod(1.0 + float(c[time_column]) / 100.0 for c in comps) - 1.0
-        )
-        * 100.0,
-        "expected_delta_f1_pct": sum(float(c["delta_f1_pct"]) for c in comps),
+        "verdict": interaction_verdict(excess, band),
+        "verdict_additive": interaction_verdict(excess_add, band),
+        "expected_delta_time_pct": expected_multiplicative_pct(
+            float(c[time_column]) for c in comps
+        ),
+        "expected_delta_f1_pct": expected_additive_pct(float(c["delta_f1_pct"]) for c in comps),
         "note": "; ".join(notes),
     }
 
@@ -307,16 +308,6 @@ def _empty_result(note: str) -> dict[str, object]:
         "expected_delta_f1_pct": nan,
         "note": note,
     }
-
-
-def _verdict(excess_saving_pp: float, band: float) -> str:
-    if math.isnan(excess_saving_pp):
-        return "not_judgeable"
-    if excess_saving_pp > band:
-        return "synergistic"
-    if excess_saving_pp < -band:
-        return "antagonistic"
-    return "independent"
 
 
 def _singles(df: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, dict[str, float | str]]:

@@ -15,6 +15,7 @@ import re
 import sys
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from greensearch.exceptions import ConfigError, GreensearchError, MeterUnavailableError
 
@@ -61,7 +62,7 @@ def _allow_negative_percent(parser: argparse.ArgumentParser) -> None:
 
 def _add_common(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
     """Options every command takes, before or after the command name."""
-    kw = {"default": argparse.SUPPRESS} if suppress else {}
+    kw: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
     parser.add_argument(
         "-v", "--verbose", action="count", help="more log output", **({"default": 0} | kw)
     )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greensearch.cli._render import fmt_energy, fmt_pct, print_json, print_table
-from greensearch.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from greensearch.search import SearchResult
 
 __all__ = ["add_parser"]
 
@@ -142,12 +144,6 @@ def add_parser(sub: Any) -> None:
         help="JSON Lines file every run is appended to",
     )
     p.add_argument(
-        "--accept-changed-settings",
-        action="store_true",
-        help="resume a study even though its budget, fidelity, study file, knob space or "
-        "meter differ (recorded in the study); without it such a resume is refused",
-    )
-    p.add_argument(
         "--confidence",
         type=float,
         default=0.95,
@@ -158,6 +154,12 @@ def add_parser(sub: Any) -> None:
             "point-estimate rule (default 0.95)"
         ),
     )
+    p.add_argument(
+        "--accept-changed-settings",
+        action="store_true",
+        help="resume a study even though its budget, fidelity, study file, knob space or "
+        "meter differ (recorded in the study); without it such a resume is refused",
+    )
     p.add_argument("--search-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(handler=handle)
@@ -166,59 +168,77 @@ def add_parser(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Run the search and render its answer."""
     from greensearch._budget import parse_f1_budget
-    from greensearch.search import optimize
+    from greensearch.knobs import default_registry
+    from greensearch.preflight import preflight_search
+    from greensearch.search import SearchSettings, optimize
 
     _route_optuna_logs()
-    budget: str | float = args.budget_f1
-    try:
-        budget = parse_f1_budget(args.budget_f1)
-    except ConfigError:
-        pass  # the library's preflight reports it with every other problem
+    preflight_search(  # every problem of the command line at once, before any settings exist
+        args.study,
+        budget_f1=args.budget_f1,
+        n_trials=args.n_trials,
+        study_name=args.study_name,
+        storage=args.storage,
+        sampler=args.sampler,
+        fidelity=args.fidelity,
+        repeats=args.repeats,
+        baseline_repeats=args.baseline_repeats,
+        finalists=args.finalists,
+        near_misses=args.near_misses,
+        n_workers=args.n_workers,
+        seed=args.seed,
+        include=_split(args.include),
+        exclude=_split(args.exclude),
+        results_path=args.results,
+        registry=default_registry(),
+        confidence=args.confidence,
+    )
+    budget = parse_f1_budget(args.budget_f1)
+    settings = SearchSettings.for_study(
+        args.study,
+        budget_f1_pct=budget,
+        n_trials=args.n_trials,
+        study_name=args.study_name,
+        storage=args.storage,
+        sampler=args.sampler,
+        fidelity=args.fidelity,
+        repeats=args.repeats,
+        baseline_repeats=args.baseline_repeats,
+        finalists=args.finalists,
+        near_misses=args.near_misses,
+        prune=args.prune,
+        guide=args.guide,
+        meter=args.meter,
+        idle_seconds=args.idle_seconds,
+        n_workers=args.n_workers,
+        seed=args.seed,
+        include=tuple(_split(args.include) or ()),
+        exclude=tuple(_split(args.exclude) or ()),
+        results_path=args.results,
+        search_only=args.search_only,
+        confidence=args.confidence,
+        accept_changed_settings=args.accept_changed_settings,
+    )
     bar = _Progress(enabled=not (args.quiet or args.json))
     try:
-        result = optimize(
-            args.study,
-            budget_f1=budget,
-            n_trials=args.n_trials,
-            study_name=args.study_name,
-            storage=args.storage,
-            sampler=args.sampler,
-            fidelity=args.fidelity,
-            repeats=args.repeats,
-            baseline_repeats=args.baseline_repeats,
-            finalists=args.finalists,
-            near_misses=args.near_misses,
-            prune=args.prune,
-            guide=args.guide,
-            meter=args.meter,
-            idle_seconds=args.idle_seconds,
-            n_workers=args.n_workers,
-            seed=args.seed,
-            include=_split(args.include),
-            exclude=_split(args.exclude),
-            results_path=args.results,
-            search_only=args.search_only,
-            accept_changed_settings=args.accept_changed_settings,
-            progress=bar.update,
-            confidence=args.confidence,
-        )
+        result = optimize(settings, progress=bar.update)
     finally:
         bar.close()
     if args.json:
-        print_json(result)
+        print_json(result.to_dict())
     elif not args.search_only:
         render(result)
     return 0
 
 
-def render(result: dict[str, Any]) -> None:
+def render(result: SearchResult) -> None:
     """The oracle, the finalists, the Pareto table and the search's own cost."""
-    oracle, base = result["oracle"], result["baseline"]
+    oracle, base = result.oracle, result.baseline
     print(
-        f"study {result['study_name']}: {result['n_trials']} search trials "
-        f"({result['n_complete']} measured or reused, {result['n_pruned']} pruned, "
-        f"{result['n_failed']} failed, {result['n_guided']} model-guided), "
-        f"F1 budget {result['budget_f1_pct']:g}%"
+        f"study {result.study_name}: {result.n_trials} search trials "
+        f"({result.n_complete} measured or reused, {result.n_pruned} pruned, "
+        f"{result.n_failed} failed, {result.n_guided} model-guided), "
+        f"F1 budget {result.budget_f1_pct:g}%"
     )
     if oracle is None:
         print(
@@ -228,29 +248,30 @@ def render(result: dict[str, Any]) -> None:
     else:
         ci = oracle.get("delta_energy_ci95_pct")
         ci_text = f" (95% CI {ci[0]:+.1f}% .. {ci[1]:+.1f}%)" if ci and ci[0] is not None else ""
+        base_energy = fmt_energy(base["energy_kwh"]) if base is not None else "n/a"
         print(f"oracle: {oracle['knobs']}")
         print(
             f"  energy {fmt_energy(oracle['energy_kwh'])} vs baseline "
-            f"{fmt_energy(base['energy_kwh'])}: ΔEnergy {fmt_pct(oracle['delta_energy_pct'])}"
+            f"{base_energy}: ΔEnergy {fmt_pct(oracle['delta_energy_pct'])}"
             f"{ci_text}, ΔTime {fmt_pct(oracle['delta_time_pct'])}"
         )
         print(f"  {_f1_text(oracle, result)}; {oracle['repeats']} full-fidelity runs each")
-    unconfirmed = result.get("not_confirmed")
+    unconfirmed = result.not_confirmed
     if unconfirmed is not None:
         print(f"not confirmed: {unconfirmed['knobs']}")
         print(
             f"  ΔEnergy {fmt_pct(unconfirmed['delta_energy_pct'])}, {_f1_text(unconfirmed, result)}"
         )
         print(f"  to confirm: {unconfirmed['to_confirm']}")
-    resolution = result.get("f1_resolution_pct")
+    resolution = result.f1_resolution_pct
     if resolution is not None:
-        budget = -result["budget_f1_pct"]
+        budget = -result.budget_f1_pct
         verdict = "resolves" if resolution <= budget else "cannot resolve"
         print(
             f"F1 resolution of this task: {resolution:.2f}% (baseline seeds, full fidelity): "
             f"it {verdict} the {budget:g}% budget"
         )
-    _render_finalists(result["finalists"])
+    _render_finalists(result.finalists)
     rows = [
         [
             r["knobs"] or "baseline",
@@ -260,12 +281,12 @@ def render(result: dict[str, Any]) -> None:
             fmt_pct(r["delta_f1_pct"]),
             "yes" if r["feasible"] else "no",
         ]
-        for r in result["pareto"]
+        for r in result.pareto
     ]
     if rows:
-        print(f"\nPareto front of the search (fidelity {result['fidelity']:g}, extrapolated):")
+        print(f"\nPareto front of the search (fidelity {result.fidelity:g}, extrapolated):")
         print_table(["knobs", "energy", "ΔEnergy", "ΔTime", "ΔF1", "feasible"], rows)
-    ext = result.get("extrapolation")
+    ext = result.extrapolation
     if ext:
         print(
             f"\nfidelity extrapolation error on finalists: median "
@@ -278,19 +299,19 @@ def render(result: dict[str, Any]) -> None:
                     f" contradicts its short run's {fmt_pct(row['short_delta_energy_pct'])} "
                     "by more than the noise"
                 )
-    payback = result["payback_runs"]
-    runs = result.get("search_baseline_runs")
+    payback = result.payback_runs
+    runs = result.search_baseline_runs
     print(
-        f"\nsearch cost: {fmt_energy(result['search_energy_kwh'])} in "
-        f"{result['search_duration_s']:.0f} s of runs"
+        f"\nsearch cost: {fmt_energy(result.search_energy_kwh)} in "
+        f"{result.search_duration_s:.0f} s of runs"
         + (f" ({runs:.1f} baseline-run equivalents)" if runs else "")
         + (f"; paid back after {payback:.1f} production runs of the oracle" if payback else "")
     )
-    meter = result["meter"]
+    meter = result.meter
     print(f"meter: {meter['name']} ({meter['method']})")
 
 
-def _f1_text(row: dict[str, Any], result: dict[str, Any]) -> str:
+def _f1_text(row: dict[str, Any], result: SearchResult) -> str:
     """``ΔF1 +0.5% (95% CI -1.2% .. +2.0%, 3 seeds): feasible`` with F1 itself."""
     ci = row.get("delta_f1_ci95_pct")
     where = (
@@ -299,7 +320,7 @@ def _f1_text(row: dict[str, Any], result: dict[str, Any]) -> str:
         else f"no interval: {row.get('n_seeds') or row.get('repeats')} runs, no kept predictions"
     )
     p = row.get("p_f1_within_budget")
-    chance = f", P(ΔF1 ≥ {result['budget_f1_pct']:g}%) {100 * p:.0f}%" if p is not None else ""
+    chance = f", P(ΔF1 ≥ {result.budget_f1_pct:g}%) {100 * p:.0f}%" if p is not None else ""
     return (
         f"ΔF1 {fmt_pct(row['delta_f1_pct'])} ({where}{chance}; F1 {row['f1']:.4f}): "
         f"{row.get('f1_verdict')}"

@@ -31,7 +31,8 @@ def print_table(
     align = align or "l" + "r" * (len(headers) - 1)
     for n, row in enumerate(cells):
         line = "  ".join(
-            c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(row, widths, align)
+            c.ljust(w) if a == "l" else c.rjust(w)
+            for c, w, a in zip(row, widths, align, strict=True)
         )
         print(line.rstrip(), file=out)
         if n == 0:

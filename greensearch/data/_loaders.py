@@ -103,7 +103,7 @@ def embedded_tokenizer() -> transformers.PreTrainedTokenizerFast:
     """
     from transformers import PreTrainedTokenizerFast
 
-    return PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
+    return PreTrainedTokenizerFast(
         tokenizer_file=str(_EMBEDDED_DIR / "tokenizer.json"),
         pad_token="[PAD]",
         unk_token="[UNK]",

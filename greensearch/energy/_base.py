@@ -141,7 +141,11 @@ class Meter(abc.ABC):
         """Return joules per component between two snapshots."""
 
     def _sync(self) -> None:
-        """Wait for queued device work before reading (CUDA sync for GPU meters)."""
+        """Wait for queued device work before reading (CUDA sync for GPU meters).
+
+        A no-op by default: CPU counters see work as it happens, so only GPU meters override it.
+        """
+        return None
 
     def _sample_idle_power_w(self, seconds: float) -> tuple[float, str]:
         """Return (idle watts, how it was obtained); default: meter a sleeping window."""

@@ -1,13 +1,13 @@
 """CPU/RAM (and GPU) energy through CodeCarbon's hardware models, for machines without counters.
 
-Why not start/stop an ``OfflineEmissionsTracker`` per window: the first ``start()`` costs
-~1.5 s (hardware probe, TDP table), later ones spawn two scheduler threads, and a tracker
+Why not start/stop an ``OfflineEmissionsTracker`` per window: the first ``start()`` probes
+the hardware and reads the TDP table, later ones spawn two scheduler threads, and a tracker
 has one running total, so nested windows would need one tracker each. Instead we let
 CodeCarbon detect the hardware once (``get_detected_hardware()``), never start the tracker,
 and at each window edge ask each CodeCarbon hardware object for the energy since the
 previous edge (``measure_power_and_energy``), adding it to a cumulative ledger. A window's
-energy is the ledger difference, so windows nest and overlap freely, and an edge costs
-about 0.1 ms (see ``benchmarks/meter_overhead.py``).
+energy is the ledger difference, so windows nest and overlap freely, and an edge is cheap
+(measured by ``benchmarks/meter_overhead.py``; figures in ``benchmarks/README.md``).
 
 CodeCarbon's figure for a component is "measured" only when it came from a counter (RAPL,
 Windows EMI, Power Gadget, powermetrics, NVML); its TDP/CPU-load and RAM models are
@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from greensearch.energy._base import J_PER_KWH, Meter
+from greensearch.energy._carbon import DEFAULT_COUNTRY_ISO_CODE
 from greensearch.exceptions import MeasurementError, MeterUnavailableError
 
 __all__ = ["CodeCarbonMeter"]
@@ -106,10 +107,10 @@ class CodeCarbonMeter(Meter):
         gpu_ids: Sequence[int] | None = None,
         force_cpu_power_w: float | None = None,
         force_ram_power_w: float | None = None,
-        country_iso_code: str = "USA",
+        country_iso_code: str = DEFAULT_COUNTRY_ISO_CODE,
         carbon_intensity_g_per_kwh: float | None = None,
     ) -> None:
-        """Let CodeCarbon detect the hardware once (about 1.5 s the first time per process).
+        """Let CodeCarbon detect the hardware once (slow only the first time in a process).
 
         Args:
             include_gpu: Meter GPUs CodeCarbon finds (off when NVML is metered separately).

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from greensearch.energy._base import Meter
+from greensearch.energy._carbon import DEFAULT_COUNTRY_ISO_CODE
 from greensearch.exceptions import ConfigError
 
 __all__ = ["CompositeMeter"]
@@ -22,7 +23,7 @@ class CompositeMeter(Meter):
         self,
         parts: Sequence[Meter],
         *,
-        country_iso_code: str = "USA",
+        country_iso_code: str = DEFAULT_COUNTRY_ISO_CODE,
         carbon_intensity_g_per_kwh: float | None = None,
     ) -> None:
         """Combine ``parts`` (at least one); the name joins theirs, e.g. ``"nvml+rapl"``.
@@ -65,7 +66,9 @@ class CompositeMeter(Meter):
 
     def _sample_idle_power_w(self, seconds: float) -> tuple[float, str]:
         results = [part._sample_idle_power_w(seconds) for part in self._parts]
-        how = "; ".join(f"{p.name}: {text}" for p, (_, text) in zip(self._parts, results))
+        how = "; ".join(
+            f"{p.name}: {text}" for p, (_, text) in zip(self._parts, results, strict=True)
+        )
         return sum(w for w, _ in results), how
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ from types import ModuleType
 from typing import Any
 
 from greensearch.energy._base import Meter, warn_if_zero
+from greensearch.energy._carbon import DEFAULT_COUNTRY_ISO_CODE
 from greensearch.exceptions import MeasurementError, MeterUnavailableError
 
 __all__ = ["NvmlMeter"]
@@ -63,7 +64,7 @@ class NvmlMeter(Meter):
         gpu_indices: Sequence[int] | None = None,
         nvml: ModuleType | Any | None = None,
         synchronize: Callable[[], None] | None = None,
-        country_iso_code: str = "USA",
+        country_iso_code: str = DEFAULT_COUNTRY_ISO_CODE,
         carbon_intensity_g_per_kwh: float | None = None,
     ) -> None:
         """Initialise NVML and check every selected GPU has an energy counter.
@@ -85,13 +86,14 @@ class NvmlMeter(Meter):
         )
         if nvml is None:
             try:
-                import pynvml as nvml
+                import pynvml
             except ImportError as err:
                 raise MeterUnavailableError(
                     "pynvml is not installed; pip install nvidia-ml-py or use "
                     "make_meter('codecarbon')"
                 ) from err
-        self._nvml = nvml
+            nvml = pynvml
+        self._nvml: Any = nvml
         self._sync_fn = synchronize if synchronize is not None else _default_sync()
         self._initialised = False
         try:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from greensearch.energy._base import Meter, warn_if_zero
+from greensearch.energy._carbon import DEFAULT_COUNTRY_ISO_CODE
 from greensearch.exceptions import MeasurementError, MeterUnavailableError
 
 __all__ = ["RaplMeter", "RaplZone", "DEFAULT_POWERCAP_ROOT"]
@@ -82,7 +83,7 @@ class RaplMeter(Meter):
         self,
         *,
         root: str | Path = DEFAULT_POWERCAP_ROOT,
-        country_iso_code: str = "USA",
+        country_iso_code: str = DEFAULT_COUNTRY_ISO_CODE,
         carbon_intensity_g_per_kwh: float | None = None,
     ) -> None:
         """Find readable RAPL zones under ``root``.

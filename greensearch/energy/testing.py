@@ -1,7 +1,8 @@
 """Fakes for testing code that meters energy, without GPUs, root or CodeCarbon.
 
 * :class:`FakeNvml` stands in for the ``pynvml`` module: ``NvmlMeter(nvml=FakeNvml([1000]))``.
-* :func:`build_fake_rapl_tree` writes a powercap tree: ``RaplMeter(root=build_fake_rapl_tree(tmp_path))``.
+* :func:`build_fake_rapl_tree` writes a powercap tree:
+  ``RaplMeter(root=build_fake_rapl_tree(tmp_path))``.
 * :class:`ReplayMeter` returns recorded Measurements, for pipeline and search tests.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from greensearch.energy._base import Measurement, Meter
+from greensearch.energy._base import Measurement, Meter, Method
 from greensearch.exceptions import MeasurementError
 
 __all__ = [
@@ -169,7 +170,7 @@ class ReplayMeter(Meter):
         recorded: Iterable[Measurement],
         *,
         name: str | None = None,
-        method: str | None = None,
+        method: Method | None = None,
     ) -> None:
         """Queue ``recorded``; ``name``/``method`` default to the first recording's."""
         super().__init__(carbon_intensity_g_per_kwh=0.0)  # co2 comes from the recordings
@@ -179,7 +180,7 @@ class ReplayMeter(Meter):
         for m in records:
             self._queues[m.key].append(m)
         self.name = name or (records[0].meter if records else "replay")
-        self.method = method or (records[0].method if records else "estimated")  # type: ignore[assignment]
+        self.method = method or (records[0].method if records else "estimated")
 
     @classmethod
     def from_jsonl(cls, path: str | Path) -> ReplayMeter:

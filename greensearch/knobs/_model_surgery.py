@@ -192,7 +192,8 @@ def add_lora(model: Any, *, r: int, alpha: int, dropout: float = 0.0) -> Any:
     # Trainer.save_model calls save_pretrained; save a merged, plain model instead of a
     # bare adapter, so the saved folder reloads with from_pretrained (the embedded base
     # has no checkpoint an adapter could be applied to).
-    peft_model.save_pretrained = types.MethodType(_save_merged, peft_model)
+    # mypy: replacing a bound method on one instance is the point here
+    peft_model.save_pretrained = types.MethodType(_save_merged, peft_model)  # type: ignore[method-assign]
     return peft_model
 
 

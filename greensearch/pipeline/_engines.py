@@ -130,6 +130,8 @@ def onnx_logits(state: Any, dataset: Any) -> Any:
         output_names=["logits"],
         dynamic_shapes={"input_ids": dims, "attention_mask": dims},
     )
+    if program is None:  # only the legacy (dynamo=False) exporter returns None
+        raise RuntimeError("torch.onnx.export(dynamo=True) returned no ONNX program")
     program.save(str(path))
     export_s = time.perf_counter() - started
     providers = ["CPUExecutionProvider"]

@@ -73,7 +73,9 @@ def _build_embedded(
             sep_token_id=tokenizer.sep_token_id,
             bos_token_id=tokenizer.cls_token_id,
             eos_token_id=tokenizer.sep_token_id,
-            num_labels=num_labels,
+            # transformers 5 types its config signature without num_labels, which it
+            # still accepts (and 4.x documents): a typing gap, not a runtime one
+            num_labels=num_labels,  # type: ignore[call-arg]
             **arch,
         )
     except (TypeError, ValueError) as err:

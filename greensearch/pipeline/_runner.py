@@ -151,7 +151,7 @@ def run_once(
     plan = registry.plan(study, bundle)
     plan.max_steps_fraction = fidelity
     plan.train_seed = seed
-    warm_up()
+    preload_imports()
     knobs = registry.canonical(bundle)
     out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="greensearch-run-"))
     windows = _Windows(meter)
@@ -295,7 +295,7 @@ def repeat_seed(seed: int, repeat: int) -> int:
     return seed + repeat
 
 
-def warm_up() -> None:
+def preload_imports() -> None:
     """Import what the stages import, outside any energy window.
 
     The stages import lazily (so ``greensearch --help`` stays instant); without this, the

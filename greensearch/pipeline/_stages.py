@@ -17,6 +17,7 @@ from typing import Any
 from greensearch.exceptions import ConfigError
 from greensearch.knobs import RunPlan
 from greensearch.pipeline._metrics import Metrics, compute_metrics
+from greensearch.schema import STAGES
 from greensearch.stats import RunPredictions, split_identity
 
 __all__ = [
@@ -29,9 +30,6 @@ __all__ = [
     "stage_save",
     "stage_eval",
 ]
-
-#: The paper's six stages, in run order.
-STAGES: tuple[str, ...] = ("data", "tokenize", "load", "train", "save", "eval")
 
 
 @dataclass
@@ -277,7 +275,7 @@ def _step_clock() -> Any:
 
     from transformers import TrainerCallback
 
-    class _StepClock(TrainerCallback):  # type: ignore[misc]
+    class _StepClock(TrainerCallback):
         def __init__(self) -> None:
             self.times: list[float] = []
             self._mark = 0.0
@@ -316,7 +314,7 @@ def _stderr_progress() -> Any:
     from tqdm import tqdm
     from transformers import TrainerCallback
 
-    class _StderrProgress(TrainerCallback):  # type: ignore[misc]
+    class _StderrProgress(TrainerCallback):
         """A training-steps bar on stderr (the Trainer's own prints metric dicts to stdout)."""
 
         bar: Any = None
@@ -355,7 +353,7 @@ def _metered_trainer_class() -> type:
     """A Trainer whose ``evaluate`` closes the train window and opens a validate window."""
     from transformers import Trainer
 
-    class _MeteredTrainer(Trainer):  # type: ignore[misc]
+    class _MeteredTrainer(Trainer):
         switch_window: Callable[[str, str], None] | None = None
         #: Told how long each validation pass took (the step clock leaves it out).
         validated: Callable[[float], None] | None = None

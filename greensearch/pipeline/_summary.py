@@ -53,7 +53,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
         }
         stats[f"{stage}_energy_kwh"] = describe([r["stages"][stage]["energy_kwh"] for r in records])
     methods = {r["meter"]["method"] for r in records}
-    summary = {
+    summary: dict[str, Any] = {
         key: first[key]
         for key in (
             "study",

@@ -130,8 +130,8 @@ def preflight_search(
         PreflightError: every problem found, one line each.
     """
     from greensearch._budget import parse_f1_budget
+    from greensearch._storage import default_storage_url
     from greensearch.search._space import build_space
-    from greensearch.search._storage import default_storage_url
 
     pf = Preflight()
     cfg = check_study(pf, study)
@@ -150,7 +150,7 @@ def preflight_search(
         ("--n-workers", n_workers, 1),
     ):
         _at_least(pf, flag, value, least)
-    from greensearch.search._study import SAMPLERS
+    from greensearch.search._settings import SAMPLERS
 
     if not 0.5 <= confidence < 1:
         pf.problem(f"--confidence must be in [0.5, 1), got {confidence:g}")

@@ -7,43 +7,43 @@ measurement feeds :meth:`OrthogonalityChecker.observe`.
 
 from __future__ import annotations
 
-from greensearch.search._measurements import (
+from greensearch._search_result import SearchResult, build_result
+from greensearch.interactions import (
+    Footprint,
+    Interaction,
     MeasuredRow,
     NoiseEstimate,
+    OrthogonalityChecker,
+    Overlap,
+    Prediction,
+    StaticCheck,
+    Verdict,
     equivalent_pairs,
     estimate_table_noise,
+    is_allowed,
     noise_from_pairs,
     noise_from_repeats,
     observe_rows,
     read_paper_table,
-)
-from greensearch.search._orthogonality import (
-    Interaction,
-    OrthogonalityChecker,
-    Prediction,
-    Verdict,
-)
-from greensearch.search._replay import Point, ReplayRunner
-from greensearch.search._report import CheckReport, check_bundle, rows_from_table
-from greensearch.search._result import build_result
-from greensearch.search._space import SearchSpace, build_space
-from greensearch.search._static import (
-    Footprint,
-    Overlap,
-    StaticCheck,
-    is_allowed,
     static_check,
 )
-from greensearch.search._study import SAMPLERS, load_result, optimize
+from greensearch.search._check_report import CheckReport, check_bundle, rows_from_table
+from greensearch.search._replay import Point, ReplayRunner
+from greensearch.search._settings import METERS, SearchSettings, load_registry
+from greensearch.search._space import SearchSpace, build_space
+from greensearch.search._study import SAMPLERS, optimize
 
 __all__ = [
+    "METERS",
     "SAMPLERS",
+    "SearchResult",
+    "SearchSettings",
+    "load_registry",
     "Point",
     "ReplayRunner",
     "SearchSpace",
     "build_result",
     "build_space",
-    "load_result",
     "optimize",
     "CheckReport",
     "Footprint",

@@ -8,11 +8,16 @@ baseline, ΔF1), and the noise is the relative spread of the repeated baseline r
 from __future__ import annotations
 
 import statistics
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from greensearch.interactions._model import OrthogonalityChecker
 from greensearch.knobs import KnobRegistry, parse_bundle
-from greensearch.search._objective import attrs_of, measured
-from greensearch.search._orthogonality import OrthogonalityChecker
+from greensearch.schema import TrialAttr, attrs_of, measured
+
+if TYPE_CHECKING:
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial
 
 __all__ = ["checker_from_study", "checker_from_trials", "baseline_noise", "FALLBACK_NOISE_REL"]
 
@@ -27,23 +32,25 @@ def baseline_noise(runs: list[float]) -> float:
     return statistics.stdev(runs) / statistics.fmean(runs)
 
 
-def checker_from_study(registry: KnobRegistry, study: Any, fidelity: float) -> OrthogonalityChecker:
+def checker_from_study(
+    registry: KnobRegistry, study: Study, fidelity: float
+) -> OrthogonalityChecker:
     """A checker that knows every measurement stored at ``fidelity``."""
     return checker_from_trials(registry, study.get_trials(deepcopy=False), fidelity)
 
 
 def checker_from_trials(
-    registry: KnobRegistry, trials: list[Any], fidelity: float
+    registry: KnobRegistry, trials: Sequence[FrozenTrial], fidelity: float
 ) -> OrthogonalityChecker:
     """The same from trials already read (a caller that needs them too reads storage once)."""
     trials = measured(trials, fidelity)
-    base = next((t for t in trials if attrs_of(t).get("knobs") == ""), None)
+    base = next((t for t in trials if attrs_of(t).get(TrialAttr.KNOBS) == ""), None)
     noise = baseline_noise(attrs_of(base).get("energy_kwh_runs", []) if base else [])
     checker = OrthogonalityChecker(registry, noise_rel=noise)
     if base is None:
         return checker
     for t in trials:
-        knobs = attrs_of(t).get("knobs")
+        knobs = attrs_of(t).get(TrialAttr.KNOBS)
         if not knobs or attrs_of(t).get("degenerate"):
             continue
         checker.observe(

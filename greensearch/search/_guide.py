@@ -11,11 +11,10 @@ each guided measurement corrects the model's pair terms for the next proposal.
 Every knob value measured alone that is not a clear cost is combined: its ratio alone is
 below ``1 + margin`` (the checker's prune margin, 2 σ of a difference of two runs). A
 knob whose single run looked a few percent worse may be neutral (one noisy run) and may
-help once combined with the real savers: on the measured CPU landscape (CodeCarbon
-estimates, replayed over 20 seeds by ``benchmarks/search_efficiency.py``) the optimum holds
-two such knobs, and a rule that combined only clear savers (below ``1 - noise``) reached it
-in a median of 126 trials, this one in 18. Knobs never measured alone, degenerate alone or
-clearly costly are left to TPE.
+help once combined with the real savers: on the measured CPU landscape the optimum holds
+two such knobs, which a rule combining only clear savers (below ``1 - noise``) reached far
+later (``benchmarks/search_efficiency.py``; figures in ``benchmarks/README.md``). Knobs
+never measured alone, degenerate alone or clearly costly are left to TPE.
 A learned ΔF1 pair term counts against feasibility only once two combinations support
 it: one bundle's higher-order F1 drop, split evenly over its pairs, would otherwise rule
 out every subset of it.
@@ -26,8 +25,9 @@ from __future__ import annotations
 import itertools
 import math
 
+from greensearch.exceptions import MeasurementError
+from greensearch.interactions._model import OrthogonalityChecker
 from greensearch.knobs import Bundle
-from greensearch.search._orthogonality import OrthogonalityChecker
 from greensearch.search._space import SearchSpace, _conflict
 
 __all__ = ["MAX_CANDIDATES", "propose"]
@@ -64,7 +64,7 @@ def propose(
     column = {(name, value): i for i, (name, value, _) in enumerate(items)}
     rows = []
     for combo in itertools.product(*[[None, *candidates[n]] for n in knobs]):
-        chosen = [(n, v) for n, v in zip(knobs, combo) if v is not None]
+        chosen = [(n, v) for n, v in zip(knobs, combo, strict=True) if v is not None]
         if len(chosen) < 2 or _conflicting(space, [n for n, _ in chosen]):
             continue  # singles are measured already; conflicts never run
         rows.append([column[c] for c in chosen])
@@ -77,6 +77,8 @@ def propose(
     f1 = np.empty(len(items))
     for i, (name, value, _) in enumerate(items):
         pred = checker.predict({name: value})
+        if pred.energy_ratio is None or pred.delta_f1_pct is None:  # _candidates: measured only
+            raise MeasurementError(f"knob {name}={value} has no measured effect alone")
         log_e[i], f1[i] = math.log(pred.energy_ratio), pred.delta_f1_pct
     pred_e, pred_f1 = matrix @ log_e, matrix @ f1
     index = {item: i for i, (_, _, item) in enumerate(items)}

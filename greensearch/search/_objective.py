@@ -13,39 +13,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from greensearch._f1_judging import f1_judgement, resolution_pct
 from greensearch.config import StudyConfig
 from greensearch.exceptions import GreensearchError, MeasurementError
-from greensearch.knobs import Bundle, parse_bundle
-from greensearch.search._f1_judging import f1_judgement, resolution_pct
-from greensearch.search._measure import trial_attrs
+from greensearch.schema import TOP_LEVEL_ATTRS, Phase, TrialAttr, attrs_of
+from greensearch.search._extrapolate import trial_attrs
 from greensearch.search._space import SearchSpace
 
-__all__ = [
-    "TrialRunner",
-    "F1_LOSS_DEGENERATE",
-    "completed_at",
-    "measured",
-    "attrs_of",
-    "TOP_LEVEL_ATTRS",
-]
+if TYPE_CHECKING:
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial, Trial
 
-#: Figures stored as separate user attributes (sortable in optuna-dashboard); the rest of
-#: a measurement goes into one ``measurement`` attribute, since every attribute costs a
-#: storage commit.
-TOP_LEVEL_ATTRS = (
-    "energy_kwh",
-    "delta_energy_pct",
-    "delta_time_pct",
-    "delta_f1_pct",
-    "f1",
-    "feasible",
-    "f1_verdict",
-    "delta_f1_ci95_pct",
-    "n_seeds",
-    "method",
-)
+    from greensearch.energy import Meter
+    from greensearch.interactions._model import OrthogonalityChecker
+    from greensearch.knobs import KnobRegistry
+
+__all__ = ["F1_LOSS_DEGENERATE", "TrialRunner"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,11 +62,11 @@ class TrialRunner:
     study_cfg: StudyConfig
     space: SearchSpace
     budget_pct: float
-    meter: Any
+    meter: Meter | None
     fidelity: float = 1.0
     baseline_repeats: int = 3
     repeats: int = 3
-    checker_factory: Callable[[Any, float], Any] | None = None
+    checker_factory: Callable[[Study, float], OrthogonalityChecker] | None = None
     results_path: str | Path | None = None
     poll_s: float = 2.0
     wait_timeout_s: float = 6 * 3600.0
@@ -89,33 +74,37 @@ class TrialRunner:
     confidence: float = 0.95
     _warm: bool = False
 
-    def __call__(self, trial: Any) -> tuple[float, float]:
+    def __call__(self, trial: Trial) -> tuple[float, float]:
         import optuna
 
-        phase = trial.user_attrs.get("phase", "sampler")
-        fidelity = float(trial.user_attrs.get("fidelity", self.fidelity))
+        phase = trial.user_attrs.get(TrialAttr.PHASE, Phase.SAMPLER)
+        fidelity = float(trial.user_attrs.get(TrialAttr.FIDELITY, self.fidelity))
         bundle = self.space.sample(trial)
         key = self.space.key(bundle)
-        for name, value in (("phase", phase), ("fidelity", fidelity), ("knobs", key)):
+        for name, value in (
+            (TrialAttr.PHASE, phase),
+            (TrialAttr.FIDELITY, fidelity),
+            (TrialAttr.KNOBS, key),
+        ):
             if trial.user_attrs.get(name) != value:  # enqueued seeds carry them already
                 trial.set_user_attr(name, value)
         prior = self._wait_for_claim(trial, key, fidelity)
         if prior is not None:
             return self._reuse(trial, prior)
         baseline = None if not bundle else self._wait_for_baseline(trial, fidelity)
-        if phase == "sampler" and self.checker_factory is not None and bundle:
+        if phase == Phase.SAMPLER and self.checker_factory is not None and bundle:
             verdict = self.checker_factory(trial.study, fidelity).verdict(bundle)
             if verdict.prune:
                 reason = "; ".join(verdict.reasons) or "predicted worse than a subset"
-                trial.set_user_attr("pruned_reason", reason)
+                trial.set_user_attr(TrialAttr.PRUNED_REASON, reason)
                 raise optuna.TrialPruned(reason)
         from greensearch.pipeline import run_variant
 
         run = self.run_fn or run_variant
         repeats = 1
         if not bundle:
-            repeats = self.repeats if phase == "final" else self.baseline_repeats
-        elif phase == "final":
+            repeats = self.repeats if phase == Phase.FINAL else self.baseline_repeats
+        elif phase == Phase.FINAL:
             repeats = self.repeats
         try:  # the warm-up too: its failure is this trial's, with the real reason stored
             if self.run_fn is None:
@@ -145,16 +134,16 @@ class TrialRunner:
                 )
             )
         except GreensearchError as err:
-            trial.set_user_attr("error", str(err))
+            trial.set_user_attr(TrialAttr.ERROR, str(err))
             raise
-        attrs["targets"] = {n: list(self.space.registry.get(n).targets) for n in bundle}
+        attrs[TrialAttr.TARGETS] = {n: list(self.space.registry.get(n).targets) for n in bundle}
         _store(trial, attrs)
         return attrs["energy_kwh"], attrs["f1_loss_pct"]
 
     def warm(self) -> None:
         """One unmeasured warm-up run, once per process, before the first measured one."""
         if not self._warm:
-            _warm_up(self.study_cfg, self.space.registry)
+            _warm_up_run(self.study_cfg, self.space.registry)
             self._warm = True
 
     def _resolution(self, base: dict[str, Any], fidelity: float) -> float | None:
@@ -174,7 +163,7 @@ class TrialRunner:
             )
         return found
 
-    def _wait_for_claim(self, trial: Any, key: str, fidelity: float) -> Any | None:
+    def _wait_for_claim(self, trial: Trial, key: str, fidelity: float) -> FrozenTrial | None:
         """The earlier trial measuring this knob set at this fidelity, once it is finished."""
         import optuna
 
@@ -192,7 +181,7 @@ class TrialRunner:
             optuna.storages.fail_stale_trials(trial.study)
             time.sleep(self.poll_s)
 
-    def _wait_for_baseline(self, trial: Any, fidelity: float) -> Any:
+    def _wait_for_baseline(self, trial: Trial, fidelity: float) -> FrozenTrial:
         import optuna
 
         study = trial.study
@@ -219,12 +208,18 @@ class TrialRunner:
             time.sleep(self.poll_s)
 
     @staticmethod
-    def _reuse(trial: Any, prior: Any) -> tuple[float, float]:
+    def _reuse(trial: Trial, prior: FrozenTrial) -> tuple[float, float]:
         attrs = attrs_of(prior)
-        for name in ("phase", "knobs", "fidelity", "targets", "reused_from"):
+        for name in (
+            TrialAttr.PHASE,
+            TrialAttr.KNOBS,
+            TrialAttr.FIDELITY,
+            TrialAttr.TARGETS,
+            TrialAttr.REUSED_FROM,
+        ):
             attrs.pop(name, None)
         attrs.update(energy_kwh_spent=0.0, duration_s_spent=0.0)
-        trial.set_user_attr("reused_from", prior.number)
+        trial.set_user_attr(TrialAttr.REUSED_FROM, prior.number)
         _store(trial, attrs)
         return prior.values[0], prior.values[1]
 
@@ -251,7 +246,7 @@ class _UnmeteredWindows:
         """Nothing to release."""
 
 
-def _warm_up(study: StudyConfig, registry: Any) -> None:
+def _warm_up_run(study: StudyConfig, registry: KnobRegistry) -> None:
     """One short, unrecorded run before the first measured trial of a process.
 
     The first run of a process pays one-off costs (kernel and allocator warm-up, file
@@ -266,12 +261,13 @@ def _warm_up(study: StudyConfig, registry: Any) -> None:
     )
 
 
-def _defer(trial: Any, why: str) -> None:
+def _defer(trial: Trial, why: str) -> None:
     """Queue this trial again after what it waits for, then end it (retried, not lost).
 
     Optuna runs queued trials oldest first, so a killed baseline's retry comes after the
     trials queued while it ran; a trial that waited for it would wait forever in the one
-    process that could run it.
+    process that could run it. The copy carries Optuna's retry mark, so the trial counts
+    once.
 
     Raises:
         MeasurementError: always; the trial ends failed and its copy stands for it.
@@ -284,31 +280,26 @@ def _defer(trial: Any, why: str) -> None:
             params=trial.params,
             distributions=trial.distributions,
             user_attrs=dict(trial.user_attrs),
-            system_attrs={"failed_trial": trial.number},
+            system_attrs={"failed_trial": trial.number},  # RetryFailedTrialCallback's mark
         )
     )
-    trial.set_user_attr("deferred", why)
+    trial.set_user_attr(TrialAttr.DEFERRED, why)
     raise MeasurementError(f"trial {trial.number} deferred: {why}")
 
 
-def attrs_of(trial: Any) -> dict[str, Any]:
-    """All stored figures of a trial, the ``measurement`` dict merged in."""
-    merged = dict(trial.user_attrs.get("measurement", {}))
-    merged.update({k: v for k, v in trial.user_attrs.items() if k != "measurement"})
-    return merged
-
-
-def _store(trial: Any, attrs: dict[str, Any]) -> None:
+def _store(trial: Trial, attrs: dict[str, Any]) -> None:
     """Write a measurement with few commits, and the F1 constraint for the sampler."""
     for name in TOP_LEVEL_ATTRS:
         if name in attrs:  # a trial reused from an older study may lack newer figures
             trial.set_user_attr(name, attrs[name])
-    trial.set_user_attr("measurement", {k: v for k, v in attrs.items() if k not in TOP_LEVEL_ATTRS})
+    trial.set_user_attr(
+        TrialAttr.MEASUREMENT, {k: v for k, v in attrs.items() if k not in TOP_LEVEL_ATTRS}
+    )
     if hasattr(trial, "set_constraint"):
         trial.set_constraint("f1_budget", float(attrs["constraint"][0]))
 
 
-def _claims(study: Any, key: str, fidelity: float) -> list[Any]:
+def _claims(study: Study, key: str, fidelity: float) -> list[FrozenTrial]:
     import optuna
 
     states = (
@@ -321,34 +312,12 @@ def _claims(study: Any, key: str, fidelity: float) -> list[Any]:
         (
             t
             for t in trials
-            if t.user_attrs.get("knobs") == key
-            and t.user_attrs.get("fidelity") == fidelity
-            and "reused_from" not in t.user_attrs
+            if t.user_attrs.get(TrialAttr.KNOBS) == key
+            and t.user_attrs.get(TrialAttr.FIDELITY) == fidelity
+            and TrialAttr.REUSED_FROM not in t.user_attrs
         ),
         key=lambda t: t.number,
     )
-
-
-def completed_at(study: Any, fidelity: float) -> list[Any]:
-    """Measured (not reused) complete trials at ``fidelity``, oldest first."""
-    import optuna
-
-    return measured(
-        study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)), fidelity
-    )
-
-
-def measured(trials: list[Any], fidelity: float) -> list[Any]:
-    """The complete, measured (not reused) trials at ``fidelity`` among ``trials``."""
-    import optuna
-
-    return [
-        t
-        for t in trials
-        if t.state == optuna.trial.TrialState.COMPLETE
-        and t.user_attrs.get("fidelity") == fidelity
-        and "reused_from" not in t.user_attrs
-    ]
 
 
 def _deltas(
@@ -370,8 +339,3 @@ def _deltas(
         "constraint": [constraint],
         "feasible": constraint <= 0,
     }
-
-
-def bundle_of(trial: Any) -> Bundle:
-    """The knob bundle a stored trial measured."""
-    return parse_bundle(trial.user_attrs.get("knobs", ""))

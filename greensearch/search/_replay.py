@@ -15,13 +15,12 @@ from typing import Any
 
 from greensearch.knobs import Bundle, format_bundle
 from greensearch.pipeline import summarize
+from greensearch.schema import WINDOWS
 
 __all__ = ["Point", "ReplayRunner"]
 
 #: Smallest factor the per-run noise may apply (a run never costs nothing or less).
 _MIN_JITTER = 0.05
-
-_STAGES = ("data", "tokenize", "load", "train", "validate", "save", "eval")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +87,7 @@ class ReplayRunner:
         train_e, train_t = p.energy_kwh * p.train_share * frac, p.duration_s * p.train_share * frac
         stages = {
             name: {"energy_kwh": 0.0, "net_energy_kwh": 0.0, "duration_s": 0.0, "co2_kg": 0.0}
-            for name in _STAGES
+            for name in WINDOWS
         }
         stages["train"].update(energy_kwh=train_e * jitter, duration_s=train_t * jitter)
         stages["eval"].update(energy_kwh=fixed_e * jitter, duration_s=fixed_t * jitter)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from greensearch.knobs import Bundle, parse_bundle
+from greensearch.schema import StudyAttr
 from greensearch.search._space import SearchSpace
 
 __all__ = ["ROUND_ATTR", "Measured", "run_rounds"]
@@ -24,7 +25,7 @@ __all__ = ["ROUND_ATTR", "Measured", "run_rounds"]
 logger = logging.getLogger(__name__)
 
 #: Study user attribute prefix of one stored final run: ``<prefix>:<round>:<knobs>``.
-ROUND_ATTR = "greensearch:final_round"
+ROUND_ATTR = StudyAttr.FINAL_ROUND
 
 
 def _stored(ostudy: Any) -> dict[tuple[str, int], dict[str, Any]]:

@@ -23,205 +23,157 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from greensearch._budget import parse_f1_budget
+from greensearch._search_result import (
+    SearchResult,
+    build_result,
+    pick_finalists,
+    pick_near_misses,
+)
+from greensearch._storage import default_storage_url, open_storage, retried_trial_numbers
 from greensearch._threads import THREADS_ENV, use_thread_share
-from greensearch.config import StudyConfig
 from greensearch.exceptions import (
     ConfigError,
     GreensearchError,
     MeasurementError,
     StageFailedError,
 )
-from greensearch.knobs import default_registry, parse_bundle
-from greensearch.preflight import resume_problems
+from greensearch.knobs import Bundle, KnobRegistry, parse_bundle
+from greensearch.preflight import preflight_search, resume_problems
+from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, TrialAttr
 from greensearch.search._debris import StudyFootprint
 from greensearch.search._objective import TrialRunner
-from greensearch.search._result import build_result, pick_finalists, pick_near_misses
 from greensearch.search._rounds import Measured, run_rounds
+from greensearch.search._settings import SAMPLERS, SearchSettings, load_registry
 from greensearch.search._space import SearchSpace
-from greensearch.search._storage import default_storage_url, open_storage
 
-__all__ = ["optimize", "SAMPLERS", "make_sampler", "load_result"]
+if TYPE_CHECKING:
+    from optuna.samplers import BaseSampler
+    from optuna.storages import BaseStorage
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial
+
+    from greensearch.energy import Meter
+    from greensearch.interactions._model import OrthogonalityChecker
+
+__all__ = ["SAMPLERS", "make_sampler", "optimize"]
 
 logger = logging.getLogger(__name__)
 
-SAMPLERS = ("tpe", "nsga2", "gp", "random", "grid")
-
 
 def optimize(
-    study: str | Path | StudyConfig | None = None,
+    settings: SearchSettings,
     *,
-    budget_f1: str | float = "-1%",
-    n_trials: int | None = None,
-    study_name: str | None = None,
-    storage: str | Any | None = None,
-    sampler: str = "tpe",
-    fidelity: float = 0.25,
-    repeats: int = 3,
-    baseline_repeats: int = 3,
-    finalists: int = 1,
-    near_misses: int = 1,
-    prune: bool = True,
-    guide: bool | None = None,
-    meter: str | Any = "auto",
-    idle_seconds: float = 2.0,
-    n_workers: int = 1,
-    seed: int = 0,
-    include: list[str] | None = None,
-    exclude: list[str] | None = None,
-    results_path: str | Path | None = None,
-    search_only: bool = False,
-    progress: Callable[[str, int, int], None] | None = None,
-    registry: Any = None,
+    storage: BaseStorage | None = None,
+    meter: Meter | None = None,
+    registry: KnobRegistry | None = None,
     run_fn: Callable[..., dict[str, Any]] | None = None,
-    accept_changed_settings: bool = False,
-    confidence: float = 0.95,
-) -> dict[str, Any]:
+    progress: Callable[[str, int, int], None] | None = None,
+) -> SearchResult:
     """Search knob bundles for the lowest energy within an F1 budget.
 
     Args:
-        study: Study file or config (default: the embedded study).
-        budget_f1: Accepted F1 loss: ``"-1%"``, ``"1%"`` or a float percentage.
-        n_trials: Search trials in the study, seeds included (default: seeds + 8).
-        study_name: Optuna study name (default: ``<study>-f1-<budget>``); same name resumes.
-        storage: Optuna storage URL (default ``sqlite:///studies/<study_name>.db``) or an
-            Optuna storage object (e.g. ``InMemoryStorage`` for tests and replays).
-        sampler: One of ``tpe``, ``nsga2``, ``gp``, ``random``, ``grid``.
-        fidelity: Fraction of training steps per search trial (1.0: full runs).
-        repeats: Full-fidelity runs of each finalist and of the baseline.
-        baseline_repeats: Runs of the baseline at search fidelity (noise estimate).
-        finalists: How many of the cheapest feasible bundles are re-measured.
-        near_misses: How many bundles that missed the budget by at most the budget
-            again, and are cheaper than every finalist, are re-measured too (the
-            short run's F1 may be pessimistic; the full-fidelity budget stays strict).
-        prune: Let the orthogonality checker skip combinations predicted to lose.
-        guide: Alternate sampler trials with the bundle the checker's model predicts
-            cheapest within the budget (model-guided trials). ``None`` (default): on,
-            except in ``search_only`` workers, so the main process alone proposes and no
-            two processes enqueue the same bundle.
-        meter: Meter name for ``make_meter`` or a meter object.
-        idle_seconds: Idle power sampling before the first trial (0 skips).
-        n_workers: Worker processes sharing the study (this one included).
-        seed: Sampler seed.
-        include: Search only these knobs.
-        exclude: Never search these knobs.
-        results_path: JSON Lines file every run is appended to.
-        search_only: Stop after the search phase (used by extra workers).
-        progress: Called as ``progress(phase, done, total)`` after each trial.
-        registry: Knob registry (default: the built-in knobs).
+        settings: What to search and how (see :class:`SearchSettings`).
+        storage: An Optuna storage object to use instead of ``settings.storage`` (e.g.
+            ``InMemoryStorage`` for tests and replays; not shareable with workers).
+        meter: A meter object to use instead of opening ``settings.meter`` (with
+            ``run_fn`` and no meter, none is opened: a replay measures nothing).
+        registry: A knob registry object instead of ``settings.registry``.
         run_fn: Replaces the real pipeline run (e.g. a :class:`ReplayRunner`).
-        accept_changed_settings: Resume a study whose stored budget, fidelity, study file,
-            knob space or meter differ from these (the change is recorded in the study);
-            without it such a resume is refused.
-        confidence: Confidence of the one-sided ΔF1 bounds behind every F1 verdict
-            (finalists, oracle); 0.5 is the point-estimate rule.
+        progress: Called as ``progress(phase, done, total)`` after each trial.
 
     Returns:
-        The result dict (``oracle``, ``pareto``, ``n_trials``, ``n_pruned``,
-        ``search_energy_kwh``, ...), also what ``greensearch optimize --json`` prints.
+        The typed result; ``to_dict()`` is what ``greensearch optimize --json`` prints.
 
     Raises:
-        PreflightError: every bad argument, study, dataset, path or storage, at once,
-            before any storage is created or energy spent.
-        ConfigError: a resume with other settings, or a storage that cannot be opened.
+        ConfigError: bad storage or knobs, or extra workers asked for with objects they
+            cannot receive.
     """
     import optuna
 
-    from greensearch.preflight import preflight_search
-
-    registry = registry if registry is not None else default_registry()
+    s = settings
+    cfg, budget, fidelity = s.study, s.budget_f1_pct, s.fidelity
+    if s.n_workers > 1:
+        _check_shareable(storage=storage, meter=meter, registry=registry, run_fn=run_fn)
+    registry = registry if registry is not None else load_registry(s.registry)
     checked = preflight_search(  # every input checked before a file exists or a joule is spent
-        study,
-        budget_f1=budget_f1,
-        n_trials=n_trials,
-        study_name=study_name,
-        storage=storage,
-        sampler=sampler,
+        cfg,
+        budget_f1=budget,
+        n_trials=s.n_trials,
+        study_name=s.study_name,
+        storage=storage if storage is not None else s.storage,
+        sampler=s.sampler,
         fidelity=fidelity,
-        repeats=repeats,
-        baseline_repeats=baseline_repeats,
-        finalists=finalists,
-        near_misses=near_misses,
-        n_workers=n_workers,
-        seed=seed,
-        include=include,
-        exclude=exclude,
-        results_path=results_path,
+        repeats=s.repeats,
+        baseline_repeats=s.baseline_repeats,
+        finalists=s.finalists,
+        near_misses=s.near_misses,
+        n_workers=s.n_workers,
+        seed=s.seed,
+        include=list(s.include) or None,
+        exclude=list(s.exclude) or None,
+        results_path=s.results_path,
         registry=registry,
         check_data=run_fn is None,
-        confidence=confidence,
+        confidence=s.confidence,
     )
     for note in checked.notes:
         logger.warning("%s", note)
-    cfg, budget, space = checked.study, checked.budget_pct, checked.space
-    name, total = checked.study_name, checked.n_trials
+    space, name, total = checked.space, checked.study_name, checked.n_trials
     footprint = StudyFootprint.before(checked.storage, name)  # before anything is made
-    url = default_storage_url(name) if storage is None else storage
-    threads = use_thread_share(n_workers) if run_fn is None else None
+    url = s.storage if s.storage is not None else default_storage_url(name)
+    threads = use_thread_share(s.n_workers) if run_fn is None else None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    workers: list[subprocess.Popen[bytes]] = []
-    owned_meter = isinstance(meter, str)
+    # a replay (run_fn) measures nothing: no meter is opened for it unless one is given
+    owned_meter = meter is None and run_fn is None
     the_meter: Any = None
+    meter_name = s.meter if meter is None else str(getattr(meter, "name", meter))
+    workers: list[subprocess.Popen[bytes]] = []
     try:
-        the_storage = open_storage(url) if isinstance(url, str) else url
+        the_storage = storage if storage is not None else open_storage(url)
         footprint.opened(the_storage)
         ostudy = optuna.create_study(
             study_name=name,
             storage=the_storage,
             load_if_exists=True,
             directions=["minimize", "minimize"],
-            sampler=make_sampler(sampler, space, seed),
+            sampler=make_sampler(s.sampler, space, s.seed),
         )
-        meter_name = meter if isinstance(meter, str) else str(getattr(meter, "name", meter))
-        _remember(
-            ostudy, cfg, budget, fidelity, space, meter_name, accept_changed_settings, threads
-        )
-        the_meter = _open_meter(meter, idle_seconds) if owned_meter else meter
+        _remember(ostudy, s, space, meter_name, threads)
+        with warnings.catch_warnings():  # set_metric_names is "experimental" in Optuna
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            ostudy.set_metric_names(list(OBJECTIVE_NAMES))
+        the_meter = _open_meter(s.meter, s.idle_seconds) if owned_meter else meter
         runner = TrialRunner(
             study_cfg=cfg,
             space=space,
             budget_pct=budget,
             meter=the_meter,
             fidelity=fidelity,
-            baseline_repeats=baseline_repeats,
-            repeats=repeats,
-            checker_factory=_checker_factory(registry) if prune else None,
-            results_path=results_path,
+            baseline_repeats=s.baseline_repeats,
+            repeats=s.repeats,
+            checker_factory=_checker_factory(registry) if s.prune else None,
+            results_path=s.results_path,
             run_fn=run_fn,
-            confidence=confidence,
+            confidence=s.confidence,
         )
         _seed(ostudy, space, fidelity)
         workers = _spawn_workers(
-            n_workers - 1,
-            cfg,
-            url,
-            name,
-            budget,
-            sampler,
-            fidelity,
-            total,
-            prune,
-            seed,
-            include,
-            exclude,
-            meter_name=meter_name if owned_meter else None,
-            threads=threads,
+            s.n_workers - 1, s.replace(study_name=name, storage=url), threads=threads
         )
         # One process guides and settles: extra workers only sample, so they never race
         # the main process to enqueue the same proposal or to pop the same retry.
-        guiding = (not search_only) if guide is None else guide
+        guiding = (not s.search_only) if s.guide is None else s.guide
         guide_fn = _guide_factory(registry, space, fidelity, budget) if guiding else None
         _search(ostudy, runner, total, progress, gc_after_trial=run_fn is None, guide=guide_fn)
         for w in workers:
             w.wait()
-        if not search_only:
+        if not s.search_only:
             _settle(ostudy, the_storage, runner)
-            _finals(ostudy, space, fidelity, budget, finalists, near_misses, runner, progress)
+            _finals(ostudy, space, fidelity, budget, s.finalists, s.near_misses, runner, progress)
     except BaseException:
-        if not search_only:  # a study that measured nothing is debris: leave none behind
+        if not s.search_only:  # a study that measured nothing is debris: leave none behind
             footprint.remove_if_empty()
         raise
     finally:
@@ -233,37 +185,43 @@ def optimize(
     return build_result(ostudy, fidelity=fidelity, budget_pct=budget)
 
 
-def load_result(
-    study_name: str, storage: str, *, budget_f1: str | float | None = None
-) -> dict[str, Any]:
-    """Rebuild the result of a stored study without running anything."""
-    import optuna
+def _check_shareable(
+    *,
+    storage: BaseStorage | None,
+    meter: Meter | None,
+    registry: KnobRegistry | None,
+    run_fn: Callable[..., dict[str, Any]] | None,
+) -> None:
+    """Extra workers get the settings alone: refuse objects they would silently lack."""
+    given = [
+        (flag, fix)
+        for flag, value, fix in (
+            ("a storage object", storage, "a storage URL in settings.storage"),
+            ("a meter object", meter, "a meter name in settings.meter"),
+            ("a registry object", registry, "a module:function in settings.registry"),
+            ("run_fn", run_fn, "the real pipeline"),
+        )
+        if value is not None
+    ]
+    if given:
+        flag, fix = given[0]
+        raise ConfigError(
+            f"--n-workers needs settings the workers can rebuild, not {flag}; use {fix}"
+        )
 
-    try:
-        ostudy = optuna.load_study(study_name=study_name, storage=open_storage(storage))
-    except KeyError as err:
-        raise ConfigError(f"no study named '{study_name}' in {storage}") from err
-    attrs = ostudy.user_attrs
-    budget = (
-        attrs.get("budget_f1_pct", 1.0)
-        if budget_f1 is None
-        else (budget_f1 if isinstance(budget_f1, float) else parse_f1_budget(budget_f1))
-    )
-    return build_result(ostudy, fidelity=attrs.get("fidelity", 1.0), budget_pct=abs(budget))
 
-
-def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
+def make_sampler(name: str, space: SearchSpace, seed: int) -> BaseSampler:
     """Build the Optuna sampler; every one honours the F1 constraint where Optuna can."""
     import optuna
 
     # Trials report the F1 budget through ``trial.set_constraint`` (Optuna >= 5), which
     # the constrained samplers read; older Optuna needs ``constraints_func`` instead.
-    legacy = (
+    legacy: dict[str, Any] = (
         {}
         if hasattr(optuna.trial.Trial, "set_constraint")
         else {
             "constraints_func": lambda t: list(
-                t.user_attrs.get("measurement", {}).get("constraint", [float("inf")])
+                t.user_attrs.get(TrialAttr.MEASUREMENT, {}).get("constraint", [float("inf")])
             )
         }
     )
@@ -286,32 +244,31 @@ def make_sampler(name: str, space: SearchSpace, seed: int) -> Any:
 
 
 def _remember(
-    ostudy: Any,
-    cfg: StudyConfig,
-    budget: float,
-    fidelity: float,
+    ostudy: Study,
+    s: SearchSettings,
     space: SearchSpace,
     meter: str,
-    accept_changed: bool,
     threads: int | None,
 ) -> None:
     """Store the search's settings with the study; refuse a resume that changes them.
 
     Raises:
         ConfigError: the stored study was searched with other settings (one line lists
-            what differs), unless ``accept_changed``; then the change is recorded.
+            what differs), unless ``s.accept_changed_settings``; then the change is
+            recorded in the study.
     """
+    cfg = s.study
     settings = {
-        "budget_f1_pct": budget,
-        "fidelity": fidelity,
-        "study_file": cfg.source,
-        "study_settings": {k: v for k, v in cfg.to_dict().items() if k != "source"},
-        "space": {k: list(v) for k, v in space.choices.items()},
-        "meter": meter,
+        StudyAttr.BUDGET_F1_PCT: s.budget_f1_pct,
+        StudyAttr.FIDELITY: s.fidelity,
+        StudyAttr.STUDY_FILE: cfg.source,
+        StudyAttr.STUDY_SETTINGS: {k: v for k, v in cfg.to_dict().items() if k != "source"},
+        StudyAttr.SPACE: {k: list(v) for k, v in space.choices.items()},
+        StudyAttr.METER: meter,
     }
     known = ostudy.user_attrs
     diffs = resume_problems(known, settings)
-    if diffs and not accept_changed:
+    if diffs and not s.accept_changed_settings:
         raise ConfigError(
             f"study '{ostudy.study_name}' was searched with other settings: "
             + "; ".join(diffs)
@@ -320,19 +277,19 @@ def _remember(
         )
     if diffs:
         logger.warning("resuming with changed settings: %s", "; ".join(diffs))
-        history = list(known.get("settings_changes", []))
+        history = list(known.get(StudyAttr.SETTINGS_CHANGES, []))
         history.append({"at": time.strftime("%Y-%m-%dT%H:%M:%S"), "changes": diffs})
-        ostudy.set_user_attr("settings_changes", history)
-    ostudy.set_user_attr("study", cfg.name)
+        ostudy.set_user_attr(StudyAttr.SETTINGS_CHANGES, history)
+    ostudy.set_user_attr(StudyAttr.STUDY, cfg.name)
     for key, value in settings.items():
         if known.get(key) != value:
             ostudy.set_user_attr(key, value)
-    ostudy.set_user_attr("skipped_knobs", space.skipped)
+    ostudy.set_user_attr(StudyAttr.SKIPPED_KNOBS, space.skipped)
     if threads is not None:
-        ostudy.set_user_attr("torch_threads", threads)
+        ostudy.set_user_attr(StudyAttr.TORCH_THREADS, threads)
 
 
-def _seed(ostudy: Any, space: SearchSpace, fidelity: float) -> None:
+def _seed(ostudy: Study, space: SearchSpace, fidelity: float) -> None:
     """Enqueue the baseline and each single knob unless the study already has them."""
     import optuna
 
@@ -342,28 +299,30 @@ def _seed(ostudy: Any, space: SearchSpace, fidelity: float) -> None:
         optuna.trial.TrialState.WAITING,
     )
     have = {
-        t.user_attrs.get("knobs")
+        t.user_attrs.get(TrialAttr.KNOBS)
         for t in ostudy.get_trials(deepcopy=False, states=states)
-        if t.user_attrs.get("fidelity") == fidelity
+        if t.user_attrs.get(TrialAttr.FIDELITY) == fidelity
     }
-    seeds = [("baseline", {})] + [("single", b) for b in space.singles()]
+    seeds: list[tuple[str, Bundle]] = [(Phase.BASELINE, {})]
+    seeds += [(Phase.SINGLE, b) for b in space.singles()]
     for phase, bundle in seeds:
         key = space.key(bundle)
         if key in have:
             continue
         ostudy.enqueue_trial(
-            space.params_of(bundle), user_attrs={"phase": phase, "fidelity": fidelity, "knobs": key}
+            space.params_of(bundle),
+            user_attrs={TrialAttr.PHASE: phase, TrialAttr.FIDELITY: fidelity, TrialAttr.KNOBS: key},
         )
 
 
 def _search(
-    ostudy: Any,
+    ostudy: Study,
     runner: TrialRunner,
     total: int,
     progress: Callable[[str, int, int], None] | None,
     *,
     gc_after_trial: bool,
-    guide: Callable[[Any], None] | None = None,
+    guide: Callable[[Study], None] | None = None,
 ) -> None:
     import optuna
 
@@ -374,13 +333,11 @@ def _search(
             optuna.trial.TrialState.FAIL,
         )
         trials = ostudy.get_trials(deepcopy=False, states=states)
-        retried = {
-            t.system_attrs["failed_trial"]
-            for t in ostudy.get_trials(deepcopy=False)
-            if "failed_trial" in t.system_attrs
-        }
+        retried = retried_trial_numbers(ostudy.get_trials(deepcopy=False))
         return sum(
-            1 for t in trials if t.user_attrs.get("phase") != "final" and t.number not in retried
+            1
+            for t in trials
+            if t.user_attrs.get(TrialAttr.PHASE) != Phase.FINAL and t.number not in retried
         )
 
     def running() -> int:
@@ -390,20 +347,23 @@ def _search(
         also run its retry: more trials than --n-trials.
         """
         trials = ostudy.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-        return sum(1 for t in trials if t.user_attrs.get("phase") != "final")
+        return sum(1 for t in trials if t.user_attrs.get(TrialAttr.PHASE) != Phase.FINAL)
 
     baseline_error: list[str] = []
 
-    def stop_when_done(study: Any, trial: Any) -> None:
+    def stop_when_done(study: Study, trial: FrozenTrial) -> None:
         n = done()
         if progress is not None:
             progress("search", min(n, total), total)
-        if trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs.get("knobs") == "":
-            baseline_error.append(trial.user_attrs.get("error", "the baseline run failed"))
+        if (
+            trial.state == optuna.trial.TrialState.FAIL
+            and trial.user_attrs.get(TrialAttr.KNOBS) == ""
+        ):
+            baseline_error.append(trial.user_attrs.get(TrialAttr.ERROR, "the baseline run failed"))
             study.stop()  # nothing can be judged without a baseline
         if n + running() >= total:
             study.stop()
-        elif guide is not None and trial.user_attrs.get("phase") != "guided":
+        elif guide is not None and trial.user_attrs.get(TrialAttr.PHASE) != Phase.GUIDED:
             guide(study)
 
     if done() + running() >= total:
@@ -420,7 +380,7 @@ def _search(
         raise MeasurementError(f"search stopped: {baseline_error[0]}")
 
 
-def _settle(ostudy: Any, storage: Any, runner: TrialRunner) -> None:
+def _settle(ostudy: Study, storage: BaseStorage, runner: TrialRunner) -> None:
     """Wait out the trials still running elsewhere; run the retries of dead ones.
 
     A trial left ``RUNNING`` by a killed process holds its knob set (nothing else measures
@@ -450,44 +410,47 @@ def _settle(ostudy: Any, storage: Any, runner: TrialRunner) -> None:
         time.sleep(runner.poll_s)
 
 
-def _heartbeat_enabled(storage: Any) -> bool:
+def _heartbeat_enabled(storage: BaseStorage) -> bool:
     """Whether dead trials are ever detected (RDB storages opened with a heartbeat)."""
     interval = getattr(storage, "get_heartbeat_interval", None)
     return callable(interval) and interval() is not None
 
 
 def _guide_factory(
-    registry: Any, space: SearchSpace, fidelity: float, budget: float
-) -> Callable[[Any], None]:
+    registry: KnobRegistry, space: SearchSpace, fidelity: float, budget: float
+) -> Callable[[Study], None]:
     """A callback step that enqueues the model's next bundle once the seeds are done."""
     import optuna
 
     from greensearch.search._checking import checker_from_trials
     from greensearch.search._guide import propose
 
-    def step(ostudy: Any) -> None:
+    def step(ostudy: Study) -> None:
         trials = [
-            t for t in ostudy.get_trials(deepcopy=False) if t.user_attrs.get("fidelity") == fidelity
+            t
+            for t in ostudy.get_trials(deepcopy=False)
+            if t.user_attrs.get(TrialAttr.FIDELITY) == fidelity
         ]
         if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
             return  # seeds (or another worker's proposal) still to run
         # pruned bundles stay proposable: the sampler's pick was pruned on the evidence of
         # its time, and the model may now rank the same bundle first
-        tried = {
-            t.user_attrs.get("knobs")
+        tried: set[str] = {
+            t.user_attrs[TrialAttr.KNOBS]
             for t in trials
-            if t.user_attrs.get("knobs") and t.state != optuna.trial.TrialState.PRUNED
+            if t.user_attrs.get(TrialAttr.KNOBS) and t.state != optuna.trial.TrialState.PRUNED
         }
         # A bundle predicted within the budget plus the F1 loss this task cannot resolve
         # is not confidently infeasible, so it stays proposable (no slack where trials
         # kept no predictions: replayed landscapes).
         slack = next(
             (
-                float(t.user_attrs["measurement"]["f1_resolution_pct"])
+                float(t.user_attrs[TrialAttr.MEASUREMENT]["f1_resolution_pct"])
                 for t in trials
                 if t.state == optuna.trial.TrialState.COMPLETE
-                and t.user_attrs.get("knobs") == ""
-                and (t.user_attrs.get("measurement") or {}).get("f1_resolution_pct") is not None
+                and t.user_attrs.get(TrialAttr.KNOBS) == ""
+                and (t.user_attrs.get(TrialAttr.MEASUREMENT) or {}).get("f1_resolution_pct")
+                is not None
             ),
             0.0,
         )
@@ -502,14 +465,18 @@ def _guide_factory(
             logger.info("model-guided trial next: %s", key)
             ostudy.enqueue_trial(
                 space.params_of(bundle),
-                user_attrs={"phase": "guided", "fidelity": fidelity, "knobs": key},
+                user_attrs={
+                    TrialAttr.PHASE: Phase.GUIDED,
+                    TrialAttr.FIDELITY: fidelity,
+                    TrialAttr.KNOBS: key,
+                },
             )
 
     return step
 
 
 def _finals(
-    ostudy: Any,
+    ostudy: Study,
     space: SearchSpace,
     fidelity: float,
     budget: float,
@@ -530,9 +497,11 @@ def _finals(
 
     def finals(*states: Any) -> set[str]:
         return {
-            t.user_attrs.get("knobs")
+            t.user_attrs[TrialAttr.KNOBS]
             for t in ostudy.get_trials(deepcopy=False, states=states)
-            if t.user_attrs.get("fidelity") == 1.0 and t.user_attrs.get("phase") == "final"
+            if isinstance(t.user_attrs.get(TrialAttr.KNOBS), str)
+            and t.user_attrs.get(TrialAttr.FIDELITY) == 1.0
+            and t.user_attrs.get(TrialAttr.PHASE) == Phase.FINAL
         }
 
     complete = finals(optuna.trial.TrialState.COMPLETE)
@@ -542,17 +511,21 @@ def _finals(
     summaries = run_rounds(ostudy, pending, runner, progress)
     for key in pending:
         if key not in queued:
-            attrs: dict[str, Any] = {"phase": "final", "fidelity": 1.0, "knobs": key}
+            attrs: dict[str, Any] = {
+                TrialAttr.PHASE: Phase.FINAL,
+                TrialAttr.FIDELITY: 1.0,
+                TrialAttr.KNOBS: key,
+            }
             attrs["rounds"] = True
             if key in near:
-                attrs["near_miss"] = True
+                attrs[TrialAttr.NEAR_MISS] = True
             ostudy.enqueue_trial(space.params_of(parse_bundle(key)), user_attrs=attrs)
     recorder = dataclasses.replace(runner, run_fn=Measured(summaries, space))
     while finals(optuna.trial.TrialState.WAITING):
         ostudy.optimize(recorder, n_trials=1, catch=(StageFailedError, GreensearchError))
 
 
-def _open_meter(name: str, idle_seconds: float) -> Any:
+def _open_meter(name: str, idle_seconds: float) -> Meter:
     from greensearch.energy import make_meter, measure_idle_power
 
     meter = make_meter(name)
@@ -561,77 +534,36 @@ def _open_meter(name: str, idle_seconds: float) -> Any:
     return meter
 
 
-def _checker_factory(registry: Any) -> Callable[[Any, float], Any]:
+def _checker_factory(registry: KnobRegistry) -> Callable[[Study, float], OrthogonalityChecker]:
     from greensearch.search._checking import checker_from_study
 
-    def factory(ostudy: Any, fidelity: float) -> Any:
+    def factory(ostudy: Study, fidelity: float) -> OrthogonalityChecker:
         return checker_from_study(registry, ostudy, fidelity)
 
     return factory
 
 
 def _spawn_workers(
-    n: int,
-    cfg: StudyConfig,
-    url: str,
-    name: str,
-    budget: float,
-    sampler: str,
-    fidelity: float,
-    total: int,
-    prune: bool,
-    seed: int,
-    include: list[str] | None,
-    exclude: list[str] | None,
-    *,
-    meter_name: str | None = None,
-    threads: int | None = None,
-) -> list[Any]:
+    n: int, settings: SearchSettings, *, threads: int | None = None
+) -> list[subprocess.Popen[bytes]]:
     """Start ``n`` extra worker processes on the same storage (search phase only).
 
-    Each gets the same meter (a resume with another would be refused) and, through
-    ``GREENSEARCH_TORCH_THREADS``, its share of the cores, as this process took its own.
+    Each gets the main process's settings whole, as JSON (the study, meter, results file,
+    repeats, registry...), changed only where a worker must differ: its own sampler seed,
+    the search phase alone, one process, no idle sampling (the main process did it), and,
+    through ``GREENSEARCH_TORCH_THREADS``, its share of the cores as this process took its own.
     """
     if n <= 0:
         return []
-    if url.startswith("sqlite"):
+    assert settings.storage is not None  # optimize() passes the URL it opened
+    if settings.storage.startswith("sqlite"):
         logger.warning("several workers on SQLite contend for one file lock; prefer PostgreSQL")
     procs = []
     for i in range(n):
-        cmd = [
-            sys.executable,
-            "-m",
-            "greensearch",
-            "-q",
-            "optimize",
-            "--storage",
-            url,
-            "--study-name",
-            name,
-            "--budget-f1",
-            f"{budget:g}%",
-            "--sampler",
-            sampler,
-            "--fidelity",
-            str(fidelity),
-            "--n-trials",
-            str(total),
-            "--seed",
-            str(seed + i + 1),
-            "--search-only",
-            "--idle-seconds",
-            "0",
-        ]
-        if cfg.source and Path(cfg.source).is_file():
-            cmd += ["--study", cfg.source]
-        if not prune:
-            cmd.append("--no-prune")
-        if include:
-            cmd += ["--include", ",".join(include)]
-        if exclude:
-            cmd += ["--exclude", ",".join(exclude)]
-        if meter_name is not None:
-            cmd += ["--meter", meter_name]
+        mine = settings.replace(
+            seed=settings.seed + i + 1, search_only=True, n_workers=1, idle_seconds=0.0
+        )
+        cmd = [sys.executable, "-m", "greensearch.search._worker", mine.to_json()]
         env = dict(os.environ)
         if threads is not None:
             env[THREADS_ENV] = str(threads)

@@ -16,7 +16,8 @@ from typing import Any
 
 from greensearch.config import load_study
 from greensearch.knobs import parse_bundle
-from greensearch.search import Point, ReplayRunner, optimize
+from greensearch.search import Point, ReplayRunner
+from tests.search.run_search import run_search
 
 BASE_ENERGY_KWH = 2.0e-4
 BASE_TIME_S = 60.0
@@ -82,6 +83,6 @@ def make_study(storage: Any, name: str = "default-replay", **kw: Any) -> dict[st
     try:
         # the default study keeps torch_compile out of its search (too slow on a CPU); the
         # replay models it, so it is searched here
-        return optimize(load_study(None).replace(search_exclude=()), **args)
+        return run_search(load_study(None).replace(search_exclude=()), **args).to_dict()
     finally:
         gc.unfreeze()

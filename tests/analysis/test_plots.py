@@ -67,3 +67,15 @@ def test_png_without_chromium_is_one_line_config_error(
         "PNG export needs Chromium: apt-get install chromium (or pip install kaleido and run "
         "`plotly_get_chrome`)"
     )
+
+
+def test_figure2_stars_the_table_oracle_only_when_asked(paper) -> None:  # type: ignore[no-untyped-def]
+    def names(fig) -> list[str]:  # type: ignore[no-untyped-def]
+        return [t.name for t in fig.data]
+
+    starred = names(figure2(paper, stage="eval", budget_f1_pct=1.0))
+    assert any(n.startswith("oracle: lowest energy within -1% F1") for n in starred)
+    bare = names(figure2(paper, stage="eval", budget_f1_pct=1.0, table_oracle=False))
+    assert not [n for n in bare if "oracle" in n] and "baseline" in bare
+    framed = names(frontier_figure(paper, budget_f1_pct=1.0, table_oracle=False))
+    assert not [n for n in framed if "oracle" in n] and "Pareto frontier" in framed

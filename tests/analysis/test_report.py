@@ -71,3 +71,23 @@ def test_user_text_is_escaped(report, tmp_path: Path) -> None:  # type: ignore[n
     page = write_report(hostile, tmp_path / "x.html").read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_a_study_without_an_oracle_stars_no_oracle(tmp_path: Path) -> None:
+    """Before the finals there is no oracle: the figures must not call any point one."""
+    import json
+
+    from tests.analysis.replay_study import make_study
+
+    url = f"journal:{tmp_path / 'search-only.journal'}"
+    make_study(url, name="searching", search_only=True, n_trials=12)
+    report = study_report(url, "searching")
+    assert report.result["oracle"] is None and report.oracle_variant is None
+    page = write_report(report, tmp_path / "r.html").read_text(encoding="utf-8")
+    names = [
+        trace.get("name", "")
+        for blob in re.findall(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*\{", page)
+        for trace in json.loads(blob)
+    ]
+    assert "baseline" in names  # the figures were found and parsed
+    assert not [n for n in names if "oracle" in n], names

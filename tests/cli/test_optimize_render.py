@@ -6,21 +6,24 @@ import optuna
 
 from greensearch.cli._optimize import render
 from greensearch.config import StudyConfig
-from greensearch.search import optimize
 from greensearch.search._replay import Point, ReplayRunner
 from tests.search.landscape import BASE_F1, landscape, make_registry
+from tests.search.run_search import run_search
 
 
 def _result(clock_meter, **kw):
-    """All 8 combinations of three knobs measured (4 seeds + the grid's 8 points); trim loses 1.1 F1 points in short runs
-    only, so ``compile,prune=2,trim`` is a near miss that meets the budget in full runs."""
+    """All 8 combinations of three knobs measured (4 seeds + the grid's 8 points).
+
+    trim loses 1.1 F1 points in short runs only, so ``compile,prune=2,trim`` is a near miss
+    that meets the budget in full runs.
+    """
     points = landscape()
     for key, p in points.items():
         if "trim" in key.split(","):
             points[key] = Point(
                 p.energy_kwh, p.duration_s, p.f1, short_run_f1=p.f1 - BASE_F1 * 0.011
             )
-    return optimize(
+    return run_search(
         StudyConfig(name="replay", source="<replay>"),
         budget_f1="-1%",
         n_trials=12,

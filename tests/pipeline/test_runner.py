@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -98,7 +99,11 @@ def test_repeats_append_each_run_and_summarize(tiny_study, clock_meter, tmp_path
     energies = [r["energy_kwh"] for r in lines]
     assert summary["energy_kwh"] == pytest.approx(sum(energies) / 2)
     stats = summary["stats"]["energy_kwh"]
-    assert stats["n"] == 2 and stats["ci95_low"] <= summary["energy_kwh"] <= stats["ci95_high"]
+    # two runs: std = |a - b| / sqrt 2, half-width = t(1 dof) x std / sqrt 2 = 12.706 |a - b| / 2
+    spread = abs(energies[0] - energies[1])
+    assert stats["n"] == 2 and stats["std"] == pytest.approx(spread / math.sqrt(2))
+    assert stats["ci95_high"] - stats["mean"] == pytest.approx(12.7062 * spread / 2, rel=1e-4)
+    assert stats["mean"] - stats["ci95_low"] == pytest.approx(12.7062 * spread / 2, rel=1e-4)
     assert summary["repeats"] == 2
 
 

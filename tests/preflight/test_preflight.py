@@ -201,24 +201,25 @@ def tiny_study():
 
 
 def test_optimize_names_every_misspelt_knob_and_creates_no_storage(tmp_path):
-    from greensearch.search._study import optimize
+    from greensearch.config import StudyConfig
     from tests.search.landscape import make_registry
+    from tests.search.run_search import run_search
 
     with pytest.raises(PreflightError) as err:
-        optimize(
-            None,
+        run_search(
+            StudyConfig(),
             include=["prun", "trimm"],
             exclude=["x"],
             registry=make_registry(),
             run_fn=lambda *a, **k: {},
             storage=f"sqlite:///{tmp_path / 'db' / 's.db'}",
-            n_trials=0,
+            seed=2**32,
         )
     assert err.value.problems == [
+        "--seed must be in 0..4294967295 (the sampler's range), got 4294967296",
         "unknown knob 'prun'; did you mean prune? `greensearch knobs` lists them",
         "unknown knob 'trimm'; did you mean trim? `greensearch knobs` lists them",
         "unknown knob 'x'; `greensearch knobs` lists them",
-        "--n-trials must be at least 1, got 0",
     ]
     assert list(tmp_path.iterdir()) == []
 

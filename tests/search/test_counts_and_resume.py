@@ -8,9 +8,9 @@ import pytest
 from greensearch.config import StudyConfig
 from greensearch.exceptions import ConfigError, PreflightError
 from greensearch.search._replay import ReplayRunner
-from greensearch.search._study import optimize
 from tests.conftest import ClockMeter
 from tests.search.landscape import landscape, make_registry
+from tests.search.run_search import run_search
 
 
 def _search(storage, runner=None, **kw):
@@ -26,7 +26,7 @@ def _search(storage, runner=None, **kw):
         "run_fn": runner or ReplayRunner(landscape()),
     }
     args.update(kw)
-    return optimize(StudyConfig(name="replay", source="<replay>"), **args)
+    return run_search(StudyConfig(name="replay", source="<replay>"), **args)
 
 
 def test_fewer_trials_than_seeds_is_refused_with_the_number_needed(tmp_path):
@@ -47,7 +47,7 @@ def test_n_trials_counts_the_seeds(tmp_path):
     result = _search(optuna.storages.InMemoryStorage(), runner, n_trials=6)
     search = [key for key, fidelity, _ in runner.calls if fidelity == 0.5]
     assert search == ["", "prune=2", "trim", "compile", "ckpt", "lossy"]
-    assert result["n_trials"] == 6
+    assert result.n_trials == 6
 
 
 def test_resume_with_other_settings_is_refused_with_what_differs():
@@ -90,7 +90,7 @@ def test_resume_after_editing_the_study_file_is_refused_with_the_keys_that_chang
     _search(storage)
     edited = StudyConfig(name="replay", source="<replay>", epochs=2.0, max_length=128)
     with pytest.raises(ConfigError) as err:
-        optimize(
+        run_search(
             edited,
             n_trials=6,
             storage=storage,

@@ -6,13 +6,13 @@ import optuna
 import pytest
 
 from greensearch.config import StudyConfig
+from greensearch.interactions._model import OrthogonalityChecker
 from greensearch.knobs import parse_bundle
 from greensearch.search._guide import propose
-from greensearch.search._orthogonality import OrthogonalityChecker
 from greensearch.search._replay import ReplayRunner
 from greensearch.search._space import build_space
-from greensearch.search._study import optimize
 from tests.search.landscape import BASE_ENERGY, BASE_F1, landscape, make_registry, true_oracle
+from tests.search.run_search import run_search
 
 STUDY = StudyConfig(name="replay", source="<replay>")
 
@@ -120,7 +120,7 @@ def _study(
 ) -> tuple[list[optuna.trial.FrozenTrial], ReplayRunner]:
     storage = optuna.storages.InMemoryStorage()
     runner = ReplayRunner(landscape(), noise_rel=0.01, seed=1)
-    result = optimize(
+    result = run_search(
         STUDY,
         budget_f1="-1%",
         n_trials=n_trials,
@@ -140,7 +140,7 @@ def _study(
     )
     trials = optuna.load_study(study_name="t", storage=storage).get_trials()
     search = [t for t in trials if t.user_attrs["phase"] != "final"]
-    assert result["n_guided"] == sum(t.user_attrs["phase"] == "guided" for t in search)
+    assert result.n_guided == sum(t.user_attrs["phase"] == "guided" for t in search)
     return search, runner
 
 
@@ -150,7 +150,7 @@ def test_search_alternates_guided_and_sampler_trials_after_the_seeds() -> None:
     assert phases[:6] == ["baseline"] + ["single"] * 5
     assert phases[6] == "guided" and trials[6].user_attrs["knobs"] == true_oracle(1.0)
     after = phases[6:]
-    assert all(a != b or a != "guided" for a, b in zip(after, after[1:])), after
+    assert all(a != b or a != "guided" for a, b in zip(after, after[1:], strict=False)), after
     assert after.count("guided") >= 2 and "sampler" in after
     assert len(trials) == 12  # no proposal left waiting past the trial budget
 

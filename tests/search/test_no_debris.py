@@ -14,15 +14,15 @@ import pytest
 from greensearch.config import StudyConfig
 from greensearch.exceptions import MeasurementError, StageFailedError
 from greensearch.search._replay import ReplayRunner
-from greensearch.search._study import optimize
 from tests.conftest import ClockMeter
 from tests.search.landscape import landscape, make_registry
+from tests.search.run_search import run_search
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _search(storage: str, runner: ReplayRunner, name: str = "s") -> dict:
-    return optimize(
+def _search(storage: str, runner: ReplayRunner, name: str = "s") -> object:
+    return run_search(
         StudyConfig(name="replay", source="<replay>"),
         n_trials=6,
         storage=storage,

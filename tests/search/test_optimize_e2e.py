@@ -8,14 +8,14 @@ import sys
 
 import optuna
 
-from greensearch.search import optimize
-from greensearch.search._objective import attrs_of
+from greensearch.schema import attrs_of
 from tests.conftest import TINY_ARCH
+from tests.search.run_search import run_search
 
 
 def test_optimize_runs_the_real_pipeline_end_to_end(tiny_study, clock_meter, tmp_path):
     storage = f"sqlite:///{tmp_path / 'e2e.db'}"
-    result = optimize(
+    result = run_search(
         tiny_study,
         budget_f1="-50%",
         n_trials=5,
@@ -29,7 +29,7 @@ def test_optimize_runs_the_real_pipeline_end_to_end(tiny_study, clock_meter, tmp
         meter=clock_meter,
         include=["dynamic_padding", "layer_prune", "fast_tokenizer"],
         results_path=tmp_path / "runs.jsonl",
-    )
+    ).to_dict()
     study = optuna.load_study(study_name="e2e", storage=storage)
     phases = [t.user_attrs["phase"] for t in study.get_trials()]
     assert phases[:4] == ["baseline", "single", "single", "single"]
@@ -81,7 +81,7 @@ def test_study_file_can_exclude_knobs_from_the_search(tmp_path, tiny_csv, clock_
     from greensearch.search._replay import Point, ReplayRunner
 
     runner = ReplayRunner({"": Point(1.0, 1.0, 0.9), "fast_tokenizer": Point(0.9, 0.9, 0.9)})
-    optimize(
+    run_search(
         study,
         n_trials=2,
         storage=storage,

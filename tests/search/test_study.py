@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import optuna
 import pytest
 
 from greensearch.exceptions import ConfigError, StageFailedError
-from greensearch.search._objective import attrs_of
+from greensearch.schema import attrs_of
 from greensearch.search._replay import Point, ReplayRunner
-from greensearch.search._study import optimize
 from tests.search.landscape import BASE_ENERGY, BASE_F1, landscape, make_registry, true_oracle
+from tests.search.run_search import run_search
 
 _STORES: dict[Path, optuna.storages.InMemoryStorage] = {}
 
@@ -39,7 +40,7 @@ def _run(tmp_path: Path, clock_meter, replay_study, **kw):
         seed=0,
     )
     args.update(kw)
-    return optimize(replay_study, **args), runner
+    return run_search(replay_study, **args).to_dict(), runner
 
 
 def _trials(tmp_path: Path):
@@ -284,7 +285,7 @@ def _stored(
 
 
 def test_pick_near_misses_orders_filters_and_caps():
-    from greensearch.search._result import pick_near_misses
+    from greensearch._search_result import pick_near_misses
 
     study = optuna.create_study(directions=["minimize", "minimize"])
     _stored(study, "", 1.0, 0.0)  # baseline
@@ -312,3 +313,69 @@ def test_replay_noise_never_makes_a_run_free_or_negative():
     energies = [r["energy_kwh"] for r in runs]
     assert min(energies) == pytest.approx(0.05) and max(energies) > 1.5  # noisy, truncated
     assert all(r["duration_s"] > 0 for r in runs)
+
+
+def test_the_dashboard_names_both_objectives_with_units(tmp_path, clock_meter, replay_study):
+    _run(tmp_path, clock_meter, replay_study)
+    study = optuna.load_study(study_name="t", storage=_storage(tmp_path))
+    assert study.metric_names == ["energy (kWh)", "F1 loss (%)"]
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "gp", "nsga2"])
+def test_model_based_samplers_run_their_models(
+    tmp_path, clock_meter, replay_study, sampler, monkeypatch
+):
+    """Past their start-up trials (TPE 5, GP 10, NSGA-II's first generation of 10) the
+    samplers propose from their model: ``sample_relative`` returns parameters."""
+    from greensearch.search import _study
+
+    modelled: list[int] = []
+    make = _study.make_sampler
+
+    def spying(name, space, seed):  # type: ignore[no-untyped-def]
+        made = make(name, space, seed)
+        relative = made.sample_relative
+
+        def counted(study, trial, search_space):  # type: ignore[no-untyped-def]
+            params = relative(study, trial, search_space)
+            if params:
+                modelled.append(trial.number)
+            return params
+
+        made.sample_relative = counted
+        return made
+
+    monkeypatch.setattr(_study, "make_sampler", spying)
+    result, _ = _run(tmp_path, clock_meter, replay_study, sampler=sampler, n_trials=26, guide=False)
+    assert result["n_trials"] == 26
+    assert modelled, f"{sampler} never proposed from its model in 20 sampler trials"
+    assert min(modelled) >= 6  # the seeds (baseline + 5 knobs alone) are enqueued, not sampled
+
+
+def test_an_interaction_the_model_does_not_assume_is_measured_learned_and_avoided(
+    tmp_path, clock_meter, replay_study
+):
+    """prune and trim together save far less than their product (x1.8): the model's first
+    guess (compile,prune,trim at 0.28) is wrong; measuring it must correct the model, and
+    the answer must be the true minimum of this landscape, not of the model."""
+    from greensearch.search._checking import checker_from_study
+    from tests.search.landscape import ANTAGONISM
+
+    points = landscape(ANTAGONISM)
+    truth = true_oracle(1.0, points)
+    assert truth == "compile,prune=2" and true_oracle(1.0) == "compile,prune=2,trim"
+    result, runner = _run(
+        tmp_path, clock_meter, replay_study, runner=ReplayRunner(points), n_trials=16
+    )
+    assert result["oracle"]["knobs"] == truth
+    measured = {k for k, f, _ in runner.calls if f == 0.5}
+    assert "compile,prune=2,trim" in measured  # the model's pick was tried, at search fidelity
+    study = optuna.load_study(study_name="t", storage=_storage(tmp_path))
+    pair = checker_from_study(make_registry(), study, 0.5).interactions()[("prune=2", "trim")]
+    # the model splits a combination's residual (log 1.8 here, no noise) evenly over its
+    # k(k-1)/2 pairs and averages the shares over the measured combinations holding the pair
+    holding = [k.split(",") for k in measured if {"prune=2", "trim"} <= set(k.split(","))]
+    shares = [math.log(1.8) / (len(c) * (len(c) - 1) / 2) for c in holding]
+    assert pair.n_combinations == len(holding) >= 1
+    assert pair.kind == "antagonistic"
+    assert pair.energy_factor == pytest.approx(math.exp(sum(shares) / len(shares)))

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import optuna
 import pytest
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 
-from greensearch.search._objective import attrs_of
+from greensearch.schema import attrs_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,7 +79,11 @@ def test_kill_9_mid_trial_then_rerun_loses_nothing(tmp_path: Path) -> None:
         assert attrs_of(trials[number])["energy_kwh"] == attrs["energy_kwh"]
     # the killed trial was marked failed by the heartbeat and retried
     assert trials[killed.number].state == optuna.trial.TrialState.FAIL
-    retries = [t for t in trials.values() if t.system_attrs.get("failed_trial") == killed.number]
+    retries = [
+        t
+        for t in trials.values()
+        if RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == killed.number
+    ]
     assert len(retries) == 1 and retries[0].state == optuna.trial.TrialState.COMPLETE
     assert attrs_of(retries[0])["knobs"] == killed.user_attrs["knobs"]
     assert json.loads(out)["oracle"] == "compile,prune=2,trim"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from greensearch.config import StudyConfig
 from greensearch.search._replay import ReplayRunner
-from greensearch.search._study import optimize
 from tests.conftest import ClockMeter
 from tests.search.landscape import landscape, make_registry
+from tests.search.run_search import run_search
 
 
 def _meet(folder: Path, parties: int, timeout: float = 180.0) -> None:
@@ -59,7 +59,7 @@ def main() -> None:
         time.sleep(args.sleep)
 
     runner = ReplayRunner(landscape(), on_call=record)
-    result = optimize(
+    result = run_search(
         StudyConfig(name="replay", source="<replay>"),
         budget_f1="-1%",
         n_trials=args.n_trials,
@@ -75,11 +75,7 @@ def main() -> None:
         seed=args.seed,
         search_only=args.search_only,
     )
-    print(
-        json.dumps(
-            {"oracle": (result["oracle"] or {}).get("knobs"), "n_trials": result["n_trials"]}
-        )
-    )
+    print(json.dumps({"oracle": (result.oracle or {}).get("knobs"), "n_trials": result.n_trials}))
 
 
 if __name__ == "__main__":

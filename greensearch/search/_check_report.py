@@ -15,14 +15,15 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from greensearch.exceptions import ConfigError
-from greensearch.knobs import KnobRegistry, parse_bundle
-from greensearch.search._measurements import (
+from greensearch.interactions import (
     MeasuredRow,
     NoiseEstimate,
+    OrthogonalityChecker,
+    Verdict,
     estimate_table_noise,
     observe_rows,
 )
-from greensearch.search._orthogonality import OrthogonalityChecker, Verdict
+from greensearch.knobs import KnobRegistry, parse_bundle
 
 __all__ = ["CheckReport", "check_bundle", "rows_from_table"]
 

@@ -20,6 +20,7 @@ from greensearch.analysis._pareto import pareto_frontier
 from greensearch.analysis._study_records import open_study, study_table
 from greensearch.analysis._synergy import synergy_table
 from greensearch.exceptions import ConfigError
+from greensearch.schema import StudyAttr
 
 __all__ = ["StudyReport", "study_report", "write_report"]
 
@@ -121,14 +122,14 @@ def study_report(
         ConfigError: unknown study, no baseline, or a bad stage or budget.
 
     """
-    from greensearch.search import build_result
+    from greensearch._search_result import build_result
 
     study = open_study(storage, study_name)
-    stored = study.user_attrs.get("budget_f1_pct", 1.0)
+    stored = study.user_attrs.get(StudyAttr.BUDGET_F1_PCT, 1.0)
     budget = abs(float(stored if budget_f1_pct is None else budget_f1_pct))
     result = build_result(
-        study, fidelity=float(study.user_attrs.get("fidelity", 1.0)), budget_pct=budget
-    )
+        study, fidelity=float(study.user_attrs.get(StudyAttr.FIDELITY, 1.0)), budget_pct=budget
+    ).to_dict()
     table = study_table(study)
     oracle = result.get("oracle")
     oracle_variant = f"T{oracle['trial']}" if oracle else None
@@ -146,7 +147,7 @@ def study_report(
     meters = tuple(sorted({str(m) for m in table["meter"] if isinstance(m, str) and m}))
     return StudyReport(
         study_name=study.study_name,
-        task=str(study.user_attrs.get("study", "?")),
+        task=str(study.user_attrs.get(StudyAttr.STUDY, "?")),
         budget_f1_pct=budget,
         stage=stage,
         result=result,

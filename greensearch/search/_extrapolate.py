@@ -7,7 +7,8 @@ the window's one-off part (set-up, the first step's warm-up or compile) is kept 
 only the later steps are scaled: ``window - Σ steps + first + (planned - 1) x steady``
 (steady: trimmed mean of the later steps, batch fetching included), energy at the
 window's average power (exact for a constant-power estimate; with a measured meter, a
-low-power set-up in a short window makes the energy estimate slightly low). Without step times the whole window is scaled by
+low-power set-up in a short window makes the energy estimate slightly low). Without step
+times the whole window is scaled by
 ``planned_steps / train_steps``, which multiplies the one-off part too. What was really
 spent is kept beside the estimate, so the search's own cost is exact.
 """

@@ -9,12 +9,22 @@ from __future__ import annotations
 import re
 import time
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greensearch.exceptions import ConfigError
 
-__all__ = ["default_storage_url", "open_storage", "HEARTBEAT_S", "GRACE_S"]
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
+__all__ = [
+    "GRACE_S",
+    "HEARTBEAT_S",
+    "default_storage_url",
+    "open_storage",
+    "retried_trial_numbers",
+]
 
 #: Seconds between a running trial's heartbeats, and silence after which it counts as dead.
 HEARTBEAT_S = 2
@@ -88,3 +98,18 @@ def open_storage(url: str) -> Any:
             hint = " (pip install 'psycopg[binary]')" if "DB access module" in first else ""
             raise ConfigError(f"cannot open storage {url!r}: {first}{hint}") from err
     raise AssertionError("unreachable")
+
+
+def retried_trial_numbers(trials: Iterable[FrozenTrial]) -> set[int]:
+    """Numbers of the dead trials that the heartbeat callback has enqueued a retry of.
+
+    Through Optuna's public ``retried_trial_number`` (marked experimental), not the
+    system attribute it happens to read.
+    """
+    import optuna
+
+    retry = optuna.storages.RetryHeartbeatStaleTrialCallback
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        numbers = (retry.retried_trial_number(t) for t in trials)
+        return {n for n in numbers if n is not None}

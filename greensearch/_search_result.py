@@ -11,23 +11,43 @@ says so and names the cheapest ``uncertain`` bundle as not confirmed, never as t
 from __future__ import annotations
 
 import statistics
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
+from greensearch._f1_judging import resolution_pct, verdict_of
+from greensearch._storage import retried_trial_numbers
 from greensearch.pipeline import describe
-from greensearch.search._f1_judging import resolution_pct, verdict_of
-from greensearch.search._objective import attrs_of, completed_at
+from greensearch.schema import (
+    MeterSummary,
+    Phase,
+    TrialAttr,
+    TrialRow,
+    attrs_of,
+    completed_at,
+)
 from greensearch.stats import F1Verdict
 
-__all__ = ["pick_finalists", "pick_near_misses", "pareto_rows", "build_result", "trial_row"]
+if TYPE_CHECKING:
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial
+
+__all__ = [
+    "SearchResult",
+    "build_result",
+    "pareto_rows",
+    "pick_finalists",
+    "pick_near_misses",
+    "trial_row",
+]
 
 
-def trial_row(t: Any) -> dict[str, Any]:
+def trial_row(t: FrozenTrial) -> TrialRow:
     """The figures of one trial, as the result's tables show them."""
     a = attrs_of(t)
     return {
         "trial": t.number,
-        "knobs": a.get("knobs", ""),
-        "fidelity": a.get("fidelity"),
+        "knobs": a.get(TrialAttr.KNOBS, ""),
+        "fidelity": a.get(TrialAttr.FIDELITY),
         "energy_kwh": a.get("energy_kwh"),
         "duration_s": a.get("duration_s"),
         "delta_energy_pct": a.get("delta_energy_pct"),
@@ -36,7 +56,7 @@ def trial_row(t: Any) -> dict[str, Any]:
         "f1": a.get("f1"),
         "degenerate": a.get("degenerate"),
         "feasible": a.get("feasible"),
-        "f1_verdict": verdict_of(a).value if a.get("knobs") is not None else None,
+        "f1_verdict": verdict_of(a).value if a.get(TrialAttr.KNOBS) is not None else None,
         "delta_f1_ci95_pct": a.get("delta_f1_ci95_pct"),
         "p_f1_within_budget": a.get("p_f1_within_budget"),
         "n_seeds": a.get("n_seeds"),
@@ -60,7 +80,7 @@ def pick_finalists(study: Any, fidelity: float, k: int) -> list[str]:
     feasible = [
         t
         for t in completed_at(study, fidelity)
-        if verdict_of(attrs_of(t)) is F1Verdict.FEASIBLE and attrs_of(t).get("knobs")
+        if verdict_of(attrs_of(t)) is F1Verdict.FEASIBLE and attrs_of(t).get(TrialAttr.KNOBS)
     ]
     return _cheapest_keys(feasible, k)
 
@@ -71,8 +91,8 @@ def _cheapest_keys(trials: list[Any], n: int) -> list[str]:
     for t in sorted(trials, key=lambda t: t.values[0]):
         if len(keys) == n:
             break
-        if attrs_of(t)["knobs"] not in keys:
-            keys.append(attrs_of(t)["knobs"])
+        if attrs_of(t)[TrialAttr.KNOBS] not in keys:
+            keys.append(attrs_of(t)[TrialAttr.KNOBS])
     return keys
 
 
@@ -93,13 +113,13 @@ def pick_near_misses(
         return []
     trials = [t for t in completed_at(study, fidelity) if not attrs_of(t).get("degenerate")]
     ceiling = min(
-        (t.values[0] for t in trials if attrs_of(t).get("knobs") in ["", *finalists]),
+        (t.values[0] for t in trials if attrs_of(t).get(TrialAttr.KNOBS) in ["", *finalists]),
         default=float("inf"),
     )
     scored = []
     for t in trials:
         a = attrs_of(t)
-        if not a.get("knobs") or a["knobs"] in finalists or t.values[0] >= ceiling:
+        if not a.get(TrialAttr.KNOBS) or a[TrialAttr.KNOBS] in finalists or t.values[0] >= ceiling:
             continue
         if a.get("f1_interval"):
             if verdict_of(a) is not F1Verdict.UNCERTAIN:
@@ -110,7 +130,7 @@ def pick_near_misses(
         else:
             chance = 1.0
         saving = ceiling - t.values[0] if ceiling != float("inf") else 1.0
-        scored.append((-chance * saving, t.values[0], a["knobs"]))
+        scored.append((-chance * saving, t.values[0], a[TrialAttr.KNOBS]))
     keys: list[str] = []
     for _, _, key in sorted(scored):
         if len(keys) == n:
@@ -120,27 +140,91 @@ def pick_near_misses(
     return keys
 
 
-def pareto_rows(study: Any, fidelity: float) -> list[dict[str, Any]]:
+def pareto_rows(study: Study, fidelity: float) -> list[TrialRow]:
     """Pareto front of the search trials (non-degenerate) as table rows."""
     trials = [t for t in completed_at(study, fidelity) if not attrs_of(t).get("degenerate")]
     return [trial_row(t) for t in _pareto(trials)]
 
 
-def build_result(study: Any, *, fidelity: float, budget_pct: float) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """The answer of a search, typed; :meth:`to_dict` is what ``--json`` prints.
+
+    Attributes:
+        study_name: The Optuna study.
+        budget_f1_pct: The F1 budget as a loss (negative percent, e.g. ``-1.0``).
+        fidelity: Fraction of training steps of the search trials.
+        oracle: The lowest-energy finalist whose paired ΔF1 interval is confidently within
+            the budget at full fidelity (verdict ``feasible``), or ``None``.
+        not_confirmed: The cheapest finalist with an ``uncertain`` verdict, cheaper than any
+            oracle, with what would confirm it (``to_confirm``), or ``None``.
+        f1_resolution_pct: The smallest ΔF1 the baseline's seeds can resolve, or ``None``.
+        baseline: The baseline's full-fidelity figures, or ``None`` before the finals.
+        finalists: Every bundle judged at full fidelity (the baseline included).
+        pareto: Non-dominated search trials on (energy, F1 loss).
+        n_trials: Search trials (seeds included, finals not).
+        n_complete: Search trials measured or reused.
+        n_pruned: Search trials the checker pruned.
+        n_failed: Search trials that failed.
+        n_guided: Model-guided search trials.
+        n_reused: Search trials answered from an earlier measurement.
+        pruned: ``trial``, ``knobs``, ``reason`` of each pruned trial.
+        failed: ``trial``, ``knobs``, ``error`` of each failed trial.
+        search_energy_kwh: Energy of every run the study made.
+        search_duration_s: Duration of those runs.
+        extrapolation: Error of the short-run energy estimate on the finalists, or ``None``.
+        meter: ``name`` and ``method`` (measured / estimated) of the meter(s) used.
+        payback_runs: Production runs of the oracle that repay the search, or ``None``.
+        search_baseline_runs: The search's energy in full-fidelity baseline runs (comparable
+            across machines and tasks, where kWh are not), or ``None`` without a baseline.
+    """
+
+    study_name: str
+    budget_f1_pct: float
+    fidelity: float
+    oracle: dict[str, Any] | None
+    not_confirmed: dict[str, Any] | None
+    f1_resolution_pct: float | None
+    baseline: dict[str, Any] | None
+    finalists: list[dict[str, Any]]
+    pareto: list[TrialRow]
+    n_trials: int
+    n_complete: int
+    n_pruned: int
+    n_failed: int
+    n_guided: int
+    n_reused: int
+    pruned: list[dict[str, Any]]
+    failed: list[dict[str, Any]]
+    search_energy_kwh: float
+    search_duration_s: float
+    extrapolation: dict[str, Any] | None
+    meter: MeterSummary
+    payback_runs: float | None
+    search_baseline_runs: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain JSON-ready dict, keys in field order (``greensearch optimize --json``)."""
+        return asdict(self)
+
+
+def build_result(study: Any, *, fidelity: float, budget_pct: float) -> SearchResult:
     """Assemble the answer of ``greensearch optimize`` from the stored trials."""
     import optuna
 
     all_trials = study.get_trials(deepcopy=False)
     # a trial killed mid-run (or deferred) and retried is accounted for by its retry
-    retried = {
-        t.system_attrs["failed_trial"] for t in all_trials if "failed_trial" in t.system_attrs
-    }
+    retried = retried_trial_numbers(all_trials)
     search = [
-        t for t in all_trials if attrs_of(t).get("phase") != "final" and t.number not in retried
+        t
+        for t in all_trials
+        if attrs_of(t).get(TrialAttr.PHASE) != Phase.FINAL and t.number not in retried
     ]
-    finals = [t for t in completed_at(study, 1.0) if attrs_of(t).get("phase") == "final"]
-    base = next((t for t in finals if attrs_of(t).get("knobs") == ""), None)
-    bundles = [t for t in finals if attrs_of(t).get("knobs")]
+    finals = [
+        t for t in completed_at(study, 1.0) if attrs_of(t).get(TrialAttr.PHASE) == Phase.FINAL
+    ]
+    base = next((t for t in finals if attrs_of(t).get(TrialAttr.KNOBS) == ""), None)
+    bundles = [t for t in finals if attrs_of(t).get(TrialAttr.KNOBS)]
     oracle = _cheapest(bundles, F1Verdict.FEASIBLE)
     unconfirmed = _cheapest(bundles, F1Verdict.UNCERTAIN)
     if oracle is not None and unconfirmed is not None and unconfirmed.values[0] >= oracle.values[0]:
@@ -163,7 +247,7 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> dict[str,
         ),
         "baseline": _oracle(base, base) if base is not None else None,
         "finalists": [
-            dict(trial_row(t), near_miss=bool(attrs_of(t).get("near_miss")), **_ci(t, base))
+            dict(trial_row(t), near_miss=bool(attrs_of(t).get(TrialAttr.NEAR_MISS)), **_ci(t, base))
             for t in finals
         ],
         "pareto": pareto_rows(study, fidelity),
@@ -171,13 +255,13 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> dict[str,
         "n_complete": sum(t.state == optuna.trial.TrialState.COMPLETE for t in search),
         "n_pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in search),
         "n_failed": sum(t.state == optuna.trial.TrialState.FAIL for t in search),
-        "n_guided": sum(attrs_of(t).get("phase") == "guided" for t in search),
-        "n_reused": sum("reused_from" in t.user_attrs for t in search),
+        "n_guided": sum(attrs_of(t).get(TrialAttr.PHASE) == Phase.GUIDED for t in search),
+        "n_reused": sum(TrialAttr.REUSED_FROM in t.user_attrs for t in search),
         "pruned": [
             {
                 "trial": t.number,
-                "knobs": attrs_of(t).get("knobs"),
-                "reason": attrs_of(t).get("pruned_reason"),
+                "knobs": attrs_of(t).get(TrialAttr.KNOBS),
+                "reason": attrs_of(t).get(TrialAttr.PRUNED_REASON),
             }
             for t in search
             if t.state == optuna.trial.TrialState.PRUNED
@@ -185,8 +269,8 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> dict[str,
         "failed": [
             {
                 "trial": t.number,
-                "knobs": attrs_of(t).get("knobs"),
-                "error": attrs_of(t).get("error"),
+                "knobs": attrs_of(t).get(TrialAttr.KNOBS),
+                "error": attrs_of(t).get(TrialAttr.ERROR),
             }
             for t in search
             if t.state == optuna.trial.TrialState.FAIL
@@ -201,7 +285,7 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> dict[str,
     # The search's cost in runs of the baseline at full fidelity: comparable across
     # machines and tasks, where kWh are not.
     result["search_baseline_runs"] = spent / base.values[0] if base is not None else None
-    return result
+    return SearchResult(**result)
 
 
 def _cheapest(trials: list[Any], verdict: F1Verdict) -> Any | None:
@@ -224,9 +308,8 @@ def _to_confirm(t: Any) -> str:
 
 
 def _oracle(t: Any, base: Any) -> dict[str, Any]:
-    row = trial_row(t)
-    row.update(_ci(t, base))
-    return row
+    """A trial's row with the CI of its ΔEnergy (the oracle's and the baseline's line)."""
+    return {**trial_row(t), **_ci(t, base)}
 
 
 def _ci(t: Any, base: Any) -> dict[str, Any]:
@@ -257,18 +340,18 @@ def _extrapolation(study: Any, finals: list[Any], fidelity: float) -> dict[str, 
     """Relative error of the low-fidelity energy estimate against the full measurement."""
     if fidelity >= 1.0:
         return None
-    low = {attrs_of(t).get("knobs"): t for t in completed_at(study, fidelity)}
+    low = {attrs_of(t).get(TrialAttr.KNOBS): t for t in completed_at(study, fidelity)}
     short_base, full_base = (
         low.get(""),
-        next((t for t in finals if attrs_of(t).get("knobs") == ""), None),
+        next((t for t in finals if attrs_of(t).get(TrialAttr.KNOBS) == ""), None),
     )
     margin = _contradiction_margin_pct(short_base)
     errors = []
     for t in finals:
-        est = low.get(attrs_of(t).get("knobs"))
+        est = low.get(attrs_of(t).get(TrialAttr.KNOBS))
         if est is not None:
             row = {
-                "knobs": attrs_of(t).get("knobs"),
+                "knobs": attrs_of(t).get(TrialAttr.KNOBS),
                 "estimated_kwh": est.values[0],
                 "measured_kwh": t.values[0],
                 "error_pct": (est.values[0] / t.values[0] - 1.0) * 100.0,
@@ -304,9 +387,9 @@ def _contradiction_margin_pct(short_base: Any) -> float | None:
     return 2.0 * 2.0**0.5 * std / mean * 100.0
 
 
-def _meter(trials: list[Any]) -> dict[str, Any]:
-    methods = {attrs_of(t).get("method") for t in trials if attrs_of(t).get("method")}
-    meters = {attrs_of(t).get("meter") for t in trials if attrs_of(t).get("meter")}
+def _meter(trials: list[FrozenTrial]) -> MeterSummary:
+    methods: set[str] = {attrs_of(t)["method"] for t in trials if attrs_of(t).get("method")}
+    meters: set[str] = {attrs_of(t)["meter"] for t in trials if attrs_of(t).get("meter")}
     return {
         "name": ",".join(sorted(meters)) or None,
         "method": "measured" if methods == {"measured"} else ("estimated" if methods else None),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from greensearch.search._measure import extrapolate, extrapolate_runs, train_scales
+from greensearch.search._extrapolate import extrapolate, extrapolate_runs, train_scales
 
 
 def _run(

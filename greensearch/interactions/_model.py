@@ -23,9 +23,9 @@ The model, and why:
   the empty subset is the baseline, ratio 1) by more than the *margin*: two standard
   deviations of the difference of two single measurements, ``2·√2·noise_rel`` (``noise_rel``
   is the relative noise of one run). A one-σ rule would throw away about one neutral
-  addition in six on noise alone, and a pruned bundle is never measured; replayed on the
-  measured CPU landscape (CodeCarbon estimates, 5.6 % run-to-run noise) it kept the search
-  off the optimum in 6 of 20 replays. A subset's value is its measurement when it was
+  addition in six on noise alone, and a pruned bundle is never measured, so a one-σ rule
+  can keep the search off the optimum for good (the replays that showed it are in
+  ``benchmarks/README.md``). A subset's value is its measurement when it was
   measured, else its prediction. Bundles of more than 10 knobs check the baseline, the
   singles, every subset missing one or two knobs and every measured subset, to keep the
   check cheap.
@@ -40,14 +40,13 @@ from itertools import combinations
 from typing import Any
 
 from greensearch.exceptions import ConfigError
-from greensearch.knobs import KnobRegistry
-from greensearch.search._static import (
+from greensearch.interactions._static import (
     Footprint,
     Overlap,
-    StaticCheck,
     canonical_items,
     static_check,
 )
+from greensearch.knobs import KnobRegistry
 
 __all__ = ["Interaction", "OrthogonalityChecker", "Prediction", "Verdict"]
 
@@ -173,7 +172,7 @@ class Verdict:
         out = asdict(self)
         out["flagged"] = self.flagged
         out["status"] = self.status
-        for fp, d in zip(self.footprints, out["footprints"]):
+        for fp, d in zip(self.footprints, out["footprints"], strict=True):
             d["trade_off"] = fp.trade_off
         out["interactions"] = [
             dict(asdict(i), energy_factor=i.energy_factor, kind=i.kind) for i in self.interactions
@@ -231,13 +230,6 @@ class OrthogonalityChecker:
     def margin_rel(self) -> float:
         """Relative excess a prune needs: 2 σ of the difference of two single runs."""
         return PRUNE_SIGMAS * math.sqrt(2.0) * self.noise_rel
-
-    def is_allowed(self, bundle: Mapping[str, str]) -> tuple[bool, str]:
-        """Whether the bundle may be sampled at all (no hard conflict), and why."""
-        check = static_check(self.registry, bundle)
-        if check.allowed:
-            return True, "no hard conflicts"
-        return False, "; ".join(check.reasons[: len(check.conflicts)])
 
     def observe(self, bundle: Mapping[str, str], energy_ratio: float, delta_f1_pct: float) -> None:
         """Record one measurement: energy / baseline energy and ΔF1 in percent.
@@ -320,10 +312,6 @@ class OrthogonalityChecker:
             ConfigError: unknown knob name or bad value.
         """
         return ",".join(self._key(bundle))
-
-    def static_check(self, bundle: Mapping[str, str]) -> StaticCheck:
-        """The registry-only part of :meth:`verdict`."""
-        return static_check(self.registry, bundle)
 
     # -- internals -------------------------------------------------------------------------
 

@@ -1,0 +1,191 @@
+"""What greensearch stores, named once: pipeline stages, Optuna attribute keys, record shapes.
+
+The search writes these keys and the analysis reads them, so both import them from here
+rather than spelling strings (``"phase"``, ``"knobs"``, ``"reused_from"``…) in each file.
+Keys are grouped in namespaces (:class:`TrialAttr`, :class:`StudyAttr`, :class:`Phase`), as
+Optuna groups its own (``tpe:relative_params``). The stored strings themselves are kept as
+they were, so studies written before this module stay readable.
+
+Optuna is imported lazily, inside the readers, so importing the schema stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict
+
+if TYPE_CHECKING:
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial
+
+__all__ = [
+    "FOLDED_WINDOWS",
+    "OBJECTIVE_NAMES",
+    "STAGES",
+    "TOP_LEVEL_ATTRS",
+    "WINDOWS",
+    "ExtrapolationRow",
+    "MeterSummary",
+    "Phase",
+    "PhaseName",
+    "StageFigures",
+    "StudyAttr",
+    "TrialAttr",
+    "TrialRow",
+    "attrs_of",
+    "completed_at",
+    "measured",
+]
+
+#: The paper's six pipeline stages, in run order (the one list of them).
+STAGES: Final[tuple[str, ...]] = ("data", "tokenize", "load", "train", "save", "eval")
+
+#: Windows a run may record beyond :data:`STAGES`, and the stage they count toward: the
+#: validation passes run inside training (the paper's train stage includes them).
+FOLDED_WINDOWS: Final[dict[str, str]] = {"validate": "train"}
+
+#: Every metered window in run order: each stage, followed by the windows folded into it.
+WINDOWS: Final[tuple[str, ...]] = tuple(
+    window
+    for stage in STAGES
+    for window in (stage, *(w for w, into in FOLDED_WINDOWS.items() if into == stage))
+)
+
+PhaseName = Literal["baseline", "single", "sampler", "guided", "final"]
+
+
+class Phase:
+    """Why a trial ran (the ``phase`` trial attribute)."""
+
+    BASELINE: Final = "baseline"  #: the unmodified study, repeated (noise)
+    SINGLE: Final = "single"  #: one knob alone (the isolated effects)
+    SAMPLER: Final = "sampler"  #: the Optuna sampler's proposal
+    GUIDED: Final = "guided"  #: the checker model's proposal
+    FINAL: Final = "final"  #: a finalist or the baseline re-measured at full fidelity
+
+
+class TrialAttr:
+    """Keys of an Optuna trial's user attributes."""
+
+    PHASE: Final = "phase"  #: a :class:`Phase` value
+    FIDELITY: Final = "fidelity"  #: fraction of training steps the trial ran
+    KNOBS: Final = "knobs"  #: canonical bundle text ("" for the baseline)
+    REUSED_FROM: Final = "reused_from"  #: number of the trial whose figures were copied
+    NEAR_MISS: Final = "near_miss"  #: a final re-measuring a narrow miss of the budget
+    PRUNED_REASON: Final = "pruned_reason"  #: why the checker pruned the trial
+    ERROR: Final = "error"  #: the one-line error of a failed trial
+    TARGETS: Final = "targets"  #: knob -> resources it targets
+    MEASUREMENT: Final = "measurement"  #: every figure not in :data:`TOP_LEVEL_ATTRS`
+    DEFERRED: Final = "deferred"  #: why the trial re-queued itself behind what it waits for
+
+
+class StudyAttr:
+    """Keys of an Optuna study's user attributes (the search's settings)."""
+
+    STUDY: Final = "study"  #: the task's name
+    STUDY_FILE: Final = "study_file"  #: the file it was read from
+    BUDGET_F1_PCT: Final = "budget_f1_pct"  #: accepted F1 loss in percent
+    FIDELITY: Final = "fidelity"  #: search fidelity
+    SPACE: Final = "space"  #: knob -> values searched
+    SKIPPED_KNOBS: Final = "skipped_knobs"  #: knobs left out, with the reason
+    STUDY_SETTINGS: Final = "study_settings"  #: the study file's settings (resume check)
+    METER: Final = "meter"  #: the meter asked for (resume check)
+    SETTINGS_CHANGES: Final = "settings_changes"  #: resumes that accepted changed settings
+    TORCH_THREADS: Final = "torch_threads"  #: torch threads of each search process
+    #: prefix of one stored full-fidelity run: ``<prefix>:<round>:<knobs>``
+    FINAL_ROUND: Final = "greensearch:final_round"
+
+
+#: Names of the study's two objectives, as optuna-dashboard and Optuna's plots show them
+#: (``study.set_metric_names``): what each trial value is, with its unit.
+OBJECTIVE_NAMES: Final[tuple[str, str]] = ("energy (kWh)", "F1 loss (%)")
+
+#: Figures stored as separate trial attributes (sortable in optuna-dashboard); the rest of a
+#: measurement goes into one ``measurement`` attribute, since every attribute costs a
+#: storage commit.
+TOP_LEVEL_ATTRS: Final[tuple[str, ...]] = (
+    "energy_kwh",
+    "delta_energy_pct",
+    "delta_time_pct",
+    "delta_f1_pct",
+    "f1",
+    "feasible",
+    "f1_verdict",
+    "delta_f1_ci95_pct",
+    "n_seeds",
+    "method",
+)
+
+
+class StageFigures(TypedDict):
+    """Energy and time of one stage (or window) of a run."""
+
+    energy_kwh: float
+    duration_s: float
+
+
+class MeterSummary(TypedDict):
+    """Which meter(s) measured a study, and whether every figure was measured."""
+
+    name: str | None
+    method: Literal["measured", "estimated"] | None
+
+
+class TrialRow(TypedDict):
+    """The figures of one trial, as result tables show them."""
+
+    trial: int
+    knobs: str
+    fidelity: float | None
+    energy_kwh: float | None
+    duration_s: float | None
+    delta_energy_pct: float | None
+    delta_time_pct: float | None
+    delta_f1_pct: float | None
+    f1: float | None
+    degenerate: bool | None
+    feasible: bool | None
+    f1_verdict: str | None
+    delta_f1_ci95_pct: list[float] | None
+    p_f1_within_budget: float | None
+    n_seeds: int | None
+    repeats: int | None
+    method: str | None
+
+
+class ExtrapolationRow(TypedDict):
+    """A finalist's short-run energy estimate against its full-fidelity measurement."""
+
+    knobs: str
+    estimated_kwh: float
+    measured_kwh: float
+    error_pct: float
+
+
+def attrs_of(trial: FrozenTrial) -> dict[str, Any]:
+    """All stored figures of a trial, the ``measurement`` attribute merged in."""
+    merged = dict(trial.user_attrs.get(TrialAttr.MEASUREMENT, {}))
+    merged.update({k: v for k, v in trial.user_attrs.items() if k != TrialAttr.MEASUREMENT})
+    return merged
+
+
+def measured(trials: Iterable[FrozenTrial], fidelity: float) -> list[FrozenTrial]:
+    """The complete, measured (not reused) trials at ``fidelity`` among ``trials``."""
+    import optuna
+
+    return [
+        t
+        for t in trials
+        if t.state == optuna.trial.TrialState.COMPLETE
+        and t.user_attrs.get(TrialAttr.FIDELITY) == fidelity
+        and TrialAttr.REUSED_FROM not in t.user_attrs
+    ]
+
+
+def completed_at(study: Study, fidelity: float) -> list[FrozenTrial]:
+    """Measured (not reused) complete trials of ``study`` at ``fidelity``, oldest first."""
+    import optuna
+
+    return measured(
+        study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)), fidelity
+    )

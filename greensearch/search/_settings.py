@@ -1,0 +1,186 @@
+"""``SearchSettings``: everything that decides what a search does, checked once, frozen.
+
+Why one object rather than a keyword list: extra worker processes must run the very same
+search as the main process. A frozen, validated dataclass that round-trips through JSON
+hands them all of it (meter, results file, baseline repeats, the study itself, the knob
+registry's identity), where a command line rebuilt by hand had dropped some. What cannot
+travel between processes (an in-memory storage, a meter object, a replay runner, a
+progress callback) is not a setting: ``optimize`` takes those as arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from greensearch.config import StudyConfig, load_study, study_from_dict
+from greensearch.exceptions import ConfigError
+from greensearch.knobs import KnobRegistry, default_registry
+
+__all__ = ["METERS", "SAMPLERS", "SearchSettings", "load_registry"]
+
+#: Optuna samplers ``optimize`` can build (``make_sampler``).
+SAMPLERS = ("tpe", "nsga2", "gp", "random", "grid")
+
+#: Meter names ``make_meter`` accepts.
+METERS = ("auto", "nvml", "rapl", "codecarbon")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSettings:
+    """What one search does; every field is checked when the object is made.
+
+    Attributes:
+        study: The task (default: the embedded study).
+        budget_f1_pct: Accepted F1 loss in percent of the baseline's F1 (the sign is
+            dropped: ``-1`` and ``1`` mean the same; see ``parse_f1_budget``).
+        n_trials: Search trials in the study, seeds included (default: seeds + 8).
+        study_name: Optuna study name (default ``<study>-f1-<budget>``); the same name resumes.
+        storage: Optuna storage URL (default ``sqlite:///studies/<study_name>.db``).
+        sampler: One of :data:`SAMPLERS`.
+        fidelity: Fraction of training steps per search trial (1.0: full runs).
+        repeats: Full-fidelity runs of each finalist and of the baseline.
+        baseline_repeats: Runs of the baseline at search fidelity (noise estimate).
+        finalists: How many of the cheapest feasible bundles are re-measured.
+        near_misses: How many bundles that missed the budget by at most the budget again,
+            and are cheaper than every finalist, are re-measured too (the short run's F1
+            may be pessimistic; the full-fidelity budget stays strict).
+        prune: Let the orthogonality checker skip combinations predicted to lose.
+        guide: Alternate sampler trials with the bundle the checker's model predicts
+            cheapest within the budget. ``None``: on, except with ``search_only``, so the
+            main process alone proposes and no two processes enqueue the same bundle.
+        meter: Meter name for ``make_meter`` (one of :data:`METERS`).
+        idle_seconds: Idle power sampling before the first trial (0 skips).
+        n_workers: Worker processes sharing the study (this one included).
+        seed: Sampler seed (extra worker ``i`` uses ``seed + i``).
+        include: Search only these knobs (empty: all available).
+        exclude: Never search these knobs, on top of the study's ``search_exclude``.
+        results_path: JSON Lines file every run is appended to (``None``: none).
+        search_only: Stop after the search phase (extra workers).
+        registry: ``"module:function"`` returning the knob registry (``None``: the
+            built-in knobs); a name, so extra workers build the same registry.
+        confidence: Confidence of the one-sided ΔF1 bounds behind every F1 verdict
+            (finalists, oracle); 0.5 is the point-estimate rule.
+        accept_changed_settings: Resume a study whose stored budget, fidelity, study
+            file, knob space or meter differ (the change is recorded in the study);
+            without it such a resume is refused.
+    """
+
+    study: StudyConfig = field(default_factory=StudyConfig)
+    budget_f1_pct: float = 1.0
+    n_trials: int | None = None
+    study_name: str | None = None
+    storage: str | None = None
+    sampler: str = "tpe"
+    fidelity: float = 0.25
+    repeats: int = 3
+    baseline_repeats: int = 3
+    finalists: int = 1
+    near_misses: int = 1
+    prune: bool = True
+    guide: bool | None = None
+    meter: str = "auto"
+    idle_seconds: float = 2.0
+    n_workers: int = 1
+    seed: int = 0
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    results_path: str | None = None
+    search_only: bool = False
+    registry: str | None = None
+    confidence: float = 0.95
+    accept_changed_settings: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.study, StudyConfig):
+            raise ConfigError(f"study must be a StudyConfig, got {type(self.study).__name__}")
+        budget = self.budget_f1_pct
+        if isinstance(budget, bool) or not isinstance(budget, int | float):
+            raise ConfigError(f"the F1 budget must be a number of percent, got {budget!r}")
+        if not math.isfinite(budget) or abs(budget) > 100.0:
+            raise ConfigError(f"bad F1 budget {budget!r}%; a loss is a percentage up to 100")
+        object.__setattr__(self, "budget_f1_pct", abs(float(budget)))
+        object.__setattr__(self, "include", tuple(self.include))
+        object.__setattr__(self, "exclude", tuple(self.exclude))
+        if not 0 < self.fidelity <= 1:
+            raise ConfigError(f"--fidelity must be in (0, 1], got {self.fidelity}")
+        for flag, value in (
+            ("--repeats", self.repeats),
+            ("--baseline-repeats", self.baseline_repeats),
+            ("--n-workers", self.n_workers),
+        ):
+            if value < 1:
+                raise ConfigError(f"{flag} must be at least 1, got {value}")
+        if self.finalists < 1:
+            raise ConfigError(f"--finalists must be at least 1, got {self.finalists}")
+        if self.near_misses < 0:
+            raise ConfigError(f"--near-misses must be at least 0, got {self.near_misses}")
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(f"unknown sampler '{self.sampler}'; use one of {', '.join(SAMPLERS)}")
+        if self.meter not in METERS:
+            raise ConfigError(f"unknown meter '{self.meter}'; use one of {', '.join(METERS)}")
+        if not 0.5 <= self.confidence < 1:
+            raise ConfigError(f"--confidence must be in [0.5, 1), got {self.confidence}")
+        if self.n_trials is not None and self.n_trials < 1:
+            raise ConfigError(f"--n-trials must be at least 1, got {self.n_trials}")
+
+    @classmethod
+    def for_study(cls, study: str | StudyConfig | None = None, **changes: Any) -> SearchSettings:
+        """Settings for a study file, a :class:`StudyConfig` or the embedded study."""
+        cfg = study if isinstance(study, StudyConfig) else load_study(study)
+        return cls(study=cfg, **changes)
+
+    def replace(self, **changes: Any) -> SearchSettings:
+        """A copy with ``changes`` applied (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> str:
+        """The settings as one JSON document, for a worker process (see :meth:`from_json`)."""
+        data = dataclasses.asdict(self)
+        data["study"] = self.study.to_dict()
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> SearchSettings:
+        """Rebuild settings written by :meth:`to_json`, the study included.
+
+        Raises:
+            ConfigError: the text is not settings JSON.
+        """
+        try:
+            data = json.loads(text)
+            raw_study = dict(data.pop("study"))
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            raise ConfigError(f"not search settings JSON: {err}") from err
+        source = str(raw_study.pop("source", ""))
+        study = study_from_dict(raw_study, source=source)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown search setting(s) {', '.join(unknown)}")
+        return cls(study=study, **data)
+
+
+def load_registry(reference: str | None) -> KnobRegistry:
+    """The knob registry a :attr:`SearchSettings.registry` reference names.
+
+    Raises:
+        ConfigError: the reference is not ``module:function`` or does not give a registry.
+    """
+    if reference is None:
+        return default_registry()
+    module_name, _, attr = reference.partition(":")
+    if not module_name or not attr:
+        raise ConfigError(f"bad registry reference {reference!r}; write module:function")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as err:
+        raise ConfigError(f"cannot load registry {reference!r}: {err}") from err
+    registry = factory()
+    if not isinstance(registry, KnobRegistry):
+        raise ConfigError(f"registry {reference!r} returned {type(registry).__name__}")
+    return registry
