@@ -145,11 +145,21 @@ def _config_fields() -> dict[str, Any]:
     return fields
 
 
+#: Datasets this process has validated, with their notes: the CLI's preflight and the
+#: library's (``optimize`` checks its settings too) load a dataset once between them.
+_VALIDATED: dict[tuple[object, ...], list[str]] = {}
+
+
 def check_dataset(pf: Preflight, study: StudyConfig) -> None:
     """Load and validate the dataset once, as every run will; say what was repaired."""
     from greensearch.data import load_splits
 
+    key = (study.dataset, _stamp(study.dataset), study.text_column, study.label_column, study.seed)
+    if key in _VALIDATED:
+        pf.notes.extend(_VALIDATED[key])
+        return
     notes: list[str] = []
+    before = len(pf.problems)
     pf.attempt(
         load_splits,
         study.dataset,
@@ -159,6 +169,15 @@ def check_dataset(pf: Preflight, study: StudyConfig) -> None:
         notes=notes,
     )
     pf.notes.extend(notes)
+    if len(pf.problems) == before:
+        _VALIDATED[key] = notes
+
+
+def _stamp(dataset: str) -> tuple[tuple[str, int, int], ...]:
+    """Size and modification time of a local dataset's files (empty for a named one)."""
+    path = Path(dataset).expanduser()
+    files = sorted(path.iterdir()) if path.is_dir() else [path] if path.is_file() else []
+    return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files if p.is_file())
 
 
 def knob_problem(check: Any, *args: Any, **kwargs: Any) -> str | None:

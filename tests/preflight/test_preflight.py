@@ -253,3 +253,22 @@ def test_study_files_that_used_to_crash_late_or_unexpectedly_are_problems(tmp_pa
     ]
     with pytest.raises(ConfigError, match="is not UTF-8 text: invalid continuation byte"):
         load_study(tmp_path / "latin1.toml")
+
+
+def test_a_dataset_is_loaded_once_per_process_until_its_file_changes(tmp_path, monkeypatch):
+    import greensearch.data
+    from greensearch.config import StudyConfig
+
+    path = _jsonl(tmp_path / "d.jsonl", _rows())
+    loads = []
+    real = greensearch.data.load_splits
+    monkeypatch.setattr(
+        greensearch.data, "load_splits", lambda *a, **k: loads.append(1) or real(*a, **k)
+    )
+    study = StudyConfig(dataset=str(path))
+    for _ in range(2):
+        check_dataset(Preflight(), study)
+    assert len(loads) == 1  # the CLI's preflight and optimize()'s share one load
+    _jsonl(path, _rows(42))
+    check_dataset(Preflight(), study)
+    assert len(loads) == 2
