@@ -91,6 +91,7 @@ class TrialAttr:
     ERROR: Final = "error"  #: the one-line error of a failed trial
     TARGETS: Final = "targets"  #: knob -> resources it targets
     MEASUREMENT: Final = "measurement"  #: every figure not in :data:`TOP_LEVEL_ATTRS`
+    DEFERRED: Final = "deferred"  #: why the trial re-queued itself behind what it waits for
 
 
 class StudyAttr:
@@ -102,6 +103,10 @@ class StudyAttr:
     FIDELITY: Final = "fidelity"  #: search fidelity
     SPACE: Final = "space"  #: knob -> values searched
     SKIPPED_KNOBS: Final = "skipped_knobs"  #: knobs left out, with the reason
+    STUDY_SETTINGS: Final = "study_settings"  #: the study file's settings (resume check)
+    METER: Final = "meter"  #: the meter asked for (resume check)
+    SETTINGS_CHANGES: Final = "settings_changes"  #: resumes that accepted changed settings
+    TORCH_THREADS: Final = "torch_threads"  #: torch threads of each search process
     #: prefix of one stored full-fidelity run: ``<prefix>:<round>:<knobs>``
     FINAL_ROUND: Final = "greensearch:final_round"
 

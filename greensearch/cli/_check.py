@@ -77,8 +77,10 @@ def add_parser(subparsers: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the check and render it."""
+    from greensearch.preflight import preflight_read
     from greensearch.search import check_bundle, read_paper_table, rows_from_table
 
+    preflight_read(storage=args.storage, study_name=args.study_name, csv=args.csv)
     bundle = parse_bundle(args.knobs)  # a bad bundle fails before any storage is opened
     rows, noise = None, None
     if args.storage or args.study_name:

@@ -62,9 +62,16 @@ def run_report(args: argparse.Namespace) -> int:
     """Gather the report, write it, say where."""
     from greensearch._budget import parse_f1_budget
     from greensearch.analysis import study_report, write_report
+    from greensearch.preflight import preflight_read
 
     if not str(args.output).lower().endswith((".html", ".htm")):
         raise ConfigError(f"-o {args.output!r} should end in .html (the report is one HTML page)")
+    preflight_read(
+        storage=args.storage,
+        study_name=args.study_name,
+        budget_f1=args.budget_f1,
+        outputs={"-o": args.output},
+    )
     budget = abs(parse_f1_budget(args.budget_f1)) if args.budget_f1 else None
     report = study_report(
         args.storage,

@@ -65,7 +65,9 @@ def add_parser(subparsers: Any) -> None:
 def run_synergy(args: argparse.Namespace) -> int:
     """Load, compute the synergy table, render it."""
     from greensearch.analysis import synergy_table
+    from greensearch.preflight import preflight_read
 
+    preflight_read(storage=args.storage, study_name=args.study_name, csv=args.csv)
     df = load_table(args)
     table = synergy_table(
         df,

@@ -65,6 +65,9 @@ class SearchSettings:
             built-in knobs); a name, so extra workers build the same registry.
         confidence: Confidence of the one-sided ΔF1 bounds behind every F1 verdict
             (finalists, oracle); 0.5 is the point-estimate rule.
+        accept_changed_settings: Resume a study whose stored budget, fidelity, study
+            file, knob space or meter differ (the change is recorded in the study);
+            without it such a resume is refused.
     """
 
     study: StudyConfig = field(default_factory=StudyConfig)
@@ -90,6 +93,7 @@ class SearchSettings:
     search_only: bool = False
     registry: str | None = None
     confidence: float = 0.95
+    accept_changed_settings: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.study, StudyConfig):
