@@ -48,7 +48,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--noise-pct",
         type=float,
-        metavar="PP",
+        metavar="PCT",
         help="relative energy noise of one run in percent, behind the synergy verdicts' "
         "bands (default: from the repeats)",
     )

@@ -40,7 +40,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--noise-pct",
         type=float,
-        metavar="PP",
+        metavar="PCT",
         help="relative energy noise of one run in percent, sigma (default: estimated); "
         "each bundle's band is built from it",
     )
