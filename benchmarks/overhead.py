@@ -14,7 +14,7 @@
 Usage::
 
     python benchmarks/overhead.py            # 9 meter pairs of ~2 s; 150-trial studies
-    python benchmarks/overhead.py --quick    # 5 pairs of ~1 s; 40 trials, 12 on SQLite (< 60 s)
+    python benchmarks/overhead.py --quick    # 5 pairs of ~1 s; 40 trials, 14 on SQLite (< 60 s)
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         help="pipeline seconds per trial when no measured landscape exists",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="5 pairs of ~1 s, 40 trials (12 on SQLite)"
+        "--quick", action="store_true", help="5 pairs of ~1 s, 40 trials (14 on SQLite)"
     )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -166,12 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = {}
     for kind in ("memory", "sqlite"):
         for prune in (True,) if args.quick and kind == "sqlite" else (True, False):
-            n = min(args.trials, 12) if args.quick and kind == "sqlite" else args.trials
+            n = min(args.trials, 14) if args.quick and kind == "sqlite" else args.trials
             rows[(kind, prune)] = orchestration(n, kind, prune)
     trial_s, source = pipeline_trial_s(args.trial_s)
     out(
         f"orchestration per trial ({args.trials}-trial TPE studies "
-        f"({'12 on SQLite' if args.quick else 'both storages'}), 13 knobs, replay runner "
+        f"({'14 on SQLite' if args.quick else 'both storages'}), 13 knobs, replay runner "
         f"time subtracted); pipeline trial {trial_s:.1f} s = {source}"
     )
     for (kind, prune), s in rows.items():

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from greensearch._f1_judging import resolution_pct, verdict_of
+from greensearch._storage import retried_trial_numbers
 from greensearch.pipeline import describe
 from greensearch.schema import (
     MeterSummary,
@@ -219,7 +220,13 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> SearchRes
     import optuna
 
     all_trials = study.get_trials(deepcopy=False)
-    search = [t for t in all_trials if attrs_of(t).get(TrialAttr.PHASE) != Phase.FINAL]
+    # a trial killed mid-run (or deferred) and retried is accounted for by its retry
+    retried = retried_trial_numbers(all_trials)
+    search = [
+        t
+        for t in all_trials
+        if attrs_of(t).get(TrialAttr.PHASE) != Phase.FINAL and t.number not in retried
+    ]
     finals = [
         t for t in completed_at(study, 1.0) if attrs_of(t).get(TrialAttr.PHASE) == Phase.FINAL
     ]

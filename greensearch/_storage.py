@@ -34,10 +34,16 @@ _ATTEMPTS = 5
 _NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def default_storage_url(study_name: str, root: str | Path = "studies") -> str:
-    """``sqlite:///studies/<name>.db`` (relative to the working directory)."""
+def default_storage_url(
+    study_name: str, root: str | Path = "studies", *, create: bool = True
+) -> str:
+    """``sqlite:///studies/<name>.db`` (relative to the working directory).
+
+    ``create=False`` makes no folder: the preflight names the URL before anything exists.
+    """
     folder = Path(root)
-    folder.mkdir(parents=True, exist_ok=True)
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / (_NAME.sub('_', study_name) + '.db')}"
 
 
@@ -64,6 +70,10 @@ def open_storage(url: str) -> Any:
             f"bad --storage {url!r}; use sqlite:///FILE.db, postgresql://..., "
             "mysql://... or journal:FILE"
         )
+    if url.startswith("sqlite:///"):  # SQLite makes the file, not its folder
+        path = url.removeprefix("sqlite:///").split("?", 1)[0]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
     for attempt in range(_ATTEMPTS):
         try:
             with warnings.catch_warnings():

@@ -8,12 +8,13 @@ non-numeric values are rejected up front, before any energy is spent.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from greensearch.exceptions import ConfigError
+from greensearch.exceptions import ConfigError, PreflightError
 
 __all__ = [
     "StudyConfig",
@@ -120,6 +121,8 @@ def load_study(path: str | Path | None = None) -> StudyConfig:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"study file '{file}' is not valid TOML: {err}") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"study file '{file}' is not UTF-8 text: {err.reason}") from err
     return study_from_dict(raw, source=str(file), base_dir=file.parent)
 
 
@@ -133,24 +136,34 @@ def study_from_dict(
     """
     known = {f.name for f in dataclasses.fields(StudyConfig)} - {"source"}
     unknown = sorted(set(raw) - known)
+    problems: list[str] = []
     if unknown:
-        raise ConfigError(
+        problems.append(
             f"unknown key(s) {', '.join(unknown)} in study '{source}'; known keys: "
             f"{', '.join(sorted(known))}"
         )
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        values[key] = _coerce(key, value, source)
+        if key not in known:
+            continue
+        try:  # every bad key is reported at once, not one per attempt
+            values[key] = _coerce(key, value, source)
+        except ConfigError as err:
+            problems.append(str(err))
     dataset = values.get("dataset")
     if base_dir is not None and isinstance(dataset, str) and _looks_like_path(dataset):
         candidate = (base_dir / dataset).resolve()
         if candidate.exists():
             values["dataset"] = str(candidate)
         elif not Path(dataset).exists():
-            raise ConfigError(
+            problems.append(
                 f"dataset '{dataset}' in study '{source}' does not exist; point `dataset` at a "
                 "CSV/JSONL/Parquet file or folder (relative paths start at the study file)"
             )
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        raise PreflightError(problems)
     return StudyConfig(source=source, **values)
 
 
@@ -173,6 +186,8 @@ def _coerce(key: str, value: Any, source: str) -> Any:
         value = tuple(value)
     elif key == "model_config" and not isinstance(value, dict):
         raise ConfigError(f"'model_config' in study '{source}' must be a table, got {value!r}")
+    if key in _FLOAT_KEYS and not math.isfinite(value):
+        raise ConfigError(f"'{key}' in study '{source}' must be a finite number, got {value!r}")
     if key in _POSITIVE and value <= 0:
         raise ConfigError(f"'{key}' in study '{source}' must be positive, got {value!r}")
     if key == "warmup_ratio" and not 0 <= value < 1:

@@ -15,6 +15,8 @@ __all__ = [
     "MeterUnavailableError",
     "MeasurementError",
     "MixedMachinesError",
+    "PreflightError",
+    "ResultsNotSavedError",
     "StageFailedError",
 ]
 
@@ -25,6 +27,22 @@ class GreensearchError(Exception):
 
 class ConfigError(GreensearchError):
     """A bad study file, flag, knob value or data source: the user can fix it."""
+
+
+class PreflightError(ConfigError):
+    """Several problems found before any work started; ``problems`` holds one line each.
+
+    The preflight reports every problem at once, so a user fixes their input in one round
+    instead of paying a start-up per mistake.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(
+            self.problems[0]
+            if len(self.problems) == 1
+            else f"{len(self.problems)} problems: " + "; ".join(self.problems)
+        )
 
 
 class KnobConflictError(ConfigError):
@@ -41,6 +59,10 @@ class MeterUnavailableError(GreensearchError):
 
 class MeasurementError(GreensearchError):
     """An energy window was misused (unknown or duplicate key) or a counter misbehaved."""
+
+
+class ResultsNotSavedError(GreensearchError):
+    """A measured record could not be written where asked; the message says where it went."""
 
 
 class StageFailedError(GreensearchError):

@@ -6,13 +6,17 @@ starts, so a crash or ``kill -9`` costs at most the run in flight.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMA_VERSION", "append_record", "read_records"]
+from greensearch.exceptions import ResultsNotSavedError
+
+__all__ = ["SCHEMA_VERSION", "append_record", "save_record", "read_records"]
 
 #: Bumped whenever a record's fields change meaning.
 SCHEMA_VERSION = 1
@@ -27,6 +31,34 @@ def append_record(path: str | Path, record: dict[str, Any]) -> None:
         handle.write(line + "\n")
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def save_record(path: str | Path, record: dict[str, Any]) -> None:
+    """Append a measured record; if ``path`` cannot take it, keep it in a fallback file.
+
+    A run's energy is spent by the time its record exists, so a results path that fails
+    (a folder, a full disk, no permission) must not lose it.
+
+    Raises:
+        ResultsNotSavedError: ``path`` failed; the message names it and the fallback file
+            that holds the record instead.
+    """
+    try:
+        append_record(path, record)
+    except OSError as err:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        fallback = Path(tempfile.gettempdir()) / f"greensearch-unsaved-{stamp}-{os.getpid()}.jsonl"
+        try:
+            append_record(fallback, record)
+        except OSError as err2:
+            raise ResultsNotSavedError(
+                f"cannot write the run record to '{path}' ({err.strerror or err}) nor to the "
+                f"fallback '{fallback}' ({err2.strerror or err2}); the measurement is lost"
+            ) from err
+        raise ResultsNotSavedError(
+            f"cannot write the run record to '{path}' ({err.strerror or err}); it was saved "
+            f"to '{fallback}' instead: append that file to your results"
+        ) from err
 
 
 def read_records(path: str | Path) -> Iterator[dict[str, Any]]:

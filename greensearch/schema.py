@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FOLDED_WINDOWS",
     "OBJECTIVE_NAMES",
+    "PIPELINE_PHASES",
     "STAGES",
     "TOP_LEVEL_ATTRS",
     "WINDOWS",
@@ -28,6 +29,7 @@ __all__ = [
     "MeterSummary",
     "Phase",
     "PhaseName",
+    "PipelinePhase",
     "StageFigures",
     "StudyAttr",
     "TrialAttr",
@@ -37,8 +39,21 @@ __all__ = [
     "measured",
 ]
 
-#: The paper's six pipeline stages, in run order (the one list of them).
+#: The paper's six pipeline stages, in run order (the one list of them): the metered
+#: windows of one run, what energy and time are reported per.
 STAGES: Final[tuple[str, ...]] = ("data", "tokenize", "load", "train", "save", "eval")
+
+#: The five pipeline phases a knob acts in (``Knob.phase``, the paper's grouping of its
+#: optimizations). Not :data:`STAGES`: a knob of one phase may change the energy of several
+#: stages (``seq_len``, a data knob, shortens training too).
+PipelinePhase = Literal["data", "model", "training", "system", "inference"]
+PIPELINE_PHASES: Final[tuple[PipelinePhase, ...]] = (
+    "data",
+    "model",
+    "training",
+    "system",
+    "inference",
+)
 
 #: Windows a run may record beyond :data:`STAGES`, and the stage they count toward: the
 #: validation passes run inside training (the paper's train stage includes them).
@@ -78,6 +93,7 @@ class TrialAttr:
     MEASUREMENT: Final = "measurement"  #: every figure not in :data:`TOP_LEVEL_ATTRS`
     #: fingerprint of the machine that measured the trial (in ``measurement``)
     MACHINE: Final = "machine"
+    DEFERRED: Final = "deferred"  #: why the trial re-queued itself behind what it waits for
 
 
 class StudyAttr:
@@ -89,6 +105,10 @@ class StudyAttr:
     FIDELITY: Final = "fidelity"  #: search fidelity
     SPACE: Final = "space"  #: knob -> values searched
     SKIPPED_KNOBS: Final = "skipped_knobs"  #: knobs left out, with the reason
+    STUDY_SETTINGS: Final = "study_settings"  #: the study file's settings (resume check)
+    METER: Final = "meter"  #: the meter asked for (resume check)
+    SETTINGS_CHANGES: Final = "settings_changes"  #: resumes that accepted changed settings
+    TORCH_THREADS: Final = "torch_threads"  #: torch threads of each search process
     #: prefix of one stored full-fidelity run: ``<prefix>:<round>:<knobs>``
     FINAL_ROUND: Final = "greensearch:final_round"
     #: the machine that measured the baseline (``Machine.to_dict()``, with ``summary``)

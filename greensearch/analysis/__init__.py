@@ -39,31 +39,21 @@ from greensearch.analysis._study_records import (
     study_table,
 )
 from greensearch.analysis._study_report import StudyReport, study_report, write_report
-from greensearch.analysis._synergy import (
-    NEUTRAL_KNOBS,
-    SIDE_INSENSITIVE_KNOBS,
-    NoiseEstimate,
-    equivalent_pairs,
-    estimate_noise,
-    synergy_table,
-)
+from greensearch.analysis._synergy import BAND_RULE, estimate_noise, synergy_table
 
 __all__ = [
+    "BAND_RULE",
     "COLUMNS",
-    "NEUTRAL_KNOBS",
     "PAPER_COLUMNS",
     "PAPER_DEGENERATE_VARIANTS",
     "PLOT_STAGES",
     "QUADRANTS",
     "QUADRANT_COLORS",
-    "SIDE_INSENSITIVE_KNOBS",
     "STAGES",
     "Frontier",
-    "NoiseEstimate",
     "StudyReport",
     "axis_columns",
     "baseline_row",
-    "equivalent_pairs",
     "estimate_noise",
     "figure2",
     "find_chromium",

@@ -302,6 +302,7 @@ _SYNERGY_COLUMNS: list[tuple[str, str, Cell]] = [
     ("expected_additive_pct", "additive ΔE", _pct),
     ("expected_multiplicative_pct", "multiplicative ΔE", _pct),
     ("excess_saving_pp", "excess (pp)", lambda v: _num(v, "+.1f")),
+    ("noise_pct", "band (pp)", lambda v: _num(v, ".2f")),
     ("synergy_ratio", "ratio", lambda v: _num(v, ".3f")),
     ("verdict", "verdict", _e),
     ("fidelity", "fidelity", _fid),

@@ -18,7 +18,7 @@ import pandas as pd
 
 from greensearch.analysis._pareto import pareto_frontier
 from greensearch.analysis._study_records import open_study, study_table
-from greensearch.analysis._synergy import synergy_table
+from greensearch.analysis._synergy import BAND_RULE, synergy_table
 from greensearch.exceptions import ConfigError
 from greensearch.schema import StudyAttr
 
@@ -130,7 +130,8 @@ def study_report(
         study_name: the study.
         stage: stage of Figure 2 (``total`` or a stage name).
         budget_f1_pct: F1 budget in percent (default: the study's own).
-        noise_pct: noise band of the synergy verdicts (default: from the repeats).
+        noise_pct: σ, the noise of one run in percent, behind the synergy verdicts' bands
+            (default: from the repeats).
 
     Raises:
         ConfigError: unknown study, no baseline, or a bad stage or budget.
@@ -154,7 +155,7 @@ def study_report(
     try:
         synergy = synergy_table(table, noise_pct=noise_pct)
         noise = synergy.attrs["noise"]
-        note = f"noise band {noise['noise_pct']:.3g} pp ({noise['detail']})"
+        note = f"noise: {noise['detail']}; {BAND_RULE}"
     except ConfigError as err:
         synergy, note = None, str(err)
     methods = Counter(str(m) for m in table["method"] if isinstance(m, str) and m)

@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    _configure_logging(args.verbose, args.quiet)
+    _configure_logging(args.verbose, args.quiet, debug=args.debug)
     try:
         return int(args.handler(args))
     except BrokenPipeError:  # e.g. `greensearch knobs --json | head`
@@ -90,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, MeterUnavailableError) as err:
         if args.debug:
             raise
-        print(f"greensearch: error: {err}", file=sys.stderr)
+        for problem in getattr(err, "problems", None) or [str(err)]:
+            print(f"greensearch: error: {problem}", file=sys.stderr)
         return 2
     except GreensearchError as err:
         if args.debug:
@@ -108,14 +110,50 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _configure_logging(verbose: int, quiet: bool) -> None:
+def _configure_logging(verbose: int, quiet: bool, *, debug: bool = False) -> None:
+    """Map -v/-q to a level; without --debug no log line and no thread shows a traceback."""
     level = (
         logging.ERROR
         if quiet
         else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
     )
-    logging.basicConfig(
-        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level)  # also for libraries' loggers that propagate at their own level
+    handler.setFormatter(
+        logging.Formatter("%(levelname)s %(name)s: %(message)s")
+        if debug
+        else _OneLineFormatter("%(levelname)s %(name)s: %(message)s")
+    )
+    logging.basicConfig(level=level, handlers=[handler])
+    logging.captureWarnings(True)  # Python warnings too: one line each, hidden by -q
+    if not debug:
+        threading.excepthook = _one_line_thread_error
+
+
+class _OneLineFormatter(logging.Formatter):
+    """Drops tracebacks from log records (e.g. Optuna's failed-trial warning): --debug has them."""
+
+    def formatException(self, ei: object) -> str:
+        return ""
+
+    def formatStack(self, stack_info: str) -> str:
+        return ""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.exc_text = None
+        text = super().format(record)
+        return text.rstrip("\n").splitlines()[0] if text else text
+
+
+def _one_line_thread_error(args: threading.ExceptHookArgs) -> None:
+    """A crash in a helper thread (e.g. a trial heartbeat) is one line, not a traceback."""
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "a thread"
+    print(
+        f"greensearch: error in {name}: {args.exc_type.__name__}: {args.exc_value} "
+        "(rerun with --debug for the traceback)",
+        file=sys.stderr,
     )
 
 

@@ -77,8 +77,10 @@ def add_parser(subparsers: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the check and render it."""
+    from greensearch.preflight import preflight_read
     from greensearch.search import check_bundle, read_paper_table, rows_from_table
 
+    preflight_read(storage=args.storage, study_name=args.study_name, csv=args.csv)
     bundle = parse_bundle(args.knobs)  # a bad bundle fails before any storage is opened
     rows, noise = None, None
     if args.storage or args.study_name:
@@ -111,7 +113,7 @@ def _render_text(d: dict[str, Any]) -> None:
     print("knobs:")
     for fp in d["footprints"]:
         costs = f"; spends {', '.join(fp['costs'])} (trade-off)" if fp["costs"] else ""
-        print(f"  {fp['item']:<32} {fp['stage']:<9} targets {', '.join(fp['targets'])}{costs}")
+        print(f"  {fp['item']:<32} {fp['phase']:<9} targets {', '.join(fp['targets'])}{costs}")
     if d["overlaps"]:
         print("overlaps:")
         for o in d["overlaps"]:
@@ -128,6 +130,13 @@ def _render_text(d: dict[str, Any]) -> None:
         )
     if d["noise"]:
         print(f"noise: {d['noise']['detail']}")
+    if d["interaction"]:
+        i = d["interaction"]
+        print(
+            f"interaction: {i['verdict']} (measured {i['measured_energy_ratio']:.3f} vs "
+            f"{i['expected_energy_ratio']:.3f} from its knobs alone: excess saving "
+            f"{i['excess_saving_pp']:+.1f} pp, band {i['band_pp']:.2f} pp)"
+        )
     print("reasons:")
     for reason in d["reasons"]:
         print(f"  - {reason}")

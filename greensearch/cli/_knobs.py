@@ -37,7 +37,8 @@ def knob_rows(machine: Machine | None = None) -> list[dict[str, Any]]:
         rows.append(
             {
                 "name": knob.name,
-                "stage": knob.stage,
+                "phase": knob.phase,
+                "stage": knob.phase,  # the key's name before Knob.phase, kept for readers
                 "targets": list(knob.targets),
                 "costs": list(knob.costs),
                 "params": [
@@ -89,8 +90,8 @@ def render(rows: list[dict[str, Any]]) -> None:
             )
         if row["available"] and row["emulated_values"]:
             where += "; " + "; ".join(row["emulated_values"].values())
-        table.append([row["name"], row["stage"], ",".join(row["targets"]), params, where])
-    print_table(["knob", "stage", "targets", "params", "available here"], table, align="lllll")
+        table.append([row["name"], row["phase"], ",".join(row["targets"]), params, where])
+    print_table(["knob", "phase", "targets", "params", "available here"], table, align="lllll")
 
 
 def _describe(p: dict[str, Any]) -> str:

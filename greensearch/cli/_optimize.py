@@ -161,6 +161,12 @@ def add_parser(sub: Any) -> None:
             "point-estimate rule (default 0.95)"
         ),
     )
+    p.add_argument(
+        "--accept-changed-settings",
+        action="store_true",
+        help="resume a study even though its budget, fidelity, study file, knob space or "
+        "meter differ (recorded in the study); without it such a resume is refused",
+    )
     p.add_argument("--search-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(handler=handle)
@@ -169,9 +175,32 @@ def add_parser(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Run the search and render its answer."""
     from greensearch._budget import parse_f1_budget
+    from greensearch.knobs import default_registry
+    from greensearch.preflight import preflight_search
     from greensearch.search import SearchSettings, optimize
 
-    budget = parse_f1_budget(args.budget_f1)  # reject a bad budget before anything starts
+    _route_optuna_logs()
+    preflight_search(  # every problem of the command line at once, before any settings exist
+        args.study,
+        budget_f1=args.budget_f1,
+        n_trials=args.n_trials,
+        study_name=args.study_name,
+        storage=args.storage,
+        sampler=args.sampler,
+        fidelity=args.fidelity,
+        repeats=args.repeats,
+        baseline_repeats=args.baseline_repeats,
+        finalists=args.finalists,
+        near_misses=args.near_misses,
+        n_workers=args.n_workers,
+        seed=args.seed,
+        include=_split(args.include),
+        exclude=_split(args.exclude),
+        results_path=args.results,
+        registry=default_registry(),
+        confidence=args.confidence,
+    )
+    budget = parse_f1_budget(args.budget_f1)
     settings = SearchSettings.for_study(
         args.study,
         budget_f1_pct=budget,
@@ -196,6 +225,7 @@ def handle(args: argparse.Namespace) -> int:
         search_only=args.search_only,
         confidence=args.confidence,
         allow_mixed_machines=args.allow_mixed_machines,
+        accept_changed_settings=args.accept_changed_settings,
     )
     bar = _Progress(enabled=not (args.quiet or args.json))
     try:
@@ -381,6 +411,20 @@ class _Progress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _route_optuna_logs() -> None:
+    """Send Optuna's log through ours, so -q silences it and --debug alone shows tracebacks.
+
+    Optuna's own handler prints a failed trial's whole traceback, even with -q.
+    """
+    import logging
+
+    import optuna
+
+    optuna.logging.disable_default_handler()
+    optuna.logging.enable_propagation()
+    optuna.logging.set_verbosity(max(logging.getLogger().getEffectiveLevel(), logging.WARNING))
 
 
 def _split(text: str | None) -> list[str] | None:

@@ -154,6 +154,15 @@ def run_plot(args: argparse.Namespace) -> int:
 
     if not (args.output or args.png or args.json):
         raise ConfigError("nothing to do; give -o FILE.html, --png FILE.png or --json")
+    from greensearch.preflight import preflight_read
+
+    preflight_read(
+        storage=args.storage,
+        study_name=args.study_name,
+        csv=args.csv,
+        budget_f1=args.budget_f1,
+        outputs={"-o": args.output, "--png": args.png},
+    )
     variants = [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants else None
     df = load_table(args)
     budget = table_budget(df, args.budget_f1)

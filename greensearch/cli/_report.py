@@ -48,8 +48,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--noise-pct",
         type=float,
-        metavar="PP",
-        help="noise band of the synergy verdicts (default: from the repeats)",
+        metavar="PCT",
+        help="relative energy noise of one run in percent, behind the synergy verdicts' "
+        "bands (default: from the repeats)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print a summary as one JSON document on stdout"
@@ -61,9 +62,16 @@ def run_report(args: argparse.Namespace) -> int:
     """Gather the report, write it, say where."""
     from greensearch._budget import parse_f1_budget
     from greensearch.analysis import study_report, write_report
+    from greensearch.preflight import preflight_read
 
     if not str(args.output).lower().endswith((".html", ".htm")):
         raise ConfigError(f"-o {args.output!r} should end in .html (the report is one HTML page)")
+    preflight_read(
+        storage=args.storage,
+        study_name=args.study_name,
+        budget_f1=args.budget_f1,
+        outputs={"-o": args.output},
+    )
     budget = abs(parse_f1_budget(args.budget_f1)) if args.budget_f1 else None
     report = study_report(
         args.storage,

@@ -89,20 +89,25 @@ def add_parser(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the variant and render it."""
-    from greensearch.config import load_study
+    from greensearch._threads import use_thread_share
     from greensearch.energy import make_meter, measure_idle_power
-    from greensearch.knobs import default_registry, parse_bundle
-    from greensearch.knobs._paper import paper_variant
+    from greensearch.knobs import default_registry
     from greensearch.machine import describe_machine
     from greensearch.pipeline import run_variant
+    from greensearch.preflight import preflight_run
 
-    study = load_study(args.study)
-    notes: list[str] = []
-    if args.variant:
-        bundle, notes = paper_variant(args.variant, study)
-    else:
-        bundle = parse_bundle(args.knobs)
-    default_registry().resolve(bundle, study=study)  # reject bad bundles before any work
+    checked = preflight_run(  # every problem at once, before a file exists or a joule is spent
+        args.study,
+        knobs=args.knobs,
+        variant=args.variant,
+        repeats=args.repeats,
+        fidelity=args.fidelity,
+        idle_seconds=args.idle_seconds,
+        results_path=args.results,
+        output_dir=args.output_dir,
+    )
+    study, bundle, notes = checked.study, checked.bundle, list(checked.notes)
+    use_thread_share(1)
     notes += default_registry().emulation_notes(bundle, describe_machine())
     quiet = args.quiet or args.json
     meter = make_meter(args.meter)

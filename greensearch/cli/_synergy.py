@@ -27,10 +27,11 @@ def add_parser(subparsers: Any) -> None:
             "multiplicative (expected saving 1 - Π(1 - s), s = fractional saving). excess = "
             "measured saving - expected saving (percentage points); ratio = measured saving / "
             "expected saving (multiplicative; shown only when the expected saving exceeds the "
-            "noise band). Verdict (multiplicative): synergistic if excess > noise, "
-            "antagonistic if excess < -noise, else independent. Noise: --noise-pct, else "
-            "2 x RMS standard error from repeats, else the largest ΔEnergy gap between runs "
-            "that should agree (top/bottom pruning pairs, fast_tokenizer vs baseline). "
+            "noise band). Verdict (multiplicative): synergistic if excess > band, "
+            "antagonistic if excess < -band, else independent; band = 2 sigma sqrt(1 + k) "
+            "pp for a bundle of k measured knobs (single runs; fewer pp with repeats), sigma "
+            "the noise of one run: --noise-pct, else pooled from repeats, else the pooled std "
+            "of replicate pairs (top/bottom layer pruning), as greensearch check estimates it. "
             "Bundles with a knob never measured alone are not judged unless --assume-neutral."
         ),
         epilog="example: greensearch synergy --csv table1.csv --assume-neutral",
@@ -39,8 +40,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--noise-pct",
         type=float,
-        metavar="PP",
-        help="noise band in percentage points of ΔEnergy (default: estimated)",
+        metavar="PCT",
+        help="relative energy noise of one run in percent, sigma (default: estimated); "
+        "each bundle's band is built from it",
     )
     parser.add_argument(
         "--assume-neutral",
@@ -63,7 +65,9 @@ def add_parser(subparsers: Any) -> None:
 def run_synergy(args: argparse.Namespace) -> int:
     """Load, compute the synergy table, render it."""
     from greensearch.analysis import synergy_table
+    from greensearch.preflight import preflight_read
 
+    preflight_read(storage=args.storage, study_name=args.study_name, csv=args.csv)
     df = load_table(args)
     table = synergy_table(
         df,
@@ -95,24 +99,28 @@ def render(table: pd.DataFrame, noise: dict[str, Any]) -> str:
         "multipl. ΔE%",
         "ratio",
         "excess pp",
+        "band pp",
         "verdict",
     )
+    from greensearch.analysis import BAND_RULE
+
     lines = [
-        f"noise band: {noise['noise_pct']:.3g} pp ({noise['detail']})",
+        f"noise: {noise['detail']}; {BAND_RULE}",
         "",
-        "{:<8} {:>12} {:>12} {:>12} {:>6} {:>9}  {}".format(*head),
+        "{:<8} {:>12} {:>12} {:>12} {:>6} {:>9} {:>7}  {}".format(*head),
     ]
     notes = []
     for _, r in table.iterrows():
         mark = "*" if r["assumed_neutral"] else ""
         lines.append(
-            "{:<8} {:>12} {:>12} {:>12} {:>6} {:>9}  {}".format(
+            "{:<8} {:>12} {:>12} {:>12} {:>6} {:>9} {:>7}  {}".format(
                 r["variant"],
                 _num(r["measured_delta_energy_pct"]),
                 _num(r["expected_additive_pct"]),
                 _num(r["expected_multiplicative_pct"]),
                 _num(r["synergy_ratio"], ".3f"),
                 _num(r["excess_saving_pp"], "+.1f"),
+                _num(r["noise_pct"], ".2f"),
                 r["verdict"] + mark,
             )
         )

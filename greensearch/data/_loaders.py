@@ -52,7 +52,13 @@ Columns = dict[str, list[Any]]
 
 
 def load_splits(
-    dataset: str, *, text_column: str, label_column: str, seed: int, cache_dir: str | None = None
+    dataset: str,
+    *,
+    text_column: str,
+    label_column: str,
+    seed: int,
+    cache_dir: str | None = None,
+    notes: list[str] | None = None,
 ) -> datasets.DatasetDict:
     """Load ``dataset`` as a ``DatasetDict`` with splits train/validation/test.
 
@@ -67,6 +73,8 @@ def load_splits(
         label_column: source column holding the class; becomes ``label`` (``ClassLabel``).
         seed: seeds every split this function has to make.
         cache_dir: ``datasets`` cache for hub downloads (local files are read directly).
+        notes: Where given, each repair made to the data (rows dropped, labels mapped) is
+            appended here as one line instead of being logged (the preflight shows them).
 
     Returns:
         Splits each with exactly the columns ``text`` (str) and ``label`` (int 0..K-1).
@@ -79,7 +87,12 @@ def load_splits(
         dataset, text_column=text_column, label_column=label_column, cache_dir=cache_dir
     )
     return _normalise(
-        raw, text_column=text_column, label_column=label_column, seed=seed, source=dataset
+        raw,
+        text_column=text_column,
+        label_column=label_column,
+        seed=seed,
+        source=dataset,
+        notes=notes,
     )
 
 
@@ -176,16 +189,39 @@ def _read_file(path: Path) -> Columns:
 def _json_columns(text: str, *, lines: bool, name: str) -> Columns:
     """Parse JSON Lines, or a JSON array of objects (also accepted for ``.json``)."""
     stripped = text.lstrip()
-    try:
-        if lines or not stripped.startswith("["):
-            records = [json.loads(ln) for ln in text.splitlines() if ln.strip()]
-        else:
+    if lines or not stripped.startswith("["):
+        records, bad = [], []
+        for number, ln in enumerate(text.splitlines(), start=1):
+            if not ln.strip():
+                continue
+            try:
+                rec = json.loads(ln)
+            except json.JSONDecodeError as err:
+                bad.append(f"line {number} is not valid JSON ({err.msg}, column {err.colno})")
+                continue
+            if not isinstance(rec, dict):
+                bad.append(f"line {number} is a JSON {_json_kind(rec)}, not an object")
+                continue
+            records.append(rec)
+        if bad:
+            more = f" and {len(bad) - 3} more bad line(s)" if len(bad) > 3 else ""
+            raise ConfigError(
+                f"cannot read '{name}': {'; '.join(bad[:3])}{more}; expect one JSON object per line"
+            )
+    else:
+        try:
             records = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ConfigError(
-            f"cannot parse '{name}' as JSON: {err}; expect one object per "
-            "line or an array of objects"
-        ) from err
+        except json.JSONDecodeError as err:
+            raise ConfigError(
+                f"cannot parse '{name}' as JSON: {err}; expect one object per "
+                "line or an array of objects"
+            ) from err
+        kinds = [i for i, rec in enumerate(records) if not isinstance(rec, dict)]
+        if kinds:
+            raise ConfigError(
+                f"cannot read '{name}': item {kinds[0]} of its array is a JSON "
+                f"{_json_kind(records[kinds[0]])}, not an object; expect an array of objects"
+            )
     cols: Columns = {}
     for rec in records:
         for key in rec:
@@ -193,6 +229,12 @@ def _json_columns(text: str, *, lines: bool, name: str) -> Columns:
     for key in cols:
         cols[key] = [rec.get(key) for rec in records]
     return cols
+
+
+def _json_kind(value: Any) -> str:
+    """JSON's own name for a parsed value's type, for messages."""
+    names = {list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
 
 
 def _read_dir(path: Path) -> dict[str, Columns]:
@@ -258,7 +300,13 @@ def _read_hub(
 
 
 def _normalise(
-    raw: Mapping[str, Columns], *, text_column: str, label_column: str, seed: int, source: str
+    raw: Mapping[str, Columns],
+    *,
+    text_column: str,
+    label_column: str,
+    seed: int,
+    source: str,
+    notes: list[str] | None = None,
 ) -> datasets.DatasetDict:
     """Select and rename columns, fill in missing splits, map labels, check classes."""
     splits: dict[str, Columns] = {}
@@ -270,7 +318,9 @@ def _normalise(
             splits[canonical] = {"text": [], "label": []}
             continue
         _check_columns(list(cols), (text_column, label_column), source, name)
-        splits[canonical] = _drop_missing(cols[text_column], cols[label_column], name, source)
+        splits[canonical] = _drop_missing(
+            cols[text_column], cols[label_column], name, source, notes
+        )
     if not splits or sum(len(c["label"]) for c in splits.values()) == 0:
         raise ConfigError(f"dataset '{source}' has no rows; check the file or hub id")
     if set(splits) == {"train"}:
@@ -282,7 +332,7 @@ def _normalise(
         splits.update(_carve(splits["train"], ("train", "validation"), (8 / 9, 1 / 9), seed))
     if "test" not in splits:
         raise ConfigError(f"dataset '{source}' has no test split; provide one")
-    return _to_dataset_dict(splits, source=source, label_column=label_column)
+    return _to_dataset_dict(splits, source=source, label_column=label_column, notes=notes)
 
 
 def _check_columns(names: list[str], wanted: tuple[str, str], source: str, split: str) -> None:
@@ -295,14 +345,24 @@ def _check_columns(names: list[str], wanted: tuple[str, str], source: str, split
             )
 
 
-def _drop_missing(text: list[Any], label: list[Any], split: str, source: str) -> Columns:
+def _drop_missing(
+    text: list[Any], label: list[Any], split: str, source: str, notes: list[str] | None = None
+) -> Columns:
     keep = [i for i in range(len(label)) if not _missing(text[i]) and not _missing(label[i])]
     if len(keep) < len(label):
-        logger.warning(
-            "dataset %r split %r: dropped %d rows with no text or label",
-            source,
-            split,
-            len(label) - len(keep),
+        note = (
+            f"dataset '{source}' split '{split}': dropped {len(label) - len(keep)} of "
+            f"{len(label)} rows with no text or label"
+        )
+        if notes is not None:
+            notes.append(note)
+        else:
+            logger.warning("%s", note)
+    odd = next((label[i] for i in keep if isinstance(label[i], list | dict)), None)
+    if odd is not None:
+        raise ConfigError(
+            f"label column of dataset '{source}' holds {type(odd).__name__} values such as "
+            f"{odd!r}, not one class per row; set label_column to a column of class values"
         )
     bad = next((text[i] for i in keep if not isinstance(text[i], str)), None)
     if bad is not None:
@@ -338,7 +398,11 @@ def _carve(
 
 
 def _to_dataset_dict(
-    splits: dict[str, Columns], *, source: str, label_column: str
+    splits: dict[str, Columns],
+    *,
+    source: str,
+    label_column: str,
+    notes: list[str] | None = None,
 ) -> datasets.DatasetDict:
     import datasets
 
@@ -358,6 +422,12 @@ def _to_dataset_dict(
         )
     index = {v: i for i, v in enumerate(ordered)}
     names = [str(v) for v in ordered]
+    if notes is not None and kinds != {bool} and ordered != list(range(len(ordered))):
+        notes.append(
+            f"dataset '{source}': labels mapped to classes "
+            + ", ".join(f"{v!r}->{i}" for v, i in index.items())
+            + f" ({sum(len(c['label']) for c in splits.values())} rows)"
+        )
     features = datasets.Features(
         {"text": datasets.Value("string"), "label": datasets.ClassLabel(names=names)}
     )
@@ -375,6 +445,17 @@ def _to_dataset_dict(
                 f"split '{split}' of dataset '{source}' has a single class "
                 f"({names[present[0]]!r}); every split needs at least two "
                 "classes"
+            )
+        absent = [names[i] for i in range(len(names)) if i not in present]
+        if absent and notes is not None:
+            counts = {names[i]: 0 for i in range(len(names))}
+            for cols_ in splits.values():
+                for v in cols_["label"]:
+                    counts[names[index[v]]] += 1
+            notes.append(
+                f"split '{split}' of dataset '{source}' has no rows of class(es) "
+                + ", ".join(f"{n!r} ({counts[n]} rows in all)" for n in absent)
+                + "; its F1 leaves them out"
             )
         out[split] = datasets.Dataset.from_dict(
             {"text": cols["text"], "label": [index[v] for v in cols["label"]]}, features=features

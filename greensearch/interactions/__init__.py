@@ -21,13 +21,17 @@ from greensearch.interactions._noise import (
     equivalent_pairs,
     estimate_table_noise,
     noise_from_pairs,
+    noise_from_repeated_rows,
     noise_from_repeats,
 )
 from greensearch.interactions._nulls import (
+    BundleJudgement,
     InteractionVerdict,
     expected_additive_pct,
     expected_multiplicative_pct,
+    interaction_band_pp,
     interaction_verdict,
+    judge_bundle,
 )
 from greensearch.interactions._observations import MeasuredRow, observe_rows, read_paper_table
 from greensearch.interactions._static import (
@@ -40,6 +44,7 @@ from greensearch.interactions._static import (
 
 __all__ = [
     "SIDE_INSENSITIVE_KNOBS",
+    "BundleJudgement",
     "Footprint",
     "Interaction",
     "InteractionVerdict",
@@ -54,9 +59,12 @@ __all__ = [
     "estimate_table_noise",
     "expected_additive_pct",
     "expected_multiplicative_pct",
+    "interaction_band_pp",
     "interaction_verdict",
     "is_allowed",
+    "judge_bundle",
     "noise_from_pairs",
+    "noise_from_repeated_rows",
     "noise_from_repeats",
     "observe_rows",
     "read_paper_table",

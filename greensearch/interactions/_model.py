@@ -174,6 +174,7 @@ class Verdict:
         out["status"] = self.status
         for fp, d in zip(self.footprints, out["footprints"], strict=True):
             d["trade_off"] = fp.trade_off
+            d["stage"] = fp.phase  # the key's name before Knob.phase, kept for readers
         out["interactions"] = [
             dict(asdict(i), energy_factor=i.energy_factor, kind=i.kind) for i in self.interactions
         ]

@@ -1,10 +1,20 @@
 """How noisy one measurement is, from repeated runs or from runs that should agree.
 
-Noise is relative (std / mean of one measurement). With repeated baseline runs use
-:func:`noise_from_repeats`; the paper ran each variant once, so :func:`equivalent_pairs` finds
-runs that should agree (the same layers pruned at the top or at the bottom do the same
-work) and :func:`noise_from_pairs` turns their gaps into a std: for two runs of one setting
-``Var(a - b) = 2σ²``, hence ``σ = sqrt(mean((a - b)²) / 2)`` (on log-ratios for energy).
+One quantity, σ: the relative std of one run (std / mean), used by ``check`` (prune margin)
+and ``synergy`` (tolerance band, :func:`~greensearch.interactions.interaction_band_pp`) alike.
+With repeated runs use :func:`noise_from_repeats` (one setting) or
+:func:`noise_from_repeated_rows` (several); the paper ran each variant once, so
+:func:`equivalent_pairs` finds the replicate pairs and :func:`noise_from_pairs` pools their
+gaps into a std: for two runs of one setting ``Var(a - b) = 2σ²``, hence
+``σ = sqrt(mean((a - b)²) / 2)`` (on log-ratios for energy). The pooled std uses every pair,
+not the worst gap: the worst of n gaps grows with n, so it would be a band that widens as
+evidence accumulates.
+
+A replicate pair is two runs that do the same work *by construction*: equal bundles up to
+the side of a :data:`SIDE_INSENSITIVE_KNOBS` value (the same number of layers pruned at the
+top or at the bottom). Rows that differ by a knob *assumed* to do nothing (the paper's
+fast tokenizer V4 against the baseline V0) are not pairs: that would count the knob's
+effect, if any, as noise; and a baseline row is ratio 1 by definition.
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from greensearch.exceptions import ConfigError
 from greensearch.interactions._observations import MeasuredRow
@@ -23,6 +34,7 @@ __all__ = [
     "equivalent_pairs",
     "estimate_table_noise",
     "noise_from_pairs",
+    "noise_from_repeated_rows",
     "noise_from_repeats",
 ]
 
@@ -31,19 +43,24 @@ __all__ = [
 SIDE_INSENSITIVE_KNOBS: frozenset[str] = frozenset({"layer_prune"})
 
 
+NoiseMethod = Literal["given", "repeats", "equivalent_pairs"]
+
+
 @dataclass(frozen=True, slots=True)
 class NoiseEstimate:
     """Noise of one measurement, with the evidence.
 
     Attributes:
-        noise_rel: relative energy std (``0.01`` is 1 %).
+        noise_rel: σ, the relative energy std of one run (``0.01`` is 1 %).
         noise_f1_pct: ΔF1 std in percent.
         detail: one line naming the evidence, for the user.
+        method: where σ came from: ``given``, ``repeats`` or ``equivalent_pairs``.
     """
 
     noise_rel: float
     noise_f1_pct: float
     detail: str
+    method: NoiseMethod
 
 
 def equivalent_pairs(rows: Sequence[MeasuredRow]) -> list[tuple[MeasuredRow, MeasuredRow]]:
@@ -100,6 +117,21 @@ def noise_from_repeats(values: Sequence[float]) -> float:
     return math.sqrt(var) / mean
 
 
+def noise_from_repeated_rows(rel_stds: Sequence[float]) -> float:
+    """σ pooled over several repeated settings: the RMS of their relative stds.
+
+    Each setting's std is taken relative to its own mean (a cheap bundle varies less in
+    absolute terms, alike in percent of itself); the RMS is the pooled std for equal
+    numbers of runs.
+
+    Raises:
+        ConfigError: no settings.
+    """
+    if not rel_stds:
+        raise ConfigError("noise needs at least one repeated setting")
+    return math.sqrt(sum(s * s for s in rel_stds) / len(rel_stds))
+
+
 def estimate_table_noise(rows: Sequence[MeasuredRow]) -> NoiseEstimate:
     """Energy and ΔF1 noise from a table's :func:`equivalent_pairs`.
 
@@ -115,4 +147,5 @@ def estimate_table_noise(rows: Sequence[MeasuredRow]) -> NoiseEstimate:
         f1,
         f"std of one run from {len(pairs)} pairs that should agree "
         f"({names}): energy {energy:.2%}, ΔF1 {f1:.3g}%",
+        "equivalent_pairs",
     )

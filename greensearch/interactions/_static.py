@@ -34,14 +34,14 @@ class Footprint:
     Attributes:
         knob: knob name.
         item: the ``name=value`` text of the knob in the bundle.
-        stage: pipeline phase.
+        phase: the knob's pipeline phase (``Knob.phase``).
         targets: resources it saves.
         costs: resources it spends (non-empty: a trade-off knob).
     """
 
     knob: str
     item: str
-    stage: str
+    phase: str
     targets: tuple[str, ...]
     costs: tuple[str, ...]
 
@@ -133,7 +133,7 @@ def static_check(registry: KnobRegistry, bundle: Mapping[str, str]) -> StaticChe
         Footprint(
             name,
             items[name],
-            knobs[name].stage,
+            knobs[name].phase,
             tuple(knobs[name].targets),
             tuple(knobs[name].costs),
         )

@@ -8,7 +8,6 @@ from greensearch.knobs._bundle import FLAG_ON, Bundle, format_bundle, parse_bund
 from greensearch.knobs._plan import RunPlan
 from greensearch.knobs._registry import (
     RESOURCES,
-    STAGES,
     Knob,
     KnobRegistry,
     Param,
@@ -19,7 +18,6 @@ from greensearch.knobs._registry import (
 __all__ = [
     "FLAG_ON",
     "RESOURCES",
-    "STAGES",
     "Bundle",
     "Knob",
     "KnobRegistry",

@@ -212,14 +212,14 @@ def _apply_group_by_length(plan: RunPlan, value: Value) -> None:
 KNOBS: tuple[Knob, ...] = (
     Knob(
         name="fast_tokenizer",
-        stage="data",
+        phase="data",
         targets=("compute", "io"),
         description="tokenize in batches with the Rust (fast) tokenizer",
         apply=_apply_fast_tokenizer,
     ),
     Knob(
         name="seq_len",
-        stage="data",
+        phase="data",
         targets=("compute", "memory"),
         description="trim inputs to N tokens (max_length)",
         params=(Param("tokens", int, 128, low=8, high=32768),),
@@ -229,7 +229,7 @@ KNOBS: tuple[Knob, ...] = (
     ),
     Knob(
         name="dedup",
-        stage="data",
+        phase="data",
         targets=("compute",),
         description="drop exact (whitespace-normalised) and near duplicates (shingle Jaccard "
         ">= threshold, MinHash LSH) from the train split only; first copy wins",
@@ -239,7 +239,7 @@ KNOBS: tuple[Knob, ...] = (
     ),
     Knob(
         name="data_fraction",
-        stage="data",
+        phase="data",
         targets=("compute",),
         description="train on a seeded random fraction of the train split, stratified by "
         "label (uniform within each label; no example scoring)",
@@ -249,14 +249,14 @@ KNOBS: tuple[Knob, ...] = (
     ),
     Knob(
         name="dynamic_padding",
-        stage="data",
+        phase="data",
         targets=("compute", "memory"),
         description="pad each batch to its longest example instead of to max_length",
         apply=_apply_dynamic_padding,
     ),
     Knob(
         name="group_by_length",
-        stage="data",
+        phase="data",
         targets=("compute", "memory"),
         description="batch train examples of similar length together; implies dynamic "
         "padding (with max_length padding all lengths are equal: a no-op)",

@@ -28,7 +28,7 @@ def _apply_inference_engine(plan: RunPlan, value: Value) -> None:
 KNOBS: tuple[Knob, ...] = (
     Knob(
         name="inference_engine",
-        stage="inference",
+        phase="inference",
         targets=("compute",),
         description="predict the test split with ONNX Runtime or vLLM instead of torch",
         params=(Param("engine", str, "onnx", choices=("onnx", "vllm")),),

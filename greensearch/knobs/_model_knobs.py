@@ -197,7 +197,7 @@ def _apply_torch_compile(plan: RunPlan, value: Value) -> None:
 KNOBS: tuple[Knob, ...] = (
     Knob(
         name="layer_prune",
-        stage="model",
+        phase="model",
         targets=("compute", "memory"),
         description="remove N encoder layers from the top (near the head) or bottom",
         params=(
@@ -210,7 +210,7 @@ KNOBS: tuple[Knob, ...] = (
     ),
     Knob(
         name="attention",
-        stage="model",
+        phase="model",
         targets=("compute", "memory"),
         description="attention kernel: eager (baseline), sdpa, flash_attention_2",
         params=(Param("kernel", str, "sdpa", choices=("eager", "sdpa", "flash_attention_2")),),
@@ -220,7 +220,7 @@ KNOBS: tuple[Knob, ...] = (
     ),
     Knob(
         name="lora",
-        stage="training",
+        phase="training",
         targets=("compute", "memory"),
         description="LoRA adapters on every encoder layer's attention and MLP Linear "
         "modules, head trained in full (head_only: the paper's bug)",
@@ -236,7 +236,7 @@ KNOBS: tuple[Knob, ...] = (
     ),
     Knob(
         name="freeze",
-        stage="training",
+        phase="training",
         targets=("compute", "memory"),
         description="freeze the embeddings, or the embeddings and the bottom N layers",
         params=(
@@ -250,7 +250,7 @@ KNOBS: tuple[Knob, ...] = (
     ),
     Knob(
         name="quantization",
-        stage="model",
+        phase="model",
         targets=("memory", "precision"),
         costs=("compute",),
         description="nf4: 4-bit QLoRA weights (bitsandbytes, CUDA); int8: dynamic int8 "
@@ -264,7 +264,7 @@ KNOBS: tuple[Knob, ...] = (
     ),
     Knob(
         name="grad_checkpointing",
-        stage="training",
+        phase="training",
         targets=("memory",),
         costs=("compute",),
         description="recompute activations in the backward pass instead of storing them",
@@ -272,7 +272,7 @@ KNOBS: tuple[Knob, ...] = (
     ),
     Knob(
         name="precision",
-        stage="training",
+        phase="training",
         targets=("precision", "memory"),
         description="mixed-precision training: fp16 (CUDA) or bf16 (CPU or CUDA)",
         params=(Param("dtype", str, "bf16", choices=("fp16", "bf16")),),
@@ -283,7 +283,7 @@ KNOBS: tuple[Knob, ...] = (
     ),
     Knob(
         name="torch_compile",
-        stage="system",
+        phase="system",
         targets=("compute",),
         description="compile the model with torch.compile (inductor) before training",
         apply=_apply_torch_compile,

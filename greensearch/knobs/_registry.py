@@ -1,6 +1,7 @@
 """Knob declarations and the registry that validates bundles before any work starts.
 
-A :class:`Knob` says where it acts (``stage``), what it saves (``targets``), what it spends
+A :class:`Knob` says where it acts (``phase``, one of
+:data:`~greensearch.schema.PIPELINE_PHASES`), what it saves (``targets``), what it spends
 to do so (``costs``: the trade-off the orthogonality checker looks at), what it needs
 (CUDA, a package, root) and what it cannot be combined with. Its one ``apply`` function
 edits a :class:`~greensearch.knobs.RunPlan`.
@@ -20,22 +21,19 @@ from greensearch.exceptions import ConfigError, KnobConflictError, KnobUnavailab
 from greensearch.knobs._bundle import FLAG_ON, Bundle, format_bundle
 from greensearch.knobs._plan import RunPlan
 from greensearch.machine import Machine
+from greensearch.schema import PipelinePhase
 
 __all__ = [
-    "Stage",
     "Resource",
     "Param",
     "Requirement",
     "Knob",
     "KnobRegistry",
     "ResolvedKnob",
-    "STAGES",
     "RESOURCES",
 ]
 
-Stage = Literal["data", "model", "training", "system", "inference"]
 Resource = Literal["compute", "precision", "memory", "io"]
-STAGES: tuple[Stage, ...] = ("data", "model", "training", "system", "inference")
 RESOURCES: tuple[Resource, ...] = ("compute", "precision", "memory", "io")
 
 Value = dict[str, Any]
@@ -119,7 +117,8 @@ class Knob:
 
     Attributes:
         name: Stable snake_case id used on the command line and in records.
-        stage: Pipeline phase it belongs to (the paper's five phases).
+        phase: Pipeline phase it acts in (:data:`~greensearch.schema.PIPELINE_PHASES`, the
+            paper's five phases; not a metered stage of :data:`~greensearch.schema.STAGES`).
         targets: Resources it saves.
         description: One line for ``greensearch knobs``.
         apply: ``apply(plan, value)`` edits the run plan; ``value`` maps param name to value.
@@ -140,7 +139,7 @@ class Knob:
     """
 
     name: str
-    stage: Stage
+    phase: PipelinePhase
     targets: tuple[Resource, ...]
     description: str
     apply: Callable[[RunPlan, Value], None]

@@ -130,7 +130,7 @@ def _apply_power_limit(plan: RunPlan, value: Value) -> None:
 KNOBS: tuple[Knob, ...] = (
     Knob(
         name="power_limit",
-        stage="system",
+        phase="system",
         targets=("compute",),
         costs=("compute",),
         description="cap GPU board power at W watts via NVML for the run (trades time for "

@@ -111,7 +111,7 @@ def _apply_dataloader_workers(plan: RunPlan, value: Value) -> None:
 KNOBS: tuple[Knob, ...] = (
     Knob(
         name="batch_size",
-        stage="training",
+        phase="training",
         targets=("compute",),
         costs=("memory",),
         description="per-device train batch N: fewer, fuller steps for more activation memory",
@@ -121,7 +121,7 @@ KNOBS: tuple[Knob, ...] = (
     ),
     Knob(
         name="grad_accumulation",
-        stage="training",
+        phase="training",
         targets=("memory",),
         costs=("compute",),
         description="accumulate N micro-batches per optimizer step; 'same_batch' (paper V25) "
@@ -136,7 +136,7 @@ KNOBS: tuple[Knob, ...] = (
     ),
     Knob(
         name="lr_schedule",
-        stage="training",
+        phase="training",
         targets=("compute",),
         description="learning-rate schedule instead of linear decay; saves energy only by "
         "reaching the F1 in fewer steps (with early_stopping or fewer epochs)",
@@ -146,7 +146,7 @@ KNOBS: tuple[Knob, ...] = (
     ),
     Knob(
         name="early_stopping",
-        stage="training",
+        phase="training",
         targets=("compute",),
         costs=("io",),
         description="validate every FRACTION of training, stop after PATIENCE evaluations "
@@ -161,7 +161,7 @@ KNOBS: tuple[Knob, ...] = (
     ),
     Knob(
         name="optimizer",
-        stage="training",
+        phase="training",
         targets=("compute", "memory"),
         description="optimizer instead of adamw_torch: fused AdamW, Adafactor (factored "
         "state), SGD, 8-bit AdamW (bitsandbytes + CUDA)",
@@ -172,7 +172,7 @@ KNOBS: tuple[Knob, ...] = (
     ),
     Knob(
         name="pin_memory",
-        stage="training",
+        phase="training",
         targets=("io",),
         description="pin data-loader memory for faster host-to-GPU copies (nothing else: "
         "unlike the paper's V10, no FP16 and no workers)",
@@ -181,7 +181,7 @@ KNOBS: tuple[Knob, ...] = (
     ),
     Knob(
         name="dataloader_workers",
-        stage="training",
+        phase="training",
         targets=("io",),
         costs=("compute",),
         description="prepare batches in N loader processes (paper V10/V23: 4); each costs "

@@ -33,7 +33,7 @@ from greensearch.pipeline._stages import (
     stage_train,
 )
 from greensearch.pipeline._summary import summarize
-from greensearch.results import append_record
+from greensearch.results import save_record
 
 __all__ = ["run_once", "run_variant", "repeat_seed", "StageTotals", "ALL_WINDOWS"]
 
@@ -244,23 +244,28 @@ def run_variant(
     if repeats < 1:
         raise ConfigError(f"--repeats must be at least 1, got {repeats}")
     records: list[dict[str, Any]] = []
+    root_is_new = output_root is not None and not Path(output_root).exists()
     for i in range(first_repeat, first_repeat + repeats):
         out = None
         if output_root is not None:
             tag = hashlib.sha1(format_bundle(bundle).encode()).hexdigest()[:8]
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             out = Path(output_root) / f"{study.name}-{tag}-{stamp}-r{i + 1}"
-        record = run_once(
-            study,
-            bundle,
-            meter=meter,
-            registry=registry,
-            output_dir=out,
-            show_progress=show_progress,
-            fidelity=fidelity,
-            keep_model=output_root is not None,
-            seed=study.seed if same_seed else repeat_seed(study.seed, i),
-        )
+        try:
+            record = run_once(
+                study,
+                bundle,
+                meter=meter,
+                registry=registry,
+                output_dir=out,
+                show_progress=show_progress,
+                fidelity=fidelity,
+                keep_model=output_root is not None,
+                seed=study.seed if same_seed else repeat_seed(study.seed, i),
+            )
+        except BaseException:
+            _remove_failed_run(out, output_root if root_is_new else None)
+            raise
         record.update(
             {
                 "variant": variant,
@@ -269,12 +274,21 @@ def run_variant(
                 "seed_mode": "same" if same_seed else "seeded",
             }
         )
-        if results_path is not None:
-            append_record(results_path, record)
+        if results_path is not None:  # first thing after the run: nothing measured is lost
+            save_record(results_path, record)
         records.append(record)
         if on_repeat is not None:
             on_repeat(i + 1, record)
     return summarize(records)
+
+
+def _remove_failed_run(out: Path | None, new_root: str | Path | None) -> None:
+    """A failed run leaves no model folder, nor the root folder it alone created."""
+    if out is not None:
+        shutil.rmtree(out, ignore_errors=True)
+    if new_root is not None:
+        with contextlib.suppress(OSError):
+            Path(new_root).rmdir()  # only if empty: earlier repeats' models stay
 
 
 def repeat_seed(seed: int, repeat: int) -> int:

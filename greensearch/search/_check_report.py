@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from greensearch.exceptions import ConfigError
 from greensearch.interactions import (
+    BundleJudgement,
     MeasuredRow,
     NoiseEstimate,
     OrthogonalityChecker,
     Verdict,
     estimate_table_noise,
+    judge_bundle,
     observe_rows,
 )
 from greensearch.knobs import KnobRegistry, parse_bundle
@@ -39,6 +41,9 @@ class CheckReport:
         skipped: one line per row that could not be used.
         n_observations: rows learned from.
         assume_neutral: whether knobs never measured alone were assumed neutral.
+        interaction: the judged bundle's own measurement against the multiplicative null
+            (:func:`~greensearch.interactions.judge_bundle`, the rule ``synergy`` applies),
+            or ``None`` without a measurement of it, of two or more knobs, with a prediction.
     """
 
     verdict: Verdict
@@ -47,6 +52,7 @@ class CheckReport:
     skipped: tuple[str, ...]
     n_observations: int
     assume_neutral: bool
+    interaction: BundleJudgement | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """One JSON-ready object: the verdict's fields at top level plus the evidence."""
@@ -59,6 +65,7 @@ class CheckReport:
         out["skipped_rows"] = list(self.skipped)
         out["n_observations"] = self.n_observations
         out["assume_neutral"] = self.assume_neutral
+        out["interaction"] = asdict(self.interaction) if self.interaction is not None else None
         return out
 
 
@@ -90,17 +97,15 @@ def check_bundle(
         ConfigError: a bad bundle, a bad noise, or rows without a way to estimate noise.
     """
     if noise_rel is not None:
-        noise = NoiseEstimate(noise_rel, noise_f1_pct or 0.0, "noise given")
-    elif noise is not None:
-        if noise_f1_pct is not None:
-            noise = NoiseEstimate(
-                noise.noise_rel, noise_f1_pct, noise.detail + f"; ΔF1 noise {noise_f1_pct:g}% given"
-            )
-    elif rows:
-        noise = estimate_table_noise(rows)
-        if noise_f1_pct is not None:
-            noise = NoiseEstimate(
-                noise.noise_rel, noise_f1_pct, noise.detail + f"; ΔF1 noise {noise_f1_pct:g}% given"
+        noise = NoiseEstimate(noise_rel, noise_f1_pct or 0.0, "noise given", "given")
+    else:
+        if noise is None and rows:
+            noise = estimate_table_noise(rows)
+        if noise is not None and noise_f1_pct is not None:
+            noise = replace(
+                noise,
+                noise_f1_pct=noise_f1_pct,
+                detail=noise.detail + f"; ΔF1 noise {noise_f1_pct:g}% given",
             )
     checker = OrthogonalityChecker(
         registry,
@@ -119,13 +124,37 @@ def check_bundle(
                 pass  # observe_rows below names the row in ``skipped``
         skipped = observe_rows(checker, rows, exclude=(key,))
     used = sum(1 for r in rows or () if r.bundle) - len(measured) - len(skipped)
+    verdict = checker.verdict(bundle, assume_neutral=assume_neutral)
     return CheckReport(
-        checker.verdict(bundle, assume_neutral=assume_neutral),
+        verdict,
         noise,
         tuple(measured),
         tuple(skipped),
         used,
         assume_neutral,
+        _judge_measured(checker, bundle, measured, noise, assume_neutral),
+    )
+
+
+def _judge_measured(
+    checker: OrthogonalityChecker,
+    bundle: Mapping[str, str],
+    measured: Sequence[MeasuredRow],
+    noise: NoiseEstimate | None,
+    assume_neutral: bool,
+) -> BundleJudgement | None:
+    """The bundle's measurement (mean log-ratio of its rows) against its independent
+    prediction; components assumed neutral carry no measurement, so no error."""
+    pred = checker.predict(bundle, assume_neutral=assume_neutral)
+    if not measured or noise is None or len(bundle) < 2 or pred.independent_energy_ratio is None:
+        return None
+    ratio = math.exp(sum(math.log(r.energy_ratio) for r in measured) / len(measured))
+    k = len(bundle) - len(pred.assumed_neutral)
+    return judge_bundle(
+        ratio,
+        pred.independent_energy_ratio,
+        noise_rel=noise.noise_rel,
+        runs=(len(measured), *([1] * k)),
     )
 
 
@@ -165,4 +194,5 @@ def rows_from_table(table: Any) -> tuple[list[MeasuredRow], NoiseEstimate | None
         f"energy {rel:.2%} (std of {n} baseline runs, "
         f"{base['variant']}); ΔF1 noise not stored per run: 0 "
         "assumed (pass --noise-f1-pct)",
+        "repeats",
     )

@@ -114,4 +114,5 @@ def trial_attrs(summary: dict[str, Any]) -> dict[str, Any]:
         "seeds": [r.get("seed") for r in summary["runs"]],
         "predictions": [r["predictions"] for r in summary["runs"] if r.get("predictions")],
         "machine": (summary.get("machine") or {}).get("fingerprint"),
+        "cpu_threads": (summary.get("machine") or {}).get("cpu_threads_used"),
     }

@@ -106,7 +106,7 @@ class TrialRunner:
         prior = self._wait_for_claim(trial, key, fidelity)
         if prior is not None:
             return self._reuse(trial, prior)
-        baseline = None if not bundle else self._wait_for_baseline(trial.study, fidelity)
+        baseline = None if not bundle else self._wait_for_baseline(trial, fidelity)
         if phase == Phase.SAMPLER and self.checker_factory is not None and bundle:
             verdict = self.checker_factory(trial.study, fidelity).verdict(bundle)
             if verdict.prune:
@@ -116,14 +116,14 @@ class TrialRunner:
         from greensearch.pipeline import run_variant
 
         run = self.run_fn or run_variant
-        if self.run_fn is None:
-            self.warm()
         repeats = 1
         if not bundle:
             repeats = self.repeats if phase == Phase.FINAL else self.baseline_repeats
         elif phase == Phase.FINAL:
             repeats = self.repeats
-        try:
+        try:  # the warm-up too: its failure is this trial's, with the real reason stored
+            if self.run_fn is None:
+                self.warm()
             summary = run(
                 self.study_cfg,
                 bundle,
@@ -241,15 +241,18 @@ class TrialRunner:
             optuna.storages.fail_stale_trials(trial.study)
             time.sleep(self.poll_s)
 
-    def _wait_for_baseline(self, study: Study, fidelity: float) -> FrozenTrial:
+    def _wait_for_baseline(self, trial: Trial, fidelity: float) -> FrozenTrial:
         import optuna
 
+        study = trial.study
         deadline = time.monotonic() + self.wait_timeout_s
         while True:
             claims = _claims(study, "", fidelity)
             done = [t for t in claims if t.state == optuna.trial.TrialState.COMPLETE]
             if done:
                 return done[0]
+            if claims and all(t.state == optuna.trial.TrialState.WAITING for t in claims):
+                _defer(trial, "its baseline is queued behind it (the retry of a killed run)")
             if (
                 not any(
                     t.state in (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
@@ -316,6 +319,32 @@ def _warm_up_run(study: StudyConfig, registry: KnobRegistry) -> None:
     run_once(
         study, {}, meter=_UnmeteredWindows(), registry=registry, fidelity=0.01, keep_model=False
     )
+
+
+def _defer(trial: Trial, why: str) -> None:
+    """Queue this trial again after what it waits for, then end it (retried, not lost).
+
+    Optuna runs queued trials oldest first, so a killed baseline's retry comes after the
+    trials queued while it ran; a trial that waited for it would wait forever in the one
+    process that could run it. The copy carries Optuna's retry mark, so the trial counts
+    once.
+
+    Raises:
+        MeasurementError: always; the trial ends failed and its copy stands for it.
+    """
+    import optuna
+
+    trial.study.add_trial(
+        optuna.trial.create_trial(
+            state=optuna.trial.TrialState.WAITING,
+            params=trial.params,
+            distributions=trial.distributions,
+            user_attrs=dict(trial.user_attrs),
+            system_attrs={"failed_trial": trial.number},  # RetryFailedTrialCallback's mark
+        )
+    )
+    trial.set_user_attr(TrialAttr.DEFERRED, why)
+    raise MeasurementError(f"trial {trial.number} deferred: {why}")
 
 
 def _store(trial: Trial, attrs: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ Ctrl-C loses at most the trial in flight, and rerunning resumes):
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -31,7 +32,7 @@ from greensearch._search_result import (
     pick_near_misses,
 )
 from greensearch._storage import default_storage_url, open_storage, retried_trial_numbers
-from greensearch.config import StudyConfig
+from greensearch._threads import THREADS_ENV, use_thread_share
 from greensearch.exceptions import (
     ConfigError,
     GreensearchError,
@@ -40,7 +41,9 @@ from greensearch.exceptions import (
 )
 from greensearch.knobs import Bundle, KnobRegistry, parse_bundle
 from greensearch.machine import Machine, describe_machine
+from greensearch.preflight import preflight_search, resume_problems
 from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, TrialAttr
+from greensearch.search._debris import StudyFootprint
 from greensearch.search._machines import (
     check_machine,
     machine_study_name,
@@ -49,7 +52,7 @@ from greensearch.search._machines import (
 from greensearch.search._objective import TrialRunner
 from greensearch.search._rounds import Measured, run_rounds
 from greensearch.search._settings import SAMPLERS, SearchSettings, load_registry
-from greensearch.search._space import SearchSpace, build_space
+from greensearch.search._space import SearchSpace
 
 if TYPE_CHECKING:
     from optuna.samplers import BaseSampler
@@ -105,63 +108,91 @@ def optimize(
     if s.n_workers > 1:
         _check_shareable(storage=storage, meter=meter, registry=registry, run_fn=run_fn)
     registry = registry if registry is not None else load_registry(s.registry)
-    excluded = sorted(set(s.exclude) | set(cfg.search_exclude)) or None
     here = machine if machine is not None or run_fn is not None else describe_machine()
-    space = build_space(
-        registry, cfg, include=list(s.include) or None, exclude=excluded, machine=here
+    checked = preflight_search(  # every input checked before a file exists or a joule is spent
+        cfg,
+        budget_f1=budget,
+        n_trials=s.n_trials,
+        study_name=s.study_name,
+        storage=storage if storage is not None else s.storage,
+        sampler=s.sampler,
+        fidelity=fidelity,
+        repeats=s.repeats,
+        baseline_repeats=s.baseline_repeats,
+        finalists=s.finalists,
+        near_misses=s.near_misses,
+        n_workers=s.n_workers,
+        seed=s.seed,
+        include=list(s.include) or None,
+        exclude=list(s.exclude) or None,
+        results_path=s.results_path,
+        registry=registry,
+        check_data=run_fn is None,
+        confidence=s.confidence,
+        machine=here,
     )
+    for note in checked.notes:
+        logger.warning("%s", note)
+    space, name, total = checked.space, checked.study_name, checked.n_trials
     for what, why in space.skipped.items():
         if "=" in what:  # a value left out (emulated precision), not a whole knob
             logger.warning("left out of the search: %s (%s)", what, why)
-    name = s.study_name or f"{cfg.name}-f1-{budget:g}"
+    footprint = StudyFootprint.before(checked.storage, name)  # before anything is made
     url = s.storage if s.storage is not None else default_storage_url(name)
-    total = s.n_trials if s.n_trials is not None else 1 + len(space.choices) + 8
+    threads = use_thread_share(s.n_workers) if run_fn is None else None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    the_storage = storage if storage is not None else open_storage(url)
-
-    def open_study(study_name: str) -> Study:
-        return optuna.create_study(
-            study_name=study_name,
-            storage=the_storage,
-            load_if_exists=True,
-            directions=["minimize", "minimize"],
-            sampler=make_sampler(s.sampler, space, s.seed),
-        )
-
-    ostudy = open_study(name)
-    mixed = s.allow_mixed_machines or ostudy.user_attrs.get(StudyAttr.MIXED_MACHINES)
-    if here is not None and mixed:
-        own = machine_study_name(ostudy, here)
-        if own != name:
-            record_machine_study(ostudy, here, own)
-            logger.warning("this machine works in its own study '%s' (own baseline)", own)
-            name, ostudy = own, open_study(own)
-    check_machine(ostudy, here)
-    _remember(ostudy, cfg, budget, fidelity, space)
-    with warnings.catch_warnings():  # set_metric_names is "experimental" in Optuna
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        ostudy.set_metric_names(list(OBJECTIVE_NAMES))
     # a replay (run_fn) measures nothing: no meter is opened for it unless one is given
     owned_meter = meter is None and run_fn is None
-    the_meter = _open_meter(s.meter, s.idle_seconds) if owned_meter else meter
-    runner = TrialRunner(
-        study_cfg=cfg,
-        space=space,
-        budget_pct=budget,
-        meter=the_meter,
-        fidelity=fidelity,
-        baseline_repeats=s.baseline_repeats,
-        repeats=s.repeats,
-        checker_factory=_checker_factory(registry) if s.prune else None,
-        results_path=s.results_path,
-        run_fn=run_fn,
-        machine=here,
-        confidence=s.confidence,
-    )
+    the_meter: Any = None
+    meter_name = s.meter if meter is None else str(getattr(meter, "name", meter))
     workers: list[subprocess.Popen[bytes]] = []
     try:
+        the_storage = storage if storage is not None else open_storage(url)
+        footprint.opened(the_storage)
+
+        def open_study(study_name: str) -> Study:
+            return optuna.create_study(
+                study_name=study_name,
+                storage=the_storage,
+                load_if_exists=True,
+                directions=["minimize", "minimize"],
+                sampler=make_sampler(s.sampler, space, s.seed),
+            )
+
+        ostudy = open_study(name)
+        mixed = s.allow_mixed_machines or ostudy.user_attrs.get(StudyAttr.MIXED_MACHINES)
+        if here is not None and mixed:
+            own = machine_study_name(ostudy, here)
+            if own != name:
+                record_machine_study(ostudy, here, own)
+                logger.warning("this machine works in its own study '%s' (own baseline)", own)
+                footprint = StudyFootprint.before(checked.storage, own)
+                footprint.opened(the_storage)
+                name, ostudy = own, open_study(own)
+        check_machine(ostudy, here)
+        _remember(ostudy, s, space, meter_name, threads)
+        with warnings.catch_warnings():  # set_metric_names is "experimental" in Optuna
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            ostudy.set_metric_names(list(OBJECTIVE_NAMES))
+        the_meter = _open_meter(s.meter, s.idle_seconds) if owned_meter else meter
+        runner = TrialRunner(
+            study_cfg=cfg,
+            space=space,
+            budget_pct=budget,
+            meter=the_meter,
+            fidelity=fidelity,
+            baseline_repeats=s.baseline_repeats,
+            repeats=s.repeats,
+            checker_factory=_checker_factory(registry) if s.prune else None,
+            results_path=s.results_path,
+            run_fn=run_fn,
+            machine=here,
+            confidence=s.confidence,
+        )
         _seed(ostudy, space, fidelity)
-        workers = _spawn_workers(s.n_workers - 1, s.replace(study_name=name, storage=url))
+        workers = _spawn_workers(
+            s.n_workers - 1, s.replace(study_name=name, storage=url), threads=threads
+        )
         # One process guides and settles: extra workers only sample, so they never race
         # the main process to enqueue the same proposal or to pop the same retry.
         guiding = (not s.search_only) if s.guide is None else s.guide
@@ -174,6 +205,10 @@ def optimize(
             _settle(ostudy, the_storage, runner)
             _finals(ostudy, space, fidelity, budget, s.finalists, s.near_misses, runner, progress)
             runner.raise_if_refused()
+    except BaseException:
+        if not s.search_only:  # a study that measured nothing is debris: leave none behind
+            footprint.remove_if_empty()
+        raise
     finally:
         for w in workers:
             if w.poll() is None:
@@ -242,22 +277,49 @@ def make_sampler(name: str, space: SearchSpace, seed: int) -> BaseSampler:
 
 
 def _remember(
-    ostudy: Study, cfg: StudyConfig, budget: float, fidelity: float, space: SearchSpace
+    ostudy: Study,
+    s: SearchSettings,
+    space: SearchSpace,
+    meter: str,
+    threads: int | None,
 ) -> None:
-    """Store the search's settings with the study (for ``report`` and the dashboard)."""
+    """Store the search's settings with the study; refuse a resume that changes them.
+
+    Raises:
+        ConfigError: the stored study was searched with other settings (one line lists
+            what differs), unless ``s.accept_changed_settings``; then the change is
+            recorded in the study.
+    """
+    cfg = s.study
+    settings = {
+        StudyAttr.BUDGET_F1_PCT: s.budget_f1_pct,
+        StudyAttr.FIDELITY: s.fidelity,
+        StudyAttr.STUDY_FILE: cfg.source,
+        StudyAttr.STUDY_SETTINGS: {k: v for k, v in cfg.to_dict().items() if k != "source"},
+        StudyAttr.SPACE: {k: list(v) for k, v in space.choices.items()},
+        StudyAttr.METER: meter,
+    }
     known = ostudy.user_attrs
-    if known.get(StudyAttr.FIDELITY) not in (None, fidelity):
-        logger.warning(
-            "study was searched at fidelity %s; now %s (trials are kept apart)",
-            known.get(StudyAttr.FIDELITY),
-            fidelity,
+    diffs = resume_problems(known, settings)
+    if diffs and not s.accept_changed_settings:
+        raise ConfigError(
+            f"study '{ostudy.study_name}' was searched with other settings: "
+            + "; ".join(diffs)
+            + "; rerun with the same settings, pick a new --study-name, or pass "
+            "--accept-changed-settings"
         )
+    if diffs:
+        logger.warning("resuming with changed settings: %s", "; ".join(diffs))
+        history = list(known.get(StudyAttr.SETTINGS_CHANGES, []))
+        history.append({"at": time.strftime("%Y-%m-%dT%H:%M:%S"), "changes": diffs})
+        ostudy.set_user_attr(StudyAttr.SETTINGS_CHANGES, history)
     ostudy.set_user_attr(StudyAttr.STUDY, cfg.name)
-    ostudy.set_user_attr(StudyAttr.STUDY_FILE, cfg.source)
-    ostudy.set_user_attr(StudyAttr.BUDGET_F1_PCT, budget)
-    ostudy.set_user_attr(StudyAttr.FIDELITY, fidelity)
-    ostudy.set_user_attr(StudyAttr.SPACE, {k: list(v) for k, v in space.choices.items()})
+    for key, value in settings.items():
+        if known.get(key) != value:
+            ostudy.set_user_attr(key, value)
     ostudy.set_user_attr(StudyAttr.SKIPPED_KNOBS, space.skipped)
+    if threads is not None:
+        ostudy.set_user_attr(StudyAttr.TORCH_THREADS, threads)
 
 
 def _seed(ostudy: Study, space: SearchSpace, fidelity: float) -> None:
@@ -311,6 +373,15 @@ def _search(
             if t.user_attrs.get(TrialAttr.PHASE) != Phase.FINAL and t.number not in retried
         )
 
+    def running() -> int:
+        """Search trials still running (elsewhere, or dead and to be retried): they count.
+
+        Without them a resumed search would start a new trial for each one killed, then
+        also run its retry: more trials than --n-trials.
+        """
+        trials = ostudy.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        return sum(1 for t in trials if t.user_attrs.get(TrialAttr.PHASE) != Phase.FINAL)
+
     baseline_error: list[str] = []
 
     def stop_when_done(study: Study, trial: FrozenTrial) -> None:
@@ -323,12 +394,12 @@ def _search(
         ):
             baseline_error.append(trial.user_attrs.get(TrialAttr.ERROR, "the baseline run failed"))
             study.stop()  # nothing can be judged without a baseline
-        if n >= total or runner.refused is not None:
+        if n + running() >= total or runner.refused is not None:
             study.stop()
         elif guide is not None and trial.user_attrs.get(TrialAttr.PHASE) != Phase.GUIDED:
             guide(study)
 
-    if done() >= total:
+    if done() + running() >= total:
         return
     if progress is not None:
         progress("search", done(), total)
@@ -507,12 +578,15 @@ def _checker_factory(registry: KnobRegistry) -> Callable[[Study, float], Orthogo
     return factory
 
 
-def _spawn_workers(n: int, settings: SearchSettings) -> list[subprocess.Popen[bytes]]:
+def _spawn_workers(
+    n: int, settings: SearchSettings, *, threads: int | None = None
+) -> list[subprocess.Popen[bytes]]:
     """Start ``n`` extra worker processes on the same storage (search phase only).
 
     Each gets the main process's settings whole, as JSON (the study, meter, results file,
     repeats, registry...), changed only where a worker must differ: its own sampler seed,
-    the search phase alone, one process, no idle sampling (the main process did it).
+    the search phase alone, one process, no idle sampling (the main process did it), and,
+    through ``GREENSEARCH_TORCH_THREADS``, its share of the cores as this process took its own.
     """
     if n <= 0:
         return []
@@ -525,5 +599,8 @@ def _spawn_workers(n: int, settings: SearchSettings) -> list[subprocess.Popen[by
             seed=settings.seed + i + 1, search_only=True, n_workers=1, idle_seconds=0.0
         )
         cmd = [sys.executable, "-m", "greensearch.search._worker", mine.to_json()]
-        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL))
+        env = dict(os.environ)
+        if threads is not None:
+            env[THREADS_ENV] = str(threads)
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env))
     return procs

@@ -36,6 +36,8 @@ def test_report_data_matches_the_search(report, replay_journal: str) -> None:  #
         r["search_energy_kwh"] / (r["baseline"]["energy_kwh"] - r["oracle"]["energy_kwh"])
     )
     assert sum(doc["synergy"]["verdicts"].values()) == len(report.synergy)
+    # the synergy note names sigma's evidence and the band rule each row's band follows
+    assert "RMS over" in report.synergy_note and "band 2σ·sqrt(1 + k) pp" in report.synergy_note
 
 
 def test_html_is_self_contained_with_every_section(report, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -55,6 +57,10 @@ def test_html_is_self_contained_with_every_section(report, tmp_path: Path) -> No
         "Every knob set",
     ):
         assert heading in page or heading.replace("&#x27;", "'") in page, heading
+    judged = report.synergy.loc[report.synergy["verdict"] != "not_judgeable"]
+    assert "<th class=''>excess (pp)</th><th class=''>band (pp)</th>" in page
+    for band in judged["noise_pct"]:
+        assert f"{band:.2f}" in page  # each judged bundle's own band
     r = report.result
     assert f"{r['payback_runs']:.3g}</b> runs" in page
     ci = r["oracle"]["delta_energy_ci95_pct"]

@@ -159,6 +159,45 @@ def test_paper_comparison_pairs_isolated_rows_and_ranks(tmp_path, capsys):
     assert m and float(m[1]) == pytest.approx(1.0) and m[2] == "4" and m[4] == "4"
 
 
+def test_workers_benchmark_runs_the_same_trials_with_1_and_2_workers(capsys):
+    from benchmarks import workers
+
+    assert workers.main(["--dry-run", "--rounds", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split(":")[0] for ln in lines] == [
+        "round 1, 1 worker(s)",
+        "round 1, 2 worker(s)",
+        "round 2, 2 worker(s)",
+        "round 2, 1 worker(s)",
+    ]
+    # identical but for the worker count and the folder: the same 4 seed trials
+    stripped = {re.sub(r"/r\d-w\d|--n-workers \d", "", ln.split(": ", 1)[1]) for ln in lines}
+    assert len(stripped) == 1
+    assert "--n-trials 4 " in lines[0] and "--no-guide --no-prune --search-only" in lines[0]
+    rows = [
+        {"round": 1, "workers": 1, "wall_s": 100.0, "energy_kwh": 2.0},
+        {"round": 1, "workers": 2, "wall_s": 105.0, "energy_kwh": 2.2},
+        {"round": 2, "workers": 2, "wall_s": 90.0, "energy_kwh": 1.8},
+        {"round": 2, "workers": 1, "wall_s": 100.0, "energy_kwh": 2.0},
+    ]
+    assert workers.ratios(rows) == pytest.approx({"wall_s": 0.975, "energy_kwh": 1.0})
+
+
+def test_workers_benchmark_reads_a_command_s_records(tmp_path):
+    import json
+    import sys
+
+    from benchmarks import workers
+    from tests.conftest import ClockMeter
+
+    record = {"energy_kwh": 0.001, "duration_s": 3.0, "machine": {"cpu_threads_used": 1}}
+    script = f"open('runs.jsonl', 'w').write({json.dumps(json.dumps(record))} + '\\n')"
+    row = workers.measure([sys.executable, "-c", script], tmp_path, ClockMeter())
+    assert row["runs"] == 1 and row["run_s"] == 3.0 and row["threads"] == [1]
+    assert row["records_energy_kwh"] == 0.001
+    assert row["energy_kwh"] == pytest.approx(10.0 * row["wall_s"] / 3.6e6, rel=0.2)
+
+
 def test_hand_picked_stacks_savers_without_a_confident_f1_loss():
     import optuna
 

@@ -50,7 +50,7 @@ def _declared_registry() -> KnobRegistry:
         reg.register(
             Knob(
                 name=name,
-                stage="training",
+                phase="training",
                 targets=targets,
                 costs=costs,
                 description=name,

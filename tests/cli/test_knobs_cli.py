@@ -22,8 +22,10 @@ def test_knobs_json_lists_every_knob_with_its_declaration(
     rows = json.loads(capsys.readouterr().out)
     assert [r["name"] for r in rows] == [k.name for k in default_registry()]
     seq_len = next(r for r in rows if r["name"] == "seq_len")
-    assert {k: seq_len[k] for k in ("stage", "targets", "costs", "search_values")} == {
-        "stage": "data",
+    keys = ("phase", "stage", "targets", "costs", "search_values")
+    assert {k: seq_len[k] for k in keys} == {
+        "phase": "data",
+        "stage": "data",  # the old key, kept: the same phase
         "targets": ["compute", "memory"],
         "costs": [],
         "search_values": ["128", "96"],
@@ -36,13 +38,17 @@ def test_knobs_json_lists_every_knob_with_its_declaration(
     assert precision["params"][0]["choices"] == ["fp16", "bf16"]
     # availability is this machine's, but it is always either available or explained
     assert all(r["available"] or r["reason"] for r in rows)
+    assert [(r["phase"], r["stage"]) for r in rows] == [
+        (k.phase, k.phase) for k in default_registry()
+    ]
+    assert {r["name"]: r["phase"] for r in rows}["power_limit"] == "system"
 
 
 def test_knobs_table_has_one_line_per_knob(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["knobs"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"machine: {machine_line(describe_machine().to_dict())}"
-    assert lines[1].split() == ["knob", "stage", "targets", "params", "available", "here"]
+    assert lines[1].split() == ["knob", "phase", "targets", "params", "available", "here"]
     body = lines[3:]  # after the machine, the header and its rule
     assert [line.split()[0] for line in body] == [k.name for k in default_registry()]
     seq_len = next(line for line in body if line.startswith("seq_len "))

@@ -35,9 +35,14 @@ def test_synergy_text_marks_assumed_verdicts(capsys: pytest.CaptureFixture[str])
         capsys, "synergy", "--csv", str(TABLE1), "--assume-neutral", "--noise-pct", "0.5"
     )
     assert code == 0
-    assert out.startswith("noise band: 0.5 pp (noise band 0.5 pp given)")
+    assert out.startswith(
+        "noise: noise 0.5% given; band 2σ·sqrt(1 + k) pp for a bundle of k measured knobs, "
+        "less where rows repeat\n"
+    )
     v25 = next(line for line in out.splitlines() if line.startswith("V25 "))
     assert v25.split()[-1] == "antagonistic*"
+    # sigma 0.5 %: V25's two measured knobs (grad_accumulation assumed) -> 2 x 0.5 x sqrt 3 pp
+    assert v25.split()[-2] == "1.73"
     assert (
         "V25: grad_accumulation=2,grad_checkpointing,precision=fp16 — assumed "
         "grad_accumulation=2 neutral" in out

@@ -8,7 +8,6 @@ from greensearch.config import StudyConfig
 from greensearch.exceptions import ConfigError, KnobConflictError, KnobUnavailableError
 from greensearch.knobs import (
     RESOURCES,
-    STAGES,
     Knob,
     KnobRegistry,
     Param,
@@ -16,6 +15,7 @@ from greensearch.knobs import (
     default_registry,
     parse_bundle,
 )
+from greensearch.schema import PIPELINE_PHASES
 
 STUDY = StudyConfig(name="unit", source="<unit>")
 
@@ -40,13 +40,14 @@ MINE = {
 
 def test_my_knobs_are_registered_in_their_phase() -> None:
     registry = default_registry()
-    for name, stage in MINE.items():
-        assert registry.get(name).stage == stage
+    for name, phase in MINE.items():
+        assert registry.get(name).phase == phase
 
 
-def test_every_knob_declares_valid_stage_targets_and_costs() -> None:
+def test_every_knob_declares_valid_phase_targets_and_costs() -> None:
+    assert PIPELINE_PHASES == ("data", "model", "training", "system", "inference")
     for knob in default_registry():
-        assert knob.stage in STAGES, knob.name
+        assert knob.phase in PIPELINE_PHASES, knob.name
         assert knob.targets and set(knob.targets) <= set(RESOURCES), knob.name
         assert set(knob.costs) <= set(RESOURCES), knob.name
         assert knob.description and "\n" not in knob.description, knob.name
@@ -167,7 +168,7 @@ def test_conflict_names_both_knobs() -> None:
     registry.register(
         Knob(
             name="alpha",
-            stage="training",
+            phase="training",
             targets=("memory",),
             description="a",
             apply=lambda plan, value: None,
@@ -177,7 +178,7 @@ def test_conflict_names_both_knobs() -> None:
     registry.register(
         Knob(
             name="beta",
-            stage="training",
+            phase="training",
             targets=("memory",),
             description="b",
             apply=lambda plan, value: None,
@@ -193,7 +194,7 @@ def test_unavailable_knob_is_rejected_with_its_reason() -> None:
     registry.register(
         Knob(
             name="needs_pkg",
-            stage="system",
+            phase="system",
             targets=("compute",),
             description="x",
             apply=lambda plan, value: None,

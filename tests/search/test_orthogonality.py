@@ -78,7 +78,7 @@ def declared_registry() -> KnobRegistry:
         reg.register(
             Knob(
                 name=name,
-                stage="training",
+                phase="training",
                 targets=targets,
                 costs=costs,
                 description=name,
@@ -302,4 +302,10 @@ def test_verdict_is_json_ready(paper: OrthogonalityChecker) -> None:
         "grad_accumulation": True,
         "grad_checkpointing": True,
         "precision": False,
+    }
+    # each knob's phase under its name and under the footprint's old key "stage"
+    assert {f["knob"]: (f["phase"], f["stage"]) for f in d["footprints"]} == {
+        "grad_accumulation": ("training", "training"),
+        "grad_checkpointing": ("training", "training"),
+        "precision": ("training", "training"),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import signal
@@ -177,3 +178,116 @@ def test_two_workers_share_one_postgres_study(tmp_path: Path) -> None:
     ) == len(done)
     pids = {json.loads(line)["pid"] for line in calls.read_text().splitlines()}
     assert len(pids) == 2, "both workers measured trials:\n" + calls.read_text()
+
+
+def _finish(proc: subprocess.Popen[str], timeout: float = 180) -> tuple[str, str]:
+    """Wait for a worker; on timeout kill it, so a hung worker does not outlive the test."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+
+
+def _accounting(storage: str) -> collections.Counter[tuple[str, float, str, str]]:
+    """What a study holds, trial by trial, leaving out killed trials that were retried."""
+    trials = optuna.load_study(study_name="t", storage=storage).get_trials()
+    retried = {t.system_attrs["failed_trial"] for t in trials if "failed_trial" in t.system_attrs}
+    return collections.Counter(
+        (t.user_attrs["phase"], t.user_attrs["fidelity"], t.user_attrs["knobs"], t.state.name)
+        for t in trials
+        if t.number not in retried
+    )
+
+
+def _complete(storage: str) -> dict[int, float]:
+    study = optuna.load_study(study_name="t", storage=storage)
+    return {
+        t.number: attrs_of(t)["energy_kwh"]
+        for t in study.get_trials()
+        if t.state == optuna.trial.TrialState.COMPLETE
+    }
+
+
+def _running_phase(storage: str) -> str | None:
+    study = optuna.load_study(study_name="t", storage=storage)
+    running = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.RUNNING]
+    return running[0].user_attrs.get("phase") if running else None
+
+
+def _final_runs_stored(storage: str) -> int:
+    from greensearch.search._rounds import ROUND_ATTR
+
+    attrs = optuna.load_study(study_name="t", storage=storage).user_attrs
+    return sum(name.startswith(ROUND_ATTR) for name in attrs)
+
+
+def test_killed_in_the_search_and_in_the_finals_the_study_ends_as_if_never_killed(
+    tmp_path: Path,
+) -> None:
+    """Item 7 of issue 14: kill -9 twice, resume; kept, retried, same accounting."""
+    reference = f"sqlite:///{tmp_path / 'reference.db'}"
+    ref = _worker(reference, tmp_path / "ref-calls.jsonl", "--n-trials", "6")
+    ref_out, err = _finish(ref)
+    assert ref.returncode == 0, err
+
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    calls = tmp_path / "calls.jsonl"
+    first = _worker(storage, calls, "--sleep", "1.0", "--n-trials", "6")
+    _wait_for(lambda: calls.exists() and len(_calls(calls)) >= 3)  # mid-run of the 3rd seed
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    assert _running_phase(storage) == "single"
+    kept = _complete(storage)
+
+    second = _worker(storage, calls, "--sleep", "1.0", "--n-trials", "6")
+    _wait_for(lambda: _final_runs_stored(storage) >= 1, timeout=120)  # in the final rounds
+    os.kill(second.pid, signal.SIGKILL)
+    second.wait()
+    assert all(_complete(storage)[n] == e for n, e in kept.items())
+    kept = _complete(storage)
+
+    third = _worker(storage, calls, "--n-trials", "6")
+    out, err = _finish(third)
+    assert third.returncode == 0, err
+    after = _complete(storage)
+    assert all(after[n] == e for n, e in kept.items())  # every completed trial kept
+    trials = optuna.load_study(study_name="t", storage=storage).get_trials()
+    failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
+    killed = [t for t in failed if "deferred" not in t.user_attrs]
+    assert [t.user_attrs["phase"] for t in killed] == ["single"]  # finals store runs, not trials
+    for t in failed:  # each killed (or deferred) trial retried once, and completed
+        retries = [r for r in trials if r.system_attrs.get("failed_trial") == t.number]
+        assert [r.state for r in retries] == [optuna.trial.TrialState.COMPLETE]
+    assert _accounting(storage) == _accounting(reference)
+    assert json.loads(out) == json.loads(ref_out)
+    # nothing completed ran twice: the uninterrupted run's runs plus the two killed ones
+    assert len(_calls(calls)) == len(_calls(tmp_path / "ref-calls.jsonl")) + 2
+
+
+def test_killed_in_the_baseline_the_trials_queued_behind_its_retry_do_not_wait_forever(
+    tmp_path: Path,
+) -> None:
+    """The seeds queued after the killed baseline need it; its retry is queued after them."""
+    reference = f"sqlite:///{tmp_path / 'reference.db'}"
+    ref = _worker(reference, tmp_path / "ref-calls.jsonl", "--n-trials", "6")
+    ref_out, err = _finish(ref)
+    assert ref.returncode == 0, err
+
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    calls = tmp_path / "calls.jsonl"
+    first = _worker(storage, calls, "--sleep", "2.0", "--n-trials", "6")
+    _wait_for(lambda: calls.exists() and len(_calls(calls)) >= 1)  # mid-run of the baseline
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    assert _running_phase(storage) == "baseline"
+
+    rerun = _worker(storage, calls, "--n-trials", "6")
+    out, err = _finish(rerun)  # used to wait 6 hours for the baseline
+    assert rerun.returncode == 0, err
+    trials = optuna.load_study(study_name="t", storage=storage).get_trials()
+    deferred = [t for t in trials if "deferred" in t.user_attrs]
+    assert deferred and all(t.state == optuna.trial.TrialState.FAIL for t in deferred)
+    assert _accounting(storage) == _accounting(reference)
+    assert json.loads(out) == json.loads(ref_out)

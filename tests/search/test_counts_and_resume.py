@@ -1,0 +1,107 @@
+"""Items 4 and 5 of issue 14: --n-trials counts every trial; a resume keeps its settings."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from greensearch.config import StudyConfig
+from greensearch.exceptions import ConfigError, PreflightError
+from greensearch.search._replay import ReplayRunner
+from tests.conftest import ClockMeter
+from tests.search.landscape import landscape, make_registry
+from tests.search.run_search import run_search
+
+
+def _search(storage, runner=None, **kw):
+    args = {
+        "n_trials": 6,
+        "storage": storage,
+        "study_name": "s",
+        "fidelity": 0.5,
+        "repeats": 1,
+        "baseline_repeats": 1,
+        "meter": ClockMeter(),
+        "registry": make_registry(),
+        "run_fn": runner or ReplayRunner(landscape()),
+    }
+    args.update(kw)
+    return run_search(StudyConfig(name="replay", source="<replay>"), **args)
+
+
+def test_fewer_trials_than_seeds_is_refused_with_the_number_needed(tmp_path):
+    url = f"sqlite:///{tmp_path / 'studies' / 's.db'}"
+    runner = ReplayRunner(landscape())
+    with pytest.raises(PreflightError) as err:
+        _search(url, runner, n_trials=1)
+    assert err.value.problems == [
+        "--n-trials 1 is fewer than the 6 seed trials (the baseline and each of 5 knobs "
+        "alone, which the search needs first); use --n-trials 6 or more, or --include "
+        "fewer knobs"
+    ]
+    assert runner.calls == [] and list(tmp_path.iterdir()) == []
+
+
+def test_n_trials_counts_the_seeds(tmp_path):
+    runner = ReplayRunner(landscape())
+    result = _search(optuna.storages.InMemoryStorage(), runner, n_trials=6)
+    search = [key for key, fidelity, _ in runner.calls if fidelity == 0.5]
+    assert search == ["", "prune=2", "trim", "compile", "ckpt", "lossy"]
+    assert result.n_trials == 6
+
+
+def test_resume_with_other_settings_is_refused_with_what_differs():
+    storage = optuna.storages.InMemoryStorage()
+    _search(storage, budget_f1="-1%")
+    runner = ReplayRunner(landscape())
+    with pytest.raises(ConfigError) as err:
+        _search(storage, runner, budget_f1="-2%", fidelity=0.25, exclude=["lossy"])
+    assert str(err.value) == (
+        "study 's' was searched with other settings: --budget-f1 was 1, now 2; --fidelity "
+        "was 0.5, now 0.25; knob space (--include/--exclude, the study's search_exclude, "
+        "this machine) changed: lossy dropped; rerun with the same settings, pick a new "
+        "--study-name, or pass --accept-changed-settings"
+    )
+    assert runner.calls == []
+    stored = optuna.load_study(study_name="s", storage=storage).user_attrs
+    assert stored["budget_f1_pct"] == 1.0 and stored["fidelity"] == 0.5
+
+
+def test_an_accepted_change_is_recorded_in_the_study():
+    storage = optuna.storages.InMemoryStorage()
+    _search(storage, budget_f1="-1%")
+    _search(storage, budget_f1="-2%", accept_changed_settings=True)
+    attrs = optuna.load_study(study_name="s", storage=storage).user_attrs
+    assert attrs["budget_f1_pct"] == 2.0
+    assert [c["changes"] for c in attrs["settings_changes"]] == [["--budget-f1 was 1, now 2"]]
+
+
+def test_resume_with_another_meter_is_refused():
+    storage = optuna.storages.InMemoryStorage()
+    _search(storage)
+    other = ClockMeter()
+    other.name = "rapl"
+    with pytest.raises(ConfigError, match="--meter was 'fake', now 'rapl'"):
+        _search(storage, meter=other)
+
+
+def test_resume_after_editing_the_study_file_is_refused_with_the_keys_that_changed():
+    storage = optuna.storages.InMemoryStorage()
+    _search(storage)
+    edited = StudyConfig(name="replay", source="<replay>", epochs=2.0, max_length=128)
+    with pytest.raises(ConfigError) as err:
+        run_search(
+            edited,
+            n_trials=6,
+            storage=storage,
+            study_name="s",
+            fidelity=0.5,
+            repeats=1,
+            baseline_repeats=1,
+            meter=ClockMeter(),
+            registry=make_registry(),
+            run_fn=ReplayRunner(landscape()),
+        )
+    assert "the study file's settings changed: epochs 1 -> 2, max_length 192 -> 128;" in str(
+        err.value
+    )
