@@ -180,52 +180,44 @@ def handle(args: argparse.Namespace) -> int:
     from greensearch.search import SearchSettings, optimize
 
     _route_optuna_logs()
+    # The options the preflight and the settings both read, taken from the command line once.
+    shared = {
+        "n_trials": args.n_trials,
+        "study_name": args.study_name,
+        "storage": args.storage,
+        "sampler": args.sampler,
+        "fidelity": args.fidelity,
+        "repeats": args.repeats,
+        "baseline_repeats": args.baseline_repeats,
+        "finalists": args.finalists,
+        "near_misses": args.near_misses,
+        "n_workers": args.n_workers,
+        "seed": args.seed,
+        "results_path": args.results,
+        "confidence": args.confidence,
+    }
+    include, exclude = _split(args.include), _split(args.exclude)
     preflight_search(  # every problem of the command line at once, before any settings exist
         args.study,
         budget_f1=args.budget_f1,
-        n_trials=args.n_trials,
-        study_name=args.study_name,
-        storage=args.storage,
-        sampler=args.sampler,
-        fidelity=args.fidelity,
-        repeats=args.repeats,
-        baseline_repeats=args.baseline_repeats,
-        finalists=args.finalists,
-        near_misses=args.near_misses,
-        n_workers=args.n_workers,
-        seed=args.seed,
-        include=_split(args.include),
-        exclude=_split(args.exclude),
-        results_path=args.results,
+        include=include,
+        exclude=exclude,
         registry=default_registry(),
-        confidence=args.confidence,
+        **shared,
     )
-    budget = parse_f1_budget(args.budget_f1)
     settings = SearchSettings.for_study(
         args.study,
-        budget_f1_pct=budget,
-        n_trials=args.n_trials,
-        study_name=args.study_name,
-        storage=args.storage,
-        sampler=args.sampler,
-        fidelity=args.fidelity,
-        repeats=args.repeats,
-        baseline_repeats=args.baseline_repeats,
-        finalists=args.finalists,
-        near_misses=args.near_misses,
+        budget_f1_pct=parse_f1_budget(args.budget_f1),
+        include=tuple(include or ()),
+        exclude=tuple(exclude or ()),
         prune=args.prune,
         guide=args.guide,
         meter=args.meter,
         idle_seconds=args.idle_seconds,
-        n_workers=args.n_workers,
-        seed=args.seed,
-        include=tuple(_split(args.include) or ()),
-        exclude=tuple(_split(args.exclude) or ()),
-        results_path=args.results,
         search_only=args.search_only,
-        confidence=args.confidence,
         allow_mixed_machines=args.allow_mixed_machines,
         accept_changed_settings=args.accept_changed_settings,
+        **shared,
     )
     bar = _Progress(enabled=not (args.quiet or args.json))
     try:
