@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import json
 import platform
 import shlex
 import sys
@@ -16,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from greensearch.config import StudyConfig  # noqa: E402 (after the path set-up)
 from greensearch.knobs import Bundle, KnobRegistry, RunPlan, default_registry  # noqa: E402 (after the path set-up)
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -147,3 +149,32 @@ def write_text(path: Path, text: str, meta: Mapping[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     head = "".join(f"# {k}: {v}\n" for k, v in meta.items())
     path.write_text(head + text, encoding="utf-8")
+
+
+def quick_study(scratch: Path) -> StudyConfig:
+    """A tiny study on 300 embedded rows: the benchmarks' ``--quick`` smoke modes."""
+    import gzip
+
+    import pandas as pd
+
+    from greensearch.data._loaders import EMBEDDED_DATASETS  # noqa: F401  (ensures data present)
+
+    root = Path(__file__).resolve().parents[1] / "greensearch" / "data" / "embedded"
+    with gzip.open(root / "vulnsynth-train.jsonl.gz", "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f][:300]
+    path = scratch / "quick_data.csv"
+    pd.DataFrame(rows)[["func_before", "vul"]].to_csv(path, index=False)
+    return StudyConfig(
+        name="quick",
+        dataset=str(path),
+        max_length=64,
+        model_config={
+            "hidden_size": 32,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 2,
+            "intermediate_size": 64,
+            "global_attn_every_n_layers": 2,
+            "local_attention": 32,
+        },
+        source="<quick>",
+    )

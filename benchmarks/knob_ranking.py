@@ -17,16 +17,15 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, provenance, write_csv
+from _common import RESULTS, provenance, quick_study, write_csv
 
-from greensearch.config import StudyConfig, load_study
+from greensearch.config import load_study
 from greensearch.energy import make_meter, measure_idle_power
 from greensearch.exceptions import ConfigError
 from greensearch.knobs import default_registry
@@ -53,7 +52,7 @@ def main() -> int:
     p.add_argument("--note", help="a line for the CSV header (e.g. what was discarded and why)")
     args = p.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="knob-ranking-quick-")) if args.quick else None
-    study = _quick_study(scratch) if scratch else load_study()
+    study = quick_study(scratch) if scratch else load_study()
     repeats = 1 if args.quick else args.repeats
     runs_path = scratch / "runs.jsonl" if scratch else args.runs
     out = scratch / "knob_ranking_quick.csv" if scratch else args.out
@@ -165,34 +164,6 @@ def _rank(runs: dict[str, list[dict[str, Any]]], study: str) -> list[dict[str, A
             }
         )
     return sorted(rows, key=lambda r: r["delta_energy_pct"])
-
-
-def _quick_study(scratch: Path) -> StudyConfig:
-    import gzip
-
-    import pandas as pd
-
-    from greensearch.data._loaders import EMBEDDED_DATASETS  # noqa: F401  (ensures data present)
-
-    root = Path(__file__).resolve().parents[1] / "greensearch" / "data" / "embedded"
-    with gzip.open(root / "vulnsynth-train.jsonl.gz", "rt", encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f][:300]
-    path = scratch / "quick_data.csv"
-    pd.DataFrame(rows)[["func_before", "vul"]].to_csv(path, index=False)
-    return StudyConfig(
-        name="quick",
-        dataset=str(path),
-        max_length=64,
-        model_config={
-            "hidden_size": 32,
-            "num_hidden_layers": 4,
-            "num_attention_heads": 2,
-            "intermediate_size": 64,
-            "global_attn_every_n_layers": 2,
-            "local_attention": 32,
-        },
-        source="<quick>",
-    )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import RESULTS, provenance, write_csv
+from benchmarks._common import RESULTS, provenance, quick_study, write_csv
 from greensearch._f1_judging import verdict_of
 from greensearch.config import StudyConfig, load_study
 from greensearch.energy import make_meter, measure_idle_power
@@ -122,9 +122,10 @@ def _fmt(rows: list[dict[str, Any]], budget_pct: float) -> list[str]:
             continue
         lo, hi = r["delta_energy_ci95"]
         flo, fhi = r["delta_f1_ci95"]
+        energy_ci = "one round: no CI" if lo is None else f"95% CI {lo:+.1f}% .. {hi:+.1f}%"
         lines.append(
             f"{r['variant']} ({r['knobs']}): {r['energy_wh']:.3f} Wh, ΔEnergy "
-            f"{r['delta_energy_pct']:+.1f}% (95% CI {lo:+.1f}% .. {hi:+.1f}%), ΔF1 "
+            f"{r['delta_energy_pct']:+.1f}% ({energy_ci}), ΔF1 "
             f"{r['delta_f1_pct']:+.2f}% (95% CI {flo:+.2f}% .. {fhi:+.2f}%, "
             f"P(within budget) {100 * r['p_within_budget']:.0f}%): {r['verdict']}"
         )
@@ -209,30 +210,7 @@ def main() -> int:
 
 def _quick(registry: Any) -> tuple[StudyConfig, Bundle, Bundle, float]:
     """A tiny study and fixed bundles: exercises every step in about a minute."""
-    scratch = Path(tempfile.mkdtemp(prefix="vs-handpicked-quick-"))
-    import gzip
-
-    import pandas as pd
-
-    from tests.conftest import TINY_ARCH
-
-    rows = []
-    emb = Path(__file__).resolve().parents[1] / "greensearch" / "data" / "embedded"
-    for split in ("train", "test"):
-        with gzip.open(emb / f"vulnsynth-{split}.jsonl.gz", "rt", encoding="utf-8") as f:
-            rows.extend(json.loads(line) for line in f)
-    frame = pd.DataFrame(rows)[["func_before", "vul"]]
-    frame = pd.concat([frame[frame.vul == 1].head(90), frame[frame.vul == 0].head(210)])
-    frame.sample(frac=1.0, random_state=0).to_csv(scratch / "tiny.csv", index=False)
-    study = StudyConfig(
-        name="tiny",
-        dataset=str(scratch / "tiny.csv"),
-        max_length=64,
-        batch_size=16,
-        eval_batch_size=64,
-        model_config=dict(TINY_ARCH),
-        source="<tiny>",
-    )
+    study = quick_study(Path(tempfile.mkdtemp(prefix="vs-handpicked-quick-")))
     return study, parse_bundle("seq_len=32"), parse_bundle("dynamic_padding"), 50.0
 
 
