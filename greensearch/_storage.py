@@ -24,6 +24,7 @@ __all__ = [
     "default_storage_url",
     "open_storage",
     "retried_trial_numbers",
+    "retry_callback",
 ]
 
 #: Seconds between a running trial's heartbeats, and silence after which it counts as dead.
@@ -47,6 +48,15 @@ def default_storage_url(
     return f"sqlite:///{folder / (_NAME.sub('_', study_name) + '.db')}"
 
 
+def retry_callback() -> Any:
+    """Optuna's callback that queues one retry of a trial failed for a dead process."""
+    import optuna
+
+    with warnings.catch_warnings():  # the retry callback is "experimental"
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+
+
 def open_storage(url: str) -> Any:
     """Open an Optuna storage with heartbeats and one automatic retry of a dead trial.
 
@@ -56,9 +66,7 @@ def open_storage(url: str) -> Any:
     import optuna
     import sqlalchemy.exc
 
-    with warnings.catch_warnings():  # the retry callback and heartbeats are "experimental"
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)
+    retry = retry_callback()
     if url.startswith("journal:"):
         from optuna.storages.journal import JournalFileBackend
 

@@ -94,6 +94,9 @@ class TrialAttr:
     #: fingerprint of the machine that measured the trial (in ``measurement``)
     MACHINE: Final = "machine"
     DEFERRED: Final = "deferred"  #: why the trial re-queued itself behind what it waits for
+    #: the trial's own number, written first by the objective: a retry's copy names the
+    #: killed trial, so a trial whose value differs never reached the objective
+    STARTED: Final = "started"
 
 
 class StudyAttr:

@@ -21,6 +21,7 @@ from greensearch.exceptions import GreensearchError, MeasurementError, MixedMach
 from greensearch.machine import Machine
 from greensearch.schema import TOP_LEVEL_ATTRS, Phase, TrialAttr, attrs_of
 from greensearch.search._extrapolate import trial_attrs
+from greensearch.search._liveness import fail_dead_trials
 from greensearch.search._machines import (
     BASELINE_MACHINE_ATTR,
     TRIAL_MACHINE_ATTR,
@@ -90,6 +91,7 @@ class TrialRunner:
     def __call__(self, trial: Trial) -> tuple[float, float]:
         import optuna
 
+        trial.set_user_attr(TrialAttr.STARTED, trial.number)  # first: see search._liveness
         if self.machine is not None:
             self._check_machine(trial, self.machine.fingerprint, self.machine.summary())
         phase = trial.user_attrs.get(TrialAttr.PHASE, Phase.SAMPLER)
@@ -238,7 +240,7 @@ class TrialRunner:
                 return None
             if time.monotonic() > deadline:
                 raise MeasurementError(f"gave up waiting for trial {running[0].number} ({key})")
-            optuna.storages.fail_stale_trials(trial.study)
+            fail_dead_trials(trial.study)
             time.sleep(self.poll_s)
 
     def _wait_for_baseline(self, trial: Trial, fidelity: float) -> FrozenTrial:
@@ -264,7 +266,7 @@ class TrialRunner:
                     f"no baseline measured at fidelity {fidelity:g}; rerun `greensearch optimize` "
                     "(it measures the baseline first)"
                 )
-            optuna.storages.fail_stale_trials(study)
+            fail_dead_trials(study)
             time.sleep(self.poll_s)
 
     @staticmethod
@@ -276,6 +278,7 @@ class TrialRunner:
             TrialAttr.FIDELITY,
             TrialAttr.TARGETS,
             TrialAttr.REUSED_FROM,
+            TrialAttr.STARTED,
         ):
             attrs.pop(name, None)
         attrs.update(energy_kwh_spent=0.0, duration_s_spent=0.0)

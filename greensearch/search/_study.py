@@ -44,6 +44,7 @@ from greensearch.machine import Machine, describe_machine
 from greensearch.preflight import preflight_search, resume_problems
 from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, TrialAttr
 from greensearch.search._debris import StudyFootprint
+from greensearch.search._liveness import fail_dead_trials
 from greensearch.search._machines import (
     check_machine,
     machine_study_name,
@@ -419,8 +420,9 @@ def _settle(ostudy: Study, storage: BaseStorage, runner: TrialRunner) -> None:
 
     A trial left ``RUNNING`` by a killed process holds its knob set (nothing else measures
     it), and a seed among them is an isolated effect the checker and the finalists need.
-    Its heartbeat goes stale after the grace period; Optuna then marks it failed and
-    enqueues one retry, which this process runs. Other workers' live trials are waited
+    Its heartbeat goes stale after the grace period (or, killed before its first beat, it
+    never reaches the objective: see ``_liveness``); it is then marked failed and one retry
+    is queued, which this process runs. Other workers' live trials are waited
     for, so the finalists are picked from every search result. A finalist left running
     by a process killed in the final phase is settled the same way, before the finals
     are counted.
@@ -440,7 +442,7 @@ def _settle(ostudy: Study, storage: BaseStorage, runner: TrialRunner) -> None:
         if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
             ostudy.optimize(runner, n_trials=1, catch=(StageFailedError, GreensearchError))
             continue
-        optuna.storages.fail_stale_trials(ostudy)
+        fail_dead_trials(ostudy)
         time.sleep(runner.poll_s)
 
 

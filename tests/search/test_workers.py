@@ -85,7 +85,10 @@ def test_kill_9_mid_trial_then_rerun_loses_nothing(tmp_path: Path) -> None:
         if RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == killed.number
     ]
     assert len(retries) == 1 and retries[0].state == optuna.trial.TrialState.COMPLETE
-    assert attrs_of(retries[0])["knobs"] == killed.user_attrs["knobs"]
+    # A test process slowed for a second kills the next trial before its objective (and
+    # its first heartbeat), with no knobs yet: search._liveness retries that one too.
+    if "knobs" in killed.user_attrs:
+        assert attrs_of(retries[0])["knobs"] == killed.user_attrs["knobs"]
     assert json.loads(out)["oracle"] == "compile,prune=2,trim"
 
 
