@@ -36,6 +36,7 @@ __all__ = [
     "SearchResult",
     "build_result",
     "pareto_rows",
+    "pick_final_candidates",
     "pick_finalists",
     "pick_near_misses",
     "trial_row",
@@ -139,6 +140,21 @@ def pick_near_misses(
         if key not in keys:
             keys.append(key)
     return keys
+
+
+def pick_final_candidates(
+    study: Any, fidelity: float, budget_pct: float, k: int, near_misses: int
+) -> tuple[list[str], list[str]]:
+    """What the final phase measures: up to ``k`` finalists and the uncertain bundles.
+
+    A finalist slot no short run filled (a task that cannot resolve its budget at the
+    search's fidelity calls every short run *uncertain*) goes to the next most promising
+    uncertain bundle, so the final phase still judges ``k + near_misses`` candidates.
+    ``near_misses=0`` keeps the short runs' verdicts as they are: nothing uncertain.
+    """
+    best = pick_finalists(study, fidelity, k)
+    spare = k - len(best) if near_misses > 0 else 0
+    return best, pick_near_misses(study, fidelity, budget_pct, near_misses + spare, best)
 
 
 def pareto_rows(study: Study, fidelity: float) -> list[TrialRow]:

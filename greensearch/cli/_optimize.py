@@ -89,7 +89,8 @@ def add_parser(sub: Any) -> None:
         type=int,
         default=1,
         metavar="K",
-        help="cheapest feasible bundles re-measured at full fidelity (default 1)",
+        help="cheapest feasible bundles re-measured at full fidelity; a slot no short run "
+        "filled goes to the next uncertain bundle unless --near-misses is 0 (default 1)",
     )
     p.add_argument(
         "--near-misses",

@@ -45,10 +45,11 @@ class SearchSettings:
         fidelity: Fraction of training steps per search trial (1.0: full runs).
         repeats: Full-fidelity runs of each finalist and of the baseline.
         baseline_repeats: Runs of the baseline at search fidelity (noise estimate).
-        finalists: How many of the cheapest feasible bundles are re-measured.
-        near_misses: How many bundles that missed the budget by at most the budget again,
-            and are cheaper than every finalist, are re-measured too (the short run's F1
-            may be pessimistic; the full-fidelity budget stays strict).
+        finalists: How many of the cheapest feasible bundles are re-measured; a slot no
+            short run filled goes to the next uncertain bundle (unless ``near_misses`` is 0).
+        near_misses: How many bundles whose short-run F1 verdict is uncertain, and that are
+            cheaper than every finalist, are re-measured too (the short run's F1 may be
+            pessimistic; the full-fidelity budget stays strict).
         prune: Let the orthogonality checker skip combinations predicted to lose.
         guide: Alternate sampler trials with the bundle the checker's model predicts
             cheapest within the budget. ``None``: on, except with ``search_only``, so the

@@ -28,8 +28,7 @@ from typing import TYPE_CHECKING, Any
 from greensearch._search_result import (
     SearchResult,
     build_result,
-    pick_finalists,
-    pick_near_misses,
+    pick_final_candidates,
 )
 from greensearch._storage import default_storage_url, open_storage, retried_trial_numbers
 from greensearch._threads import THREADS_ENV, use_thread_share
@@ -527,8 +526,7 @@ def _finals(
 
     import optuna
 
-    best = pick_finalists(ostudy, fidelity, k)
-    near = pick_near_misses(ostudy, fidelity, budget, near_misses, best)
+    best, near = pick_final_candidates(ostudy, fidelity, budget, k, near_misses)
     keys = ["", *best, *near]
 
     def finals(*states: Any) -> set[str]:

@@ -307,6 +307,23 @@ def test_pick_near_misses_orders_filters_and_caps():
     assert "h" not in pick_near_misses(study, 0.5, 1.0, 9, [])
 
 
+def test_finalist_slots_no_short_run_filled_go_to_uncertain_bundles():
+    from greensearch._search_result import pick_final_candidates
+
+    study = optuna.create_study(directions=["minimize", "minimize"])
+    _stored(study, "", 1.0, 0.0)  # baseline
+    _stored(study, "b", 0.5, 1.5)  # uncertain (within twice the budget)
+    _stored(study, "c", 0.4, 2.0)
+    _stored(study, "d", 0.45, 1.8)
+    # nothing feasible: the finalist slot goes to the next uncertain bundle
+    assert pick_final_candidates(study, 0.5, 1.0, 1, 1) == ([], ["c", "d"])
+    assert pick_final_candidates(study, 0.5, 1.0, 2, 1) == ([], ["c", "d", "b"])
+    assert pick_final_candidates(study, 0.5, 1.0, 1, 0) == ([], [])  # verdicts stand
+    _stored(study, "a", 0.6, 0.5)  # feasible: it is the finalist, one uncertain beside it
+    assert pick_final_candidates(study, 0.5, 1.0, 1, 1) == (["a"], ["c"])
+    assert pick_final_candidates(study, 0.5, 1.0, 2, 1) == (["a"], ["c", "d"])
+
+
 def test_replay_noise_never_makes_a_run_free_or_negative():
     runner = ReplayRunner({"": Point(1.0, 10.0, 0.9)}, noise_rel=2.0, seed=0)
     runs = runner(None, {}, repeats=200)["runs"]
