@@ -124,10 +124,35 @@ def _configure_logging(verbose: int, quiet: bool, *, debug: bool = False) -> Non
         if debug
         else _OneLineFormatter("%(levelname)s %(name)s: %(message)s")
     )
+    handler.addFilter(_WarningOnce())
     logging.basicConfig(level=level, handlers=[handler])
     logging.captureWarnings(True)  # Python warnings too: one line each, hidden by -q
     if not debug:
         threading.excepthook = _one_line_thread_error
+
+
+class _WarningOnce(logging.Filter):
+    """Shows each Python warning once per process, wherever it was raised from.
+
+    Libraries reset the warnings registry (every ``catch_warnings`` block does), so a
+    warning raised per run (a DataLoader's worker count, say) would repeat every trial.
+    """
+
+    _LOCATION = re.compile(r"^.*?:\d+: ")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name != "py.warnings":
+            return True
+        first = record.getMessage().strip().splitlines()[0] if record.getMessage() else ""
+        key = self._LOCATION.sub("", first, count=1)
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
 
 
 class _OneLineFormatter(logging.Formatter):

@@ -85,6 +85,11 @@ def test_no_traceback_from_logs_or_threads_without_debug():
         _route_optuna_logs()
         import warnings
         warnings.warn("a library's two-line warning", UserWarning)
+        for line in (431, 437):  # raised again from elsewhere, the registry reset: once
+            with warnings.catch_warnings():
+                warnings.warn_explicit(
+                    "a library's two-line warning", UserWarning, "loader.py", line
+                )
         study = optuna.create_study()
         def objective(trial):
             raise ValueError("the real reason")
