@@ -97,6 +97,7 @@ class TrialAttr:
     #: the trial's own number, written first by the objective: a retry's copy names the
     #: killed trial, so a trial whose value differs never reached the objective
     STARTED: Final = "started"
+    WORKER: Final = "worker"  #: ``host:pid`` of the process that ran the trial
 
 
 class StudyAttr:

@@ -9,6 +9,8 @@ taken against the baseline trial at the same fidelity.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,6 +94,7 @@ class TrialRunner:
         import optuna
 
         trial.set_user_attr(TrialAttr.STARTED, trial.number)  # first: see search._liveness
+        trial.set_user_attr(TrialAttr.WORKER, f"{socket.gethostname()}:{os.getpid()}")
         if self.machine is not None:
             self._check_machine(trial, self.machine.fingerprint, self.machine.summary())
         phase = trial.user_attrs.get(TrialAttr.PHASE, Phase.SAMPLER)
@@ -279,6 +282,7 @@ class TrialRunner:
             TrialAttr.TARGETS,
             TrialAttr.REUSED_FROM,
             TrialAttr.STARTED,
+            TrialAttr.WORKER,
         ):
             attrs.pop(name, None)
         attrs.update(energy_kwh_spent=0.0, duration_s_spent=0.0)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import os
+import socket
 from pathlib import Path
 
 import optuna
@@ -94,3 +96,6 @@ def test_a_resume_retries_a_trial_killed_before_its_first_heartbeat(
     assert not [t for t in trials if t.state == TrialState.RUNNING]
     measured = [t for t in trials if t.state == TrialState.COMPLETE]
     assert all(t.user_attrs[TrialAttr.STARTED] == t.number for t in measured)
+    assert {t.user_attrs[TrialAttr.WORKER] for t in measured} == {
+        f"{socket.gethostname()}:{os.getpid()}"
+    }

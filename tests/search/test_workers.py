@@ -179,8 +179,10 @@ def test_two_workers_share_one_postgres_study(tmp_path: Path) -> None:
     assert len(measured_trials) + len(reused) + sum(
         t.state == optuna.trial.TrialState.PRUNED for t in done
     ) == len(done)
-    pids = {json.loads(line)["pid"] for line in calls.read_text().splitlines()}
-    assert len(pids) == 2, "both workers measured trials:\n" + calls.read_text()
+    # Both ran trials of the one study. Which of them measures is the space's luck: the
+    # other may only have reused or pruned (CI once saw one worker measure all nine).
+    workers = {t.user_attrs["worker"] for t in done}
+    assert {int(w.rpartition(":")[2]) for w in workers} == {a.pid, b.pid}
 
 
 def _finish(proc: subprocess.Popen[str], timeout: float = 180) -> tuple[str, str]:
