@@ -21,10 +21,11 @@ from tests.search.run_search import run_search
 
 
 def _meet(folder: Path, parties: int, timeout: float = 180.0) -> None:
-    """Wait until ``parties`` workers have imported everything, so none starts alone.
+    """Wait until ``parties`` workers are about to run their first trial, so none starts alone.
 
-    Imports take seconds on a loaded machine; without this, one worker can finish the whole
-    study before the other reaches it, and the test would prove nothing about sharing.
+    Imports and opening the study take seconds on a loaded machine; without this, one
+    worker can finish the whole study before the other reaches it, and the test would
+    prove nothing about sharing.
     """
     folder.mkdir(parents=True, exist_ok=True)
     (folder / str(os.getpid())).touch()
@@ -49,8 +50,13 @@ def main() -> None:
     p.add_argument("--parties", type=int, default=1)
     args = p.parse_args()
     calls = Path(args.calls)
-    if args.barrier:
-        _meet(Path(args.barrier), args.parties)
+    met: list[bool] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        """The search reports progress first just before its first trial: meet there."""
+        if args.barrier and not met:
+            met.append(True)
+            _meet(Path(args.barrier), args.parties)
 
     def record(key: str) -> None:
         with calls.open("a") as f:
@@ -74,6 +80,7 @@ def main() -> None:
         run_fn=runner,
         seed=args.seed,
         search_only=args.search_only,
+        progress=progress,
     )
     print(json.dumps({"oracle": (result.oracle or {}).get("knobs"), "n_trials": result.n_trials}))
 
