@@ -40,7 +40,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import RESULTS, noop_registry, provenance, read_csv
+from benchmarks._common import RESULTS, TINY_ARCH, noop_registry, provenance, read_csv
 from greensearch.knobs import format_bundle
 
 LABEL = "measured at low fidelity on this machine"
@@ -101,14 +101,6 @@ def tiny_study(workdir: Path) -> Any:
         writer = csv.DictWriter(f, fieldnames=["func_before", "vul"])
         writer.writeheader()
         writer.writerows({"func_before": r["func_before"], "vul": r["vul"]} for r in sample)
-    arch = {
-        "hidden_size": 32,
-        "num_hidden_layers": 4,
-        "num_attention_heads": 2,
-        "intermediate_size": 64,
-        "global_attn_every_n_layers": 2,
-        "local_attention": 32,
-    }
     return StudyConfig(
         name="tiny",
         dataset=str(path),
@@ -117,7 +109,7 @@ def tiny_study(workdir: Path) -> Any:
         batch_size=16,
         eval_batch_size=64,
         learning_rate=1e-3,
-        model_config=arch,
+        model_config=dict(TINY_ARCH),
         source="<tiny>",
     )
 

@@ -280,24 +280,8 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> SearchRes
         "n_failed": sum(t.state == optuna.trial.TrialState.FAIL for t in search),
         "n_guided": sum(attrs_of(t).get(TrialAttr.PHASE) == Phase.GUIDED for t in search),
         "n_reused": sum(TrialAttr.REUSED_FROM in t.user_attrs for t in search),
-        "pruned": [
-            {
-                "trial": t.number,
-                "knobs": attrs_of(t).get(TrialAttr.KNOBS),
-                "reason": attrs_of(t).get(TrialAttr.PRUNED_REASON),
-            }
-            for t in search
-            if t.state == optuna.trial.TrialState.PRUNED
-        ],
-        "failed": [
-            {
-                "trial": t.number,
-                "knobs": attrs_of(t).get(TrialAttr.KNOBS),
-                "error": attrs_of(t).get(TrialAttr.ERROR),
-            }
-            for t in search
-            if t.state == optuna.trial.TrialState.FAIL
-        ],
+        "pruned": _why(search, optuna.trial.TrialState.PRUNED, "reason", TrialAttr.PRUNED_REASON),
+        "failed": _why(search, optuna.trial.TrialState.FAIL, "error", TrialAttr.ERROR),
         "search_energy_kwh": spent,
         "search_duration_s": sum(attrs_of(t).get("duration_s_spent", 0.0) for t in all_trials),
         "extrapolation": _extrapolation(study, finals, fidelity),
@@ -361,6 +345,16 @@ def _ci(t: Any, base: Any) -> dict[str, Any]:
         "delta_energy_ci_kind": "paired rounds" if paired else "runs vs baseline mean",
         "energy_kwh_ci95": attrs_of(t).get("energy_kwh_ci95"),
     }
+
+
+def _why(trials: list[Any], state: Any, field: str, attr: str) -> list[dict[str, Any]]:
+    """The trials in ``state``, each with its knobs and the stored ``attr`` as ``field``."""
+    rows = []
+    for t in trials:
+        if t.state == state:
+            a = attrs_of(t)
+            rows.append({"trial": t.number, "knobs": a.get(TrialAttr.KNOBS), field: a.get(attr)})
+    return rows
 
 
 def _extrapolation(study: Any, finals: list[Any], fidelity: float) -> dict[str, Any] | None:

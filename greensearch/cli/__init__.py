@@ -147,8 +147,8 @@ class _WarningOnce(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name != "py.warnings":
             return True
-        first = record.getMessage().strip().splitlines()[0] if record.getMessage() else ""
-        key = self._LOCATION.sub("", first, count=1)
+        lines = record.getMessage().strip().splitlines()
+        key = self._LOCATION.sub("", lines[0] if lines else "", count=1)
         if key in self._seen:
             return False
         self._seen.add(key)

@@ -53,6 +53,6 @@ def fail_dead_trials(study: Study, *, now: datetime.datetime | None = None) -> l
             study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
         except (ValueError, RuntimeError):  # finished meanwhile, by its worker or another
             continue
-        retry_callback()(study, study.get_trials(deepcopy=False)[trial.number])
+        retry_callback()(study, trial)  # reads its number, params and attributes only
         failed.append(trial.number)
     return failed

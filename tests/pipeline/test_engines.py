@@ -14,15 +14,7 @@ import torch
 from greensearch.config import StudyConfig
 from greensearch.knobs import RunPlan
 from greensearch.pipeline import _engines
-
-TINY = {
-    "hidden_size": 32,
-    "num_hidden_layers": 4,
-    "num_attention_heads": 2,
-    "intermediate_size": 64,
-    "global_attn_every_n_layers": 2,
-    "local_attention": 32,
-}
+from tests.conftest import TINY_ARCH
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +31,7 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
         bos_token_id=1,
         eos_token_id=2,
         num_labels=2,
-        **TINY,
+        **TINY_ARCH,
     )
     torch.manual_seed(0)
     model = ModernBertForSequenceClassification._from_config(cfg, attn_implementation="eager")
