@@ -34,12 +34,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import RESULTS, provenance, quick_study, write_csv
-from greensearch._f1_judging import verdict_of
 from greensearch.config import StudyConfig, load_study
 from greensearch.energy import make_meter, measure_idle_power
 from greensearch.knobs import Bundle, default_registry, parse_bundle
 from greensearch.pipeline import describe, run_variant, summarize
 from greensearch.schema import attrs_of, completed_at
+from greensearch.search._f1_judging import verdict_of
 from greensearch.stats import F1Verdict, RunPredictions, delta_f1, judge
 
 

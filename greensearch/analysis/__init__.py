@@ -32,13 +32,14 @@ from greensearch.analysis._records import (
     from_records,
     load_paper_csv,
 )
+from greensearch.analysis._report_html import write_report
 from greensearch.analysis._study_records import (
     load_study_table,
     open_study,
     study_records,
     study_table,
 )
-from greensearch.analysis._study_report import StudyReport, study_report, write_report
+from greensearch.analysis._study_report import StudyReport, study_report
 from greensearch.analysis._synergy import BAND_RULE, estimate_noise, synergy_table
 
 __all__ = [

@@ -10,14 +10,16 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from greensearch.analysis._plots import figure2, frontier_figure, stages_figure
 from greensearch.analysis._study_report import StudyReport
+from greensearch.exceptions import ConfigError
 
-__all__ = ["render_html"]
+__all__ = ["render_html", "write_report"]
 
 Cell = Callable[[Any], str]
 
@@ -31,6 +33,21 @@ th{background:#f3f3f3}td.l,th.l{text-align:left}
 .oracle{font-size:1.1em;padding:.6em 1em;background:#fff9dc;border:1px solid #f2c200}
 .note{color:#555;font-size:.9em}
 """
+
+
+def write_report(report: StudyReport, path: str | Path) -> Path:
+    """Write ``report`` as one self-contained HTML file (plotly.js inlined once).
+
+    Raises:
+        ConfigError: if the file cannot be written.
+
+    """
+    out = Path(path)
+    try:
+        out.write_text(render_html(report), encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot write {str(out)!r}: {err.strerror}; check the path") from err
+    return out
 
 
 def render_html(report: StudyReport) -> str:

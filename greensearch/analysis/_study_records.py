@@ -50,7 +50,7 @@ def open_study(storage: str | Any, study_name: str) -> Any:
     """
     import optuna
 
-    from greensearch._storage import open_storage
+    from greensearch.search._storage import open_storage
 
     if isinstance(storage, str):
         path = _local_file(storage)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -22,7 +21,7 @@ from greensearch.analysis._synergy import BAND_RULE, synergy_table
 from greensearch.exceptions import ConfigError
 from greensearch.schema import StudyAttr
 
-__all__ = ["StudyReport", "study_report", "write_report"]
+__all__ = ["StudyReport", "study_report"]
 
 
 @dataclass(frozen=True)
@@ -137,7 +136,7 @@ def study_report(
         ConfigError: unknown study, no baseline, or a bad stage or budget.
 
     """
-    from greensearch._search_result import build_result
+    from greensearch.search._result import build_result
 
     study = open_study(storage, study_name)
     stored = study.user_attrs.get(StudyAttr.BUDGET_F1_PCT, 1.0)
@@ -174,23 +173,6 @@ def study_report(
         methods=dict(methods),
         meters=meters,
     )
-
-
-def write_report(report: StudyReport, path: str | Path) -> Path:
-    """Write ``report`` as one self-contained HTML file (plotly.js inlined once).
-
-    Raises:
-        ConfigError: if the file cannot be written.
-
-    """
-    from greensearch.analysis._report_html import render_html
-
-    out = Path(path)
-    try:
-        out.write_text(render_html(report), encoding="utf-8")
-    except OSError as err:
-        raise ConfigError(f"cannot write {str(out)!r}: {err.strerror}; check the path") from err
-    return out
 
 
 def _by_fidelity(table: pd.DataFrame) -> dict[str, int]:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import os
 import re
 import sys
-import threading
 from collections.abc import Sequence
 from typing import Any
 
+from greensearch._logs import configure_logging
 from greensearch.exceptions import ConfigError, GreensearchError, MeterUnavailableError
 
 __all__ = ["main", "build_parser"]
@@ -79,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    _configure_logging(args.verbose, args.quiet, debug=args.debug)
+    configure_logging(args.verbose, args.quiet, debug=args.debug)
     try:
         return int(args.handler(args))
     except BrokenPipeError:  # e.g. `greensearch knobs --json | head`
@@ -108,78 +107,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-
-
-def _configure_logging(verbose: int, quiet: bool, *, debug: bool = False) -> None:
-    """Map -v/-q to a level; without --debug no log line and no thread shows a traceback."""
-    level = (
-        logging.ERROR
-        if quiet
-        else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
-    )
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(level)  # also for libraries' loggers that propagate at their own level
-    handler.setFormatter(
-        logging.Formatter("%(levelname)s %(name)s: %(message)s")
-        if debug
-        else _OneLineFormatter("%(levelname)s %(name)s: %(message)s")
-    )
-    handler.addFilter(_WarningOnce())
-    logging.basicConfig(level=level, handlers=[handler])
-    logging.captureWarnings(True)  # Python warnings too: one line each, hidden by -q
-    if not debug:
-        threading.excepthook = _one_line_thread_error
-
-
-class _WarningOnce(logging.Filter):
-    """Shows each Python warning once per process, wherever it was raised from.
-
-    Libraries reset the warnings registry (every ``catch_warnings`` block does), so a
-    warning raised per run (a DataLoader's worker count, say) would repeat every trial.
-    """
-
-    _LOCATION = re.compile(r"^.*?:\d+: ")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._seen: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.name != "py.warnings":
-            return True
-        lines = record.getMessage().strip().splitlines()
-        key = self._LOCATION.sub("", lines[0] if lines else "", count=1)
-        if key in self._seen:
-            return False
-        self._seen.add(key)
-        return True
-
-
-class _OneLineFormatter(logging.Formatter):
-    """Drops tracebacks from log records (e.g. Optuna's failed-trial warning): --debug has them."""
-
-    def formatException(self, ei: object) -> str:
-        return ""
-
-    def formatStack(self, stack_info: str) -> str:
-        return ""
-
-    def format(self, record: logging.LogRecord) -> str:
-        record.exc_text = None
-        text = super().format(record)
-        return text.rstrip("\n").splitlines()[0] if text else text
-
-
-def _one_line_thread_error(args: threading.ExceptHookArgs) -> None:
-    """A crash in a helper thread (e.g. a trial heartbeat) is one line, not a traceback."""
-    if args.exc_type is SystemExit:
-        return
-    name = args.thread.name if args.thread is not None else "a thread"
-    print(
-        f"greensearch: error in {name}: {args.exc_type.__name__}: {args.exc_value} "
-        "(rerun with --debug for the traceback)",
-        file=sys.stderr,
-    )
 
 
 def _version() -> str:

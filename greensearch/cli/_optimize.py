@@ -176,11 +176,11 @@ def add_parser(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Run the search and render its answer."""
     from greensearch._budget import parse_f1_budget
+    from greensearch._logs import route_optuna_logs
     from greensearch.knobs import default_registry
-    from greensearch.preflight import preflight_search
-    from greensearch.search import SearchSettings, optimize
+    from greensearch.search import SearchSettings, optimize, preflight_search
 
-    _route_optuna_logs()
+    route_optuna_logs()
     # The options the preflight and the settings both read, taken from the command line once.
     shared = {
         "n_trials": args.n_trials,
@@ -404,20 +404,6 @@ class _Progress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-
-
-def _route_optuna_logs() -> None:
-    """Send Optuna's log through ours, so -q silences it and --debug alone shows tracebacks.
-
-    Optuna's own handler prints a failed trial's whole traceback, even with -q.
-    """
-    import logging
-
-    import optuna
-
-    optuna.logging.disable_default_handler()
-    optuna.logging.enable_propagation()
-    optuna.logging.set_verbosity(max(logging.getLogger().getEffectiveLevel(), logging.WARNING))
 
 
 def _split(text: str | None) -> list[str] | None:

@@ -6,26 +6,16 @@ seconds instead of a training run. Where data is repaired (rows dropped, labels 
 it returns one note per repair.
 """
 
-from greensearch.preflight._commands import (
-    CheckedRun,
-    CheckedSearch,
-    preflight_read,
-    preflight_run,
-    preflight_search,
-)
+from greensearch.preflight._commands import CheckedRun, preflight_read, preflight_run
 from greensearch.preflight._core import Preflight
 from greensearch.preflight._paths import file_problem, folder_problem, storage_problem
-from greensearch.preflight._resume import resume_problems
 
 __all__ = [
     "CheckedRun",
-    "CheckedSearch",
     "Preflight",
     "file_problem",
     "folder_problem",
     "preflight_read",
     "preflight_run",
-    "preflight_search",
-    "resume_problems",
     "storage_problem",
 ]

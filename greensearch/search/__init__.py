@@ -7,7 +7,6 @@ measurement feeds :meth:`OrthogonalityChecker.observe`.
 
 from __future__ import annotations
 
-from greensearch._search_result import SearchResult, build_result
 from greensearch.interactions import (
     Footprint,
     Interaction,
@@ -28,7 +27,9 @@ from greensearch.interactions import (
     static_check,
 )
 from greensearch.search._check_report import CheckReport, check_bundle, rows_from_table
+from greensearch.search._preflight import CheckedSearch, preflight_search
 from greensearch.search._replay import Point, ReplayRunner
+from greensearch.search._result import SearchResult, build_result
 from greensearch.search._settings import METERS, SearchSettings, load_registry
 from greensearch.search._space import SearchSpace, build_space
 from greensearch.search._study import SAMPLERS, optimize
@@ -45,6 +46,8 @@ __all__ = [
     "build_result",
     "build_space",
     "optimize",
+    "preflight_search",
+    "CheckedSearch",
     "CheckReport",
     "Footprint",
     "Interaction",

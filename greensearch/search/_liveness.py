@@ -14,8 +14,8 @@ import datetime
 import warnings
 from typing import TYPE_CHECKING
 
-from greensearch._storage import retry_callback
 from greensearch.schema import TrialAttr
+from greensearch.search._storage import retry_callback
 
 if TYPE_CHECKING:
     from optuna import Study

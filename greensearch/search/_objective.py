@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from greensearch._f1_judging import f1_judgement, resolution_pct
 from greensearch.config import StudyConfig
 from greensearch.exceptions import GreensearchError, MeasurementError, MixedMachinesError
 from greensearch.machine import Machine
 from greensearch.schema import TOP_LEVEL_ATTRS, Phase, TrialAttr, attrs_of
 from greensearch.search._extrapolate import trial_attrs
+from greensearch.search._f1_judging import f1_judgement, resolution_pct
 from greensearch.search._liveness import fail_dead_trials
 from greensearch.search._machines import (
     BASELINE_MACHINE_ATTR,

@@ -14,8 +14,6 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from greensearch._f1_judging import resolution_pct, verdict_of
-from greensearch._storage import retried_trial_numbers
 from greensearch.pipeline import describe
 from greensearch.schema import (
     MeterSummary,
@@ -26,6 +24,8 @@ from greensearch.schema import (
     attrs_of,
     completed_at,
 )
+from greensearch.search._f1_judging import resolution_pct, verdict_of
+from greensearch.search._storage import retried_trial_numbers
 from greensearch.stats import F1Verdict
 
 if TYPE_CHECKING:

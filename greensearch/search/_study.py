@@ -25,12 +25,6 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from greensearch._search_result import (
-    SearchResult,
-    build_result,
-    pick_final_candidates,
-)
-from greensearch._storage import default_storage_url, open_storage, retried_trial_numbers
 from greensearch._threads import THREADS_ENV, use_thread_share
 from greensearch.exceptions import (
     ConfigError,
@@ -40,7 +34,6 @@ from greensearch.exceptions import (
 )
 from greensearch.knobs import Bundle, KnobRegistry, parse_bundle
 from greensearch.machine import Machine, describe_machine
-from greensearch.preflight import preflight_search, resume_problems
 from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, TrialAttr
 from greensearch.search._debris import StudyFootprint
 from greensearch.search._liveness import fail_dead_trials
@@ -50,9 +43,17 @@ from greensearch.search._machines import (
     record_machine_study,
 )
 from greensearch.search._objective import TrialRunner
+from greensearch.search._preflight import preflight_search
+from greensearch.search._result import (
+    SearchResult,
+    build_result,
+    pick_final_candidates,
+)
+from greensearch.search._resume import resume_problems
 from greensearch.search._rounds import Measured, run_rounds
 from greensearch.search._settings import SAMPLERS, SearchSettings, load_registry
 from greensearch.search._space import SearchSpace
+from greensearch.search._storage import default_storage_url, open_storage, retried_trial_numbers
 
 if TYPE_CHECKING:
     from optuna.samplers import BaseSampler

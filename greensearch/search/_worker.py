@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from greensearch._logs import configure_logging, route_optuna_logs
 from greensearch.exceptions import GreensearchError
 from greensearch.search._settings import SearchSettings
 
@@ -24,11 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m greensearch.search._worker SETTINGS_JSON", file=sys.stderr)
         return 2
-    from greensearch.cli import _configure_logging
-    from greensearch.cli._optimize import _route_optuna_logs
-
-    _configure_logging(0, True)  # as the main process's -q: errors only, no tracebacks
-    _route_optuna_logs()
+    configure_logging(0, True)  # as the main process's -q: errors only, no tracebacks
+    route_optuna_logs()
     try:
         optimize(SearchSettings.from_json(args[0]))
     except GreensearchError as err:

@@ -13,7 +13,6 @@ from typing import Any
 import optuna
 import pytest
 
-import greensearch.preflight
 import greensearch.search
 from greensearch.cli import main
 from greensearch.config import StudyConfig
@@ -44,7 +43,7 @@ def replayed(monkeypatch: pytest.MonkeyPatch) -> optuna.storages.InMemoryStorage
     monkeypatch.setattr(greensearch.search, "optimize", optimize)
     # The CLI's own preflight judges the real study and knobs (21 seeds > --n-trials 12);
     # the replayed search runs its preflight on the replay's study and registry instead.
-    monkeypatch.setattr(greensearch.preflight, "preflight_search", lambda *a, **k: None)
+    monkeypatch.setattr(greensearch.search, "preflight_search", lambda *a, **k: None)
     return storage
 
 

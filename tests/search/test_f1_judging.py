@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from greensearch._f1_judging import f1_judgement, resolution_pct, verdict_of
+from greensearch.search._f1_judging import f1_judgement, resolution_pct, verdict_of
 from greensearch.stats import F1Verdict, RunPredictions
 
 LABELS = [1] * 40 + [0] * 60

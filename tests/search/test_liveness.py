@@ -11,12 +11,12 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from greensearch._storage import open_storage, retried_trial_numbers
 from greensearch.config import StudyConfig
 from greensearch.schema import TrialAttr
 from greensearch.search import _liveness
 from greensearch.search._liveness import UNBORN_S, fail_dead_trials
 from greensearch.search._replay import ReplayRunner
+from greensearch.search._storage import open_storage, retried_trial_numbers
 from tests.search.landscape import landscape, make_registry
 from tests.search.run_search import run_search
 

@@ -78,11 +78,10 @@ def test_no_traceback_from_logs_or_threads_without_debug():
         """
         import threading
         import optuna
-        from greensearch.cli import _configure_logging
-        from greensearch.cli._optimize import _route_optuna_logs
+        from greensearch._logs import configure_logging, route_optuna_logs
 
-        _configure_logging(0, False)
-        _route_optuna_logs()
+        configure_logging(0, False)
+        route_optuna_logs()
         import warnings
         warnings.warn("a library's two-line warning", UserWarning)
         for line in (431, 437):  # raised again from elsewhere, the registry reset: once

@@ -285,7 +285,7 @@ def _stored(
 
 
 def test_pick_near_misses_orders_filters_and_caps():
-    from greensearch._search_result import pick_near_misses
+    from greensearch.search._result import pick_near_misses
 
     study = optuna.create_study(directions=["minimize", "minimize"])
     _stored(study, "", 1.0, 0.0)  # baseline
@@ -308,7 +308,7 @@ def test_pick_near_misses_orders_filters_and_caps():
 
 
 def test_finalist_slots_no_short_run_filled_go_to_uncertain_bundles():
-    from greensearch._search_result import pick_final_candidates
+    from greensearch.search._result import pick_final_candidates
 
     study = optuna.create_study(directions=["minimize", "minimize"])
     _stored(study, "", 1.0, 0.0)  # baseline
