@@ -38,7 +38,7 @@ from greensearch.config import StudyConfig, load_study
 from greensearch.energy import make_meter, measure_idle_power
 from greensearch.knobs import Bundle, default_registry, parse_bundle
 from greensearch.pipeline import describe, run_variant, summarize
-from greensearch.schema import attrs_of, completed_at
+from greensearch.schema import attrs_of, completed_at, stored_budget_f1_pct
 from greensearch.search._f1_judging import verdict_of
 from greensearch.stats import F1Verdict, RunPredictions, delta_f1, judge
 
@@ -155,7 +155,7 @@ def main() -> int:
         study, oracle_bundle, picked, budget = _quick(registry)
     else:
         ostudy = optuna.load_study(study_name=args.study_name, storage=args.storage)
-        budget = float(ostudy.user_attrs["budget_f1_pct"])
+        budget = -(stored_budget_f1_pct(ostudy.user_attrs) or 0.0)  # the loss, positive
         fidelity = float(ostudy.user_attrs["fidelity"])
         trials = completed_at(ostudy, fidelity)
         picked = hand_picked(trials, registry)

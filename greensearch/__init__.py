@@ -4,7 +4,7 @@ The public entry points are imported lazily so ``import greensearch`` (and the C
 ``--help``) stays fast and never loads torch::
 
     import greensearch
-    settings = greensearch.SearchSettings.for_study(None, budget_f1_pct=1.0)
+    settings = greensearch.SearchSettings.for_study(None, budget_f1_pct=-1.0)
     result = greensearch.optimize(settings)
     print(result.oracle)
 """

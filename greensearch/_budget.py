@@ -18,14 +18,14 @@ _BUDGET = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)%$")
 
 
 def parse_f1_budget(text: str) -> float:
-    """Parse ``-1%``, ``-0.5%`` or ``1%`` into the largest accepted F1 loss in percent.
+    """Parse ``-1%``, ``-0.5%`` or ``1%`` into the F1 budget in percent.
 
     Args:
         text: the budget as typed; the sign is optional and the ``%`` is required, so a
             bare ``0.01`` (a fraction?) cannot be misread as a percentage.
 
     Returns:
-        The accepted loss as a non-negative percentage (``1.0`` for ``-1%``).
+        The budget in the user's sign, the loss negative (``-1.0`` for ``-1%`` and ``1%``).
 
     Raises:
         ConfigError: on any other text, or a budget above 100%.
@@ -39,4 +39,4 @@ def parse_f1_budget(text: str) -> float:
     value = abs(float(cleaned[:-1]))
     if not math.isfinite(value) or value > 100.0:
         raise ConfigError(f"bad F1 budget {text!r}; a loss cannot exceed 100%")
-    return value
+    return 0.0 - value  # 0.0, never -0.0, for a zero budget

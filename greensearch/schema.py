@@ -11,7 +11,7 @@ Optuna is imported lazily, inside the readers, so importing the schema stays che
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ __all__ = [
     "attrs_of",
     "completed_at",
     "measured",
+    "stored_budget_f1_pct",
+    "stored_settings",
 ]
 
 #: The paper's six pipeline stages, in run order (the one list of them): the metered
@@ -105,7 +107,10 @@ class StudyAttr:
 
     STUDY: Final = "study"  #: the task's name
     STUDY_FILE: Final = "study_file"  #: the file it was read from
-    BUDGET_F1_PCT: Final = "budget_f1_pct"  #: accepted F1 loss in percent
+    #: the F1 budget in the user's sign (``-1.0``: lose at most 1 %); read it with
+    #: :func:`stored_budget_f1_pct`, which also reads a budget stored as a positive loss
+    BUDGET_F1_PCT: Final = "budget_f1_pct"
+    CONFIDENCE: Final = "confidence"  #: confidence of the ΔF1 bounds behind every verdict
     FIDELITY: Final = "fidelity"  #: search fidelity
     SPACE: Final = "space"  #: knob -> values searched
     SKIPPED_KNOBS: Final = "skipped_knobs"  #: knobs left out, with the reason
@@ -187,6 +192,20 @@ class ExtrapolationRow(TypedDict):
     estimated_kwh: float
     measured_kwh: float
     error_pct: float
+
+
+def stored_budget_f1_pct(attrs: Mapping[str, Any]) -> float | None:
+    """A study's F1 budget in the user's sign; a positive stored value is the same loss."""
+    value = attrs.get(StudyAttr.BUDGET_F1_PCT)
+    return None if value is None else 0.0 - abs(float(value))
+
+
+def stored_settings(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """A study's user attributes with the budget in the user's sign (the resume check's view)."""
+    settings = dict(attrs)
+    if StudyAttr.BUDGET_F1_PCT in settings:
+        settings[StudyAttr.BUDGET_F1_PCT] = stored_budget_f1_pct(attrs)
+    return settings
 
 
 def attrs_of(trial: FrozenTrial) -> dict[str, Any]:

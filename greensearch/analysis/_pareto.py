@@ -43,7 +43,7 @@ class Frontier:
             (ΔF1 within budget), ``degenerate``, ``fidelity``, ``repeats`` and
             ``on_frontier``.
         oracle: the lowest-energy feasible, non-degenerate variant (None if none is).
-        budget_f1_pct: the accepted F1 loss in percent.
+        budget_f1_pct: the F1 budget in the user's sign (``-1.0``: lose at most 1 %).
 
     """
 
@@ -138,18 +138,20 @@ def pareto_frontier(df: pd.DataFrame, *, budget_f1_pct: float) -> Frontier:
 
     Degenerate variants (one-class predictors) are never on the frontier nor the oracle: their
     F1 says nothing about the model. A variant is feasible when it loses at most
-    ``budget_f1_pct`` percent F1; one with unknown ΔF1 is not feasible.
+    ``|budget_f1_pct|`` percent F1; one with unknown ΔF1 is not feasible.
 
     Args:
         df: the normalized table.
-        budget_f1_pct: accepted F1 loss in percent (``1.0`` = lose at most 1 %).
+        budget_f1_pct: the F1 budget in the user's sign (``-1.0`` = lose at most 1 %);
+            a positive number is read as the same loss.
 
     Returns:
         A :class:`Frontier`; ``points`` keeps the input order.
 
     """
-    if not budget_f1_pct >= 0:
-        raise ConfigError(f"F1 budget must be a non-negative percentage, got {budget_f1_pct!r}")
+    if not math.isfinite(budget_f1_pct):
+        raise ConfigError(f"F1 budget must be a finite percentage, got {budget_f1_pct!r}")
+    budget = 0.0 - abs(float(budget_f1_pct))
     points = pd.DataFrame(
         {
             "variant": df["variant"],
@@ -163,7 +165,7 @@ def pareto_frontier(df: pd.DataFrame, *, budget_f1_pct: float) -> Frontier:
         }
     ).reset_index(drop=True)
     # a loss equal to the budget is within it; the tolerance absorbs float rounding in Δ%
-    points["feasible"] = points["delta_f1_pct"] >= -budget_f1_pct - _TOLERANCE_PCT
+    points["feasible"] = points["delta_f1_pct"] >= budget - _TOLERANCE_PCT
     usable = ~points["degenerate"] & points["energy_kwh"].notna() & points["delta_f1_pct"].notna()
     candidates = points.loc[usable].sort_values(
         ["energy_kwh", "delta_f1_pct"], ascending=[True, False], kind="stable"
@@ -177,4 +179,4 @@ def pareto_frontier(df: pd.DataFrame, *, budget_f1_pct: float) -> Frontier:
     points["on_frontier"] = [index in frontier for index in points.index]
     feasible = candidates.loc[candidates["feasible"]]
     oracle = None if feasible.empty else str(feasible.iloc[0]["variant"])
-    return Frontier(points=points, oracle=oracle, budget_f1_pct=float(budget_f1_pct))
+    return Frontier(points=points, oracle=oracle, budget_f1_pct=budget)

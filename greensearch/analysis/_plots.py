@@ -50,7 +50,7 @@ def figure2(
     df: pd.DataFrame,
     *,
     stage: str = "eval",
-    budget_f1_pct: float = 1.0,
+    budget_f1_pct: float = -1.0,
     oracle: str | None = None,
     table_oracle: bool = True,
 ) -> Any:
@@ -109,7 +109,7 @@ def figure2(
                 x=best["delta_time_pct"],
                 y=best["delta_energy_pct"],
                 mode="markers",
-                name=f"oracle: lowest energy within -{budget_f1_pct:g}% F1 ({oracle})",
+                name=f"oracle: lowest energy within {-abs(budget_f1_pct):g}% F1 ({oracle})",
                 marker={
                     "color": _GOLD,
                     "size": 22,
@@ -137,7 +137,7 @@ def figure2(
 def frontier_figure(
     df: pd.DataFrame,
     *,
-    budget_f1_pct: float = 1.0,
+    budget_f1_pct: float = -1.0,
     oracle: str | None = None,
     table_oracle: bool = True,
 ) -> Any:
@@ -202,9 +202,9 @@ def frontier_figure(
             )
         )
     fig.add_hline(
-        y=-budget_f1_pct,
+        y=-abs(budget_f1_pct),
         line={"color": "#d62728", "dash": "dash"},
-        annotation_text=f"F1 budget -{budget_f1_pct:g}%",
+        annotation_text=f"F1 budget {-abs(budget_f1_pct):g}%",
     )
     fig.update_layout(
         title="Energy vs F1 change: Pareto frontier under the F1 budget",

@@ -59,7 +59,7 @@ def render_html(report: StudyReport) -> str:
         f"<h1>greensearch report: {_e(report.study_name)}</h1>",
         (
             f"<p>task <b>{_e(report.task)}</b> · F1 budget: lose at most "
-            f"{report.budget_f1_pct:g}% · search fidelity {_e(r.get('fidelity'))} "
+            f"{-report.budget_f1_pct:g}% · search fidelity {_e(r.get('fidelity'))} "
             f"(search trials run that share of the training steps; their energy and time are "
             f"extrapolated to a full run) · finalists re-measured at full fidelity.</p>"
         ),

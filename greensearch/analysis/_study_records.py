@@ -25,7 +25,7 @@ import pandas as pd
 
 from greensearch.analysis._records import FOLDED_WINDOWS, from_records
 from greensearch.exceptions import ConfigError
-from greensearch.schema import STAGES, Phase, StudyAttr, TrialAttr, attrs_of
+from greensearch.schema import STAGES, Phase, StudyAttr, TrialAttr, attrs_of, stored_budget_f1_pct
 
 __all__ = ["load_study_table", "open_study", "study_records", "study_table"]
 
@@ -137,7 +137,7 @@ def study_table(study: Any) -> pd.DataFrame:
         source="study",
         study_name=study.study_name,
         task=study.user_attrs.get(StudyAttr.STUDY),
-        budget_f1_pct=study.user_attrs.get(StudyAttr.BUDGET_F1_PCT),
+        budget_f1_pct=stored_budget_f1_pct(study.user_attrs),
         search_fidelity=study.user_attrs.get(StudyAttr.FIDELITY),
     )
     return df

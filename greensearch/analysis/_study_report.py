@@ -19,7 +19,7 @@ from greensearch.analysis._pareto import pareto_frontier
 from greensearch.analysis._study_records import open_study, study_table
 from greensearch.analysis._synergy import BAND_RULE, synergy_table
 from greensearch.exceptions import ConfigError
-from greensearch.schema import StudyAttr
+from greensearch.schema import StudyAttr, stored_budget_f1_pct
 
 __all__ = ["StudyReport", "study_report"]
 
@@ -31,7 +31,7 @@ class StudyReport:
     Attributes:
         study_name: the Optuna study.
         task: the study file's name (``default`` for the embedded task).
-        budget_f1_pct: accepted F1 loss in percent (positive).
+        budget_f1_pct: the F1 budget in the user's sign (``-1.0``: lose at most 1 %).
         stage: stage of Figure 2.
         result: what ``greensearch optimize`` returns (oracle with CI, finalists, pruned,
             search energy, payback, extrapolation error, meter).
@@ -96,7 +96,7 @@ class StudyReport:
         return {
             "study_name": self.study_name,
             "task": self.task,
-            "budget_f1_pct": -self.budget_f1_pct,
+            "budget_f1_pct": self.budget_f1_pct,
             "oracle": self.result.get("oracle"),
             "baseline": self.result.get("baseline"),
             "n_points": len(self.table),
@@ -128,7 +128,7 @@ def study_report(
         storage: storage URL or Optuna storage object.
         study_name: the study.
         stage: stage of Figure 2 (``total`` or a stage name).
-        budget_f1_pct: F1 budget in percent (default: the study's own).
+        budget_f1_pct: F1 budget in percent, the user's sign (default: the study's own).
         noise_pct: σ, the noise of one run in percent, behind the synergy verdicts' bands
             (default: from the repeats).
 
@@ -139,10 +139,10 @@ def study_report(
     from greensearch.search._result import build_result
 
     study = open_study(storage, study_name)
-    stored = study.user_attrs.get(StudyAttr.BUDGET_F1_PCT, 1.0)
-    budget = abs(float(stored if budget_f1_pct is None else budget_f1_pct))
+    given = budget_f1_pct if budget_f1_pct is not None else stored_budget_f1_pct(study.user_attrs)
+    budget = 0.0 - abs(float(given if given is not None else -1.0))
     result = build_result(
-        study, fidelity=float(study.user_attrs.get(StudyAttr.FIDELITY, 1.0)), budget_pct=budget
+        study, fidelity=float(study.user_attrs.get(StudyAttr.FIDELITY, 1.0)), budget_f1_pct=budget
     ).to_dict()
     table = study_table(study)
     oracle = result.get("oracle")

@@ -34,7 +34,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--budget-f1",
-        default="-1%",
+        default=None,
         metavar="PCT",
         help="accepted F1 loss vs the baseline: -1%%, -0.5%%, 1%% (default -1%%)",
     )
@@ -58,14 +58,14 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--sampler",
-        default="tpe",
+        default=None,
         choices=("tpe", "nsga2", "gp", "random", "grid"),
         help="Optuna sampler (default tpe, with the F1 constraint)",
     )
     p.add_argument(
         "--fidelity",
         type=float,
-        default=0.25,
+        default=None,
         metavar="F",
         help="fraction of training steps per search trial; energy and time are "
         "extrapolated to the full run (default 0.25)",
@@ -73,21 +73,21 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--repeats",
         type=int,
-        default=3,
+        default=None,
         metavar="N",
         help="full-fidelity runs of each finalist and the baseline (default 3)",
     )
     p.add_argument(
         "--baseline-repeats",
         type=int,
-        default=3,
+        default=None,
         metavar="N",
         help="baseline runs at search fidelity, to estimate noise (default 3)",
     )
     p.add_argument(
         "--finalists",
         type=int,
-        default=1,
+        default=None,
         metavar="K",
         help="cheapest feasible bundles re-measured at full fidelity; a slot no short run "
         "filled goes to the next uncertain bundle unless --near-misses is 0 (default 1)",
@@ -95,7 +95,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--near-misses",
         type=int,
-        default=1,
+        default=None,
         metavar="N",
         help="also re-measure up to N bundles whose short-run F1 verdict was uncertain "
         "(neither confidently within nor outside the budget) and that are cheaper than "
@@ -118,7 +118,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--n-workers",
         type=int,
-        default=1,
+        default=None,
         metavar="N",
         help="worker processes sharing the study (default 1)",
     )
@@ -133,18 +133,18 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--exclude", metavar="KNOBS", help="never search these knobs (comma list)")
     p.add_argument(
         "--meter",
-        default="auto",
+        default=None,
         choices=("auto", "nvml", "rapl", "codecarbon"),
         help="energy meter (default auto)",
     )
     p.add_argument(
         "--idle-seconds",
         type=float,
-        default=2.0,
+        default=None,
         metavar="S",
         help="idle power sampled before the first trial (default 2; 0 skips)",
     )
-    p.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
+    p.add_argument("--seed", type=int, default=None, help="sampler seed (default 0)")
     p.add_argument(
         "--results",
         default="greensearch-results.jsonl",
@@ -154,7 +154,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--confidence",
         type=float,
-        default=0.95,
+        default=None,
         metavar="C",
         help=(
             "confidence of the one-sided ΔF1 bounds: feasible needs the lower bound within "
@@ -175,50 +175,13 @@ def add_parser(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the search and render its answer."""
-    from greensearch._budget import parse_f1_budget
     from greensearch._logs import route_optuna_logs
     from greensearch.knobs import default_registry
-    from greensearch.search import SearchSettings, optimize, preflight_search
+    from greensearch.search import optimize, preflight_settings
 
     route_optuna_logs()
-    # The options the preflight and the settings both read, taken from the command line once.
-    shared = {
-        "n_trials": args.n_trials,
-        "study_name": args.study_name,
-        "storage": args.storage,
-        "sampler": args.sampler,
-        "fidelity": args.fidelity,
-        "repeats": args.repeats,
-        "baseline_repeats": args.baseline_repeats,
-        "finalists": args.finalists,
-        "near_misses": args.near_misses,
-        "n_workers": args.n_workers,
-        "seed": args.seed,
-        "results_path": args.results,
-        "confidence": args.confidence,
-    }
-    include, exclude = _split(args.include), _split(args.exclude)
-    preflight_search(  # every problem of the command line at once, before any settings exist
-        args.study,
-        budget_f1=args.budget_f1,
-        include=include,
-        exclude=exclude,
-        registry=default_registry(),
-        **shared,
-    )
-    settings = SearchSettings.for_study(
-        args.study,
-        budget_f1_pct=parse_f1_budget(args.budget_f1),
-        include=tuple(include or ()),
-        exclude=tuple(exclude or ()),
-        prune=args.prune,
-        guide=args.guide,
-        meter=args.meter,
-        idle_seconds=args.idle_seconds,
-        search_only=args.search_only,
-        allow_mixed_machines=args.allow_mixed_machines,
-        accept_changed_settings=args.accept_changed_settings,
-        **shared,
+    settings = preflight_settings(  # every problem of the command line at once
+        args.study, registry=default_registry(), **_settings_values(args)
     )
     bar = _Progress(enabled=not (args.quiet or args.json))
     try:
@@ -404,6 +367,44 @@ class _Progress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+#: ``SearchSettings`` fields set from the option of the same name (when given).
+_SETTINGS_OPTIONS = (
+    "n_trials",
+    "study_name",
+    "storage",
+    "sampler",
+    "fidelity",
+    "repeats",
+    "baseline_repeats",
+    "finalists",
+    "near_misses",
+    "n_workers",
+    "seed",
+    "confidence",
+    "meter",
+    "idle_seconds",
+)
+
+
+def _settings_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``SearchSettings`` values the command line gave; the rest keep the settings' defaults."""
+    values: dict[str, Any] = {k: getattr(args, k) for k in _SETTINGS_OPTIONS}
+    values = {k: v for k, v in values.items() if v is not None}
+    if args.budget_f1 is not None:
+        values["budget_f1_pct"] = args.budget_f1  # the text; the settings parse it
+    return {
+        **values,
+        "include": tuple(_split(args.include) or ()),
+        "exclude": tuple(_split(args.exclude) or ()),
+        "results_path": args.results,
+        "prune": args.prune,
+        "guide": args.guide,
+        "search_only": args.search_only,
+        "allow_mixed_machines": args.allow_mixed_machines,
+        "accept_changed_settings": args.accept_changed_settings,
+    }
 
 
 def _split(text: str | None) -> list[str] | None:

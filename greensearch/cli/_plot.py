@@ -211,13 +211,13 @@ def run_plot(args: argparse.Namespace) -> int:
 
 
 def table_budget(df: pd.DataFrame, given: str | None) -> float:
-    """The F1 budget in percent: as given, else the study's own, else 1 %."""
+    """The F1 budget in percent, the user's sign: as given, else the study's own, else -1 %."""
     from greensearch._budget import parse_f1_budget
 
     if given:
-        return abs(parse_f1_budget(given))
+        return parse_f1_budget(given)
     stored = df.attrs.get("budget_f1_pct")
-    return abs(float(stored)) if stored is not None else 1.0
+    return 0.0 - abs(float(stored)) if stored is not None else -1.0
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

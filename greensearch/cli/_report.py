@@ -72,7 +72,7 @@ def run_report(args: argparse.Namespace) -> int:
         budget_f1=args.budget_f1,
         outputs={"-o": args.output},
     )
-    budget = abs(parse_f1_budget(args.budget_f1)) if args.budget_f1 else None
+    budget = parse_f1_budget(args.budget_f1) if args.budget_f1 else None
     report = study_report(
         args.storage,
         args.study_name,

@@ -27,7 +27,7 @@ from greensearch.interactions import (
     static_check,
 )
 from greensearch.search._check_report import CheckReport, check_bundle, rows_from_table
-from greensearch.search._preflight import CheckedSearch, preflight_search
+from greensearch.search._preflight import CheckedSearch, preflight_search, preflight_settings
 from greensearch.search._replay import Point, ReplayRunner
 from greensearch.search._result import SearchResult, build_result
 from greensearch.search._settings import METERS, SearchSettings, load_registry
@@ -47,6 +47,7 @@ __all__ = [
     "build_space",
     "optimize",
     "preflight_search",
+    "preflight_settings",
     "CheckedSearch",
     "CheckReport",
     "Footprint",

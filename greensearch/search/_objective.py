@@ -30,6 +30,7 @@ from greensearch.search._machines import (
     refusal,
     remember_baseline_machine,
 )
+from greensearch.search._settings import DEFAULT_CONFIDENCE
 from greensearch.search._space import SearchSpace
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ class TrialRunner:
     run_fn: Callable[..., dict[str, Any]] | None = None
     machine: Machine | None = None
     refused: str | None = None
-    confidence: float = 0.95
+    confidence: float = DEFAULT_CONFIDENCE
     _warm: bool = False
 
     def __call__(self, trial: Trial) -> tuple[float, float]:

@@ -1,70 +1,88 @@
 """The search's preflight: every input ``optimize`` will use, checked before any work.
 
-It runs the generic checks of :mod:`greensearch.preflight` (study, dataset, paths) and the
-search's own (knob space, seed trials, storage URL), and reports every problem at once.
-Nothing here creates a file, opens a storage or reads a meter.
+The settings' own values are checked by :class:`SearchSettings` (the one validator); this
+adds what needs the world outside them: the study file, the knob names and the space they
+make on this machine, the storage URL, the results file and the dataset. It reports every
+problem at once, and creates no file, opens no storage and reads no meter.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greensearch.config import StudyConfig
 from greensearch.preflight import Preflight, file_problem, storage_problem
-from greensearch.preflight._commands import _at_least, _fidelity
 from greensearch.preflight._inputs import check_dataset, check_study
-from greensearch.search._settings import SAMPLERS
-from greensearch.search._space import build_space
+from greensearch.search._settings import SearchSettings
+from greensearch.search._space import SearchSpace, build_space
 from greensearch.search._storage import default_storage_url
 
-__all__ = ["CheckedSearch", "preflight_search"]
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
 
-#: Optuna's samplers seed numpy's ``RandomState``, which takes 0 .. 2**32 - 1.
-_SEED_MAX = 2**32 - 1
+    from greensearch.knobs import KnobRegistry
+    from greensearch.machine import Machine
+
+__all__ = ["CheckedSearch", "preflight_search", "preflight_settings"]
 
 
 @dataclass(frozen=True)
 class CheckedSearch:
     """What ``optimize`` needs once its preflight passed."""
 
-    study: StudyConfig
-    budget_pct: float
-    space: Any
-    storage: Any
+    space: SearchSpace
+    storage: str | BaseStorage
     study_name: str
     n_trials: int
     n_seeds: int
     notes: list[str] = field(default_factory=list)
 
 
-def preflight_search(
+def preflight_settings(
     study: str | Path | StudyConfig | None,
     *,
-    budget_f1: str | float,
-    n_trials: int | None,
-    study_name: str | None,
-    storage: str | Any | None,
-    sampler: str,
-    fidelity: float,
-    repeats: int,
-    baseline_repeats: int,
-    finalists: int,
-    near_misses: int,
-    n_workers: int,
-    seed: int,
-    include: list[str] | None,
-    exclude: list[str] | None,
-    results_path: str | Path | None,
-    registry: Any,
-    check_data: bool = True,
-    confidence: float = 0.95,
-    machine: Any = None,
-) -> CheckedSearch:
-    """Check everything ``optimize`` will use, before its storage exists.
+    registry: KnobRegistry,
+    **values: Any,
+) -> SearchSettings:
+    """Settings from a command line's values, with every problem of the study file, the
+    values, the knob names and the dataset reported at once.
 
     Args:
+        study: The study file (``None``: the embedded study) or a study.
+        registry: The knobs ``include``/``exclude`` must name.
+        **values: :class:`SearchSettings` fields other than ``study``.
+
+    Raises:
+        PreflightError: every problem found, one line each.
+    """
+    pf = Preflight()
+    cfg = check_study(pf, study)
+    settings = pf.attempt(SearchSettings, study=cfg or StudyConfig(), **values)
+    _check_knob_names(pf, registry, [*values.get("include", ()), *values.get("exclude", ())])
+    if cfg is not None:
+        check_dataset(pf, cfg)
+    pf.raise_if_any()
+    assert settings is not None
+    return settings
+
+
+def preflight_search(
+    settings: SearchSettings,
+    *,
+    registry: KnobRegistry,
+    storage: BaseStorage | None = None,
+    check_data: bool = True,
+    machine: Machine | None = None,
+) -> CheckedSearch:
+    """Check everything ``optimize`` will use beyond the settings, before its storage exists.
+
+    Args:
+        settings: The search (its values are valid: the object checked them).
+        registry: The knobs to search.
+        storage: A storage object given to ``optimize`` (``None``: ``settings.storage``).
         check_data: Load the dataset too (off when runs are replayed, not trained).
         machine: The :class:`~greensearch.machine.Machine` trials run on: precision values
             it only emulates leave the search space (``None``: unknown, keep them).
@@ -72,72 +90,61 @@ def preflight_search(
     Raises:
         PreflightError: every problem found, one line each.
     """
-    from greensearch._budget import parse_f1_budget
-
+    s = settings
     pf = Preflight()
-    cfg = check_study(pf, study)
-    budget = (
-        float(budget_f1)
-        if isinstance(budget_f1, float | int)
-        else pf.attempt(parse_f1_budget, budget_f1)
-    )
-    budget = abs(budget) if budget is not None else None
-    _fidelity(pf, fidelity)
-    for flag, value, least in (
-        ("--repeats", repeats, 1),
-        ("--baseline-repeats", baseline_repeats, 1),
-        ("--finalists", finalists, 1),
-        ("--near-misses", near_misses, 0),
-        ("--n-workers", n_workers, 1),
-    ):
-        _at_least(pf, flag, value, least)
-    if not 0.5 <= confidence < 1:
-        pf.problem(f"--confidence must be in [0.5, 1), got {confidence:g}")
-    if sampler not in SAMPLERS:
-        pf.problem(f"unknown sampler '{sampler}'; use one of {', '.join(SAMPLERS)}")
-    top = _SEED_MAX - max(n_workers - 1, 0)
-    if not 0 <= seed <= top:
-        pf.problem(f"--seed must be in 0..{top} (the sampler's range), got {seed}")
-    space = None
-    before = len(pf.problems)
-    for knob in [*(include or []), *(exclude or [])]:  # every misspelt name, not the first
-        pf.attempt(registry.get, knob)
-    if cfg is not None and len(pf.problems) == before:
-        excluded = sorted(set(exclude or []) | set(cfg.search_exclude)) or None
-        space = pf.attempt(
-            build_space, registry, cfg, include=include, exclude=excluded, machine=machine
-        )
+    cfg = check_study(pf, s.study)
+    space = _check_space(pf, s, registry, machine) if cfg is not None else None
     n_seeds = 1 + len(space.singles()) if space is not None else 0
-    total = n_trials if n_trials is not None else n_seeds + 8
+    total = s.n_trials if s.n_trials is not None else n_seeds + 8
     if space is not None and total < n_seeds:
         pf.problem(
             f"--n-trials {total} is fewer than the {n_seeds} seed trials (the baseline and "
             f"each of {n_seeds - 1} knobs alone, which the search needs first); use "
             f"--n-trials {n_seeds} or more, or --include fewer knobs"
         )
-    elif total < 1:
-        pf.problem(f"--n-trials must be at least 1, got {total}")
-    name = study_name or (f"{cfg.name}-f1-{budget:g}" if cfg and budget is not None else "")
-    url = storage
-    if storage is None and name:
+    name = s.study_name or f"{s.study.name}-f1-{s.max_f1_loss_pct:g}"
+    url: str | BaseStorage = storage if storage is not None else s.storage or ""
+    if not url:
         url = default_storage_url(name, create=False)
     if isinstance(url, str):
         pf.problem(storage_problem(url))
-    elif n_workers > 1:
+    elif s.n_workers > 1:
         pf.problem("--n-workers needs a storage URL the workers can open")
-    if results_path is not None:
-        pf.problem(file_problem(results_path, "--results"))
+    if s.results_path is not None:
+        pf.problem(file_problem(s.results_path, "--results"))
     if cfg is not None and check_data:
         check_dataset(pf, cfg)
     pf.raise_if_any()
-    assert cfg is not None and budget is not None
+    assert space is not None
     return CheckedSearch(
-        study=cfg,
-        budget_pct=budget,
         space=space,
         storage=url,
         study_name=name,
         n_trials=total,
         n_seeds=n_seeds,
         notes=pf.notes,
+    )
+
+
+def _check_knob_names(pf: Preflight, registry: KnobRegistry, names: Sequence[str]) -> bool:
+    """Every misspelt knob name, not only the first; ``True`` when all are known."""
+    before = len(pf.problems)
+    for knob in names:
+        pf.attempt(registry.get, knob)
+    return len(pf.problems) == before
+
+
+def _check_space(
+    pf: Preflight, s: SearchSettings, registry: KnobRegistry, machine: Machine | None
+) -> SearchSpace | None:
+    if not _check_knob_names(pf, registry, [*s.include, *s.exclude]):
+        return None
+    excluded = sorted(set(s.exclude) | set(s.study.search_exclude)) or None
+    return pf.attempt(
+        build_space,
+        registry,
+        s.study,
+        include=list(s.include) or None,
+        exclude=excluded,
+        machine=machine,
     )

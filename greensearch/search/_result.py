@@ -25,6 +25,7 @@ from greensearch.schema import (
     completed_at,
 )
 from greensearch.search._f1_judging import resolution_pct, verdict_of
+from greensearch.search._settings import DEFAULT_CONFIDENCE
 from greensearch.search._storage import retried_trial_numbers
 from greensearch.stats import F1Verdict
 
@@ -231,8 +232,14 @@ class SearchResult:
         return asdict(self)
 
 
-def build_result(study: Any, *, fidelity: float, budget_pct: float) -> SearchResult:
-    """Assemble the answer of ``greensearch optimize`` from the stored trials."""
+def build_result(study: Any, *, fidelity: float, budget_f1_pct: float) -> SearchResult:
+    """Assemble the answer of ``greensearch optimize`` from the stored trials.
+
+    Args:
+        study: The Optuna study.
+        fidelity: The search fidelity.
+        budget_f1_pct: The F1 budget in the user's sign (``-1.0``).
+    """
     import optuna
 
     all_trials = study.get_trials(deepcopy=False)
@@ -255,7 +262,7 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> SearchRes
     spent = sum(attrs_of(t).get("energy_kwh_spent", 0.0) for t in all_trials)
     result: dict[str, Any] = {
         "study_name": study.study_name,
-        "budget_f1_pct": -budget_pct,
+        "budget_f1_pct": budget_f1_pct,
         "fidelity": fidelity,
         "oracle": _oracle(oracle, base) if oracle is not None else None,
         "not_confirmed": (
@@ -264,7 +271,7 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> SearchRes
             else None
         ),
         "f1_resolution_pct": (
-            resolution_pct(attrs_of(base), confidence=_confidence(base))
+            resolution_pct(attrs_of(base), confidence=_confidence(study, base))
             if base is not None
             else None
         ),
@@ -304,8 +311,10 @@ def _cheapest(trials: list[Any], verdict: F1Verdict) -> Any | None:
     return min(chosen, key=lambda t: t.values[0]) if chosen else None
 
 
-def _confidence(t: Any) -> float:
-    return float(attrs_of(t).get("f1_confidence") or 0.95)
+def _confidence(study: Any, base: Any) -> float:
+    """The study's confidence; a study that did not store it: the baseline's judgement's."""
+    stored = study.user_attrs.get(StudyAttr.CONFIDENCE, attrs_of(base).get("f1_confidence"))
+    return DEFAULT_CONFIDENCE if stored is None else float(stored)
 
 
 def _to_confirm(t: Any) -> str:

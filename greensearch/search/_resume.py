@@ -1,8 +1,8 @@
 """Resuming a study with other settings: say what differs instead of mixing two searches.
 
-A study's trials are judged against its stored budget, fidelity, study file (and its
-settings), knob space and meter; a resume that silently changed one of them would mix
-trials measured under different rules (and used to overwrite the stored budget).
+A study's trials are judged against its stored budget, confidence, fidelity, study file
+(and its settings), knob space and meter; a resume that silently changed one of them
+would mix trials measured or judged under different rules.
 """
 
 from __future__ import annotations
@@ -11,16 +11,19 @@ import math
 from pathlib import Path
 from typing import Any
 
+from greensearch.schema import StudyAttr
+
 __all__ = ["RESUME_KEYS", "resume_problems"]
 
 #: Study attributes a resume must match, with the flag or file that sets each.
 RESUME_KEYS: dict[str, str] = {
-    "budget_f1_pct": "--budget-f1",
-    "fidelity": "--fidelity",
-    "study_file": "--study",
-    "study_settings": "the study file's settings",
-    "space": "knob space (--include/--exclude, the study's search_exclude, this machine)",
-    "meter": "--meter",
+    StudyAttr.BUDGET_F1_PCT: "--budget-f1",
+    StudyAttr.CONFIDENCE: "--confidence",
+    StudyAttr.FIDELITY: "--fidelity",
+    StudyAttr.STUDY_FILE: "--study",
+    StudyAttr.STUDY_SETTINGS: "the study file's settings",
+    StudyAttr.SPACE: "knob space (--include/--exclude, the study's search_exclude, this machine)",
+    StudyAttr.METER: "--meter",
 }
 
 
@@ -31,7 +34,7 @@ def resume_problems(stored: dict[str, Any], current: dict[str, Any]) -> list[str
         if key not in stored or key not in current:
             continue  # a study from an older version did not store it
         was, now = _plain(stored[key]), _plain(current[key])
-        if key == "study_file":  # one file, however the path was spelt
+        if key == StudyAttr.STUDY_FILE:  # one file, however the path was spelt
             was, now = _file_id(was), _file_id(now)
         if _same(was, now):
             continue

@@ -17,8 +17,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from greensearch._budget import parse_f1_budget
 from greensearch.config import StudyConfig, load_study, study_from_dict
-from greensearch.exceptions import ConfigError
+from greensearch.exceptions import ConfigError, PreflightError
 from greensearch.knobs import KnobRegistry, default_registry
 
 __all__ = ["METERS", "SAMPLERS", "SearchSettings", "load_registry"]
@@ -29,15 +30,25 @@ SAMPLERS = ("tpe", "nsga2", "gp", "random", "grid")
 #: Meter names ``make_meter`` accepts.
 METERS = ("auto", "nvml", "rapl", "codecarbon")
 
+#: Confidence of the one-sided ΔF1 bounds behind every F1 verdict, unless set.
+DEFAULT_CONFIDENCE = 0.95
+
+#: Optuna's samplers seed numpy's ``RandomState``, which takes 0 .. 2**32 - 1.
+_SEED_MAX = 2**32 - 1
+
 
 @dataclass(frozen=True, slots=True)
 class SearchSettings:
     """What one search does; every field is checked when the object is made.
 
+    This is the one validator and the one default of each search setting: the CLI and
+    :func:`optimize` build it and report its problems, all at once.
+
     Attributes:
         study: The task (default: the embedded study).
-        budget_f1_pct: Accepted F1 loss in percent of the baseline's F1 (the sign is
-            dropped: ``-1`` and ``1`` mean the same; see ``parse_f1_budget``).
+        budget_f1_pct: The F1 budget as the user writes it: ``-1`` means "lose at most 1 %
+            of the baseline's F1". A positive number or a text such as ``"-1%"`` is read
+            as the same loss; the field always holds the loss's negative sign.
         n_trials: Search trials in the study, seeds included (default: seeds + 8).
         study_name: Optuna study name (default ``<study>-f1-<budget>``); the same name resumes.
         storage: Optuna storage URL (default ``sqlite:///studies/<study_name>.db``).
@@ -75,7 +86,7 @@ class SearchSettings:
     """
 
     study: StudyConfig = field(default_factory=StudyConfig)
-    budget_f1_pct: float = 1.0
+    budget_f1_pct: float = -1.0
     n_trials: int | None = None
     study_name: str | None = None
     storage: str | None = None
@@ -96,42 +107,72 @@ class SearchSettings:
     results_path: str | None = None
     search_only: bool = False
     registry: str | None = None
-    confidence: float = 0.95
+    confidence: float = DEFAULT_CONFIDENCE
     allow_mixed_machines: bool = False
     accept_changed_settings: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.study, StudyConfig):
-            raise ConfigError(f"study must be a StudyConfig, got {type(self.study).__name__}")
-        budget = self.budget_f1_pct
-        if isinstance(budget, bool) or not isinstance(budget, int | float):
-            raise ConfigError(f"the F1 budget must be a number of percent, got {budget!r}")
-        if not math.isfinite(budget) or abs(budget) > 100.0:
-            raise ConfigError(f"bad F1 budget {budget!r}%; a loss is a percentage up to 100")
-        object.__setattr__(self, "budget_f1_pct", abs(float(budget)))
         object.__setattr__(self, "include", tuple(self.include))
         object.__setattr__(self, "exclude", tuple(self.exclude))
+        problems = self._problems()
+        if problems:
+            raise PreflightError(problems)
+
+    def _problems(self) -> list[str]:
+        """Every bad field, one line each; normalises the budget's sign on the way."""
+        problems: list[str] = []
+        if not isinstance(self.study, StudyConfig):
+            problems.append(f"study must be a StudyConfig, got {type(self.study).__name__}")
+        budget = self._budget(problems)
+        if budget is not None:
+            object.__setattr__(self, "budget_f1_pct", budget)
         if not 0 < self.fidelity <= 1:
-            raise ConfigError(f"--fidelity must be in (0, 1], got {self.fidelity}")
-        for flag, value in (
-            ("--repeats", self.repeats),
-            ("--baseline-repeats", self.baseline_repeats),
-            ("--n-workers", self.n_workers),
+            problems.append(f"--fidelity must be in (0, 1], got {self.fidelity:g}")
+        for flag, value, least in (
+            ("--repeats", self.repeats, 1),
+            ("--baseline-repeats", self.baseline_repeats, 1),
+            ("--finalists", self.finalists, 1),
+            ("--near-misses", self.near_misses, 0),
+            ("--n-workers", self.n_workers, 1),
         ):
-            if value < 1:
-                raise ConfigError(f"{flag} must be at least 1, got {value}")
-        if self.finalists < 1:
-            raise ConfigError(f"--finalists must be at least 1, got {self.finalists}")
-        if self.near_misses < 0:
-            raise ConfigError(f"--near-misses must be at least 0, got {self.near_misses}")
-        if self.sampler not in SAMPLERS:
-            raise ConfigError(f"unknown sampler '{self.sampler}'; use one of {', '.join(SAMPLERS)}")
-        if self.meter not in METERS:
-            raise ConfigError(f"unknown meter '{self.meter}'; use one of {', '.join(METERS)}")
-        if not 0.5 <= self.confidence < 1:
-            raise ConfigError(f"--confidence must be in [0.5, 1), got {self.confidence}")
+            if value < least:
+                problems.append(f"{flag} must be at least {least}, got {value}")
         if self.n_trials is not None and self.n_trials < 1:
-            raise ConfigError(f"--n-trials must be at least 1, got {self.n_trials}")
+            problems.append(f"--n-trials must be at least 1, got {self.n_trials}")
+        if self.sampler not in SAMPLERS:
+            problems.append(f"unknown sampler '{self.sampler}'; use one of {', '.join(SAMPLERS)}")
+        if self.meter not in METERS:
+            problems.append(f"unknown meter '{self.meter}'; use one of {', '.join(METERS)}")
+        if not 0.5 <= self.confidence < 1:
+            problems.append(f"--confidence must be in [0.5, 1), got {self.confidence:g}")
+        if self.idle_seconds < 0:
+            problems.append(f"--idle-seconds must be 0 or more, got {self.idle_seconds:g}")
+        top = _SEED_MAX - max(self.n_workers - 1, 0)  # worker i seeds its sampler seed + i
+        if not 0 <= self.seed <= top:
+            problems.append(f"--seed must be in 0..{top} (the sampler's range), got {self.seed}")
+        return problems
+
+    def _budget(self, problems: list[str]) -> float | None:
+        """The budget in the user's sign (``-1.0``), or ``None`` with its problem recorded."""
+        budget: Any = self.budget_f1_pct
+        if isinstance(budget, str):
+            try:
+                return parse_f1_budget(budget)
+            except ConfigError as err:
+                problems.append(str(err))
+                return None
+        if isinstance(budget, bool) or not isinstance(budget, int | float):
+            problems.append(f"the F1 budget must be a number of percent, got {budget!r}")
+            return None
+        if not math.isfinite(budget) or abs(budget) > 100.0:
+            problems.append(f"bad F1 budget {budget!r}%; a loss is a percentage up to 100")
+            return None
+        return 0.0 - abs(float(budget))  # 0.0, never -0.0, for a zero budget
+
+    @property
+    def max_f1_loss_pct(self) -> float:
+        """The budget as the largest accepted F1 loss, non-negative (``1.0`` for ``-1``)."""
+        return -self.budget_f1_pct
 
     @classmethod
     def for_study(cls, study: str | StudyConfig | None = None, **changes: Any) -> SearchSettings:

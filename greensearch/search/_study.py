@@ -34,7 +34,7 @@ from greensearch.exceptions import (
 )
 from greensearch.knobs import Bundle, KnobRegistry, parse_bundle
 from greensearch.machine import Machine, describe_machine
-from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, TrialAttr
+from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, TrialAttr, stored_settings
 from greensearch.search._debris import StudyFootprint
 from greensearch.search._liveness import fail_dead_trials
 from greensearch.search._machines import (
@@ -105,31 +105,16 @@ def optimize(
     import optuna
 
     s = settings
-    cfg, budget, fidelity = s.study, s.budget_f1_pct, s.fidelity
+    cfg, budget, fidelity = s.study, s.max_f1_loss_pct, s.fidelity
     if s.n_workers > 1:
         _check_shareable(storage=storage, meter=meter, registry=registry, run_fn=run_fn)
     registry = registry if registry is not None else load_registry(s.registry)
     here = machine if machine is not None or run_fn is not None else describe_machine()
     checked = preflight_search(  # every input checked before a file exists or a joule is spent
-        cfg,
-        budget_f1=budget,
-        n_trials=s.n_trials,
-        study_name=s.study_name,
-        storage=storage if storage is not None else s.storage,
-        sampler=s.sampler,
-        fidelity=fidelity,
-        repeats=s.repeats,
-        baseline_repeats=s.baseline_repeats,
-        finalists=s.finalists,
-        near_misses=s.near_misses,
-        n_workers=s.n_workers,
-        seed=s.seed,
-        include=list(s.include) or None,
-        exclude=list(s.exclude) or None,
-        results_path=s.results_path,
+        s,
         registry=registry,
+        storage=storage,
         check_data=run_fn is None,
-        confidence=s.confidence,
         machine=here,
     )
     for note in checked.notes:
@@ -216,7 +201,7 @@ def optimize(
                 w.terminate()
         if owned_meter and the_meter is not None:
             the_meter.close()
-    return build_result(ostudy, fidelity=fidelity, budget_pct=budget)
+    return build_result(ostudy, fidelity=fidelity, budget_f1_pct=s.budget_f1_pct)
 
 
 def _check_shareable(
@@ -294,13 +279,14 @@ def _remember(
     cfg = s.study
     settings = {
         StudyAttr.BUDGET_F1_PCT: s.budget_f1_pct,
+        StudyAttr.CONFIDENCE: s.confidence,
         StudyAttr.FIDELITY: s.fidelity,
         StudyAttr.STUDY_FILE: cfg.source,
         StudyAttr.STUDY_SETTINGS: {k: v for k, v in cfg.to_dict().items() if k != "source"},
         StudyAttr.SPACE: {k: list(v) for k, v in space.choices.items()},
         StudyAttr.METER: meter,
     }
-    known = ostudy.user_attrs
+    known = stored_settings(ostudy.user_attrs)
     diffs = resume_problems(known, settings)
     if diffs and not s.accept_changed_settings:
         raise ConfigError(

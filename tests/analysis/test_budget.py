@@ -8,9 +8,9 @@ from greensearch.exceptions import ConfigError
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("-1%", 1.0), ("-0.5%", 0.5), ("1%", 1.0), (" 0.25% ", 0.25), ("0%", 0.0), ("-.5%", 0.5)],
+    [("-1%", -1.0), ("-0.5%", -0.5), ("1%", -1.0), (" 0.25% ", -0.25), ("0%", 0.0), ("-.5%", -0.5)],
 )
-def test_budget_spellings_mean_the_accepted_loss(text: str, expected: float) -> None:
+def test_budget_spellings_mean_the_users_signed_budget(text: str, expected: float) -> None:
     assert parse_f1_budget(text) == expected
 
 

@@ -41,9 +41,6 @@ def replayed(monkeypatch: pytest.MonkeyPatch) -> optuna.storages.InMemoryStorage
         )
 
     monkeypatch.setattr(greensearch.search, "optimize", optimize)
-    # The CLI's own preflight judges the real study and knobs (21 seeds > --n-trials 12);
-    # the replayed search runs its preflight on the replay's study and registry instead.
-    monkeypatch.setattr(greensearch.search, "preflight_search", lambda *a, **k: None)
     return storage
 
 

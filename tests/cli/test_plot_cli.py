@@ -63,7 +63,7 @@ def test_budget_spellings(capsys: pytest.CaptureFixture[str], spelling: list[str
     assert code == 0, err
     doc = json.loads(out)
     budget = abs(float(spelling[-1].split("=")[-1].rstrip("%")))
-    assert doc["budget_f1_pct"] == budget
+    assert doc["budget_f1_pct"] == -budget  # the user's sign, however it was typed
     feasible = {p["variant"] for p in doc["points"] if p["feasible"]}
     rows = _rows()
     assert feasible == {v for v, r in rows.items() if float(r["delta_f1_pct"]) >= -budget}

@@ -80,7 +80,7 @@ def test_plot_reads_a_study(capsys, url: str) -> None:  # type: ignore[no-untype
         else:
             both_down = row["delta_time_pct"] < 0 and row["delta_energy_pct"] < 0
             assert (p["quadrant"] == "both_down") == both_down, p["variant"]
-    assert doc["budget_f1_pct"] == 1.0  # the study's own budget
+    assert doc["budget_f1_pct"] == -1.0  # the study's own budget, in the user's sign
 
 
 def test_synergy_reads_a_study_with_measured_noise(capsys, url: str) -> None:  # type: ignore[no-untyped-def]

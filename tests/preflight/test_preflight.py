@@ -202,25 +202,34 @@ def tiny_study():
 
 def test_optimize_names_every_misspelt_knob_and_creates_no_storage(tmp_path):
     from greensearch.config import StudyConfig
+    from greensearch.search import preflight_settings
     from tests.search.landscape import make_registry
     from tests.search.run_search import run_search
 
-    with pytest.raises(PreflightError) as err:
-        run_search(
-            StudyConfig(),
-            include=["prun", "trimm"],
-            exclude=["x"],
-            registry=make_registry(),
-            run_fn=lambda *a, **k: {},
-            storage=f"sqlite:///{tmp_path / 'db' / 's.db'}",
-            seed=2**32,
-        )
-    assert err.value.problems == [
-        "--seed must be in 0..4294967295 (the sampler's range), got 4294967296",
+    knobs = {"include": ("prun", "trimm"), "exclude": ("x",)}
+    storage = f"sqlite:///{tmp_path / 'db' / 's.db'}"
+    misspelt = [
         "unknown knob 'prun'; did you mean prune? `greensearch knobs` lists them",
         "unknown knob 'trimm'; did you mean trim? `greensearch knobs` lists them",
         "unknown knob 'x'; `greensearch knobs` lists them",
     ]
+    with pytest.raises(PreflightError) as err:  # the CLI's door: settings and knobs at once
+        preflight_settings(
+            StudyConfig(), registry=make_registry(), storage=storage, seed=2**32, **knobs
+        )
+    assert err.value.problems == [
+        "--seed must be in 0..4294967295 (the sampler's range), got 4294967296",
+        *misspelt,
+    ]
+    with pytest.raises(PreflightError) as err:  # optimize's own preflight
+        run_search(
+            StudyConfig(),
+            registry=make_registry(),
+            run_fn=lambda *a, **k: {},
+            storage=storage,
+            **knobs,
+        )
+    assert err.value.problems == misspelt
     assert list(tmp_path.iterdir()) == []
 
 

@@ -57,14 +57,14 @@ def test_resume_with_other_settings_is_refused_with_what_differs():
     with pytest.raises(ConfigError) as err:
         _search(storage, runner, budget_f1="-2%", fidelity=0.25, exclude=["lossy"])
     assert str(err.value) == (
-        "study 's' was searched with other settings: --budget-f1 was 1, now 2; --fidelity "
+        "study 's' was searched with other settings: --budget-f1 was -1, now -2; --fidelity "
         "was 0.5, now 0.25; knob space (--include/--exclude, the study's search_exclude, "
         "this machine) changed: lossy dropped; rerun with the same settings, pick a new "
         "--study-name, or pass --accept-changed-settings"
     )
     assert runner.calls == []
     stored = optuna.load_study(study_name="s", storage=storage).user_attrs
-    assert stored["budget_f1_pct"] == 1.0 and stored["fidelity"] == 0.5
+    assert stored["budget_f1_pct"] == -1.0 and stored["fidelity"] == 0.5
 
 
 def test_an_accepted_change_is_recorded_in_the_study():
@@ -72,8 +72,28 @@ def test_an_accepted_change_is_recorded_in_the_study():
     _search(storage, budget_f1="-1%")
     _search(storage, budget_f1="-2%", accept_changed_settings=True)
     attrs = optuna.load_study(study_name="s", storage=storage).user_attrs
-    assert attrs["budget_f1_pct"] == 2.0
-    assert [c["changes"] for c in attrs["settings_changes"]] == [["--budget-f1 was 1, now 2"]]
+    assert attrs["budget_f1_pct"] == -2.0
+    assert [c["changes"] for c in attrs["settings_changes"]] == [["--budget-f1 was -1, now -2"]]
+
+
+def test_resume_with_another_confidence_is_refused():
+    storage = optuna.storages.InMemoryStorage()
+    _search(storage)
+    runner = ReplayRunner(landscape())
+    with pytest.raises(ConfigError, match="--confidence was 0.95, now 0.8;"):
+        _search(storage, runner, confidence=0.8)
+    assert runner.calls == []
+
+
+def test_a_study_that_stored_its_budget_as_a_positive_loss_resumes_and_reads():
+    storage = optuna.storages.InMemoryStorage()
+    _search(storage, budget_f1="-2%")
+    study = optuna.load_study(study_name="s", storage=storage)
+    study.set_user_attr("budget_f1_pct", 2.0)  # the other sign, as older studies hold it
+    runner = ReplayRunner(landscape())
+    result = _search(storage, runner, budget_f1="-2%")
+    assert result.budget_f1_pct == -2.0
+    assert [k for k, fidelity, _ in runner.calls if fidelity == 0.5] == []  # nothing re-run
 
 
 def test_resume_with_another_meter_is_refused():

@@ -48,7 +48,9 @@ def _settings(tmp_path: Path, **kw: Any) -> SearchSettings:
 
 def test_settings_round_trip_through_json_unchanged(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    assert settings.budget_f1_pct == 0.5  # the sign of a loss is dropped once, here
+    assert settings.budget_f1_pct == -0.5  # the user's sign, kept
+    assert settings.replace(budget_f1_pct=0.5) == settings  # a positive loss means the same
+    assert settings.replace(budget_f1_pct="-0.5%") == settings  # and so does the text
     again = SearchSettings.from_json(settings.to_json())
     assert again == settings
     assert again.study == STUDY and again.study.model_config == {
@@ -111,7 +113,7 @@ def test_a_worker_runs_the_main_process_settings(tmp_path: Path, monkeypatch) ->
     assert first.storage == main.storage and first.study_name == "shared"
     assert first.registry == "tests.search.landscape:make_registry"
     assert first.include == ("dynamic_padding", "fast_tokenizer")
-    assert first.budget_f1_pct == 0.5 and first.fidelity == 0.4
+    assert first.budget_f1_pct == -0.5 and first.fidelity == 0.4
     # what a worker changes, and nothing else
     assert (first.seed, second.seed) == (8, 9)
     assert first.search_only and first.n_workers == 1 and first.idle_seconds == 0.0
