@@ -141,7 +141,7 @@ def run_greensearch(land: Landscape, seed: int, *, prune: bool, guide: bool, cap
     import optuna
 
     from greensearch.config import StudyConfig
-    from greensearch.schema import attrs_of
+    from greensearch.record import attrs_of
     from greensearch.search import SearchSettings, optimize
 
     replay = ReplayRunner(land.points, noise_rel=land.noise_rel, seed=seed)

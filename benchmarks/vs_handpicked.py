@@ -38,7 +38,8 @@ from greensearch.config import StudyConfig, load_study
 from greensearch.energy import make_meter, measure_idle_power
 from greensearch.knobs import Bundle, default_registry, parse_bundle
 from greensearch.pipeline import describe, run_variant, summarize
-from greensearch.schema import attrs_of, completed_at, stored_budget_f1_pct
+from greensearch.record import attrs_of, completed_at
+from greensearch.schema import stored_budget_f1_pct
 from greensearch.search._f1_judging import verdict_of
 from greensearch.stats import F1Verdict, RunPredictions, delta_f1, judge
 

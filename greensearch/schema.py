@@ -6,17 +6,13 @@ Keys are grouped in namespaces (:class:`TrialAttr`, :class:`StudyAttr`, :class:`
 Optuna groups its own (``tpe:relative_params``). The stored strings themselves are kept as
 they were, so studies written before this module stay readable.
 
-Optuna is imported lazily, inside the readers, so importing the schema stays cheap.
+A trial's stored attributes are read and written by :mod:`greensearch.record` alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict
-
-if TYPE_CHECKING:
-    from optuna.study import Study
-    from optuna.trial import FrozenTrial
+from collections.abc import Mapping
+from typing import Any, Final, Literal, TypedDict
 
 __all__ = [
     "FOLDED_WINDOWS",
@@ -34,9 +30,6 @@ __all__ = [
     "StudyAttr",
     "TrialAttr",
     "TrialRow",
-    "attrs_of",
-    "completed_at",
-    "measured",
     "stored_budget_f1_pct",
     "stored_settings",
 ]
@@ -206,32 +199,3 @@ def stored_settings(attrs: Mapping[str, Any]) -> dict[str, Any]:
     if StudyAttr.BUDGET_F1_PCT in settings:
         settings[StudyAttr.BUDGET_F1_PCT] = stored_budget_f1_pct(attrs)
     return settings
-
-
-def attrs_of(trial: FrozenTrial) -> dict[str, Any]:
-    """All stored figures of a trial, the ``measurement`` attribute merged in."""
-    merged = dict(trial.user_attrs.get(TrialAttr.MEASUREMENT, {}))
-    merged.update({k: v for k, v in trial.user_attrs.items() if k != TrialAttr.MEASUREMENT})
-    return merged
-
-
-def measured(trials: Iterable[FrozenTrial], fidelity: float) -> list[FrozenTrial]:
-    """The complete, measured (not reused) trials at ``fidelity`` among ``trials``."""
-    import optuna
-
-    return [
-        t
-        for t in trials
-        if t.state == optuna.trial.TrialState.COMPLETE
-        and t.user_attrs.get(TrialAttr.FIDELITY) == fidelity
-        and TrialAttr.REUSED_FROM not in t.user_attrs
-    ]
-
-
-def completed_at(study: Study, fidelity: float) -> list[FrozenTrial]:
-    """Measured (not reused) complete trials of ``study`` at ``fidelity``, oldest first."""
-    import optuna
-
-    return measured(
-        study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)), fidelity
-    )

@@ -25,7 +25,8 @@ import pandas as pd
 
 from greensearch.analysis._records import FOLDED_WINDOWS, from_records
 from greensearch.exceptions import ConfigError
-from greensearch.schema import STAGES, Phase, StudyAttr, TrialAttr, attrs_of, stored_budget_f1_pct
+from greensearch.record import TrialRecord, records
+from greensearch.schema import STAGES, StudyAttr, TrialAttr, stored_budget_f1_pct
 
 __all__ = ["load_study_table", "open_study", "study_records", "study_table"]
 
@@ -88,46 +89,42 @@ def study_records(study: Any) -> list[dict[str, Any]]:
     import optuna
 
     done = [
-        t
-        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        if TrialAttr.REUSED_FROM not in t.user_attrs
-        and isinstance(t.user_attrs.get(TrialAttr.KNOBS), str)
+        r
+        for r in records(
+            study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        )
+        if r.reused_from is None and isinstance(r.knobs, str)
     ]
     search_fidelity = _search_fidelity(study, done)
     groups = {
-        "final": [t for t in done if t.user_attrs.get(TrialAttr.PHASE) == Phase.FINAL],
-        "search": [
-            t
-            for t in done
-            if t.user_attrs.get(TrialAttr.PHASE) != Phase.FINAL
-            and t.user_attrs.get(TrialAttr.FIDELITY) == search_fidelity
-        ],
+        "final": [r for r in done if r.is_final],
+        "search": [r for r in done if not r.is_final and r.fidelity == search_fidelity],
     }
-    bases = {
-        g: next((t for t in ts if t.user_attrs[TrialAttr.KNOBS] == ""), None)
-        for g, ts in groups.items()
-    }
+    bases = {g: next((r for r in rs if r.is_baseline), None) for g, rs in groups.items()}
     if bases["search"] is None and bases["final"] is None:
         raise ConfigError(
             f"study {study.study_name!r} has no completed baseline trial; run "
             "`greensearch optimize` on it (it measures the baseline first)"
         )
-    budget = float(study.user_attrs.get(StudyAttr.BUDGET_F1_PCT, math.nan))
+    stored = stored_budget_f1_pct(study.user_attrs)
+    budget = math.nan if stored is None else -stored  # the accepted loss, non-negative
     chosen: dict[str, tuple[str, Any]] = {}
     for group in ("search", "final"):  # final last: it replaces the search estimate
         if bases[group] is None:
             continue
-        for t in groups[group]:
-            key = t.user_attrs[TrialAttr.KNOBS]
+        for r in groups[group]:
+            key = str(r.knobs)
             if group == "final" or key not in chosen:
-                chosen[key] = (group, t)
+                chosen[key] = (group, r)
     reference = "final" if bases["final"] is not None else "search"
     chosen[""] = (reference, bases[reference])
-    records = []
-    for key, (group, t) in sorted(chosen.items(), key=lambda kv: (kv[0] != "", kv[1][1].number)):
-        base = _figures(bases[group])
-        records.append(_record(t, _figures(t), base, budget, is_base=key == ""))
-    return records
+    rows = []
+    for key, (group, r) in sorted(chosen.items(), key=lambda kv: (kv[0] != "", kv[1][1].number)):
+        reference_trial = bases[group]
+        assert reference_trial is not None  # a group without a baseline chose nothing
+        base = _figures(reference_trial)
+        rows.append(_record(r, _figures(r), base, budget, is_base=key == ""))
+    return rows
 
 
 def study_table(study: Any) -> pd.DataFrame:
@@ -148,23 +145,19 @@ def load_study_table(storage: str | Any, study_name: str) -> pd.DataFrame:
     return study_table(open_study(storage, study_name))
 
 
-def _search_fidelity(study: Any, trials: list[Any]) -> float | None:
+def _search_fidelity(study: Any, trials: list[TrialRecord]) -> float | None:
     """The fidelity the study says it searched at, else the most common non-final one."""
     stated = study.user_attrs.get(StudyAttr.FIDELITY)
     if stated is not None:
         return float(stated)
-    seen = Counter(
-        t.user_attrs.get(TrialAttr.FIDELITY)
-        for t in trials
-        if t.user_attrs.get(TrialAttr.PHASE) != Phase.FINAL
-    )
+    seen = Counter(r.fidelity for r in trials if not r.is_final)
     return seen.most_common(1)[0][0] if seen else None
 
 
-def _figures(trial: Any) -> dict[str, Any]:
+def _figures(trial: TrialRecord) -> dict[str, Any]:
     """A trial's figures at full-run scale, per analysis stage."""
-    a = attrs_of(trial)
-    fidelity = float(a.get(TrialAttr.FIDELITY, 1.0))
+    a = trial.attrs
+    fidelity = trial.fidelity if trial.fidelity is not None else 1.0
     steps, planned = a.get("train_steps"), a.get("planned_steps")
     linear = planned / max(steps, 1) if fidelity < 1 and steps and planned else 1.0
     # the search's own per-figure scale (step-timed); older studies scaled linearly
@@ -202,7 +195,7 @@ def _pct(value: float, ref: float) -> float:
 
 
 def _record(
-    trial: Any, fig: dict[str, Any], base: dict[str, Any], budget: float, *, is_base: bool
+    trial: TrialRecord, fig: dict[str, Any], base: dict[str, Any], budget: float, *, is_base: bool
 ) -> dict[str, Any]:
     a = fig["attrs"]
     degenerate = bool(a.get("degenerate", False))

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from greensearch.interactions._model import OrthogonalityChecker
 from greensearch.knobs import KnobRegistry, parse_bundle
-from greensearch.schema import TrialAttr, attrs_of, measured
+from greensearch.record import attrs_of, measured
+from greensearch.schema import TrialAttr
 
 if TYPE_CHECKING:
     from optuna.study import Study

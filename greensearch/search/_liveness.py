@@ -14,7 +14,7 @@ import datetime
 import warnings
 from typing import TYPE_CHECKING
 
-from greensearch.schema import TrialAttr
+from greensearch.record import TrialRecord
 from greensearch.search._storage import retry_callback
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def fail_dead_trials(study: Study, *, now: datetime.datetime | None = None) -> l
     unborn = [
         t
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-        if t.user_attrs.get(TrialAttr.STARTED) != t.number
+        if TrialRecord.from_trial(t).started != t.number
         and t.datetime_start is not None
         and t.datetime_start < cutoff
     ]

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from greensearch.config import StudyConfig
 from greensearch.exceptions import GreensearchError, MeasurementError, MixedMachinesError
 from greensearch.machine import Machine
-from greensearch.schema import TOP_LEVEL_ATTRS, Phase, TrialAttr, attrs_of
+from greensearch.record import TrialRecord, attrs_of, claims, copied_attrs, mark, store_figures
+from greensearch.schema import Phase, TrialAttr
 from greensearch.search._extrapolate import trial_attrs
 from greensearch.search._f1_judging import f1_judgement, resolution_pct
 from greensearch.search._liveness import fail_dead_trials
@@ -94,21 +95,22 @@ class TrialRunner:
     def __call__(self, trial: Trial) -> tuple[float, float]:
         import optuna
 
-        trial.set_user_attr(TrialAttr.STARTED, trial.number)  # first: see search._liveness
-        trial.set_user_attr(TrialAttr.WORKER, f"{socket.gethostname()}:{os.getpid()}")
+        mark(trial, TrialAttr.STARTED, trial.number)  # first: see search._liveness
+        mark(trial, TrialAttr.WORKER, f"{socket.gethostname()}:{os.getpid()}")
         if self.machine is not None:
             self._check_machine(trial, self.machine.fingerprint, self.machine.summary())
-        phase = trial.user_attrs.get(TrialAttr.PHASE, Phase.SAMPLER)
-        fidelity = float(trial.user_attrs.get(TrialAttr.FIDELITY, self.fidelity))
+        queued = TrialRecord.from_trial(trial)
+        phase = queued.phase or Phase.SAMPLER
+        fidelity = queued.fidelity if queued.fidelity is not None else self.fidelity
         bundle = self.space.sample(trial)
         key = self.space.key(bundle)
-        for name, value in (
-            (TrialAttr.PHASE, phase),
-            (TrialAttr.FIDELITY, fidelity),
-            (TrialAttr.KNOBS, key),
+        for name, value, was in (
+            (TrialAttr.PHASE, phase, queued.phase),
+            (TrialAttr.FIDELITY, fidelity, queued.fidelity),
+            (TrialAttr.KNOBS, key, queued.knobs),
         ):
-            if trial.user_attrs.get(name) != value:  # enqueued seeds carry them already
-                trial.set_user_attr(name, value)
+            if was != value:  # enqueued seeds carry them already
+                mark(trial, name, value)
         prior = self._wait_for_claim(trial, key, fidelity)
         if prior is not None:
             return self._reuse(trial, prior)
@@ -117,7 +119,7 @@ class TrialRunner:
             verdict = self.checker_factory(trial.study, fidelity).verdict(bundle)
             if verdict.prune:
                 reason = "; ".join(verdict.reasons) or "predicted worse than a subset"
-                trial.set_user_attr(TrialAttr.PRUNED_REASON, reason)
+                mark(trial, TrialAttr.PRUNED_REASON, reason)
                 raise optuna.TrialPruned(reason)
         from greensearch.pipeline import run_variant
 
@@ -156,7 +158,7 @@ class TrialRunner:
                 )
             )
         except GreensearchError as err:
-            trial.set_user_attr(TrialAttr.ERROR, str(err))
+            mark(trial, TrialAttr.ERROR, str(err))
             raise
         attrs[TrialAttr.TARGETS] = {n: list(self.space.registry.get(n).targets) for n in bundle}
         _store(trial, attrs)
@@ -168,7 +170,7 @@ class TrialRunner:
         if fingerprint is None or stored is None or stored.get("fingerprint") == fingerprint:
             return
         self.refused = refusal(trial.study.study_name, stored, fingerprint, summary)
-        trial.set_user_attr("error", self.refused)
+        mark(trial, TrialAttr.ERROR, self.refused)
         raise MixedMachinesError(self.refused)
 
     def _check_measured_machine(
@@ -191,7 +193,7 @@ class TrialRunner:
                     machine["fingerprint"],
                     machine.get("summary", "?"),
                 )
-                trial.set_user_attr("error", self.refused)
+                mark(trial, TrialAttr.ERROR, self.refused)
                 raise MixedMachinesError(self.refused)
         self._check_machine(trial, machine["fingerprint"], machine.get("summary", "?"))
         if not bundle:
@@ -287,7 +289,7 @@ class TrialRunner:
         ):
             attrs.pop(name, None)
         attrs.update(energy_kwh_spent=0.0, duration_s_spent=0.0)
-        trial.set_user_attr(TrialAttr.REUSED_FROM, prior.number)
+        mark(trial, TrialAttr.REUSED_FROM, prior.number)
         _store(trial, attrs)
         return prior.values[0], prior.values[1]
 
@@ -347,22 +349,17 @@ def _defer(trial: Trial, why: str) -> None:
             state=optuna.trial.TrialState.WAITING,
             params=trial.params,
             distributions=trial.distributions,
-            user_attrs=dict(trial.user_attrs),
+            user_attrs=copied_attrs(trial),
             system_attrs={"failed_trial": trial.number},  # RetryFailedTrialCallback's mark
         )
     )
-    trial.set_user_attr(TrialAttr.DEFERRED, why)
+    mark(trial, TrialAttr.DEFERRED, why)
     raise MeasurementError(f"trial {trial.number} deferred: {why}")
 
 
 def _store(trial: Trial, attrs: dict[str, Any]) -> None:
-    """Write a measurement with few commits, and the F1 constraint for the sampler."""
-    for name in TOP_LEVEL_ATTRS:
-        if name in attrs:  # a trial reused from an older study may lack newer figures
-            trial.set_user_attr(name, attrs[name])
-    trial.set_user_attr(
-        TrialAttr.MEASUREMENT, {k: v for k, v in attrs.items() if k not in TOP_LEVEL_ATTRS}
-    )
+    """Write a measurement, and the F1 constraint for the sampler."""
+    store_figures(trial, attrs)
     if hasattr(trial, "set_constraint"):
         trial.set_constraint("f1_budget", float(attrs["constraint"][0]))
 
@@ -375,17 +372,7 @@ def _claims(study: Study, key: str, fidelity: float) -> list[FrozenTrial]:
         optuna.trial.TrialState.RUNNING,
         optuna.trial.TrialState.WAITING,
     )
-    trials = study.get_trials(deepcopy=False, states=states)
-    return sorted(
-        (
-            t
-            for t in trials
-            if t.user_attrs.get(TrialAttr.KNOBS) == key
-            and t.user_attrs.get(TrialAttr.FIDELITY) == fidelity
-            and TrialAttr.REUSED_FROM not in t.user_attrs
-        ),
-        key=lambda t: t.number,
-    )
+    return claims(study.get_trials(deepcopy=False, states=states), key, fidelity)
 
 
 def _deltas(

@@ -15,15 +15,8 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from greensearch.pipeline import describe
-from greensearch.schema import (
-    MeterSummary,
-    Phase,
-    StudyAttr,
-    TrialAttr,
-    TrialRow,
-    attrs_of,
-    completed_at,
-)
+from greensearch.record import TrialRecord, attrs_of, completed_at
+from greensearch.schema import MeterSummary, Phase, StudyAttr, TrialAttr, TrialRow
 from greensearch.search._f1_judging import resolution_pct, verdict_of
 from greensearch.search._settings import DEFAULT_CONFIDENCE
 from greensearch.search._storage import retried_trial_numbers
@@ -286,7 +279,7 @@ def build_result(study: Any, *, fidelity: float, budget_f1_pct: float) -> Search
         "n_pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in search),
         "n_failed": sum(t.state == optuna.trial.TrialState.FAIL for t in search),
         "n_guided": sum(attrs_of(t).get(TrialAttr.PHASE) == Phase.GUIDED for t in search),
-        "n_reused": sum(TrialAttr.REUSED_FROM in t.user_attrs for t in search),
+        "n_reused": sum(TrialRecord.from_trial(t).reused_from is not None for t in search),
         "pruned": _why(search, optuna.trial.TrialState.PRUNED, "reason", TrialAttr.PRUNED_REASON),
         "failed": _why(search, optuna.trial.TrialState.FAIL, "error", TrialAttr.ERROR),
         "search_energy_kwh": spent,

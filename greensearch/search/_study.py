@@ -34,7 +34,8 @@ from greensearch.exceptions import (
 )
 from greensearch.knobs import Bundle, KnobRegistry, parse_bundle
 from greensearch.machine import Machine, describe_machine
-from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, TrialAttr, stored_settings
+from greensearch.record import TrialRecord, queued_attrs, records
+from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, stored_settings
 from greensearch.search._debris import StudyFootprint
 from greensearch.search._liveness import fail_dead_trials
 from greensearch.search._machines import (
@@ -240,7 +241,7 @@ def make_sampler(name: str, space: SearchSpace, seed: int) -> BaseSampler:
         if hasattr(optuna.trial.Trial, "set_constraint")
         else {
             "constraints_func": lambda t: list(
-                t.user_attrs.get(TrialAttr.MEASUREMENT, {}).get("constraint", [float("inf")])
+                TrialRecord.from_trial(t).constraint or [float("inf")]
             )
         }
     )
@@ -319,9 +320,9 @@ def _seed(ostudy: Study, space: SearchSpace, fidelity: float) -> None:
         optuna.trial.TrialState.WAITING,
     )
     have = {
-        t.user_attrs.get(TrialAttr.KNOBS)
-        for t in ostudy.get_trials(deepcopy=False, states=states)
-        if t.user_attrs.get(TrialAttr.FIDELITY) == fidelity
+        r.knobs
+        for r in records(ostudy.get_trials(deepcopy=False, states=states))
+        if r.fidelity == fidelity
     }
     seeds: list[tuple[str, Bundle]] = [(Phase.BASELINE, {})]
     seeds += [(Phase.SINGLE, b) for b in space.singles()]
@@ -329,10 +330,7 @@ def _seed(ostudy: Study, space: SearchSpace, fidelity: float) -> None:
         key = space.key(bundle)
         if key in have:
             continue
-        ostudy.enqueue_trial(
-            space.params_of(bundle),
-            user_attrs={TrialAttr.PHASE: phase, TrialAttr.FIDELITY: fidelity, TrialAttr.KNOBS: key},
-        )
+        ostudy.enqueue_trial(space.params_of(bundle), user_attrs=queued_attrs(phase, fidelity, key))
 
 
 def _search(
@@ -354,11 +352,7 @@ def _search(
         )
         trials = ostudy.get_trials(deepcopy=False, states=states)
         retried = retried_trial_numbers(ostudy.get_trials(deepcopy=False))
-        return sum(
-            1
-            for t in trials
-            if t.user_attrs.get(TrialAttr.PHASE) != Phase.FINAL and t.number not in retried
-        )
+        return sum(1 for r in records(trials) if not r.is_final and r.number not in retried)
 
     def running() -> int:
         """Search trials still running (elsewhere, or dead and to be retried): they count.
@@ -367,7 +361,7 @@ def _search(
         also run its retry: more trials than --n-trials.
         """
         trials = ostudy.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-        return sum(1 for t in trials if t.user_attrs.get(TrialAttr.PHASE) != Phase.FINAL)
+        return sum(1 for r in records(trials) if not r.is_final)
 
     baseline_error: list[str] = []
 
@@ -375,15 +369,13 @@ def _search(
         n = done()
         if progress is not None:
             progress("search", min(n, total), total)
-        if (
-            trial.state == optuna.trial.TrialState.FAIL
-            and trial.user_attrs.get(TrialAttr.KNOBS) == ""
-        ):
-            baseline_error.append(trial.user_attrs.get(TrialAttr.ERROR, "the baseline run failed"))
+        record = TrialRecord.from_trial(trial)
+        if trial.state == optuna.trial.TrialState.FAIL and record.is_baseline:
+            baseline_error.append(record.error or "the baseline run failed")
             study.stop()  # nothing can be judged without a baseline
         if n + running() >= total or runner.refused is not None:
             study.stop()
-        elif guide is not None and trial.user_attrs.get(TrialAttr.PHASE) != Phase.GUIDED:
+        elif guide is not None and record.phase != Phase.GUIDED:
             guide(study)
 
     if done() + running() >= total:
@@ -451,28 +443,26 @@ def _guide_factory(
         trials = [
             t
             for t in ostudy.get_trials(deepcopy=False)
-            if t.user_attrs.get(TrialAttr.FIDELITY) == fidelity
+            if TrialRecord.from_trial(t).fidelity == fidelity
         ]
-        if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
+        here = records(trials)
+        if any(r.state == optuna.trial.TrialState.WAITING for r in here):
             return  # seeds (or another worker's proposal) still to run
         # pruned bundles stay proposable: the sampler's pick was pruned on the evidence of
         # its time, and the model may now rank the same bundle first
         tried: set[str] = {
-            t.user_attrs[TrialAttr.KNOBS]
-            for t in trials
-            if t.user_attrs.get(TrialAttr.KNOBS) and t.state != optuna.trial.TrialState.PRUNED
+            r.knobs for r in here if r.knobs and r.state != optuna.trial.TrialState.PRUNED
         }
         # A bundle predicted within the budget plus the F1 loss this task cannot resolve
         # is not confidently infeasible, so it stays proposable (no slack where trials
         # kept no predictions: replayed landscapes).
         slack = next(
             (
-                float(t.user_attrs[TrialAttr.MEASUREMENT]["f1_resolution_pct"])
-                for t in trials
-                if t.state == optuna.trial.TrialState.COMPLETE
-                and t.user_attrs.get(TrialAttr.KNOBS) == ""
-                and (t.user_attrs.get(TrialAttr.MEASUREMENT) or {}).get("f1_resolution_pct")
-                is not None
+                r.f1_resolution_pct
+                for r in here
+                if r.state == optuna.trial.TrialState.COMPLETE
+                and r.is_baseline
+                and r.f1_resolution_pct is not None
             ),
             0.0,
         )
@@ -486,12 +476,7 @@ def _guide_factory(
             key = space.key(bundle)
             logger.info("model-guided trial next: %s", key)
             ostudy.enqueue_trial(
-                space.params_of(bundle),
-                user_attrs={
-                    TrialAttr.PHASE: Phase.GUIDED,
-                    TrialAttr.FIDELITY: fidelity,
-                    TrialAttr.KNOBS: key,
-                },
+                space.params_of(bundle), user_attrs=queued_attrs(Phase.GUIDED, fidelity, key)
             )
 
     return step
@@ -518,11 +503,9 @@ def _finals(
 
     def finals(*states: Any) -> set[str]:
         return {
-            t.user_attrs[TrialAttr.KNOBS]
-            for t in ostudy.get_trials(deepcopy=False, states=states)
-            if isinstance(t.user_attrs.get(TrialAttr.KNOBS), str)
-            and t.user_attrs.get(TrialAttr.FIDELITY) == 1.0
-            and t.user_attrs.get(TrialAttr.PHASE) == Phase.FINAL
+            r.knobs
+            for r in records(ostudy.get_trials(deepcopy=False, states=states))
+            if isinstance(r.knobs, str) and r.fidelity == 1.0 and r.is_final
         }
 
     complete = finals(optuna.trial.TrialState.COMPLETE)
@@ -532,14 +515,7 @@ def _finals(
     summaries = run_rounds(ostudy, pending, runner, progress)
     for key in pending:
         if key not in queued:
-            attrs: dict[str, Any] = {
-                TrialAttr.PHASE: Phase.FINAL,
-                TrialAttr.FIDELITY: 1.0,
-                TrialAttr.KNOBS: key,
-            }
-            attrs["rounds"] = True
-            if key in near:
-                attrs[TrialAttr.NEAR_MISS] = True
+            attrs = queued_attrs(Phase.FINAL, 1.0, key, near_miss=key in near, rounds=True)
             ostudy.enqueue_trial(space.params_of(parse_bundle(key)), user_attrs=attrs)
     recorder = dataclasses.replace(runner, run_fn=Measured(summaries, space))
     while finals(optuna.trial.TrialState.WAITING) and recorder.refused is None:

@@ -133,9 +133,8 @@ def test_a_study_without_baseline_is_a_config_error() -> None:
 def test_stages_are_scaled_by_the_searchs_own_train_scale() -> None:
     """A step-timed trial stores its train-window factor per figure; stages must use it
     (not planned / run steps), or they would not add up to the trial's total."""
-    from types import SimpleNamespace
-
     from greensearch.analysis._study_records import _figures
+    from greensearch.record import TrialRecord
 
     measurement = {
         "fidelity": 0.1,
@@ -150,10 +149,10 @@ def test_stages_are_scaled_by_the_searchs_own_train_scale() -> None:
         "duration_s": 13.0,
         "f1": 0.8,
     }
-    fig = _figures(SimpleNamespace(user_attrs={"measurement": measurement}))
+    fig = _figures(TrialRecord.from_attrs({"measurement": measurement}))
     assert fig["stages"]["train"] == {"energy_kwh": 7.0, "duration_s": 12.0}
     assert sum(s["energy_kwh"] for s in fig["stages"].values()) == pytest.approx(7.5)
     old = dict(measurement, train_scale=None)  # studies from before: linear 10x
-    assert _figures(SimpleNamespace(user_attrs={"measurement": old}))["stages"]["train"][
+    assert _figures(TrialRecord.from_attrs({"measurement": old}))["stages"]["train"][
         "energy_kwh"
     ] == pytest.approx(10.0)

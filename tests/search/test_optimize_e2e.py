@@ -10,7 +10,7 @@ from collections import Counter
 import optuna
 import pytest
 
-from greensearch.schema import attrs_of
+from greensearch.record import attrs_of
 from tests.conftest import TINY_ARCH
 from tests.search.run_search import run_search
 

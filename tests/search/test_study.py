@@ -9,7 +9,7 @@ import optuna
 import pytest
 
 from greensearch.exceptions import ConfigError, StageFailedError
-from greensearch.schema import attrs_of
+from greensearch.record import attrs_of
 from greensearch.search._replay import Point, ReplayRunner
 from tests.search.landscape import BASE_ENERGY, BASE_F1, landscape, make_registry, true_oracle
 from tests.search.run_search import run_search

@@ -15,7 +15,7 @@ import optuna
 import pytest
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 
-from greensearch.schema import attrs_of
+from greensearch.record import attrs_of
 
 ROOT = Path(__file__).resolve().parents[2]
 

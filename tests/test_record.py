@@ -1,0 +1,67 @@
+"""The trial record: the one reader and writer of a trial's stored attributes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import optuna
+
+import greensearch
+from greensearch.record import TrialRecord, queued_attrs
+
+ROOT = Path(greensearch.__file__).parent
+#: ``x.user_attrs`` / ``x.set_user_attr(`` on anything but a study (``study``, ``ostudy``,
+#: ``trial.study``): a study's own settings have their own keys (``StudyAttr``).
+_TRIAL_ATTRS = re.compile(r"(?<!study)\.(user_attrs\b|set_user_attr\()")
+
+
+def _trial(**user_attrs: object) -> optuna.trial.FrozenTrial:
+    return optuna.trial.create_trial(
+        state=optuna.trial.TrialState.COMPLETE, values=[2.0, 0.5], user_attrs=user_attrs
+    )
+
+
+def test_a_stored_trial_reads_as_typed_fields_with_its_measurement_merged():
+    trial = _trial(
+        phase="final",
+        fidelity=1,
+        knobs="seq_len=128",
+        energy_kwh=2.0,
+        f1_verdict="feasible",
+        measurement={"energy_kwh_runs": [1.5, 2.5], "rounds": True, "f1_resolution_pct": 0.4},
+    )
+    record = TrialRecord.from_trial(trial)
+    assert (record.phase, record.fidelity, record.knobs) == ("final", 1.0, "seq_len=128")
+    assert record.is_final and not record.is_baseline
+    assert record.values == (2.0, 0.5) and record.state == optuna.trial.TrialState.COMPLETE
+    assert record.energy_kwh_runs == [1.5, 2.5] and record.rounds
+    assert record.f1_resolution_pct == 0.4 and record.f1_verdict == "feasible"
+    assert record.energy_kwh_spent == 0.0 and record.reused_from is None  # never stored
+    assert TrialRecord.from_attrs(record.to_attrs(), number=record.number) == record.replace(
+        state=None, values=None
+    )
+
+
+def test_queued_attrs_read_back_as_the_queued_trial():
+    attrs = queued_attrs("final", 1.0, "", near_miss=True, rounds=True)
+    record = TrialRecord.from_attrs(attrs)
+    assert record.is_baseline and record.is_final and record.near_miss and record.rounds
+
+
+def test_only_the_record_reads_or_writes_a_trials_user_attrs():
+    readers = sorted(
+        f"{path.relative_to(ROOT.parent)}:{n}"
+        for path in ROOT.rglob("*.py")
+        if path != ROOT / "record.py"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if _TRIAL_ATTRS.search(line)
+    )
+    assert readers == []
+
+
+def test_the_pattern_tells_a_trial_from_a_study():
+    assert _TRIAL_ATTRS.search("t.user_attrs.get('knobs')")
+    assert _TRIAL_ATTRS.search("trial.set_user_attr('error', e)")
+    assert not _TRIAL_ATTRS.search("ostudy.user_attrs.get(StudyAttr.FIDELITY)")
+    assert not _TRIAL_ATTRS.search("trial.study.set_user_attr(key, value)")
