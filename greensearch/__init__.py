@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from greensearch.pipeline import RunSummary
     from greensearch.search import SearchResult, SearchSettings
 
 __all__ = ["SearchSettings", "__version__", "load_study", "optimize", "run"]
@@ -45,8 +46,9 @@ def run(
     meter: str = "auto",
     idle_seconds: float = 2.0,
     **kwargs: Any,
-) -> dict[str, Any]:
-    """Run one variant of a study and return its summary (as ``greensearch run --json``).
+) -> RunSummary:
+    """Run one variant of a study and return its typed summary (``to_dict()``: as
+    ``greensearch run --json`` prints it).
 
     Args:
         study: Study file, :class:`~greensearch.config.StudyConfig`, or ``None`` (embedded).
@@ -60,14 +62,15 @@ def run(
     from greensearch.config import load_study as _load
     from greensearch.energy import make_meter, measure_idle_power
     from greensearch.knobs import parse_bundle
-    from greensearch.pipeline import run_variant
+    from greensearch.pipeline import RunSummary, run_variant
 
     cfg = study if isinstance(study, StudyConfig) else _load(study)
     the_meter = make_meter(meter)
     try:
         if idle_seconds > 0:
             measure_idle_power(the_meter, seconds=idle_seconds)
-        return run_variant(cfg, parse_bundle(knobs), repeats=repeats, meter=the_meter, **kwargs)
+        summary = run_variant(cfg, parse_bundle(knobs), repeats=repeats, meter=the_meter, **kwargs)
+        return RunSummary.from_summary(summary)
     finally:
         the_meter.close()
 

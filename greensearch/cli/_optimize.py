@@ -32,6 +32,16 @@ def add_parser(sub: Any) -> None:
         ),
         epilog="example: greensearch optimize --budget-f1 -1%% --n-trials 40 --fidelity 0.5",
     )
+    _add_task_options(p)
+    _add_search_options(p)
+    _add_finals_options(p)
+    _add_worker_options(p)
+    _add_verdict_and_output_options(p)
+    p.set_defaults(handler=handle)
+
+
+def _add_task_options(p: argparse.ArgumentParser) -> None:
+    """The budget, the study file and where its trials are stored."""
     p.add_argument(
         "--budget-f1",
         default=None,
@@ -56,6 +66,10 @@ def add_parser(sub: Any) -> None:
         help="Optuna storage: sqlite:///F.db, postgresql://..., journal:FILE "
         "(default sqlite:///studies/<study-name>.db)",
     )
+
+
+def _add_search_options(p: argparse.ArgumentParser) -> None:
+    """How each search trial is sampled and measured."""
     p.add_argument(
         "--sampler",
         default=None,
@@ -84,6 +98,10 @@ def add_parser(sub: Any) -> None:
         metavar="N",
         help="baseline runs at search fidelity, to estimate noise (default 3)",
     )
+
+
+def _add_finals_options(p: argparse.ArgumentParser) -> None:
+    """What is re-measured at full fidelity, and how trials are proposed."""
     p.add_argument(
         "--finalists",
         type=int,
@@ -115,6 +133,10 @@ def add_parser(sub: Any) -> None:
         default=None,
         help="sampler trials only (no model-guided trials between them)",
     )
+
+
+def _add_worker_options(p: argparse.ArgumentParser) -> None:
+    """Workers, machines, the knob space and the meter."""
     p.add_argument(
         "--n-workers",
         type=int,
@@ -144,6 +166,10 @@ def add_parser(sub: Any) -> None:
         metavar="S",
         help="idle power sampled before the first trial (default 2; 0 skips)",
     )
+
+
+def _add_verdict_and_output_options(p: argparse.ArgumentParser) -> None:
+    """Seed, results file, F1 confidence, resume rule and output."""
     p.add_argument("--seed", type=int, default=None, help="sampler seed (default 0)")
     p.add_argument(
         "--results",
@@ -170,7 +196,6 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--search-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
