@@ -44,7 +44,7 @@ from greensearch.search._machines import (
     record_machine_study,
 )
 from greensearch.search._objective import TrialRunner
-from greensearch.search._preflight import preflight_search
+from greensearch.search._preflight import CheckedSearch, preflight_search
 from greensearch.search._result import (
     SearchResult,
     build_result,
@@ -106,24 +106,13 @@ def optimize(
     import optuna
 
     s = settings
-    cfg, budget, fidelity = s.study, s.max_f1_loss_pct, s.fidelity
+    budget, fidelity = s.max_f1_loss_pct, s.fidelity
     if s.n_workers > 1:
         _check_shareable(storage=storage, meter=meter, registry=registry, run_fn=run_fn)
     registry = registry if registry is not None else load_registry(s.registry)
     here = machine if machine is not None or run_fn is not None else describe_machine()
-    checked = preflight_search(  # every input checked before a file exists or a joule is spent
-        s,
-        registry=registry,
-        storage=storage,
-        check_data=run_fn is None,
-        machine=here,
-    )
-    for note in checked.notes:
-        logger.warning("%s", note)
+    checked = _preflight(s, registry, storage=storage, replay=run_fn is not None, machine=here)
     space, name, total = checked.space, checked.study_name, checked.n_trials
-    for what, why in space.skipped.items():
-        if "=" in what:  # a value left out (emulated precision), not a whole knob
-            logger.warning("left out of the search: %s (%s)", what, why)
     footprint = StudyFootprint.before(checked.storage, name)  # before anything is made
     url = s.storage if s.storage is not None else default_storage_url(name)
     threads = use_thread_share(s.n_workers) if run_fn is None else None
@@ -147,35 +136,18 @@ def optimize(
             )
 
         ostudy = open_study(name)
-        mixed = s.allow_mixed_machines or ostudy.user_attrs.get(StudyAttr.MIXED_MACHINES)
-        if here is not None and mixed:
-            own = machine_study_name(ostudy, here)
-            if own != name:
-                record_machine_study(ostudy, here, own)
-                logger.warning("this machine works in its own study '%s' (own baseline)", own)
-                footprint = StudyFootprint.before(checked.storage, own)
-                footprint.opened(the_storage)
-                name, ostudy = own, open_study(own)
+        own = _own_study_name(ostudy, here, allow_mixed=s.allow_mixed_machines)
+        if own != name:  # this machine works in its own study, with its own baseline
+            footprint = StudyFootprint.before(checked.storage, own)
+            footprint.opened(the_storage)
+            name, ostudy = own, open_study(own)
         check_machine(ostudy, here)
         _remember(ostudy, s, space, meter_name, threads)
         with warnings.catch_warnings():  # set_metric_names is "experimental" in Optuna
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             ostudy.set_metric_names(list(OBJECTIVE_NAMES))
         the_meter = _open_meter(s.meter, s.idle_seconds) if owned_meter else meter
-        runner = TrialRunner(
-            study_cfg=cfg,
-            space=space,
-            budget_pct=budget,
-            meter=the_meter,
-            fidelity=fidelity,
-            baseline_repeats=s.baseline_repeats,
-            repeats=s.repeats,
-            checker_factory=_checker_factory(registry) if s.prune else None,
-            results_path=s.results_path,
-            run_fn=run_fn,
-            machine=here,
-            confidence=s.confidence,
-        )
+        runner = _runner(s, space, registry, meter=the_meter, run_fn=run_fn, machine=here)
         _seed(ostudy, space, fidelity)
         workers = _spawn_workers(
             s.n_workers - 1, s.replace(study_name=name, storage=url), threads=threads
@@ -189,9 +161,7 @@ def optimize(
             w.wait()
         runner.raise_if_refused()
         if not s.search_only:
-            _settle(ostudy, the_storage, runner)
-            _finals(ostudy, space, fidelity, budget, s.finalists, s.near_misses, runner, progress)
-            runner.raise_if_refused()
+            _settle_and_finals(ostudy, the_storage, s, space, runner, progress)
     except BaseException:
         if not s.search_only:  # a study that measured nothing is debris: leave none behind
             footprint.remove_if_empty()
@@ -203,6 +173,87 @@ def optimize(
         if owned_meter and the_meter is not None:
             the_meter.close()
     return build_result(ostudy, fidelity=fidelity, budget_f1_pct=s.budget_f1_pct)
+
+
+def _settle_and_finals(
+    ostudy: Study,
+    storage: BaseStorage,
+    s: SearchSettings,
+    space: SearchSpace,
+    runner: TrialRunner,
+    progress: Callable[[str, int, int], None] | None,
+) -> None:
+    """After the search: settle dead trials, then re-measure the finalists in rounds."""
+    _settle(ostudy, storage, runner)
+    _finals(
+        ostudy,
+        space,
+        s.fidelity,
+        s.max_f1_loss_pct,
+        s.finalists,
+        s.near_misses,
+        runner,
+        progress,
+    )
+    runner.raise_if_refused()
+
+
+def _preflight(
+    s: SearchSettings,
+    registry: KnobRegistry,
+    *,
+    storage: BaseStorage | None,
+    replay: bool,
+    machine: Machine | None,
+) -> CheckedSearch:
+    """Every input checked before a file exists or a joule is spent; notes logged."""
+    checked = preflight_search(
+        s, registry=registry, storage=storage, check_data=not replay, machine=machine
+    )
+    for note in checked.notes:
+        logger.warning("%s", note)
+    for what, why in checked.space.skipped.items():
+        if "=" in what:  # a value left out (emulated precision), not a whole knob
+            logger.warning("left out of the search: %s (%s)", what, why)
+    return checked
+
+
+def _own_study_name(ostudy: Study, here: Machine | None, *, allow_mixed: bool) -> str:
+    """The study this machine works in: the named one, or its own where machines mix."""
+    mixed = allow_mixed or ostudy.user_attrs.get(StudyAttr.MIXED_MACHINES)
+    if here is None or not mixed:
+        return ostudy.study_name
+    own = machine_study_name(ostudy, here)
+    if own != ostudy.study_name:
+        record_machine_study(ostudy, here, own)
+        logger.warning("this machine works in its own study '%s' (own baseline)", own)
+    return own
+
+
+def _runner(
+    s: SearchSettings,
+    space: SearchSpace,
+    registry: KnobRegistry,
+    *,
+    meter: Meter | None,
+    run_fn: Callable[..., dict[str, Any]] | None,
+    machine: Machine | None,
+) -> TrialRunner:
+    """The objective every trial of this process runs."""
+    return TrialRunner(
+        study_cfg=s.study,
+        space=space,
+        budget_pct=s.max_f1_loss_pct,
+        meter=meter,
+        fidelity=s.fidelity,
+        baseline_repeats=s.baseline_repeats,
+        repeats=s.repeats,
+        checker_factory=_checker_factory(registry) if s.prune else None,
+        results_path=s.results_path,
+        run_fn=run_fn,
+        machine=machine,
+        confidence=s.confidence,
+    )
 
 
 def _check_shareable(
