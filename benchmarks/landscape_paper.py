@@ -69,8 +69,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import RESULTS, noop_registry, provenance, write_csv
+from greensearch.interactions import estimate_table_noise, read_paper_table
 from greensearch.knobs import KnobRegistry, format_bundle
-from greensearch.search import Point, estimate_table_noise, read_paper_table
+from greensearch.search import Point
 
 LABEL = "paper-calibrated model, not a measurement"
 TABLE = Path("/work/shared/paper/table1.csv")

@@ -77,8 +77,9 @@ def add_parser(subparsers: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the check and render it."""
+    from greensearch.interactions import read_paper_table
     from greensearch.preflight import preflight_read
-    from greensearch.search import check_bundle, read_paper_table, rows_from_table
+    from greensearch.search import check_bundle, rows_from_table
 
     preflight_read(storage=args.storage, study_name=args.study_name, csv=args.csv)
     bundle = parse_bundle(args.knobs)  # a bad bundle fails before any storage is opened

@@ -1,72 +1,31 @@
-"""Search: the Optuna study over knob bundles and the orthogonality checker that prunes it.
+"""Search: the Optuna study over knob bundles, its preflight, its result and the checker.
 
-:func:`optimize` runs the study; before each sampled trial it asks
-:meth:`OrthogonalityChecker.verdict` whether the combination is worth its energy, and every
-measurement feeds :meth:`OrthogonalityChecker.observe`.
+:func:`optimize` runs the study from one :class:`SearchSettings`; before each sampled trial
+the orthogonality checker (:mod:`greensearch.interactions`) says whether the combination
+is worth its energy. :func:`check_bundle` asks it about one bundle without a search.
 """
 
 from __future__ import annotations
 
-from greensearch.interactions import (
-    Footprint,
-    Interaction,
-    MeasuredRow,
-    NoiseEstimate,
-    OrthogonalityChecker,
-    Overlap,
-    Prediction,
-    StaticCheck,
-    Verdict,
-    equivalent_pairs,
-    estimate_table_noise,
-    is_allowed,
-    noise_from_pairs,
-    noise_from_repeats,
-    observe_rows,
-    read_paper_table,
-    static_check,
-)
 from greensearch.search._check_report import CheckReport, check_bundle, rows_from_table
-from greensearch.search._preflight import CheckedSearch, preflight_search, preflight_settings
+from greensearch.search._preflight import preflight_search, preflight_settings
 from greensearch.search._replay import Point, ReplayRunner
-from greensearch.search._result import SearchResult, build_result
-from greensearch.search._settings import METERS, SearchSettings, load_registry
-from greensearch.search._space import SearchSpace, build_space
-from greensearch.search._study import SAMPLERS, optimize
+from greensearch.search._result import SearchResult
+from greensearch.search._settings import SearchSettings, load_registry
+from greensearch.search._space import build_space
+from greensearch.search._study import optimize
 
 __all__ = [
-    "METERS",
-    "SAMPLERS",
-    "SearchResult",
-    "SearchSettings",
-    "load_registry",
+    "CheckReport",
     "Point",
     "ReplayRunner",
-    "SearchSpace",
-    "build_result",
+    "SearchResult",
+    "SearchSettings",
     "build_space",
+    "check_bundle",
+    "load_registry",
     "optimize",
     "preflight_search",
     "preflight_settings",
-    "CheckedSearch",
-    "CheckReport",
-    "Footprint",
-    "Interaction",
-    "MeasuredRow",
-    "NoiseEstimate",
-    "OrthogonalityChecker",
-    "Overlap",
-    "Prediction",
-    "StaticCheck",
-    "Verdict",
-    "check_bundle",
-    "equivalent_pairs",
-    "estimate_table_noise",
-    "is_allowed",
-    "noise_from_pairs",
-    "noise_from_repeats",
-    "observe_rows",
-    "read_paper_table",
     "rows_from_table",
-    "static_check",
 ]

@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from greensearch.exceptions import ConfigError
-from greensearch.knobs import Knob, KnobRegistry, Param, default_registry, parse_bundle
-from greensearch.search import (
+from greensearch.interactions import (
     OrthogonalityChecker,
     equivalent_pairs,
     estimate_table_noise,
@@ -28,6 +27,7 @@ from greensearch.search import (
     read_paper_table,
     static_check,
 )
+from greensearch.knobs import Knob, KnobRegistry, Param, default_registry, parse_bundle
 
 TABLE = Path(__file__).parent / "data" / "table1.csv"
 V25 = "grad_accumulation=2,precision=fp16,grad_checkpointing"
