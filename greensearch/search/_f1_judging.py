@@ -12,11 +12,12 @@ to the point estimate, and say so with ``f1_interval: false``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from greensearch.stats import F1Verdict, RunPredictions, delta_f1, f1_resolution, judge
+from greensearch.stats import DeltaF1, F1Verdict, RunPredictions, delta_f1, f1_resolution, judge
 
-__all__ = ["f1_judgement", "kept_predictions", "resolution_pct", "verdict_of"]
+__all__ = ["F1Judgement", "f1_judgement", "kept_predictions", "resolution_pct", "verdict_of"]
 
 #: Resamples for decisions inside the search (each costs milliseconds).
 _RESAMPLES = 4_000
@@ -33,6 +34,44 @@ def kept_predictions(attrs: Mapping[str, Any]) -> list[RunPredictions]:
     return runs
 
 
+@dataclass(frozen=True, slots=True)
+class F1Judgement:
+    """A trial's F1 verdict against its baseline trial, with the interval behind it.
+
+    Attributes:
+        verdict: Feasible, infeasible or uncertain (:class:`~greensearch.stats.F1Verdict`).
+        delta: The paired bootstrap's ΔF1 (``None``: a run kept no predictions, so the
+            verdict is the point estimate's).
+        n_seeds: The trial's seeded runs (its runs, where none kept predictions).
+    """
+
+    verdict: F1Verdict
+    delta: DeltaF1 | None
+    n_seeds: int | None
+
+    def to_attrs(self) -> dict[str, Any]:
+        """The trial figures this judgement is stored as."""
+        if self.delta is None:
+            return {
+                "f1_interval": False,
+                "f1_verdict": self.verdict.value,
+                "delta_f1_ci95_pct": None,
+                "p_f1_within_budget": None,
+                "n_seeds": self.n_seeds,
+            }
+        d = self.delta
+        return {
+            "f1_interval": True,
+            "f1_verdict": self.verdict.value,
+            "delta_f1_ci95_pct": list(d.ci95_pct),
+            "delta_f1_bounds_pct": [d.lower_pct, d.upper_pct],
+            "p_f1_within_budget": d.p_within_budget,
+            "f1_confidence": d.confidence,
+            "n_seeds": self.n_seeds,
+            "n_seeds_baseline": d.n_seeds_baseline,
+        }
+
+
 def f1_judgement(
     attrs: Mapping[str, Any],
     base: Mapping[str, Any],
@@ -40,19 +79,17 @@ def f1_judgement(
     budget_pct: float,
     confidence: float,
     point_loss_pct: float,
-) -> dict[str, Any]:
+) -> F1Judgement:
     """ΔF1 interval, P(within budget) and verdict of a trial against its baseline trial."""
     cand_runs, base_runs = kept_predictions(attrs), kept_predictions(base)
     degenerate = bool(attrs.get("degenerate"))
     if not cand_runs or not base_runs:
         feasible = not degenerate and point_loss_pct <= budget_pct
-        return {
-            "f1_interval": False,
-            "f1_verdict": (F1Verdict.FEASIBLE if feasible else F1Verdict.INFEASIBLE).value,
-            "delta_f1_ci95_pct": None,
-            "p_f1_within_budget": None,
-            "n_seeds": len(attrs.get("seeds") or []) or attrs.get("repeats"),
-        }
+        return F1Judgement(
+            verdict=F1Verdict.FEASIBLE if feasible else F1Verdict.INFEASIBLE,
+            delta=None,
+            n_seeds=len(attrs.get("seeds") or []) or attrs.get("repeats"),
+        )
     delta = delta_f1(
         base_runs,
         cand_runs,
@@ -60,16 +97,9 @@ def f1_judgement(
         confidence=confidence,
         n_resamples=_RESAMPLES,
     )
-    return {
-        "f1_interval": True,
-        "f1_verdict": judge(delta, degenerate=degenerate).value,
-        "delta_f1_ci95_pct": list(delta.ci95_pct),
-        "delta_f1_bounds_pct": [delta.lower_pct, delta.upper_pct],
-        "p_f1_within_budget": delta.p_within_budget,
-        "f1_confidence": confidence,
-        "n_seeds": len(cand_runs),
-        "n_seeds_baseline": len(base_runs),
-    }
+    return F1Judgement(
+        verdict=judge(delta, degenerate=degenerate), delta=delta, n_seeds=len(cand_runs)
+    )
 
 
 def verdict_of(attrs: Mapping[str, Any]) -> F1Verdict:

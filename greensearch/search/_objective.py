@@ -155,7 +155,7 @@ class TrialRunner:
                     budget_pct=self.budget_pct,
                     confidence=self.confidence,
                     point_loss_pct=attrs["f1_loss_pct"],
-                )
+                ).to_attrs()
             )
         except GreensearchError as err:
             mark(trial, TrialAttr.ERROR, str(err))

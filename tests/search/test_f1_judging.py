@@ -28,8 +28,12 @@ def test_identical_predictions_are_confidently_feasible():
     got = f1_judgement(
         _attrs(LABELS), _attrs(LABELS, LABELS), budget_pct=1.0, confidence=0.95, point_loss_pct=0
     )
-    assert got["f1_verdict"] == "feasible" and got["delta_f1_ci95_pct"] == [0.0, 0.0]
-    assert got["n_seeds"] == 1 and got["n_seeds_baseline"] == 2 and got["f1_interval"]
+    assert got.verdict is F1Verdict.FEASIBLE and got.delta is not None
+    assert got.delta.ci95_pct == (0.0, 0.0) and got.delta.confidence == 0.95
+    assert got.n_seeds == 1 and got.delta.n_seeds_baseline == 2
+    stored = got.to_attrs()
+    assert stored["f1_verdict"] == "feasible" and stored["delta_f1_ci95_pct"] == [0.0, 0.0]
+    assert stored["n_seeds"] == 1 and stored["n_seeds_baseline"] == 2 and stored["f1_interval"]
 
 
 def test_a_large_loss_is_confidently_infeasible_and_a_small_one_uncertain():
@@ -37,13 +41,13 @@ def test_a_large_loss_is_confidently_infeasible_and_a_small_one_uncertain():
     big = f1_judgement(
         _attrs(_flip(20)), _attrs(LABELS), budget_pct=1.0, confidence=0.95, point_loss_pct=33
     )
-    assert big["f1_verdict"] == "infeasible"
+    assert big.verdict is F1Verdict.INFEASIBLE
     # One positive missed: -1.3 % point loss, but the interval reaches 0.
     small = f1_judgement(
         _attrs(_flip(1)), _attrs(LABELS), budget_pct=1.0, confidence=0.95, point_loss_pct=1.3
     )
-    assert small["f1_verdict"] == "uncertain"
-    assert 0 < small["p_f1_within_budget"] < 1
+    assert small.verdict is F1Verdict.UNCERTAIN
+    assert small.delta is not None and 0 < small.delta.p_within_budget < 1
 
 
 def test_a_degenerate_model_is_infeasible_whatever_its_interval():
@@ -54,14 +58,15 @@ def test_a_degenerate_model_is_infeasible_whatever_its_interval():
         confidence=0.95,
         point_loss_pct=0,
     )
-    assert got["f1_verdict"] == "infeasible"
+    assert got.verdict is F1Verdict.INFEASIBLE
 
 
 def test_without_predictions_the_point_rule_is_used_and_said():
     got = f1_judgement(
         {"degenerate": False, "repeats": 1}, {}, budget_pct=1.0, confidence=0.95, point_loss_pct=0.5
     )
-    assert got == {
+    assert got.delta is None
+    assert got.to_attrs() == {
         "f1_interval": False,
         "f1_verdict": "feasible",
         "delta_f1_ci95_pct": None,
