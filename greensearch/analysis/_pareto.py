@@ -13,6 +13,7 @@ import pandas as pd
 
 from greensearch.analysis._records import STAGES
 from greensearch.exceptions import ConfigError
+from greensearch.pareto import cheapest_feasible, non_dominated
 
 __all__ = [
     "PLOT_STAGES",
@@ -170,13 +171,10 @@ def pareto_frontier(df: pd.DataFrame, *, budget_f1_pct: float) -> Frontier:
     candidates = points.loc[usable].sort_values(
         ["energy_kwh", "delta_f1_pct"], ascending=[True, False], kind="stable"
     )
-    frontier: set[object] = set()
-    best_f1 = -math.inf
-    for index, f1 in candidates["delta_f1_pct"].items():
-        if f1 > best_f1:  # cheaper points all lose more F1: this one is not dominated
-            frontier.add(index)
-            best_f1 = f1
+    costs = list(zip(candidates["energy_kwh"], -candidates["delta_f1_pct"], strict=True))
+    frontier = {candidates.index[i] for i in non_dominated(costs)}
     points["on_frontier"] = [index in frontier for index in points.index]
-    feasible = candidates.loc[candidates["feasible"]]
-    oracle = None if feasible.empty else str(feasible.iloc[0]["variant"])
+    # in candidates' order, so of equal energies the one that loses less F1 is the oracle
+    found = cheapest_feasible(list(candidates["energy_kwh"]), list(candidates["feasible"]))
+    oracle = None if found is None else str(candidates.iloc[found]["variant"])
     return Frontier(points=points, oracle=oracle, budget_f1_pct=budget)

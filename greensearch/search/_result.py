@@ -14,6 +14,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from greensearch.pareto import cheapest_feasible, non_dominated
 from greensearch.pipeline import describe
 from greensearch.record import TrialRecord, attrs_of, completed_at
 from greensearch.schema import MeterSummary, Phase, StudyAttr, TrialAttr, TrialRow
@@ -62,13 +63,8 @@ def trial_row(t: FrozenTrial) -> TrialRow:
 
 
 def _pareto(trials: list[Any]) -> list[Any]:
-    """Non-dominated trials on (energy, F1 loss), both minimised."""
-    front = []
-    for t in trials:
-        e, f = t.values
-        if not any(o.values[0] <= e and o.values[1] <= f and o.values != t.values for o in trials):
-            front.append(t)
-    return sorted(front, key=lambda t: t.values[0])
+    """Non-dominated trials on (energy, F1 loss), both minimised, cheapest first."""
+    return [trials[i] for i in non_dominated([(t.values[0], t.values[1]) for t in trials])]
 
 
 def pick_finalists(study: Any, fidelity: float, k: int) -> list[str]:
@@ -300,8 +296,10 @@ def build_result(study: Any, *, fidelity: float, budget_f1_pct: float) -> Search
 
 
 def _cheapest(trials: list[Any], verdict: F1Verdict) -> Any | None:
-    chosen = [t for t in trials if verdict_of(attrs_of(t)) is verdict]
-    return min(chosen, key=lambda t: t.values[0]) if chosen else None
+    found = cheapest_feasible(
+        [t.values[0] for t in trials], [verdict_of(attrs_of(t)) is verdict for t in trials]
+    )
+    return None if found is None else trials[found]
 
 
 def _confidence(study: Any, base: Any) -> float:
