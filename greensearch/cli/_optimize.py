@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from greensearch.cli._render import fmt_energy, fmt_pct, print_json, print_table
 
 if TYPE_CHECKING:
-    from greensearch.search import SearchResult
+    from greensearch.schema import TrialRow
+    from greensearch.search import ResultRow, SearchResult
 
 __all__ = ["add_parser"]
 
@@ -235,23 +236,23 @@ def render(result: SearchResult) -> None:
             "keep the baseline"
         )
     else:
-        ci = oracle.get("delta_energy_ci95_pct")
+        ci = oracle.delta_energy_ci95_pct
         ci_text = f" (95% CI {ci[0]:+.1f}% .. {ci[1]:+.1f}%)" if ci and ci[0] is not None else ""
-        base_energy = fmt_energy(base["energy_kwh"]) if base is not None else "n/a"
-        print(f"oracle: {oracle['knobs']}")
+        base_energy = fmt_energy(base.energy_kwh) if base is not None else "n/a"
+        o = oracle.row
+        print(f"oracle: {o['knobs']}")
         print(
-            f"  energy {fmt_energy(oracle['energy_kwh'])} vs baseline "
-            f"{base_energy}: ΔEnergy {fmt_pct(oracle['delta_energy_pct'])}"
-            f"{ci_text}, ΔTime {fmt_pct(oracle['delta_time_pct'])}"
+            f"  energy {fmt_energy(o['energy_kwh'])} vs baseline "
+            f"{base_energy}: ΔEnergy {fmt_pct(o['delta_energy_pct'])}"
+            f"{ci_text}, ΔTime {fmt_pct(o['delta_time_pct'])}"
         )
-        print(f"  {_f1_text(oracle, result)}; {oracle['repeats']} full-fidelity runs each")
+        print(f"  {_f1_text(o, result)}; {o['repeats']} full-fidelity runs each")
     unconfirmed = result.not_confirmed
     if unconfirmed is not None:
-        print(f"not confirmed: {unconfirmed['knobs']}")
-        print(
-            f"  ΔEnergy {fmt_pct(unconfirmed['delta_energy_pct'])}, {_f1_text(unconfirmed, result)}"
-        )
-        print(f"  to confirm: {unconfirmed['to_confirm']}")
+        u = unconfirmed.row
+        print(f"not confirmed: {u['knobs']}")
+        print(f"  ΔEnergy {fmt_pct(u['delta_energy_pct'])}, {_f1_text(u, result)}")
+        print(f"  to confirm: {unconfirmed.to_confirm}")
     resolution = result.f1_resolution_pct
     if resolution is not None:
         budget = -result.budget_f1_pct
@@ -270,7 +271,7 @@ def render(result: SearchResult) -> None:
             fmt_pct(r["delta_f1_pct"]),
             "yes" if r["feasible"] else "no",
         ]
-        for r in result.pareto
+        for r in (point.row for point in result.pareto)
     ]
     if rows:
         print(f"\nPareto front of the search (fidelity {result.fidelity:g}, extrapolated):")
@@ -305,7 +306,7 @@ def render(result: SearchResult) -> None:
         print(f"left out of the search: {what} ({why})")
 
 
-def _f1_text(row: dict[str, Any], result: SearchResult) -> str:
+def _f1_text(row: TrialRow, result: SearchResult) -> str:
     """``ΔF1 +0.5% (95% CI -1.2% .. +2.0%, 3 seeds): feasible`` with F1 itself."""
     ci = row.get("delta_f1_ci95_pct")
     where = (
@@ -321,7 +322,7 @@ def _f1_text(row: dict[str, Any], result: SearchResult) -> str:
     )
 
 
-def _render_finalists(finals: list[dict[str, Any]]) -> None:
+def _render_finalists(finals: list[ResultRow]) -> None:
     """Every bundle judged at full fidelity, so a rejected candidate is visible too."""
     rows = [
         [
@@ -332,9 +333,10 @@ def _render_finalists(finals: list[dict[str, Any]]) -> None:
             _ci_text(r.get("delta_f1_ci95_pct")),
             r.get("f1_verdict") or ("feasible" if r["feasible"] else "infeasible"),
             r.get("n_seeds") or r["repeats"],
-            _picked_as(r),
+            _picked_as(final),
         ]
-        for r in finals
+        for final in finals
+        for r in (final.row,)
         if r["knobs"]
     ]
     if rows:
@@ -346,12 +348,12 @@ def _render_finalists(finals: list[dict[str, Any]]) -> None:
         )
 
 
-def _picked_as(row: dict[str, Any]) -> str:
+def _picked_as(final: ResultRow) -> str:
     """Why a finalist was re-measured (a near miss is the point-estimate rule's name for
     an uncertain bundle, used where trials kept no predictions)."""
-    if not row.get("near_miss"):
+    if not final.near_miss:
         return "feasible in search"
-    return "uncertain in search" if row.get("delta_f1_ci95_pct") else "near miss"
+    return "uncertain in search" if final.row.get("delta_f1_ci95_pct") else "near miss"
 
 
 def _ci_text(ci: list[float] | None) -> str:

@@ -11,6 +11,7 @@ from greensearch.search._check_report import CheckReport, check_bundle, rows_fro
 from greensearch.search._preflight import preflight_search, preflight_settings
 from greensearch.search._replay import Point, ReplayRunner
 from greensearch.search._result import SearchResult
+from greensearch.search._result_row import ResultRow
 from greensearch.search._settings import SearchSettings, load_registry
 from greensearch.search._space import build_space
 from greensearch.search._study import optimize
@@ -19,6 +20,7 @@ __all__ = [
     "CheckReport",
     "Point",
     "ReplayRunner",
+    "ResultRow",
     "SearchResult",
     "SearchSettings",
     "build_space",

@@ -11,7 +11,7 @@ says so and names the cheapest ``uncertain`` bundle as not confirmed, never as t
 from __future__ import annotations
 
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from greensearch.pareto import cheapest_feasible, non_dominated
@@ -19,6 +19,7 @@ from greensearch.pipeline import describe
 from greensearch.record import TrialRecord, attrs_of, completed_at
 from greensearch.schema import MeterSummary, Phase, StudyAttr, TrialAttr, TrialRow
 from greensearch.search._f1_judging import resolution_pct, verdict_of
+from greensearch.search._result_row import EnergyInterval, ResultRow
 from greensearch.search._settings import DEFAULT_CONFIDENCE
 from greensearch.search._storage import retried_trial_numbers
 from greensearch.stats import F1Verdict
@@ -147,10 +148,10 @@ def pick_final_candidates(
     return best, pick_near_misses(study, fidelity, budget_pct, near_misses + spare, best)
 
 
-def pareto_rows(study: Study, fidelity: float) -> list[TrialRow]:
+def pareto_rows(study: Study, fidelity: float) -> list[ResultRow]:
     """Pareto front of the search trials (non-degenerate) as table rows."""
     trials = [t for t in completed_at(study, fidelity) if not attrs_of(t).get("degenerate")]
-    return [trial_row(t) for t in _pareto(trials)]
+    return [ResultRow(trial_row(t)) for t in _pareto(trials)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,12 +194,12 @@ class SearchResult:
     study_name: str
     budget_f1_pct: float
     fidelity: float
-    oracle: dict[str, Any] | None
-    not_confirmed: dict[str, Any] | None
+    oracle: ResultRow | None
+    not_confirmed: ResultRow | None
     f1_resolution_pct: float | None
-    baseline: dict[str, Any] | None
-    finalists: list[dict[str, Any]]
-    pareto: list[TrialRow]
+    baseline: ResultRow | None
+    finalists: list[ResultRow]
+    pareto: list[ResultRow]
     n_trials: int
     n_complete: int
     n_pruned: int
@@ -218,7 +219,15 @@ class SearchResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A plain JSON-ready dict, keys in field order (``greensearch optimize --json``)."""
-        return asdict(self)
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, ResultRow):
+                value = value.to_dict()
+            elif isinstance(value, list) and value and isinstance(value[0], ResultRow):
+                value = [row.to_dict() for row in value]
+            out[f.name] = value
+        return out
 
 
 def build_result(study: Any, *, fidelity: float, budget_f1_pct: float) -> SearchResult:
@@ -255,7 +264,11 @@ def build_result(study: Any, *, fidelity: float, budget_f1_pct: float) -> Search
         "fidelity": fidelity,
         "oracle": _oracle(oracle, base) if oracle is not None else None,
         "not_confirmed": (
-            dict(_oracle(unconfirmed, base), to_confirm=_to_confirm(unconfirmed))
+            ResultRow(
+                trial_row(unconfirmed),
+                _ci(unconfirmed, base),
+                to_confirm=_to_confirm(unconfirmed),
+            )
             if unconfirmed is not None
             else None
         ),
@@ -266,7 +279,7 @@ def build_result(study: Any, *, fidelity: float, budget_f1_pct: float) -> Search
         ),
         "baseline": _oracle(base, base) if base is not None else None,
         "finalists": [
-            dict(trial_row(t), near_miss=bool(attrs_of(t).get(TrialAttr.NEAR_MISS)), **_ci(t, base))
+            ResultRow(trial_row(t), _ci(t, base), near_miss=TrialRecord.from_trial(t).near_miss)
             for t in finals
         ],
         "pareto": pareto_rows(study, fidelity),
@@ -318,17 +331,17 @@ def _to_confirm(t: Any) -> str:
     )
 
 
-def _oracle(t: Any, base: Any) -> dict[str, Any]:
+def _oracle(t: Any, base: Any) -> ResultRow:
     """A trial's row with the CI of its ΔEnergy (the oracle's and the baseline's line)."""
-    return {**trial_row(t), **_ci(t, base)}
+    return ResultRow(trial_row(t), _ci(t, base))
 
 
-def _ci(t: Any, base: Any) -> dict[str, Any]:
+def _ci(t: Any, base: Any) -> EnergyInterval:
     """95% CI of ΔEnergy %: paired by round where both ran in rounds, else against the
     baseline's mean (older studies)."""
     runs = attrs_of(t).get("energy_kwh_runs") or []
     if base is None or len(runs) < 2:
-        return {"delta_energy_ci95_pct": None}
+        return EnergyInterval(None)
     base_runs = attrs_of(base).get("energy_kwh_runs") or []
     paired = (
         bool(attrs_of(t).get("rounds") and attrs_of(base).get("rounds"))
@@ -340,11 +353,11 @@ def _ci(t: Any, base: Any) -> dict[str, Any]:
     else:
         deltas = [(e / base.values[0] - 1.0) * 100.0 for e in runs]
     stats = describe(deltas)
-    return {
-        "delta_energy_ci95_pct": [stats["ci95_low"], stats["ci95_high"]],
-        "delta_energy_ci_kind": "paired rounds" if paired else "runs vs baseline mean",
-        "energy_kwh_ci95": attrs_of(t).get("energy_kwh_ci95"),
-    }
+    return EnergyInterval(
+        [float(stats["ci95_low"] or 0.0), float(stats["ci95_high"] or 0.0)],  # two runs or more
+        "paired rounds" if paired else "runs vs baseline mean",
+        attrs_of(t).get("energy_kwh_ci95"),
+    )
 
 
 def _why(trials: list[Any], state: Any, field: str, attr: str) -> list[dict[str, Any]]:

@@ -82,7 +82,11 @@ def main() -> None:
         search_only=args.search_only,
         progress=progress,
     )
-    print(json.dumps({"oracle": (result.oracle or {}).get("knobs"), "n_trials": result.n_trials}))
+    print(
+        json.dumps(
+            {"oracle": result.oracle.knobs if result.oracle else None, "n_trials": result.n_trials}
+        )
+    )
 
 
 if __name__ == "__main__":
