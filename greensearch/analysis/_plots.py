@@ -70,6 +70,25 @@ def figure2(
     fig = go.Figure()
     placed = points.loc[points["quadrant"] != "unknown"]
     _shade_quadrants(fig, placed)
+    _add_quadrant_points(fig, placed)
+    _add_stars(fig, placed, oracle=oracle, budget_f1_pct=budget_f1_pct)
+    where = "total" if stage == "total" else f"{stage}-stage"
+    fig.update_layout(
+        title=f"{where.capitalize()} energy vs time, relative to the baseline",
+        xaxis_title=f"ΔTime ({basis}) %",
+        yaxis_title=f"ΔEnergy ({stage}) %",
+        template="plotly_white",
+        width=1100,
+        height=800,
+    )
+    fig.add_hline(y=0, line={"color": "black", "width": 1})
+    fig.add_vline(x=0, line={"color": "black", "width": 1})
+    return fig
+
+
+def _add_quadrant_points(fig: Any, placed: pd.DataFrame) -> None:
+    """One trace per quadrant, degenerate variants (one-class predictors) as crosses."""
+    go = _plotly()
     for (quadrant, colour), degenerate in product(QUADRANT_COLORS.items(), (False, True)):
         part = placed.loc[(placed["quadrant"] == quadrant) & (placed["degenerate"] == degenerate)]
         if part.empty:
@@ -88,6 +107,11 @@ def figure2(
                 hovertemplate=_HOVER,
             )
         )
+
+
+def _add_stars(fig: Any, placed: pd.DataFrame, *, oracle: str | None, budget_f1_pct: float) -> None:
+    """The baseline's red star at the origin and the oracle's gold one."""
+    go = _plotly()
     base = placed.loc[placed["is_baseline"]]
     fig.add_trace(
         go.Scatter(
@@ -120,18 +144,6 @@ def figure2(
                 hovertemplate=_HOVER,
             )
         )
-    where = "total" if stage == "total" else f"{stage}-stage"
-    fig.update_layout(
-        title=f"{where.capitalize()} energy vs time, relative to the baseline",
-        xaxis_title=f"ΔTime ({basis}) %",
-        yaxis_title=f"ΔEnergy ({stage}) %",
-        template="plotly_white",
-        width=1100,
-        height=800,
-    )
-    fig.add_hline(y=0, line={"color": "black", "width": 1})
-    fig.add_vline(x=0, line={"color": "black", "width": 1})
-    return fig
 
 
 def frontier_figure(
