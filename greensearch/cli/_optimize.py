@@ -262,6 +262,12 @@ def render(result: SearchResult) -> None:
             f"it {verdict} the {budget:g}% budget"
         )
     _render_finalists(result.finalists)
+    _render_search(result)
+    _render_cost(result)
+
+
+def _render_search(result: SearchResult) -> None:
+    """The search's Pareto table and how well its short runs predicted the finals."""
     rows = [
         [
             r["knobs"] or "baseline",
@@ -289,6 +295,10 @@ def render(result: SearchResult) -> None:
                     f" contradicts its short run's {fmt_pct(row['short_delta_energy_pct'])} "
                     "by more than the noise"
                 )
+
+
+def _render_cost(result: SearchResult) -> None:
+    """What the search spent, the meter and the machine it measured on."""
     payback = result.payback_runs
     runs = result.search_baseline_runs
     print(
