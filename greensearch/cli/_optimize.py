@@ -192,8 +192,8 @@ def _add_verdict_and_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--accept-changed-settings",
         action="store_true",
-        help="resume a study even though its budget, fidelity, study file, knob space or "
-        "meter differ (recorded in the study); without it such a resume is refused",
+        help="resume a study even though its budget, confidence, fidelity, study file, knob "
+        "space or meter differ (recorded in the study); without it such a resume is refused",
     )
     p.add_argument("--search-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")

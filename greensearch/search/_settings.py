@@ -80,9 +80,9 @@ class SearchSettings:
         allow_mixed_machines: Let a machine other than the one that measured the study's
             baseline join: it works in its own study ``<study_name>@<fingerprint>``, with
             its own baseline (recorded in the named study, so later runs do the same).
-        accept_changed_settings: Resume a study whose stored budget, fidelity, study
-            file, knob space or meter differ (the change is recorded in the study);
-            without it such a resume is refused.
+        accept_changed_settings: Resume a study whose stored budget, confidence,
+            fidelity, study file, knob space or meter differ (the change is recorded in
+            the study); without it such a resume is refused.
     """
 
     study: StudyConfig = field(default_factory=StudyConfig)
