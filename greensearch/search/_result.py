@@ -10,13 +10,14 @@ says so and names the cheapest ``uncertain`` bundle as not confirmed, never as t
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from greensearch.pareto import cheapest_feasible, non_dominated
 from greensearch.pipeline import describe
-from greensearch.record import TrialRecord, attrs_of, completed_at
+from greensearch.record import TrialRecord, completed_at
 from greensearch.schema import MeterSummary, Phase, StudyAttr, TrialAttr, TrialRow
 from greensearch.search._f1_judging import resolution_pct, verdict_of
 from greensearch.search._result_row import EnergyInterval, ResultRow
@@ -39,27 +40,31 @@ __all__ = [
 ]
 
 
+def _r(t: FrozenTrial) -> TrialRecord:
+    return TrialRecord.from_trial(t)
+
+
 def trial_row(t: FrozenTrial) -> TrialRow:
     """The figures of one trial, as the result's tables show them."""
-    a = attrs_of(t)
+    r = _r(t)
     return {
         "trial": t.number,
-        "knobs": a.get(TrialAttr.KNOBS, ""),
-        "fidelity": a.get(TrialAttr.FIDELITY),
-        "energy_kwh": a.get("energy_kwh"),
-        "duration_s": a.get("duration_s"),
-        "delta_energy_pct": a.get("delta_energy_pct"),
-        "delta_time_pct": a.get("delta_time_pct"),
-        "delta_f1_pct": a.get("delta_f1_pct"),
-        "f1": a.get("f1"),
-        "degenerate": a.get("degenerate"),
-        "feasible": a.get("feasible"),
-        "f1_verdict": verdict_of(a).value if a.get(TrialAttr.KNOBS) is not None else None,
-        "delta_f1_ci95_pct": a.get("delta_f1_ci95_pct"),
-        "p_f1_within_budget": a.get("p_f1_within_budget"),
-        "n_seeds": a.get("n_seeds"),
-        "repeats": a.get("repeats"),
-        "method": a.get("method"),
+        "knobs": r.knobs or "",
+        "fidelity": r.fidelity,
+        "energy_kwh": r.energy_kwh,
+        "duration_s": r.duration_s,
+        "delta_energy_pct": r.delta_energy_pct,
+        "delta_time_pct": r.delta_time_pct,
+        "delta_f1_pct": r.delta_f1_pct,
+        "f1": r.f1,
+        "degenerate": r.degenerate,
+        "feasible": r.feasible,
+        "f1_verdict": verdict_of(r.attrs).value if r.knobs is not None else None,
+        "delta_f1_ci95_pct": r.delta_f1_ci95_pct,
+        "p_f1_within_budget": r.p_f1_within_budget,
+        "n_seeds": r.n_seeds,
+        "repeats": r.repeats,
+        "method": r.method,
     }
 
 
@@ -73,7 +78,7 @@ def pick_finalists(study: Any, fidelity: float, k: int) -> list[str]:
     feasible = [
         t
         for t in completed_at(study, fidelity)
-        if verdict_of(attrs_of(t)) is F1Verdict.FEASIBLE and attrs_of(t).get(TrialAttr.KNOBS)
+        if verdict_of(_r(t).attrs) is F1Verdict.FEASIBLE and _r(t).knobs
     ]
     return _cheapest_keys(feasible, k)
 
@@ -84,8 +89,9 @@ def _cheapest_keys(trials: list[Any], n: int) -> list[str]:
     for t in sorted(trials, key=lambda t: t.values[0]):
         if len(keys) == n:
             break
-        if attrs_of(t)[TrialAttr.KNOBS] not in keys:
-            keys.append(attrs_of(t)[TrialAttr.KNOBS])
+        knobs = str(_r(t).knobs)
+        if knobs not in keys:
+            keys.append(knobs)
     return keys
 
 
@@ -104,26 +110,29 @@ def pick_near_misses(
     """
     if n < 1 or fidelity >= 1.0 or budget_pct <= 0:
         return []
-    trials = [t for t in completed_at(study, fidelity) if not attrs_of(t).get("degenerate")]
+    trials = [t for t in completed_at(study, fidelity) if not _r(t).degenerate]
     ceiling = min(
-        (t.values[0] for t in trials if attrs_of(t).get(TrialAttr.KNOBS) in ["", *finalists]),
+        (t.values[0] for t in trials if _r(t).knobs in ["", *finalists]),
         default=float("inf"),
     )
     scored = []
     for t in trials:
-        a = attrs_of(t)
-        if not a.get(TrialAttr.KNOBS) or a[TrialAttr.KNOBS] in finalists or t.values[0] >= ceiling:
+        r = _r(t)
+        if not r.knobs or r.knobs in finalists or t.values[0] >= ceiling:
             continue
-        if a.get("f1_interval"):
-            if verdict_of(a) is not F1Verdict.UNCERTAIN:
+        if r.attrs.get("f1_interval"):
+            if verdict_of(r.attrs) is not F1Verdict.UNCERTAIN:
                 continue
-            chance = float(a.get("p_f1_within_budget") or 0.0)
-        elif a.get("feasible") or a.get("f1_loss_pct", float("inf")) > 2 * budget_pct:
+            chance = r.p_f1_within_budget or 0.0
+        elif (
+            r.feasible
+            or (r.f1_loss_pct if r.f1_loss_pct is not None else math.inf) > 2 * budget_pct
+        ):
             continue
         else:
             chance = 1.0
         saving = ceiling - t.values[0] if ceiling != float("inf") else 1.0
-        scored.append((-chance * saving, t.values[0], a[TrialAttr.KNOBS]))
+        scored.append((-chance * saving, t.values[0], r.knobs))
     keys: list[str] = []
     for _, _, key in sorted(scored):
         if len(keys) == n:
@@ -150,7 +159,7 @@ def pick_final_candidates(
 
 def pareto_rows(study: Study, fidelity: float) -> list[ResultRow]:
     """Pareto front of the search trials (non-degenerate) as table rows."""
-    trials = [t for t in completed_at(study, fidelity) if not attrs_of(t).get("degenerate")]
+    trials = [t for t in completed_at(study, fidelity) if not _r(t).degenerate]
     return [ResultRow(trial_row(t)) for t in _pareto(trials)]
 
 
@@ -243,21 +252,15 @@ def build_result(study: Any, *, fidelity: float, budget_f1_pct: float) -> Search
     all_trials = study.get_trials(deepcopy=False)
     # a trial killed mid-run (or deferred) and retried is accounted for by its retry
     retried = retried_trial_numbers(all_trials)
-    search = [
-        t
-        for t in all_trials
-        if attrs_of(t).get(TrialAttr.PHASE) != Phase.FINAL and t.number not in retried
-    ]
-    finals = [
-        t for t in completed_at(study, 1.0) if attrs_of(t).get(TrialAttr.PHASE) == Phase.FINAL
-    ]
-    base = next((t for t in finals if attrs_of(t).get(TrialAttr.KNOBS) == ""), None)
-    bundles = [t for t in finals if attrs_of(t).get(TrialAttr.KNOBS)]
+    search = [t for t in all_trials if not _r(t).is_final and t.number not in retried]
+    finals = [t for t in completed_at(study, 1.0) if _r(t).is_final]
+    base = next((t for t in finals if _r(t).is_baseline), None)
+    bundles = [t for t in finals if _r(t).knobs]
     oracle = _cheapest(bundles, F1Verdict.FEASIBLE)
     unconfirmed = _cheapest(bundles, F1Verdict.UNCERTAIN)
     if oracle is not None and unconfirmed is not None and unconfirmed.values[0] >= oracle.values[0]:
         unconfirmed = None
-    spent = sum(attrs_of(t).get("energy_kwh_spent", 0.0) for t in all_trials)
+    spent = sum(_r(t).energy_kwh_spent for t in all_trials)
     result: dict[str, Any] = {
         "study_name": study.study_name,
         "budget_f1_pct": budget_f1_pct,
@@ -273,7 +276,7 @@ def build_result(study: Any, *, fidelity: float, budget_f1_pct: float) -> Search
             else None
         ),
         "f1_resolution_pct": (
-            resolution_pct(attrs_of(base), confidence=_confidence(study, base))
+            resolution_pct(_r(base).attrs, confidence=_confidence(study, base))
             if base is not None
             else None
         ),
@@ -287,12 +290,12 @@ def build_result(study: Any, *, fidelity: float, budget_f1_pct: float) -> Search
         "n_complete": sum(t.state == optuna.trial.TrialState.COMPLETE for t in search),
         "n_pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in search),
         "n_failed": sum(t.state == optuna.trial.TrialState.FAIL for t in search),
-        "n_guided": sum(attrs_of(t).get(TrialAttr.PHASE) == Phase.GUIDED for t in search),
-        "n_reused": sum(TrialRecord.from_trial(t).reused_from is not None for t in search),
+        "n_guided": sum(_r(t).phase == Phase.GUIDED for t in search),
+        "n_reused": sum(_r(t).reused_from is not None for t in search),
         "pruned": _why(search, optuna.trial.TrialState.PRUNED, "reason", TrialAttr.PRUNED_REASON),
         "failed": _why(search, optuna.trial.TrialState.FAIL, "error", TrialAttr.ERROR),
         "search_energy_kwh": spent,
-        "search_duration_s": sum(attrs_of(t).get("duration_s_spent", 0.0) for t in all_trials),
+        "search_duration_s": sum(_r(t).duration_s_spent for t in all_trials),
         "extrapolation": _extrapolation(study, finals, fidelity),
         "meter": _meter(all_trials),
         "machine": study.user_attrs.get(StudyAttr.BASELINE_MACHINE),
@@ -310,24 +313,24 @@ def build_result(study: Any, *, fidelity: float, budget_f1_pct: float) -> Search
 
 def _cheapest(trials: list[Any], verdict: F1Verdict) -> Any | None:
     found = cheapest_feasible(
-        [t.values[0] for t in trials], [verdict_of(attrs_of(t)) is verdict for t in trials]
+        [t.values[0] for t in trials], [verdict_of(_r(t).attrs) is verdict for t in trials]
     )
     return None if found is None else trials[found]
 
 
 def _confidence(study: Any, base: Any) -> float:
     """The study's confidence; a study that did not store it: the baseline's judgement's."""
-    stored = study.user_attrs.get(StudyAttr.CONFIDENCE, attrs_of(base).get("f1_confidence"))
+    stored = study.user_attrs.get(StudyAttr.CONFIDENCE, _r(base).f1_confidence)
     return DEFAULT_CONFIDENCE if stored is None else float(stored)
 
 
 def _to_confirm(t: Any) -> str:
     """What would settle an uncertain verdict, for the output."""
-    a = attrs_of(t)
-    seeds = a.get("n_seeds") or a.get("repeats") or 1
+    r = _r(t)
+    seeds = r.n_seeds or r.repeats or 1
     return (
         f"more seeds (--repeats {2 * int(seeds)}), a larger test split, or a looser "
-        f"budget (P(within budget) {100 * float(a.get('p_f1_within_budget') or 0):.0f}%)"
+        f"budget (P(within budget) {100 * (r.p_f1_within_budget or 0.0):.0f}%)"
     )
 
 
@@ -339,15 +342,12 @@ def _oracle(t: Any, base: Any) -> ResultRow:
 def _ci(t: Any, base: Any) -> EnergyInterval:
     """95% CI of ΔEnergy %: paired by round where both ran in rounds, else against the
     baseline's mean (older studies)."""
-    runs = attrs_of(t).get("energy_kwh_runs") or []
+    r = _r(t)
+    runs = r.energy_kwh_runs
     if base is None or len(runs) < 2:
         return EnergyInterval(None)
-    base_runs = attrs_of(base).get("energy_kwh_runs") or []
-    paired = (
-        bool(attrs_of(t).get("rounds") and attrs_of(base).get("rounds"))
-        and len(base_runs) == len(runs)
-        and t is not base
-    )
+    base_runs = _r(base).energy_kwh_runs
+    paired = (r.rounds and _r(base).rounds) and len(base_runs) == len(runs) and t is not base
     if paired:
         deltas = [(e / b - 1.0) * 100.0 for e, b in zip(runs, base_runs, strict=True)]
     else:
@@ -356,7 +356,7 @@ def _ci(t: Any, base: Any) -> EnergyInterval:
     return EnergyInterval(
         [float(stats["ci95_low"] or 0.0), float(stats["ci95_high"] or 0.0)],  # two runs or more
         "paired rounds" if paired else "runs vs baseline mean",
-        attrs_of(t).get("energy_kwh_ci95"),
+        r.attrs.get("energy_kwh_ci95"),
     )
 
 
@@ -365,8 +365,8 @@ def _why(trials: list[Any], state: Any, field: str, attr: str) -> list[dict[str,
     rows = []
     for t in trials:
         if t.state == state:
-            a = attrs_of(t)
-            rows.append({"trial": t.number, "knobs": a.get(TrialAttr.KNOBS), field: a.get(attr)})
+            r = _r(t)
+            rows.append({"trial": t.number, "knobs": r.knobs, field: r.attrs.get(attr)})
     return rows
 
 
@@ -374,18 +374,18 @@ def _extrapolation(study: Any, finals: list[Any], fidelity: float) -> dict[str, 
     """Relative error of the low-fidelity energy estimate against the full measurement."""
     if fidelity >= 1.0:
         return None
-    low = {attrs_of(t).get(TrialAttr.KNOBS): t for t in completed_at(study, fidelity)}
+    low = {_r(t).knobs: t for t in completed_at(study, fidelity)}
     short_base, full_base = (
         low.get(""),
-        next((t for t in finals if attrs_of(t).get(TrialAttr.KNOBS) == ""), None),
+        next((t for t in finals if _r(t).is_baseline), None),
     )
     margin = _contradiction_margin_pct(short_base)
     errors = []
     for t in finals:
-        est = low.get(attrs_of(t).get(TrialAttr.KNOBS))
+        est = low.get(_r(t).knobs)
         if est is not None:
             row = {
-                "knobs": attrs_of(t).get(TrialAttr.KNOBS),
+                "knobs": _r(t).knobs,
                 "estimated_kwh": est.values[0],
                 "measured_kwh": t.values[0],
                 "error_pct": (est.values[0] / t.values[0] - 1.0) * 100.0,
@@ -414,16 +414,16 @@ def _contradiction_margin_pct(short_base: Any) -> float | None:
     finalist's full-run ΔEnergy further than this from its short run's contradicts it."""
     if short_base is None:
         return None
-    a = attrs_of(short_base)
-    std, mean = a.get("energy_kwh_std"), a.get("energy_kwh")
+    r = _r(short_base)
+    std, mean = r.attrs.get("energy_kwh_std"), r.energy_kwh
     if not std or not mean:
         return None
     return 2.0 * 2.0**0.5 * std / mean * 100.0
 
 
 def _meter(trials: list[FrozenTrial]) -> MeterSummary:
-    methods: set[str] = {attrs_of(t)["method"] for t in trials if attrs_of(t).get("method")}
-    meters: set[str] = {attrs_of(t)["meter"] for t in trials if attrs_of(t).get("meter")}
+    methods: set[str] = {m for m in (_r(t).method for t in trials) if m}
+    meters: set[str] = {m for m in (_r(t).meter for t in trials) if m}
     return {
         "name": ",".join(sorted(meters)) or None,
         "method": "measured" if methods == {"measured"} else ("estimated" if methods else None),
