@@ -19,7 +19,7 @@ import math
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -27,6 +27,9 @@ from greensearch.analysis._records import FOLDED_WINDOWS, from_records
 from greensearch.exceptions import ConfigError
 from greensearch.record import TrialRecord, records
 from greensearch.schema import STAGES, StudyAttr, TrialAttr, stored_budget_f1_pct
+
+if TYPE_CHECKING:
+    from optuna.study import Study
 
 __all__ = ["load_study_table", "open_study", "study_records", "study_table"]
 
@@ -74,7 +77,7 @@ def open_study(storage: str | Any, study_name: str) -> Any:
         ) from err
 
 
-def study_records(study: Any) -> list[dict[str, Any]]:
+def study_records(study: Study) -> list[dict[str, Any]]:
     """One run record per knob set (see the module docstring for which trial is chosen).
 
     Returns:
@@ -127,7 +130,7 @@ def study_records(study: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def study_table(study: Any) -> pd.DataFrame:
+def study_table(study: Study) -> pd.DataFrame:
     """The normalized table of a study; ``attrs`` carry the study's name and settings."""
     df = from_records(study_records(study))
     df.attrs.update(
@@ -145,7 +148,7 @@ def load_study_table(storage: str | Any, study_name: str) -> pd.DataFrame:
     return study_table(open_study(storage, study_name))
 
 
-def _search_fidelity(study: Any, trials: list[TrialRecord]) -> float | None:
+def _search_fidelity(study: Study, trials: list[TrialRecord]) -> float | None:
     """The fidelity the study says it searched at, else the most common non-final one."""
     stated = study.user_attrs.get(StudyAttr.FIDELITY)
     if stated is not None:

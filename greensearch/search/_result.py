@@ -27,7 +27,7 @@ from greensearch.stats import F1Verdict
 
 if TYPE_CHECKING:
     from optuna.study import Study
-    from optuna.trial import FrozenTrial
+    from optuna.trial import FrozenTrial, TrialState
 
 __all__ = [
     "SearchResult",
@@ -68,12 +68,12 @@ def trial_row(t: FrozenTrial) -> TrialRow:
     }
 
 
-def _pareto(trials: list[Any]) -> list[Any]:
+def _pareto(trials: list[FrozenTrial]) -> list[FrozenTrial]:
     """Non-dominated trials on (energy, F1 loss), both minimised, cheapest first."""
     return [trials[i] for i in non_dominated([(t.values[0], t.values[1]) for t in trials])]
 
 
-def pick_finalists(study: Any, fidelity: float, k: int) -> list[str]:
+def pick_finalists(study: Study, fidelity: float, k: int) -> list[str]:
     """The ``k`` lowest-energy knob sets of the search whose F1 verdict is ``feasible``."""
     feasible = [
         t
@@ -83,7 +83,7 @@ def pick_finalists(study: Any, fidelity: float, k: int) -> list[str]:
     return _cheapest_keys(feasible, k)
 
 
-def _cheapest_keys(trials: list[Any], n: int) -> list[str]:
+def _cheapest_keys(trials: list[FrozenTrial], n: int) -> list[str]:
     """The knob sets of the ``n`` lowest-energy trials, each set once."""
     keys: list[str] = []
     for t in sorted(trials, key=lambda t: t.values[0]):
@@ -96,7 +96,7 @@ def _cheapest_keys(trials: list[Any], n: int) -> list[str]:
 
 
 def pick_near_misses(
-    study: Any, fidelity: float, budget_pct: float, n: int, finalists: list[str]
+    study: Study, fidelity: float, budget_pct: float, n: int, finalists: list[str]
 ) -> list[str]:
     """Up to ``n`` bundles whose short-run F1 verdict is uncertain and that could win.
 
@@ -143,7 +143,7 @@ def pick_near_misses(
 
 
 def pick_final_candidates(
-    study: Any, fidelity: float, budget_pct: float, k: int, near_misses: int
+    study: Study, fidelity: float, budget_pct: float, k: int, near_misses: int
 ) -> tuple[list[str], list[str]]:
     """What the final phase measures: up to ``k`` finalists and the uncertain bundles.
 
@@ -239,7 +239,7 @@ class SearchResult:
         return out
 
 
-def build_result(study: Any, *, fidelity: float, budget_f1_pct: float) -> SearchResult:
+def build_result(study: Study, *, fidelity: float, budget_f1_pct: float) -> SearchResult:
     """Assemble the answer of ``greensearch optimize`` from the stored trials.
 
     Args:
@@ -311,20 +311,20 @@ def build_result(study: Any, *, fidelity: float, budget_f1_pct: float) -> Search
     return SearchResult(**result)
 
 
-def _cheapest(trials: list[Any], verdict: F1Verdict) -> Any | None:
+def _cheapest(trials: list[FrozenTrial], verdict: F1Verdict) -> FrozenTrial | None:
     found = cheapest_feasible(
         [t.values[0] for t in trials], [verdict_of(_r(t).attrs) is verdict for t in trials]
     )
     return None if found is None else trials[found]
 
 
-def _confidence(study: Any, base: Any) -> float:
+def _confidence(study: Study, base: FrozenTrial) -> float:
     """The study's confidence; a study that did not store it: the baseline's judgement's."""
     stored = study.user_attrs.get(StudyAttr.CONFIDENCE, _r(base).f1_confidence)
     return DEFAULT_CONFIDENCE if stored is None else float(stored)
 
 
-def _to_confirm(t: Any) -> str:
+def _to_confirm(t: FrozenTrial) -> str:
     """What would settle an uncertain verdict, for the output."""
     r = _r(t)
     seeds = r.n_seeds or r.repeats or 1
@@ -334,12 +334,12 @@ def _to_confirm(t: Any) -> str:
     )
 
 
-def _oracle(t: Any, base: Any) -> ResultRow:
+def _oracle(t: FrozenTrial, base: FrozenTrial | None) -> ResultRow:
     """A trial's row with the CI of its ΔEnergy (the oracle's and the baseline's line)."""
     return ResultRow(trial_row(t), _ci(t, base))
 
 
-def _ci(t: Any, base: Any) -> EnergyInterval:
+def _ci(t: FrozenTrial, base: FrozenTrial | None) -> EnergyInterval:
     """95% CI of ΔEnergy %: paired by round where both ran in rounds, else against the
     baseline's mean (older studies)."""
     r = _r(t)
@@ -360,7 +360,9 @@ def _ci(t: Any, base: Any) -> EnergyInterval:
     )
 
 
-def _why(trials: list[Any], state: Any, field: str, attr: str) -> list[dict[str, Any]]:
+def _why(
+    trials: list[FrozenTrial], state: TrialState, field: str, attr: str
+) -> list[dict[str, Any]]:
     """The trials in ``state``, each with its knobs and the stored ``attr`` as ``field``."""
     rows = []
     for t in trials:
@@ -370,7 +372,9 @@ def _why(trials: list[Any], state: Any, field: str, attr: str) -> list[dict[str,
     return rows
 
 
-def _extrapolation(study: Any, finals: list[Any], fidelity: float) -> dict[str, Any] | None:
+def _extrapolation(
+    study: Study, finals: list[FrozenTrial], fidelity: float
+) -> dict[str, Any] | None:
     """Relative error of the low-fidelity energy estimate against the full measurement."""
     if fidelity >= 1.0:
         return None
@@ -409,7 +413,7 @@ def _extrapolation(study: Any, finals: list[Any], fidelity: float) -> dict[str, 
     }
 
 
-def _contradiction_margin_pct(short_base: Any) -> float | None:
+def _contradiction_margin_pct(short_base: FrozenTrial | None) -> float | None:
     """2 σ of a difference of two runs' ΔEnergy, from the search baseline's repeats: a
     finalist's full-run ΔEnergy further than this from its short run's contradicts it."""
     if short_base is None:
