@@ -247,7 +247,6 @@ def build_result(study: Study, *, fidelity: float, budget_f1_pct: float) -> Sear
         fidelity: The search fidelity.
         budget_f1_pct: The F1 budget in the user's sign (``-1.0``).
     """
-    import optuna
 
     all_trials = study.get_trials(deepcopy=False)
     # a trial killed mid-run (or deferred) and retried is accounted for by its retry
@@ -286,14 +285,7 @@ def build_result(study: Study, *, fidelity: float, budget_f1_pct: float) -> Sear
             for t in finals
         ],
         "pareto": pareto_rows(study, fidelity),
-        "n_trials": len(search),
-        "n_complete": sum(t.state == optuna.trial.TrialState.COMPLETE for t in search),
-        "n_pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in search),
-        "n_failed": sum(t.state == optuna.trial.TrialState.FAIL for t in search),
-        "n_guided": sum(_r(t).phase == Phase.GUIDED for t in search),
-        "n_reused": sum(_r(t).reused_from is not None for t in search),
-        "pruned": _why(search, optuna.trial.TrialState.PRUNED, "reason", TrialAttr.PRUNED_REASON),
-        "failed": _why(search, optuna.trial.TrialState.FAIL, "error", TrialAttr.ERROR),
+        **_counts(search),
         "search_energy_kwh": spent,
         "search_duration_s": sum(_r(t).duration_s_spent for t in all_trials),
         "extrapolation": _extrapolation(study, finals, fidelity),
@@ -309,6 +301,23 @@ def build_result(study: Study, *, fidelity: float, budget_f1_pct: float) -> Sear
     # machines and tasks, where kWh are not.
     result["search_baseline_runs"] = spent / base.values[0] if base is not None else None
     return SearchResult(**result)
+
+
+def _counts(search: list[FrozenTrial]) -> dict[str, Any]:
+    """How the search trials ended, and why each pruned or failed one did."""
+    import optuna
+
+    state = optuna.trial.TrialState
+    return {
+        "n_trials": len(search),
+        "n_complete": sum(t.state == state.COMPLETE for t in search),
+        "n_pruned": sum(t.state == state.PRUNED for t in search),
+        "n_failed": sum(t.state == state.FAIL for t in search),
+        "n_guided": sum(_r(t).phase == Phase.GUIDED for t in search),
+        "n_reused": sum(_r(t).reused_from is not None for t in search),
+        "pruned": _why(search, state.PRUNED, "reason", TrialAttr.PRUNED_REASON),
+        "failed": _why(search, state.FAIL, "error", TrialAttr.ERROR),
+    }
 
 
 def _cheapest(trials: list[FrozenTrial], verdict: F1Verdict) -> FrozenTrial | None:
