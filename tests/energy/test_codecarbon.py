@@ -48,12 +48,25 @@ def test_default_model_is_estimated_with_positive_energy() -> None:
     assert set(m.components_j) == {"cpu", "ram"}
 
 
-def test_ram_energy_is_forced_power_times_duration(forced: CodeCarbonMeter) -> None:
-    for seconds in (0.05, 0.2):
-        forced.begin("s")
-        time.sleep(seconds)
-        m = forced.end("s")
-        assert m.components_j["ram"] == pytest.approx(RAM_W * m.duration_s, rel=1e-2)
+class ScriptedClock:
+    """A clock that moves only when the test says, so a window lasts exactly that long."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_ram_energy_is_forced_power_times_duration() -> None:
+    clock = ScriptedClock()
+    meter = CodeCarbonMeter(force_cpu_power_w=CPU_TDP_W, force_ram_power_w=RAM_W, clock=clock)
+    for seconds in (0.05, 0.2, 30.0):
+        meter.begin("s")
+        clock.now += seconds
+        m = meter.end("s")
+        assert m.duration_s == pytest.approx(seconds, rel=1e-9)
+        assert m.components_j["ram"] == pytest.approx(RAM_W * seconds, rel=1e-6)
 
 
 def test_cpu_power_stays_within_the_model_floor_and_tdp(forced: CodeCarbonMeter) -> None:
