@@ -152,8 +152,7 @@ def test_two_workers_share_one_postgres_study(tmp_path: Path) -> None:
         str(tmp_path / "barrier"),
         "--parties",
         "2",
-        "--overlap",  # each worker's first knob-set measurement waits for the other's
-        str(tmp_path / "overlap"),
+        "--overlap",  # each worker holds a knob-set measurement until the other starts one
         "--windows",
         str(tmp_path / "windows.jsonl"),
     )

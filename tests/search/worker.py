@@ -6,8 +6,8 @@ test can prove no knob set was measured twice across processes. ``--hang-at N`` 
 returns from this process's N-th measurement (at ``--hang-fidelity`` only, if given), so a
 test's ``kill -9`` lands inside that measurement however slow the machine is (it touches
 ``FILE`` with the suffix ``.hung`` when it gets there).
-``--overlap DIR`` holds each worker's first knob-set measurement until every other
-worker has started one, so two workers measure at the same time by construction.
+``--overlap`` holds a knob-set measurement until another worker starts one, so two
+workers measure at the same time by construction (see :func:`_hold`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _meet(folder: Path, parties: int, timeout: float = 180.0) -> None:
 
     At the first trial, so none starts alone: imports and opening the study take seconds
     on a loaded machine; without this, one worker can finish the whole study before the
-    other reaches it. Inside the first knob-set measurement, so two measure at once.
+    other reaches it.
     """
     folder.mkdir(parents=True, exist_ok=True)
     (folder / str(os.getpid())).touch()
@@ -40,6 +40,33 @@ def _meet(folder: Path, parties: int, timeout: float = 180.0) -> None:
         if time.monotonic() > deadline:
             raise SystemExit(f"only {len(list(folder.iterdir()))}/{parties} workers arrived")
         time.sleep(0.05)
+
+
+def _hold(key: str, started: float, calls: Path, storage: str, name: str) -> bool:
+    """Hold this measurement until another worker starts one (True: done holding).
+
+    Let go early when another worker's trial waits for this very knob set (both seeded
+    it, or both sampled it): holding would deadlock, so False: the next measurement tries
+    again. After two minutes it lets go for good (True), and the test's overlap check fails.
+    """
+    import optuna
+
+    deadline = time.monotonic() + 120.0
+    while time.monotonic() < deadline:
+        others = [json.loads(line) for line in calls.read_text().splitlines()]
+        if any(c["pid"] != os.getpid() and c["t"] >= started for c in others):
+            return True
+        study = optuna.load_study(study_name=name, storage=storage)
+        waiting = [
+            t
+            for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+            if t.user_attrs.get("knobs") == key
+            and not str(t.user_attrs.get("worker", "")).endswith(f":{os.getpid()}")
+        ]
+        if waiting:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 class _Recording:
@@ -71,7 +98,7 @@ def main() -> None:
     p.add_argument("--parties", type=int, default=1)
     p.add_argument("--hang-at", type=int, help="never return from this measurement (1-based)")
     p.add_argument("--hang-fidelity", type=float, help="count only measurements at it")
-    p.add_argument("--overlap", help="folder where workers meet inside a measurement")
+    p.add_argument("--overlap", action="store_true", help="hold until another measures")
     p.add_argument("--windows", help="JSON Lines file of each measurement's time window")
     args = p.parse_args()
     calls = Path(args.calls)
@@ -96,9 +123,9 @@ def main() -> None:
             calls.with_suffix(".hung").touch()
             while True:  # until the test kills this process
                 time.sleep(60)
-        if args.overlap and key and not overlapped:  # a knob set, not the baseline
-            overlapped.append(True)
-            _meet(Path(args.overlap), args.parties)
+        if args.overlap and key and not overlapped:  # a knob set: the others wait for a baseline
+            if _hold(key, start, calls, args.storage, args.name):
+                overlapped.append(True)
         time.sleep(args.sleep)
         if args.windows:
             window = {"knobs": key, "pid": os.getpid(), "start": start, "end": time.time()}
