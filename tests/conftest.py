@@ -65,6 +65,34 @@ class ClockMeter:
         pass
 
 
+def positive_f1(record: dict[str, Any]) -> float:
+    """F1 of the positive class, counted from the test predictions a run record keeps."""
+    from greensearch.stats import RunPredictions
+
+    kept = RunPredictions.from_run_record(record)
+    assert kept is not None, "the run kept no predictions"
+    tp = int(((kept.classes == 1) & (kept.labels == 1)).sum())
+    fp = int(((kept.classes == 1) & (kept.labels == 0)).sum())
+    fn = int(((kept.classes == 0) & (kept.labels == 1)).sum())
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+@pytest.fixture
+def trainers(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every Hugging Face Trainer that builds its optimizer while the test runs, in order."""
+    from transformers import Trainer
+
+    built: list[Any] = []
+    create = Trainer.create_optimizer
+
+    def recording(self: Any, *args: Any, **kwargs: Any) -> Any:
+        built.append(self)
+        return create(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "create_optimizer", recording)
+    return built
+
+
 @pytest.fixture
 def clock_meter() -> ClockMeter:
     """A fresh deterministic meter."""

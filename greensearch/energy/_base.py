@@ -13,7 +13,7 @@ import dataclasses
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -110,13 +110,17 @@ class Meter(abc.ABC):
         *,
         country_iso_code: str = DEFAULT_COUNTRY_ISO_CODE,
         carbon_intensity_g_per_kwh: float | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         """Set up window bookkeeping and the carbon intensity used for ``co2_kg``.
 
         Args:
             country_iso_code: 3-letter ISO code looked up in CodeCarbon's offline energy mix.
             carbon_intensity_g_per_kwh: Overrides the lookup (gCO2eq/kWh).
+            clock: Seconds for window durations; a test passes a scripted clock so a
+                duration is exact instead of a sleep's.
         """
+        self._clock = clock
         if carbon_intensity_g_per_kwh is not None:
             self._kg_co2_per_kwh = carbon_intensity_g_per_kwh / 1000.0
             carbon = f"{carbon_intensity_g_per_kwh:.1f} gCO2eq/kWh (user-given)"
@@ -154,7 +158,7 @@ class Meter(abc.ABC):
         time.sleep(seconds)
         start_t, start = self._pop(key)
         self._sync()
-        end_t = time.perf_counter()
+        end_t = self._clock()
         comps = self._components_j(start, self._read(), end_t - start_t)
         watts = sum(comps.values()) / max(end_t - start_t, 1e-9)
         return watts, f"sampled while idle for {seconds:g} s"
@@ -188,7 +192,7 @@ class Meter(abc.ABC):
                 raise MeasurementError(
                     f"energy window '{key}' is already open; end it first or use another key"
                 )
-            self._open[key] = (time.perf_counter(), None)  # reserve the key
+            self._open[key] = (self._clock(), None)  # reserve the key
         try:
             self._sync()
             snapshot = self._read()
@@ -196,7 +200,7 @@ class Meter(abc.ABC):
             with self._lock:
                 self._open.pop(key, None)
             raise
-        self._open[key] = (time.perf_counter(), snapshot)
+        self._open[key] = (self._clock(), snapshot)
 
     def end(self, key: str) -> Measurement:
         """Close window ``key`` and return its Measurement.
@@ -206,7 +210,7 @@ class Meter(abc.ABC):
                 misbehaved.
         """
         self._sync()
-        end_t = time.perf_counter()
+        end_t = self._clock()
         end = self._read()
         start_t, start = self._pop(key)
         duration_s = end_t - start_t

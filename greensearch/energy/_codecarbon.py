@@ -20,7 +20,7 @@ import copy
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from greensearch.energy._base import J_PER_KWH, Meter
@@ -109,6 +109,7 @@ class CodeCarbonMeter(Meter):
         force_ram_power_w: float | None = None,
         country_iso_code: str = DEFAULT_COUNTRY_ISO_CODE,
         carbon_intensity_g_per_kwh: float | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         """Let CodeCarbon detect the hardware once (slow only the first time in a process).
 
@@ -120,6 +121,7 @@ class CodeCarbonMeter(Meter):
             force_ram_power_w: RAM power to use instead of CodeCarbon's heuristic.
             country_iso_code: See :class:`Meter`; also given to CodeCarbon.
             carbon_intensity_g_per_kwh: See :class:`Meter`.
+            clock: See :class:`Meter`; CodeCarbon's models integrate power over its intervals.
 
         Raises:
             MeterUnavailableError: CodeCarbon is missing or found no CPU to model.
@@ -127,6 +129,7 @@ class CodeCarbonMeter(Meter):
         super().__init__(
             country_iso_code=country_iso_code,
             carbon_intensity_g_per_kwh=carbon_intensity_g_per_kwh,
+            clock=clock,
         )
         try:
             from codecarbon import OfflineEmissionsTracker
@@ -167,7 +170,7 @@ class CodeCarbonMeter(Meter):
         self._ledger_lock = threading.Lock()
         for _, hw in self._parts:
             hw.start()  # baselines: counters, and the CPU-load sample the first interval uses
-        self._last_t = time.perf_counter()
+        self._last_t = self._clock()
 
     @property
     def component_methods(self) -> dict[str, str]:
@@ -177,7 +180,7 @@ class CodeCarbonMeter(Meter):
     def _read(self) -> dict[str, float]:
         """Advance the cumulative ledger to now and return a copy (joules per component)."""
         with self._ledger_lock:
-            now = time.perf_counter()
+            now = self._clock()
             elapsed_s = now - self._last_t
             for component, hw in self._parts:
                 _, energy = hw.measure_power_and_energy(last_duration=elapsed_s)
@@ -218,9 +221,9 @@ class CodeCarbonMeter(Meter):
         measured = [c for c, m in self._methods.items() if m == "measured"]
         sampled = 0.0
         if measured:
-            start_t, start = time.perf_counter(), self._read()
+            start_t, start = self._clock(), self._read()
             time.sleep(seconds)
-            end_t, end = time.perf_counter(), self._read()
+            end_t, end = self._clock(), self._read()
             sampled = sum(end[c] - start[c] for c in measured) / (end_t - start_t)
         parts = [f"{c} {w:.2f} W model idle estimate (0% load)" for c, w in model.items()]
         parts += [f"{c} sampled idle for {seconds:g} s" for c in measured]

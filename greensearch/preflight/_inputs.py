@@ -85,8 +85,8 @@ def _salvage(path: str | Path | None) -> StudyConfig | None:
 def check_model_config(pf: Preflight, study: StudyConfig) -> None:
     """``[model_config]`` keys and types against the embedded model's config class.
 
-    A misspelled key used to be ignored and a wrong type failed only at the load stage,
-    after the data and tokenize stages had spent energy.
+    Unchecked, a misspelled key would be ignored and a wrong type would fail only at the
+    load stage, after the data and tokenize stages had spent energy.
     """
     if not study.model_config:
         return

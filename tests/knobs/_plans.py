@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections import Counter
 
-from greensearch.knobs import RunPlan
+from greensearch.config import StudyConfig
+from greensearch.knobs import RunPlan, default_registry
 
 
 def changed(base: RunPlan, plan: RunPlan) -> set[str]:
@@ -27,3 +30,23 @@ def changed(base: RunPlan, plan: RunPlan) -> set[str]:
         elif a != b:
             out.add(f.name)
     return out
+
+
+def _added(fields: set[str]) -> Counter[str]:
+    """``{"data_hooks+1", "padding"}`` -> ``{"data_hooks": 1}``: list fields by items added."""
+    found = (re.fullmatch(r"(.+)\+(\d+)", name) for name in fields)
+    return Counter({m[1]: int(m[2]) for m in found if m})
+
+
+def assert_pair_composes(study: StudyConfig, a: dict[str, str], b: dict[str, str]) -> None:
+    """A pair's plan changes what either knob changes alone, and each leaves its note."""
+    registry = default_registry()
+    base = registry.plan(study, {})
+    alone_a, alone_b = registry.plan(study, a), registry.plan(study, b)
+    both = registry.plan(study, {**a, **b})
+    fields_a, fields_b, fields = (changed(base, p) for p in (alone_a, alone_b, both))
+    plain = {f for f in fields_a | fields_b if "+" not in f}
+    assert {f for f in fields if "+" not in f} == plain, (a, b)
+    assert _added(fields) == _added(fields_a) + _added(fields_b), (a, b)
+    prefixes = sorted(note.split(":")[0] for note in both.notes)
+    assert prefixes == sorted(n.split(":")[0] for n in alone_a.notes + alone_b.notes), (a, b)

@@ -13,7 +13,8 @@ import pytest
 from greensearch.config import StudyConfig
 from greensearch.knobs import RunPlan, default_registry
 from greensearch.knobs._data_knobs import find_duplicates, stratified_sample
-from tests.knobs._plans import changed
+from tests.conftest import positive_f1
+from tests.knobs._plans import assert_pair_composes, changed
 
 STUDY = StudyConfig(name="unit", source="<unit>")
 
@@ -190,7 +191,7 @@ def test_hooks_compose_in_registry_order() -> None:
     assert len(p.data_hooks) == 2
 
 
-def test_all_pairs_of_data_knobs_resolve() -> None:
+def test_all_pairs_of_data_knobs_compose() -> None:
     names = [
         "fast_tokenizer",
         "seq_len",
@@ -199,17 +200,9 @@ def test_all_pairs_of_data_knobs_resolve() -> None:
         "dynamic_padding",
         "group_by_length",
     ]
+    first = {n: default_registry().get(n).values_for_search()[0] for n in names}
     for a, b in itertools.combinations(names, 2):
-        plan(
-            {
-                a: "on"
-                if a in {"fast_tokenizer", "dynamic_padding", "group_by_length"}
-                else default_registry().get(a).values_for_search()[0],
-                b: "on"
-                if b in {"fast_tokenizer", "dynamic_padding", "group_by_length"}
-                else default_registry().get(b).values_for_search()[0],
-            }
-        )
+        assert_pair_composes(STUDY, {a: first[a]}, {b: first[b]})
 
 
 # --- end to end on the tiny study ------------------------------------------------------
@@ -227,20 +220,45 @@ def tiny_train_labels(study: StudyConfig) -> list[int]:
     return list(splits["train"]["label"])
 
 
+@pytest.fixture
+def tokenize_batched(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each tokenize pass called the tokenizer on batches (fast) or per example."""
+    from datasets import DatasetDict
+
+    calls: list[bool] = []
+    original = DatasetDict.map
+
+    def recording(self: Any, function: Any, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("desc") == "tokenize":
+            calls.append(bool(kwargs.get("batched")))
+        return original(self, function, *args, **kwargs)
+
+    monkeypatch.setattr(DatasetDict, "map", recording)
+    return calls
+
+
 @pytest.mark.parametrize(
-    "bundle",
+    ("bundle", "batched", "width", "sampler"),
     ids=str,
     argvalues=[
-        {"fast_tokenizer": "on"},
-        {"seq_len": "32"},
-        {"dedup": "0.8"},
-        {"data_fraction": "0.5"},
-        {"dynamic_padding": "on"},
-        {"group_by_length": "on"},
+        ({}, False, 64, "RandomSampler"),  # every example padded to max_length = 64
+        ({"fast_tokenizer": "on"}, True, 64, "RandomSampler"),
+        ({"seq_len": "32"}, False, 32, "RandomSampler"),
+        ({"dedup": "0.8"}, False, 64, "RandomSampler"),
+        ({"data_fraction": "0.5"}, False, 64, "RandomSampler"),
+        ({"dynamic_padding": "on"}, False, None, "RandomSampler"),  # None: not padded
+        ({"group_by_length": "on"}, False, None, "LengthGroupedSampler"),
     ],
 )
 def test_data_knob_runs_end_to_end(
-    bundle: dict[str, str], tiny_study: StudyConfig, clock_meter: Any
+    bundle: dict[str, str],
+    batched: bool,
+    width: int | None,
+    sampler: str,
+    tiny_study: StudyConfig,
+    clock_meter: Any,
+    trainers: list[Any],
+    tokenize_batched: list[bool],
 ) -> None:
     from greensearch.pipeline import run_once
 
@@ -262,4 +280,19 @@ def test_data_knob_runs_end_to_end(
     planned = -(-n_train // tiny_study.batch_size)
     assert record["planned_steps"] == planned
     assert record["train_steps"] == -(-planned // 2)  # fidelity 0.5
-    assert 0.0 <= record["metrics"]["f1"] <= 1.0
+    assert record["metrics"]["f1"] == pytest.approx(positive_f1(record))
+
+    # What the trainer was given: the examples, their tokenized lengths, its batches.
+    assert tokenize_batched == [batched]
+    (trainer,) = trainers
+    assert len(trainer.train_dataset) == n_train
+    lengths = [len(ids) for ids in trainer.train_dataset["input_ids"]]
+    first = next(iter(trainer.get_train_dataloader()))["input_ids"]
+    if width is not None:
+        assert set(lengths) == {width} and tuple(first.shape) == (16, width)
+    else:  # each example keeps its own length; a batch is padded to its longest
+        assert len(set(lengths)) > 1 and max(lengths) <= tiny_study.max_length
+        shortest = sorted(range(len(lengths)), key=lengths.__getitem__)[:2]
+        batch = trainer.data_collator([trainer.train_dataset[i] for i in shortest])
+        assert tuple(batch["input_ids"].shape) == (2, max(lengths[i] for i in shortest))
+    assert type(trainer._get_train_sampler()).__name__ == sampler

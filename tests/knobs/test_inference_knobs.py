@@ -10,6 +10,7 @@ import torch
 from greensearch.config import StudyConfig
 from greensearch.exceptions import KnobConflictError, KnobUnavailableError
 from greensearch.knobs import RunPlan, default_registry, parse_bundle
+from tests.conftest import positive_f1
 
 STUDY = StudyConfig(name="t", source="<test>")
 
@@ -89,7 +90,7 @@ def test_knob_runs_end_to_end(
     name = next(iter(bundle))
     assert record["knobs"].startswith(name)
     assert any(note.startswith(name) for note in record["notes"])
-    assert 0.0 <= record["metrics"]["f1"] <= 1.0
+    assert record["metrics"]["f1"] == pytest.approx(positive_f1(record))
     assert record["train_steps"] > 0
     saved = AutoModelForSequenceClassification.from_pretrained(record["model_dir"])
     layers = tiny_study.model_config["num_hidden_layers"]

@@ -106,7 +106,10 @@ def test_paper_combinations_do_not_conflict() -> None:
         "grad_checkpointing,lora=head_only,precision=bf16",
         "lora=head_only,attention=sdpa,layer_prune=2:top,torch_compile",
     ):
-        default_registry().resolve(parse_bundle(text), check_available=False)
+        bundle = parse_bundle(text)
+        resolved = default_registry().resolve(bundle, check_available=False)
+        assert {item.knob.name for item in resolved} == set(bundle), text
+        assert set(parse_bundle(default_registry().canonical(bundle))) == set(bundle), text
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the reason given without CUDA")

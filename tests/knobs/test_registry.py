@@ -16,6 +16,7 @@ from greensearch.knobs import (
     parse_bundle,
 )
 from greensearch.schema import PIPELINE_PHASES
+from tests.knobs._plans import assert_pair_composes
 
 STUDY = StudyConfig(name="unit", source="<unit>")
 
@@ -151,16 +152,13 @@ def test_unknown_knob_suggests_the_closest(typo: str, suggestion: str) -> None:
 
 
 def test_my_knobs_compose_pairwise() -> None:
-    """None of them truly excludes another, so every pair of CPU-runnable ones plans."""
+    """None of them truly excludes another: every pair of CPU-runnable ones plans both."""
     registry = default_registry()
     names = [n for n in MINE if registry.get(n).unavailable_reason() is None]
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
-            bundle = {
-                a: registry.get(a).values_for_search()[0],
-                b: registry.get(b).values_for_search()[0],
-            }
-            registry.plan(STUDY, bundle)
+            first_a, first_b = (registry.get(n).values_for_search()[0] for n in (a, b))
+            assert_pair_composes(STUDY, {a: first_a}, {b: first_b})
 
 
 def test_conflict_names_both_knobs() -> None:

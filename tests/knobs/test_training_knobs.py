@@ -10,6 +10,7 @@ import pytest
 from greensearch.config import StudyConfig
 from greensearch.exceptions import ConfigError, KnobUnavailableError
 from greensearch.knobs import RunPlan, default_registry
+from tests.conftest import positive_f1
 from tests.knobs._plans import changed
 
 STUDY = StudyConfig(name="unit", batch_size=16, source="<unit>")
@@ -169,27 +170,6 @@ def test_pin_memory_is_unavailable_without_cuda() -> None:
         default_registry().plan(STUDY, {"pin_memory": "on"})
 
 
-def test_adamw_torch_fused_steps_on_cpu() -> None:
-    """The fused AdamW kernel the optimizer knob offers runs on a CPU with this torch."""
-    import torch
-
-    layer = torch.nn.Linear(4, 1)
-    opt = torch.optim.AdamW(layer.parameters(), lr=0.1, fused=True)
-    before = layer.weight.detach().clone()
-    layer(torch.ones(2, 4)).sum().backward()
-    opt.step()
-    assert not torch.equal(before, layer.weight)
-
-
-def test_baseline_pins_plain_adamw() -> None:
-    """Otherwise transformers 5's default would make optimizer=adamw_torch_fused a no-op."""
-    import inspect
-
-    from greensearch.pipeline import _stages
-
-    assert '"optim": "adamw_torch"' in inspect.getsource(_stages.stage_train)
-
-
 # --- end to end on the tiny study ------------------------------------------------------
 
 
@@ -206,25 +186,34 @@ def tiny_train_size(study: StudyConfig) -> int:
     )
 
 
+def optimizer_kind(optimizer: Any) -> tuple[str, bool]:
+    """The optimizer's class and whether it runs the fused kernel."""
+    inner = getattr(optimizer, "optimizer", optimizer)  # accelerate wraps it
+    return type(inner).__name__, bool(inner.defaults.get("fused"))
+
+
 @pytest.mark.parametrize(
-    ("bundle", "micro_batch", "accumulation"),
+    ("bundle", "micro_batch", "accumulation", "optimizer"),
     ids=str,
     argvalues=[
-        ({"batch_size": "32"}, 32, 1),
-        ({"grad_accumulation": "2"}, 16, 2),
-        ({"grad_accumulation": "4:keep_effective"}, 4, 4),
-        ({"lr_schedule": "cosine"}, 16, 1),
-        ({"optimizer": "adamw_torch_fused"}, 16, 1),
-        ({"optimizer": "adafactor"}, 16, 1),
-        ({"dataloader_workers": "2"}, 16, 1),
+        ({}, 16, 1, ("AdamW", False)),  # pinned: transformers 5 would default to fused
+        ({"batch_size": "32"}, 32, 1, ("AdamW", False)),
+        ({"grad_accumulation": "2"}, 16, 2, ("AdamW", False)),
+        ({"grad_accumulation": "4:keep_effective"}, 4, 4, ("AdamW", False)),
+        ({"lr_schedule": "cosine"}, 16, 1, ("AdamW", False)),
+        ({"optimizer": "adamw_torch_fused"}, 16, 1, ("AdamW", True)),
+        ({"optimizer": "adafactor"}, 16, 1, ("Adafactor", False)),
+        ({"dataloader_workers": "2"}, 16, 1, ("AdamW", False)),
     ],
 )
 def test_training_knob_runs_end_to_end(
     bundle: dict[str, str],
     micro_batch: int,
     accumulation: int,
+    optimizer: tuple[str, bool],
     tiny_study: StudyConfig,
     clock_meter: Any,
+    trainers: list[Any],
 ) -> None:
     import math
 
@@ -237,7 +226,8 @@ def test_training_knob_runs_end_to_end(
     assert record["planned_steps"] == planned
     assert record["train_steps"] == math.ceil(planned * 0.5)
     assert math.isfinite(record["train_loss"])
-    assert 0.0 <= record["metrics"]["f1"] <= 1.0
+    assert [optimizer_kind(t.optimizer) for t in trainers] == [optimizer]
+    assert record["metrics"]["f1"] == pytest.approx(positive_f1(record))
 
 
 def test_early_stopping_validates_every_fraction_end_to_end(

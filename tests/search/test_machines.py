@@ -94,9 +94,13 @@ def test_the_same_machine_resumes(tmp_path, clock_meter):
     a = fake_machine(tmp_path)
     storage = optuna.storages.InMemoryStorage()
     _optimize(storage, clock_meter, machine=a, stamped=a)
+    n_before = len(optuna.load_study(study_name="t", storage=storage).get_trials())
     again = fake_machine(tmp_path)  # described anew: same hardware, same fingerprint
-    result, _ = _optimize(storage, clock_meter, machine=again, stamped=again, n_trials=10)
-    assert result.n_trials == 10
+    result, runner = _optimize(storage, clock_meter, machine=again, stamped=again)
+    assert runner.calls == []  # everything was measured already: nothing is measured again
+    trials = optuna.load_study(study_name="t", storage=storage).get_trials()
+    assert len(trials) == n_before and result.n_trials == 8
+    assert [t.user_attrs["phase"] for t in trials].count("baseline") == 1
 
 
 def test_build_space_leaves_emulated_bf16_out_unless_included(tmp_path):

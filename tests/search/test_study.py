@@ -58,8 +58,19 @@ def test_seeds_baseline_first_then_each_knob_alone(tmp_path, clock_meter, replay
     assert all(t.user_attrs["phase"] == "single" for t in trials[1:6])
 
 
+def _energy_of_runs(calls: list[tuple[str, float, int]]) -> float:
+    """What the replayed runs cost, from the landscape: the train share scales with steps."""
+    points, total = landscape(), 0.0
+    for key, fidelity, repeats in calls:
+        p = points[key]
+        steps = max(1, round(100 * fidelity))  # the replay's 100 planned steps
+        total += repeats * p.energy_kwh * ((1 - p.train_share) + p.train_share * steps / 100)
+    return total
+
+
 def test_finds_the_true_oracle_and_reports_it(tmp_path, clock_meter, replay_study):
-    result, runner = _run(tmp_path, clock_meter, replay_study, n_trials=20)
+    runner = ReplayRunner(landscape())  # no noise: every run costs its landscape figure
+    result, _ = _run(tmp_path, clock_meter, replay_study, n_trials=20, runner=runner)
     assert result["oracle"]["knobs"] == true_oracle(1.0) == "compile,prune=2,trim"
     assert result["oracle"]["delta_energy_pct"] == pytest.approx((0.5 * 0.7 * 0.8 - 1) * 100, abs=3)
     assert result["oracle"]["repeats"] == 2
@@ -71,9 +82,12 @@ def test_finds_the_true_oracle_and_reports_it(tmp_path, clock_meter, replay_stud
     assert result["n_trials"] == 20
     # the finalists ran at full fidelity, the search trials at 0.5
     assert {f for _, f, _ in runner.calls} == {0.5, 1.0}
-    spent = sum(attrs_of(t).get("energy_kwh_spent", 0.0) for t in _trials(tmp_path))
+    # The search's cost is every run the runner made (reused trials made none), and it
+    # pays back after that many times the oracle's full-run saving over the baseline.
+    spent = _energy_of_runs(runner.calls)
     assert result["search_energy_kwh"] == pytest.approx(spent)
-    saving = result["baseline"]["energy_kwh"] - result["oracle"]["energy_kwh"]
+    points = landscape()
+    saving = points[""].energy_kwh - points["compile,prune=2,trim"].energy_kwh
     assert result["payback_runs"] == pytest.approx(spent / saving)
     for key in ("oracle", "pareto", "n_trials", "n_pruned", "search_energy_kwh"):
         assert key in result
@@ -154,10 +168,29 @@ def test_rerun_with_same_name_resumes_without_remeasuring(tmp_path, clock_meter,
     assert second["oracle"] == first["oracle"]
 
 
-@pytest.mark.parametrize("sampler", ["tpe", "nsga2", "random", "grid", "gp"])
-def test_every_sampler_runs(tmp_path, clock_meter, replay_study, sampler):
+@pytest.mark.parametrize(
+    ("sampler", "expected"),
+    [
+        ("tpe", optuna.samplers.TPESampler),
+        ("nsga2", optuna.samplers.NSGAIISampler),
+        ("random", optuna.samplers.RandomSampler),
+        ("grid", optuna.samplers.GridSampler),
+        ("gp", optuna.samplers.GPSampler),
+    ],
+)
+def test_every_sampler_runs(tmp_path, clock_meter, replay_study, sampler, expected, monkeypatch):
+    made: list[object] = []
+    create = optuna.create_study
+
+    def recording(*args, **kwargs):
+        made.append(kwargs.get("sampler"))
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(optuna, "create_study", recording)
     result, _ = _run(tmp_path, clock_meter, replay_study, sampler=sampler, n_trials=10)
+    assert [type(s) for s in made] == [expected]
     assert result["n_trials"] == 10
+    assert any(t.user_attrs["phase"] == "sampler" for t in _trials(tmp_path))
 
 
 @pytest.mark.parametrize(

@@ -51,13 +51,19 @@ def _wait_for(predicate, timeout: float = 60.0) -> None:
         time.sleep(0.2)
 
 
+def _kill_when_hung(proc: subprocess.Popen[str], calls: Path) -> None:
+    """Kill -9 a worker started with ``--hang-at`` once it hangs inside that measurement."""
+    hung = calls.with_suffix(".hung")
+    _wait_for(hung.exists, timeout=180)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    hung.unlink()
+
+
 def test_kill_9_mid_trial_then_rerun_loses_nothing(tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     calls = tmp_path / "calls.jsonl"
-    proc = _worker(storage, calls, "--sleep", "1.0")
-    _wait_for(lambda: calls.exists() and len(_calls(calls)) >= 4)  # mid-trial of the 4th
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    _kill_when_hung(_worker(storage, calls, "--hang-at", "4"), calls)  # in the 4th measurement
     study = optuna.load_study(study_name="t", storage=storage)
     before = {
         t.number: attrs_of(t)
@@ -85,10 +91,7 @@ def test_kill_9_mid_trial_then_rerun_loses_nothing(tmp_path: Path) -> None:
         if RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == killed.number
     ]
     assert len(retries) == 1 and retries[0].state == optuna.trial.TrialState.COMPLETE
-    # A test process slowed for a second kills the next trial before its objective (and
-    # its first heartbeat), with no knobs yet: search._liveness retries that one too.
-    if "knobs" in killed.user_attrs:
-        assert attrs_of(retries[0])["knobs"] == killed.user_attrs["knobs"]
+    assert attrs_of(retries[0])["knobs"] == killed.user_attrs["knobs"] == _calls(calls)[3]
     assert json.loads(out)["oracle"] == "compile,prune=2,trim"
 
 
@@ -101,10 +104,7 @@ def test_kill_9_in_a_final_round_then_rerun_measures_only_what_is_missing(
     calls = tmp_path / "calls.jsonl"
     # 6 search trials (the seeds), then the finals in 2 rounds of 3 runs: the baseline and
     # 2 finalists. The kill lands in round 1's third run, after two runs were stored.
-    proc = _worker(storage, calls, "--sleep", "1.0", "--n-trials", "6")
-    _wait_for(lambda: calls.exists() and len(_calls(calls)) >= 9)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    _kill_when_hung(_worker(storage, calls, "--hang-at", "9", "--n-trials", "6"), calls)
     study = optuna.load_study(study_name="t", storage=storage)
     stored = sorted(k for k in study.user_attrs if k.startswith(ROUND_ATTR))
     assert stored == [f"{ROUND_ATTR}:0:", f"{ROUND_ATTR}:0:{_calls(calls)[7]}"]
@@ -152,6 +152,9 @@ def test_two_workers_share_one_postgres_study(tmp_path: Path) -> None:
         str(tmp_path / "barrier"),
         "--parties",
         "2",
+        "--overlap",  # each worker holds a knob-set measurement until the other starts one
+        "--windows",
+        str(tmp_path / "windows.jsonl"),
     )
     a = _worker(POSTGRES, calls, *common, "--seed", "1")
     b = _worker(POSTGRES, calls, *common, "--seed", "2")
@@ -179,10 +182,17 @@ def test_two_workers_share_one_postgres_study(tmp_path: Path) -> None:
     assert len(measured_trials) + len(reused) + sum(
         t.state == optuna.trial.TrialState.PRUNED for t in done
     ) == len(done)
-    # Both ran trials of the one study. Which of them measures is the space's luck: the
-    # other may only have reused or pruned (CI once saw one worker measure all nine).
-    workers = {t.user_attrs["worker"] for t in done}
-    assert {int(w.rpartition(":")[2]) for w in workers} == {a.pid, b.pid}
+    # Both workers measured, and at the same time: some window of one overlaps one of the other.
+    windows = [json.loads(line) for line in (tmp_path / "windows.jsonl").read_text().splitlines()]
+    by_pid = {pid: [w for w in windows if w["pid"] == pid] for pid in (a.pid, b.pid)}
+    assert all(by_pid.values()), {pid: len(w) for pid, w in by_pid.items()}
+    assert any(
+        wa["start"] < wb["end"] and wb["start"] < wa["end"]
+        for wa in by_pid[a.pid]
+        for wb in by_pid[b.pid]
+    )
+    workers = {int(t.user_attrs["worker"].rpartition(":")[2]) for t in measured_trials}
+    assert workers == {a.pid, b.pid}
 
 
 def _finish(proc: subprocess.Popen[str], timeout: float = 180) -> tuple[str, str]:
@@ -239,17 +249,14 @@ def test_killed_in_the_search_and_in_the_finals_the_study_ends_as_if_never_kille
 
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     calls = tmp_path / "calls.jsonl"
-    first = _worker(storage, calls, "--sleep", "1.0", "--n-trials", "6")
-    _wait_for(lambda: calls.exists() and len(_calls(calls)) >= 3)  # mid-run of the 3rd seed
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait()
+    _kill_when_hung(_worker(storage, calls, "--hang-at", "3", "--n-trials", "6"), calls)
     assert _running_phase(storage) == "single"
     kept = _complete(storage)
 
-    second = _worker(storage, calls, "--sleep", "1.0", "--n-trials", "6")
-    _wait_for(lambda: _final_runs_stored(storage) >= 1, timeout=120)  # in the final rounds
-    os.kill(second.pid, signal.SIGKILL)
-    second.wait()
+    # In the final rounds: inside the second full-fidelity run, after the first was stored.
+    second = _worker(storage, calls, "--hang-at", "2", "--hang-fidelity", "1", "--n-trials", "6")
+    _kill_when_hung(second, calls)
+    assert _final_runs_stored(storage) == 1
     assert all(_complete(storage)[n] == e for n, e in kept.items())
     kept = _complete(storage)
 
@@ -282,14 +289,11 @@ def test_killed_in_the_baseline_the_trials_queued_behind_its_retry_do_not_wait_f
 
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     calls = tmp_path / "calls.jsonl"
-    first = _worker(storage, calls, "--sleep", "2.0", "--n-trials", "6")
-    _wait_for(lambda: calls.exists() and len(_calls(calls)) >= 1)  # mid-run of the baseline
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait()
+    _kill_when_hung(_worker(storage, calls, "--hang-at", "1", "--n-trials", "6"), calls)
     assert _running_phase(storage) == "baseline"
 
     rerun = _worker(storage, calls, "--n-trials", "6")
-    out, err = _finish(rerun)  # used to wait 6 hours for the baseline
+    out, err = _finish(rerun)
     assert rerun.returncode == 0, err
     trials = optuna.load_study(study_name="t", storage=storage).get_trials()
     deferred = [t for t in trials if "deferred" in t.user_attrs]

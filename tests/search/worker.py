@@ -2,7 +2,12 @@
 
 Run as ``python -m tests.search.worker --storage URL --calls FILE [--sleep S]``. Each
 measurement it makes is appended to ``--calls`` (one line per bundle and fidelity), so the
-test can prove no knob set was measured twice across processes.
+test can prove no knob set was measured twice across processes. ``--hang-at N`` never
+returns from this process's N-th measurement (at ``--hang-fidelity`` only, if given), so a
+test's ``kill -9`` lands inside that measurement however slow the machine is (it touches
+``FILE`` with the suffix ``.hung`` when it gets there).
+``--overlap`` holds a knob-set measurement until another worker starts one, so two
+workers measure at the same time by construction (see :func:`_hold`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from greensearch.config import StudyConfig
 from greensearch.search._replay import ReplayRunner
@@ -21,11 +27,11 @@ from tests.search.run_search import run_search
 
 
 def _meet(folder: Path, parties: int, timeout: float = 180.0) -> None:
-    """Wait until ``parties`` workers are about to run their first trial, so none starts alone.
+    """Wait until ``parties`` workers have arrived at the same point (a file each in ``folder``).
 
-    Imports and opening the study take seconds on a loaded machine; without this, one
-    worker can finish the whole study before the other reaches it, and the test would
-    prove nothing about sharing.
+    At the first trial, so none starts alone: imports and opening the study take seconds
+    on a loaded machine; without this, one worker can finish the whole study before the
+    other reaches it.
     """
     folder.mkdir(parents=True, exist_ok=True)
     (folder / str(os.getpid())).touch()
@@ -34,6 +40,48 @@ def _meet(folder: Path, parties: int, timeout: float = 180.0) -> None:
         if time.monotonic() > deadline:
             raise SystemExit(f"only {len(list(folder.iterdir()))}/{parties} workers arrived")
         time.sleep(0.05)
+
+
+def _hold(key: str, started: float, calls: Path, storage: str, name: str) -> bool:
+    """Hold this measurement until another worker starts one (True: done holding).
+
+    Let go early when another worker's trial waits for this very knob set (both seeded
+    it, or both sampled it): holding would deadlock, so False: the next measurement tries
+    again. After two minutes it lets go for good (True), and the test's overlap check fails.
+    """
+    import optuna
+
+    deadline = time.monotonic() + 120.0
+    while time.monotonic() < deadline:
+        others = [json.loads(line) for line in calls.read_text().splitlines()]
+        if any(c["pid"] != os.getpid() and c["t"] >= started for c in others):
+            return True
+        study = optuna.load_study(study_name=name, storage=storage)
+        waiting = [
+            t
+            for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+            if t.user_attrs.get("knobs") == key
+            and not str(t.user_attrs.get("worker", "")).endswith(f":{os.getpid()}")
+        ]
+        if waiting:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+class _Recording:
+    """The replay runner, remembering the fidelity of the measurement in progress."""
+
+    def __init__(self, inner: ReplayRunner) -> None:
+        self.inner = inner
+        self.fidelity = 1.0
+
+    def __call__(self, study: Any, bundle: Any, *, fidelity: float = 1.0, **kw: Any) -> Any:
+        self.fidelity = fidelity
+        return self.inner(study, bundle, fidelity=fidelity, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
 def main() -> None:
@@ -48,9 +96,15 @@ def main() -> None:
     p.add_argument("--search-only", action="store_true")
     p.add_argument("--barrier", help="folder where N workers meet before searching")
     p.add_argument("--parties", type=int, default=1)
+    p.add_argument("--hang-at", type=int, help="never return from this measurement (1-based)")
+    p.add_argument("--hang-fidelity", type=float, help="count only measurements at it")
+    p.add_argument("--overlap", action="store_true", help="hold until another measures")
+    p.add_argument("--windows", help="JSON Lines file of each measurement's time window")
     args = p.parse_args()
     calls = Path(args.calls)
     met: list[bool] = []
+    counted: list[str] = []
+    overlapped: list[bool] = []
 
     def progress(stage: str, done: int, total: int) -> None:
         """The search reports progress first just before its first trial: meet there."""
@@ -59,12 +113,26 @@ def main() -> None:
             _meet(Path(args.barrier), args.parties)
 
     def record(key: str) -> None:
+        start = time.time()
         with calls.open("a") as f:
-            f.write(json.dumps({"knobs": key, "pid": os.getpid(), "t": time.time()}) + "\n")
+            f.write(json.dumps({"knobs": key, "pid": os.getpid(), "t": start}) + "\n")
             f.flush()
+        if args.hang_fidelity is None or runner.fidelity == args.hang_fidelity:
+            counted.append(key)
+        if args.hang_at is not None and len(counted) == args.hang_at:
+            calls.with_suffix(".hung").touch()
+            while True:  # until the test kills this process
+                time.sleep(60)
+        if args.overlap and key and not overlapped:  # a knob set: the others wait for a baseline
+            if _hold(key, start, calls, args.storage, args.name):
+                overlapped.append(True)
         time.sleep(args.sleep)
+        if args.windows:
+            window = {"knobs": key, "pid": os.getpid(), "start": start, "end": time.time()}
+            with Path(args.windows).open("a") as f:
+                f.write(json.dumps(window) + "\n")
 
-    runner = ReplayRunner(landscape(), on_call=record)
+    runner = _Recording(ReplayRunner(landscape(), on_call=record))
     result = run_search(
         StudyConfig(name="replay", source="<replay>"),
         budget_f1="-1%",
