@@ -30,6 +30,7 @@ __all__ = [
     "queued_attrs",
     "records",
     "store_figures",
+    "unsampled",
 ]
 
 
@@ -67,6 +68,7 @@ class TrialRecord:
     feasible: bool | None
     f1_verdict: str | None
     delta_f1_ci95_pct: list[float] | None
+    delta_f1_bounds_pct: list[float] | None
     p_f1_within_budget: float | None
     n_seeds: int | None
     repeats: int | None
@@ -127,6 +129,7 @@ class TrialRecord:
             feasible=a.get("feasible"),
             f1_verdict=a.get("f1_verdict"),
             delta_f1_ci95_pct=a.get("delta_f1_ci95_pct"),
+            delta_f1_bounds_pct=a.get("delta_f1_bounds_pct"),
             p_f1_within_budget=_float(a.get("p_f1_within_budget")),
             n_seeds=a.get("n_seeds"),
             repeats=a.get("repeats"),
@@ -260,4 +263,12 @@ def claims(trials: Iterable[FrozenTrial], knobs: str, fidelity: float) -> list[F
             and TrialAttr.REUSED_FROM not in t.user_attrs
         ),
         key=lambda t: t.number,
+    )
+
+
+def unsampled(trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
+    """The trials that have not recorded their knob set yet (a sampled trial, before it
+    samples), oldest first."""
+    return sorted(
+        (t for t in trials if TrialAttr.KNOBS not in t.user_attrs), key=lambda t: t.number
     )

@@ -9,7 +9,7 @@ import optuna
 import pytest
 
 from greensearch.analysis import load_study_table, study_report, write_report
-from greensearch.schema import attrs_of
+from greensearch.record import TrialRecord
 
 
 @pytest.fixture(scope="module")
@@ -39,11 +39,12 @@ def test_report_data_matches_the_search(report, replay_journal: str) -> None:  #
     journal = optuna.storages.journal.JournalFileBackend(replay_journal.removeprefix("journal:"))
     storage = optuna.storages.JournalStorage(journal)
     trials = optuna.load_study(study_name="default-replay", storage=storage).get_trials()
-    spent = sum(attrs_of(t).get("energy_kwh_spent", 0.0) for t in trials)
+    records = [TrialRecord.from_trial(t) for t in trials]
+    spent = sum(rec.energy_kwh_spent for rec in records)
     full = {
-        attrs_of(t)["knobs"]: attrs_of(t)["energy_kwh"]
-        for t in trials
-        if t.state == optuna.trial.TrialState.COMPLETE and attrs_of(t)["fidelity"] == 1.0
+        rec.knobs: rec.energy_kwh
+        for rec in records
+        if rec.state == optuna.trial.TrialState.COMPLETE and rec.fidelity == 1.0
     }
     saving = full[""] - full[r["oracle"]["knobs"]]
     assert doc["payback_runs"] == pytest.approx(spent / saving)

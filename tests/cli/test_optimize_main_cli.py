@@ -15,7 +15,7 @@ from pathlib import Path
 
 import optuna
 
-from greensearch.schema import attrs_of
+from greensearch.record import TrialRecord
 from tests.conftest import TINY_ARCH
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,9 +102,9 @@ def test_main_command_prints_the_oracle_its_verdict_and_intervals(tmp_path, tiny
 
     # The study's trial counts, from the storage itself.
     trials = optuna.load_study(study_name="tiny-f1-45", storage=storage).get_trials()
-    phases = [t.user_attrs["phase"] for t in trials]
-    assert phases == ["baseline", "single", "single", "final", "final"]
-    assert {t.user_attrs["knobs"] for t in trials[1:3]} == {"fast_tokenizer", "layer_prune=2:top"}
+    records = [TrialRecord.from_trial(t) for t in trials]
+    assert [r.phase for r in records] == ["baseline", "single", "single", "final", "final"]
+    assert {r.knobs for r in records[1:3]} == {"fast_tokenizer", "layer_prune=2:top"}
     # Runs: 2 baseline seeds and one run per single at fidelity 0.5, then two rounds of
     # (baseline, finalist) at full fidelity.
     assert n_runs == 2 + 2 + 2 * 2
@@ -120,9 +120,10 @@ def test_main_command_prints_the_oracle_its_verdict_and_intervals(tmp_path, tiny
     # stored one-sided bounds (feasible: the lower bound is within the budget).
     oracle = result["oracle"]
     assert oracle is not None, result.get("not_confirmed")
-    final = next(t for t in trials if t.user_attrs["phase"] == "final" and t.user_attrs["knobs"])
-    assert oracle["trial"] == final.number and oracle["knobs"] == final.user_attrs["knobs"]
-    lower, _upper = attrs_of(final)["delta_f1_bounds_pct"]
+    final = next(r for r in records if r.is_final and not r.is_baseline)
+    assert oracle["trial"] == final.number and oracle["knobs"] == final.knobs
+    assert final.delta_f1_bounds_pct is not None
+    lower, _upper = final.delta_f1_bounds_pct
     assert lower >= -BUDGET_PCT and oracle["f1_verdict"] == "feasible"
     ci_low, ci_high = oracle["delta_f1_ci95_pct"]
     assert ci_low <= oracle["delta_f1_pct"] <= ci_high and ci_low <= lower
