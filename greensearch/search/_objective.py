@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 from greensearch.config import StudyConfig
 from greensearch.exceptions import GreensearchError, MeasurementError, MixedMachinesError
 from greensearch.machine import Machine
-from greensearch.record import TrialRecord, attrs_of, claims, copied_attrs, mark, store_figures
+from greensearch.record import (
+    TrialRecord,
+    attrs_of,
+    claims,
+    copied_attrs,
+    mark,
+    store_figures,
+    unsampled,
+)
 from greensearch.schema import Phase, TrialAttr
 from greensearch.search._extrapolate import trial_attrs
 from greensearch.search._f1_judging import f1_judgement, resolution_pct
@@ -232,7 +240,12 @@ class TrialRunner:
         return found
 
     def _wait_for_claim(self, trial: Trial, key: str, fidelity: float) -> FrozenTrial | None:
-        """The earlier trial measuring this knob set at this fidelity, once it is finished."""
+        """The earlier trial measuring this knob set at this fidelity, once it is finished.
+
+        The lowest-numbered trial of a knob set measures it. A lower-numbered running trial
+        that has not recorded its knob set yet may still pick this one, so this trial waits
+        until it has; otherwise both would measure the same knob set.
+        """
         import optuna
 
         deadline = time.monotonic() + self.wait_timeout_s
@@ -242,6 +255,7 @@ class TrialRunner:
             if done:
                 return done[0]
             running = [t for t in earlier if t.state == optuna.trial.TrialState.RUNNING]
+            running += _unsampled(trial.study, before=trial.number)
             if not running:
                 return None
             if time.monotonic() > deadline:
@@ -373,6 +387,14 @@ def _claims(study: Study, key: str, fidelity: float) -> list[FrozenTrial]:
         optuna.trial.TrialState.WAITING,
     )
     return claims(study.get_trials(deepcopy=False, states=states), key, fidelity)
+
+
+def _unsampled(study: Study, *, before: int) -> list[FrozenTrial]:
+    """The running trials numbered below ``before`` that have not recorded their knob set."""
+    import optuna
+
+    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    return [t for t in unsampled(running) if t.number < before]
 
 
 def _deltas(
