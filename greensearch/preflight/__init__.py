@@ -14,7 +14,12 @@ from greensearch.preflight._commands import (
     preflight_search,
 )
 from greensearch.preflight._core import Preflight
-from greensearch.preflight._paths import file_problem, folder_problem, storage_problem
+from greensearch.preflight._paths import (
+    file_problem,
+    folder_problem,
+    storage_file,
+    storage_problem,
+)
 from greensearch.preflight._resume import resume_problems
 
 __all__ = [
@@ -27,5 +32,6 @@ __all__ = [
     "preflight_run",
     "preflight_search",
     "resume_problems",
+    "storage_file",
     "storage_problem",
 ]

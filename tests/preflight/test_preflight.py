@@ -179,7 +179,9 @@ def test_paths_are_judged_without_creating_anything(tmp_path):
 
 
 def test_read_preflight_passes_good_input(tmp_path):
-    (tmp_path / "s.db").write_text("")
+    import optuna
+
+    optuna.create_study(study_name="s", storage=f"sqlite:///{tmp_path / 's.db'}")
     preflight_read(
         storage=f"sqlite:///{tmp_path / 's.db'}",
         study_name="s",
