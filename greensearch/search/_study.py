@@ -43,6 +43,7 @@ from greensearch.machine import Machine, describe_machine
 from greensearch.preflight import preflight_search, resume_problems
 from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, TrialAttr
 from greensearch.search._debris import StudyFootprint
+from greensearch.search._interrupted import retry_interrupted
 from greensearch.search._liveness import fail_dead_trials
 from greensearch.search._machines import (
     check_machine,
@@ -189,6 +190,8 @@ def optimize(
             machine=here,
             confidence=s.confidence,
         )
+        if retry_interrupted(ostudy):
+            logger.warning("retrying the trial stopped by Ctrl-C last time")
         _seed(ostudy, space, fidelity)
         workers = _spawn_workers(
             s.n_workers - 1, s.replace(study_name=name, storage=url), threads=threads
