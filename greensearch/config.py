@@ -115,10 +115,12 @@ def load_study(path: str | Path | None = None) -> StudyConfig:
         ConfigError: missing file, TOML syntax error, unknown key or a bad value.
     """
     file = Path(path) if path is not None else DEFAULT_STUDY
+    if file.is_dir():
+        raise ConfigError(f"--study '{file}' is a folder; pass a study TOML file in it")
     if not file.is_file():
         raise ConfigError(f"study file '{file}' not found; pass an existing TOML file to --study")
     try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        raw = tomllib.loads(file.read_text(encoding="utf-8-sig"))  # a BOM is no statement
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"study file '{file}' is not valid TOML: {err}") from err
     except UnicodeDecodeError as err:

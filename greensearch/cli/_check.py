@@ -80,8 +80,14 @@ def handle(args: argparse.Namespace) -> int:
     from greensearch.preflight import preflight_read
     from greensearch.search import check_bundle, read_paper_table, rows_from_table
 
-    preflight_read(storage=args.storage, study_name=args.study_name, csv=args.csv)
-    bundle = parse_bundle(args.knobs)  # a bad bundle fails before any storage is opened
+    preflight_read(
+        storage=args.storage,
+        study_name=args.study_name,
+        csv=args.csv,
+        knobs=args.knobs,
+        registry=default_registry(),
+    )  # every bad knob, before any storage is opened
+    bundle = parse_bundle(args.knobs)
     rows, noise = None, None
     if args.storage or args.study_name:
         if args.csv:

@@ -129,8 +129,18 @@ def add_parser(sub: Any) -> None:
         "it gets its own baseline in the study <name>@<fingerprint> (recorded in the study; "
         "kWh are never compared across machines)",
     )
-    p.add_argument("--include", metavar="KNOBS", help="search only these knobs (comma list)")
-    p.add_argument("--exclude", metavar="KNOBS", help="never search these knobs (comma list)")
+    p.add_argument(
+        "--include",
+        action="append",
+        metavar="KNOBS",
+        help="search only these knobs (comma list; may be repeated; default: every knob)",
+    )
+    p.add_argument(
+        "--exclude",
+        action="append",
+        metavar="KNOBS",
+        help="never search these knobs (comma list; may be repeated; default: none)",
+    )
     p.add_argument(
         "--meter",
         default="auto",
@@ -204,6 +214,7 @@ def handle(args: argparse.Namespace) -> int:
         include=include,
         exclude=exclude,
         registry=default_registry(),
+        idle_seconds=args.idle_seconds,
         **shared,
     )
     settings = SearchSettings.for_study(
@@ -420,5 +431,7 @@ def _route_optuna_logs() -> None:
     optuna.logging.set_verbosity(max(logging.getLogger().getEffectiveLevel(), logging.WARNING))
 
 
-def _split(text: str | None) -> list[str] | None:
-    return [s.strip() for s in text.split(",") if s.strip()] if text else None
+def _split(texts: list[str] | None) -> list[str] | None:
+    """Knob names from every ``--include`` (or ``--exclude``) given, in order, once each."""
+    names = [s.strip() for text in texts or () for s in text.split(",") if s.strip()]
+    return list(dict.fromkeys(names)) or None

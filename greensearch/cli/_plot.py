@@ -196,10 +196,10 @@ def run_plot(args: argparse.Namespace) -> int:
         ]
         doc = {"kind": "stages", "points": _records(shown[columns])}
     written = []
-    if args.output:
-        written.append(str(write_html(fig, args.output)))
-    if args.png:
+    if args.png:  # first: without Chromium it fails, and nothing is left half-written
         written.append(str(write_png(fig, args.png)))
+    if args.output:
+        written.insert(0, str(write_html(fig, args.output)))
     if args.json:
         doc["written"] = written
         json.dump(doc, sys.stdout, indent=2, allow_nan=False)

@@ -9,6 +9,7 @@ it returns one note per repair.
 from greensearch.preflight._commands import (
     CheckedRun,
     CheckedSearch,
+    idle_seconds_problem,
     preflight_read,
     preflight_run,
     preflight_search,
@@ -28,6 +29,7 @@ __all__ = [
     "Preflight",
     "file_problem",
     "folder_problem",
+    "idle_seconds_problem",
     "preflight_read",
     "preflight_run",
     "preflight_search",

@@ -20,6 +20,7 @@ from typing import Any
 from greensearch.config import StudyConfig, load_study, study_from_dict
 from greensearch.exceptions import ConfigError
 from greensearch.knobs import KnobRegistry, default_registry
+from greensearch.preflight import idle_seconds_problem
 
 __all__ = ["METERS", "SAMPLERS", "SearchSettings", "load_registry"]
 
@@ -113,6 +114,9 @@ class SearchSettings:
         object.__setattr__(self, "exclude", tuple(self.exclude))
         if not 0 < self.fidelity <= 1:
             raise ConfigError(f"--fidelity must be in (0, 1], got {self.fidelity}")
+        problem = idle_seconds_problem(self.idle_seconds)
+        if problem:
+            raise ConfigError(problem)
         for flag, value in (
             ("--repeats", self.repeats),
             ("--baseline-repeats", self.baseline_repeats),

@@ -131,6 +131,7 @@ def optimize(
         check_data=run_fn is None,
         confidence=s.confidence,
         machine=here,
+        idle_seconds=s.idle_seconds,
     )
     for note in checked.notes:
         logger.warning("%s", note)

@@ -158,7 +158,8 @@ def test_repairs_are_one_note_each_with_counts(tmp_path):
     check_dataset(pf, StudyConfig(dataset=str(path)))
     assert pf.problems == []
     assert pf.notes == [
-        f"dataset '{path}' split 'train': dropped 2 of 42 rows with no text or label",
+        f"dataset '{path}' split 'train': dropped 2 of 42 rows with no text or label "
+        "(empty or blank counts as none)",
         f"dataset '{path}': labels mapped to classes 'no'->0, 'yes'->1 (40 rows)",
     ]
 
