@@ -34,6 +34,15 @@ class _Parser(argparse.ArgumentParser):
 
     commands: dict[str, argparse.ArgumentParser]
 
+    def format_help(self) -> str:
+        """The help with the epilog as written: its example commands stay one line each."""
+        epilog, self.epilog = self.epilog, None
+        try:
+            text = super().format_help()
+        finally:
+            self.epilog = epilog
+        return f"{text}\n{epilog}\n" if epilog else text
+
     def error(self, message: str) -> NoReturn:
         self.exit(
             2, f"usage: {self.prog} [options] (--help lists them)\n{self.prog}: error: {message}\n"

@@ -30,7 +30,7 @@ def add_parser(sub: Any) -> None:
             "whose paired ΔF1 interval is confidently within the budget. Re-running with the "
             "same --study-name resumes."
         ),
-        epilog="example: greensearch optimize --budget-f1 -1%% --n-trials 40 --fidelity 0.5",
+        epilog="example:\n  greensearch optimize --budget-f1 -1% --n-trials 40 --fidelity 0.5",
     )
     p.add_argument(
         "--budget-f1",
@@ -159,7 +159,7 @@ def add_parser(sub: Any) -> None:
         "--results",
         default="greensearch-results.jsonl",
         metavar="PATH",
-        help="JSON Lines file every run is appended to",
+        help="JSON Lines file every run is appended to (default greensearch-results.jsonl)",
     )
     p.add_argument(
         "--confidence",

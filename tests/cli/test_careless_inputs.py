@@ -164,3 +164,25 @@ def test_a_two_row_file_is_too_few_rows_to_split(work):
         f"{E}dataset '{work / 'two.csv'}' has 2 rows: too few to split into train, validation "
         "and test with two classes in each (split 'validation' has 0 rows); add rows"
     ]
+
+
+def test_every_help_shows_defaults_and_its_examples_parse_as_printed():
+    import shlex
+
+    from greensearch.cli import build_parser
+
+    parser = build_parser()
+    examples = 0
+    for name, sub in parser.commands.items():
+        for action in sub._actions:
+            takes_value = action.option_strings and action.nargs != 0 and action.dest != "help"
+            if takes_value and not action.required:
+                assert "default" in (action.help or ""), f"{name} {action.option_strings[0]}"
+        text = sub.format_help()
+        assert "%%" not in text, name
+        for line in text.splitlines():
+            if line.startswith("  greensearch "):
+                args = parser.parse_args(shlex.split(line)[1:])  # exits 2 if it does not parse
+                assert args.command == name
+                examples += 1
+    assert examples >= 7
