@@ -192,6 +192,8 @@ def _coerce(key: str, value: Any, source: str) -> Any:
         raise ConfigError(f"'{key}' in study '{source}' must be a finite number, got {value!r}")
     if key in _POSITIVE and value <= 0:
         raise ConfigError(f"'{key}' in study '{source}' must be positive, got {value!r}")
+    if key == "seed" and not 0 <= value < 2**32:  # torch and numpy refuse others at load
+        raise ConfigError(f"'seed' in study '{source}' must be in 0..4294967295, got {value!r}")
     if key == "warmup_ratio" and not 0 <= value < 1:
         raise ConfigError(f"'warmup_ratio' in study '{source}' must be in [0, 1), got {value!r}")
     return value

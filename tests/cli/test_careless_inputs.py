@@ -58,6 +58,7 @@ def work(tmp_path: Path) -> Path:
     (folder / "pool.toml").write_text(
         'name = "pool"\n[model_config]\nclassifier_pooling = "bogus"\n', encoding="utf-8"
     )
+    (folder / "seed.toml").write_text('name = "s"\nseed = -3\n', encoding="utf-8")
     (folder / "two.csv").write_text("text,label\nhello,a\nbye,b\n", encoding="utf-8")
     (folder / "two.toml").write_text(
         'name = "two"\ndataset = "two.csv"\ntext_column = "text"\nlabel_column = "label"\n',
@@ -128,6 +129,14 @@ E = "greensearch: error: "
                 f"{E}knob 'precision': dtype must be one of fp16|bf16, got 'fp64'",
                 f"{E}knob 'seq_len': tokens must be int, got 'abc'",
             ],
+        ),
+        (
+            ("optimize", "--study", "seed.toml", *TINY),
+            [f"{E}'seed' in study 'seed.toml' must be in 0..4294967295, got -3"],
+        ),
+        (
+            ("optimize", *TINY, "--exclude", "seq_len"),
+            [f"{E}--exclude removes every knob --include names (seq_len); drop one of the two"],
         ),
         (
             ("optimize", "--fidelity", "x"),
