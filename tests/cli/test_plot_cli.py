@@ -121,7 +121,7 @@ def test_missing_column_subprocess_no_traceback(tmp_path: Path) -> None:
     assert proc.stdout == ""
     assert proc.stderr.splitlines() == [
         f"greensearch: error: {bad}: missing column(s) delta_f1_pct; expected the paper's "
-        "Table I format (see tests/analysis/data/table1.csv)"
+        "Table I format (`greensearch plot --help` lists its columns)"
     ]
 
 
