@@ -3,7 +3,7 @@
 A run without ``--output-dir`` saves into ``<tmp>/greensearch-run-<pid>-*``. The folder is
 removed when the run fails or is interrupted (and when it succeeds, unless the model is
 kept); a folder whose process was killed (no ``finally`` runs) is removed by the next
-run that starts, its pid being dead.
+run that starts, its pid being dead. A kept model's folder is marked and never removed.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["PREFIX", "remove_orphans", "scratch_folder"]
+__all__ = ["KEPT", "PREFIX", "remove_orphans", "scratch_folder"]
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "greensearch-run-"
 _OWNED = re.compile(rf"^{PREFIX}(\d+)-")
+#: The file that marks a folder whose model the caller kept (its path was returned).
+KEPT = ".greensearch-kept"
 
 
 @contextlib.contextmanager
@@ -34,6 +36,8 @@ def scratch_folder(*, keep: bool = False) -> Iterator[Path]:
     try:
         yield folder
         ok = True
+        if keep:
+            (folder / KEPT).touch()
     finally:
         if not (keep and ok):
             shutil.rmtree(folder, ignore_errors=True)
@@ -46,7 +50,12 @@ def remove_orphans(root: str | Path | None = None) -> list[Path]:
     with contextlib.suppress(OSError):
         for path in base.iterdir():
             owner = _OWNED.match(path.name)
-            if owner and path.is_dir() and not _alive(int(owner.group(1))):
+            if (
+                owner
+                and path.is_dir()
+                and not (path / KEPT).exists()
+                and not _alive(int(owner.group(1)))
+            ):
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
     if removed:

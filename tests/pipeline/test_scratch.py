@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 
-from greensearch.pipeline._scratch import PREFIX, remove_orphans, scratch_folder
+from greensearch.pipeline._scratch import KEPT, PREFIX, remove_orphans, scratch_folder
 
 
 @pytest.fixture
@@ -51,8 +51,13 @@ def test_the_folder_of_a_dead_process_is_removed_at_the_next_start(tmpdir_env):
     live.mkdir()
     other = tmpdir_env / "greensearch-run-notapid"
     other.mkdir()
+    kept = tmpdir_env / f"{PREFIX}{pid}-kept"  # a model its (finished) caller kept
+    kept.mkdir()
+    (kept / KEPT).touch()
     assert remove_orphans() == [orphan]
-    assert sorted(p.name for p in tmpdir_env.iterdir()) == sorted([live.name, other.name])
+    assert sorted(p.name for p in tmpdir_env.iterdir()) == sorted(
+        [live.name, other.name, kept.name]
+    )
 
 
 @pytest.mark.parametrize("error", [ValueError("bad row"), KeyboardInterrupt()])
