@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from greensearch.preflight._paths import storage_file
+from greensearch.preflight import storage_file
 
 __all__ = ["StudyFootprint"]
 
