@@ -115,10 +115,12 @@ def load_study(path: str | Path | None = None) -> StudyConfig:
         ConfigError: missing file, TOML syntax error, unknown key or a bad value.
     """
     file = Path(path) if path is not None else DEFAULT_STUDY
+    if file.is_dir():
+        raise ConfigError(f"--study '{file}' is a folder; pass a study TOML file in it")
     if not file.is_file():
         raise ConfigError(f"study file '{file}' not found; pass an existing TOML file to --study")
     try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        raw = tomllib.loads(file.read_text(encoding="utf-8-sig"))  # a BOM is no statement
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"study file '{file}' is not valid TOML: {err}") from err
     except UnicodeDecodeError as err:
@@ -190,6 +192,8 @@ def _coerce(key: str, value: Any, source: str) -> Any:
         raise ConfigError(f"'{key}' in study '{source}' must be a finite number, got {value!r}")
     if key in _POSITIVE and value <= 0:
         raise ConfigError(f"'{key}' in study '{source}' must be positive, got {value!r}")
+    if key == "seed" and not 0 <= value < 2**32:  # torch and numpy refuse others at load
+        raise ConfigError(f"'seed' in study '{source}' must be in 0..4294967295, got {value!r}")
     if key == "warmup_ratio" and not 0 <= value < 1:
         raise ConfigError(f"'warmup_ratio' in study '{source}' must be in [0, 1), got {value!r}")
     return value

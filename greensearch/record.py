@@ -29,6 +29,7 @@ __all__ = [
     "measured",
     "queued_attrs",
     "records",
+    "retry_attrs",
     "store_figures",
     "unsampled",
 ]
@@ -54,6 +55,7 @@ class TrialRecord:
     near_miss: bool
     pruned_reason: str | None
     error: str | None
+    interrupted: bool
     started: int | None
     worker: str | None
     deferred: str | None
@@ -115,6 +117,7 @@ class TrialRecord:
             near_miss=bool(a.get(TrialAttr.NEAR_MISS)),
             pruned_reason=a.get(TrialAttr.PRUNED_REASON),
             error=a.get(TrialAttr.ERROR),
+            interrupted=bool(a.get(TrialAttr.INTERRUPTED)),
             started=a.get(TrialAttr.STARTED),
             worker=a.get(TrialAttr.WORKER),
             deferred=a.get(TrialAttr.DEFERRED),
@@ -218,6 +221,12 @@ def queued_attrs(
 def copied_attrs(trial: Trial | FrozenTrial) -> dict[str, Any]:
     """A trial's stored attributes, as a copy of it is created with (a deferred retry)."""
     return dict(trial.user_attrs)
+
+
+def retry_attrs(trial: FrozenTrial) -> dict[str, Any]:
+    """A failed trial's stored attributes for its retry, without the marks of its failure."""
+    dropped = (TrialAttr.INTERRUPTED, TrialAttr.ERROR)
+    return {k: v for k, v in trial.user_attrs.items() if k not in dropped}
 
 
 def records(trials: Iterable[FrozenTrial]) -> list[TrialRecord]:

@@ -93,6 +93,8 @@ class TrialAttr:
     #: killed trial, so a trial whose value differs never reached the objective
     STARTED: Final = "started"
     WORKER: Final = "worker"  #: ``host:pid`` of the process that ran the trial
+    #: ``True`` on a trial stopped by Ctrl-C: the next start queues its retry
+    INTERRUPTED: Final = "interrupted"
 
 
 class StudyAttr:

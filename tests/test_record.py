@@ -8,7 +8,7 @@ from pathlib import Path
 import optuna
 
 import greensearch
-from greensearch.record import TrialRecord, queued_attrs
+from greensearch.record import TrialRecord, queued_attrs, retry_attrs
 
 ROOT = Path(greensearch.__file__).parent
 #: ``x.user_attrs`` / ``x.set_user_attr(`` on anything but a study (``study``, ``ostudy``,
@@ -65,3 +65,13 @@ def test_the_pattern_tells_a_trial_from_a_study():
     assert _TRIAL_ATTRS.search("trial.set_user_attr('error', e)")
     assert not _TRIAL_ATTRS.search("ostudy.user_attrs.get(StudyAttr.FIDELITY)")
     assert not _TRIAL_ATTRS.search("trial.study.set_user_attr(key, value)")
+
+
+def test_an_interrupted_trial_is_retried_without_the_marks_of_its_failure():
+    trial = optuna.trial.create_trial(
+        state=optuna.trial.TrialState.FAIL,
+        user_attrs={"phase": "search", "knobs": "seq_len=128", "interrupted": True, "error": "x"},
+    )
+    assert TrialRecord.from_trial(trial).interrupted
+    assert not TrialRecord.from_trial(_trial(knobs="")).interrupted
+    assert retry_attrs(trial) == {"phase": "search", "knobs": "seq_len=128"}

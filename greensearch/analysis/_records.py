@@ -113,7 +113,7 @@ def load_paper_csv(
     if missing:
         raise ConfigError(
             f"{path}: missing column(s) {', '.join(missing)}; expected the paper's Table I "
-            "format (see tests/analysis/data/table1.csv)"
+            "format (`greensearch plot --help` lists its columns)"
         )
     numeric = [c for c in PAPER_COLUMNS if c not in ("variant", "code_bundle")]
     for column in numeric:

@@ -16,9 +16,7 @@ trials are not rows (the report lists pruned ones with their reasons).
 from __future__ import annotations
 
 import math
-import warnings
 from collections import Counter
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -54,18 +52,10 @@ def open_study(storage: str | Any, study_name: str) -> Any:
     """
     import optuna
 
-    from greensearch.search._storage import open_storage
+    from greensearch._storage_read import open_storage_read_only
 
     if isinstance(storage, str):
-        path = _local_file(storage)
-        if path is not None and not path.is_file():
-            raise ConfigError(
-                f"storage file {str(path)!r} not found; pass the --storage URL "
-                "that `greensearch optimize` used"
-            )
-        with warnings.catch_warnings():  # the heartbeat retry is "experimental": not news here
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            storage = open_storage(storage)
+        storage = open_storage_read_only(storage)
     try:
         return optuna.load_study(study_name=study_name, storage=storage)
     except KeyError as err:
@@ -236,13 +226,3 @@ def _record(
         for field, name in (("energy_kwh", "energy"), ("duration_s", "time")):
             rec[f"delta_{name}_{stage}_pct"] = _pct(data[field], ref.get(field, math.nan))
     return rec
-
-
-def _local_file(url: str) -> Path | None:
-    """The file behind a SQLite or journal URL (None for a server or in-memory URL)."""
-    if url.startswith("journal:"):
-        return Path(url.removeprefix("journal:"))
-    if url.startswith("sqlite:///"):
-        rest = url.removeprefix("sqlite:///").split("?")[0]
-        return None if rest in ("", ":memory:") else Path(rest)
-    return None

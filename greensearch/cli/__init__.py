@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from greensearch._logs import configure_logging
 from greensearch.exceptions import ConfigError, GreensearchError, MeterUnavailableError
@@ -24,9 +24,33 @@ __all__ = ["main", "build_parser"]
 _COMMANDS: tuple[str, ...] = ("run", "knobs", "optimize", "check", "plot", "synergy", "report")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are two lines: where to look, and what failed.
+
+    argparse prints the whole wrapped usage (a dozen lines for ``optimize``) before the
+    error, burying it; ``--help`` still shows the full usage.
+    """
+
+    commands: dict[str, argparse.ArgumentParser]
+
+    def format_help(self) -> str:
+        """The help with the epilog as written: its example commands stay one line each."""
+        epilog, self.epilog = self.epilog, None
+        try:
+            text = super().format_help()
+        finally:
+            self.epilog = epilog
+        return f"{text}\n{epilog}\n" if epilog else text
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(
+            2, f"usage: {self.prog} [options] (--help lists them)\n{self.prog}: error: {message}\n"
+        )
+
+
+def build_parser() -> _Parser:
     """Build the top-level parser with every available subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="greensearch",
         description=(
             "Find the most energy-efficient bundle of ML-pipeline optimizations (knobs) "
@@ -44,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # command not shipped in this build
             raise
         module.add_parser(sub)
+    parser.commands = dict(sub.choices)
     for subparser in sub.choices.values():
         _add_common(subparser, suppress=True)
         _allow_negative_percent(subparser)
@@ -74,7 +99,10 @@ def _add_common(parser: argparse.ArgumentParser, *, suppress: bool = False) -> N
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # named by the command they were given to, not the top-level parser
+        sub = parser.commands.get(args.command) if args.command else None
+        (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2

@@ -32,10 +32,10 @@ def add_parser(subparsers: Any) -> None:
             "2*sqrt(2) x the noise). Exit 0 whatever the verdict; it is "
             "printed (status: pass|risk|prune|conflict)."
         ),
-        epilog="examples: greensearch check --knobs grad_accumulation=2,precision=fp16,"
-        "grad_checkpointing --csv table1.csv --assume-neutral; greensearch check "
-        "--knobs precision=bf16,torch_compile --storage sqlite:///studies/s.db "
-        "--study-name s (learns from the study's trials and its repeated baseline)",
+        epilog="examples (the second learns from the study `greensearch optimize` made):\n"
+        "  greensearch check --knobs grad_accumulation=2,precision=fp16,grad_checkpointing\n"
+        "  greensearch check --knobs precision=bf16,torch_compile --storage "
+        "sqlite:///studies/default-f1-1.db --study-name default-f1-1",
     )
     p.add_argument(
         "--knobs",
@@ -47,7 +47,8 @@ def add_parser(subparsers: Any) -> None:
         "--csv",
         metavar="PATH",
         help="measurements in the paper's Table I format (code_bundle column); "
-        "every row except the judged bundle's own is learned from",
+        "every row except the judged bundle's own is learned from (default: none; "
+        "judged statically)",
     )
     from greensearch.cli._plot import add_study_arguments
 
@@ -81,8 +82,14 @@ def handle(args: argparse.Namespace) -> int:
     from greensearch.preflight import preflight_read
     from greensearch.search import check_bundle, rows_from_table
 
-    preflight_read(storage=args.storage, study_name=args.study_name, csv=args.csv)
-    bundle = parse_bundle(args.knobs)  # a bad bundle fails before any storage is opened
+    preflight_read(
+        storage=args.storage,
+        study_name=args.study_name,
+        csv=args.csv,
+        knobs=args.knobs,
+        registry=default_registry(),
+    )  # every bad knob, before any storage is opened
+    bundle = parse_bundle(args.knobs)
     rows, noise = None, None
     if args.storage or args.study_name:
         if args.csv:

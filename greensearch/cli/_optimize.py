@@ -31,7 +31,7 @@ def add_parser(sub: Any) -> None:
             "whose paired ΔF1 interval is confidently within the budget. Re-running with the "
             "same --study-name resumes."
         ),
-        epilog="example: greensearch optimize --budget-f1 -1%% --n-trials 40 --fidelity 0.5",
+        epilog="example:\n  greensearch optimize --budget-f1 -1% --n-trials 40 --fidelity 0.5",
     )
     _add_task_options(p)
     _add_search_options(p)
@@ -152,8 +152,18 @@ def _add_worker_options(p: argparse.ArgumentParser) -> None:
         "it gets its own baseline in the study <name>@<fingerprint> (recorded in the study; "
         "kWh are never compared across machines)",
     )
-    p.add_argument("--include", metavar="KNOBS", help="search only these knobs (comma list)")
-    p.add_argument("--exclude", metavar="KNOBS", help="never search these knobs (comma list)")
+    p.add_argument(
+        "--include",
+        action="append",
+        metavar="KNOBS",
+        help="search only these knobs (comma list; may be repeated; default: every knob)",
+    )
+    p.add_argument(
+        "--exclude",
+        action="append",
+        metavar="KNOBS",
+        help="never search these knobs (comma list; may be repeated; default: none)",
+    )
     p.add_argument(
         "--meter",
         default=None,
@@ -176,7 +186,7 @@ def _add_verdict_and_output_options(p: argparse.ArgumentParser) -> None:
         "--results",
         default="greensearch-results.jsonl",
         metavar="PATH",
-        help="JSON Lines file every run is appended to",
+        help="JSON Lines file every run is appended to (default greensearch-results.jsonl)",
     )
     p.add_argument(
         "--confidence",
@@ -444,5 +454,7 @@ def _settings_values(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _split(text: str | None) -> list[str] | None:
-    return [s.strip() for s in text.split(",") if s.strip()] if text else None
+def _split(texts: list[str] | None) -> list[str] | None:
+    """Knob names from every ``--include`` (or ``--exclude``) given, in order, once each."""
+    names = [s.strip() for text in texts or () for s in text.split(",") if s.strip()]
+    return list(dict.fromkeys(names)) or None

@@ -42,7 +42,7 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="results table in the paper's Table I format (variant, code_bundle, <stage>_kwh, "
         "total_kwh, delta_total_pct, delta_f1_pct, total_time_s, eval_time_s, "
-        "delta_eval_time_pct)",
+        "delta_eval_time_pct; default: none)",
     )
     add_study_arguments(group, required=False)
 
@@ -54,14 +54,15 @@ def add_study_arguments(parser: Any, *, required: bool) -> None:
         metavar="URL",
         required=required,
         help="Optuna storage of a study from `greensearch optimize`: sqlite:///F.db, "
-        "postgresql://..., journal:FILE",
+        "postgresql://..., journal:FILE" + ("" if required else " (default: none)"),
     )
     parser.add_argument(
         "--study-name",
         metavar="NAME",
         required=required,
         help="the study's name in --storage (each knob set is read from its full-fidelity "
-        "final trial when it has one, else from its search trial; rows say which)",
+        "final trial when it has one, else from its search trial; rows say which)"
+        + ("" if required else " (default: none)"),
     )
 
 
@@ -99,9 +100,11 @@ def add_parser(subparsers: Any) -> None:
             "is not degenerate. frontier: total energy vs ΔF1 with the Pareto frontier and the "
             "budget line. stages: stacked per-stage energy."
         ),
-        epilog="examples: greensearch plot --csv table1.csv --stage eval -o fig2.html --json; "
-        "greensearch plot --storage sqlite:///studies/default-f1-1.db --study-name "
-        "default-f1-1 --stage total -o fig2.html",
+        epilog="examples (on the study `greensearch optimize` made):\n"
+        "  greensearch plot --storage sqlite:///studies/default-f1-1.db "
+        "--study-name default-f1-1 --stage total -o fig2.html\n"
+        "  greensearch plot --storage sqlite:///studies/default-f1-1.db "
+        "--study-name default-f1-1 --kind frontier -o frontier.html --json",
     )
     add_source_arguments(parser)
     parser.add_argument(
@@ -127,10 +130,10 @@ def add_parser(subparsers: Any) -> None:
         "-o",
         "--output",
         metavar="FILE.html",
-        help="write a self-contained HTML file (plotly.js inlined)",
+        help="write a self-contained HTML file (plotly.js inlined; default: none)",
     )
     parser.add_argument(
-        "--png", metavar="FILE.png", help="write a PNG (needs kaleido and Chromium)"
+        "--png", metavar="FILE.png", help="write a PNG (needs kaleido and Chromium; default: none)"
     )
     parser.add_argument(
         "--json",
@@ -196,10 +199,10 @@ def run_plot(args: argparse.Namespace) -> int:
         ]
         doc = {"kind": "stages", "points": _records(shown[columns])}
     written = []
-    if args.output:
-        written.append(str(write_html(fig, args.output)))
-    if args.png:
+    if args.png:  # first: without Chromium it fails, and nothing is left half-written
         written.append(str(write_png(fig, args.png)))
+    if args.output:
+        written.insert(0, str(write_html(fig, args.output)))
     if args.json:
         doc["written"] = written
         json.dump(doc, sys.stdout, indent=2, allow_nan=False)

@@ -21,13 +21,14 @@ def add_parser(subparsers: Any) -> None:
         help="write one HTML page for a study: oracle, Pareto table, figures, synergy, cost",
         description=(
             "Read a study stored by `greensearch optimize` and write one self-contained HTML "
-            "file (plotly.js inlined once, opens offline): the oracle with its 95%% CI, the "
+            "file (plotly.js inlined once, opens offline): the oracle with its 95% CI, the "
             "finalists, the Pareto table, Figure 2, the energy-F1 frontier, per-stage energy, "
             "the synergy table, pruned combinations with their reasons, the search's own "
             "energy and payback, whether energy was measured or estimated, and how many "
             "runs stand behind each number."
         ),
-        epilog="example: greensearch report --storage sqlite:///studies/default-f1-1.db "
+        epilog="example (on the study `greensearch optimize` made):\n"
+        "  greensearch report --storage sqlite:///studies/default-f1-1.db "
         "--study-name default-f1-1 -o report.html",
     )
     add_study_arguments(parser, required=True)

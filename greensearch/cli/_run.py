@@ -29,9 +29,12 @@ def add_parser(sub: Any) -> None:
         "--knobs",
         default="",
         metavar="BUNDLE",
-        help="knobs to apply, e.g. layer_prune=2:bottom,seq_len=128,fast_tokenizer",
+        help="knobs to apply, e.g. layer_prune=2:bottom,seq_len=128,fast_tokenizer "
+        "(default: none, the baseline)",
     )
-    group.add_argument("--variant", metavar="V", help="a paper variant by name (V0..V30)")
+    group.add_argument(
+        "--variant", metavar="V", help="a paper variant by name (V0..V30; default: none)"
+    )
     p.add_argument(
         "--repeats",
         type=int,

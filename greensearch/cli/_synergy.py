@@ -34,7 +34,9 @@ def add_parser(subparsers: Any) -> None:
             "of replicate pairs (top/bottom layer pruning), as greensearch check estimates it. "
             "Bundles with a knob never measured alone are not judged unless --assume-neutral."
         ),
-        epilog="example: greensearch synergy --csv table1.csv --assume-neutral",
+        epilog="example (on the study `greensearch optimize` made):\n"
+        "  greensearch synergy --storage sqlite:///studies/default-f1-1.db "
+        "--study-name default-f1-1",
     )
     add_source_arguments(parser)
     parser.add_argument(

@@ -322,8 +322,11 @@ def _normalise(
             cols[text_column], cols[label_column], name, source, notes
         )
     if not splits or sum(len(c["label"]) for c in splits.values()) == 0:
-        raise ConfigError(f"dataset '{source}' has no rows; check the file or hub id")
-    if set(splits) == {"train"}:
+        raise ConfigError(
+            f"dataset '{source}' has no rows with a text and a label; check the file or hub id"
+        )
+    carved = set(splits) == {"train"}
+    if carved:
         splits = _carve(
             splits["train"], ("train", "validation", "test"), _SINGLE_FILE_FRACTIONS, seed
         )
@@ -332,7 +335,9 @@ def _normalise(
         splits.update(_carve(splits["train"], ("train", "validation"), (8 / 9, 1 / 9), seed))
     if "test" not in splits:
         raise ConfigError(f"dataset '{source}' has no test split; provide one")
-    return _to_dataset_dict(splits, source=source, label_column=label_column, notes=notes)
+    return _to_dataset_dict(
+        splits, source=source, label_column=label_column, notes=notes, carved=carved
+    )
 
 
 def _check_columns(names: list[str], wanted: tuple[str, str], source: str, split: str) -> None:
@@ -352,7 +357,7 @@ def _drop_missing(
     if len(keep) < len(label):
         note = (
             f"dataset '{source}' split '{split}': dropped {len(label) - len(keep)} of "
-            f"{len(label)} rows with no text or label"
+            f"{len(label)} rows with no text or label (empty or blank counts as none)"
         )
         if notes is not None:
             notes.append(note)
@@ -375,7 +380,12 @@ def _drop_missing(
 
 
 def _missing(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
+    """No value: None, NaN, or a blank string (a blank label would become a class)."""
+    return (
+        v is None
+        or (isinstance(v, float) and math.isnan(v))
+        or (isinstance(v, str) and not v.strip())
+    )
 
 
 def _plain(v: Any) -> Any:
@@ -403,7 +413,9 @@ def _to_dataset_dict(
     source: str,
     label_column: str,
     notes: list[str] | None = None,
+    carved: bool = False,
 ) -> datasets.DatasetDict:
+    """Map labels to classes and check each split; ``carved``: the splits were cut here."""
     import datasets
 
     values = {v for cols in splits.values() for v in cols["label"]}
@@ -435,6 +447,13 @@ def _to_dataset_dict(
     for split in SPLITS:
         cols = splits[split]
         present = sorted({index[v] for v in cols["label"]})
+        if carved and (not cols["label"] or len(present) < 2):
+            rows = sum(len(c["label"]) for c in splits.values())
+            raise ConfigError(
+                f"dataset '{source}' has {rows} rows: too few to split into train, "
+                f"validation and test with two classes in each (split '{split}' has "
+                f"{len(cols['label'])} rows); add rows"
+            )
         if not cols["label"]:
             raise ConfigError(
                 f"split '{split}' of dataset '{source}' is empty; add rows or "

@@ -20,13 +20,13 @@ MJ_TO_J = 1e-3
 # NVML error names that mean "this machine cannot meter GPUs" rather than "a read failed".
 _UNAVAILABLE = {
     "NVML_ERROR_LIBRARY_NOT_FOUND": "the NVIDIA driver library (libnvidia-ml) is missing; "
-    "install the NVIDIA driver or use make_meter('codecarbon')",
+    "install the NVIDIA driver or use --meter codecarbon",
     "NVML_ERROR_DRIVER_NOT_LOADED": "the NVIDIA driver is not loaded; load it (nvidia-smi "
-    "should work) or use make_meter('codecarbon')",
+    "should work) or use --meter codecarbon",
     "NVML_ERROR_NOT_SUPPORTED": "this GPU has no energy counter (needs Volta or newer); "
-    "use make_meter('codecarbon')",
+    "use --meter codecarbon",
     "NVML_ERROR_NO_PERMISSION": "NVML denied access; run with access to /dev/nvidia* "
-    "or use make_meter('codecarbon')",
+    "or use --meter codecarbon",
     "NVML_ERROR_FUNCTION_NOT_FOUND": "the driver is too old for energy counters; update the "
     "NVIDIA driver",
 }
@@ -89,8 +89,7 @@ class NvmlMeter(Meter):
                 import pynvml
             except ImportError as err:
                 raise MeterUnavailableError(
-                    "pynvml is not installed; pip install nvidia-ml-py or use "
-                    "make_meter('codecarbon')"
+                    "pynvml is not installed; pip install nvidia-ml-py or use --meter codecarbon"
                 ) from err
             nvml = pynvml
         self._nvml: Any = nvml
@@ -106,7 +105,7 @@ class NvmlMeter(Meter):
         if not indices:
             self.close()
             raise MeterUnavailableError(
-                "NVML found no NVIDIA GPU; use make_meter('codecarbon') or 'rapl' on this machine"
+                "NVML found no NVIDIA GPU; use --meter codecarbon or --meter rapl on this machine"
             )
         bad = [i for i in indices if not 0 <= i < count]
         if bad:
@@ -127,7 +126,7 @@ class NvmlMeter(Meter):
 
     def _unavailable(self, err: BaseException, doing: str) -> MeterUnavailableError:
         name = _error_name(self._nvml, err)
-        fix = _UNAVAILABLE.get(name, "check nvidia-smi works or use make_meter('codecarbon')")
+        fix = _UNAVAILABLE.get(name, "check nvidia-smi works or use --meter codecarbon")
         return MeterUnavailableError(f"NVML failed {doing} ({name}): {fix}")
 
     def _sync(self) -> None:

@@ -105,7 +105,7 @@ class RaplMeter(Meter):
         if not self._zones:
             raise MeterUnavailableError(
                 f"no RAPL package zone under {self._root} (no Intel/AMD RAPL, or a VM); "
-                "use make_meter('codecarbon')"
+                "use --meter codecarbon"
             )
         self._read()  # surfaces permission errors now, with the fix
         self._details.update({z.component.split(":")[0]: "measured: RAPL" for z in self._zones})

@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import logging
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from greensearch.config import StudyConfig
 from greensearch.exceptions import ConfigError, GreensearchError, StageFailedError
 from greensearch.knobs import Bundle, format_bundle
 from greensearch.machine import describe_machine
+from greensearch.pipeline._scratch import scratch_folder
 from greensearch.pipeline._stages import (
     STAGES,
     RunState,
@@ -153,13 +153,16 @@ def run_once(
     plan.train_seed = seed
     preload_imports()
     knobs = registry.canonical(bundle)
-    out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="greensearch-run-"))
     windows = _Windows(meter)
-    state = RunState(
-        plan=plan, output_dir=out, show_progress=show_progress, switch_window=windows.switch
-    )
     started = dt.datetime.now(dt.UTC)
     with contextlib.ExitStack() as stack:
+        # a temporary folder goes whatever way the run ends (kept only for a kept model)
+        out = (
+            Path(output_dir) if output_dir else stack.enter_context(scratch_folder(keep=keep_model))
+        )
+        state = RunState(
+            plan=plan, output_dir=out, show_progress=show_progress, switch_window=windows.switch
+        )
         for factory in plan.run_contexts:
             stack.enter_context(factory())
         machine = describe_machine()  # threads in use once the run's contexts are set
@@ -174,8 +177,6 @@ def run_once(
                 windows.abort()
                 raise StageFailedError(name, f"{type(err).__name__}: {err}") from err
             windows.end(name)
-    if not keep_model and output_dir is None:
-        shutil.rmtree(out, ignore_errors=True)
     assert state.metrics is not None and state.predictions is not None
     stages = {name: windows.totals[name].to_dict() for name in ALL_WINDOWS}
     total = StageTotals()

@@ -6,16 +6,28 @@ seconds instead of a training run. Where data is repaired (rows dropped, labels 
 it returns one note per repair.
 """
 
-from greensearch.preflight._commands import CheckedRun, preflight_read, preflight_run
+from greensearch.preflight._commands import (
+    CheckedRun,
+    idle_seconds_problem,
+    preflight_read,
+    preflight_run,
+)
 from greensearch.preflight._core import Preflight
-from greensearch.preflight._paths import file_problem, folder_problem, storage_problem
+from greensearch.preflight._paths import (
+    file_problem,
+    folder_problem,
+    storage_file,
+    storage_problem,
+)
 
 __all__ = [
     "CheckedRun",
     "Preflight",
     "file_problem",
     "folder_problem",
+    "idle_seconds_problem",
     "preflight_read",
     "preflight_run",
+    "storage_file",
     "storage_problem",
 ]

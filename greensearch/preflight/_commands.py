@@ -9,6 +9,7 @@ Nothing here creates a file, opens a storage or reads a meter.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from greensearch.preflight._core import Preflight
 from greensearch.preflight._inputs import check_dataset, check_study
 from greensearch.preflight._paths import file_problem, folder_problem, storage_problem
 
-__all__ = ["CheckedRun", "preflight_read", "preflight_run"]
+__all__ = ["CheckedRun", "idle_seconds_problem", "preflight_read", "preflight_run"]
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,7 @@ def preflight_run(
             pf.attempt(registry.resolve, bundle, study=cfg)
     _at_least(pf, "--repeats", repeats, 1)
     _fidelity(pf, fidelity)
-    if idle_seconds < 0:
-        pf.problem(f"--idle-seconds must be 0 or more, got {idle_seconds:g}")
+    pf.problem(idle_seconds_problem(idle_seconds))
     if results_path is not None:
         pf.problem(file_problem(results_path, "--results"))
     if output_dir is not None:
@@ -90,6 +90,8 @@ def preflight_read(
     csv: str | None = None,
     budget_f1: str | None = None,
     outputs: dict[str, str | None] | None = None,
+    knobs: str | None = None,
+    registry: Any = None,
 ) -> None:
     """Check a command that reads stored results (``report``, ``plot``, ``synergy``, ``check``).
 
@@ -99,6 +101,8 @@ def preflight_read(
         csv: A ``--csv`` table that must exist.
         budget_f1: A ``--budget-f1`` text to parse.
         outputs: Files the command will write, by flag (``{"-o": "report.html"}``).
+        knobs: A ``--knobs`` bundle to judge (``check``): every bad item is named.
+        registry: The knob registry for ``knobs`` (default: the built-in one).
 
     Raises:
         PreflightError: every problem found, one line each.
@@ -113,7 +117,9 @@ def preflight_read(
         pf.problem(f"a study needs both --storage and --study-name; add {missing}")
     if storage:
         pf.problem(storage_problem(storage, must_exist=True))
-    if csv and not Path(csv).expanduser().is_file():
+    if csv and Path(csv).expanduser().is_dir():
+        pf.problem(f"--csv '{csv}' is a folder; pass a CSV file such as paper_table.csv")
+    elif csv and not Path(csv).expanduser().is_file():
         pf.problem(f"CSV file {str(csv)!r} not found; pass an existing file to --csv")
     elif csv:
         pf.problem(file_problem(csv, "--csv", must_exist=True))
@@ -122,7 +128,32 @@ def preflight_read(
     for flag, path in (outputs or {}).items():
         if path:
             pf.problem(file_problem(path, flag))
+    if knobs is not None:
+        _check_knobs(pf, knobs, registry)
     pf.raise_if_any()
+
+
+def _check_knobs(pf: Preflight, knobs: str, registry: Any) -> None:
+    """Every bad item of a bundle (name, value), then how the good ones combine."""
+    from greensearch.knobs import default_registry, parse_bundle
+
+    registry = registry if registry is not None else default_registry()
+    before = len(pf.problems)
+    for item in knobs.split(","):
+        one = pf.attempt(parse_bundle, item) if item.strip() else None
+        if one:
+            pf.attempt(registry.canonical, one)
+    if len(pf.problems) == before:  # each item is good: a repeated one, a conflict
+        bundle = pf.attempt(parse_bundle, knobs)
+        if bundle is not None:
+            pf.attempt(registry.canonical, bundle)
+
+
+def idle_seconds_problem(seconds: float) -> str | None:
+    """Why ``--idle-seconds`` cannot be used (``nan`` would sample idle power forever)."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return f"--idle-seconds must be a number of seconds, 0 or more, got {seconds:g}"
+    return None
 
 
 def _at_least(pf: Preflight, flag: str, value: int, least: int) -> None:

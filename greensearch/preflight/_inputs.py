@@ -66,7 +66,7 @@ def _salvage(path: str | Path | None) -> StudyConfig | None:
 
     file = Path(path) if path is not None else DEFAULT_STUDY
     try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        raw = tomllib.loads(file.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None
     kept: dict[str, Any] = {}
@@ -98,6 +98,7 @@ def check_model_config(pf: Preflight, study: StudyConfig) -> None:
         return
     defaults = _config_fields()
     where = f"[model_config] of study '{study.source}'"
+    before = len(pf.problems)
     for key, value in study.model_config.items():
         if key not in defaults:
             close = difflib.get_close_matches(key, list(defaults), n=1)
@@ -118,6 +119,37 @@ def check_model_config(pf: Preflight, study: StudyConfig) -> None:
             f"'hidden_size' ({hidden}) in {where} must be a multiple of "
             f"'num_attention_heads' ({heads})"
         )
+    if len(pf.problems) == before:  # keys and types fit: now the values, as the model will
+        pf.problem(_value_problem(arch, where))
+
+
+def _value_problem(arch: dict[str, Any], where: str) -> str | None:
+    """Why ModernBertConfig or the model's layers refuse a value (``"bogus"`` pooling)."""
+    from transformers import ModernBertConfig
+    from transformers.activations import ACT2FN
+
+    refused: tuple[type[Exception], ...] = (ValueError, TypeError)
+    try:  # the strict-dataclass validators of recent transformers raise this
+        from huggingface_hub.errors import StrictDataclassError
+
+        refused = (*refused, StrictDataclassError)
+    except ImportError:  # pragma: no cover - older huggingface_hub
+        pass
+
+    for key in ("hidden_activation", "classifier_activation"):
+        value = arch.get(key)
+        if isinstance(value, str) and value not in ACT2FN:
+            close = difflib.get_close_matches(value, list(ACT2FN), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            return f"'{key}' in {where} must be an activation name, got {value!r}{hint}"
+    try:
+        ModernBertConfig(**arch)
+    except refused as err:
+        lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+        why = lines[-1] if lines else type(err).__name__
+        why = why.split(": ", 1)[-1] if why.startswith(("TypeError", "ValueError")) else why
+        return f"{where} is refused by ModernBertConfig: {why}"
+    return None
 
 
 def _config_fields() -> dict[str, Any]:

@@ -40,7 +40,8 @@ def folder_problem(path: str | Path, flag: str) -> str | None:
 def storage_file(url: str) -> Path | None:
     """The local file behind a SQLite or journal URL; None for a server or in-memory one."""
     if url.startswith("journal:"):
-        return Path(url.removeprefix("journal:"))
+        path = url.removeprefix("journal:")
+        return Path(path) if path.strip() else None
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///").split("?", 1)[0]
         return Path(path) if path and path != ":memory:" else None
@@ -48,7 +49,12 @@ def storage_file(url: str) -> Path | None:
 
 
 def storage_problem(url: str, *, must_exist: bool = False) -> str | None:
-    """Why an Optuna storage URL cannot be used; connects to nothing, creates nothing."""
+    """Why an Optuna storage URL cannot be used; connects to nothing, creates nothing.
+
+    Args:
+        url: The ``--storage`` value.
+        must_exist: A command that only reads: the file must already hold a study.
+    """
     if not url.startswith("journal:") and "://" not in url:
         return (
             f"bad --storage {url!r}; use sqlite:///FILE.db, postgresql://..., "
@@ -62,6 +68,14 @@ def storage_problem(url: str, *, must_exist: bool = False) -> str | None:
         )
     if scheme == "sqlite" and not url.startswith("sqlite:///"):
         return f"bad --storage {url!r}; a SQLite URL has three slashes: sqlite:///FILE.db"
+    if scheme in ("journal", "sqlite") and storage_file(url) is None:
+        if url.removeprefix("sqlite:///").split("?", 1)[0] == ":memory:":
+            return (
+                f"--storage {url!r} keeps the study in memory: it is lost at exit and "
+                "cannot be resumed or reported; use sqlite:///FILE.db"
+            )
+        example = "journal:FILE" if scheme == "journal" else "sqlite:///FILE.db"
+        return f"--storage {url!r} names no file; use {example}"
     file = storage_file(url)
     if file is None:
         return None
@@ -71,7 +85,45 @@ def storage_problem(url: str, *, must_exist: bool = False) -> str | None:
             f"storage file '{file}' not found; pass the --storage URL that "
             "`greensearch optimize` used"
         )
-    return problem
+    if problem or not file.exists():
+        return problem
+    return _foreign_file(file, journal=scheme == "journal", must_exist=must_exist)
+
+
+#: The first bytes of every SQLite database file.
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _foreign_file(file: Path, *, journal: bool, must_exist: bool) -> str | None:
+    """Why an existing file is not a storage of that kind (never written to find out)."""
+    kind = "an Optuna journal" if journal else "a SQLite database"
+    try:
+        with file.expanduser().open("rb") as f:
+            head = f.readline(1 << 20) if journal else f.read(len(_SQLITE_HEADER))
+    except OSError as err:
+        return f"--storage file '{file}' cannot be read: {err.strerror}"
+    if not head:
+        if must_exist:
+            return (
+                f"storage file '{file}' is empty, so it holds no study; pass the --storage "
+                "URL that `greensearch optimize` used"
+            )
+        return None
+    if journal:
+        import json
+
+        try:
+            ok = isinstance(json.loads(head), dict) and b'"op_code"' in head
+        except (ValueError, UnicodeDecodeError):
+            ok = False
+    else:
+        ok = head.startswith(_SQLITE_HEADER)
+    if ok:
+        return None
+    return (
+        f"--storage file '{file}' is not {kind}; it is left untouched. Give a new file "
+        "name or the storage `greensearch optimize` made"
+    )
 
 
 def _creatable(folder: Path, flag: str, path: str | Path) -> str | None:

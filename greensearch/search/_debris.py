@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from greensearch.preflight._paths import storage_file
+from greensearch.preflight import storage_file
 
 __all__ = ["StudyFootprint"]
 
@@ -49,7 +49,12 @@ class StudyFootprint:
         self.study_existed = self.study_name in optuna.get_all_study_names(storage)
 
     def remove_if_empty(self) -> None:
-        """Remove what this call created, if its study holds no completed trial."""
+        """Remove what this call created, if its study holds no completed trial.
+
+        Nothing goes while another process works in the study (a trial still running) or
+        the storage holds another study: a second starter on the same fresh file must
+        not lose the database under the first.
+        """
         import optuna
 
         study = None
@@ -61,13 +66,18 @@ class StudyFootprint:
             except KeyError:
                 study = None
         if study is not None:
-            complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-            if complete:
+            busy = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING)
+            if study.get_trials(deepcopy=False, states=busy):
                 return
-        if self.new_paths:
+        others = self.storage is not None and set(optuna.get_all_study_names(self.storage)) - {
+            self.study_name
+        }
+        if self.new_paths and not others:
             if self.storage is not None:
                 self._release()
             for path in self.new_paths:  # the file first, then the folders made for it
+                if path.is_file() and self.storage is None and path.stat().st_size:
+                    continue  # never opened here: a database another process is making
                 with contextlib.suppress(OSError):
                     path.unlink() if path.is_file() else path.rmdir()
                 for extra in (path.with_name(path.name + s) for s in ("-journal", "-wal", "-shm")):

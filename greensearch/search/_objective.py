@@ -101,6 +101,13 @@ class TrialRunner:
     _warm: bool = False
 
     def __call__(self, trial: Trial) -> tuple[float, float]:
+        try:
+            return self._measure(trial)
+        except KeyboardInterrupt:  # Optuna marks it failed; the next start retries it
+            mark(trial, TrialAttr.INTERRUPTED, True)
+            raise
+
+    def _measure(self, trial: Trial) -> tuple[float, float]:
         import optuna
 
         mark(trial, TrialAttr.STARTED, trial.number)  # first: see search._liveness

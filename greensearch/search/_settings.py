@@ -21,6 +21,7 @@ from greensearch._budget import parse_f1_budget
 from greensearch.config import StudyConfig, load_study, study_from_dict
 from greensearch.exceptions import ConfigError, PreflightError
 from greensearch.knobs import KnobRegistry, default_registry
+from greensearch.preflight import idle_seconds_problem
 
 __all__ = ["METERS", "SAMPLERS", "SearchSettings", "load_registry"]
 
@@ -145,8 +146,9 @@ class SearchSettings:
             problems.append(f"unknown meter '{self.meter}'; use one of {', '.join(METERS)}")
         if not 0.5 <= self.confidence < 1:
             problems.append(f"--confidence must be in [0.5, 1), got {self.confidence:g}")
-        if self.idle_seconds < 0:
-            problems.append(f"--idle-seconds must be 0 or more, got {self.idle_seconds:g}")
+        idle = idle_seconds_problem(self.idle_seconds)
+        if idle:
+            problems.append(idle)
         top = _SEED_MAX - max(self.n_workers - 1, 0)  # worker i seeds its sampler seed + i
         if not 0 <= self.seed <= top:
             problems.append(f"--seed must be in 0..{top} (the sampler's range), got {self.seed}")

@@ -121,6 +121,11 @@ def build_space(
             choices[knob.name] = tuple(values)
         elif rejected:
             skipped[knob.name] = "no search value runs on this study: " + "; ".join(rejected)
+    if not choices and include is not None and set(include) <= set(exclude or ()):
+        raise ConfigError(
+            f"--exclude removes every knob --include names ({', '.join(include)}); "
+            "drop one of the two"
+        )
     if not choices:
         raise ConfigError("no knob is available to search on this machine; see `greensearch knobs`")
     return SearchSpace(registry=registry, choices=choices, skipped=skipped)

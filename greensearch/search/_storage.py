@@ -6,10 +6,12 @@ next worker marks failed and retries instead of one stuck in RUNNING forever.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +68,11 @@ def open_storage(url: str) -> Any:
     import optuna
     import sqlalchemy.exc
 
+    from greensearch.preflight import storage_problem
+
+    problem = storage_problem(url)  # a file that is not ours is refused before it is written
+    if problem:
+        raise ConfigError(problem)
     retry = retry_callback()
     if url.startswith("journal:"):
         from optuna.storages.journal import JournalFileBackend
@@ -73,39 +80,73 @@ def open_storage(url: str) -> Any:
         path = url.removeprefix("journal:")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         return optuna.storages.JournalStorage(JournalFileBackend(path))
-    if "://" not in url:
-        raise ConfigError(
-            f"bad --storage {url!r}; use sqlite:///FILE.db, postgresql://..., "
-            "mysql://... or journal:FILE"
-        )
+    file = None
     if url.startswith("sqlite:///"):  # SQLite makes the file, not its folder
-        path = url.removeprefix("sqlite:///").split("?", 1)[0]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        file = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+        file.parent.mkdir(parents=True, exist_ok=True)
     for attempt in range(_ATTEMPTS):
         try:
-            with warnings.catch_warnings():
+            with _creating(file), warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return optuna.storages.RDBStorage(
                     url,
                     heartbeat_interval=HEARTBEAT_S,
                     grace_period=GRACE_S,
                     heartbeat_stale_trial_callback=retry,
-                    engine_kwargs={"connect_args": {"timeout": 60}}
-                    if url.startswith("sqlite")
-                    else None,
+                    engine_kwargs={"connect_args": {"timeout": 60}} if file else None,
                 )
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
-            # Workers starting together on an empty database race to create its tables;
-            # the loser finds them made on the next attempt.
-            if attempt == _ATTEMPTS - 1:
-                raise
+        except (
+            sqlalchemy.exc.IntegrityError,
+            sqlalchemy.exc.ProgrammingError,
+            sqlalchemy.exc.OperationalError,
+            optuna.exceptions.StorageInternalError,
+        ) as err:
+            # Workers starting together on an empty server database race to create its
+            # tables ("already exists", a duplicate key); the loser finds them made on the
+            # next attempt. Anything else (a refused connection) is the user's to fix.
+            if attempt == _ATTEMPTS - 1 or not _is_creation_race(err):
+                raise ConfigError(f"cannot open storage {url!r}: {_first_line(err)}") from err
             time.sleep(0.5 * (attempt + 1))
         except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            first = _first_line(err)
             hint = " (pip install 'psycopg[binary]')" if "DB access module" in first else ""
             raise ConfigError(f"cannot open storage {url!r}: {first}{hint}") from err
     raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def _creating(file: Path | None) -> Iterator[None]:
+    """Hold an exclusive lock on a SQLite file while Optuna creates or checks its tables.
+
+    Two processes starting together on a fresh file would both see no table and both
+    create them. ``flock`` is separate from SQLite's own (``fcntl``) locks, so it
+    serialises only this start-up, never the trials.
+    """
+    if file is None or os.name != "posix":
+        yield
+        return
+    import fcntl
+
+    fd = os.open(file, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+_RACE = ("already exists", "duplicate", "unique constraint", "database is locked")
+
+
+def _is_creation_race(err: BaseException) -> bool:
+    """Whether ``err`` (or its cause) is another starter having created the tables first."""
+    text = f"{err} {err.__cause__ or ''}".lower()
+    return any(word in text for word in _RACE)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def retried_trial_numbers(trials: Iterable[FrozenTrial]) -> set[int]:

@@ -37,6 +37,7 @@ from greensearch.machine import Machine, describe_machine
 from greensearch.record import TrialRecord, queued_attrs, records
 from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, stored_settings
 from greensearch.search._debris import StudyFootprint
+from greensearch.search._interrupted import retry_interrupted
 from greensearch.search._liveness import fail_dead_trials
 from greensearch.search._machines import (
     check_machine,
@@ -148,6 +149,8 @@ def optimize(
             ostudy.set_metric_names(list(OBJECTIVE_NAMES))
         the_meter = _open_meter(s.meter, s.idle_seconds) if owned_meter else meter
         runner = _runner(s, space, registry, meter=the_meter, run_fn=run_fn, machine=here)
+        if retry_interrupted(ostudy):
+            logger.warning("retrying the trial stopped by Ctrl-C last time")
         _seed(ostudy, space, fidelity)
         workers = _spawn_workers(
             s.n_workers - 1, s.replace(study_name=name, storage=url), threads=threads

@@ -121,10 +121,23 @@ def test_missing_column_subprocess_no_traceback(tmp_path: Path) -> None:
     assert proc.stdout == ""
     assert proc.stderr.splitlines() == [
         f"greensearch: error: {bad}: missing column(s) delta_f1_pct; expected the paper's "
-        "Table I format (see tests/analysis/data/table1.csv)"
+        "Table I format (`greensearch plot --help` lists its columns)"
     ]
 
 
 def test_nothing_to_do_is_a_config_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(capsys, "plot", "--csv", str(TABLE1))
     assert code == 2 and "nothing to do" in err
+
+
+def test_png_without_chromium_exits_2_and_leaves_no_html(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from greensearch.analysis import _plots
+
+    monkeypatch.setattr(_plots, "find_chromium", lambda: None)
+    html, png = tmp_path / "f.html", tmp_path / "f.png"
+    code, _, err = _run(capsys, "plot", "--csv", str(TABLE1), "-o", str(html), "--png", str(png))
+    assert code == 2
+    assert err.startswith("greensearch: error: ") and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []

@@ -158,7 +158,8 @@ def test_repairs_are_one_note_each_with_counts(tmp_path):
     check_dataset(pf, StudyConfig(dataset=str(path)))
     assert pf.problems == []
     assert pf.notes == [
-        f"dataset '{path}' split 'train': dropped 2 of 42 rows with no text or label",
+        f"dataset '{path}' split 'train': dropped 2 of 42 rows with no text or label "
+        "(empty or blank counts as none)",
         f"dataset '{path}': labels mapped to classes 'no'->0, 'yes'->1 (40 rows)",
     ]
 
@@ -179,7 +180,9 @@ def test_paths_are_judged_without_creating_anything(tmp_path):
 
 
 def test_read_preflight_passes_good_input(tmp_path):
-    (tmp_path / "s.db").write_text("")
+    import optuna
+
+    optuna.create_study(study_name="s", storage=f"sqlite:///{tmp_path / 's.db'}")
     preflight_read(
         storage=f"sqlite:///{tmp_path / 's.db'}",
         study_name="s",
@@ -281,3 +284,58 @@ def test_a_dataset_is_loaded_once_per_process_until_its_file_changes(tmp_path, m
     _jsonl(path, _rows(42))
     check_dataset(Preflight(), study)
     assert len(loads) == 2
+
+
+def test_blank_labels_and_texts_are_dropped_with_a_note(tmp_path):
+    from greensearch.config import StudyConfig
+
+    rows = _rows(40) + [
+        {"func_before": "int z;", "vul": ""},
+        {"func_before": "   ", "vul": 1},
+        {"func_before": "", "vul": 0},
+    ]
+    rows = [{**r, "vul": str(r["vul"]) if r["vul"] != "" else ""} for r in rows]
+    path = _jsonl(tmp_path / "b.jsonl", rows)
+    pf = Preflight()
+    check_dataset(pf, StudyConfig(dataset=str(path)))
+    assert pf.problems == []
+    assert pf.notes[0] == (
+        f"dataset '{path}' split 'train': dropped 3 of 43 rows with no text or label "
+        "(empty or blank counts as none)"
+    )
+    assert "'0'->0, '1'->1 (40 rows)" in pf.notes[1]  # no '' class
+    blank = _jsonl(tmp_path / "blank.jsonl", [{"func_before": " ", "vul": i % 2} for i in range(9)])
+    pf = Preflight()
+    check_dataset(pf, StudyConfig(dataset=str(blank)))
+    assert pf.problems == [
+        f"dataset '{blank}' has no rows with a text and a label; check the file or hub id"
+    ]
+
+
+def test_a_study_file_with_a_byte_order_mark_is_read(tmp_path):
+    from greensearch.config import load_study
+
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b'\xef\xbb\xbfname = "bom"\nepochs = 2\n')
+    study = load_study(path)
+    assert (study.name, study.epochs) == ("bom", 2)
+
+
+def test_model_config_values_are_checked_as_the_model_will(tmp_path):
+    from greensearch.config import StudyConfig
+    from greensearch.preflight._inputs import check_model_config
+
+    def problems(**config: object) -> list[str]:
+        pf = Preflight()
+        check_model_config(pf, StudyConfig(model_config=config, source="s.toml"))
+        return pf.problems
+
+    assert problems(classifier_pooling="mean") == []
+    assert problems(classifier_pooling="bogus") == [
+        "[model_config] of study 's.toml' is refused by ModernBertConfig: Field "
+        "'classifier_pooling' expected one of ('cls', 'mean'), got bogus"
+    ]
+    assert problems(hidden_activation="gelux") == [
+        "'hidden_activation' in [model_config] of study 's.toml' must be an activation "
+        "name, got 'gelux'; did you mean 'gelu'?"
+    ]

@@ -125,3 +125,29 @@ def test_resume_after_editing_the_study_file_is_refused_with_the_keys_that_chang
     assert "the study file's settings changed: epochs 1 -> 2, max_length 192 -> 128;" in str(
         err.value
     )
+
+
+@pytest.mark.parametrize("stopped", ["trim", "ckpt"])
+def test_a_ctrl_c_trial_is_retried_and_n_trials_is_met(tmp_path, stopped):
+    # SQLite, as the CLI uses: a completed baseline keeps the study when Ctrl-C stops
+    # the search (InMemoryStorage would not outlive the process anyway).
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    first = ReplayRunner(landscape(), fail={stopped: KeyboardInterrupt()})
+    with pytest.raises(KeyboardInterrupt):
+        _search(storage, first, n_trials=8, guide=False)
+    seeds = ["", "prune=2", "trim", "compile", "ckpt", "lossy"]
+    assert [key for key, _, _ in first.calls] == seeds[: seeds.index(stopped) + 1]
+    again = ReplayRunner(landscape())
+    result = _search(storage, again, n_trials=8, guide=False)
+    search = [key for key, fidelity, _ in again.calls if fidelity == 0.5]
+    # the seeds left (the stopped one's retry among them) before the sampler's trials
+    rest = seeds[seeds.index(stopped) :]
+    assert sorted(search[: len(rest)]) == sorted(rest)
+    trials = optuna.load_study(study_name="s", storage=storage).get_trials()
+    ended = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    searched = [t for t in trials if t.user_attrs.get("phase") != "final" and t.state in ended]
+    assert len(searched) == 8  # the interrupted trial did not use up one of --n-trials
+    assert result.n_trials == 8
+    stopped_trials = [t for t in trials if t.user_attrs.get("interrupted")]
+    assert [t.user_attrs["knobs"] for t in stopped_trials] == [stopped]
+    assert sum(t.user_attrs.get("knobs") == stopped for t in trials) == 2
