@@ -168,6 +168,22 @@ def add_parser(sub: Any) -> None:
         help="resume a study even though its budget, fidelity, study file, knob space or "
         "meter differ (recorded in the study); without it such a resume is refused",
     )
+    p.add_argument(
+        "--script",
+        metavar="FILE",
+        help="search around your own Python script instead of the staged pipeline: it runs "
+        "once per run with its knobs in $GREENSEARCH_BUNDLE and reports with "
+        "greensearch.report_run; it declares the knobs it honours in a "
+        "'# greensearch: knobs=a,b' line (see README)",
+    )
+    p.add_argument(
+        "--script-timeout",
+        type=float,
+        default=3600.0,
+        metavar="S",
+        help="seconds one run of --script may take before it is killed and its trial "
+        "failed (default 3600)",
+    )
     p.add_argument("--search-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(handler=handle)
@@ -198,6 +214,10 @@ def handle(args: argparse.Namespace) -> int:
         "confidence": args.confidence,
     }
     include, exclude = _split(args.include), _split(args.exclude)
+    if args.script is not None:  # the search space is what the script declares
+        from greensearch.integrations import script_include
+
+        include = list(script_include(args.script, include, default_registry()))
     preflight_search(  # every problem of the command line at once, before any settings exist
         args.study,
         budget_f1=args.budget_f1,
@@ -222,7 +242,14 @@ def handle(args: argparse.Namespace) -> int:
     )
     bar = _Progress(enabled=not (args.quiet or args.json))
     try:
-        result = optimize(settings, progress=bar.update)
+        if args.script is not None:
+            from greensearch.integrations import script_search
+
+            result = script_search(
+                settings, args.script, timeout_s=args.script_timeout, progress=bar.update
+            )
+        else:
+            result = optimize(settings, progress=bar.update)
     finally:
         bar.close()
     if args.json:

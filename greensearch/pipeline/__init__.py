@@ -1,7 +1,15 @@
 """The staged fine-tuning pipeline: data → tokenize → load → train → save → eval."""
 
 from greensearch.pipeline._metrics import DEGENERATE_SHARE, Metrics, compute_metrics
-from greensearch.pipeline._runner import ALL_WINDOWS, run_once, run_variant
+from greensearch.pipeline._runner import (
+    ALL_WINDOWS,
+    MeteredRun,
+    repeat_runs,
+    repeat_seed,
+    run_once,
+    run_stages,
+    run_variant,
+)
 from greensearch.pipeline._stages import STAGES
 from greensearch.pipeline._summary import describe, summarize
 
@@ -9,10 +17,14 @@ __all__ = [
     "ALL_WINDOWS",
     "DEGENERATE_SHARE",
     "STAGES",
+    "MeteredRun",
     "Metrics",
     "compute_metrics",
     "describe",
+    "repeat_runs",
+    "repeat_seed",
     "run_once",
+    "run_stages",
     "run_variant",
     "summarize",
 ]
