@@ -1,0 +1,451 @@
+"""Search around a user's own ``transformers.Trainer`` set-up.
+
+The user hands over what a Trainer script already has (``model_init``, a
+``TrainingArguments``, the datasets, the tokenizer); each run rebuilds the model with
+``model_init``, copies the arguments with the knobs' changes, and runs data, tokenize,
+load, train (with validation windows) and eval under their own energy windows. Knobs
+land where they belong: ``TrainingArguments`` fields, the model ``model_init`` returns
+(greensearch's model surgery), the datasets (through the tokenizer). A knob that cannot
+apply to what was handed over is left out of the search with its reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from greensearch.config import StudyConfig
+from greensearch.exceptions import ConfigError
+from greensearch.knobs import Bundle, KnobRegistry, default_registry
+from greensearch.pipeline import repeat_runs, run_stages
+
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
+
+    from greensearch.energy import Meter
+    from greensearch.pipeline._stages import RunState
+    from greensearch.search import SearchResult, SearchSettings
+
+__all__ = ["KnobFit", "TrainerRunner", "TrainerTask", "fit_knobs", "search"]
+
+logger = logging.getLogger(__name__)
+
+#: Knobs that change the data through the tokenizer: they need a text column.
+_TEXT_KNOBS = ("seq_len", "dedup", "fast_tokenizer", "dynamic_padding", "group_by_length")
+#: Knobs that operate on the encoder's layer list.
+_LAYER_KNOBS = ("layer_prune", "freeze", "lora")
+#: Knobs that never apply around a user's Trainer, and why.
+_NEVER = {
+    "quantization": "model_init builds the model: nf4 quantizes while loading a checkpoint, "
+    "and int8 is an eval engine of the staged pipeline's saved model",
+    "inference_engine": "your Trainer predicts the test split; the other engines start from "
+    "the staged pipeline's saved model",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TrainerTask:
+    """What a Trainer script hands to :func:`search`.
+
+    Attributes:
+        model_init: Returns a fresh sequence classifier (called once per run, seeded).
+        args: The ``TrainingArguments`` of the baseline.
+        train_dataset: Training split (``datasets.Dataset``).
+        eval_dataset: Validation split, or ``None`` (no validation, no early stopping).
+        test_dataset: The split every run is scored on, example by example.
+        tokenizer: Tokenizes ``text_column``; ``None`` when the datasets are tokenized.
+        text_column: Column of raw text (absent: the datasets are already tokenized).
+        label_column: Column of integer class labels.
+        max_length: Token budget per example of the baseline.
+    """
+
+    model_init: Callable[[], Any]
+    args: Any
+    train_dataset: Any
+    eval_dataset: Any
+    test_dataset: Any
+    tokenizer: Any
+    text_column: str = "text"
+    label_column: str = "label"
+    max_length: int = 512
+
+    @property
+    def has_text(self) -> bool:
+        """The datasets hold raw text greensearch tokenizes (else token ids)."""
+        return self.text_column in self.train_dataset.column_names
+
+    def check(self) -> None:
+        """Refuse what cannot run, before any energy is spent.
+
+        Raises:
+            ConfigError: a missing split, a missing column, no tokenizer for raw text,
+                ``args`` not a ``TrainingArguments``, ``model_init`` not callable.
+        """
+        from transformers import TrainingArguments
+
+        if not callable(self.model_init):
+            raise ConfigError("model_init must be a function returning a fresh model")
+        if not isinstance(self.args, TrainingArguments):
+            raise ConfigError(f"args must be a TrainingArguments, got {type(self.args).__name__}")
+        splits = {"train_dataset": self.train_dataset, "test_dataset": self.test_dataset}
+        if self.eval_dataset is not None:
+            splits["eval_dataset"] = self.eval_dataset
+        for name, split in splits.items():
+            if split is None:
+                raise ConfigError(
+                    f"{name} is missing; every run is scored example by example on a "
+                    "test_dataset the search never trains on"
+                )
+            columns = getattr(split, "column_names", None)
+            if columns is None:
+                raise ConfigError(f"{name} must be a datasets.Dataset, got {type(split).__name__}")
+            if self.label_column not in columns:
+                raise ConfigError(
+                    f"{name} has no label column '{self.label_column}' (it has "
+                    f"{', '.join(columns)}); pass label_column="
+                )
+            text = self.text_column in columns
+            if text != self.has_text:
+                raise ConfigError(f"{name} and train_dataset differ in '{self.text_column}'")
+            if not text and "input_ids" not in columns:
+                raise ConfigError(
+                    f"{name} has neither a text column '{self.text_column}' nor input_ids; "
+                    "pass text_column="
+                )
+        if self.has_text and self.tokenizer is None:
+            raise ConfigError(
+                f"the datasets hold raw text ('{self.text_column}'): pass tokenizer= to tokenize it"
+            )
+        if self.max_length < 1:
+            raise ConfigError(f"max_length must be at least 1, got {self.max_length}")
+
+
+@dataclass(frozen=True, slots=True)
+class KnobFit:
+    """The knobs that apply to a :class:`TrainerTask`.
+
+    Attributes:
+        registry: The applicable knobs (what the search samples from).
+        left_out: Knob name -> why it cannot apply here.
+    """
+
+    registry: KnobRegistry
+    left_out: dict[str, str]
+
+
+def fit_knobs(task: TrainerTask, model: Any, registry: KnobRegistry | None = None) -> KnobFit:
+    """Keep the knobs of ``registry`` that can apply to ``task`` and its ``model``."""
+    registry = registry if registry is not None else default_registry()
+    left_out = {name: why for name, why in _NEVER.items() if name in registry}
+    if not task.has_text:
+        for name in _TEXT_KNOBS:
+            left_out[name] = (
+                f"the datasets are already tokenized (no '{task.text_column}' column); "
+                "hand over raw text and a tokenizer to search it"
+            )
+    if task.eval_dataset is None:
+        left_out["early_stopping"] = "no eval_dataset to stop on"
+    try:
+        from greensearch.knobs._model_surgery import encoder_layers
+
+        encoder_layers(model)
+    except (ValueError, AttributeError) as err:
+        for name in _LAYER_KNOBS:
+            left_out[name] = f"no encoder layer list in {type(model).__name__}: {err}"
+    if not hasattr(model, "set_attn_implementation"):
+        left_out["attention"] = f"{type(model).__name__} cannot switch its attention kernel"
+    fit = KnobRegistry()
+    for knob in registry:
+        if knob.name not in left_out:
+            fit.register(knob)
+    return KnobFit(registry=fit, left_out={k: left_out[k] for k in sorted(left_out)})
+
+
+@dataclass(frozen=True, slots=True)
+class TrainerRunner:
+    """Callable like :func:`greensearch.pipeline.run_variant`, training a user's set-up.
+
+    Attributes:
+        task: What the user handed over.
+        show_progress: Show the Trainer's progress bar on stderr.
+    """
+
+    task: TrainerTask
+    show_progress: bool = False
+
+    def __call__(
+        self,
+        study: StudyConfig,
+        bundle: Bundle,
+        *,
+        repeats: int = 1,
+        meter: Any,
+        fidelity: float = 1.0,
+        results_path: str | Path | None = None,
+        variant: str | None = None,
+        registry: KnobRegistry | None = None,
+        first_repeat: int = 0,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """Train ``repeats`` times with ``bundle``; the summary of the run records."""
+        reg = registry if registry is not None else default_registry()
+
+        def one(_: int, seed: int) -> dict[str, Any]:
+            return self.run_once(study, bundle, reg, meter=meter, fidelity=fidelity, seed=seed)
+
+        return repeat_runs(
+            one,
+            seed=study.seed,
+            repeats=repeats,
+            first_repeat=first_repeat,
+            variant=variant,
+            results_path=results_path,
+        )
+
+    def run_once(
+        self,
+        study: StudyConfig,
+        bundle: Bundle,
+        registry: KnobRegistry,
+        *,
+        meter: Any,
+        fidelity: float,
+        seed: int,
+    ) -> dict[str, Any]:
+        """One metered run; its record, shaped like the staged pipeline's.
+
+        Raises:
+            StageFailedError: a stage crashed; ``.stage`` names it.
+        """
+        from greensearch.pipeline._stages import RunState, stage_eval
+
+        plan = registry.plan(study, bundle)
+        plan.max_steps_fraction = fidelity
+        plan.train_seed = seed
+        out = Path(tempfile.mkdtemp(prefix="greensearch-hf-"))
+        state = RunState(plan=plan, output_dir=out, show_progress=self.show_progress)
+        stages: list[tuple[str, Callable[[], None]]] = [
+            ("data", lambda: self._data(state)),
+            ("tokenize", lambda: self._tokenize(state)),
+            ("load", lambda: self._load(state, "attention" in bundle)),
+            ("train", lambda: self._train(state)),
+            ("eval", lambda: stage_eval(state)),
+        ]
+        try:
+            metered = run_stages(
+                meter,
+                stages,
+                contexts=plan.run_contexts,
+                on_windows=lambda w: setattr(state, "switch_window", w.switch),
+            )
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+        assert state.metrics is not None and state.predictions is not None
+        return {
+            "study": study.name,
+            "study_file": study.source,
+            "knobs": registry.canonical(bundle),
+            "notes": plan.notes,
+            **metered.record_fields(),
+            "seed": plan.seed,
+            "split_seed": study.seed,
+            "metrics": state.metrics.to_dict(),
+            "predictions": state.predictions.to_record(),
+            "fidelity": fidelity,
+            "train_steps": state.train_steps,
+            "planned_steps": state.planned_steps,
+            "step_clock": state.extra.get("step_clock"),
+            "train_loss": state.extra.get("train_loss"),
+            "model_dir": None,
+        }
+
+    def _data(self, state: RunState) -> None:
+        from datasets import DatasetDict
+
+        t = self.task
+        parts = {"train": t.train_dataset, "test": t.test_dataset}
+        if t.eval_dataset is not None:
+            parts["validation"] = t.eval_dataset
+        splits = DatasetDict({name: _standard(split, t) for name, split in parts.items()})
+        for hook in state.plan.data_hooks:
+            splits = hook(splits)
+        if len(splits["train"]) == 0:
+            raise ConfigError("the data knobs left no training example; relax them")
+        state.splits = splits
+
+    def _tokenize(self, state: RunState) -> None:
+        from greensearch.pipeline._stages import _library_bars, _tokenize
+
+        plan, tokenizer = state.plan, self.task.tokenizer
+        state.tokenizer = tokenizer
+        if not self.task.has_text:
+            state.tokenized = state.splits
+            return
+        pad = "max_length" if plan.padding == "max_length" else False
+        max_length = plan.study.max_length
+
+        def encode(batch: dict[str, Any]) -> Any:
+            return tokenizer(batch["text"], truncation=True, max_length=max_length, padding=pad)
+
+        with _library_bars(state.show_progress):
+            state.tokenized = _tokenize(state, encode)
+
+    def _load(self, state: RunState, set_attention: bool) -> None:
+        from transformers import set_seed
+
+        set_seed(state.plan.seed)
+        model = self.task.model_init()
+        if set_attention:
+            model.set_attn_implementation(state.plan.model_kwargs["attn_implementation"])
+        for hook in state.plan.model_hooks:
+            model = hook(model, state.plan)
+        state.model = model
+
+    def _train(self, state: RunState) -> None:
+        from greensearch.pipeline._stages import train_with_args
+
+        plan, user = state.plan, self.task.args
+        args = {
+            "output_dir": str(state.output_dir / "trainer"),
+            "per_device_train_batch_size": plan.study.batch_size,
+            "num_train_epochs": user.num_train_epochs,
+            "max_steps": user.max_steps,
+            "seed": plan.seed,
+            "data_seed": plan.seed,
+            "report_to": "none",
+            "disable_tqdm": not state.show_progress,
+            "push_to_hub": False,
+        }
+
+        def copy(**changes: Any) -> Any:
+            return dataclasses.replace(user, **changes)
+
+        train_with_args(state, args, copy)
+
+
+def _standard(split: Any, task: TrainerTask) -> Any:
+    """``split`` with the column names the knobs and the eval stage read."""
+    renames = {task.label_column: "label"}
+    if task.has_text:
+        renames[task.text_column] = "text"
+    return split.rename_columns({k: v for k, v in renames.items() if k != v})
+
+
+def study_of(task: TrainerTask, *, name: str, model_config_dir: Path) -> StudyConfig:
+    """The study a Trainer task stands for: the limits the knobs are checked against."""
+    args = task.args
+    return StudyConfig(
+        name=name,
+        model=str(model_config_dir),
+        dataset="<datasets handed to greensearch.hf.search>",
+        text_column=task.text_column,
+        label_column=task.label_column,
+        max_length=task.max_length,
+        epochs=float(args.num_train_epochs),
+        batch_size=int(args.per_device_train_batch_size),
+        eval_batch_size=int(args.per_device_eval_batch_size),
+        learning_rate=float(args.learning_rate),
+        weight_decay=float(args.weight_decay),
+        warmup_ratio=0.0,
+        seed=int(args.seed),
+        # tokenized datasets: no tokenizer to check ("embedded:" names none to load)
+        tokenizer="" if task.tokenizer is not None else "embedded:none",
+        source=f"hf:{name}",
+    )
+
+
+def search(
+    *,
+    model_init: Callable[[], Any],
+    args: Any,
+    train_dataset: Any,
+    test_dataset: Any,
+    eval_dataset: Any = None,
+    tokenizer: Any = None,
+    text_column: str = "text",
+    label_column: str = "label",
+    max_length: int = 512,
+    budget_f1: float = -1.0,
+    name: str = "trainer",
+    settings: SearchSettings | None = None,
+    meter: Meter | None = None,
+    storage: BaseStorage | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    **setting_changes: Any,
+) -> SearchResult:
+    """Search the energy knobs of a user's Trainer set-up within an F1 budget.
+
+    Storage, resume, seeds, statistics, finals and the result are those of
+    ``greensearch optimize`` (the same search runs); the study is stored under
+    ``name`` (default ``sqlite:///studies/<name>-f1-<budget>.db``).
+
+    Args:
+        model_init: Returns a fresh sequence classifier; called once per run after seeding.
+        args: Your ``TrainingArguments`` (the baseline); knobs change copies of it.
+        train_dataset: Training split.
+        test_dataset: The held-out split every run is scored on.
+        eval_dataset: Validation split (optional; early stopping needs it).
+        tokenizer: Tokenizer for ``text_column`` (``None`` for tokenized datasets).
+        text_column: Column of raw text.
+        label_column: Column of integer labels.
+        max_length: Token budget per example of the baseline (``seq_len`` trims it).
+        budget_f1: Accepted F1 change in percent: ``-1`` loses at most 1 %.
+        name: The study's name (storage and results).
+        settings: Search settings (``budget_f1`` and ``setting_changes`` apply on top).
+        meter: A meter object instead of opening ``settings.meter``.
+        storage: An Optuna storage object instead of ``settings.storage``.
+        progress: Called as ``progress(phase, done, total)`` after each trial.
+        **setting_changes: Any :class:`~greensearch.search.SearchSettings` field
+            (``n_trials``, ``fidelity``, ``repeats``, ``storage``, ``include``...).
+
+    Returns:
+        The typed search result (oracle, finalists, Pareto front).
+
+    Raises:
+        ConfigError: bad input (a missing split or column, no tokenizer for text, a
+            model_init that fails, a bad setting), before any energy is spent.
+    """
+    from greensearch.integrations._common import search_with_runner
+    from greensearch.search import SearchSettings
+
+    task = TrainerTask(
+        model_init=model_init,
+        args=args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        test_dataset=test_dataset,
+        tokenizer=tokenizer,
+        text_column=text_column,
+        label_column=label_column,
+        max_length=max_length,
+    )
+    task.check()
+    try:
+        probe = model_init()  # not metered: the layer count and what the knobs can reach
+    except Exception as err:  # noqa: BLE001 - any failure of the user's code is bad input
+        raise ConfigError(f"model_init() failed: {type(err).__name__}: {err}") from err
+    config_dir = Path(args.output_dir) / "greensearch-model-config"
+    probe.config.save_pretrained(str(config_dir))  # what the knobs' checks read
+    if tokenizer is not None:
+        tokenizer.save_pretrained(str(config_dir))
+    base = settings if settings is not None else SearchSettings()
+    fit = fit_knobs(task, probe, registry=None)
+    del probe
+    for knob, why in fit.left_out.items():
+        logger.warning("left out of the search: %s (%s)", knob, why)
+    study = study_of(task, name=name, model_config_dir=config_dir)
+    chosen = base.replace(study=study, budget_f1_pct=budget_f1, **setting_changes)
+    return search_with_runner(
+        chosen,
+        TrainerRunner(task),
+        registry=fit.registry,
+        meter=meter,
+        storage=storage,
+        progress=progress,
+    )
