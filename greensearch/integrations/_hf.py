@@ -93,6 +93,12 @@ class TrainerTask:
             raise ConfigError("model_init must be a function returning a fresh model")
         if not isinstance(self.args, TrainingArguments):
             raise ConfigError(f"args must be a TrainingArguments, got {type(self.args).__name__}")
+        strategy = getattr(self.args.eval_strategy, "value", self.args.eval_strategy)
+        if self.eval_dataset is None and strategy != "no":
+            raise ConfigError(
+                f"args.eval_strategy is '{strategy}' but no eval_dataset is given; pass one "
+                "or set eval_strategy='no'"
+            )
         splits = {"train_dataset": self.train_dataset, "test_dataset": self.test_dataset}
         if self.eval_dataset is not None:
             splits["eval_dataset"] = self.eval_dataset
@@ -178,6 +184,7 @@ class TrainerRunner:
 
     task: TrainerTask
     show_progress: bool = False
+    _warmed: list[bool] = dataclasses.field(default_factory=list, repr=False)
 
     def __call__(
         self,
@@ -195,6 +202,8 @@ class TrainerRunner:
     ) -> dict[str, Any]:
         """Train ``repeats`` times with ``bundle``; the summary of the run records."""
         reg = registry if registry is not None else default_registry()
+        if not self._warmed:
+            self.warm_up(study, reg)
 
         def one(_: int, seed: int) -> dict[str, Any]:
             return self.run_once(study, bundle, reg, meter=meter, fidelity=fidelity, seed=seed)
@@ -207,6 +216,20 @@ class TrainerRunner:
             variant=variant,
             results_path=results_path,
         )
+
+    def warm_up(self, study: StudyConfig, registry: KnobRegistry) -> None:
+        """One short, unmetered baseline run before the first measured one.
+
+        The first run of a process pays one-off costs (imports, kernel and allocator
+        warm-up) that would otherwise land on the baseline and flatter every knob.
+        """
+        from greensearch.search._objective import _UnmeteredWindows
+
+        logger.info("warm-up run (not measured, not recorded)")
+        self.run_once(
+            study, {}, registry, meter=_UnmeteredWindows(), fidelity=0.01, seed=study.seed
+        )
+        self._warmed.append(True)
 
     def run_once(
         self,

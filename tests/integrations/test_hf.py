@@ -39,7 +39,7 @@ def offline():
 
 
 def _args(tmp_path: Path, **changes) -> TrainingArguments:
-    return TrainingArguments(
+    fields = dict(
         output_dir=str(tmp_path / "out"),
         num_train_epochs=1,
         per_device_train_batch_size=16,
@@ -47,8 +47,8 @@ def _args(tmp_path: Path, **changes) -> TrainingArguments:
         eval_strategy="epoch",
         save_strategy="no",
         report_to="none",
-        **changes,
     )
+    return TrainingArguments(**{**fields, **changes})
 
 
 def _task(offline, tmp_path, **changes) -> TrainerTask:
@@ -167,6 +167,7 @@ def test_knobs_that_cannot_apply_are_left_out_with_the_reason(offline, tmp_path)
         ({"label_column": "vul"}, "no label column 'vul'"),
         ({"args": {"output_dir": "x"}}, "args must be a TrainingArguments"),
         ({"model_init": "bert"}, "model_init must be a function"),
+        ({"eval_dataset": None}, "no eval_dataset is given"),
     ],
 )
 def test_bad_input_is_a_config_error_before_any_model_is_built(offline, tmp_path, changes, message):
@@ -197,7 +198,30 @@ def test_a_failing_model_init_is_a_config_error(offline, tmp_path):
             model_init=broken,
             args=_args(tmp_path),
             train_dataset=train,
+            eval_dataset=val,
             test_dataset=test,
             tokenizer=tokenizer,
             storage=InMemoryStorage(),
         )
+
+
+def test_tokenized_datasets_run_without_a_tokenizer(offline, clock_meter, tmp_path):
+    train, val, test, tokenizer, _ = offline
+
+    def encode(batch):
+        return tokenizer(batch["text"], truncation=True, max_length=32, padding="max_length")
+
+    train_t, test_t = (s.map(encode, batched=True, remove_columns=["text"]) for s in (train, test))
+    task = _task(
+        offline, tmp_path, train_dataset=train_t, test_dataset=test_t, eval_dataset=None,
+        tokenizer=None, args=_args(tmp_path, eval_strategy="no"),
+    )  # fmt: skip
+    task.check()
+    record = TrainerRunner(task).run_once(
+        StudyConfig(seed=42, batch_size=16), {}, default_registry(), meter=clock_meter,
+        fidelity=1.0, seed=42,
+    )  # fmt: skip
+    kept = RunPredictions.from_run_record(record)
+    assert kept is not None and list(kept.labels) == list(test["label"])
+    assert record["train_steps"] == math.ceil(ROWS / 16)
+    assert set(record["stages"]) == {"data", "tokenize", "load", "train", "validate", "eval"}
