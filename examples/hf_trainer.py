@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> Any:
 
         result = greensearch.hf.search(model_init=model_init, args=args, train_dataset=train,
                                        eval_dataset=val, test_dataset=test, tokenizer=tokenizer,
-                                       budget_f1=-1, fidelity=opts.fidelity,
+                                       max_length=192, budget_f1=-1, fidelity=opts.fidelity,
                                        n_trials=opts.n_trials, storage=opts.storage)  # fmt: skip
         print(result.oracle)
         return result

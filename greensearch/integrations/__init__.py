@@ -8,6 +8,7 @@ statistics, finals and reports are the same as for ``greensearch optimize``.
 from __future__ import annotations
 
 from greensearch.integrations._common import search_with_runner
+from greensearch.integrations._hf import KnobFit, TrainerRunner, TrainerTask, fit_knobs
 from greensearch.integrations._reporter import (
     BUNDLE_ENV,
     FIDELITY_ENV,
@@ -28,12 +29,16 @@ from greensearch.integrations._script import (
 __all__ = [
     "BUNDLE_ENV",
     "FIDELITY_ENV",
+    "KnobFit",
     "REPORT_ENV",
     "SCRIPT_WINDOW",
     "SEED_ENV",
     "ScriptRunner",
     "ScriptTrial",
+    "TrainerRunner",
+    "TrainerTask",
     "declared_knobs",
+    "fit_knobs",
     "report_run",
     "script_include",
     "script_search",

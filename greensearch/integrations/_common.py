@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from greensearch.exceptions import ConfigError
+
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
 
@@ -40,13 +42,18 @@ def search_with_runner(
         progress: Called as ``progress(phase, done, total)`` after each trial.
 
     Raises:
-        ConfigError: bad settings (from the search's preflight).
+        ConfigError: bad settings (from the search's preflight), or several workers.
         MeterUnavailableError: the named meter cannot be opened.
     """
     from greensearch.energy import make_meter, measure_idle_power
     from greensearch.machine import describe_machine
     from greensearch.search import optimize
 
+    if settings.n_workers > 1:
+        raise ConfigError(
+            f"--n-workers {settings.n_workers}: a search around your own code runs in one "
+            "process (its objects cannot travel to workers); drop --n-workers"
+        )
     owned = meter is None
     the_meter: Any = make_meter(settings.meter) if meter is None else meter
     try:

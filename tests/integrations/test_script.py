@@ -180,6 +180,7 @@ def test_bad_scripts_are_refused_before_anything_runs(tmp_path):
         (["--script", str(SCRIPTS / "unknown_knob.py")], "unknown knob 'warp_drive'"),
         (["--script", str(SCRIPTED), "--include", "lora"], "does not declare"),
         (["--script", str(SCRIPTED), "--script-timeout", "0"], "--script-timeout must be"),
+        (["--script", str(SCRIPTED), "--n-workers", "2"], "runs in one process"),
     ],
 )
 def test_cli_bad_script_input_is_one_line_and_exit_2(tmp_path, args, message):
