@@ -37,6 +37,7 @@ from greensearch.integrations._reporter import (
 )
 from greensearch.knobs import Bundle, KnobRegistry, format_bundle
 from greensearch.pipeline import compute_metrics, repeat_runs, run_stages
+from greensearch.schema import SCRIPT_WINDOW
 from greensearch.stats import RunPredictions, split_identity
 
 if TYPE_CHECKING:
@@ -53,8 +54,6 @@ __all__ = [
     "script_search",
 ]
 
-#: The energy window of a script run: the whole process.
-SCRIPT_WINDOW = "script"
 #: Lines of the script searched for the knob declaration.
 _HEADER_LINES = 40
 _HEADER = re.compile(r"^\s*#\s*greensearch:\s*knobs\s*=\s*(?P<names>.*?)\s*$")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import optuna
 import pytest
 
+from greensearch.analysis import from_records
 from greensearch.config import StudyConfig
 from greensearch.exceptions import ConfigError
 from greensearch.integrations import ScriptRunner, declared_knobs, script_search
@@ -102,6 +104,10 @@ def test_the_search_finds_the_cheapest_lossless_bundle_of_a_script(tmp_path, scr
     kept = RunPredictions.from_run_record(base[0])
     assert kept is not None and len(kept.labels) == 400
     assert set(base[0]["stages"]) == {"script"}
+    # the analysis reads them as any run records: energy per run, none per stage
+    table = from_records(base[:1])
+    assert table["energy_kwh"].iloc[0] == pytest.approx(100 / 3.6e6)
+    assert math.isnan(table["energy_train_kwh"].iloc[0])
 
 
 @pytest.mark.parametrize(
