@@ -1,11 +1,12 @@
 """greensearch around your own ``transformers.Trainer``: ``greensearch.hf.search(...)``.
 
-See :func:`greensearch.integrations._hf.search`; a Trainer script gains it in a few lines
+See :func:`search`; a Trainer script gains it in a few lines
 (README, ``examples/hf_trainer.py``).
 """
 
 from __future__ import annotations
 
-from greensearch.integrations._hf import KnobFit, TrainerTask, fit_knobs, search
+from greensearch.integrations._hf import search
+from greensearch.integrations._hf_task import KnobFit, TrainerTask, fit_knobs
 
 __all__ = ["KnobFit", "TrainerTask", "fit_knobs", "search"]

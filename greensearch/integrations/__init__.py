@@ -8,7 +8,8 @@ statistics, finals and reports are the same as for ``greensearch optimize``.
 from __future__ import annotations
 
 from greensearch.integrations._common import search_with_runner
-from greensearch.integrations._hf import KnobFit, TrainerRunner, TrainerTask, fit_knobs
+from greensearch.integrations._hf import TrainerRunner
+from greensearch.integrations._hf_task import KnobFit, TrainerTask, fit_knobs
 from greensearch.integrations._reporter import (
     BUNDLE_ENV,
     FIDELITY_ENV,

@@ -15,7 +15,7 @@ from transformers import TrainingArguments
 import greensearch.hf
 from greensearch.config import StudyConfig
 from greensearch.exceptions import ConfigError
-from greensearch.integrations._hf import TrainerRunner, TrainerTask, fit_knobs
+from greensearch.integrations import TrainerRunner, TrainerTask, fit_knobs
 from greensearch.knobs import default_registry
 from greensearch.stats import RunPredictions
 from tests.conftest import TINY_ARCH
