@@ -18,6 +18,7 @@ __all__ = [
     "FOLDED_WINDOWS",
     "OBJECTIVE_NAMES",
     "PIPELINE_PHASES",
+    "SCRIPT_WINDOW",
     "STAGES",
     "TOP_LEVEL_ATTRS",
     "WINDOWS",
@@ -60,6 +61,10 @@ WINDOWS: Final[tuple[str, ...]] = tuple(
     for stage in STAGES
     for window in (stage, *(w for w, into in FOLDED_WINDOWS.items() if into == stage))
 )
+
+#: The one window of a run of a user's script (``optimize --script``): the whole process,
+#: which greensearch did not split into stages; its energy counts toward no stage.
+SCRIPT_WINDOW: Final = "script"
 
 PhaseName = Literal["baseline", "single", "sampler", "guided", "final"]
 
