@@ -16,7 +16,7 @@ from greensearch.config import StudyConfig
 from greensearch.exceptions import ConfigError
 from greensearch.integrations import ScriptRunner, declared_knobs, script_search
 from greensearch.knobs import default_registry
-from greensearch.schema import attrs_of
+from greensearch.record import TrialRecord
 from greensearch.search import SearchSettings
 from greensearch.stats import RunPredictions
 from tests.conftest import FakeMeasurement
@@ -56,7 +56,7 @@ def scripted_env(tmp_path, monkeypatch) -> ScriptedMeter:
 def _search(tmp_path, meter, **changes):
     settings = SearchSettings(
         study=StudyConfig(name="ignored", source="<test>"),
-        budget_f1_pct=10.0,
+        budget_f1_pct=-10.0,
         storage=f"sqlite:///{tmp_path / 's.db'}",
         sampler="grid",
         n_trials=8,
@@ -76,9 +76,9 @@ def test_the_search_finds_the_cheapest_lossless_bundle_of_a_script(tmp_path, scr
     trials = optuna.load_study(
         study_name=result.study_name, storage=f"sqlite:///{tmp_path / 's.db'}"
     ).get_trials()
-    measured = [attrs_of(t) for t in trials if t.state.name == "COMPLETE"]
+    measured = [TrialRecord.from_trial(t) for t in trials if t.state.name == "COMPLETE"]
     # the search stays in the space the script declares (8 trials: the grid's own path)
-    assert {a["knobs"] for a in measured} == {
+    assert {r.knobs for r in measured} == {
         "",
         "seq_len=128",
         "seq_len=96",
@@ -86,17 +86,18 @@ def test_the_search_finds_the_cheapest_lossless_bundle_of_a_script(tmp_path, scr
         "dynamic_padding,seq_len=128",
     }
     # energy is the script's own figure: 100 J x tokens/192 (x0.8 with dynamic padding)
-    by_key = {a["knobs"]: a for a in measured if a["fidelity"] == 0.5}
-    assert by_key["seq_len=128"]["energy_kwh"] == pytest.approx(100 * 128 / 192 / 3.6e6)
-    assert by_key["dynamic_padding,seq_len=128"]["delta_energy_pct"] == pytest.approx(
+    by_key = {r.knobs: r for r in measured if r.fidelity == 0.5}
+    assert by_key["seq_len=128"].energy_kwh == pytest.approx(100 * 128 / 192 / 3.6e6)
+    assert by_key["dynamic_padding,seq_len=128"].delta_energy_pct == pytest.approx(
         (0.8 * 128 / 192 - 1) * 100
     )
     # seq_len=96 makes 45 % errors instead of 10 %: judged infeasible on its predictions
-    assert by_key["seq_len=96"]["f1_verdict"] == "infeasible"
-    assert by_key["seq_len=128"]["f1_verdict"] == "feasible"
+    assert by_key["seq_len=96"].f1_verdict == "infeasible"
+    assert by_key["seq_len=128"].f1_verdict == "feasible"
+    assert result.budget_f1_pct == -10.0  # the user's sign
     assert result.oracle is not None
-    assert result.oracle["knobs"] == "dynamic_padding,seq_len=128"
-    assert result.oracle["delta_f1_pct"] == pytest.approx(0.0)  # same errors, same seeds
+    assert result.oracle.knobs == "dynamic_padding,seq_len=128"
+    assert result.oracle.row["delta_f1_pct"] == pytest.approx(0.0)  # same errors, same seeds
     # the records keep the predictions the paired bootstrap needs, per seed
     records = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
     base = [r for r in records if r["knobs"] == "" and r["fidelity"] == 1.0]
@@ -124,7 +125,7 @@ def test_a_failing_run_fails_its_trial_with_the_reason(
     monkeypatch.setenv("SCRIPTED_FAIL", json.dumps({"dynamic_padding=on": mode}))
     settings = SearchSettings(
         study=StudyConfig(name="ignored", source="<test>"),
-        budget_f1_pct=10.0,
+        budget_f1_pct=-10.0,
         storage=f"sqlite:///{tmp_path / 's.db'}",
         n_trials=3,
         fidelity=0.5,
@@ -137,11 +138,12 @@ def test_a_failing_run_fails_its_trial_with_the_reason(
     trials = optuna.load_study(
         study_name=result.study_name, storage=f"sqlite:///{tmp_path / 's.db'}"
     ).get_trials()
-    failed = [t for t in trials if t.state.name == "FAIL"]
-    assert [t.user_attrs["knobs"] for t in failed] == ["dynamic_padding"]
-    assert reason in failed[0].user_attrs["error"]
+    records = [TrialRecord.from_trial(t) for t in trials]
+    failed = [r for r in records if r.state == optuna.trial.TrialState.FAIL]
+    assert [r.knobs for r in failed] == ["dynamic_padding"]
+    assert failed[0].error is not None and reason in failed[0].error
     # the study went on: the other single was measured after the failure
-    done = {t.user_attrs["knobs"] for t in trials if t.state.name == "COMPLETE"}
+    done = {r.knobs for r in records if r.state == optuna.trial.TrialState.COMPLETE}
     assert done == {"", "seq_len=128"}
 
 
