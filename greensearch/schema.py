@@ -112,6 +112,9 @@ class StudyAttr:
     FIDELITY: Final = "fidelity"  #: search fidelity
     SPACE: Final = "space"  #: knob -> values searched
     SKIPPED_KNOBS: Final = "skipped_knobs"  #: knobs left out, with the reason
+    #: knobs that cannot apply to the user's own code (``greensearch.hf.search``), with
+    #: the reason; they are not in the registry the search sampled from
+    LEFT_OUT_KNOBS: Final = "left_out_knobs"
     STUDY_SETTINGS: Final = "study_settings"  #: the study file's settings (resume check)
     METER: Final = "meter"  #: the meter asked for (resume check)
     SETTINGS_CHANGES: Final = "settings_changes"  #: resumes that accepted changed settings

@@ -341,7 +341,7 @@ def _render_cost(result: SearchResult) -> None:
     machine = result.machine
     if machine:
         print(f"measured on: {machine.get('summary', '?')} (fingerprint {machine['fingerprint']})")
-    for what, why in result.left_out_values.items():
+    for what, why in {**result.left_out_knobs, **result.left_out_values}.items():
         print(f"left out of the search: {what} ({why})")
 
 

@@ -7,7 +7,7 @@ study's machine checks apply), and closes what it opened.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from greensearch.exceptions import ConfigError
@@ -30,6 +30,7 @@ def search_with_runner(
     meter: Meter | None = None,
     storage: BaseStorage | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    left_out: Mapping[str, str] | None = None,
 ) -> SearchResult:
     """Run :func:`greensearch.search.optimize` with ``run_fn`` under a real meter.
 
@@ -40,6 +41,8 @@ def search_with_runner(
         meter: A meter object instead of opening ``settings.meter``.
         storage: An Optuna storage object instead of ``settings.storage``.
         progress: Called as ``progress(phase, done, total)`` after each trial.
+        left_out: Knobs kept out of ``registry`` as inapplicable, with the reason (stored
+            in the study, shown in the result).
 
     Raises:
         ConfigError: bad settings (from the search's preflight), or several workers.
@@ -67,6 +70,7 @@ def search_with_runner(
             run_fn=run_fn,
             progress=progress,
             machine=describe_machine(),
+            left_out=left_out,
         )
     finally:
         if owned:

@@ -88,12 +88,10 @@ class TrainerRunner:
         The first run of a process pays one-off costs (imports, kernel and allocator
         warm-up) that would otherwise land on the baseline and flatter every knob.
         """
-        from greensearch.search._objective import _UnmeteredWindows
+        from greensearch.energy import UnmeteredMeter
 
         logger.info("warm-up run (not measured, not recorded)")
-        self.run_once(
-            study, {}, registry, meter=_UnmeteredWindows(), fidelity=0.01, seed=study.seed
-        )
+        self.run_once(study, {}, registry, meter=UnmeteredMeter(), fidelity=0.01, seed=study.seed)
         self._warmed.append(True)
 
     def run_once(
@@ -313,4 +311,5 @@ def search(
         meter=meter,
         storage=storage,
         progress=progress,
+        left_out=fit.left_out,
     )
