@@ -22,6 +22,15 @@ from transformers import (
 #: Hub model and dataset of ``--hub`` (binary sentiment; text column "text").
 HUB_MODEL = "distilbert-base-uncased"
 HUB_DATASET = "imdb"
+#: An even smaller model than the embedded one (``--tiny``: a quick look, and CI).
+TINY = {
+    "hidden_size": 32,
+    "num_hidden_layers": 4,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "global_attn_every_n_layers": 2,
+    "local_attention": 32,
+}
 
 
 def load_offline(rows: int | None = None, arch: dict[str, Any] | None = None) -> tuple:
@@ -75,11 +84,15 @@ def main(argv: list[str] | None = None) -> Any:
     p.add_argument("--search", action="store_true", help="search the energy knobs")
     p.add_argument("--hub", action="store_true", help="pretrained model and data from the hub")
     p.add_argument("--rows", type=int, help="use the first N rows of each split")
+    p.add_argument("--tiny", action="store_true", help="an even smaller model (CI)")
+    p.add_argument("--budget-f1", type=float, default=-1.0, help="accepted F1 change, %%")
+    p.add_argument("--include", default="", help="search only these knobs (comma list)")
     p.add_argument("--n-trials", type=int, default=None)
     p.add_argument("--fidelity", type=float, default=0.25)
     p.add_argument("--storage", default=None, help="Optuna storage URL")
     opts = p.parse_args(argv)
-    train, val, test, tokenizer, model_init = load_hub() if opts.hub else load_offline(opts.rows)
+    data = load_hub() if opts.hub else load_offline(opts.rows, TINY if opts.tiny else None)
+    train, val, test, tokenizer, model_init = data
     args = TrainingArguments(
         output_dir="hf-trainer-example",
         num_train_epochs=1,
@@ -90,14 +103,20 @@ def main(argv: list[str] | None = None) -> Any:
         report_to="none",
     )
     if opts.search:
+        options = {
+            "budget_f1": opts.budget_f1,
+            "fidelity": opts.fidelity,
+            "n_trials": opts.n_trials,
+            "storage": opts.storage,
+            "include": tuple(k for k in opts.include.split(",") if k),
+        }
         # --- the greensearch lines: instead of Trainer(...).train() ---
         import greensearch.hf
 
         result = greensearch.hf.search(model_init=model_init, args=args, train_dataset=train,
                                        eval_dataset=val, test_dataset=test, tokenizer=tokenizer,
-                                       max_length=192, budget_f1=-1, fidelity=opts.fidelity,
-                                       n_trials=opts.n_trials, storage=opts.storage)  # fmt: skip
-        print(result.oracle)
+                                       max_length=192, **options)  # fmt: skip
+        print(describe(result))
         return result
 
     def encode(batch: dict[str, Any]) -> Any:
@@ -112,6 +131,21 @@ def main(argv: list[str] | None = None) -> Any:
     )
     trainer.train()
     return trainer
+
+
+def describe(result: Any) -> str:
+    """The oracle with its ΔEnergy, ΔF1 and verdict, and the knobs left out, as text."""
+    lines = [f"left out: {knob} ({why})" for knob, why in result.left_out_knobs.items()]
+    oracle = result.oracle
+    if oracle is None:
+        lines.append(f"oracle: none within {result.budget_f1_pct:g}% F1; keep the baseline")
+    else:
+        row = oracle.row
+        lines.append(
+            f"oracle: {oracle.knobs}: ΔEnergy {row['delta_energy_pct']:+.1f}%, "
+            f"ΔF1 {row['delta_f1_pct']:+.2f}%, verdict {row['f1_verdict']}"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
