@@ -86,7 +86,7 @@ def test_search_around_a_trainer_judges_every_trial_on_its_predictions(
         baseline_repeats=1,
         near_misses=0,
         results_path=str(tmp_path / "runs.jsonl"),
-    ).to_dict()
+    )
     records = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
     # every stage greensearch runs has its window; the whole run is their sum
     for r in records:
@@ -99,17 +99,22 @@ def test_search_around_a_trainer_judges_every_trial_on_its_predictions(
         kept = RunPredictions.from_run_record(r)
         assert kept is not None and len(kept.labels) == len(test)
         assert r["metrics"]["f1"] == pytest.approx(f1_score(kept.labels, kept.classes))
-    assert result["baseline"]["f1"] == pytest.approx(
+    assert result.baseline is not None
+    assert result.baseline.row["f1"] == pytest.approx(
         sum(r["metrics"]["f1"] for r in finals) / len(finals)
     )
     # each finalist's ΔF1 is against the baseline's F1, its verdict from its own bounds
-    base_f1 = result["baseline"]["f1"]
-    for row in result["finalists"]:
+    base_f1 = result.baseline.row["f1"]
+    for final in result.finalists:
+        row = final.row
         assert row["delta_f1_pct"] == pytest.approx(100 * (row["f1"] - base_f1) / base_f1)
     # the oracle rule: the cheapest finalist bundle (not the baseline) judged feasible
-    feasible = [f for f in result["finalists"] if f["knobs"] and f["f1_verdict"] == "feasible"]
-    assert result["oracle"] is not None
-    assert result["oracle"]["knobs"] == min(feasible, key=lambda f: f["energy_kwh"])["knobs"]
+    feasible = [f for f in result.finalists if f.knobs and f.row["f1_verdict"] == "feasible"]
+    assert result.oracle is not None
+    assert result.oracle.knobs == min(feasible, key=lambda f: f.energy_kwh or 0.0).knobs
+    assert result.budget_f1_pct == -50.0
+    # what the Trainer path cannot reach is in the result with its reason
+    assert set(result.left_out_knobs) == {"inference_engine", "quantization"}
 
 
 def test_knobs_land_in_the_arguments_the_model_and_the_data(offline, clock_meter, tmp_path):
