@@ -305,9 +305,7 @@ def _warm_up_run(study: StudyConfig, registry: KnobRegistry) -> None:
     from greensearch.pipeline import run_once
 
     logger.info("warm-up run (not measured, not recorded)")
-    run_once(
-        study, {}, meter=UnmeteredMeter(), registry=registry, fidelity=0.01, keep_model=False
-    )
+    run_once(study, {}, meter=UnmeteredMeter(), registry=registry, fidelity=0.01, keep_model=False)
 
 
 def _defer(trial: Trial, why: str) -> None:
