@@ -17,7 +17,15 @@ if TYPE_CHECKING:
     from greensearch.pipeline import RunSummary
     from greensearch.search import SearchResult, SearchSettings
 
-__all__ = ["SearchSettings", "__version__", "load_study", "optimize", "run"]
+__all__ = [
+    "SearchSettings",
+    "__version__",
+    "load_study",
+    "optimize",
+    "report_run",
+    "run",
+    "script_trial",
+]
 
 __version__ = "0.1.0"
 
@@ -30,11 +38,15 @@ def optimize(settings: SearchSettings, **kwargs: Any) -> SearchResult:
 
 
 def __getattr__(name: str) -> Any:
-    """``greensearch.SearchSettings`` without importing the search package up front."""
+    """``greensearch.SearchSettings`` and the script reporter, imported on first use."""
     if name == "SearchSettings":
         from greensearch.search._settings import SearchSettings
 
         return SearchSettings
+    if name in ("report_run", "script_trial"):  # what a script run by --script calls
+        from greensearch.integrations import _reporter
+
+        return getattr(_reporter, name)
     raise AttributeError(f"module 'greensearch' has no attribute {name!r}")
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "FOLDED_WINDOWS",
     "OBJECTIVE_NAMES",
     "PIPELINE_PHASES",
+    "SCRIPT_WINDOW",
     "STAGES",
     "TOP_LEVEL_ATTRS",
     "WINDOWS",
@@ -60,6 +61,10 @@ WINDOWS: Final[tuple[str, ...]] = tuple(
     for stage in STAGES
     for window in (stage, *(w for w, into in FOLDED_WINDOWS.items() if into == stage))
 )
+
+#: The one window of a run of a user's script (``optimize --script``): the whole process,
+#: which greensearch did not split into stages; its energy counts toward no stage.
+SCRIPT_WINDOW: Final = "script"
 
 PhaseName = Literal["baseline", "single", "sampler", "guided", "final"]
 
@@ -109,6 +114,9 @@ class StudyAttr:
     FIDELITY: Final = "fidelity"  #: search fidelity
     SPACE: Final = "space"  #: knob -> values searched
     SKIPPED_KNOBS: Final = "skipped_knobs"  #: knobs left out, with the reason
+    #: knobs that cannot apply to the user's own code (``greensearch.hf.search``), with
+    #: the reason; they are not in the registry the search sampled from
+    LEFT_OUT_KNOBS: Final = "left_out_knobs"
     STUDY_SETTINGS: Final = "study_settings"  #: the study file's settings (resume check)
     METER: Final = "meter"  #: the meter asked for (resume check)
     SETTINGS_CHANGES: Final = "settings_changes"  #: resumes that accepted changed settings

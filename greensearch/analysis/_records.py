@@ -18,7 +18,7 @@ import pandas as pd
 
 from greensearch.exceptions import ConfigError
 from greensearch.knobs import format_bundle, parse_bundle
-from greensearch.schema import FOLDED_WINDOWS, STAGES
+from greensearch.schema import FOLDED_WINDOWS, SCRIPT_WINDOW, STAGES
 
 __all__ = [
     "COLUMNS",
@@ -174,7 +174,7 @@ def from_records(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         metrics = rec.get("metrics") or {}
         meter = rec.get("meter") or {}
         stages = rec.get("stages") or {}
-        unknown = sorted(set(stages) - set(STAGES) - set(FOLDED_WINDOWS))
+        unknown = sorted(set(stages) - set(STAGES) - set(FOLDED_WINDOWS) - {SCRIPT_WINDOW})
         if unknown:
             raise ConfigError(
                 f"run record {variant!r} has unknown stage(s) {', '.join(unknown)}; "

@@ -42,7 +42,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _add_task_options(p: argparse.ArgumentParser) -> None:
-    """The budget, the study file and where its trials are stored."""
+    """The budget, the study file (or the user's script) and where its trials are stored."""
     p.add_argument(
         "--budget-f1",
         default=None,
@@ -66,6 +66,22 @@ def _add_task_options(p: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="Optuna storage: sqlite:///F.db, postgresql://..., journal:FILE "
         "(default sqlite:///studies/<study-name>.db)",
+    )
+    p.add_argument(
+        "--script",
+        metavar="FILE",
+        help="search around your own Python script instead of the staged pipeline: it runs "
+        "once per run with its knobs in $GREENSEARCH_BUNDLE and reports with "
+        "greensearch.report_run; it declares the knobs it honours in a "
+        "'# greensearch: knobs=a,b' line (see README)",
+    )
+    p.add_argument(
+        "--script-timeout",
+        type=float,
+        default=3600.0,
+        metavar="S",
+        help="seconds one run of --script may take before it is killed and its trial "
+        "failed (default 3600)",
     )
 
 
@@ -216,12 +232,25 @@ def handle(args: argparse.Namespace) -> int:
     from greensearch.search import optimize, preflight_settings
 
     route_optuna_logs()
+    registry = default_registry()
+    values = _settings_values(args)
+    if args.script is not None:  # the search space is what the script declares
+        from greensearch.integrations import script_include
+
+        values["include"] = script_include(args.script, values["include"], registry)
     settings = preflight_settings(  # every problem of the command line at once
-        args.study, registry=default_registry(), **_settings_values(args)
+        args.study, registry=registry, **values
     )
     bar = _Progress(enabled=not (args.quiet or args.json))
     try:
-        result = optimize(settings, progress=bar.update)
+        if args.script is not None:
+            from greensearch.integrations import script_search
+
+            result = script_search(
+                settings, args.script, timeout_s=args.script_timeout, progress=bar.update
+            )
+        else:
+            result = optimize(settings, progress=bar.update)
     finally:
         bar.close()
     if args.json:
@@ -322,7 +351,7 @@ def _render_cost(result: SearchResult) -> None:
     machine = result.machine
     if machine:
         print(f"measured on: {machine.get('summary', '?')} (fingerprint {machine['fingerprint']})")
-    for what, why in result.left_out_values.items():
+    for what, why in {**result.left_out_knobs, **result.left_out_values}.items():
         print(f"left out of the search: {what} ({why})")
 
 

@@ -26,6 +26,7 @@ from greensearch.energy._composite import CompositeMeter
 from greensearch.energy._factory import METER_NAMES, make_meter
 from greensearch.energy._nvml import NvmlMeter
 from greensearch.energy._rapl import RaplMeter
+from greensearch.energy._unmetered import UnmeteredMeter
 
 __all__ = [
     "DEFAULT_COUNTRY_ISO_CODE",
@@ -37,6 +38,7 @@ __all__ = [
     "Method",
     "NvmlMeter",
     "RaplMeter",
+    "UnmeteredMeter",
     "Window",
     "ZeroEnergyWarning",
     "carbon_intensity_kg_per_kwh",

@@ -2,7 +2,15 @@
 
 from greensearch.pipeline._metrics import DEGENERATE_SHARE, Metrics, compute_metrics
 from greensearch.pipeline._run_summary import RunSummary
-from greensearch.pipeline._runner import ALL_WINDOWS, run_once, run_variant
+from greensearch.pipeline._runner import (
+    ALL_WINDOWS,
+    MeteredRun,
+    repeat_runs,
+    repeat_seed,
+    run_once,
+    run_stages,
+    run_variant,
+)
 from greensearch.pipeline._stages import STAGES
 from greensearch.pipeline._summary import describe, summarize
 
@@ -10,11 +18,15 @@ __all__ = [
     "ALL_WINDOWS",
     "DEGENERATE_SHARE",
     "STAGES",
+    "MeteredRun",
     "Metrics",
     "RunSummary",
     "compute_metrics",
     "describe",
+    "repeat_runs",
+    "repeat_seed",
     "run_once",
+    "run_stages",
     "run_variant",
     "summarize",
 ]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,16 @@ from greensearch.pipeline._stages import (
 from greensearch.pipeline._summary import summarize
 from greensearch.results import save_record
 
-__all__ = ["run_once", "run_variant", "repeat_seed", "StageTotals", "ALL_WINDOWS"]
+__all__ = [
+    "ALL_WINDOWS",
+    "MeteredRun",
+    "StageTotals",
+    "repeat_runs",
+    "repeat_seed",
+    "run_once",
+    "run_stages",
+    "run_variant",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -82,9 +92,9 @@ class StageTotals:
 class _Windows:
     """Opens and closes the meter's windows so that segments of one stage add up."""
 
-    def __init__(self, meter: Any) -> None:
+    def __init__(self, meter: Any, names: tuple[str, ...] = ALL_WINDOWS) -> None:
         self.meter = meter
-        self.totals = {name: StageTotals() for name in ALL_WINDOWS}
+        self.totals = {name: StageTotals() for name in names}
         self._open: dict[str, str] = {}
         self._count = 0
         self.methods: set[str] = set()
@@ -110,6 +120,96 @@ class _Windows:
             with contextlib.suppress(GreensearchError):
                 self.meter.end(key)
         self._open.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class MeteredRun:
+    """The energy side of one run: per-window totals, the meter and the machine.
+
+    Attributes:
+        stages: Window name -> ``StageTotals.to_dict()`` (kWh and seconds).
+        totals: The same over all windows: the whole run.
+        meter: The record's ``meter`` entry (name, measured or estimated, idle power).
+        machine: ``Machine.to_dict()`` of this process once the run's contexts were set.
+        started_at: ISO time the first window opened.
+    """
+
+    stages: dict[str, dict[str, float]]
+    totals: dict[str, float]
+    meter: dict[str, Any]
+    machine: dict[str, Any]
+    started_at: str
+
+    def record_fields(self) -> dict[str, Any]:
+        """The run record's energy, time, meter and machine entries (whole run and per window)."""
+        return {
+            "started_at": self.started_at,
+            "stages": self.stages,
+            **self.totals,
+            "meter": self.meter,
+            "machine": self.machine,
+        }
+
+
+def run_stages(
+    meter: Any,
+    stages: Sequence[tuple[str, Callable[[], None]]],
+    *,
+    extra_windows: tuple[str, ...] = ("validate",),
+    contexts: Sequence[Callable[[], contextlib.AbstractContextManager[Any]]] = (),
+    on_windows: Callable[[_Windows], None] | None = None,
+) -> MeteredRun:
+    """Run ``stages`` in order, each under its own window of ``meter``.
+
+    The one metering loop of every run (the staged pipeline, a user's Trainer, a user's
+    script): a stage that raises closes its windows and becomes a ``StageFailedError``
+    naming it; ``GreensearchError`` passes through unchanged.
+
+    Args:
+        meter: A ``greensearch.energy.Meter``.
+        stages: ``(window name, function)`` pairs.
+        extra_windows: Windows a stage may switch to (``validate`` inside ``train``).
+        contexts: Context-manager factories entered around all stages (power limit).
+        on_windows: Given the window keeper before the first stage (to switch windows).
+
+    Raises:
+        StageFailedError: a stage crashed; ``.stage`` names it.
+    """
+    names = tuple(dict.fromkeys([*(n for n, _ in stages), *extra_windows]))
+    windows = _Windows(meter, names)
+    if on_windows is not None:
+        on_windows(windows)
+    started = dt.datetime.now(dt.UTC)
+    with contextlib.ExitStack() as stack:
+        for factory in contexts:
+            stack.enter_context(factory())
+        machine = describe_machine()  # threads in use once the run's contexts are set
+        for name, fn in stages:
+            windows.begin(name)
+            try:
+                fn()
+            except GreensearchError:
+                windows.abort()
+                raise
+            except Exception as err:  # noqa: BLE001 - any crash inside a stage is reported as such
+                windows.abort()
+                raise StageFailedError(name, f"{type(err).__name__}: {err}") from err
+            windows.end(name)
+    total = StageTotals()
+    for t in windows.totals.values():
+        total.add(t)
+    return MeteredRun(
+        stages={name: windows.totals[name].to_dict() for name in names},
+        totals=total.to_dict(),
+        meter={
+            "name": meter.name,
+            "method": "measured" if windows.methods == {"measured"} else "estimated",
+            "idle_power_w": getattr(meter, "idle_power_w", None),
+            "details": dict(getattr(meter, "details", {}) or {}),
+        },
+        machine=machine.to_dict(),
+        started_at=started.isoformat(timespec="seconds"),
+    )
 
 
 def run_once(
@@ -153,59 +253,29 @@ def run_once(
     plan.train_seed = seed
     preload_imports()
     knobs = registry.canonical(bundle)
-    windows = _Windows(meter)
-    started = dt.datetime.now(dt.UTC)
     with contextlib.ExitStack() as stack:
         # a temporary folder goes whatever way the run ends (kept only for a kept model)
         out = (
             Path(output_dir) if output_dir else stack.enter_context(scratch_folder(keep=keep_model))
         )
-        state = RunState(
-            plan=plan, output_dir=out, show_progress=show_progress, switch_window=windows.switch
+        state = RunState(plan=plan, output_dir=out, show_progress=show_progress)
+        metered = run_stages(
+            meter,
+            [(name, functools.partial(_STAGE_FUNCS[name], state)) for name in STAGES],
+            contexts=plan.run_contexts,
+            on_windows=lambda w: setattr(state, "switch_window", w.switch),
         )
-        for factory in plan.run_contexts:
-            stack.enter_context(factory())
-        machine = describe_machine()  # threads in use once the run's contexts are set
-        for name in STAGES:
-            windows.begin(name)
-            try:
-                _STAGE_FUNCS[name](state)
-            except GreensearchError:
-                windows.abort()
-                raise
-            except Exception as err:  # noqa: BLE001 - any crash inside a stage is reported as such
-                windows.abort()
-                raise StageFailedError(name, f"{type(err).__name__}: {err}") from err
-            windows.end(name)
     assert state.metrics is not None and state.predictions is not None
-    stages = {name: windows.totals[name].to_dict() for name in ALL_WINDOWS}
-    total = StageTotals()
-    for t in windows.totals.values():
-        total.add(t)
-    method = "measured" if windows.methods == {"measured"} else "estimated"
-    totals = total.to_dict()
     return {
         "study": study.name,
         "study_file": study.source,
         "knobs": knobs,
         "notes": plan.notes,
-        "started_at": started.isoformat(timespec="seconds"),
-        "stages": stages,
-        "energy_kwh": totals["energy_kwh"],
-        "net_energy_kwh": totals["net_energy_kwh"],
-        "duration_s": totals["duration_s"],
-        "co2_kg": totals["co2_kg"],
+        **metered.record_fields(),
         "seed": plan.seed,
         "split_seed": study.seed,
         "metrics": state.metrics.to_dict(),
         "predictions": state.predictions.to_record(),
-        "meter": {
-            "name": meter.name,
-            "method": method,
-            "idle_power_w": getattr(meter, "idle_power_w", None),
-            "details": dict(getattr(meter, "details", {}) or {}),
-        },
-        "machine": machine.to_dict(),
         "fidelity": fidelity,
         "train_steps": state.train_steps,
         "planned_steps": state.planned_steps,
@@ -242,18 +312,16 @@ def run_variant(
     Returns the summary (means, with ``stats`` holding std and 95% CI per figure, F1
     with its interval over seeds and test examples, and ``runs`` holding the records).
     """
-    if repeats < 1:
-        raise ConfigError(f"--repeats must be at least 1, got {repeats}")
-    records: list[dict[str, Any]] = []
     root_is_new = output_root is not None and not Path(output_root).exists()
-    for i in range(first_repeat, first_repeat + repeats):
+
+    def one(i: int, seed: int) -> dict[str, Any]:
         out = None
         if output_root is not None:
             tag = hashlib.sha1(format_bundle(bundle).encode()).hexdigest()[:8]
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             out = Path(output_root) / f"{study.name}-{tag}-{stamp}-r{i + 1}"
         try:
-            record = run_once(
+            return run_once(
                 study,
                 bundle,
                 meter=meter,
@@ -262,11 +330,48 @@ def run_variant(
                 show_progress=show_progress,
                 fidelity=fidelity,
                 keep_model=output_root is not None,
-                seed=study.seed if same_seed else repeat_seed(study.seed, i),
+                seed=seed,
             )
         except BaseException:
             _remove_failed_run(out, output_root if root_is_new else None)
             raise
+
+    return repeat_runs(
+        one,
+        seed=study.seed,
+        repeats=repeats,
+        first_repeat=first_repeat,
+        variant=variant,
+        results_path=results_path,
+        same_seed=same_seed,
+        on_repeat=on_repeat,
+    )
+
+
+def repeat_runs(
+    run: Callable[[int, int], dict[str, Any]],
+    *,
+    seed: int,
+    repeats: int,
+    first_repeat: int = 0,
+    variant: str | None = None,
+    results_path: str | Path | None = None,
+    same_seed: bool = False,
+    on_repeat: Callable[[int, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Call ``run(repeat, seed)`` per repeat, save each record at once, return the summary.
+
+    The one repeat loop of every runner (the staged pipeline, a user's Trainer or
+    script), so seeds, record numbering and the results file agree between them.
+
+    Raises:
+        ConfigError: ``repeats`` below 1.
+    """
+    if repeats < 1:
+        raise ConfigError(f"--repeats must be at least 1, got {repeats}")
+    records: list[dict[str, Any]] = []
+    for i in range(first_repeat, first_repeat + repeats):
+        record = run(i, seed if same_seed else repeat_seed(seed, i))
         record.update(
             {
                 "variant": variant,

@@ -29,6 +29,7 @@ __all__ = [
     "stage_train",
     "stage_save",
     "stage_eval",
+    "train_with_args",
 ]
 
 
@@ -138,7 +139,7 @@ def stage_load(state: RunState) -> None:
 
 def stage_train(state: RunState) -> None:
     """Fine-tune with the HF Trainer; validation passes are metered separately."""
-    from transformers import DataCollatorWithPadding, TrainingArguments
+    from transformers import TrainingArguments
 
     plan, study = state.plan, state.plan.study
     args: dict[str, Any] = {
@@ -163,25 +164,55 @@ def stage_train(state: RunState) -> None:
         "dataloader_num_workers": 0,
         "dataloader_pin_memory": False,
     }
-    args.update(plan.training_args)
-    args = _current_names(args, TrainingArguments)
+    train_with_args(state, args, TrainingArguments, warmup_ratio=study.warmup_ratio)
+
+
+def train_with_args(
+    state: RunState,
+    args: dict[str, Any],
+    arguments: Callable[..., Any],
+    *,
+    warmup_ratio: float | None = None,
+) -> None:
+    """Train ``state.model`` on the tokenized splits with ``arguments(**args)``, metered.
+
+    The plan's training arguments, callbacks and fidelity are applied here, so the staged
+    pipeline and a user's own ``TrainingArguments`` (``arguments`` then copies them with
+    ``dataclasses.replace``) get the knobs the same way.
+
+    Args:
+        state: The run; ``tokenized`` holds ``train`` (and ``validation`` when validating).
+        args: Arguments before the knobs; needs ``per_device_train_batch_size`` and
+            ``num_train_epochs``.
+        arguments: Builds the ``TrainingArguments`` from keyword arguments.
+        warmup_ratio: Sets ``warmup_steps`` to this share of the planned steps (``None``:
+            ``args`` decide).
+    """
+    from transformers import DataCollatorWithPadding, TrainingArguments
+
+    plan = state.plan
+    args = _current_names({**args, **plan.training_args}, TrainingArguments)
     steps_per_epoch = math.ceil(
         len(state.tokenized["train"])
         / args["per_device_train_batch_size"]
         / args.get("gradient_accumulation_steps", 1)
     )
     planned = max(1, math.ceil(steps_per_epoch * args["num_train_epochs"]))
+    if args.get("max_steps", -1) > 0:  # a user's own step budget is the full run
+        planned = int(args["max_steps"])
     state.planned_steps = planned
-    args["warmup_steps"] = int(round(study.warmup_ratio * planned))
+    if warmup_ratio is not None:
+        args["warmup_steps"] = int(round(warmup_ratio * planned))
     if plan.max_steps_fraction < 1.0:
         args["max_steps"] = max(1, math.ceil(planned * plan.max_steps_fraction))
     trainer_cls = _metered_trainer_class()
+    validation = state.tokenized["validation"] if "validation" in state.tokenized else None
     trainer = trainer_cls(
         model=state.model,
-        args=TrainingArguments(**args),
+        args=arguments(**args),
         train_dataset=state.tokenized["train"],
-        eval_dataset=state.tokenized["validation"],
-        data_collator=DataCollatorWithPadding(state.tokenizer),
+        eval_dataset=validation,
+        data_collator=DataCollatorWithPadding(state.tokenizer) if state.tokenizer else None,
         callbacks=[factory() for factory in plan.callbacks],
         compute_metrics=_validation_metrics,
     )
@@ -220,9 +251,12 @@ def stage_eval(state: RunState) -> None:
         proba = predict_proba(state, test)
     labels = [int(label) for label in test["label"]]
     classes = [int(i) for i in proba.argmax(-1)]
+    raw = state.splits["test"]
+    # a split handed over already tokenized is identified by its token ids
+    texts = raw["text"] if "text" in raw.column_names else [str(x) for x in raw["input_ids"]]
     state.metrics = compute_metrics(labels, classes)
     state.predictions = RunPredictions.from_lists(
-        split_id=split_identity(state.splits["test"]["text"], labels),
+        split_id=split_identity(texts, labels),
         labels=labels,
         classes=classes,
         scores=[float(p) for p in proba[:, 1]] if proba.shape[-1] == 2 else None,

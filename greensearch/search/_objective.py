@@ -315,28 +315,6 @@ class TrialRunner:
         return prior.values[0], prior.values[1]
 
 
-class _UnmeteredWindows:
-    """Meter stand-in for the warm-up run: keeps time, claims no energy, records nothing."""
-
-    name = "none"
-    method = "estimated"
-
-    def __init__(self) -> None:
-        self._open: dict[str, float] = {}
-
-    def begin(self, key: str) -> None:
-        self._open[key] = time.perf_counter()
-
-    def end(self, key: str) -> Any:
-        from greensearch.energy import Measurement
-
-        duration = time.perf_counter() - self._open.pop(key)
-        return Measurement(key, duration, 0.0, 0.0, {}, 0.0, "none", "estimated")
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-
 def _warm_up_run(study: StudyConfig, registry: KnobRegistry) -> None:
     """One short, unrecorded run before the first measured trial of a process.
 
@@ -344,12 +322,11 @@ def _warm_up_run(study: StudyConfig, registry: KnobRegistry) -> None:
     caches) that would otherwise land on whichever trial comes first — the baseline — and
     make every knob look better than it is.
     """
+    from greensearch.energy import UnmeteredMeter
     from greensearch.pipeline import run_once
 
     logger.info("warm-up run (not measured, not recorded)")
-    run_once(
-        study, {}, meter=_UnmeteredWindows(), registry=registry, fidelity=0.01, keep_model=False
-    )
+    run_once(study, {}, meter=UnmeteredMeter(), registry=registry, fidelity=0.01, keep_model=False)
 
 
 def _defer(trial: Trial, why: str) -> None:

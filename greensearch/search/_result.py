@@ -198,6 +198,8 @@ class SearchResult:
             ``summary``), or ``None`` for a study made before machines were recorded.
         left_out_values: Knob values left out of the search because this machine only
             emulates their precision (``precision=bf16``), with the reason.
+        left_out_knobs: Knobs that cannot apply to the user's own code (a Trainer handed
+            to ``greensearch.hf.search``), with the reason; empty for the staged pipeline.
     """
 
     study_name: str
@@ -225,6 +227,7 @@ class SearchResult:
     search_baseline_runs: float | None
     machine: dict[str, Any] | None = None
     left_out_values: dict[str, str] = field(default_factory=dict)
+    left_out_knobs: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain JSON-ready dict, keys in field order (``greensearch optimize --json``)."""
@@ -294,6 +297,7 @@ def build_result(study: Study, *, fidelity: float, budget_f1_pct: float) -> Sear
         "left_out_values": {
             k: v for k, v in study.user_attrs.get(StudyAttr.SKIPPED_KNOBS, {}).items() if "=" in k
         },
+        "left_out_knobs": dict(study.user_attrs.get(StudyAttr.LEFT_OUT_KNOBS, {})),
     }
     saving = (base.values[0] - oracle.values[0]) if oracle is not None and base is not None else 0.0
     result["payback_runs"] = spent / saving if saving > 0 else None

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from greensearch._threads import THREADS_ENV, use_thread_share
@@ -80,6 +80,7 @@ def optimize(
     run_fn: Callable[..., dict[str, Any]] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     machine: Machine | None = None,
+    left_out: Mapping[str, str] | None = None,
 ) -> SearchResult:
     """Search knob bundles for the lowest energy within an F1 budget.
 
@@ -96,6 +97,9 @@ def optimize(
             a study whose baseline ran on another machine is refused (unless
             ``settings.allow_mixed_machines``), and precision values it only emulates are
             left out of the search unless ``settings.include`` names their knob.
+        left_out: Knobs the caller kept out of ``registry`` because they cannot apply to
+            what ``run_fn`` runs, with the reason: stored in the study and shown in the
+            result, so a reader sees what was never tried and why.
 
     Returns:
         The typed result; ``to_dict()`` is what ``greensearch optimize --json`` prints.
@@ -144,6 +148,8 @@ def optimize(
             name, ostudy = own, open_study(own)
         check_machine(ostudy, here)
         _remember(ostudy, s, space, meter_name, threads)
+        if left_out is not None:
+            ostudy.set_user_attr(StudyAttr.LEFT_OUT_KNOBS, dict(left_out))
         with warnings.catch_warnings():  # set_metric_names is "experimental" in Optuna
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             ostudy.set_metric_names(list(OBJECTIVE_NAMES))

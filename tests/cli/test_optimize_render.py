@@ -6,6 +6,7 @@ import optuna
 
 from greensearch.cli._optimize import render
 from greensearch.config import StudyConfig
+from greensearch.schema import StudyAttr
 from greensearch.search._replay import Point, ReplayRunner
 from tests.search.landscape import BASE_F1, landscape, make_registry
 from tests.search.run_search import run_search
@@ -23,11 +24,11 @@ def _result(clock_meter, **kw):
             points[key] = Point(
                 p.energy_kwh, p.duration_s, p.f1, short_run_f1=p.f1 - BASE_F1 * 0.011
             )
+    kw.setdefault("storage", optuna.storages.InMemoryStorage())
     return run_search(
         StudyConfig(name="replay", source="<replay>"),
         budget_f1="-1%",
         n_trials=12,
-        storage=optuna.storages.InMemoryStorage(),
         study_name="r",
         sampler="grid",
         prune=False,
@@ -68,3 +69,22 @@ def test_render_without_near_misses_has_one_finalist(clock_meter, capsys):
     rows = _finalist_rows(capsys.readouterr().out)
     assert len(rows) == 1 and rows[0].startswith("compile,prune=2 ")
     assert rows[0].endswith("feasible in search")
+
+
+def test_knobs_left_out_by_the_caller_are_stored_and_printed_with_the_reason(clock_meter, capsys):
+    why = "model_init builds the model: nf4 quantizes while loading a checkpoint"
+    storage = optuna.storages.InMemoryStorage()
+    result = _result(clock_meter, storage=storage, near_misses=0, left_out={"quantization": why})
+    # read back from the study, not handed through
+    stored = optuna.load_study(study_name="r", storage=storage)
+    assert stored.user_attrs[StudyAttr.LEFT_OUT_KNOBS] == {"quantization": why}
+    assert result.left_out_knobs == {"quantization": why}
+    render(result)
+    assert f"left out of the search: quantization ({why})" in capsys.readouterr().out.splitlines()
+
+
+def test_nothing_is_said_left_out_when_the_caller_left_nothing_out(clock_meter, capsys):
+    result = _result(clock_meter, near_misses=0)
+    assert result.left_out_knobs == {}
+    render(result)
+    assert "left out of the search" not in capsys.readouterr().out

@@ -13,7 +13,7 @@ from greensearch._budget import parse_f1_budget
 from greensearch.config import StudyConfig
 from greensearch.search import SearchResult, SearchSettings, optimize
 
-_OBJECTS = ("storage", "meter", "registry", "run_fn", "progress", "machine")
+_OBJECTS = ("storage", "meter", "registry", "run_fn", "progress", "machine", "left_out")
 
 
 def run_search(study: StudyConfig, **kw: Any) -> SearchResult:

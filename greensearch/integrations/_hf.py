@@ -1,0 +1,315 @@
+"""Search around a user's own ``transformers.Trainer`` set-up.
+
+The user hands over what a Trainer script already has (``model_init``, a
+``TrainingArguments``, the datasets, the tokenizer); each run rebuilds the model with
+``model_init``, copies the arguments with the knobs' changes, and runs data, tokenize,
+load, train (with validation windows) and eval under their own energy windows. Knobs
+land where they belong: ``TrainingArguments`` fields, the model ``model_init`` returns
+(greensearch's model surgery), the datasets (through the tokenizer). A knob that cannot
+apply to what was handed over is left out of the search with its reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from greensearch.config import StudyConfig
+from greensearch.exceptions import ConfigError
+from greensearch.integrations._hf_task import TrainerTask, fit_knobs, study_of
+from greensearch.knobs import Bundle, KnobRegistry, default_registry
+from greensearch.pipeline import repeat_runs, run_stages
+
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
+
+    from greensearch.energy import Meter
+    from greensearch.pipeline._stages import RunState
+    from greensearch.search import SearchResult, SearchSettings
+
+__all__ = ["TrainerRunner", "search"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainerRunner:
+    """Callable like :func:`greensearch.pipeline.run_variant`, training a user's set-up.
+
+    Attributes:
+        task: What the user handed over.
+        show_progress: Show the Trainer's progress bar on stderr.
+    """
+
+    task: TrainerTask
+    show_progress: bool = False
+    _warmed: list[bool] = dataclasses.field(default_factory=list, repr=False)
+
+    def __call__(
+        self,
+        study: StudyConfig,
+        bundle: Bundle,
+        *,
+        repeats: int = 1,
+        meter: Any,
+        fidelity: float = 1.0,
+        results_path: str | Path | None = None,
+        variant: str | None = None,
+        registry: KnobRegistry | None = None,
+        first_repeat: int = 0,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """Train ``repeats`` times with ``bundle``; the summary of the run records."""
+        reg = registry if registry is not None else default_registry()
+        if not self._warmed:
+            self.warm_up(study, reg)
+
+        def one(_: int, seed: int) -> dict[str, Any]:
+            return self.run_once(study, bundle, reg, meter=meter, fidelity=fidelity, seed=seed)
+
+        return repeat_runs(
+            one,
+            seed=study.seed,
+            repeats=repeats,
+            first_repeat=first_repeat,
+            variant=variant,
+            results_path=results_path,
+        )
+
+    def warm_up(self, study: StudyConfig, registry: KnobRegistry) -> None:
+        """One short, unmetered baseline run before the first measured one.
+
+        The first run of a process pays one-off costs (imports, kernel and allocator
+        warm-up) that would otherwise land on the baseline and flatter every knob.
+        """
+        from greensearch.energy import UnmeteredMeter
+
+        logger.info("warm-up run (not measured, not recorded)")
+        self.run_once(study, {}, registry, meter=UnmeteredMeter(), fidelity=0.01, seed=study.seed)
+        self._warmed.append(True)
+
+    def run_once(
+        self,
+        study: StudyConfig,
+        bundle: Bundle,
+        registry: KnobRegistry,
+        *,
+        meter: Any,
+        fidelity: float,
+        seed: int,
+    ) -> dict[str, Any]:
+        """One metered run; its record, shaped like the staged pipeline's.
+
+        Raises:
+            StageFailedError: a stage crashed; ``.stage`` names it.
+        """
+        from greensearch.pipeline._stages import RunState, stage_eval
+
+        plan = registry.plan(study, bundle)
+        plan.max_steps_fraction = fidelity
+        plan.train_seed = seed
+        out = Path(tempfile.mkdtemp(prefix="greensearch-hf-"))
+        state = RunState(plan=plan, output_dir=out, show_progress=self.show_progress)
+        stages: list[tuple[str, Callable[[], None]]] = [
+            ("data", lambda: self._data(state)),
+            ("tokenize", lambda: self._tokenize(state)),
+            ("load", lambda: self._load(state, "attention" in bundle)),
+            ("train", lambda: self._train(state)),
+            ("eval", lambda: stage_eval(state)),
+        ]
+        try:
+            metered = run_stages(
+                meter,
+                stages,
+                contexts=plan.run_contexts,
+                on_windows=lambda w: setattr(state, "switch_window", w.switch),
+            )
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+        assert state.metrics is not None and state.predictions is not None
+        return {
+            "study": study.name,
+            "study_file": study.source,
+            "knobs": registry.canonical(bundle),
+            "notes": plan.notes,
+            **metered.record_fields(),
+            "seed": plan.seed,
+            "split_seed": study.seed,
+            "metrics": state.metrics.to_dict(),
+            "predictions": state.predictions.to_record(),
+            "fidelity": fidelity,
+            "train_steps": state.train_steps,
+            "planned_steps": state.planned_steps,
+            "step_clock": state.extra.get("step_clock"),
+            "train_loss": state.extra.get("train_loss"),
+            "model_dir": None,
+        }
+
+    def _data(self, state: RunState) -> None:
+        from datasets import DatasetDict
+
+        t = self.task
+        parts = {"train": t.train_dataset, "test": t.test_dataset}
+        if t.eval_dataset is not None:
+            parts["validation"] = t.eval_dataset
+        splits = DatasetDict({name: _standard(split, t) for name, split in parts.items()})
+        for hook in state.plan.data_hooks:
+            splits = hook(splits)
+        if len(splits["train"]) == 0:
+            raise ConfigError("the data knobs left no training example; relax them")
+        state.splits = splits
+
+    def _tokenize(self, state: RunState) -> None:
+        from greensearch.pipeline._stages import _library_bars, _tokenize
+
+        plan, tokenizer = state.plan, self.task.tokenizer
+        state.tokenizer = tokenizer
+        if not self.task.has_text:
+            state.tokenized = state.splits
+            return
+        pad = "max_length" if plan.padding == "max_length" else False
+        max_length = plan.study.max_length
+
+        def encode(batch: dict[str, Any]) -> Any:
+            return tokenizer(batch["text"], truncation=True, max_length=max_length, padding=pad)
+
+        with _library_bars(state.show_progress):
+            state.tokenized = _tokenize(state, encode)
+
+    def _load(self, state: RunState, set_attention: bool) -> None:
+        from transformers import set_seed
+
+        set_seed(state.plan.seed)
+        model = self.task.model_init()
+        if set_attention:
+            model.set_attn_implementation(state.plan.model_kwargs["attn_implementation"])
+        for hook in state.plan.model_hooks:
+            model = hook(model, state.plan)
+        state.model = model
+
+    def _train(self, state: RunState) -> None:
+        from greensearch.pipeline._stages import train_with_args
+
+        plan, user = state.plan, self.task.args
+        args = {
+            "output_dir": str(state.output_dir / "trainer"),
+            "per_device_train_batch_size": plan.study.batch_size,
+            "num_train_epochs": user.num_train_epochs,
+            "max_steps": user.max_steps,
+            "seed": plan.seed,
+            "data_seed": plan.seed,
+            "report_to": "none",
+            "disable_tqdm": not state.show_progress,
+            "push_to_hub": False,
+        }
+
+        def copy(**changes: Any) -> Any:
+            return dataclasses.replace(user, **changes)
+
+        train_with_args(state, args, copy)
+
+
+def _standard(split: Any, task: TrainerTask) -> Any:
+    """``split`` with the column names the knobs and the eval stage read."""
+    renames = {task.label_column: "label"}
+    if task.has_text:
+        renames[task.text_column] = "text"
+    return split.rename_columns({k: v for k, v in renames.items() if k != v})
+
+
+def search(
+    *,
+    model_init: Callable[[], Any],
+    args: Any,
+    train_dataset: Any,
+    test_dataset: Any,
+    eval_dataset: Any = None,
+    tokenizer: Any = None,
+    text_column: str = "text",
+    label_column: str = "label",
+    max_length: int = 512,
+    budget_f1: float = -1.0,
+    name: str = "trainer",
+    settings: SearchSettings | None = None,
+    meter: Meter | None = None,
+    storage: BaseStorage | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    **setting_changes: Any,
+) -> SearchResult:
+    """Search the energy knobs of a user's Trainer set-up within an F1 budget.
+
+    Storage, resume, seeds, statistics, finals and the result are those of
+    ``greensearch optimize`` (the same search runs); the study is stored under
+    ``name`` (default ``sqlite:///studies/<name>-f1-<budget>.db``).
+
+    Args:
+        model_init: Returns a fresh sequence classifier; called once per run after seeding.
+        args: Your ``TrainingArguments`` (the baseline); knobs change copies of it.
+        train_dataset: Training split.
+        test_dataset: The held-out split every run is scored on.
+        eval_dataset: Validation split (optional; early stopping needs it).
+        tokenizer: Tokenizer for ``text_column`` (``None`` for tokenized datasets).
+        text_column: Column of raw text.
+        label_column: Column of integer labels.
+        max_length: Token budget per example of the baseline (``seq_len`` trims it).
+        budget_f1: Accepted F1 change in percent: ``-1`` loses at most 1 %.
+        name: The study's name (storage and results).
+        settings: Search settings (``budget_f1`` and ``setting_changes`` apply on top).
+        meter: A meter object instead of opening ``settings.meter``.
+        storage: An Optuna storage object instead of ``settings.storage``.
+        progress: Called as ``progress(phase, done, total)`` after each trial.
+        **setting_changes: Any :class:`~greensearch.search.SearchSettings` field
+            (``n_trials``, ``fidelity``, ``repeats``, ``storage``, ``include``...).
+
+    Returns:
+        The typed search result (oracle, finalists, Pareto front).
+
+    Raises:
+        ConfigError: bad input (a missing split or column, no tokenizer for text, a
+            model_init that fails, a bad setting), before any energy is spent.
+    """
+    from greensearch.integrations._common import search_with_runner
+    from greensearch.search import SearchSettings
+
+    task = TrainerTask(
+        model_init=model_init,
+        args=args,
+        train_dataset=train_dataset,
+        eval_dataset=eval_dataset,
+        test_dataset=test_dataset,
+        tokenizer=tokenizer,
+        text_column=text_column,
+        label_column=label_column,
+        max_length=max_length,
+    )
+    task.check()
+    try:
+        probe = model_init()  # not metered: the layer count and what the knobs can reach
+    except Exception as err:  # noqa: BLE001 - any failure of the user's code is bad input
+        raise ConfigError(f"model_init() failed: {type(err).__name__}: {err}") from err
+    config_dir = Path(args.output_dir) / "greensearch-model-config"
+    probe.config.save_pretrained(str(config_dir))  # what the knobs' checks read
+    if tokenizer is not None:
+        tokenizer.save_pretrained(str(config_dir))
+    base = settings if settings is not None else SearchSettings()
+    fit = fit_knobs(task, probe, registry=None)
+    del probe
+    for knob, why in fit.left_out.items():
+        logger.warning("left out of the search: %s (%s)", knob, why)
+    study = study_of(task, name=name, model_config_dir=config_dir)
+    chosen = base.replace(study=study, budget_f1_pct=budget_f1, **setting_changes)
+    return search_with_runner(
+        chosen,
+        TrainerRunner(task),
+        registry=fit.registry,
+        meter=meter,
+        storage=storage,
+        progress=progress,
+        left_out=fit.left_out,
+    )

@@ -1,0 +1,3 @@
+"""A script with no knob declaration."""
+
+print("hello")

@@ -1,0 +1,2 @@
+# greensearch: knobs=seq_len,warp_drive
+print("hello")

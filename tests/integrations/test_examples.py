@@ -1,0 +1,137 @@
+"""The examples under the real search, offline, at a tiny size: oracle and verdict asserted."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+from pathlib import Path
+
+import optuna
+import pytest
+from sklearn.metrics import f1_score
+
+import greensearch.hf
+from greensearch.config import StudyConfig
+from greensearch.integrations import script_search
+from greensearch.schema import StudyAttr
+from greensearch.search import ResultRow, SearchResult, SearchSettings
+from greensearch.stats import RunPredictions
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _assert_oracle_rule(result: SearchResult) -> None:
+    """ΔF1 is against the baseline's F1; the oracle is the cheapest feasible finalist."""
+    assert result.baseline is not None
+    base_f1 = result.baseline.row["f1"]
+    for final in result.finalists:
+        row = final.row
+        assert row["delta_f1_pct"] == pytest.approx(100 * (row["f1"] - base_f1) / base_f1)
+    feasible = [f for f in result.finalists if f.knobs and f.row["f1_verdict"] == "feasible"]
+    if feasible:
+        cheapest = min(feasible, key=lambda f: f.energy_kwh or 0.0)
+        assert result.oracle is not None and result.oracle.knobs == cheapest.knobs
+        # feasible means the lower ΔF1 bound is within the budget, so the estimate is too
+        assert result.oracle.row["delta_f1_pct"] >= result.budget_f1_pct
+    else:
+        assert result.oracle is None
+
+
+def test_the_script_example_is_searched_and_judged_on_its_predictions(tmp_path, clock_meter):
+    settings = SearchSettings(
+        study=StudyConfig(source="<test>"),
+        budget_f1_pct=-50.0,
+        storage=f"sqlite:///{tmp_path / 's.db'}",
+        include=("seq_len", "dynamic_padding"),
+        n_trials=3,
+        fidelity=0.5,
+        repeats=1,
+        baseline_repeats=1,
+        near_misses=0,
+        idle_seconds=0.0,
+        results_path=str(tmp_path / "runs.jsonl"),
+    )
+    result = script_search(
+        settings,
+        EXAMPLES / "script_train.py",
+        args=("--rows", "160", "--tiny"),
+        timeout_s=600,
+        meter=clock_meter,
+    )
+    records = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    # the baseline, each declared knob alone (first search value), then the finals
+    assert [r["knobs"] for r in records[:3]] == ["", "seq_len=128", "dynamic_padding"]
+    assert result.study_name == "script_train-f1-50"
+    assert result.budget_f1_pct == -50.0
+    for r in records:
+        kept = RunPredictions.from_run_record(r)
+        assert kept is not None and len(kept.labels) == 160
+        assert r["metrics"]["f1"] == pytest.approx(f1_score(kept.labels, kept.classes))
+        assert set(r["stages"]) == {"script"}
+        assert r["train_steps"] == (5 if r["fidelity"] == 0.5 else 10)  # 160 rows / 16
+    _assert_oracle_rule(result)
+
+
+def _hf_example():
+    spec = importlib.util.spec_from_file_location("hf_trainer_example", EXAMPLES / "hf_trainer.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_trainer_example_searches_and_prints_its_oracle_and_verdict(
+    tmp_path, clock_meter, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)  # the example's output_dir and results file land here
+    # the example as a user runs it; only the meter (deterministic) and the finals' size
+    # are the test's own
+    search = functools.partial(
+        greensearch.hf.search,
+        meter=clock_meter,
+        repeats=2,
+        baseline_repeats=1,
+        near_misses=0,
+        results_path=str(tmp_path / "runs.jsonl"),
+    )
+    monkeypatch.setattr(greensearch.hf, "search", search)
+    argv = ["--search", "--tiny", "--rows", "160", "--budget-f1", "-50"]
+    argv += ["--include", "lr_schedule,layer_prune", "--n-trials", "4", "--fidelity", "0.5"]
+    argv += ["--storage", f"sqlite:///{tmp_path / 's.db'}"]
+    result = _hf_example().main(argv)
+    printed = capsys.readouterr().out.splitlines()
+
+    assert isinstance(result, SearchResult)
+    assert result.study_name == "trainer-f1-50"
+    assert result.budget_f1_pct == -50.0
+    # the baseline's F1 is the mean of its full-fidelity runs' F1, each sklearn's F1 of
+    # its kept predictions
+    records = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    base_runs = [r for r in records if r["knobs"] == "" and r["fidelity"] == 1.0]
+    assert sorted(r["seed"] for r in base_runs) == [42, 43]
+    for r in base_runs:
+        kept = RunPredictions.from_run_record(r)
+        assert kept is not None
+        assert r["metrics"]["f1"] == pytest.approx(f1_score(kept.labels, kept.classes))
+    assert isinstance(result.baseline, ResultRow)
+    assert result.baseline.row["f1"] == pytest.approx(
+        sum(r["metrics"]["f1"] for r in base_runs) / len(base_runs)
+    )
+    _assert_oracle_rule(result)
+    # what the Trainer path cannot reach is stored in the study and printed with its reason
+    stored = optuna.load_study(
+        study_name=result.study_name, storage=f"sqlite:///{tmp_path / 's.db'}"
+    )
+    assert stored.user_attrs[StudyAttr.LEFT_OUT_KNOBS] == result.left_out_knobs
+    assert set(result.left_out_knobs) == {"quantization", "inference_engine"}
+    assert result.left_out_knobs["quantization"].startswith("model_init builds the model")
+    for knob, why in result.left_out_knobs.items():
+        assert f"left out: {knob} ({why})" in printed
+    oracle = result.oracle
+    if oracle is None:
+        assert printed[-1] == "oracle: none within -50% F1; keep the baseline"
+    else:
+        assert oracle.row["f1_verdict"] == "feasible"
+        assert printed[-1].startswith(f"oracle: {oracle.knobs}: ")
+        assert printed[-1].endswith(f"ΔF1 {oracle.row['delta_f1_pct']:+.2f}%, verdict feasible")
