@@ -33,7 +33,14 @@ def test_identical_predictions_give_zero_delta_with_zero_width():
     assert d.ci95_pct == (0.0, 0.0)
     assert d.lower_pct == d.upper_pct == 0.0
     assert d.p_within_budget == 1.0
-    assert judge(d) is F1Verdict.FEASIBLE
+    # One run per arm: no seed spread to judge by, so not a yes however narrow.
+    assert d.seed_design == "none"
+    assert judge(d) is F1Verdict.UNCERTAIN
+    two = [base, runs(LABELS, seed=1)]
+    assert judge(delta_f1(two, two, budget_pct=1.0, n_resamples=500)) is F1Verdict.FEASIBLE
+    assert judge(delta_f1(two, two[:1], budget_pct=1.0, n_resamples=500), min_seeds=2) is (
+        F1Verdict.UNCERTAIN
+    )
 
 
 def test_one_flipped_example_gives_the_exact_delta():
