@@ -24,8 +24,9 @@ def test_holm_steps_down_from_the_smallest_p_value():
 
 def test_two_finalists_at_the_budget_edge_name_a_false_oracle_at_most_5_percent():
     # Both candidates lose exactly the budget (in truth, not feasible); each is tested at
-    # 0.95. Naming either one is a false oracle.
-    model = NoiseModel(difficulty_sd=0.05, seed_sd=0.01)
+    # 0.95. Naming either one is a false oracle. Seeds dominate the noise, where each
+    # single test sits near its 5 %, so two of them err more often than one.
+    model = NoiseModel(difficulty_sd=0.05, seed_sd=0.05)
     loss = 0.02  # accuracy points: 2/0.85 = 2.35 % of the F1
     budget = 100 * loss / model.accuracy
     rng = np.random.default_rng(5)
@@ -39,7 +40,7 @@ def test_two_finalists_at_the_budget_edge_name_a_false_oracle_at_most_5_percent(
         holm += select_oracle(finalists).key is not None
         single += any(f.delta.lower_pct >= -budget for f in finalists)
     assert holm / replicates <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / replicates)
-    assert holm <= single  # Holm never confirms what the single tests would not
+    assert holm < single  # single tests at 0.95 name a false oracle more often
 
 
 def test_the_cheapest_confirmed_finalist_is_the_oracle():
