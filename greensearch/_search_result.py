@@ -241,7 +241,8 @@ def build_result(study: Any, *, fidelity: float, budget_pct: float) -> SearchRes
     search = [
         t
         for t in all_trials
-        if attrs_of(t).get(TrialAttr.PHASE) != Phase.FINAL and t.number not in retried
+        if attrs_of(t).get(TrialAttr.PHASE) not in (Phase.FINAL, Phase.FINAL_RUN)
+        and t.number not in retried
     ]
     finals = [
         t for t in completed_at(study, 1.0) if attrs_of(t).get(TrialAttr.PHASE) == Phase.FINAL

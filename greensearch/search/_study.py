@@ -50,7 +50,14 @@ from greensearch.search._machines import (
     record_machine_study,
 )
 from greensearch.search._objective import TrialRunner
-from greensearch.search._rounds import Measured, run_rounds
+from greensearch.search._rounds import (
+    Measured,
+    fail_dead_claims,
+    is_claim,
+    plan_invocation,
+    run_rounds,
+    stored_invocations,
+)
 from greensearch.search._settings import SAMPLERS, SearchSettings, load_registry
 from greensearch.search._space import SearchSpace
 
@@ -370,7 +377,8 @@ def _search(
         return sum(
             1
             for t in trials
-            if t.user_attrs.get(TrialAttr.PHASE) != Phase.FINAL and t.number not in retried
+            if t.user_attrs.get(TrialAttr.PHASE) not in (Phase.FINAL, Phase.FINAL_RUN)
+            and t.number not in retried
         )
 
     def running() -> int:
@@ -380,7 +388,11 @@ def _search(
         also run its retry: more trials than --n-trials.
         """
         trials = ostudy.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-        return sum(1 for t in trials if t.user_attrs.get(TrialAttr.PHASE) != Phase.FINAL)
+        return sum(
+            1
+            for t in trials
+            if t.user_attrs.get(TrialAttr.PHASE) not in (Phase.FINAL, Phase.FINAL_RUN)
+        )
 
     baseline_error: list[str] = []
 
@@ -432,10 +444,15 @@ def _settle(ostudy: Study, storage: BaseStorage, runner: TrialRunner) -> None:
         return  # journal/in-memory: a dead trial is never detected, so do not wait for it
     deadline = time.monotonic() + runner.wait_timeout_s
     while True:
-        trials = ostudy.get_trials(
-            deepcopy=False,
-            states=(optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING),
-        )
+        fail_dead_claims(ostudy)
+        trials = [  # a claim on a final run is waited for run by run, in the finals
+            t
+            for t in ostudy.get_trials(
+                deepcopy=False,
+                states=(optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING),
+            )
+            if not is_claim(t)
+        ]
         if not trials or time.monotonic() > deadline or runner.refused is not None:
             return
         if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
@@ -521,43 +538,61 @@ def _finals(
     progress: Callable[[str, int, int], None] | None,
 ) -> None:
     """Re-measure the baseline, the cheapest feasible bundles and the most promising
-    uncertain ones at full fidelity, in rounds (see :mod:`greensearch.search._rounds`)."""
+    uncertain ones at full fidelity, in rounds of one invocation (see
+    :mod:`greensearch.search._rounds`), then record one final trial per key and invocation."""
     import dataclasses
 
     import optuna
 
     best, near = pick_final_candidates(ostudy, fidelity, budget, k, near_misses)
-    keys = ["", *best, *near]
 
-    def finals(*states: Any) -> set[str]:
-        return {
-            t.user_attrs[TrialAttr.KNOBS]
+    def finals(*states: Any) -> list[FrozenTrial]:
+        return [
+            t
             for t in ostudy.get_trials(deepcopy=False, states=states)
             if isinstance(t.user_attrs.get(TrialAttr.KNOBS), str)
             and t.user_attrs.get(TrialAttr.FIDELITY) == 1.0
             and t.user_attrs.get(TrialAttr.PHASE) == Phase.FINAL
-        }
+        ]
 
-    complete = finals(optuna.trial.TrialState.COMPLETE)
+    def generations(trials: list[FrozenTrial]) -> dict[str, set[int]]:
+        found: dict[str, set[int]] = {}
+        for t in trials:  # a final from before invocations counts as generation -1
+            generation = t.user_attrs.get(TrialAttr.FINAL_INVOCATION, -1)
+            found.setdefault(t.user_attrs[TrialAttr.KNOBS], set()).add(generation)
+        return found
+
     queued = finals(optuna.trial.TrialState.WAITING, optuna.trial.TrialState.RUNNING)
     # A final enqueued by an earlier, killed process is measured too, whatever the picks now.
-    pending = [key for key in dict.fromkeys([*keys, *sorted(queued)]) if key not in complete]
-    summaries = run_rounds(ostudy, pending, runner, progress)
-    for key in pending:
-        if key not in queued:
+    wanted = ["", *best, *near, *sorted({t.user_attrs[TrialAttr.KNOBS] for t in queued})]
+    done = generations(finals(optuna.trial.TrialState.COMPLETE))
+    invocation = plan_invocation(stored_invocations(ostudy), wanted, done)
+    if invocation is not None:
+        summaries = run_rounds(ostudy, invocation, runner, progress)
+        held = generations(
+            finals(
+                optuna.trial.TrialState.COMPLETE,
+                optuna.trial.TrialState.WAITING,
+                optuna.trial.TrialState.RUNNING,
+            )
+        )
+        for key in invocation.keys:
+            if invocation.generation in held.get(key, set()):
+                continue  # recorded by this invocation's first, killed process or by another
             attrs: dict[str, Any] = {
                 TrialAttr.PHASE: Phase.FINAL,
                 TrialAttr.FIDELITY: 1.0,
                 TrialAttr.KNOBS: key,
+                TrialAttr.FINAL_INVOCATION: invocation.generation,
+                "rounds": True,
             }
-            attrs["rounds"] = True
             if key in near:
                 attrs[TrialAttr.NEAR_MISS] = True
             ostudy.enqueue_trial(space.params_of(parse_bundle(key)), user_attrs=attrs)
-    recorder = dataclasses.replace(runner, run_fn=Measured(summaries, space))
-    while finals(optuna.trial.TrialState.WAITING) and recorder.refused is None:
-        ostudy.optimize(recorder, n_trials=1, catch=(StageFailedError, GreensearchError))
-    runner.refused = recorder.refused
+        recorder = dataclasses.replace(runner, run_fn=Measured(summaries, space))
+        while finals(optuna.trial.TrialState.WAITING) and recorder.refused is None:
+            ostudy.optimize(recorder, n_trials=1, catch=(StageFailedError, GreensearchError))
+        runner.refused = recorder.refused
 
 
 def _open_meter(name: str, idle_seconds: float) -> Meter:
