@@ -13,6 +13,7 @@ import optuna
 import pytest
 
 from greensearch.schema import TrialAttr
+from greensearch.search._replay import ReplayRunner
 from greensearch.search._rounds import (
     Invocation,
     is_claim,
@@ -20,7 +21,6 @@ from greensearch.search._rounds import (
     run_rounds,
     stored_invocations,
 )
-from greensearch.search._replay import ReplayRunner
 from tests.search.landscape import landscape, make_registry
 
 
