@@ -14,9 +14,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from greensearch.stats import F1Verdict, RunPredictions, delta_f1, f1_resolution, judge
+from greensearch.stats import (
+    Design,
+    F1Verdict,
+    RunPredictions,
+    decision,
+    delta_f1,
+    f1_power,
+    f1_resolution,
+    judge,
+)
 
-__all__ = ["f1_judgement", "kept_predictions", "resolution_pct", "verdict_of"]
+__all__ = ["f1_judgement", "kept_predictions", "power_pct", "resolution_pct", "verdict_of"]
 
 #: Resamples for decisions inside the search (each costs milliseconds).
 _RESAMPLES = 4_000
@@ -40,8 +49,13 @@ def f1_judgement(
     budget_pct: float,
     confidence: float,
     point_loss_pct: float,
+    min_seeds: int = 1,
 ) -> dict[str, Any]:
-    """ΔF1 interval, P(within budget) and verdict of a trial against its baseline trial."""
+    """ΔF1 interval, bootstrap share and verdict of a trial against its baseline trial.
+
+    ``min_seeds``: runs each arm needs for ``feasible`` (2 in the finals; see
+    :func:`greensearch.stats.judge`).
+    """
     cand_runs, base_runs = kept_predictions(attrs), kept_predictions(base)
     degenerate = bool(attrs.get("degenerate"))
     if not cand_runs or not base_runs:
@@ -60,12 +74,18 @@ def f1_judgement(
         confidence=confidence,
         n_resamples=_RESAMPLES,
     )
+    verdict = judge(delta, degenerate=degenerate, min_seeds=min_seeds)
+    decided = decision(delta, verdict)
     return {
         "f1_interval": True,
-        "f1_verdict": judge(delta, degenerate=degenerate).value,
+        "f1_verdict": verdict.value,
         "delta_f1_ci95_pct": list(delta.ci95_pct),
         "delta_f1_bounds_pct": [delta.lower_pct, delta.upper_pct],
-        "p_f1_within_budget": delta.p_within_budget,
+        "p_f1_within_budget": delta.p_within_budget,  # a bootstrap share, not P(feasible)
+        "f1_bootstrap_share": delta.bootstrap_share,
+        "f1_decided_by": {"bound": decided.bound, "bound_pct": decided.bound_pct},
+        "f1_p_value": delta.p_value,
+        "f1_seed_design": delta.seed_design,
         "f1_confidence": confidence,
         "n_seeds": len(cand_runs),
         "n_seeds_baseline": len(base_runs),
@@ -80,9 +100,23 @@ def verdict_of(attrs: Mapping[str, Any]) -> F1Verdict:
     return F1Verdict.FEASIBLE if attrs.get("feasible") else F1Verdict.INFEASIBLE
 
 
-def resolution_pct(base: Mapping[str, Any], *, confidence: float) -> float | None:
-    """The smallest F1 loss the baseline trial's seeded repeats let a comparison resolve."""
+def resolution_pct(
+    base: Mapping[str, Any], *, confidence: float, design: Design = "n_vs_n"
+) -> float | None:
+    """The smallest F1 loss the baseline trial's seeded repeats let a comparison of
+    ``design`` resolve (``one_vs_n`` for search trials, ``n_vs_n`` for the finals)."""
     runs = kept_predictions(base)
     if len({run.seed for run in runs}) < 2:
         return None
-    return f1_resolution(runs, confidence=confidence, n_resamples=_RESAMPLES)
+    return f1_resolution(runs, confidence=confidence, n_resamples=_RESAMPLES, design=design)
+
+
+def power_pct(
+    base: Mapping[str, Any], *, confidence: float, design: Design = "n_vs_n"
+) -> float | None:
+    """The F1 margin a comparison of ``design`` against this baseline resolves 80 % of the
+    time (see :func:`greensearch.stats.f1_power`)."""
+    runs = kept_predictions(base)
+    if len({run.seed for run in runs}) < 2:
+        return None
+    return f1_power(runs, confidence=confidence, n_resamples=_RESAMPLES, design=design)

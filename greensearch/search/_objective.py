@@ -108,10 +108,12 @@ class TrialRunner:
         ):
             if trial.user_attrs.get(name) != value:  # enqueued seeds carry them already
                 trial.set_user_attr(name, value)
-        prior = self._wait_for_claim(trial, key, fidelity)
+        # A final trial pairs with, and reuses, only trials of its own invocation's rounds.
+        generation = trial.user_attrs.get(TrialAttr.FINAL_INVOCATION)
+        prior = self._wait_for_claim(trial, key, fidelity, generation)
         if prior is not None:
             return self._reuse(trial, prior)
-        baseline = None if not bundle else self._wait_for_baseline(trial, fidelity)
+        baseline = None if not bundle else self._wait_for_baseline(trial, fidelity, generation)
         if phase == Phase.SAMPLER and self.checker_factory is not None and bundle:
             verdict = self.checker_factory(trial.study, fidelity).verdict(bundle)
             if verdict.prune:
@@ -152,6 +154,7 @@ class TrialRunner:
                     budget_pct=self.budget_pct,
                     confidence=self.confidence,
                     point_loss_pct=attrs["f1_loss_pct"],
+                    min_seeds=2 if phase == Phase.FINAL else 1,  # no full-run verdict on 1 seed
                 )
             )
         except GreensearchError as err:
@@ -228,13 +231,19 @@ class TrialRunner:
             )
         return found
 
-    def _wait_for_claim(self, trial: Trial, key: str, fidelity: float) -> FrozenTrial | None:
+    def _wait_for_claim(
+        self, trial: Trial, key: str, fidelity: float, generation: int | None = None
+    ) -> FrozenTrial | None:
         """The earlier trial measuring this knob set at this fidelity, once it is finished."""
         import optuna
 
         deadline = time.monotonic() + self.wait_timeout_s
         while True:
-            earlier = [t for t in _claims(trial.study, key, fidelity) if t.number < trial.number]
+            earlier = [
+                t
+                for t in _claims(trial.study, key, fidelity, generation)
+                if t.number < trial.number
+            ]
             done = [t for t in earlier if t.state == optuna.trial.TrialState.COMPLETE]
             if done:
                 return done[0]
@@ -246,13 +255,15 @@ class TrialRunner:
             fail_dead_trials(trial.study)
             time.sleep(self.poll_s)
 
-    def _wait_for_baseline(self, trial: Trial, fidelity: float) -> FrozenTrial:
+    def _wait_for_baseline(
+        self, trial: Trial, fidelity: float, generation: int | None = None
+    ) -> FrozenTrial:
         import optuna
 
         study = trial.study
         deadline = time.monotonic() + self.wait_timeout_s
         while True:
-            claims = _claims(study, "", fidelity)
+            claims = _claims(study, "", fidelity, generation)
             done = [t for t in claims if t.state == optuna.trial.TrialState.COMPLETE]
             if done:
                 return done[0]
@@ -366,7 +377,11 @@ def _store(trial: Trial, attrs: dict[str, Any]) -> None:
         trial.set_constraint("f1_budget", float(attrs["constraint"][0]))
 
 
-def _claims(study: Study, key: str, fidelity: float) -> list[FrozenTrial]:
+def _claims(
+    study: Study, key: str, fidelity: float, generation: int | None = None
+) -> list[FrozenTrial]:
+    """Trials of ``key`` at ``fidelity``; a final phase's ``generation`` (its invocation)
+    matches only its own final trials, search trials only those without one."""
     import optuna
 
     states = (
@@ -381,6 +396,7 @@ def _claims(study: Study, key: str, fidelity: float) -> list[FrozenTrial]:
             for t in trials
             if t.user_attrs.get(TrialAttr.KNOBS) == key
             and t.user_attrs.get(TrialAttr.FIDELITY) == fidelity
+            and t.user_attrs.get(TrialAttr.FINAL_INVOCATION) == generation
             and TrialAttr.REUSED_FROM not in t.user_attrs
         ),
         key=lambda t: t.number,
