@@ -52,6 +52,7 @@ __all__ = [
     "paired_baseline",
     "plan_invocation",
     "run_rounds",
+    "stored_invocations",
 ]
 
 logger = logging.getLogger(__name__)
