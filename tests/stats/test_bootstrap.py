@@ -12,6 +12,7 @@ from greensearch.stats import (
     DeltaF1,
     F1Verdict,
     RunPredictions,
+    decision,
     delta_f1,
     f1_interval,
     f1_resolution,
@@ -166,3 +167,20 @@ def test_a_single_run_borrows_the_other_arms_seed_spread():
     # ΔF1 could never be negative; with the baseline's seed spread it may be an unlucky
     # draw as well as a lucky one.
     assert spread.ci95_pct[0] < -5.0 < 5.0 < spread.ci95_pct[1]
+
+
+@pytest.mark.parametrize(
+    ("lower", "upper", "bound", "text"),
+    [
+        (-0.8, 2.0, "lower", "feasible: lower 95% bound -0.8% >= -1.0%"),
+        (-1.2, 2.0, "lower", "uncertain: lower 95% bound -1.2% < -1.0%"),
+        (-3.0, -1.5, "upper", "infeasible: upper 95% bound -1.5% < -1.0%"),
+    ],
+)
+def test_the_decision_names_the_one_sided_bound_that_decided(lower, upper, bound, text):
+    d = _delta(lower, upper)
+    decided = decision(d, judge(d))
+    assert decided.bound == bound
+    assert decided.bound_pct == (lower if bound == "lower" else upper)
+    assert decided.describe() == text
+    assert d.bootstrap_share == d.p_within_budget
