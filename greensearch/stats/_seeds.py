@@ -8,7 +8,7 @@ is the standard error of the mean difference from the runs' F1 on the full split
 degrees of freedom those that scale rests on. It is added to the bootstrap over test
 examples (runs held fixed), which carries the example part.
 
-Three designs:
+Four designs:
 
 - ``paired rounds``: both arms ran the same seeds (round r: seed s+r in each arm). The
   per-round differences are the unit; their standard deviation over n rounds gives the
