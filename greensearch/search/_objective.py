@@ -111,10 +111,12 @@ class TrialRunner:
         ):
             if was != value:  # enqueued seeds carry them already
                 mark(trial, name, value)
-        prior = self._wait_for_claim(trial, key, fidelity)
+        # A final trial pairs with, and reuses, only trials of its own invocation's rounds.
+        generation = queued.generation
+        prior = self._wait_for_claim(trial, key, fidelity, generation)
         if prior is not None:
             return self._reuse(trial, prior)
-        baseline = None if not bundle else self._wait_for_baseline(trial, fidelity)
+        baseline = None if not bundle else self._wait_for_baseline(trial, fidelity, generation)
         if phase == Phase.SAMPLER and self.checker_factory is not None and bundle:
             verdict = self.checker_factory(trial.study, fidelity).verdict(bundle)
             if verdict.prune:
@@ -155,6 +157,7 @@ class TrialRunner:
                     budget_pct=self.budget_pct,
                     confidence=self.confidence,
                     point_loss_pct=attrs["f1_loss_pct"],
+                    min_seeds=2 if phase == Phase.FINAL else 1,  # no full-run verdict on 1 seed
                 ).to_attrs()
             )
         except GreensearchError as err:
@@ -231,13 +234,19 @@ class TrialRunner:
             )
         return found
 
-    def _wait_for_claim(self, trial: Trial, key: str, fidelity: float) -> FrozenTrial | None:
+    def _wait_for_claim(
+        self, trial: Trial, key: str, fidelity: float, generation: int | None = None
+    ) -> FrozenTrial | None:
         """The earlier trial measuring this knob set at this fidelity, once it is finished."""
         import optuna
 
         deadline = time.monotonic() + self.wait_timeout_s
         while True:
-            earlier = [t for t in _claims(trial.study, key, fidelity) if t.number < trial.number]
+            earlier = [
+                t
+                for t in _claims(trial.study, key, fidelity, generation)
+                if t.number < trial.number
+            ]
             done = [t for t in earlier if t.state == optuna.trial.TrialState.COMPLETE]
             if done:
                 return done[0]
@@ -249,13 +258,15 @@ class TrialRunner:
             fail_dead_trials(trial.study)
             time.sleep(self.poll_s)
 
-    def _wait_for_baseline(self, trial: Trial, fidelity: float) -> FrozenTrial:
+    def _wait_for_baseline(
+        self, trial: Trial, fidelity: float, generation: int | None = None
+    ) -> FrozenTrial:
         import optuna
 
         study = trial.study
         deadline = time.monotonic() + self.wait_timeout_s
         while True:
-            claims = _claims(study, "", fidelity)
+            claims = _claims(study, "", fidelity, generation)
             done = [t for t in claims if t.state == optuna.trial.TrialState.COMPLETE]
             if done:
                 return done[0]
@@ -364,7 +375,11 @@ def _store(trial: Trial, attrs: dict[str, Any]) -> None:
         trial.set_constraint("f1_budget", float(attrs["constraint"][0]))
 
 
-def _claims(study: Study, key: str, fidelity: float) -> list[FrozenTrial]:
+def _claims(
+    study: Study, key: str, fidelity: float, generation: int | None = None
+) -> list[FrozenTrial]:
+    """Trials of ``key`` at ``fidelity``; a final phase's ``generation`` (its invocation)
+    matches only its own final trials, search trials only those without one."""
     import optuna
 
     states = (
@@ -372,7 +387,7 @@ def _claims(study: Study, key: str, fidelity: float) -> list[FrozenTrial]:
         optuna.trial.TrialState.RUNNING,
         optuna.trial.TrialState.WAITING,
     )
-    return claims(study.get_trials(deepcopy=False, states=states), key, fidelity)
+    return claims(study.get_trials(deepcopy=False, states=states), key, fidelity, generation)
 
 
 def _deltas(

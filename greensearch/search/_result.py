@@ -251,7 +251,7 @@ def build_result(study: Study, *, fidelity: float, budget_f1_pct: float) -> Sear
     all_trials = study.get_trials(deepcopy=False)
     # a trial killed mid-run (or deferred) and retried is accounted for by its retry
     retried = retried_trial_numbers(all_trials)
-    search = [t for t in all_trials if not _r(t).is_final and t.number not in retried]
+    search = [t for t in all_trials if _r(t).in_search and t.number not in retried]
     finals = [t for t in completed_at(study, 1.0) if _r(t).is_final]
     base = next((t for t in finals if _r(t).is_baseline), None)
     bundles = [t for t in finals if _r(t).knobs]
