@@ -69,7 +69,6 @@ class TrialRecord:
     feasible: bool | None
     f1_verdict: str | None
     delta_f1_ci95_pct: list[float] | None
-    p_f1_within_budget: float | None
     n_seeds: int | None
     repeats: int | None
     method: str | None
@@ -79,10 +78,11 @@ class TrialRecord:
     duration_s_spent: float
     rounds: bool
     f1_resolution_pct: float | None
+    f1_power_pct: float | None
     f1_confidence: float | None
     f1_loss_pct: float | None
     f1_bootstrap_share: float | None
-    f1_decided_by: Mapping[str, Any] | None
+    f1_decided_by: str | None
     f1_p_value: float | None
     f1_seed_design: str | None
     n_seeds_baseline: int | None
@@ -137,7 +137,6 @@ class TrialRecord:
             feasible=a.get("feasible"),
             f1_verdict=a.get("f1_verdict"),
             delta_f1_ci95_pct=a.get("delta_f1_ci95_pct"),
-            p_f1_within_budget=_float(a.get("p_f1_within_budget")),
             n_seeds=a.get("n_seeds"),
             repeats=a.get("repeats"),
             method=a.get("method"),
@@ -147,9 +146,11 @@ class TrialRecord:
             duration_s_spent=float(a.get("duration_s_spent") or 0.0),
             rounds=bool(a.get("rounds")),
             f1_resolution_pct=_float(a.get("f1_resolution_pct")),
+            f1_power_pct=_float(a.get("f1_power_pct")),
             f1_confidence=_float(a.get("f1_confidence")),
             f1_loss_pct=_float(a.get("f1_loss_pct")),
-            f1_bootstrap_share=_float(a.get("f1_bootstrap_share")),
+            # older studies stored the same share as ``p_f1_within_budget``
+            f1_bootstrap_share=_float(a.get("f1_bootstrap_share", a.get("p_f1_within_budget"))),
             f1_decided_by=a.get("f1_decided_by"),
             f1_p_value=_float(a.get("f1_p_value")),
             f1_seed_design=a.get("f1_seed_design"),

@@ -146,6 +146,8 @@ TOP_LEVEL_ATTRS: Final[tuple[str, ...]] = (
     "feasible",
     "f1_verdict",
     "delta_f1_ci95_pct",
+    "f1_decided_by",
+    "f1_bootstrap_share",
     "n_seeds",
     "method",
 )
@@ -181,7 +183,8 @@ class TrialRow(TypedDict):
     feasible: bool | None
     f1_verdict: str | None
     delta_f1_ci95_pct: list[float] | None
-    p_f1_within_budget: float | None
+    f1_decided_by: str | None
+    f1_bootstrap_share: float | None
     n_seeds: int | None
     repeats: int | None
     method: str | None

@@ -65,3 +65,13 @@ def test_the_pattern_tells_a_trial_from_a_study():
     assert _TRIAL_ATTRS.search("trial.set_user_attr('error', e)")
     assert not _TRIAL_ATTRS.search("ostudy.user_attrs.get(StudyAttr.FIDELITY)")
     assert not _TRIAL_ATTRS.search("trial.study.set_user_attr(key, value)")
+
+
+def test_the_deciding_bound_and_the_bootstrap_share_are_top_level_for_the_dashboard():
+    from greensearch.schema import TOP_LEVEL_ATTRS
+
+    shown = list(TOP_LEVEL_ATTRS)
+    assert shown.index("f1_decided_by") == shown.index("delta_f1_ci95_pct") + 1
+    assert "f1_bootstrap_share" in shown and "p_f1_within_budget" not in shown
+    # an older study's share, stored under its old name, reads as the bootstrap share
+    assert TrialRecord.from_attrs({"p_f1_within_budget": 0.9}).f1_bootstrap_share == 0.9

@@ -74,19 +74,17 @@ class F1Judgement:
                 "f1_interval": False,
                 "f1_verdict": self.verdict.value,
                 "delta_f1_ci95_pct": None,
-                "p_f1_within_budget": None,
+                "f1_bootstrap_share": None,
                 "n_seeds": self.n_seeds,
             }
         d = self.delta
-        decided = decision(d, self.verdict)
         return {
             "f1_interval": True,
             "f1_verdict": self.verdict.value,
             "delta_f1_ci95_pct": list(d.ci95_pct),
             "delta_f1_bounds_pct": [d.lower_pct, d.upper_pct],
-            "p_f1_within_budget": d.p_within_budget,  # a bootstrap share, not P(feasible)
-            "f1_bootstrap_share": d.bootstrap_share,
-            "f1_decided_by": {"bound": decided.bound, "bound_pct": decided.bound_pct},
+            "f1_bootstrap_share": d.bootstrap_share,  # a share of resamples, not P(feasible)
+            "f1_decided_by": decision(d, self.verdict).describe(),
             "f1_p_value": d.p_value,
             "f1_seed_design": d.seed_design,
             "f1_confidence": d.confidence,

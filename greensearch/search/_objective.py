@@ -23,7 +23,7 @@ from greensearch.machine import Machine
 from greensearch.record import TrialRecord, attrs_of, claims, copied_attrs, mark, store_figures
 from greensearch.schema import Phase, TrialAttr
 from greensearch.search._extrapolate import trial_attrs
-from greensearch.search._f1_judging import f1_judgement, resolution_pct
+from greensearch.search._f1_judging import f1_judgement, power_pct, resolution_pct
 from greensearch.search._liveness import fail_dead_trials
 from greensearch.search._machines import (
     BASELINE_MACHINE_ATTR,
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from greensearch.energy import Meter
     from greensearch.interactions._model import OrthogonalityChecker
     from greensearch.knobs import Bundle, KnobRegistry
+    from greensearch.stats import Design
 
 __all__ = ["F1_LOSS_DEGENERATE", "TrialRunner"]
 
@@ -149,7 +150,7 @@ class TrialRunner:
             base = attrs if baseline is None else attrs_of(baseline)
             attrs.update(_deltas(attrs, base, self.budget_pct, fidelity))
             if not bundle:
-                attrs["f1_resolution_pct"] = self._resolution(attrs, fidelity)
+                attrs.update(self._resolution(attrs, fidelity, final=phase == Phase.FINAL))
             attrs.update(
                 f1_judgement(
                     attrs,
@@ -217,22 +218,29 @@ class TrialRunner:
             _warm_up_run(self.study_cfg, self.space.registry)
             self._warm = True
 
-    def _resolution(self, base: dict[str, Any], fidelity: float) -> float | None:
-        """The baseline's F1 resolution; one warning line when the budget is finer."""
-        found = resolution_pct(base, confidence=self.confidence)
-        if found is not None and self.budget_pct < found:
+    def _resolution(self, base: dict[str, Any], fidelity: float, *, final: bool) -> dict[str, Any]:
+        """The baseline's F1 resolution and power for the comparisons it will judge (a
+        search trial's single run against its seeds; in the finals, seeds against seeds);
+        one warning line when the budget is finer than the power.
+        """
+        design: Design = "n_vs_n" if final else "one_vs_n"
+        found = resolution_pct(base, confidence=self.confidence, design=design)
+        power = power_pct(base, confidence=self.confidence, design=design)
+        if power is not None and self.budget_pct < power:
             logger.warning(
-                "at fidelity %g this task resolves F1 losses of %.2f%% at best (%d baseline "
-                "seeds, %d%% confidence), more than the %.2f%% budget: few bundles can be "
-                "confirmed feasible; raise --repeats, use a larger test split or loosen "
-                "--budget-f1",
+                "at fidelity %g this task resolves F1 losses of %.2f%% at best and confirms "
+                "a lossless bundle 80%% of the time from %.2f%% (%d baseline seeds, %s, %d%% "
+                "confidence), more than the %.2f%% budget: few bundles can be confirmed "
+                "feasible; raise --repeats, use a larger test split or loosen --budget-f1",
                 fidelity,
                 found,
+                power,
                 len(base.get("seeds") or []),
+                design.replace("_", "-"),
                 round(100 * self.confidence),
                 self.budget_pct,
             )
-        return found
+        return {"f1_resolution_pct": found, "f1_power_pct": power, "f1_resolution_design": design}
 
     def _wait_for_claim(
         self, trial: Trial, key: str, fidelity: float, generation: int | None = None

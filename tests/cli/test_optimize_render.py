@@ -68,3 +68,18 @@ def test_render_without_near_misses_has_one_finalist(clock_meter, capsys):
     rows = _finalist_rows(capsys.readouterr().out)
     assert len(rows) == 1 and rows[0].startswith("compile,prune=2 ")
     assert rows[0].endswith("feasible in search")
+
+
+def test_render_shows_the_deciding_bound_the_bootstrap_share_and_the_oracle_rule(capsys):
+    from greensearch.search._result import build_result
+    from tests.search.finals_study import finals_study
+
+    render(build_result(finals_study(), fidelity=0.5, budget_f1_pct=-1.0))
+    out = capsys.readouterr().out
+    oracle = out.split("oracle: b\n")[1].split("\n")
+    assert "bootstrap share within budget 100%" in oracle[1]
+    assert oracle[1].endswith("feasible: lower 93% bound +0.0% >= -1.0%; 3 full-fidelity runs each")
+    assert oracle[2].startswith("  oracle rule: the cheapest finalist confirmed within the budget")
+    assert "P(" not in out
+    row = next(r for r in _finalist_rows(out) if r.startswith("a "))
+    assert "feasible: lower 93% bound" in row

@@ -73,7 +73,7 @@ def test_without_predictions_the_point_rule_is_used_and_said():
         "f1_interval": False,
         "f1_verdict": "feasible",
         "delta_f1_ci95_pct": None,
-        "p_f1_within_budget": None,
+        "f1_bootstrap_share": None,
         "n_seeds": 1,
     }
     assert verdict_of({"feasible": False}) is F1Verdict.INFEASIBLE

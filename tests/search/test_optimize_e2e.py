@@ -11,6 +11,8 @@ import optuna
 import pytest
 
 from greensearch.record import attrs_of
+from greensearch.search._f1_judging import kept_predictions
+from greensearch.stats import f1_resolution
 from tests.conftest import TINY_ARCH
 from tests.search.run_search import run_search
 
@@ -102,6 +104,19 @@ def test_optimize_runs_the_real_pipeline_end_to_end(tiny_study, clock_meter, tmp
         and oracle["delta_f1_ci95_pct"] == finals[finalist]["delta_f1_ci95_pct"]
     )
     assert result["f1_resolution_pct"] == base[1.0]["f1_resolution_pct"]
+    # A search trial is one run against the baseline's seeds; the finals, seeds against seeds.
+    search_runs = kept_predictions(base[0.5])
+    expected = f1_resolution(
+        search_runs, confidence=CONFIDENCE, n_resamples=4_000, design="one_vs_n"
+    )
+    assert result["search_f1_resolution_pct"] == pytest.approx(expected)
+    assert result["search_f1_resolution_pct"] == base[0.5]["f1_resolution_pct"]
+    assert result["search_f1_power_pct"] == base[0.5]["f1_power_pct"]
+    assert result["search_f1_power_pct"] > result["search_f1_resolution_pct"]
+    assert (base[0.5]["f1_resolution_design"], base[1.0]["f1_resolution_design"]) == (
+        "one_vs_n",
+        "n_vs_n",
+    )
     checked = {e["knobs"] for e in result["extrapolation"]["finalists"]}
     assert checked == {"", finalist}
 
