@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "TrialRecord",
     "attrs_of",
+    "claim_attrs",
     "claims",
     "completed_at",
     "copied_attrs",
@@ -31,6 +32,7 @@ __all__ = [
     "records",
     "retry_attrs",
     "store_figures",
+    "store_on",
     "unsampled",
 ]
 
@@ -71,7 +73,6 @@ class TrialRecord:
     f1_verdict: str | None
     delta_f1_ci95_pct: list[float] | None
     delta_f1_bounds_pct: list[float] | None
-    p_f1_within_budget: float | None
     n_seeds: int | None
     repeats: int | None
     method: str | None
@@ -81,9 +82,18 @@ class TrialRecord:
     duration_s_spent: float
     rounds: bool
     f1_resolution_pct: float | None
+    f1_power_pct: float | None
     f1_confidence: float | None
     f1_loss_pct: float | None
+    f1_bootstrap_share: float | None
+    f1_decided_by: str | None
+    f1_p_value: float | None
+    f1_seed_design: str | None
+    n_seeds_baseline: int | None
     constraint: list[float] | None
+    generation: int | None
+    final_run: str | None
+    final_record: Mapping[str, Any] | None
     attrs: Mapping[str, Any]
 
     @classmethod
@@ -133,7 +143,6 @@ class TrialRecord:
             f1_verdict=a.get("f1_verdict"),
             delta_f1_ci95_pct=a.get("delta_f1_ci95_pct"),
             delta_f1_bounds_pct=a.get("delta_f1_bounds_pct"),
-            p_f1_within_budget=_float(a.get("p_f1_within_budget")),
             n_seeds=a.get("n_seeds"),
             repeats=a.get("repeats"),
             method=a.get("method"),
@@ -143,9 +152,19 @@ class TrialRecord:
             duration_s_spent=float(a.get("duration_s_spent") or 0.0),
             rounds=bool(a.get("rounds")),
             f1_resolution_pct=_float(a.get("f1_resolution_pct")),
+            f1_power_pct=_float(a.get("f1_power_pct")),
             f1_confidence=_float(a.get("f1_confidence")),
             f1_loss_pct=_float(a.get("f1_loss_pct")),
+            # older studies stored the same share as ``p_f1_within_budget``
+            f1_bootstrap_share=_float(a.get("f1_bootstrap_share", a.get("p_f1_within_budget"))),
+            f1_decided_by=a.get("f1_decided_by"),
+            f1_p_value=_float(a.get("f1_p_value")),
+            f1_seed_design=a.get("f1_seed_design"),
+            n_seeds_baseline=a.get("n_seeds_baseline"),
             constraint=a.get("constraint"),
+            generation=a.get(TrialAttr.FINAL_INVOCATION),
+            final_run=a.get(TrialAttr.FINAL_RUN),
+            final_record=a.get(TrialAttr.FINAL_RECORD),
             attrs=a,
         )
 
@@ -158,6 +177,16 @@ class TrialRecord:
     def is_final(self) -> bool:
         """A full-fidelity re-measurement (a finalist or the baseline)."""
         return self.phase == Phase.FINAL
+
+    @property
+    def is_claim(self) -> bool:
+        """A claim on one final run (:attr:`Phase.FINAL_RUN`), not a trial of the search."""
+        return self.phase == Phase.FINAL_RUN
+
+    @property
+    def in_search(self) -> bool:
+        """A trial of the search: neither a final nor a claim on a final run."""
+        return not self.is_final and not self.is_claim
 
     def to_attrs(self) -> dict[str, Any]:
         """Every stored figure, one flat mapping (the form ``from_attrs`` reads back)."""
@@ -195,7 +224,13 @@ def store_figures(trial: Trial, figures: Mapping[str, Any]) -> None:
 
 
 def queued_attrs(
-    phase: str, fidelity: float, knobs: str, *, near_miss: bool = False, rounds: bool = False
+    phase: str,
+    fidelity: float,
+    knobs: str,
+    *,
+    near_miss: bool = False,
+    rounds: bool = False,
+    generation: int | None = None,
 ) -> dict[str, Any]:
     """The attributes a trial is enqueued with (``study.enqueue_trial(user_attrs=...)``).
 
@@ -205,6 +240,7 @@ def queued_attrs(
         knobs: Canonical bundle text.
         near_miss: A final re-measuring a bundle whose short-run verdict was uncertain.
         rounds: A final measured in rounds (paired with the baseline's runs).
+        generation: The final phase (invocation) whose rounds it records.
     """
     attrs: dict[str, Any] = {
         TrialAttr.PHASE: phase,
@@ -213,9 +249,24 @@ def queued_attrs(
     }
     if rounds:
         attrs["rounds"] = True
+    if generation is not None:
+        attrs[TrialAttr.FINAL_INVOCATION] = generation
     if near_miss:
         attrs[TrialAttr.NEAR_MISS] = True
     return attrs
+
+
+def claim_attrs(run: str, worker: str) -> dict[str, Any]:
+    """The attributes a claim trial on final run ``run`` is created with."""
+    return {TrialAttr.PHASE: Phase.FINAL_RUN, TrialAttr.FINAL_RUN: run, TrialAttr.WORKER: worker}
+
+
+def store_on(study: Study, number: int, key: str, value: Any) -> None:
+    """Write one attribute of trial ``number`` through the storage (a trial no process
+    holds as a live ``Trial``: a claim on a final run)."""
+    storage = study._storage
+    trial_id = storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
+    storage.set_trial_user_attr(trial_id, key, value)
 
 
 def copied_attrs(trial: Trial | FrozenTrial) -> dict[str, Any]:
@@ -261,14 +312,20 @@ def completed_at(study: Study, fidelity: float) -> list[FrozenTrial]:
     )
 
 
-def claims(trials: Iterable[FrozenTrial], knobs: str, fidelity: float) -> list[FrozenTrial]:
-    """The trials that measured (or will measure) ``knobs`` at ``fidelity``, oldest first."""
+def claims(
+    trials: Iterable[FrozenTrial], knobs: str, fidelity: float, generation: int | None = None
+) -> list[FrozenTrial]:
+    """The trials that measured (or will measure) ``knobs`` at ``fidelity``, oldest first.
+
+    ``generation``: the final phase whose trials count (``None``: trials of no final phase).
+    """
     return sorted(
         (
             t
             for t in trials
             if t.user_attrs.get(TrialAttr.KNOBS) == knobs
             and t.user_attrs.get(TrialAttr.FIDELITY) == fidelity
+            and t.user_attrs.get(TrialAttr.FINAL_INVOCATION) == generation
             and TrialAttr.REUSED_FROM not in t.user_attrs
         ),
         key=lambda t: t.number,
@@ -277,7 +334,13 @@ def claims(trials: Iterable[FrozenTrial], knobs: str, fidelity: float) -> list[F
 
 def unsampled(trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
     """The trials that have not recorded their knob set yet (a sampled trial, before it
-    samples), oldest first."""
+    samples), oldest first; claims on final runs never record one and are left out."""
     return sorted(
-        (t for t in trials if TrialAttr.KNOBS not in t.user_attrs), key=lambda t: t.number
+        (
+            t
+            for t in trials
+            if TrialAttr.KNOBS not in t.user_attrs
+            and t.user_attrs.get(TrialAttr.PHASE) != Phase.FINAL_RUN
+        ),
+        key=lambda t: t.number,
     )

@@ -77,6 +77,8 @@ class Phase:
     SAMPLER: Final = "sampler"  #: the Optuna sampler's proposal
     GUIDED: Final = "guided"  #: the checker model's proposal
     FINAL: Final = "final"  #: a finalist or the baseline re-measured at full fidelity
+    #: a claim on one full-fidelity run of the finals, holding its record (not a search trial)
+    FINAL_RUN: Final = "final_run"
 
 
 class TrialAttr:
@@ -100,6 +102,13 @@ class TrialAttr:
     WORKER: Final = "worker"  #: ``host:pid`` of the process that ran the trial
     #: ``True`` on a trial stopped by Ctrl-C: the next start queues its retry
     INTERRUPTED: Final = "interrupted"
+    #: the run a :attr:`Phase.FINAL_RUN` claim holds: ``<generation>:<round>:<knobs>``
+    FINAL_RUN: Final = "greensearch:final_run"
+    #: the run record a :attr:`Phase.FINAL_RUN` claim measured
+    FINAL_RECORD: Final = "greensearch:final_record"
+    #: a final trial's invocation (generation) of the final phase: its rounds' baseline
+    #: is the baseline final trial of the same generation
+    FINAL_INVOCATION: Final = "greensearch:final_invocation"
 
 
 class StudyAttr:
@@ -121,8 +130,8 @@ class StudyAttr:
     METER: Final = "meter"  #: the meter asked for (resume check)
     SETTINGS_CHANGES: Final = "settings_changes"  #: resumes that accepted changed settings
     TORCH_THREADS: Final = "torch_threads"  #: torch threads of each search process
-    #: prefix of one stored full-fidelity run: ``<prefix>:<round>:<knobs>``
-    FINAL_ROUND: Final = "greensearch:final_round"
+    #: the final phases run so far: ``[{"generation": g, "keys": [knobs, ...]}, ...]``
+    FINAL_INVOCATIONS: Final = "greensearch:final_invocations"
     #: the machine that measured the baseline (``Machine.to_dict()``, with ``summary``)
     BASELINE_MACHINE: Final = "baseline_machine"
     #: ``True`` once several machines were allowed (``--allow-mixed-machines``)
@@ -147,6 +156,8 @@ TOP_LEVEL_ATTRS: Final[tuple[str, ...]] = (
     "feasible",
     "f1_verdict",
     "delta_f1_ci95_pct",
+    "f1_decided_by",
+    "f1_bootstrap_share",
     "n_seeds",
     "method",
 )
@@ -182,7 +193,8 @@ class TrialRow(TypedDict):
     feasible: bool | None
     f1_verdict: str | None
     delta_f1_ci95_pct: list[float] | None
-    p_f1_within_budget: float | None
+    f1_decided_by: str | None
+    f1_bootstrap_share: float | None
     n_seeds: int | None
     repeats: int | None
     method: str | None

@@ -75,3 +75,13 @@ def test_an_interrupted_trial_is_retried_without_the_marks_of_its_failure():
     assert TrialRecord.from_trial(trial).interrupted
     assert not TrialRecord.from_trial(_trial(knobs="")).interrupted
     assert retry_attrs(trial) == {"phase": "search", "knobs": "seq_len=128"}
+
+
+def test_the_deciding_bound_and_the_bootstrap_share_are_top_level_for_the_dashboard():
+    from greensearch.schema import TOP_LEVEL_ATTRS
+
+    shown = list(TOP_LEVEL_ATTRS)
+    assert shown.index("f1_decided_by") == shown.index("delta_f1_ci95_pct") + 1
+    assert "f1_bootstrap_share" in shown and "p_f1_within_budget" not in shown
+    # an older study's share, stored under its old name, reads as the bootstrap share
+    assert TrialRecord.from_attrs({"p_f1_within_budget": 0.9}).f1_bootstrap_share == 0.9

@@ -153,7 +153,9 @@ def _oracle(report: StudyReport) -> str:
         f"{_e(_f1_ci_text(o))}<br>"
         f"full fidelity, {o.get('repeats')} run(s), against a baseline of "
         f"{(report.result.get('baseline') or {}).get('repeats', '?')} run(s) · method "
-        f"{_e(o.get('method'))}</div>"
+        f"{_e(o.get('method'))}"
+        + (f"<br>oracle rule: {_e(rule)}" if (rule := report.result.get("oracle_rule")) else "")
+        + "</div>"
     )
 
 
@@ -161,9 +163,11 @@ def _f1_ci_text(o: dict[str, Any]) -> str:
     ci = o.get("delta_f1_ci95_pct")
     if not ci:
         return " (no ΔF1 interval: no kept predictions)"
+    share = o.get("f1_bootstrap_share")
+    share_text = f", bootstrap share within budget {100 * share:.0f}%" if share is not None else ""
     return (
-        f" (95% CI {ci[0]:+.2f}% to {ci[1]:+.2f}%, {o.get('n_seeds')} seeds, verdict "
-        f"{o.get('f1_verdict')})"
+        f" (95% CI {ci[0]:+.2f}% to {ci[1]:+.2f}%, {o.get('n_seeds')} seeds{share_text}; "
+        f"{o.get('f1_decided_by') or 'verdict ' + str(o.get('f1_verdict'))})"
     )
 
 
@@ -267,6 +271,10 @@ def _yes(v: Any) -> str:
     return "-" if _missing(v) else ("yes" if v else "no")
 
 
+def _share(v: Any) -> str:
+    return "-" if _missing(v) else f"{100 * float(v):.0f}%"
+
+
 def _fid(v: Any) -> str:
     return "-" if _missing(v) else ("full" if float(v) >= 1 else f"{float(v):g} (extrapolated)")
 
@@ -286,6 +294,8 @@ _FINALIST_COLUMNS: list[tuple[str, str, Cell]] = [
     ("delta_f1_pct", "ΔF1", lambda v: _pct(v, "+.2f")),
     ("delta_f1_ci95_pct", "ΔF1 95% CI", _ci),
     ("f1_verdict", "F1 verdict", _e),
+    ("f1_decided_by", "deciding one-sided bound", _e),
+    ("f1_bootstrap_share", "bootstrap share within budget", _share),
     ("n_seeds", "seeds", _e),
     ("degenerate", "degenerate", _yes),
     ("repeats", "runs", _e),

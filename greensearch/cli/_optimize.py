@@ -286,20 +286,15 @@ def render(result: SearchResult) -> None:
             f"{ci_text}, ΔTime {fmt_pct(o['delta_time_pct'])}"
         )
         print(f"  {_f1_text(o, result)}; {o['repeats']} full-fidelity runs each")
+    if result.oracle_rule is not None:
+        print(f"  oracle rule: {result.oracle_rule}")
     unconfirmed = result.not_confirmed
     if unconfirmed is not None:
         u = unconfirmed.row
         print(f"not confirmed: {u['knobs']}")
         print(f"  ΔEnergy {fmt_pct(u['delta_energy_pct'])}, {_f1_text(u, result)}")
         print(f"  to confirm: {unconfirmed.to_confirm}")
-    resolution = result.f1_resolution_pct
-    if resolution is not None:
-        budget = -result.budget_f1_pct
-        verdict = "resolves" if resolution <= budget else "cannot resolve"
-        print(
-            f"F1 resolution of this task: {resolution:.2f}% (baseline seeds, full fidelity): "
-            f"it {verdict} the {budget:g}% budget"
-        )
+    _render_resolution(result)
     _render_finalists(result.finalists)
     _render_search(result)
     _render_cost(result)
@@ -355,19 +350,41 @@ def _render_cost(result: SearchResult) -> None:
         print(f"left out of the search: {what} ({why})")
 
 
+def _render_resolution(result: SearchResult) -> None:
+    """The F1 losses the finals and the search trials can resolve, against the budget."""
+    budget = -result.budget_f1_pct
+    resolution = result.f1_resolution_pct
+    if resolution is not None:
+        verdict = "resolves" if resolution <= budget else "cannot resolve"
+        print(
+            f"F1 resolution of the finals: {resolution:.2f}% (seeds vs the baseline's seeds): "
+            f"it {verdict} the {budget:g}% budget"
+        )
+    search, power = result.search_f1_resolution_pct, result.search_f1_power_pct
+    if search is not None:
+        verdict = "resolves" if search <= budget else "cannot resolve"
+        print(
+            f"F1 resolution of a search trial: {search:.2f}% (one run vs the baseline's "
+            f"seeds, fidelity {result.fidelity:g}): it {verdict} the {budget:g}% budget"
+            + (f"; 80% power from {power:.2f}%" if power is not None else "")
+        )
+
+
 def _f1_text(row: TrialRow, result: SearchResult) -> str:
-    """``ΔF1 +0.5% (95% CI -1.2% .. +2.0%, 3 seeds): feasible`` with F1 itself."""
+    """``ΔF1 +0.5% (95% CI -1.2% .. +2.0%, 3 seeds, bootstrap share within budget 91%;
+    F1 0.79): feasible: lower 95% bound -0.8% >= -1.0%``: the two-sided interval beside
+    the one-sided bound that decided."""
     ci = row.get("delta_f1_ci95_pct")
     where = (
         f"95% CI {ci[0]:+.1f}% .. {ci[1]:+.1f}%, {row.get('n_seeds')} seeds"
         if ci
         else f"no interval: {row.get('n_seeds') or row.get('repeats')} runs, no kept predictions"
     )
-    p = row.get("p_f1_within_budget")
-    chance = f", P(ΔF1 ≥ {result.budget_f1_pct:g}%) {100 * p:.0f}%" if p is not None else ""
+    share = row.get("f1_bootstrap_share")
+    chance = f", bootstrap share within budget {100 * share:.0f}%" if share is not None else ""
     return (
         f"ΔF1 {fmt_pct(row['delta_f1_pct'])} ({where}{chance}; F1 {row['f1']:.4f}): "
-        f"{row.get('f1_verdict')}"
+        f"{row.get('f1_decided_by') or row.get('f1_verdict')}"
     )
 
 
@@ -380,7 +397,9 @@ def _render_finalists(finals: list[ResultRow]) -> None:
             fmt_pct(r["delta_energy_pct"]),
             fmt_pct(r["delta_f1_pct"]),
             _ci_text(r.get("delta_f1_ci95_pct")),
-            r.get("f1_verdict") or ("feasible" if r["feasible"] else "infeasible"),
+            r.get("f1_decided_by")
+            or r.get("f1_verdict")
+            or ("feasible" if r["feasible"] else "infeasible"),
             r.get("n_seeds") or r["repeats"],
             _picked_as(final),
         ]
@@ -391,7 +410,16 @@ def _render_finalists(finals: list[ResultRow]) -> None:
     if rows:
         print("\nfinalists at full fidelity:")
         print_table(
-            ["knobs", "energy", "ΔEnergy", "ΔF1", "ΔF1 95% CI", "verdict", "seeds", "picked as"],
+            [
+                "knobs",
+                "energy",
+                "ΔEnergy",
+                "ΔF1",
+                "ΔF1 95% CI",
+                "verdict (deciding bound)",
+                "seeds",
+                "picked as",
+            ],
             rows,
             align="lrrrrlrl",
         )

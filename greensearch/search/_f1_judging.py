@@ -15,9 +15,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from greensearch.stats import DeltaF1, F1Verdict, RunPredictions, delta_f1, f1_resolution, judge
+from greensearch.stats import (
+    DeltaF1,
+    Design,
+    F1Verdict,
+    RunPredictions,
+    decision,
+    delta_f1,
+    f1_power,
+    f1_resolution,
+    judge,
+)
 
-__all__ = ["F1Judgement", "f1_judgement", "kept_predictions", "resolution_pct", "verdict_of"]
+__all__ = [
+    "F1Judgement",
+    "f1_judgement",
+    "judged_delta",
+    "kept_predictions",
+    "power_pct",
+    "resolution_pct",
+    "verdict_of",
+]
 
 #: Resamples for decisions inside the search (each costs milliseconds).
 _RESAMPLES = 4_000
@@ -56,7 +74,7 @@ class F1Judgement:
                 "f1_interval": False,
                 "f1_verdict": self.verdict.value,
                 "delta_f1_ci95_pct": None,
-                "p_f1_within_budget": None,
+                "f1_bootstrap_share": None,
                 "n_seeds": self.n_seeds,
             }
         d = self.delta
@@ -65,7 +83,10 @@ class F1Judgement:
             "f1_verdict": self.verdict.value,
             "delta_f1_ci95_pct": list(d.ci95_pct),
             "delta_f1_bounds_pct": [d.lower_pct, d.upper_pct],
-            "p_f1_within_budget": d.p_within_budget,
+            "f1_bootstrap_share": d.bootstrap_share,  # a share of resamples, not P(feasible)
+            "f1_decided_by": decision(d, self.verdict).describe(),
+            "f1_p_value": d.p_value,
+            "f1_seed_design": d.seed_design,
             "f1_confidence": d.confidence,
             "n_seeds": self.n_seeds,
             "n_seeds_baseline": d.n_seeds_baseline,
@@ -79,26 +100,39 @@ def f1_judgement(
     budget_pct: float,
     confidence: float,
     point_loss_pct: float,
+    min_seeds: int = 1,
 ) -> F1Judgement:
-    """ΔF1 interval, P(within budget) and verdict of a trial against its baseline trial."""
-    cand_runs, base_runs = kept_predictions(attrs), kept_predictions(base)
+    """ΔF1 interval, bootstrap share and verdict of a trial against its baseline trial.
+
+    ``min_seeds``: runs each arm needs for ``feasible`` (2 in the finals; see
+    :func:`greensearch.stats.judge`).
+    """
     degenerate = bool(attrs.get("degenerate"))
-    if not cand_runs or not base_runs:
+    delta = judged_delta(attrs, base, budget_pct=budget_pct, confidence=confidence)
+    if delta is None:
         feasible = not degenerate and point_loss_pct <= budget_pct
         return F1Judgement(
             verdict=F1Verdict.FEASIBLE if feasible else F1Verdict.INFEASIBLE,
             delta=None,
             n_seeds=len(attrs.get("seeds") or []) or attrs.get("repeats"),
         )
-    delta = delta_f1(
-        base_runs,
-        cand_runs,
-        budget_pct=budget_pct,
-        confidence=confidence,
-        n_resamples=_RESAMPLES,
-    )
     return F1Judgement(
-        verdict=judge(delta, degenerate=degenerate), delta=delta, n_seeds=len(cand_runs)
+        verdict=judge(delta, degenerate=degenerate, min_seeds=min_seeds),
+        delta=delta,
+        n_seeds=delta.n_seeds_candidate,
+    )
+
+
+def judged_delta(
+    attrs: Mapping[str, Any], base: Mapping[str, Any], *, budget_pct: float, confidence: float
+) -> DeltaF1 | None:
+    """ΔF1 of a trial against its baseline trial from their kept predictions (``None``
+    where either kept none)."""
+    cand_runs, base_runs = kept_predictions(attrs), kept_predictions(base)
+    if not cand_runs or not base_runs:
+        return None
+    return delta_f1(
+        base_runs, cand_runs, budget_pct=budget_pct, confidence=confidence, n_resamples=_RESAMPLES
     )
 
 
@@ -110,9 +144,23 @@ def verdict_of(attrs: Mapping[str, Any]) -> F1Verdict:
     return F1Verdict.FEASIBLE if attrs.get("feasible") else F1Verdict.INFEASIBLE
 
 
-def resolution_pct(base: Mapping[str, Any], *, confidence: float) -> float | None:
-    """The smallest F1 loss the baseline trial's seeded repeats let a comparison resolve."""
+def resolution_pct(
+    base: Mapping[str, Any], *, confidence: float, design: Design = "n_vs_n"
+) -> float | None:
+    """The smallest F1 loss the baseline trial's seeded repeats let a comparison of
+    ``design`` resolve (``one_vs_n`` for search trials, ``n_vs_n`` for the finals)."""
     runs = kept_predictions(base)
     if len({run.seed for run in runs}) < 2:
         return None
-    return f1_resolution(runs, confidence=confidence, n_resamples=_RESAMPLES)
+    return f1_resolution(runs, confidence=confidence, n_resamples=_RESAMPLES, design=design)
+
+
+def power_pct(
+    base: Mapping[str, Any], *, confidence: float, design: Design = "n_vs_n"
+) -> float | None:
+    """The F1 margin a comparison of ``design`` against this baseline resolves 80 % of the
+    time (see :func:`greensearch.stats.f1_power`)."""
+    runs = kept_predictions(base)
+    if len({run.seed for run in runs}) < 2:
+        return None
+    return f1_power(runs, confidence=confidence, n_resamples=_RESAMPLES, design=design)

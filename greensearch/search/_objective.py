@@ -31,7 +31,7 @@ from greensearch.record import (
 )
 from greensearch.schema import Phase, TrialAttr
 from greensearch.search._extrapolate import trial_attrs
-from greensearch.search._f1_judging import f1_judgement, resolution_pct
+from greensearch.search._f1_judging import f1_judgement, power_pct, resolution_pct
 from greensearch.search._liveness import fail_dead_trials
 from greensearch.search._machines import (
     BASELINE_MACHINE_ATTR,
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from greensearch.energy import Meter
     from greensearch.interactions._model import OrthogonalityChecker
     from greensearch.knobs import Bundle, KnobRegistry
+    from greensearch.stats import Design
 
 __all__ = ["F1_LOSS_DEGENERATE", "TrialRunner"]
 
@@ -126,10 +127,12 @@ class TrialRunner:
         ):
             if was != value:  # enqueued seeds carry them already
                 mark(trial, name, value)
-        prior = self._wait_for_claim(trial, key, fidelity)
+        # A final trial pairs with, and reuses, only trials of its own invocation's rounds.
+        generation = queued.generation
+        prior = self._wait_for_claim(trial, key, fidelity, generation)
         if prior is not None:
             return self._reuse(trial, prior)
-        baseline = None if not bundle else self._wait_for_baseline(trial, fidelity)
+        baseline = None if not bundle else self._wait_for_baseline(trial, fidelity, generation)
         if phase == Phase.SAMPLER and self.checker_factory is not None and bundle:
             verdict = self.checker_factory(trial.study, fidelity).verdict(bundle)
             if verdict.prune:
@@ -162,7 +165,7 @@ class TrialRunner:
             base = attrs if baseline is None else attrs_of(baseline)
             attrs.update(_deltas(attrs, base, self.budget_pct, fidelity))
             if not bundle:
-                attrs["f1_resolution_pct"] = self._resolution(attrs, fidelity)
+                attrs.update(self._resolution(attrs, fidelity, final=phase == Phase.FINAL))
             attrs.update(
                 f1_judgement(
                     attrs,
@@ -170,6 +173,7 @@ class TrialRunner:
                     budget_pct=self.budget_pct,
                     confidence=self.confidence,
                     point_loss_pct=attrs["f1_loss_pct"],
+                    min_seeds=2 if phase == Phase.FINAL else 1,  # no full-run verdict on 1 seed
                 ).to_attrs()
             )
         except GreensearchError as err:
@@ -229,24 +233,33 @@ class TrialRunner:
             _warm_up_run(self.study_cfg, self.space.registry)
             self._warm = True
 
-    def _resolution(self, base: dict[str, Any], fidelity: float) -> float | None:
-        """The baseline's F1 resolution; one warning line when the budget is finer."""
-        found = resolution_pct(base, confidence=self.confidence)
-        if found is not None and self.budget_pct < found:
+    def _resolution(self, base: dict[str, Any], fidelity: float, *, final: bool) -> dict[str, Any]:
+        """The baseline's F1 resolution and power for the comparisons it will judge (a
+        search trial's single run against its seeds; in the finals, seeds against seeds);
+        one warning line when the budget is finer than the power.
+        """
+        design: Design = "n_vs_n" if final else "one_vs_n"
+        found = resolution_pct(base, confidence=self.confidence, design=design)
+        power = power_pct(base, confidence=self.confidence, design=design)
+        if power is not None and self.budget_pct < power:
             logger.warning(
-                "at fidelity %g this task resolves F1 losses of %.2f%% at best (%d baseline "
-                "seeds, %d%% confidence), more than the %.2f%% budget: few bundles can be "
-                "confirmed feasible; raise --repeats, use a larger test split or loosen "
-                "--budget-f1",
+                "at fidelity %g this task resolves F1 losses of %.2f%% at best and confirms "
+                "a lossless bundle 80%% of the time from %.2f%% (%d baseline seeds, %s, %d%% "
+                "confidence), more than the %.2f%% budget: few bundles can be confirmed "
+                "feasible; raise --repeats, use a larger test split or loosen --budget-f1",
                 fidelity,
                 found,
+                power,
                 len(base.get("seeds") or []),
+                design.replace("_", "-"),
                 round(100 * self.confidence),
                 self.budget_pct,
             )
-        return found
+        return {"f1_resolution_pct": found, "f1_power_pct": power, "f1_resolution_design": design}
 
-    def _wait_for_claim(self, trial: Trial, key: str, fidelity: float) -> FrozenTrial | None:
+    def _wait_for_claim(
+        self, trial: Trial, key: str, fidelity: float, generation: int | None = None
+    ) -> FrozenTrial | None:
         """The earlier trial measuring this knob set at this fidelity, once it is finished.
 
         The lowest-numbered trial of a knob set measures it. A lower-numbered running trial
@@ -257,7 +270,11 @@ class TrialRunner:
 
         deadline = time.monotonic() + self.wait_timeout_s
         while True:
-            earlier = [t for t in _claims(trial.study, key, fidelity) if t.number < trial.number]
+            earlier = [
+                t
+                for t in _claims(trial.study, key, fidelity, generation)
+                if t.number < trial.number
+            ]
             done = [t for t in earlier if t.state == optuna.trial.TrialState.COMPLETE]
             if done:
                 return done[0]
@@ -270,13 +287,15 @@ class TrialRunner:
             fail_dead_trials(trial.study)
             time.sleep(self.poll_s)
 
-    def _wait_for_baseline(self, trial: Trial, fidelity: float) -> FrozenTrial:
+    def _wait_for_baseline(
+        self, trial: Trial, fidelity: float, generation: int | None = None
+    ) -> FrozenTrial:
         import optuna
 
         study = trial.study
         deadline = time.monotonic() + self.wait_timeout_s
         while True:
-            claims = _claims(study, "", fidelity)
+            claims = _claims(study, "", fidelity, generation)
             done = [t for t in claims if t.state == optuna.trial.TrialState.COMPLETE]
             if done:
                 return done[0]
@@ -362,7 +381,11 @@ def _store(trial: Trial, attrs: dict[str, Any]) -> None:
         trial.set_constraint("f1_budget", float(attrs["constraint"][0]))
 
 
-def _claims(study: Study, key: str, fidelity: float) -> list[FrozenTrial]:
+def _claims(
+    study: Study, key: str, fidelity: float, generation: int | None = None
+) -> list[FrozenTrial]:
+    """Trials of ``key`` at ``fidelity``; a final phase's ``generation`` (its invocation)
+    matches only its own final trials, search trials only those without one."""
     import optuna
 
     states = (
@@ -370,7 +393,7 @@ def _claims(study: Study, key: str, fidelity: float) -> list[FrozenTrial]:
         optuna.trial.TrialState.RUNNING,
         optuna.trial.TrialState.WAITING,
     )
-    return claims(study.get_trials(deepcopy=False, states=states), key, fidelity)
+    return claims(study.get_trials(deepcopy=False, states=states), key, fidelity, generation)
 
 
 def _unsampled(study: Study, *, before: int) -> list[FrozenTrial]:

@@ -3,15 +3,17 @@
 Nothing is called the oracle on a low-fidelity estimate: the cheapest feasible bundles of
 the search (and the most promising bundles whose short-run F1 verdict was uncertain) are
 measured again at full fidelity, with ``repeats`` seeded runs, against a baseline
-measured the same way. The oracle is the lowest-energy bundle whose paired ΔF1 interval
-there is confidently within the budget (verdict ``feasible``). Where none is, the answer
-says so and names the cheapest ``uncertain`` bundle as not confirmed, never as the oracle.
+measured the same way. The oracle is the lowest-energy bundle confirmed within the budget
+there, by Holm's rule over all finalists, so that judging several candidates does not
+raise the chance of a false oracle. Where none is, the answer says so and names the
+cheapest bundle not shown infeasible as not confirmed, never as the oracle.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +21,12 @@ from greensearch.pareto import cheapest_feasible, non_dominated
 from greensearch.pipeline import describe
 from greensearch.record import TrialRecord, completed_at
 from greensearch.schema import MeterSummary, Phase, StudyAttr, TrialAttr, TrialRow
-from greensearch.search._f1_judging import resolution_pct, verdict_of
+from greensearch.search._f1_judging import judged_delta, power_pct, resolution_pct, verdict_of
 from greensearch.search._result_row import EnergyInterval, ResultRow
+from greensearch.search._rounds import paired_baseline
 from greensearch.search._settings import DEFAULT_CONFIDENCE
 from greensearch.search._storage import retried_trial_numbers
-from greensearch.stats import F1Verdict
+from greensearch.stats import F1Verdict, Finalist, energy_delta, select_oracle
 
 if TYPE_CHECKING:
     from optuna.study import Study
@@ -61,7 +64,8 @@ def trial_row(t: FrozenTrial) -> TrialRow:
         "feasible": r.feasible,
         "f1_verdict": verdict_of(r.attrs).value if r.knobs is not None else None,
         "delta_f1_ci95_pct": r.delta_f1_ci95_pct,
-        "p_f1_within_budget": r.p_f1_within_budget,
+        "f1_decided_by": r.f1_decided_by,
+        "f1_bootstrap_share": r.f1_bootstrap_share,
         "n_seeds": r.n_seeds,
         "repeats": r.repeats,
         "method": r.method,
@@ -123,7 +127,7 @@ def pick_near_misses(
         if r.attrs.get("f1_interval"):
             if verdict_of(r.attrs) is not F1Verdict.UNCERTAIN:
                 continue
-            chance = r.p_f1_within_budget or 0.0
+            chance = r.f1_bootstrap_share or 0.0
         elif (
             r.feasible
             or (r.f1_loss_pct if r.f1_loss_pct is not None else math.inf) > 2 * budget_pct
@@ -171,11 +175,18 @@ class SearchResult:
         study_name: The Optuna study.
         budget_f1_pct: The F1 budget as a loss (negative percent, e.g. ``-1.0``).
         fidelity: Fraction of training steps of the search trials.
-        oracle: The lowest-energy finalist whose paired ΔF1 interval is confidently within
-            the budget at full fidelity (verdict ``feasible``), or ``None``.
+        oracle: The lowest-energy finalist confirmed within the budget at full fidelity by
+            Holm's rule over all finalists (their own verdicts where no predictions were
+            kept), or ``None``.
+        oracle_rule: How the oracle was chosen, in words (``None`` before the finals).
         not_confirmed: The cheapest finalist with an ``uncertain`` verdict, cheaper than any
             oracle, with what would confirm it (``to_confirm``), or ``None``.
-        f1_resolution_pct: The smallest ΔF1 the baseline's seeds can resolve, or ``None``.
+        f1_resolution_pct: The smallest F1 loss the finals (seeds against the baseline's
+            seeds) can resolve, or ``None``.
+        search_f1_resolution_pct: The same for a search trial (one run against the search
+            baseline's seeds), or ``None``.
+        search_f1_power_pct: The F1 margin a search trial resolves 80 % of the time (a
+            lossless bundle confirmed, a loss this far past the budget flagged), or ``None``.
         baseline: The baseline's full-fidelity figures, or ``None`` before the finals.
         finalists: Every bundle judged at full fidelity (the baseline included).
         pareto: Non-dominated search trials on (energy, F1 loss).
@@ -206,8 +217,11 @@ class SearchResult:
     budget_f1_pct: float
     fidelity: float
     oracle: ResultRow | None
+    oracle_rule: str | None
     not_confirmed: ResultRow | None
     f1_resolution_pct: float | None
+    search_f1_resolution_pct: float | None
+    search_f1_power_pct: float | None
     baseline: ResultRow | None
     finalists: list[ResultRow]
     pareto: list[ResultRow]
@@ -254,39 +268,51 @@ def build_result(study: Study, *, fidelity: float, budget_f1_pct: float) -> Sear
     all_trials = study.get_trials(deepcopy=False)
     # a trial killed mid-run (or deferred) and retried is accounted for by its retry
     retried = retried_trial_numbers(all_trials)
-    search = [t for t in all_trials if not _r(t).is_final and t.number not in retried]
+    search = [t for t in all_trials if _r(t).in_search and t.number not in retried]
     finals = [t for t in completed_at(study, 1.0) if _r(t).is_final]
-    base = next((t for t in finals if _r(t).is_baseline), None)
+    # each final pairs with the baseline of its own invocation's rounds
+    pairs = {t.number: paired_baseline(finals, t) for t in finals}
+    base = max((t for t in finals if _r(t).is_baseline), key=lambda t: t.number, default=None)
     bundles = [t for t in finals if _r(t).knobs]
-    oracle = _cheapest(bundles, F1Verdict.FEASIBLE)
-    unconfirmed = _cheapest(bundles, F1Verdict.UNCERTAIN)
+    confidence = _confidence(study, base) if base is not None else DEFAULT_CONFIDENCE
+    choice = _choose_oracle(bundles, pairs, loss_pct=-budget_f1_pct, confidence=confidence)
+    oracle = next((t for t in bundles if t.number == choice.trial), None)
+    unconfirmed = _cheapest(
+        [t for t in bundles if t.number not in choice.confirmed],
+        lambda v: v is not F1Verdict.INFEASIBLE,
+    )
     if oracle is not None and unconfirmed is not None and unconfirmed.values[0] >= oracle.values[0]:
         unconfirmed = None
+    search_base = next(
+        (t for t in completed_at(study, fidelity) if _r(t).is_baseline and _r(t).in_search), None
+    )
     spent = sum(_r(t).energy_kwh_spent for t in all_trials)
     result: dict[str, Any] = {
         "study_name": study.study_name,
         "budget_f1_pct": budget_f1_pct,
         "fidelity": fidelity,
-        "oracle": _oracle(oracle, base) if oracle is not None else None,
+        "oracle": _final_row(oracle, pairs) if oracle is not None else None,
+        "oracle_rule": choice.note if bundles else None,
         "not_confirmed": (
-            ResultRow(
-                trial_row(unconfirmed),
-                _ci(unconfirmed, base),
-                to_confirm=_to_confirm(unconfirmed),
-            )
+            _final_row(unconfirmed, pairs, to_confirm=_to_confirm(unconfirmed))
             if unconfirmed is not None
             else None
         ),
         "f1_resolution_pct": (
-            resolution_pct(_r(base).attrs, confidence=_confidence(study, base))
-            if base is not None
+            resolution_pct(_r(base).attrs, confidence=confidence) if base is not None else None
+        ),
+        "search_f1_resolution_pct": (
+            resolution_pct(_r(search_base).attrs, confidence=confidence, design="one_vs_n")
+            if search_base is not None
             else None
         ),
-        "baseline": _oracle(base, base) if base is not None else None,
-        "finalists": [
-            ResultRow(trial_row(t), _ci(t, base), near_miss=TrialRecord.from_trial(t).near_miss)
-            for t in finals
-        ],
+        "search_f1_power_pct": (
+            power_pct(_r(search_base).attrs, confidence=confidence, design="one_vs_n")
+            if search_base is not None
+            else None
+        ),
+        "baseline": _final_row(base, pairs) if base is not None else None,
+        "finalists": [_final_row(t, pairs, near_miss=_r(t).near_miss) for t in finals],
         "pareto": pareto_rows(study, fidelity),
         **_counts(search),
         "search_energy_kwh": spent,
@@ -299,7 +325,12 @@ def build_result(study: Study, *, fidelity: float, budget_f1_pct: float) -> Sear
         },
         "left_out_knobs": dict(study.user_attrs.get(StudyAttr.LEFT_OUT_KNOBS, {})),
     }
-    saving = (base.values[0] - oracle.values[0]) if oracle is not None and base is not None else 0.0
+    oracle_base = pairs.get(oracle.number) if oracle is not None else None
+    saving = (
+        oracle_base.values[0] - oracle.values[0]
+        if oracle is not None and oracle_base is not None
+        else 0.0
+    )
     result["payback_runs"] = spent / saving if saving > 0 else None
     # The search's cost in runs of the baseline at full fidelity: comparable across
     # machines and tasks, where kWh are not.
@@ -324,11 +355,72 @@ def _counts(search: list[FrozenTrial]) -> dict[str, Any]:
     }
 
 
-def _cheapest(trials: list[FrozenTrial], verdict: F1Verdict) -> FrozenTrial | None:
+def _cheapest(trials: list[FrozenTrial], wanted: Callable[[F1Verdict], bool]) -> FrozenTrial | None:
+    """The lowest-energy trial whose stored verdict is ``wanted``."""
     found = cheapest_feasible(
-        [t.values[0] for t in trials], [verdict_of(_r(t).attrs) is verdict for t in trials]
+        [t.values[0] for t in trials], [wanted(verdict_of(_r(t).attrs)) for t in trials]
     )
     return None if found is None else trials[found]
+
+
+@dataclass(frozen=True, slots=True)
+class _OracleChoice:
+    """The oracle's trial number (``None``: none), the finalists confirmed feasible and
+    the rule that chose, in words for the output."""
+
+    trial: int | None
+    confirmed: frozenset[int]
+    note: str
+
+
+def _choose_oracle(
+    bundles: list[FrozenTrial],
+    pairs: dict[int, FrozenTrial | None],
+    *,
+    loss_pct: float,
+    confidence: float,
+) -> _OracleChoice:
+    """The cheapest finalist confirmed within the budget by Holm's rule over all finalists.
+
+    Each finalist tested alone at ``confidence`` gives m chances to confirm a false one;
+    Holm keeps that chance at ``1 - confidence`` for the set. Finals without kept
+    predictions (replayed or older studies) have no p-value: there the oracle is the
+    cheapest finalist whose own verdict is feasible, and the note says so.
+    """
+    finalists: list[Finalist] = []
+    for t in bundles:
+        base = pairs.get(t.number)
+        delta = (
+            judged_delta(_r(t).attrs, _r(base).attrs, budget_pct=loss_pct, confidence=confidence)
+            if base is not None
+            else None
+        )
+        if delta is None:
+            break
+        finalists.append(Finalist(str(t.number), delta, t.values[0], bool(_r(t).degenerate)))
+    else:
+        if finalists:
+            chosen = select_oracle(finalists, alpha=1.0 - confidence)
+            return _OracleChoice(
+                trial=int(chosen.key) if chosen.key is not None else None,
+                confirmed=frozenset(int(k) for k in chosen.confirmed),
+                note=(
+                    f"the cheapest finalist confirmed within the budget by Holm's rule over "
+                    f"{len(finalists)} finalists (chance of confirming any false one "
+                    f"<= {100 * chosen.alpha:g}%); {len(chosen.confirmed)} confirmed"
+                ),
+            )
+    oracle = _cheapest(bundles, lambda v: v is F1Verdict.FEASIBLE)
+    return _OracleChoice(
+        trial=oracle.number if oracle is not None else None,
+        confirmed=frozenset(
+            t.number for t in bundles if verdict_of(_r(t).attrs) is F1Verdict.FEASIBLE
+        ),
+        note=(
+            "the cheapest finalist judged feasible on its own (finals without kept "
+            "predictions: no p-values for Holm's rule over the finalists)"
+        ),
+    )
 
 
 def _confidence(study: Study, base: FrozenTrial) -> float:
@@ -343,34 +435,44 @@ def _to_confirm(t: FrozenTrial) -> str:
     seeds = r.n_seeds or r.repeats or 1
     return (
         f"more seeds (--repeats {2 * int(seeds)}), a larger test split, or a looser "
-        f"budget (P(within budget) {100 * (r.p_f1_within_budget or 0.0):.0f}%)"
+        f"budget (bootstrap share within budget {100 * (r.f1_bootstrap_share or 0.0):.0f}%)"
     )
 
 
-def _oracle(t: FrozenTrial, base: FrozenTrial | None) -> ResultRow:
-    """A trial's row with the CI of its ΔEnergy (the oracle's and the baseline's line)."""
-    return ResultRow(trial_row(t), _ci(t, base))
+def _final_row(t: FrozenTrial, pairs: dict[int, FrozenTrial | None], **extra: Any) -> ResultRow:
+    """A full-fidelity trial's row: ΔEnergy's point and interval against the baseline of
+    its rounds (one estimator, see :func:`_energy`)."""
+    row = trial_row(t)
+    interval, point = _energy(t, pairs.get(t.number))
+    if point is not None:
+        row["delta_energy_pct"] = point
+    return ResultRow(row, interval, **extra)
 
 
-def _ci(t: FrozenTrial, base: FrozenTrial | None) -> EnergyInterval:
-    """95% CI of ΔEnergy %: paired by round where both ran in rounds, else against the
-    baseline's mean (older studies)."""
+def _energy(t: FrozenTrial, base: FrozenTrial | None) -> tuple[EnergyInterval, float | None]:
+    """ΔEnergy's 95 % interval, and the point that goes with it where they are paired.
+
+    Paired by round where both ran in rounds: the geometric mean of the per-round ratios
+    and its t interval (:func:`greensearch.stats.energy_delta`); else (older studies) the
+    runs against the baseline's mean, the point left as stored.
+    """
     r = _r(t)
     runs = r.energy_kwh_runs
     if base is None or len(runs) < 2:
-        return EnergyInterval(None)
+        return EnergyInterval(None), None
     base_runs = _r(base).energy_kwh_runs
-    paired = (r.rounds and _r(base).rounds) and len(base_runs) == len(runs) and t is not base
-    if paired:
-        deltas = [(e / b - 1.0) * 100.0 for e, b in zip(runs, base_runs, strict=True)]
-    else:
-        deltas = [(e / base.values[0] - 1.0) * 100.0 for e in runs]
-    stats = describe(deltas)
+    if r.rounds and _r(base).rounds and len(base_runs) == len(runs) and t is not base:
+        paired = energy_delta(base_runs, runs)
+        ci = list(paired.ci95_pct) if paired.ci95_pct is not None else None
+        return EnergyInterval(ci, "paired rounds", r.attrs.get("energy_kwh_ci95")), (
+            paired.delta_pct
+        )
+    stats = describe([(e / base.values[0] - 1.0) * 100.0 for e in runs])
     return EnergyInterval(
         [float(stats["ci95_low"] or 0.0), float(stats["ci95_high"] or 0.0)],  # two runs or more
-        "paired rounds" if paired else "runs vs baseline mean",
+        "runs vs baseline mean",
         r.attrs.get("energy_kwh_ci95"),
-    )
+    ), None
 
 
 def _why(

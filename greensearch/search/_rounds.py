@@ -1,90 +1,344 @@
-"""Full-fidelity comparisons in rounds: baseline, finalist, uncertain one, baseline, ...
+"""Full-fidelity comparisons in rounds, each run claimed in the study before it is measured.
 
-Why: machine drift (thermal state, background load, an estimate that follows machine-wide
-load) moves energy over minutes. Measuring each variant's repeats back to back lets that
-drift pass for a knob's effect; the README's baseline once averaged 0.98 Wh an hour
-before the finals and 0.756 Wh in them. Round ``r`` runs every variant once with seed
-``study.seed + r``, so drift hits all of them alike, and ΔEnergy pairs the runs of one
-round. Each run is stored in the study as soon as it ends, so a final phase killed
-halfway resumes at the next run instead of starting over.
+Why rounds: machine drift (thermal state, background load, an estimate that follows
+machine-wide load) moves energy over minutes. Round ``r`` runs every variant once with
+seed ``study.seed + r``, so drift hits all of them alike, and ΔEnergy and ΔF1 pair the
+runs of one round. Within a round the order alternates (baseline first in round 1, last
+in round 2, ...: :func:`greensearch.stats.round_order`), so a linear drift cancels.
+
+Why invocations: a pair is (invocation, round). Every final phase that measures a new
+finalist measures its own baseline rounds, since a baseline measured hours earlier (on a
+VM whose speed moved 1.7x in a day) is no pair for it. An invocation is a generation
+number and its keys, stored in the study (:attr:`StudyAttr.FINAL_INVOCATIONS`); a resume
+whose finalists are all among the latest invocation's keys continues that invocation at
+its next run, so a final phase killed halfway does not start over.
+
+Why claims: two processes on one study must not both measure one run (they would compete
+for the CPU and slow both measurements). Optuna's storage has no compare-and-set on
+attributes, but creating a trial is atomic and numbers trials in order. Each run is
+claimed by creating a :attr:`Phase.FINAL_RUN` trial that carries the run's identity from
+its creation; the lowest-numbered live claim wins, a losing claim is closed at once, and
+the loser waits for the winner's record. The winner stores the record in its claim and
+closes it as ``PRUNED`` (a state samplers ignore; the claim has no parameters). A claim
+whose process died on this host is closed as abandoned and the run is claimed again.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from greensearch.exceptions import MeasurementError
 from greensearch.knobs import Bundle, parse_bundle
-from greensearch.schema import StudyAttr
+from greensearch.record import TrialRecord, claim_attrs, store_on
+from greensearch.schema import StudyAttr, TrialAttr
 from greensearch.search._space import SearchSpace
+from greensearch.stats import round_order
 
-__all__ = ["ROUND_ATTR", "Measured", "run_rounds"]
+if TYPE_CHECKING:
+    from optuna import Study
+    from optuna.trial import FrozenTrial
+
+__all__ = [
+    "Invocation",
+    "Measured",
+    "RoundRun",
+    "fail_dead_claims",
+    "is_claim",
+    "paired_baseline",
+    "plan_invocation",
+    "run_rounds",
+    "stored_invocations",
+]
 
 logger = logging.getLogger(__name__)
 
-#: Study user attribute prefix of one stored final run: ``<prefix>:<round>:<knobs>``.
-ROUND_ATTR = StudyAttr.FINAL_ROUND
+#: Why a claim was closed without a record.
+_DUPLICATE = "duplicate claim: another process holds this run"
+_ABANDONED = "abandoned: the process that claimed this run died"
 
 
-def _stored(ostudy: Any) -> dict[tuple[str, int], dict[str, Any]]:
-    found = {}
-    for name, record in ostudy.user_attrs.items():
-        if name.startswith(ROUND_ATTR + ":"):
-            _, _, rest = name.partition(ROUND_ATTR + ":")
-            r, _, key = rest.partition(":")
-            found[(key, int(r))] = record
-    return found
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One final phase: a generation number and the keys it measures in rounds.
+
+    Attributes:
+        generation: 0 for the first final phase of a study, then 1, 2, ...
+        keys: Canonical knob texts, the baseline (``""``) first.
+    """
+
+    generation: int
+    keys: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored form."""
+        return {"generation": self.generation, "keys": list(self.keys)}
+
+
+@dataclass(frozen=True, slots=True)
+class RoundRun:
+    """The identity of one final run: invocation, round (0-based) and knobs."""
+
+    generation: int
+    round: int
+    key: str
+
+    def __str__(self) -> str:
+        return f"{self.generation}:{self.round}:{self.key}"
+
+
+def stored_invocations(ostudy: Study) -> list[Invocation]:
+    """The final phases recorded in the study, oldest first."""
+    raw = ostudy.user_attrs.get(StudyAttr.FINAL_INVOCATIONS) or []
+    return [Invocation(int(d["generation"]), tuple(d["keys"])) for d in raw]
+
+
+def plan_invocation(
+    invocations: Sequence[Invocation], wanted: Sequence[str], done: Mapping[str, set[int]]
+) -> Invocation | None:
+    """The invocation the final phase runs now, or ``None`` when nothing is left to measure.
+
+    Args:
+        invocations: The stored invocations, oldest first.
+        wanted: The keys the finals should hold (the baseline ``""`` among them or not).
+        done: Per key, the generations in which its final trial is complete.
+
+    A resume continues the latest invocation while it is unfinished or holds every
+    finalist still missing; a finalist that no invocation finished starts a new one, with
+    the baseline measured again in its rounds.
+    """
+    needed = [k for k in dict.fromkeys(wanted) if k and not done.get(k)]
+    latest = invocations[-1] if invocations else None
+    if latest is not None:
+        unfinished = any(latest.generation not in done.get(k, set()) for k in latest.keys)
+        if set(needed) <= set(latest.keys) and (needed or unfinished):
+            return latest
+    if not needed:
+        return None
+    generation = latest.generation + 1 if latest is not None else 0
+    return Invocation(generation, ("", *needed))
+
+
+def _record_invocation(ostudy: Study, invocation: Invocation) -> None:
+    known = stored_invocations(ostudy)
+    if any(i.generation == invocation.generation for i in known):
+        return
+    stored = [i.to_dict() for i in known] + [invocation.to_dict()]
+    ostudy.set_user_attr(StudyAttr.FINAL_INVOCATIONS, stored)
+
+
+def is_claim(trial: FrozenTrial) -> bool:
+    """Whether ``trial`` is a claim on a final run, not a trial of the search."""
+    return TrialRecord.from_trial(trial).is_claim
+
+
+def _worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _dead_here(worker: str | None) -> bool:
+    """Whether ``worker`` (``host:pid``) is a process of this host that no longer runs."""
+    host, _, pid = (worker or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def fail_dead_claims(ostudy: Study) -> list[int]:
+    """Close the running claims whose process on this host died; their numbers."""
+    import optuna
+
+    closed = []
+    for t in ostudy.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        record = TrialRecord.from_trial(t)
+        if record.is_claim and _dead_here(record.worker):
+            try:
+                _close(ostudy, t.number, _ABANDONED)
+            except (ValueError, RuntimeError):  # closed meanwhile by another process
+                continue
+            closed.append(t.number)
+    return closed
+
+
+def _close(ostudy: Study, number: int, why: str | None = None) -> None:
+    """Finish a claim as ``PRUNED``, through the storage: a claim is no sampler's trial."""
+    import optuna
+
+    if why is not None:
+        store_on(ostudy, number, TrialAttr.ERROR, why)
+    ostudy._storage.set_trial_state_values(
+        _trial_id(ostudy, number), state=optuna.trial.TrialState.PRUNED
+    )
+
+
+def _trial_id(ostudy: Study, number: int) -> int:
+    return ostudy._storage.get_trial_id_from_study_id_trial_number(ostudy._study_id, number)
+
+
+def _claims(ostudy: Study, run: RoundRun) -> list[FrozenTrial]:
+    """Live and finished claims on ``run`` (closed duplicates and abandoned ones left out)."""
+    import optuna
+
+    states = (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.PRUNED)
+    return sorted(
+        (
+            t
+            for t in ostudy.get_trials(deepcopy=False, states=states)
+            if (r := TrialRecord.from_trial(t)).is_claim
+            and r.final_run == str(run)
+            and r.error is None
+        ),
+        key=lambda t: t.number,
+    )
+
+
+def _new_claim(ostudy: Study, run: RoundRun) -> int:
+    """Create a running claim trial that names ``run`` from its creation; its number."""
+    import optuna
+
+    template = optuna.trial.FrozenTrial(
+        number=-1,
+        state=optuna.trial.TrialState.RUNNING,
+        value=None,
+        datetime_start=None,
+        datetime_complete=None,
+        params={},
+        distributions={},
+        user_attrs=claim_attrs(str(run), _worker()),
+        system_attrs={},
+        intermediate_values={},
+        trial_id=-1,
+    )
+    trial_id = ostudy._storage.create_new_trial(ostudy._study_id, template_trial=template)
+    number = ostudy._storage.get_trial_number_from_id(trial_id)
+    # Not an unborn trial of the search (see search._liveness): it reached its owner.
+    store_on(ostudy, number, TrialAttr.STARTED, number)
+    return number
+
+
+def _claimed_record(
+    ostudy: Study, run: RoundRun, poll_s: float, wait_s: float
+) -> tuple[int | None, dict[str, Any] | None]:
+    """Claim ``run``: ``(claim number, None)`` when this process must measure it, or
+    ``(None, record)`` when another process measured it (waiting while it runs)."""
+    import optuna
+
+    deadline = time.monotonic() + wait_s
+    mine: int | None = None
+    while True:
+        claims = _claims(ostudy, run)
+        finished = [t for t in claims if t.state == optuna.trial.TrialState.PRUNED]
+        if finished:
+            if mine is not None:
+                _close(ostudy, mine, _DUPLICATE)
+            return None, dict(TrialRecord.from_trial(finished[0]).final_record or {})
+        if mine is None and not claims:
+            mine = _new_claim(ostudy, run)
+            continue
+        if claims and mine is not None and claims[0].number == mine:
+            return mine, None
+        if mine is not None:  # a lower-numbered claim won the race
+            _close(ostudy, mine, _DUPLICATE)
+            mine = None
+        if time.monotonic() > deadline:
+            raise MeasurementError(
+                f"gave up waiting for final run {run} (claim trial {claims[0].number}); "
+                "rerun `greensearch optimize` once that process has ended"
+            )
+        fail_dead_claims(ostudy)
+        time.sleep(poll_s)
 
 
 def run_rounds(
-    ostudy: Any,
-    keys: list[str],
+    ostudy: Study,
+    invocation: Invocation,
     runner: Any,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Measure every key ``runner.repeats`` times in rounds; the summary of each key.
+    """Measure every key of ``invocation`` ``runner.repeats`` times in rounds.
+
+    Each run is claimed first (see the module's docstring); a run another process
+    measured is read back, not measured again. Returns the summary of each key over its
+    rounds of this invocation.
 
     Args:
-        ostudy: The Optuna study (stores each run as it completes).
-        keys: Canonical knob texts, the baseline (``""``) first.
+        ostudy: The Optuna study (stores each run in its claim as it completes).
+        invocation: The final phase to run (see :func:`plan_invocation`).
         runner: The search's :class:`~greensearch.search._objective.TrialRunner`.
         progress: Called as ``progress("final", runs done, runs in all)``.
     """
     from greensearch.pipeline import run_variant, summarize
 
-    stored = _stored(ostudy)
+    _record_invocation(ostudy, invocation)
+    fail_dead_claims(ostudy)
     run = runner.run_fn or run_variant
-    if runner.run_fn is None:
-        runner.warm()
-    total = len(keys) * runner.repeats
-    done = sum((key, r) in stored for key in keys for r in range(runner.repeats))
+    total = len(invocation.keys) * runner.repeats
+    records: dict[tuple[str, int], dict[str, Any]] = {}
+    warm = runner.run_fn is not None
     for r in range(runner.repeats):
-        for key in keys:
-            if (key, r) in stored:
-                continue
+        for key in round_order(invocation.keys, r):
+            ident = RoundRun(invocation.generation, r, key)
             if progress is not None:
-                progress("final", done, total)
-            logger.info("final round %d/%d: %s", r + 1, runner.repeats, key or "baseline")
-            summary = run(
-                runner.study_cfg,
-                parse_bundle(key),
-                repeats=1,
-                meter=runner.meter,
-                fidelity=1.0,
-                results_path=runner.results_path,
-                variant=f"final-r{r + 1}",
-                registry=runner.space.registry,
-                first_repeat=r,
-            )
-            record = summary["runs"][0]
-            ostudy.set_user_attr(f"{ROUND_ATTR}:{r}:{key}", record)
-            stored[(key, r)] = record
-            done += 1
+                progress("final", len(records), total)
+            number, record = _claimed_record(ostudy, ident, runner.poll_s, runner.wait_timeout_s)
+            if record is None:
+                if not warm:
+                    runner.warm()
+                    warm = True
+                logger.info("final round %d/%d: %s", r + 1, runner.repeats, key or "baseline")
+                try:
+                    summary = run(
+                        runner.study_cfg,
+                        parse_bundle(key),
+                        repeats=1,
+                        meter=runner.meter,
+                        fidelity=1.0,
+                        results_path=runner.results_path,
+                        variant=f"final-r{r + 1}",
+                        registry=runner.space.registry,
+                        first_repeat=r,
+                    )
+                except BaseException:
+                    _close(ostudy, number, _ABANDONED)  # type: ignore[arg-type]
+                    raise
+                record = summary["runs"][0]
+                store_on(ostudy, number, TrialAttr.FINAL_RECORD, record)  # type: ignore[arg-type]
+                _close(ostudy, number)  # type: ignore[arg-type]
+            records[(key, r)] = record
     if progress is not None:
         progress("final", total, total)
-    return {key: summarize([stored[(key, r)] for r in range(runner.repeats)]) for key in keys}
+    return {
+        key: summarize([records[(key, r)] for r in range(runner.repeats)])
+        for key in invocation.keys
+    }
+
+
+def paired_baseline(finals: Sequence[FrozenTrial], trial: FrozenTrial) -> FrozenTrial | None:
+    """The baseline final trial measured in the same invocation's rounds as ``trial``.
+
+    Final trials of studies before invocations carry none; their baseline is the one
+    final baseline trial without one.
+    """
+    generation = TrialRecord.from_trial(trial).generation
+    return next(
+        (
+            t
+            for t in finals
+            if (r := TrialRecord.from_trial(t)).is_baseline and r.generation == generation
+        ),
+        None,
+    )
 
 
 @dataclass

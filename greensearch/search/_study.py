@@ -52,7 +52,14 @@ from greensearch.search._result import (
     pick_final_candidates,
 )
 from greensearch.search._resume import resume_problems
-from greensearch.search._rounds import Measured, run_rounds
+from greensearch.search._rounds import (
+    Measured,
+    fail_dead_claims,
+    is_claim,
+    plan_invocation,
+    run_rounds,
+    stored_invocations,
+)
 from greensearch.search._settings import SAMPLERS, SearchSettings, load_registry
 from greensearch.search._space import SearchSpace
 from greensearch.search._storage import default_storage_url, open_storage, retried_trial_numbers
@@ -412,7 +419,7 @@ def _search(
         )
         trials = ostudy.get_trials(deepcopy=False, states=states)
         retried = retried_trial_numbers(ostudy.get_trials(deepcopy=False))
-        return sum(1 for r in records(trials) if not r.is_final and r.number not in retried)
+        return sum(1 for r in records(trials) if r.in_search and r.number not in retried)
 
     def running() -> int:
         """Search trials still running (elsewhere, or dead and to be retried): they count.
@@ -421,7 +428,7 @@ def _search(
         also run its retry: more trials than --n-trials.
         """
         trials = ostudy.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-        return sum(1 for r in records(trials) if not r.is_final)
+        return sum(1 for r in records(trials) if r.in_search)
 
     baseline_error: list[str] = []
 
@@ -471,10 +478,15 @@ def _settle(ostudy: Study, storage: BaseStorage, runner: TrialRunner) -> None:
         return  # journal/in-memory: a dead trial is never detected, so do not wait for it
     deadline = time.monotonic() + runner.wait_timeout_s
     while True:
-        trials = ostudy.get_trials(
-            deepcopy=False,
-            states=(optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING),
-        )
+        fail_dead_claims(ostudy)
+        trials = [  # a claim on a final run is waited for run by run, in the finals
+            t
+            for t in ostudy.get_trials(
+                deepcopy=False,
+                states=(optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING),
+            )
+            if not is_claim(t)
+        ]
         if not trials or time.monotonic() > deadline or runner.refused is not None:
             return
         if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
@@ -553,34 +565,58 @@ def _finals(
     progress: Callable[[str, int, int], None] | None,
 ) -> None:
     """Re-measure the baseline, the cheapest feasible bundles and the most promising
-    uncertain ones at full fidelity, in rounds (see :mod:`greensearch.search._rounds`)."""
+    uncertain ones at full fidelity, in rounds of one invocation (see
+    :mod:`greensearch.search._rounds`), then record one final trial per key and invocation."""
     import dataclasses
 
     import optuna
 
     best, near = pick_final_candidates(ostudy, fidelity, budget, k, near_misses)
-    keys = ["", *best, *near]
 
-    def finals(*states: Any) -> set[str]:
-        return {
-            r.knobs
+    def finals(*states: Any) -> list[TrialRecord]:
+        return [
+            r
             for r in records(ostudy.get_trials(deepcopy=False, states=states))
             if isinstance(r.knobs, str) and r.fidelity == 1.0 and r.is_final
-        }
+        ]
 
-    complete = finals(optuna.trial.TrialState.COMPLETE)
+    def generations(finished: list[TrialRecord]) -> dict[str, set[int]]:
+        found: dict[str, set[int]] = {}
+        for r in finished:  # a final from before invocations counts as generation -1
+            generation = r.generation if r.generation is not None else -1
+            found.setdefault(r.knobs or "", set()).add(generation)
+        return found
+
     queued = finals(optuna.trial.TrialState.WAITING, optuna.trial.TrialState.RUNNING)
     # A final enqueued by an earlier, killed process is measured too, whatever the picks now.
-    pending = [key for key in dict.fromkeys([*keys, *sorted(queued)]) if key not in complete]
-    summaries = run_rounds(ostudy, pending, runner, progress)
-    for key in pending:
-        if key not in queued:
-            attrs = queued_attrs(Phase.FINAL, 1.0, key, near_miss=key in near, rounds=True)
+    wanted = ["", *best, *near, *sorted({r.knobs or "" for r in queued})]
+    done = generations(finals(optuna.trial.TrialState.COMPLETE))
+    invocation = plan_invocation(stored_invocations(ostudy), wanted, done)
+    if invocation is not None:
+        summaries = run_rounds(ostudy, invocation, runner, progress)
+        held = generations(
+            finals(
+                optuna.trial.TrialState.COMPLETE,
+                optuna.trial.TrialState.WAITING,
+                optuna.trial.TrialState.RUNNING,
+            )
+        )
+        for key in invocation.keys:
+            if invocation.generation in held.get(key, set()):
+                continue  # recorded by this invocation's first, killed process or by another
+            attrs = queued_attrs(
+                Phase.FINAL,
+                1.0,
+                key,
+                near_miss=key in near,
+                rounds=True,
+                generation=invocation.generation,
+            )
             ostudy.enqueue_trial(space.params_of(parse_bundle(key)), user_attrs=attrs)
-    recorder = dataclasses.replace(runner, run_fn=Measured(summaries, space))
-    while finals(optuna.trial.TrialState.WAITING) and recorder.refused is None:
-        ostudy.optimize(recorder, n_trials=1, catch=(StageFailedError, GreensearchError))
-    runner.refused = recorder.refused
+        recorder = dataclasses.replace(runner, run_fn=Measured(summaries, space))
+        while finals(optuna.trial.TrialState.WAITING) and recorder.refused is None:
+            ostudy.optimize(recorder, n_trials=1, catch=(StageFailedError, GreensearchError))
+        runner.refused = recorder.refused
 
 
 def _open_meter(name: str, idle_seconds: float) -> Meter:

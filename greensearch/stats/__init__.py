@@ -12,20 +12,36 @@ from greensearch.stats._bootstrap import (
     F1Interval,
     delta_f1,
     f1_interval,
-    f1_resolution,
 )
+from greensearch.stats._energy import EnergyDelta, energy_delta, round_order
 from greensearch.stats._predictions import RunPredictions, split_identity
-from greensearch.stats._verdict import F1Verdict, judge
+from greensearch.stats._resolution import Design, f1_power, f1_resolution
+from greensearch.stats._selection import Finalist, OracleChoice, holm_confirmed, select_oracle
+from greensearch.stats._simulate import NoiseModel, simulate_arms
+from greensearch.stats._verdict import Decision, F1Verdict, decision, judge
 
 __all__ = [
     "DEFAULT_RESAMPLES",
+    "Decision",
     "DeltaF1",
+    "Design",
+    "EnergyDelta",
     "F1Interval",
     "F1Verdict",
+    "Finalist",
+    "NoiseModel",
+    "OracleChoice",
     "RunPredictions",
+    "decision",
     "delta_f1",
+    "energy_delta",
     "f1_interval",
+    "f1_power",
     "f1_resolution",
+    "holm_confirmed",
     "judge",
+    "round_order",
+    "select_oracle",
+    "simulate_arms",
     "split_identity",
 ]

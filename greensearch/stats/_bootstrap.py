@@ -1,21 +1,17 @@
-"""Paired, hierarchical bootstrap of F1 over seeds and test examples.
+"""Paired bootstrap of F1 over test examples, with the seed part added as a scaled t.
 
-Why this shape: F1 varies with the training seed and with which examples the test split
-holds. Each resample draws seeds with replacement (per arm, from that arm's seeded
-repeats), then one multiset of test examples shared by both arms, so a difference is
-judged example by example (paired) and the seed-to-seed spread enters the interval.
-F1 is not a mean of per-example values, so the statistic is recomputed from resampled
-confusion counts; the counts of all resamples come from one matrix product, which keeps
-10,000 resamples of a 1,000-example split well under a second.
+Why this shape: F1 varies with which examples the test split holds and with the training
+seed. Each resample draws one multiset of test examples shared by both arms (runs held
+fixed), so a difference is judged example by example (paired). F1 is not a mean of
+per-example values, so the statistic is recomputed from resampled confusion counts; the
+counts of all resamples come from one matrix product, which keeps 10,000 resamples of a
+1,000-example split well under a second. The seed part is not bootstrapped: with a few
+seeds a bootstrap understates it (see :mod:`greensearch.stats._seeds`); each resample
+adds a draw of a scaled Student t instead, so the intervals keep their level with 2 or 3
+seeds (checked by simulation in ``tests/stats/test_coverage.py``).
 
 Intervals are percentile intervals of the resampled statistic. ΔF1 is relative, in
 percent of the baseline's F1, as the budget is.
-
-A search trial trains once (one seed) while its baseline trains several times. Resampling
-examples alone would leave the single run's own seed-to-seed spread out of the interval,
-as if one draw were the truth. So an arm with one run borrows the other arm's spread: each
-resample adds ``(F1 of seed i - F1 of seed j) / sqrt(2)`` of two distinct runs of the other
-arm (the spread of one seed's F1, assuming a knob does not change it much).
 """
 
 from __future__ import annotations
@@ -26,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from greensearch.stats._predictions import RunPredictions
+from greensearch.stats._seeds import SeedDesign, SeedPart, paired_by_seed, seed_part
 
 __all__ = [
     "DEFAULT_RESAMPLES",
@@ -33,8 +30,9 @@ __all__ = [
     "F1Interval",
     "delta_f1",
     "f1_interval",
+    "example_matrices",
     "f1_matrix",
-    "f1_resolution",
+    "full_f1",
 ]
 
 DEFAULT_RESAMPLES = 10_000
@@ -49,7 +47,7 @@ class F1Interval:
 
     Attributes:
         f1: Mean F1 over the runs (the full test split each).
-        ci95: Percentile interval over resampled seeds and examples.
+        ci95: Percentile interval over resampled examples plus the seed part.
         n_seeds: Runs behind it (distinct training seeds where the runs were seeded).
         n_examples: Test examples per run.
         n_resamples: Bootstrap resamples.
@@ -71,13 +69,19 @@ class DeltaF1:
         ci95_pct: Two-sided 95 % percentile interval.
         lower_pct: One-sided lower bound at ``confidence``.
         upper_pct: One-sided upper bound at ``confidence``.
-        p_within_budget: Share of resamples with ΔF1 >= -budget.
+        p_within_budget: Bootstrap share: the share of resamples with ΔF1 >= -budget.
+            Not the probability that the candidate is feasible.
         budget_pct: The accepted loss (non-negative percent).
         confidence: Confidence of the one-sided bounds.
         n_seeds_baseline: Baseline runs behind it.
         n_seeds_candidate: Candidate runs behind it.
         n_examples: Test examples, shared by both arms.
         n_resamples: Bootstrap resamples.
+        seed_design: How the seed part was formed (``paired rounds``, ``unpaired``,
+            ``borrowed`` or ``none``; see :mod:`greensearch.stats._seeds`).
+        seed_df: Degrees of freedom of the seed part.
+        p_value: One-sided p-value of "the loss exceeds the budget": the share of
+            resamples below -budget (what a multiple-testing rule over finalists reads).
     """
 
     mean_pct: float
@@ -91,6 +95,14 @@ class DeltaF1:
     n_seeds_candidate: int
     n_examples: int
     n_resamples: int
+    seed_design: SeedDesign = "unpaired"
+    seed_df: float = float("inf")
+    p_value: float = 0.5
+
+    @property
+    def bootstrap_share(self) -> float:
+        """:attr:`p_within_budget` under the name that says what it is."""
+        return self.p_within_budget
 
 
 def f1_matrix(runs: Sequence[RunPredictions], weights: np.ndarray) -> np.ndarray:
@@ -129,15 +141,6 @@ def _example_weights(rng: np.random.Generator, resamples: int, n: int) -> np.nda
     return counts.reshape(resamples, n).astype(np.float32)
 
 
-def _seed_means(rng: np.random.Generator, f1: np.ndarray) -> np.ndarray:
-    """Mean F1 of a with-replacement draw of the arm's runs, per resample."""
-    resamples, seeds = f1.shape
-    if seeds == 1:
-        return f1[:, 0]
-    pick = rng.integers(0, seeds, size=(resamples, seeds))
-    return np.take_along_axis(f1, pick, axis=1).mean(axis=1)
-
-
 def _check_split(*arms: Sequence[RunPredictions]) -> int:
     runs = [run for arm in arms for run in arm]
     if any(not arm for arm in arms):
@@ -151,40 +154,26 @@ def _check_split(*arms: Sequence[RunPredictions]) -> int:
     return first.n
 
 
-def _resample(
-    arms: Sequence[Sequence[RunPredictions]], n_resamples: int, seed: int
+def full_f1(runs: Sequence[RunPredictions]) -> np.ndarray:
+    """F1 of each run on its full test split."""
+    return f1_matrix(runs, np.ones((1, runs[0].n)))[0]
+
+
+def example_matrices(
+    arms: Sequence[Sequence[RunPredictions]], n_resamples: int, rng: np.random.Generator
 ) -> list[np.ndarray]:
-    """Per arm, the resampled mean F1 (seeds, then examples shared across arms)."""
+    """Per arm, F1 of each run under resampled examples shared by all arms and runs."""
     n = _check_split(*arms)
-    rng = np.random.default_rng(seed)
     chunk = max(1, _CHUNK_CELLS // n)
     out: list[list[np.ndarray]] = [[] for _ in arms]
     done = 0
     while done < n_resamples:
         size = min(chunk, n_resamples - done)
         weights = _example_weights(rng, size, n)
-        matrices = [f1_matrix(arm, weights) for arm in arms]
-        for i, f1 in enumerate(matrices):
-            means = _seed_means(rng, f1)
-            donor = next((m for m in matrices if m.shape[1] >= 2), None)
-            if f1.shape[1] == 1 and donor is not None:
-                means = means + _borrowed_seed_noise(rng, donor)
-            out[i].append(means)
+        for i, arm in enumerate(arms):
+            out[i].append(f1_matrix(arm, weights))
         done += size
     return [np.concatenate(parts) for parts in out]
-
-
-def _borrowed_seed_noise(rng: np.random.Generator, donor: np.ndarray) -> np.ndarray:
-    """One seed's F1 spread, per resample, from two distinct runs of another arm."""
-    resamples, seeds = donor.shape
-    first = rng.integers(0, seeds, size=resamples)
-    second = (first + rng.integers(1, seeds, size=resamples)) % seeds
-    rows = np.arange(resamples)
-    return (donor[rows, first] - donor[rows, second]) / np.sqrt(2.0)
-
-
-def _full_f1(runs: Sequence[RunPredictions]) -> float:
-    return float(f1_matrix(runs, np.ones((1, runs[0].n)))[0].mean())
 
 
 def _interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
@@ -196,18 +185,26 @@ def _interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
 def f1_interval(
     runs: Sequence[RunPredictions], *, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0
 ) -> F1Interval:
-    """Mean F1 of ``runs`` with a 95 % interval over resampled seeds and examples.
+    """Mean F1 of ``runs`` with a 95 % interval over resampled examples and seeds.
 
     With one run the interval holds the test-split sampling only; say so where it is shown.
     """
-    (means,) = _resample([runs], n_resamples, seed)
+    rng = np.random.default_rng(seed)
+    (matrix,) = example_matrices([runs], n_resamples, rng)
+    f1 = full_f1(runs)
+    spread = float(np.std(f1, ddof=1) / np.sqrt(f1.size)) if f1.size >= 2 else 0.0
+    part = SeedPart(spread, f1.size - 1.0, "unpaired") if spread > 0 else _NO_SPREAD
+    means = matrix.mean(axis=1) + part.draws(rng, n_resamples)
     return F1Interval(
-        f1=_full_f1(runs),
+        f1=float(f1.mean()),
         ci95=_interval(means),
         n_seeds=len(runs),
         n_examples=runs[0].n,
         n_resamples=n_resamples,
     )
+
+
+_NO_SPREAD = SeedPart(0.0, float("inf"), "none")
 
 
 def _relative_pct(candidate: np.ndarray, baseline: np.ndarray) -> np.ndarray:
@@ -224,8 +221,9 @@ def delta_f1(
     confidence: float = 0.95,
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    paired: bool | None = None,
 ) -> DeltaF1:
-    """ΔF1 of ``candidate`` against ``baseline``: point, intervals and P(within budget).
+    """ΔF1 of ``candidate`` against ``baseline``: point, intervals and the bootstrap share.
 
     Args:
         baseline: The baseline's runs (seeded repeats), all on one test split.
@@ -235,55 +233,49 @@ def delta_f1(
             bounds the point estimate (the point-estimate rule).
         n_resamples: Bootstrap resamples.
         seed: Seed of the resampling (the result is reproducible).
+        paired: Whether run i of both arms ran in one round (same seed, same stretch of
+            machine time). ``None``: paired when both arms list the same distinct seeds
+            in the same order. Pass the runs of one round at one index.
 
     Raises:
         ValueError: an arm without runs, runs on different splits, a baseline F1 of zero,
-            or a confidence outside [0.5, 1).
+            a confidence outside [0.5, 1), or ``paired`` with arms of different sizes.
     """
     if not 0.5 <= confidence < 1:
         raise ValueError(f"confidence must be in [0.5, 1), got {confidence}")
-    base_f1, cand_f1 = _full_f1(baseline), _full_f1(candidate)
+    rng = np.random.default_rng(seed)
+    base_m, cand_m = example_matrices([baseline, candidate], n_resamples, rng)
+    base_runs, cand_runs = full_f1(baseline), full_f1(candidate)
+    base_f1, cand_f1 = float(base_runs.mean()), float(cand_runs.mean())
     if base_f1 <= 0:
         raise ValueError("the baseline's F1 is 0: a relative ΔF1 is undefined")
-    base, cand = _resample([baseline, candidate], n_resamples, seed)
-    deltas = _relative_pct(cand, base)
+    if paired is None:
+        paired = paired_by_seed([r.seed for r in baseline], [r.seed for r in candidate])
+    elif paired and len(baseline) != len(candidate):
+        raise ValueError(f"paired arms need as many runs: {len(baseline)} vs {len(candidate)}")
+    part = seed_part(base_runs, cand_runs, paired=paired)
+    seeds = 100.0 * part.draws(rng, n_resamples) / base_f1
+    deltas = _relative_pct(cand_m.mean(axis=1), base_m.mean(axis=1))
+    deltas = deltas + seeds[: deltas.size]
     point = 100.0 * (cand_f1 - base_f1) / base_f1
     if confidence == 0.5:
         lower = upper = point
     else:
         lower, upper = (float(q) for q in np.quantile(deltas, [1 - confidence, confidence]))
+    share = float(np.mean(deltas >= -budget_pct))
     return DeltaF1(
         mean_pct=point,
         ci95_pct=_interval(deltas),
         lower_pct=lower,
         upper_pct=upper,
-        p_within_budget=float(np.mean(deltas >= -budget_pct)),
+        p_within_budget=share,
         budget_pct=budget_pct,
         confidence=confidence,
         n_seeds_baseline=len(baseline),
         n_seeds_candidate=len(candidate),
         n_examples=baseline[0].n,
         n_resamples=int(deltas.size),
+        seed_design=part.design,
+        seed_df=part.df,
+        p_value=1.0 - share,
     )
-
-
-def f1_resolution(
-    baseline: Sequence[RunPredictions],
-    *,
-    confidence: float = 0.95,
-    n_resamples: int = DEFAULT_RESAMPLES,
-    seed: int = 0,
-) -> float | None:
-    """The smallest F1 loss (percent) a comparison on this task can resolve.
-
-    Both arms of a null comparison are drawn from the baseline's own seeded repeats, so
-    any ΔF1 between them is noise: seed-to-seed spread plus test-split sampling. The
-    resolution is how far the one-sided bound at ``confidence`` sits below zero. A budget
-    below it cannot confirm even a bundle that truly loses nothing. ``None`` with fewer
-    than two baseline runs: one seed says nothing about the seed-to-seed spread.
-    """
-    if len(baseline) < 2:
-        return None
-    first, second = _resample([baseline, baseline], n_resamples, seed)
-    deltas = _relative_pct(second, first)
-    return max(0.0, float(-np.quantile(deltas, 1 - confidence)))

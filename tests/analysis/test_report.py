@@ -126,3 +126,16 @@ def test_a_study_without_an_oracle_stars_no_oracle(tmp_path: Path) -> None:
     ]
     assert "baseline" in names  # the figures were found and parsed
     assert not [n for n in names if "oracle" in n], names
+
+
+def test_the_oracle_line_shows_the_deciding_bound_beside_the_interval() -> None:
+    from greensearch.analysis._report_html import _f1_ci_text
+    from greensearch.search._result import build_result
+    from tests.search.finals_study import finals_study
+
+    result = build_result(finals_study(), fidelity=0.5, budget_f1_pct=-1.0)
+    assert result.not_confirmed is not None
+    text = _f1_ci_text(result.not_confirmed.to_dict())
+    share = round(100 * (result.not_confirmed.row["f1_bootstrap_share"] or 0.0))
+    assert text.startswith(" (95% CI -1.1")
+    assert f"bootstrap share within budget {share}%; feasible: lower 93% bound" in text

@@ -88,3 +88,18 @@ def test_nothing_is_said_left_out_when_the_caller_left_nothing_out(clock_meter, 
     assert result.left_out_knobs == {}
     render(result)
     assert "left out of the search" not in capsys.readouterr().out
+
+
+def test_render_shows_the_deciding_bound_the_bootstrap_share_and_the_oracle_rule(capsys):
+    from greensearch.search._result import build_result
+    from tests.search.finals_study import finals_study
+
+    render(build_result(finals_study(), fidelity=0.5, budget_f1_pct=-1.0))
+    out = capsys.readouterr().out
+    oracle = out.split("oracle: b\n")[1].split("\n")
+    assert "bootstrap share within budget 100%" in oracle[1]
+    assert oracle[1].endswith("feasible: lower 93% bound +0.0% >= -1.0%; 3 full-fidelity runs each")
+    assert oracle[2].startswith("  oracle rule: the cheapest finalist confirmed within the budget")
+    assert "P(" not in out
+    row = next(r for r in _finalist_rows(out) if r.startswith("a "))
+    assert "feasible: lower 93% bound" in row

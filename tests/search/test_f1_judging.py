@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+from scipy import stats
+
 from greensearch.search._f1_judging import f1_judgement, resolution_pct, verdict_of
 from greensearch.stats import F1Verdict, RunPredictions
 
@@ -70,7 +73,7 @@ def test_without_predictions_the_point_rule_is_used_and_said():
         "f1_interval": False,
         "f1_verdict": "feasible",
         "delta_f1_ci95_pct": None,
-        "p_f1_within_budget": None,
+        "f1_bootstrap_share": None,
         "n_seeds": 1,
     }
     assert verdict_of({"feasible": False}) is F1Verdict.INFEASIBLE
@@ -79,7 +82,9 @@ def test_without_predictions_the_point_rule_is_used_and_said():
 
 def test_resolution_needs_two_distinct_seeds():
     assert resolution_pct(_attrs(LABELS), confidence=0.95) is None
-    # Two seeds that differ by two missed positives (F1 1 vs 76/78): the null comparison
-    # draws both arms from them, so it resolves no loss smaller than a share of that gap.
+    # Two seeds that differ by two missed positives (F1 1 vs 76/78): their spread, on one
+    # degree of freedom, is the seed part: t(1) at 95 % times its standard error.
     found = resolution_pct(_attrs(LABELS, _flip(2)), confidence=0.95)
-    assert found is not None and 0 < found <= 100 * (1 - 76 / 78) * 1.5
+    f1 = np.array([1.0, 76 / 78])
+    expected = stats.t.ppf(0.95, 1) * 100 * f1.std(ddof=1) / f1.mean()
+    assert found is not None and 0.75 * expected < found < 1.25 * expected

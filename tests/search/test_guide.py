@@ -139,7 +139,7 @@ def _study(
         search_only=search_only,
     )
     trials = optuna.load_study(study_name="t", storage=storage).get_trials()
-    search = [t for t in trials if t.user_attrs["phase"] != "final"]
+    search = [t for t in trials if t.user_attrs["phase"] not in ("final", "final_run")]
     assert result.n_guided == sum(t.user_attrs["phase"] == "guided" for t in search)
     return search, runner
 

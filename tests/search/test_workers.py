@@ -16,6 +16,7 @@ import pytest
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 
 from greensearch.record import attrs_of
+from greensearch.schema import Phase, TrialAttr
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,16 +99,12 @@ def test_kill_9_mid_trial_then_rerun_loses_nothing(tmp_path: Path) -> None:
 def test_kill_9_in_a_final_round_then_rerun_measures_only_what_is_missing(
     tmp_path: Path,
 ) -> None:
-    from greensearch.search._rounds import ROUND_ATTR
-
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     calls = tmp_path / "calls.jsonl"
     # 6 search trials (the seeds), then the finals in 2 rounds of 3 runs: the baseline and
     # 2 finalists. The kill lands in round 1's third run, after two runs were stored.
     _kill_when_hung(_worker(storage, calls, "--hang-at", "9", "--n-trials", "6"), calls)
-    study = optuna.load_study(study_name="t", storage=storage)
-    stored = sorted(k for k in study.user_attrs if k.startswith(ROUND_ATTR))
-    assert stored == [f"{ROUND_ATTR}:0:", f"{ROUND_ATTR}:0:{_calls(calls)[7]}"]
+    assert sorted(_final_runs(storage)) == ["0:0:", f"0:0:{_calls(calls)[7]}"]
     in_flight = _calls(calls)[8]
     n_before = len(_calls(calls))
 
@@ -122,9 +119,9 @@ def test_kill_9_in_a_final_round_then_rerun_measures_only_what_is_missing(
     ]
     assert len(finals) == 3 and len({t.user_attrs["knobs"] for t in finals}) == 3
     assert all(attrs_of(t)["repeats"] == 2 for t in finals)
-    # Only the killed run and round 2 ran again: the baseline first, as in every round.
+    # Only the killed run and round 2 ran again: round 2 in reverse, the baseline last.
     again = _calls(calls)[n_before:]
-    assert again[0] == in_flight and again[1] == "" and len(again) == 4
+    assert again == [in_flight, in_flight, _calls(calls)[7], ""]
     assert json.loads(out)["oracle"] in {t.user_attrs["knobs"] for t in finals}
 
 
@@ -212,7 +209,7 @@ def _accounting(storage: str) -> collections.Counter[tuple[str, float, str, str]
     return collections.Counter(
         (t.user_attrs["phase"], t.user_attrs["fidelity"], t.user_attrs["knobs"], t.state.name)
         for t in trials
-        if t.number not in retried
+        if t.number not in retried and t.user_attrs["phase"] != Phase.FINAL_RUN
     )
 
 
@@ -231,11 +228,13 @@ def _running_phase(storage: str) -> str | None:
     return running[0].user_attrs.get("phase") if running else None
 
 
-def _final_runs_stored(storage: str) -> int:
-    from greensearch.search._rounds import ROUND_ATTR
-
-    attrs = optuna.load_study(study_name="t", storage=storage).user_attrs
-    return sum(name.startswith(ROUND_ATTR) for name in attrs)
+def _final_runs(storage: str) -> list[str]:
+    """The final runs whose records the study holds (``<invocation>:<round>:<knobs>``)."""
+    return [
+        t.user_attrs[TrialAttr.FINAL_RUN]
+        for t in optuna.load_study(study_name="t", storage=storage).get_trials()
+        if TrialAttr.FINAL_RECORD in t.user_attrs
+    ]
 
 
 def test_killed_in_the_search_and_in_the_finals_the_study_ends_as_if_never_killed(
@@ -256,7 +255,7 @@ def test_killed_in_the_search_and_in_the_finals_the_study_ends_as_if_never_kille
     # In the final rounds: inside the second full-fidelity run, after the first was stored.
     second = _worker(storage, calls, "--hang-at", "2", "--hang-fidelity", "1", "--n-trials", "6")
     _kill_when_hung(second, calls)
-    assert _final_runs_stored(storage) == 1
+    assert len(_final_runs(storage)) == 1
     assert all(_complete(storage)[n] == e for n, e in kept.items())
     kept = _complete(storage)
 

@@ -12,6 +12,7 @@ from greensearch.stats import (
     DeltaF1,
     F1Verdict,
     RunPredictions,
+    decision,
     delta_f1,
     f1_interval,
     f1_resolution,
@@ -33,7 +34,14 @@ def test_identical_predictions_give_zero_delta_with_zero_width():
     assert d.ci95_pct == (0.0, 0.0)
     assert d.lower_pct == d.upper_pct == 0.0
     assert d.p_within_budget == 1.0
-    assert judge(d) is F1Verdict.FEASIBLE
+    # One run per arm: no seed spread to judge by, so not a yes however narrow.
+    assert d.seed_design == "none"
+    assert judge(d) is F1Verdict.UNCERTAIN
+    two = [base, runs(LABELS, seed=1)]
+    assert judge(delta_f1(two, two, budget_pct=1.0, n_resamples=500)) is F1Verdict.FEASIBLE
+    assert judge(delta_f1(two, two[:1], budget_pct=1.0, n_resamples=500), min_seeds=2) is (
+        F1Verdict.UNCERTAIN
+    )
 
 
 def test_one_flipped_example_gives_the_exact_delta():
@@ -159,3 +167,20 @@ def test_a_single_run_borrows_the_other_arms_seed_spread():
     # ΔF1 could never be negative; with the baseline's seed spread it may be an unlucky
     # draw as well as a lucky one.
     assert spread.ci95_pct[0] < -5.0 < 5.0 < spread.ci95_pct[1]
+
+
+@pytest.mark.parametrize(
+    ("lower", "upper", "bound", "text"),
+    [
+        (-0.8, 2.0, "lower", "feasible: lower 95% bound -0.8% >= -1.0%"),
+        (-1.2, 2.0, "lower", "uncertain: lower 95% bound -1.2% < -1.0%"),
+        (-3.0, -1.5, "upper", "infeasible: upper 95% bound -1.5% < -1.0%"),
+    ],
+)
+def test_the_decision_names_the_one_sided_bound_that_decided(lower, upper, bound, text):
+    d = _delta(lower, upper)
+    decided = decision(d, judge(d))
+    assert decided.bound == bound
+    assert decided.bound_pct == (lower if bound == "lower" else upper)
+    assert decided.describe() == text
+    assert d.bootstrap_share == d.p_within_budget
