@@ -7,6 +7,7 @@ import pytest
 
 from greensearch.config import StudyConfig
 from greensearch.exceptions import ConfigError, PreflightError
+from greensearch.record import TrialRecord
 from greensearch.search._replay import ReplayRunner
 from tests.conftest import ClockMeter
 from tests.search.landscape import landscape, make_registry
@@ -145,7 +146,7 @@ def test_a_ctrl_c_trial_is_retried_and_n_trials_is_met(tmp_path, stopped):
     assert sorted(search[: len(rest)]) == sorted(rest)
     trials = optuna.load_study(study_name="s", storage=storage).get_trials()
     ended = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    searched = [t for t in trials if t.user_attrs.get("phase") != "final" and t.state in ended]
+    searched = [t for t in trials if TrialRecord.from_trial(t).in_search and t.state in ended]
     assert len(searched) == 8  # the interrupted trial did not use up one of --n-trials
     assert result.n_trials == 8
     stopped_trials = [t for t in trials if t.user_attrs.get("interrupted")]
