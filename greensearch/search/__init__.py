@@ -28,7 +28,7 @@ from greensearch.interactions import (
     static_check,
 )
 from greensearch.search._check_report import CheckReport, check_bundle, rows_from_table
-from greensearch.search._replay import Point, ReplayRunner
+from greensearch.search._replay import Point, ReplayNoise, ReplayRunner, RunNoise
 from greensearch.search._settings import METERS, SearchSettings, load_registry
 from greensearch.search._space import SearchSpace, build_space
 from greensearch.search._study import SAMPLERS, optimize
@@ -40,7 +40,9 @@ __all__ = [
     "SearchSettings",
     "load_registry",
     "Point",
+    "ReplayNoise",
     "ReplayRunner",
+    "RunNoise",
     "SearchSpace",
     "build_result",
     "build_space",
