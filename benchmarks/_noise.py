@@ -123,7 +123,6 @@ def measured_noise(results: Path, landscape_csv: Path) -> NoiseSizes:
     ]
     short_f1 = math.sqrt(statistics.fmean(x * x for x in bias))
 
-    n_test = 961  # f1_resolution.txt: the default study's test split
     return NoiseSizes(
         run_rel=Sized(
             run_rel,
@@ -152,9 +151,9 @@ def measured_noise(results: Path, landscape_csv: Path) -> NoiseSizes:
             "that keep the step count (fidelity 0.1)",
         ),
         seed_sd_short=Sized(
-            0.0497 / (1.645 * math.sqrt(2 / 3)),
-            "issue 21: at fidelity 0.25 the task resolves 4.97 % at best (3 seeds, one-sided "
-            "95 %, Intel): 4.97 / (1.645 sqrt(2/3))",
+            0.044,
+            "benchmarks/README.md and issue 21: 3 short baseline runs (fidelity 0.25) "
+            "resolve 4.97 % (one-sided 95 %); 0.044 gives a median 4.9-5.1 % over draws",
         ),
         seed_sd_full=Sized(
             seed_full,
@@ -164,15 +163,15 @@ def measured_noise(results: Path, landscape_csv: Path) -> NoiseSizes:
             0.5,
             "assumed; issue 21: singles that keep the numerics repeat the baseline's seed-42 F1",
         ),
-        n_test=Sized(float(n_test), "f1_resolution.txt: N=961 test examples"),
+        n_test=Sized(2883.0, "benchmarks/README.md: the embedded test split, 2,883 examples"),
         pos_share=Sized(
             pos_share,
             f"from the baseline's F1 {f1:.3f} and accuracy {acc:.3f} in {landscape_csv.name}",
         ),
         example_spread=Sized(
             0.12,
-            "f1_resolution.txt: 3 full-run baseline seeds resolve 1.38 % at N=961 (AMD); "
-            "0.12 gives 1.3-1.4 % in these draws (1.0 gave 3.6 %)",
+            "f1_resolution.txt: 3 full baseline runs resolve 0.93 % on 2,883 examples (AMD); "
+            "0.12 gives a median 0.9-1.0 % over draws (0: 0.4 %, 1.0: 3.6 % at N=961)",
         ),
     )
 
