@@ -28,12 +28,13 @@ Usage::
 
     python benchmarks/search_reliability.py                       # 40 draws, today's search
     python benchmarks/search_reliability.py --config today,today-point
-    python benchmarks/search_reliability.py --quick               # 6 draws, one line
+    python benchmarks/search_reliability.py --quick               # 3 draws, one line
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import logging
 import statistics
@@ -48,11 +49,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import RESULTS, machine, provenance, write_text
-from benchmarks._noise import DrawNoise, NoiseSizes, measured_noise
+from benchmarks._noise import DrawNoise, NoiseSizes, Sized, measured_noise
 from benchmarks.search_efficiency import Landscape
 
 NEAR = 0.10  # "within 10 % of the true cheapest feasible bundle's energy"
-QUICK_DRAWS = 4
+QUICK_DRAWS = 3
+#: --quick judges on the split's original 961 examples: the bootstrap is 3x cheaper.
+QUICK_TEST_EXAMPLES = 961
 
 #: The expert's stacks of issue 21 item 2 (the second is outside this landscape's knobs).
 EXPERT = (
@@ -298,7 +301,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--config", default="today", help=f"comma-separated, of {', '.join(CONFIGS)}"
     )
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_DRAWS} draws, one line")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_DRAWS} draws on {QUICK_TEST_EXAMPLES} test examples, one line",
+    )
+    parser.add_argument(
+        "--drift-scale",
+        type=float,
+        default=1.0,
+        help="multiply both drift SDs (sensitivity: the minute-scale size is one observation)",
+    )
     parser.add_argument("--measured", type=Path, default=RESULTS / "landscape_measured.csv")
     parser.add_argument(
         "--out",
@@ -325,6 +338,21 @@ def main(argv: list[str] | None = None) -> int:
 
     land = load_truth(args.measured)
     sizes = measured_noise(RESULTS, args.measured)
+    if args.drift_scale != 1.0:
+        sizes = dataclasses.replace(
+            sizes,
+            **{
+                name: Sized(
+                    getattr(sizes, name).value * args.drift_scale,
+                    f"{getattr(sizes, name).source}; x{args.drift_scale:g} (--drift-scale)",
+                )
+                for name in ("slow_sd", "fast_sd")
+            },
+        )
+    if args.quick:
+        sizes = dataclasses.replace(
+            sizes, n_test=Sized(QUICK_TEST_EXAMPLES, "--quick: fewer examples, for speed")
+        )
     out(f"search reliability: {args.draws} draws (--seed {args.seed}); replayed on {machine()}")
     describe_truth(land, out)
     out("noise per draw (sources):")
@@ -346,7 +374,13 @@ def main(argv: list[str] | None = None) -> int:
         write_text(
             path,
             buf.getvalue(),
-            provenance("replayed CSV", "replayed", draws=args.draws, seed=args.seed),
+            provenance(
+                "replayed CSV",
+                "replayed",
+                draws=args.draws,
+                seed=args.seed,
+                drift_scale=args.drift_scale,
+            ),
         )
     return 0
 
