@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from greensearch.search._check_report import CheckReport, check_bundle, rows_from_table
 from greensearch.search._preflight import preflight_search, preflight_settings
-from greensearch.search._replay import Point, ReplayRunner
+from greensearch.search._replay import Point, ReplayNoise, ReplayRunner, RunNoise
 from greensearch.search._result import SearchResult
 from greensearch.search._result_row import ResultRow
 from greensearch.search._settings import SearchSettings, load_registry
@@ -19,8 +19,10 @@ from greensearch.search._study import optimize
 __all__ = [
     "CheckReport",
     "Point",
+    "ReplayNoise",
     "ReplayRunner",
     "ResultRow",
+    "RunNoise",
     "SearchResult",
     "SearchSettings",
     "build_space",

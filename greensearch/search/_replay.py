@@ -3,7 +3,10 @@
 A landscape maps each knob set to its energy, time and F1 at full fidelity. The replay
 runner answers the search's requests from it, shaped exactly like real run summaries,
 so the search logic, the benchmarks and the tests exercise the same code path as a
-real study without spending energy on training.
+real study without spending energy on training. An optional :class:`ReplayNoise` shapes
+each run as a real machine would (drift over the run order, short-run bias, seed spread)
+and may hand it test-set predictions, so the search's paired bootstrap judges replayed
+runs as it judges real ones.
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from greensearch.knobs import Bundle, format_bundle
 from greensearch.pipeline import summarize
 from greensearch.schema import WINDOWS
+from greensearch.stats import RunPredictions
 
-__all__ = ["Point", "ReplayRunner"]
+__all__ = ["Point", "ReplayNoise", "ReplayRunner", "RunNoise"]
 
 #: Smallest factor the per-run noise may apply (a run never costs nothing or less).
 _MIN_JITTER = 0.05
@@ -39,6 +43,36 @@ class Point:
     short_run_f1: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RunNoise:
+    """How one replayed run departs from its point.
+
+    Attributes:
+        energy_factor: Multiplies the run's energy and time (drift, short-run bias).
+        f1: The run's F1 (replaces the point's).
+        predictions: The run's test-set predictions, kept in its record like a real run's
+            (``None``: the record keeps none, and F1 verdicts fall back to point estimates).
+    """
+
+    energy_factor: float
+    f1: float
+    predictions: RunPredictions | None = None
+
+
+class ReplayNoise(Protocol):
+    """Draws each run's departure from the landscape (see :class:`RunNoise`)."""
+
+    def run(
+        self, key: str, point: Point, *, fidelity: float, seed: int, clock_s: float
+    ) -> RunNoise:
+        """The noise of one run of ``key`` with training seed ``seed``.
+
+        ``clock_s``: seconds of runs the replay has answered before this one (the time
+        axis of drift).
+        """
+        ...
+
+
 @dataclass
 class ReplayRunner:
     """Callable like :func:`greensearch.pipeline.run_variant`, answering from a landscape.
@@ -53,6 +87,8 @@ class ReplayRunner:
         calls: Every request, in order: ``(bundle text, fidelity, repeats)``.
         machine: The ``machine`` each record names (a ``Machine.to_dict()``); none when
             ``None``, so the search's machine checks have nothing to compare.
+        noise: Shapes each run on top of ``noise_rel`` (``None``: the point as it is).
+        clock_s: Seconds of runs answered so far (each run's duration, after noise).
     """
 
     landscape: Mapping[str, Point]
@@ -63,12 +99,21 @@ class ReplayRunner:
     calls: list[tuple[str, float, int]] = field(default_factory=list)
     on_call: Callable[[str], None] | None = None
     machine: dict[str, Any] | None = None
+    noise: ReplayNoise | None = None
+    clock_s: float = 0.0
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
 
     def __call__(
-        self, study: Any, bundle: Bundle, *, repeats: int = 1, fidelity: float = 1.0, **_: Any
+        self,
+        study: Any,
+        bundle: Bundle,
+        *,
+        repeats: int = 1,
+        fidelity: float = 1.0,
+        first_repeat: int = 0,
+        **_: Any,
     ) -> dict[str, Any]:
         key = format_bundle(bundle)
         self.calls.append((key, fidelity, repeats))
@@ -78,13 +123,27 @@ class ReplayRunner:
             raise self.fail[key]
         point = self.landscape[key]
         steps = max(1, round(self.planned_steps * fidelity))
-        return summarize([self._record(key, point, fidelity, steps) for _ in range(repeats)])
+        # repeat r trains with seed study.seed + r, as run_variant numbers them
+        base_seed = int(getattr(study, "seed", 0) or 0)
+        return summarize(
+            [
+                self._record(key, point, fidelity, steps, base_seed + r)
+                for r in range(first_repeat, first_repeat + repeats)
+            ]
+        )
 
-    def _record(self, key: str, p: Point, fidelity: float, steps: int) -> dict[str, Any]:
+    def _record(self, key: str, p: Point, fidelity: float, steps: int, seed: int) -> dict[str, Any]:
         # Gaussian, truncated so that a very noisy landscape never yields a negative run
         jitter = (
             max(1.0 + self._rng.gauss(0.0, self.noise_rel), _MIN_JITTER) if self.noise_rel else 1.0
         )
+        drawn = (
+            self.noise.run(key, p, fidelity=fidelity, seed=seed, clock_s=self.clock_s)
+            if self.noise is not None
+            else None
+        )
+        if drawn is not None:
+            jitter *= drawn.energy_factor
         frac = steps / self.planned_steps
         fixed_e, fixed_t = p.energy_kwh * (1 - p.train_share), p.duration_s * (1 - p.train_share)
         train_e, train_t = p.energy_kwh * p.train_share * frac, p.duration_s * p.train_share * frac
@@ -96,7 +155,11 @@ class ReplayRunner:
         stages["eval"].update(energy_kwh=fixed_e * jitter, duration_s=fixed_t * jitter)
         energy = (fixed_e + train_e) * jitter
         f1 = p.short_run_f1 if fidelity < 1 and p.short_run_f1 is not None else p.f1
+        if drawn is not None:
+            f1 = drawn.f1
         duration = (fixed_t + train_t) * jitter
+        self.clock_s += duration
+        kept = drawn.predictions if drawn is not None else None
         return {
             "study": "replay",
             "knobs": key,
@@ -112,4 +175,6 @@ class ReplayRunner:
             "fidelity": fidelity,
             "train_steps": steps,
             "planned_steps": self.planned_steps,
+            "seed": seed,
+            **({"predictions": kept.to_record()} if kept is not None else {}),
         }

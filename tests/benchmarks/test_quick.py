@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from benchmarks import landscape_paper, overhead, search_efficiency
+from benchmarks import landscape_paper, overhead, search_efficiency, search_reliability
 from benchmarks.search_efficiency import Landscape, hypervolume, run_grid, run_random
 from greensearch.search import Point
 
@@ -26,6 +26,26 @@ def test_search_efficiency_quick_prints_parsable_ratios(capsys):
     assert m, last
     grid, rand = (float(x) for x in m.groups())
     assert 0 < grid < 1 and 0 < rand < 1  # greensearch needs fewer trials than either
+
+
+def test_search_reliability_quick_prints_shares_that_add_up(capsys):
+    assert search_reliability.main(["--quick"]) == 0
+    last = _last_line(capsys)
+    m = re.fullmatch(
+        r"RELIABILITY config=today draws=(\d+) within10=(\d+)% infeasible=(\d+)% "
+        r"costly=(\d+)% none=(\d+)% cost_median=(\d+\.\d) bre",
+        last,
+    )
+    assert m, last
+    draws = int(m.group(1))
+    shares = [int(x) for x in m.group(2, 3, 4, 5)]
+    assert draws == search_reliability.QUICK_DRAWS
+    counts = [round(s * draws / 100) for s in shares]
+    # each share is a whole number of draws, and every draw has exactly one outcome
+    assert [round(100 * c / draws) for c in counts] == shares
+    assert sum(counts) == draws
+    # the finals alone run the baseline at full fidelity `repeats` times
+    assert float(m.group(6)) > 1.0
 
 
 def test_overhead_quick_prints_parsable_ratios(capsys):
