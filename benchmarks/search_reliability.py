@@ -89,6 +89,11 @@ CONFIGS: dict[str, Config] = {
     "today-point": Config(
         "the same fed no predictions (point-estimate F1 verdicts)", keep_predictions=False
     ),
+    "new": Config(
+        "the README main command with --production-runs 10 (the search stops when a "
+        "further trial would not pay for itself over 10 runs)",
+        {"production_runs": 10},
+    ),
 }
 
 

@@ -57,6 +57,14 @@ def _add_task_options(p: argparse.ArgumentParser) -> None:
         help="search trials in the study, seeds included (default: seeds + 8)",
     )
     p.add_argument(
+        "--production-runs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="how often you will run the result: the search stops when a further trial "
+        "would not pay for itself over N runs, and the total energy is shown",
+    )
+    p.add_argument(
         "--study-name",
         metavar="NAME",
         help="Optuna study name (default <study>-f1-<budget>); the same name resumes",
@@ -307,6 +315,13 @@ def _render_cost(result: SearchResult) -> None:
         + (f" ({runs:.1f} baseline-run equivalents)" if runs else "")
         + (f"; paid back after {payback:.1f} production runs of the oracle" if payback else "")
     )
+    total, against = result.total_energy_kwh, result.production_baseline_kwh
+    if total is not None and against is not None:
+        print(
+            f"total over {result.production_runs} production runs: {fmt_energy(total)} "
+            f"(search + runs of the {'oracle' if result.oracle else 'baseline'}) vs "
+            f"{fmt_energy(against)} for the baseline alone ({fmt_pct(100 * (total / against - 1))})"
+        )
     meter = result.meter
     print(f"meter: {meter['name']} ({meter['method']})")
     machine = result.machine
@@ -409,6 +424,7 @@ class _Progress:
 #: ``SearchSettings`` fields set from the option of the same name (when given).
 _SETTINGS_OPTIONS = (
     "n_trials",
+    "production_runs",
     "study_name",
     "storage",
     "sampler",
