@@ -90,9 +90,10 @@ CONFIGS: dict[str, Config] = {
         "the same fed no predictions (point-estimate F1 verdicts)", keep_predictions=False
     ),
     "new": Config(
-        "the README main command with --production-runs 10 (the search stops when a "
+        "the README main command with --anchor-every 3 (a baseline anchor every 3 "
+        "measured trials against drift) and --production-runs 10 (the search stops when a "
         "further trial would not pay for itself over 10 runs)",
-        {"production_runs": 10},
+        {"production_runs": 10, "anchor_every": 3},
     ),
 }
 

@@ -80,6 +80,8 @@ class TrialRecord:
     f1_confidence: float | None
     f1_loss_pct: float | None
     constraint: list[float] | None
+    anchor_energy_kwh: float | None
+    drift_factor: float | None
     attrs: Mapping[str, Any]
 
     @classmethod
@@ -140,6 +142,8 @@ class TrialRecord:
             f1_confidence=_float(a.get("f1_confidence")),
             f1_loss_pct=_float(a.get("f1_loss_pct")),
             constraint=a.get("constraint"),
+            anchor_energy_kwh=_float(a.get("anchor_energy_kwh")),
+            drift_factor=_float(a.get("drift_factor")),
             attrs=a,
         )
 

@@ -80,6 +80,9 @@ class SearchSettings:
         allow_mixed_machines: Let a machine other than the one that measured the study's
             baseline join: it works in its own study ``<study_name>@<fingerprint>``, with
             its own baseline (recorded in the named study, so later runs do the same).
+        anchor_every: One short baseline run (an anchor) per this many measured search
+            trials; each trial's energy is scaled by baseline / latest anchor, so drift
+            since the start does not decide its ratio (0: no anchors).
         production_runs: How often the result will be run: the search stops when a
             further trial's expected saving over these runs no longer covers its own
             energy, and the answer shows the total (search + runs x oracle) against
@@ -115,6 +118,7 @@ class SearchSettings:
     allow_mixed_machines: bool = False
     accept_changed_settings: bool = False
     production_runs: int | None = None
+    anchor_every: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "include", tuple(self.include))
@@ -139,6 +143,7 @@ class SearchSettings:
             ("--finalists", self.finalists, 1),
             ("--near-misses", self.near_misses, 0),
             ("--n-workers", self.n_workers, 1),
+            ("--anchor-every", self.anchor_every, 0),
         ):
             if value < least:
                 problems.append(f"{flag} must be at least {least}, got {value}")

@@ -263,6 +263,7 @@ def _runner(
         run_fn=run_fn,
         machine=machine,
         confidence=s.confidence,
+        anchor_every=s.anchor_every,
     )
 
 
