@@ -73,7 +73,8 @@ class Proposal:
         delta_f1_sd_pct: Its propagated SD.
         p_feasible: Chance its ΔF1 is within the budget.
         expected_saving: ``(1 - energy_ratio) · p_feasible``, a share of the baseline.
-        gain: ``expected_saving`` minus the best measured bundle's (what measuring it may add).
+        gain: Expected improvement on the best measured bundle's expected saving:
+            ``P(feasible) · E[max(0, 1 - ratio - best)]`` over the ratio's noise.
     """
 
     bundle: Bundle
@@ -98,6 +99,24 @@ def _p_within(delta_f1_pct: float, sd_pct: float, budget: float) -> float:
     if sd_pct <= 0:
         return 1.0 if margin >= 0 else 0.0
     return 0.5 * math.erfc(-margin / (sd_pct * math.sqrt(2.0)))
+
+
+#: Normal quantiles and weights of the expected-improvement sum (Gauss-Hermite, 20 nodes).
+def _nodes() -> list[tuple[float, float]]:
+    import numpy as np
+
+    x, w = np.polynomial.hermite_e.hermegauss(20)
+    return [(float(a), float(b) / math.sqrt(2 * math.pi)) for a, b in zip(x, w, strict=True)]
+
+
+_NODES = _nodes()
+
+
+def _improvement(ratio: float, log_sd: float, best: float) -> float:
+    """``E[max(0, 1 - ratio · exp(log_sd · Z) - best)]`` for a standard normal ``Z``."""
+    if log_sd <= 0:
+        return max(1.0 - ratio - best, 0.0)
+    return sum(w * max(1.0 - ratio * math.exp(log_sd * z) - best, 0.0) for z, w in _NODES)
 
 
 def propose(
@@ -139,6 +158,8 @@ def propose(
     if not any(e.knobs == "" for e in cores):
         cores.append(Evidence("", 1.0, 0.0, 0.0))
     pairs = checker.interactions()
+    # a predicted ratio is a core's run times a knob's run: two runs' noise (log SD)
+    energy_sd = math.sqrt(2.0) * checker.noise_rel
     best: tuple[float, float, str, Proposal] | None = None
     for core in cores:
         core_bundle = parse_bundle(core.knobs) if core.knobs else {}
@@ -169,9 +190,8 @@ def propose(
             saving = max(1.0 - ratio, 0.0) * p
             if saving <= 0:
                 continue
-            proposal = Proposal(
-                bundle, core.knobs, ratio, f1, sd, p, saving, saving - best_measured
-            )
+            gain = p * _improvement(ratio, energy_sd, best_measured)
+            proposal = Proposal(bundle, core.knobs, ratio, f1, sd, p, saving, gain)
             rank = (-saving, ratio, key, proposal)
             if best is None or rank[:3] < best[:3]:
                 best = rank
@@ -179,7 +199,7 @@ def propose(
 
 
 def pays_for_itself(
-    proposal: Proposal | None,
+    proposal: Proposal,
     *,
     production_runs: int,
     baseline_full_kwh: float,
@@ -188,13 +208,11 @@ def pays_for_itself(
     """Whether measuring ``proposal`` is expected to repay its run over the production runs.
 
     Args:
-        proposal: the next guided bundle (``None``: nothing left the model expects to help).
+        proposal: the next guided bundle.
         production_runs: how often the user will run the result.
         baseline_full_kwh: the baseline's energy for one full production run.
         baseline_run_kwh: what one search run of the baseline costs at the search fidelity.
     """
-    if proposal is None:
-        return False
     further = max(proposal.gain, 0.0) * baseline_full_kwh * production_runs
     return further > baseline_run_kwh * proposal.energy_ratio
 

@@ -532,11 +532,16 @@ def _guide_factory(
         except GreensearchError as err:  # a model problem must not stop the search
             logger.warning("no model-guided trial this time: %s", err)
             return True
-        if production_runs is not None and not pays_for_itself(
-            proposal,
-            production_runs=production_runs,
-            baseline_full_kwh=base[0],
-            baseline_run_kwh=base[1],
+        # with nothing left to propose the trial budget decides (the sampler explores)
+        if (
+            production_runs is not None
+            and proposal is not None
+            and not pays_for_itself(
+                proposal,
+                production_runs=production_runs,
+                baseline_full_kwh=base[0],
+                baseline_run_kwh=base[1],
+            )
         ):
             logger.info("search stopped: a further trial would not pay for itself")
             return False
