@@ -107,6 +107,14 @@ def _add_search_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="baseline runs at search fidelity, to estimate noise (default 3)",
     )
+    p.add_argument(
+        "--anchor-every",
+        type=int,
+        default=None,
+        metavar="K",
+        help="one short baseline run every K measured search trials; each trial's energy "
+        "is taken against the latest, so drift does not decide it (default 0: none)",
+    )
 
 
 def _add_finals_options(p: argparse.ArgumentParser) -> None:
@@ -431,6 +439,7 @@ _SETTINGS_OPTIONS = (
     "fidelity",
     "repeats",
     "baseline_repeats",
+    "anchor_every",
     "finalists",
     "near_misses",
     "n_workers",

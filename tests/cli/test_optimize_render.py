@@ -68,3 +68,14 @@ def test_render_without_near_misses_has_one_finalist(clock_meter, capsys):
     rows = _finalist_rows(capsys.readouterr().out)
     assert len(rows) == 1 and rows[0].startswith("compile,prune=2 ")
     assert rows[0].endswith("feasible in search")
+
+
+def test_render_weighs_the_total_energy_against_the_baseline_runs(clock_meter, capsys):
+    result = _result(clock_meter, production_runs=10)
+    render(result)
+    out = capsys.readouterr().out
+    assert result.total_energy_kwh is not None and result.production_baseline_kwh is not None
+    change = 100 * (result.total_energy_kwh / result.production_baseline_kwh - 1)
+    line = next(x for x in out.splitlines() if x.startswith("total over 10 production runs"))
+    assert "(search + runs of the oracle)" in line
+    assert line.endswith(f"({change:+.1f}%)")
