@@ -57,6 +57,12 @@ def _add_task_options(p: argparse.ArgumentParser) -> None:
         help="search trials in the study, seeds included (default: seeds + 8)",
     )
     p.add_argument(
+        "--warm-start",
+        default=None,
+        metavar="STUDY",
+        help="start from an earlier study of the same task and machine in the same storage",
+    )
+    p.add_argument(
         "--production-runs",
         type=int,
         default=None,
@@ -433,6 +439,7 @@ class _Progress:
 _SETTINGS_OPTIONS = (
     "n_trials",
     "production_runs",
+    "warm_start",
     "study_name",
     "storage",
     "sampler",

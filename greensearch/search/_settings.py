@@ -83,6 +83,8 @@ class SearchSettings:
         anchor_every: One short baseline run (an anchor) per this many measured search
             trials; each trial's energy is scaled by baseline / latest anchor, so drift
             since the start does not decide its ratio (0: no anchors).
+        warm_start: An earlier study (same storage) of the same task on a machine with the
+            same fingerprint whose search trials a new study starts from (``None``: none).
         production_runs: How often the result will be run: the search stops when a
             further trial's expected saving over these runs no longer covers its own
             energy, and the answer shows the total (search + runs x oracle) against
@@ -119,6 +121,7 @@ class SearchSettings:
     accept_changed_settings: bool = False
     production_runs: int | None = None
     anchor_every: int = 0
+    warm_start: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "include", tuple(self.include))

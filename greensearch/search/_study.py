@@ -56,6 +56,7 @@ from greensearch.search._rounds import Measured, run_rounds
 from greensearch.search._settings import SAMPLERS, SearchSettings, load_registry
 from greensearch.search._space import SearchSpace
 from greensearch.search._storage import default_storage_url, open_storage, retried_trial_numbers
+from greensearch.search._warm import warm_start
 
 if TYPE_CHECKING:
     from optuna.samplers import BaseSampler
@@ -144,6 +145,13 @@ def optimize(
             name, ostudy = own, open_study(own)
         check_machine(ostudy, here)
         _remember(ostudy, s, space, meter_name, threads)
+        if s.warm_start is not None:
+            # the earlier study lives in this storage, or in its own default file
+            earlier: Any = the_storage
+            if storage is None and s.storage is None:
+                earlier = default_storage_url(s.warm_start, create=False)
+            n = warm_start(ostudy, s.warm_start, earlier, fidelity=fidelity, here=here)
+            logger.info("warm start: %d trials from study '%s'", n, s.warm_start)
         with warnings.catch_warnings():  # set_metric_names is "experimental" in Optuna
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             ostudy.set_metric_names(list(OBJECTIVE_NAMES))
