@@ -98,25 +98,24 @@ def _p_within(delta_f1_pct: float, sd_pct: float, budget: float) -> float:
     margin = delta_f1_pct + budget
     if sd_pct <= 0:
         return 1.0 if margin >= 0 else 0.0
-    return 0.5 * math.erfc(-margin / (sd_pct * math.sqrt(2.0)))
-
-
-#: Normal quantiles and weights of the expected-improvement sum (Gauss-Hermite, 20 nodes).
-def _nodes() -> list[tuple[float, float]]:
-    import numpy as np
-
-    x, w = np.polynomial.hermite_e.hermegauss(20)
-    return [(float(a), float(b) / math.sqrt(2 * math.pi)) for a, b in zip(x, w, strict=True)]
-
-
-_NODES = _nodes()
+    return _phi(margin / sd_pct)
 
 
 def _improvement(ratio: float, log_sd: float, best: float) -> float:
-    """``E[max(0, 1 - ratio · exp(log_sd · Z) - best)]`` for a standard normal ``Z``."""
-    if log_sd <= 0:
-        return max(1.0 - ratio - best, 0.0)
-    return sum(w * max(1.0 - ratio * math.exp(log_sd * z) - best, 0.0) for z, w in _NODES)
+    """``E[max(0, 1 - best - ratio · exp(log_sd · Z))]`` for a standard normal ``Z``.
+
+    The lognormal put: ``c·Φ(d) - ratio·exp(log_sd²/2)·Φ(d - log_sd)``, ``c = 1 - best``,
+    ``d = ln(c / ratio) / log_sd``.
+    """
+    c = 1.0 - best
+    if log_sd <= 0 or c <= 0:
+        return max(c - ratio, 0.0)
+    d = math.log(c / ratio) / log_sd
+    return c * _phi(d) - ratio * math.exp(log_sd**2 / 2) * _phi(d - log_sd)
+
+
+def _phi(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
 def propose(

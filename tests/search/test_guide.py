@@ -197,3 +197,15 @@ def test_no_guide_leaves_every_trial_to_the_sampler(kw) -> None:
     # processes never enqueue the same proposal
     trials, _ = _study(n_trials=12, **kw)
     assert not [t for t in trials if t.user_attrs["phase"] == "guided"]
+
+
+@pytest.mark.parametrize(("ratio", "log_sd", "best"), [(0.4, 0.08, 0.55), (0.3, 0.2, 0.6)])
+def test_the_expected_improvement_is_a_lognormal_expectation(ratio, log_sd, best) -> None:
+    import numpy as np
+
+    from greensearch.search._guide import _improvement
+
+    z = np.random.default_rng(0).standard_normal(400_000)
+    want = np.maximum(0.0, 1.0 - best - ratio * np.exp(log_sd * z)).mean()
+    assert _improvement(ratio, log_sd, best) == pytest.approx(want, rel=0.01)
+    assert _improvement(ratio, 0.0, best) == pytest.approx(max(1.0 - best - ratio, 0.0))
