@@ -28,6 +28,7 @@ Usage::
 
     python benchmarks/search_reliability.py                       # 40 draws, today's search
     python benchmarks/search_reliability.py --config today,today-point
+    python benchmarks/search_reliability.py --draws 30 --config today,new
     python benchmarks/search_reliability.py --quick               # 3 draws, one line
 """
 
@@ -94,6 +95,10 @@ CONFIGS: dict[str, Config] = {
         "measured trials against drift) and --production-runs 10 (the search stops when a "
         "further trial would not pay for itself over 10 runs)",
         {"production_runs": 10, "anchor_every": 3},
+    ),
+    "new-pay": Config(
+        "the README main command with --production-runs 10 alone (no anchors)",
+        {"production_runs": 10},
     ),
 }
 
