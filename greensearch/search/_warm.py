@@ -63,8 +63,8 @@ def warm_start(
             f"--warm-start: no study '{earlier_name}' in {storage}; name a study of this "
             "storage (greensearch optimize --storage URL)"
         ) from err
-    theirs, ours = earlier.user_attrs, ostudy.user_attrs
-    if theirs.get(StudyAttr.STUDY_SETTINGS) != ours.get(StudyAttr.STUDY_SETTINGS):
+    theirs = earlier.user_attrs
+    if theirs.get(StudyAttr.STUDY_SETTINGS) != ostudy.user_attrs.get(StudyAttr.STUDY_SETTINGS):
         raise ConfigError(
             f"--warm-start: study '{earlier_name}' measured another task "
             f"({theirs.get(StudyAttr.STUDY, '?')}); warm-start only from the same task"
