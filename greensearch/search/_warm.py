@@ -57,13 +57,13 @@ def warm_start(
         if not Path(storage.removeprefix("sqlite:///")).is_file():
             raise ConfigError(f"--warm-start: no study file {storage}; name an earlier study")
     try:
-        earlier = optuna.load_study(study_name=earlier_name, storage=storage)
+        earlier_study = optuna.load_study(study_name=earlier_name, storage=storage)
     except KeyError as err:
         raise ConfigError(
             f"--warm-start: no study '{earlier_name}' in {storage}; name a study of this "
             "storage (greensearch optimize --storage URL)"
         ) from err
-    theirs = earlier.user_attrs
+    theirs = earlier_study.user_attrs
     if theirs.get(StudyAttr.STUDY_SETTINGS) != ostudy.user_attrs.get(StudyAttr.STUDY_SETTINGS):
         raise ConfigError(
             f"--warm-start: study '{earlier_name}' measured another task "
@@ -78,7 +78,9 @@ def warm_start(
         )
     copied = [
         t
-        for t in earlier.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        for t in earlier_study.get_trials(
+            deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)
+        )
         if (r := TrialRecord.from_trial(t)).fidelity == fidelity and not r.is_final
     ]
     ostudy.add_trials(copied)
