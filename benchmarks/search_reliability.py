@@ -28,6 +28,7 @@ Usage::
 
     python benchmarks/search_reliability.py                       # 40 draws, today's search
     python benchmarks/search_reliability.py --config today,today-point
+    python benchmarks/search_reliability.py --draws 30 --config today,new
     python benchmarks/search_reliability.py --quick               # 3 draws, one line
 """
 
@@ -88,6 +89,16 @@ CONFIGS: dict[str, Config] = {
     "today": Config("optimize() as shipped, the README main command's defaults"),
     "today-point": Config(
         "the same fed no predictions (point-estimate F1 verdicts)", keep_predictions=False
+    ),
+    "new": Config(
+        "the README main command with --anchor-every 3 (a baseline anchor every 3 "
+        "measured trials against drift) and --production-runs 10 (the search stops when a "
+        "further trial would not pay for itself over 10 runs)",
+        {"production_runs": 10, "anchor_every": 3},
+    ),
+    "new-pay": Config(
+        "the README main command with --production-runs 10 alone (no anchors)",
+        {"production_runs": 10},
     ),
 }
 
@@ -165,7 +176,9 @@ def replay_draw(
     finalists: set[str] = set()
     for t in trials:
         rec = TrialRecord.from_trial(t)
-        phase = "finals" if rec.phase == Phase.FINAL else PHASES[rec.phase or Phase.SAMPLER]
+        if rec.is_claim:  # a claim holds a final run's record; the final trial counts it
+            continue
+        phase = "finals" if rec.is_final else PHASES[rec.phase or Phase.SAMPLER]
         cost[phase] += rec.energy_kwh_spent / land.base_e
         if t.state == optuna.trial.TrialState.COMPLETE:
             (finalists if phase == "finals" else measured).add(rec.knobs or "")

@@ -94,6 +94,8 @@ class TrialRecord:
     generation: int | None
     final_run: str | None
     final_record: Mapping[str, Any] | None
+    anchor_energy_kwh: float | None
+    drift_factor: float | None
     attrs: Mapping[str, Any]
 
     @classmethod
@@ -165,6 +167,8 @@ class TrialRecord:
             generation=a.get(TrialAttr.FINAL_INVOCATION),
             final_run=a.get(TrialAttr.FINAL_RUN),
             final_record=a.get(TrialAttr.FINAL_RECORD),
+            anchor_energy_kwh=_float(a.get("anchor_energy_kwh")),
+            drift_factor=_float(a.get("drift_factor")),
             attrs=a,
         )
 

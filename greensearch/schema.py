@@ -134,6 +134,8 @@ class StudyAttr:
     FINAL_INVOCATIONS: Final = "greensearch:final_invocations"
     #: the machine that measured the baseline (``Machine.to_dict()``, with ``summary``)
     BASELINE_MACHINE: Final = "baseline_machine"
+    #: the earlier study a search was warm-started from (``--warm-start``)
+    WARM_START: Final = "greensearch:warm_start"
     #: ``True`` once several machines were allowed (``--allow-mixed-machines``)
     MIXED_MACHINES: Final = "mixed_machines"
     #: prefix of ``<prefix>:<fingerprint>``: the study that machine works in

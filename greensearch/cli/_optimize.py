@@ -57,6 +57,22 @@ def _add_task_options(p: argparse.ArgumentParser) -> None:
         help="search trials in the study, seeds included (default: seeds + 8)",
     )
     p.add_argument(
+        "--warm-start",
+        default=None,
+        metavar="STUDY",
+        help="start from an earlier study of the same task and machine in the same storage "
+        "(default: none, every trial measured)",
+    )
+    p.add_argument(
+        "--production-runs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="how often you will run the result: the search stops when a further trial "
+        "would not pay for itself over N runs, and the total energy is shown (default: "
+        "none, the trial budget decides)",
+    )
+    p.add_argument(
         "--study-name",
         metavar="NAME",
         help="Optuna study name (default <study>-f1-<budget>); the same name resumes",
@@ -114,6 +130,14 @@ def _add_search_options(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="baseline runs at search fidelity, to estimate noise (default 3)",
+    )
+    p.add_argument(
+        "--anchor-every",
+        type=int,
+        default=None,
+        metavar="K",
+        help="one short baseline run every K measured search trials; each trial's energy "
+        "is taken against the latest, so drift does not decide it (default 0: none)",
     )
 
 
@@ -341,6 +365,13 @@ def _render_cost(result: SearchResult) -> None:
         + (f" ({runs:.1f} baseline-run equivalents)" if runs else "")
         + (f"; paid back after {payback:.1f} production runs of the oracle" if payback else "")
     )
+    total, against = result.total_energy_kwh, result.production_baseline_kwh
+    if total is not None and against is not None:
+        print(
+            f"total over {result.production_runs} production runs: {fmt_energy(total)} "
+            f"(search + runs of the {'oracle' if result.oracle else 'baseline'}) vs "
+            f"{fmt_energy(against)} for the baseline alone ({fmt_pct(100 * (total / against - 1))})"
+        )
     meter = result.meter
     print(f"meter: {meter['name']} ({meter['method']})")
     machine = result.machine
@@ -476,12 +507,15 @@ class _Progress:
 #: ``SearchSettings`` fields set from the option of the same name (when given).
 _SETTINGS_OPTIONS = (
     "n_trials",
+    "production_runs",
+    "warm_start",
     "study_name",
     "storage",
     "sampler",
     "fidelity",
     "repeats",
     "baseline_repeats",
+    "anchor_every",
     "finalists",
     "near_misses",
     "n_workers",

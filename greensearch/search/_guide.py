@@ -1,106 +1,224 @@
-"""Model-guided trials: measure next what the orthogonality model predicts cheapest.
+"""Model-guided trials: grow the bundles measured so far one knob at a time.
 
-Why: once the seeds have run, the checker knows every knob alone and learns a pairwise
-model from each combination measured since. TPE has to rediscover from scratch what that
-model already predicts (that independent savers compound), and on the paper-calibrated
-landscape it needs tens of trials more to do so. So after the seeds every other trial is
-the untried bundle the model predicts cheapest among those it predicts within the F1
-budget; TPE proposes the trials in between, so a wrong model cannot trap the search, and
-each guided measurement corrects the model's pair terms for the next proposal.
+Why not stack every single that looked free: a short run's ΔF1 is one noisy comparison
+with the baseline, and a sum of ``k`` singles' ΔF1 counts the baseline's error ``k``
+times while the budget covers one comparison. Singles that share a lucky baseline all
+look free together, and a stack of all of them loses far more than the budget. So a
+proposal is a *core* (a bundle measured directly, compared with the baseline once, or
+the baseline itself) plus one more knob value measured alone. Its predicted ΔF1 is the
+core's plus the knob's, with the two spreads combined (``√(sd_core² + sd_knob²)``, the
+baseline's error at most twice, never ``k`` times), and its predicted energy is the
+core's measured ratio times the knob's, corrected by the learned pair terms with the
+core's knobs. Proposals are ranked by expected saving under the F1 risk:
+``(1 - ratio) · P(ΔF1 within the budget)``. Each guided measurement becomes a core for
+the next proposal, so stacks grow only while their measured F1 holds.
 
-Every knob value measured alone that is not a clear cost is combined: its ratio alone is
-below ``1 + margin`` (the checker's prune margin, 2 σ of a difference of two runs). A
-knob whose single run looked a few percent worse may be neutral (one noisy run) and may
-help once combined with the real savers: on the measured CPU landscape the optimum holds
-two such knobs, which a rule combining only clear savers (below ``1 - noise``) reached far
-later (``benchmarks/search_efficiency.py``; figures in ``benchmarks/README.md``). Knobs
-never measured alone, degenerate alone or clearly costly are left to TPE.
-A learned ΔF1 pair term counts against feasibility only once two combinations support
-it: one bundle's higher-order F1 drop, split evenly over its pairs, would otherwise rule
-out every subset of it.
+A core is a measured bundle within the budget on its point estimate and not a clear
+cost. A knob value enters as an addition when its ratio alone is below ``1 + margin`` (the
+checker's prune margin, 2 σ of a difference of two runs): a knob whose single run looked
+a few percent worse may be neutral (one noisy run). Knobs never measured alone,
+degenerate alone or clearly costly are left to the sampler. A learned ΔF1 pair term
+counts only once two combinations support it.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from greensearch.exceptions import MeasurementError
 from greensearch.interactions._model import OrthogonalityChecker
-from greensearch.knobs import Bundle
+from greensearch.knobs import Bundle, parse_bundle
 from greensearch.search._space import SearchSpace, _conflict
 
-__all__ = ["MAX_CANDIDATES", "propose"]
+__all__ = ["Evidence", "Proposal", "expected_saving", "pays_for_itself", "propose"]
 
-#: Largest number of bundles scored at once; the weakest candidates are dropped to stay below.
-MAX_CANDIDATES = 1 << 16
+#: Two-sided 95 % normal quantile: a stored 95 % ΔF1 interval spans ``2 · Z95`` SDs.
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One bundle measured at the search fidelity, as the guide reads it.
+
+    Attributes:
+        knobs: Canonical bundle text (``""``: the baseline).
+        energy_ratio: Its energy over the baseline's.
+        delta_f1_pct: Its ΔF1 against the baseline, in percent.
+        delta_f1_sd_pct: The SD of that ΔF1 (0: taken as exact, the point-estimate rule).
+    """
+
+    knobs: str
+    energy_ratio: float
+    delta_f1_pct: float
+    delta_f1_sd_pct: float = 0.0
+
+    @staticmethod
+    def sd_of(ci95_pct: Sequence[float] | None) -> float:
+        """The SD behind a stored 95 % ΔF1 interval (0 without one)."""
+        if not ci95_pct or len(ci95_pct) != 2:
+            return 0.0
+        return max(float(ci95_pct[1]) - float(ci95_pct[0]), 0.0) / (2 * Z95)
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """The bundle to measure next and why.
+
+    Attributes:
+        bundle: The knob values.
+        core: The measured bundle it grows (``""``: the baseline).
+        energy_ratio: Predicted energy over the baseline's.
+        delta_f1_pct: Predicted ΔF1 in percent.
+        delta_f1_sd_pct: Its propagated SD.
+        p_feasible: Chance its ΔF1 is within the budget.
+        expected_saving: ``(1 - energy_ratio) · p_feasible``, a share of the baseline.
+        gain: Expected improvement on the best measured bundle's expected saving:
+            ``P(feasible) · E[max(0, 1 - ratio - best)]`` over the ratio's noise.
+    """
+
+    bundle: Bundle
+    core: str
+    energy_ratio: float
+    delta_f1_pct: float
+    delta_f1_sd_pct: float
+    p_feasible: float
+    expected_saving: float
+    gain: float
+
+
+def expected_saving(
+    energy_ratio: float, delta_f1_pct: float, sd_pct: float, budget: float
+) -> float:
+    """``(1 - ratio) · P(ΔF1 >= -budget)`` for a normal ΔF1 (a step where ``sd_pct`` is 0)."""
+    return max(1.0 - energy_ratio, 0.0) * _p_within(delta_f1_pct, sd_pct, budget)
+
+
+def _p_within(delta_f1_pct: float, sd_pct: float, budget: float) -> float:
+    margin = delta_f1_pct + budget
+    if sd_pct <= 0:
+        return 1.0 if margin >= 0 else 0.0
+    return _phi(margin / sd_pct)
+
+
+def _improvement(ratio: float, log_sd: float, best: float) -> float:
+    """``E[max(0, 1 - best - ratio · exp(log_sd · Z))]`` for a standard normal ``Z``.
+
+    The lognormal put: ``c·Φ(d) - ratio·exp(log_sd²/2)·Φ(d - log_sd)``, ``c = 1 - best``,
+    ``d = ln(c / ratio) / log_sd``.
+    """
+    c = 1.0 - best
+    if log_sd <= 0 or c <= 0:
+        return max(c - ratio, 0.0)
+    d = math.log(c / ratio) / log_sd
+    return c * _phi(d) - ratio * math.exp(log_sd**2 / 2) * _phi(d - log_sd)
+
+
+def _phi(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
 def propose(
-    checker: OrthogonalityChecker, space: SearchSpace, budget_pct: float, tried: set[str]
-) -> Bundle | None:
-    """The cheapest predicted-feasible bundle of candidate knobs whose key is not in ``tried``.
+    checker: OrthogonalityChecker,
+    space: SearchSpace,
+    budget_pct: float,
+    tried: set[str],
+    evidence: Sequence[Evidence],
+) -> Proposal | None:
+    """The untried core-plus-one-knob bundle with the largest expected saving.
 
     Args:
-        checker: the study's checker (singles and combinations at the search fidelity).
+        checker: the study's checker (singles and combinations at the search fidelity):
+            the knobs' effects alone and the learned pair terms.
         space: the search space (values, conflicts, canonical keys).
         budget_pct: accepted F1 loss in percent (positive).
         tried: keys of every bundle the study already holds, in any state.
+        evidence: every bundle measured at the search fidelity (the cores), baseline included.
 
     Returns:
-        The bundle to measure next, or ``None`` when the model has nothing new to offer.
+        The proposal, or ``None`` when no untried addition has any expected saving.
     """
-    import numpy as np
-
-    candidates = _candidates(checker, space)
-    if not candidates:
+    additions = _additions(checker, space)
+    if not additions:
         return None
-    knobs = list(candidates)
-    items = [
-        (name, value, checker.canonical({name: value}))
-        for name in knobs
-        for value in candidates[name]
+    singles = {e.knobs: e for e in evidence if e.knobs and "," not in e.knobs}
+    best_measured = max(
+        (
+            expected_saving(e.energy_ratio, e.delta_f1_pct, e.delta_f1_sd_pct, budget_pct)
+            for e in evidence
+        ),
+        default=0.0,
+    )
+    cores = [
+        e
+        for e in evidence
+        if e.delta_f1_pct >= -budget_pct and e.energy_ratio < 1.0 + checker.margin_rel
     ]
-    column = {(name, value): i for i, (name, value, _) in enumerate(items)}
-    rows = []
-    for combo in itertools.product(*[[None, *candidates[n]] for n in knobs]):
-        chosen = [(n, v) for n, v in zip(knobs, combo, strict=True) if v is not None]
-        if len(chosen) < 2 or _conflicting(space, [n for n, _ in chosen]):
-            continue  # singles are measured already; conflicts never run
-        rows.append([column[c] for c in chosen])
-    if not rows:
-        return None
-    matrix = np.zeros((len(rows), len(items)))
-    for r, cols in enumerate(rows):
-        matrix[r, cols] = 1.0
-    log_e = np.empty(len(items))
-    f1 = np.empty(len(items))
-    for i, (name, value, _) in enumerate(items):
-        pred = checker.predict({name: value})
-        if pred.energy_ratio is None or pred.delta_f1_pct is None:  # _candidates: measured only
-            raise MeasurementError(f"knob {name}={value} has no measured effect alone")
-        log_e[i], f1[i] = math.log(pred.energy_ratio), pred.delta_f1_pct
-    pred_e, pred_f1 = matrix @ log_e, matrix @ f1
-    index = {item: i for i, (_, _, item) in enumerate(items)}
-    for (a, b), inter in checker.interactions().items():
-        if a in index and b in index:
-            both = matrix[:, index[a]] * matrix[:, index[b]]
-            pred_e += both * inter.log_energy
-            if inter.n_combinations >= 2:
-                pred_f1 += both * inter.delta_f1_pct
-    feasible = pred_f1 >= -budget_pct
-    for r in np.argsort(np.where(feasible, pred_e, np.inf), kind="stable"):
-        if not feasible[r]:
-            return None
-        bundle = {items[c][0]: items[c][1] for c in rows[r]}
-        if space.key(bundle) not in tried:
-            return bundle
-    return None
+    if not any(e.knobs == "" for e in cores):
+        cores.append(Evidence("", 1.0, 0.0, 0.0))
+    pairs = checker.interactions()
+    # a predicted ratio is a core's run times a knob's run: two runs' noise (log SD)
+    energy_sd = math.sqrt(2.0) * checker.noise_rel
+    best: tuple[float, float, str, Proposal] | None = None
+    for core in cores:
+        core_bundle = parse_bundle(core.knobs) if core.knobs else {}
+        core_items = [checker.canonical({k: v}) for k, v in core_bundle.items()]
+        for name, value in additions:
+            if name in core_bundle or _conflicts_with(space, name, core_bundle):
+                continue
+            bundle = {**core_bundle, name: value}
+            key = space.key(bundle)
+            if key in tried:
+                continue
+            item = checker.canonical({name: value})
+            alone = checker.predict({name: value})
+            if alone.energy_ratio is None or alone.delta_f1_pct is None:
+                continue
+            log_e = math.log(core.energy_ratio) + math.log(alone.energy_ratio)
+            f1 = core.delta_f1_pct + alone.delta_f1_pct
+            for other in core_items:
+                inter = pairs.get((min(item, other), max(item, other)))
+                if inter is not None:
+                    log_e += inter.log_energy
+                    if inter.n_combinations >= 2:
+                        f1 += inter.delta_f1_pct
+            own = singles.get(item)
+            sd = math.hypot(core.delta_f1_sd_pct, own.delta_f1_sd_pct if own else 0.0)
+            ratio = math.exp(log_e)
+            p = _p_within(f1, sd, budget_pct)
+            saving = max(1.0 - ratio, 0.0) * p
+            if saving <= 0:
+                continue
+            gain = p * _improvement(ratio, energy_sd, best_measured)
+            proposal = Proposal(bundle, core.knobs, ratio, f1, sd, p, saving, gain)
+            rank = (-saving, ratio, key, proposal)
+            if best is None or rank[:3] < best[:3]:
+                best = rank
+    return None if best is None else best[3]
 
 
-def _candidates(checker: OrthogonalityChecker, space: SearchSpace) -> dict[str, list[str]]:
-    """Per knob, the values measured alone below ``1 + margin``, strongest knobs first."""
-    found_by_knob: dict[str, list[tuple[float, str]]] = {}
+def pays_for_itself(
+    proposal: Proposal,
+    *,
+    production_runs: int,
+    baseline_full_kwh: float,
+    baseline_run_kwh: float,
+) -> bool:
+    """Whether measuring ``proposal`` is expected to repay its run over the production runs.
+
+    Args:
+        proposal: the next guided bundle.
+        production_runs: how often the user will run the result.
+        baseline_full_kwh: the baseline's energy for one full production run.
+        baseline_run_kwh: what one search run of the baseline costs at the search fidelity.
+    """
+    further = max(proposal.gain, 0.0) * baseline_full_kwh * production_runs
+    return further > baseline_run_kwh * proposal.energy_ratio
+
+
+def _additions(checker: OrthogonalityChecker, space: SearchSpace) -> list[tuple[str, str]]:
+    """Knob values measured alone below ``1 + margin``, cheapest first."""
+    found: list[tuple[float, str, str]] = []
     for name, values in space.choices.items():
         for value in values:
             pred = checker.predict({name: value})
@@ -111,18 +229,10 @@ def _candidates(checker: OrthogonalityChecker, space: SearchSpace) -> dict[str, 
             ):
                 continue
             if pred.energy_ratio < 1.0 + checker.margin_rel:
-                found_by_knob.setdefault(name, []).append((pred.energy_ratio, value))
-    ranked = sorted(found_by_knob.items(), key=lambda kv: min(kv[1]))
-    kept: dict[str, list[str]] = {}
-    size = 1
-    for name, found in ranked:
-        if size * (1 + len(found)) > MAX_CANDIDATES:
-            break
-        size *= 1 + len(found)
-        kept[name] = [value for _, value in sorted(found)]
-    return kept
+                found.append((pred.energy_ratio, name, value))
+    return [(name, value) for _, name, value in sorted(found)]
 
 
-def _conflicting(space: SearchSpace, names: list[str]) -> bool:
-    knobs = [space.registry.get(n) for n in names]
-    return any(_conflict(a, b) for a, b in itertools.combinations(knobs, 2))
+def _conflicts_with(space: SearchSpace, name: str, core: Bundle) -> bool:
+    knob = space.registry.get(name)
+    return any(_conflict(knob, space.registry.get(other)) for other in core)

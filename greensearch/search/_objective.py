@@ -30,6 +30,7 @@ from greensearch.record import (
     unsampled,
 )
 from greensearch.schema import Phase, TrialAttr
+from greensearch.search._anchors import anchor_due, drift_factor
 from greensearch.search._extrapolate import trial_attrs
 from greensearch.search._f1_judging import f1_judgement, power_pct, resolution_pct
 from greensearch.search._liveness import fail_dead_trials
@@ -82,6 +83,8 @@ class TrialRunner:
         refused: Set to the refusal's message when a trial was refused for its machine,
             so the search stops instead of failing every later trial the same way.
         confidence: Confidence of the one-sided ΔF1 bounds behind each F1 verdict.
+        anchor_every: One baseline anchor per this many measured search trials, against
+            drift (0: none; see ``_anchors``).
     """
 
     study_cfg: StudyConfig
@@ -99,6 +102,7 @@ class TrialRunner:
     machine: Machine | None = None
     refused: str | None = None
     confidence: float = DEFAULT_CONFIDENCE
+    anchor_every: int = 0
     _warm: bool = False
 
     def __call__(self, trial: Trial) -> tuple[float, float]:
@@ -163,6 +167,8 @@ class TrialRunner:
             attrs = trial_attrs(summary)
             self._check_measured_machine(trial, summary.get("machine"), baseline, bundle)
             base = attrs if baseline is None else attrs_of(baseline)
+            if baseline is not None and phase != Phase.FINAL:
+                attrs.update(self._anchored(trial, run, base, fidelity, attrs))
             attrs.update(_deltas(attrs, base, self.budget_pct, fidelity))
             if not bundle:
                 attrs.update(self._resolution(attrs, fidelity, final=phase == Phase.FINAL))
@@ -315,6 +321,52 @@ class TrialRunner:
             fail_dead_trials(study)
             time.sleep(self.poll_s)
 
+    def _anchored(
+        self,
+        trial: Trial,
+        run: Callable[..., dict[str, Any]],
+        base: dict[str, Any],
+        fidelity: float,
+        attrs: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The trial's energy scaled to the baseline's time by the latest anchor (and this
+        trial's own anchor run, when one is due, with its cost)."""
+        import optuna
+
+        before = [
+            TrialRecord.from_trial(t)
+            for t in trial.study.get_trials(
+                deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)
+            )
+            if t.number < trial.number
+        ]
+        before = [r for r in before if r.fidelity == fidelity]
+        own = None
+        figures: dict[str, Any] = {}
+        if anchor_due(before, self.anchor_every):
+            anchor = trial_attrs(
+                run(
+                    self.study_cfg,
+                    {},
+                    repeats=1,
+                    meter=self.meter,
+                    fidelity=fidelity,
+                    results_path=self.results_path,
+                    variant=f"trial-{trial.number}-anchor",
+                    registry=self.space.registry,
+                )
+            )
+            own = float(anchor["energy_kwh"])
+            figures["anchor_energy_kwh"] = own
+            figures["energy_kwh_spent"] = attrs["energy_kwh_spent"] + anchor["energy_kwh_spent"]
+            figures["duration_s_spent"] = attrs["duration_s_spent"] + anchor["duration_s_spent"]
+        factor = drift_factor(before, float(base["energy_kwh"]), own)
+        if factor != 1.0:
+            figures["drift_factor"] = factor
+            figures["energy_kwh_measured"] = attrs["energy_kwh"]
+            figures["energy_kwh"] = attrs["energy_kwh"] * factor
+        return figures
+
     @staticmethod
     def _reuse(trial: Trial, prior: FrozenTrial) -> tuple[float, float]:
         attrs = attrs_of(prior)
@@ -326,6 +378,7 @@ class TrialRunner:
             TrialAttr.REUSED_FROM,
             TrialAttr.STARTED,
             TrialAttr.WORKER,
+            "anchor_energy_kwh",  # the anchor ran before the prior trial, not this one
         ):
             attrs.pop(name, None)
         attrs.update(energy_kwh_spent=0.0, duration_s_spent=0.0)

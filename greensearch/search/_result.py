@@ -211,6 +211,11 @@ class SearchResult:
             emulates their precision (``precision=bf16``), with the reason.
         left_out_knobs: Knobs that cannot apply to the user's own code (a Trainer handed
             to ``greensearch.hf.search``), with the reason; empty for the staged pipeline.
+        production_runs: How often the user will run the result (``--production-runs``).
+        total_energy_kwh: The search's energy plus ``production_runs`` runs of the oracle
+            (of the baseline where there is no oracle), or ``None``.
+        production_baseline_kwh: ``production_runs`` runs of the baseline: what the total
+            is weighed against, or ``None``.
     """
 
     study_name: str
@@ -242,6 +247,9 @@ class SearchResult:
     machine: dict[str, Any] | None = None
     left_out_values: dict[str, str] = field(default_factory=dict)
     left_out_knobs: dict[str, str] = field(default_factory=dict)
+    production_runs: int | None = None
+    total_energy_kwh: float | None = None
+    production_baseline_kwh: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A plain JSON-ready dict, keys in field order (``greensearch optimize --json``)."""
@@ -256,13 +264,20 @@ class SearchResult:
         return out
 
 
-def build_result(study: Study, *, fidelity: float, budget_f1_pct: float) -> SearchResult:
+def build_result(
+    study: Study,
+    *,
+    fidelity: float,
+    budget_f1_pct: float,
+    production_runs: int | None = None,
+) -> SearchResult:
     """Assemble the answer of ``greensearch optimize`` from the stored trials.
 
     Args:
         study: The Optuna study.
         fidelity: The search fidelity.
         budget_f1_pct: The F1 budget in the user's sign (``-1.0``).
+        production_runs: How often the result will be run (adds the total energy).
     """
 
     all_trials = study.get_trials(deepcopy=False)
@@ -335,6 +350,11 @@ def build_result(study: Study, *, fidelity: float, budget_f1_pct: float) -> Sear
     # The search's cost in runs of the baseline at full fidelity: comparable across
     # machines and tasks, where kWh are not.
     result["search_baseline_runs"] = spent / base.values[0] if base is not None else None
+    if production_runs is not None and base is not None:
+        chosen = oracle if oracle is not None else base
+        result["production_runs"] = production_runs
+        result["total_energy_kwh"] = spent + production_runs * chosen.values[0]
+        result["production_baseline_kwh"] = production_runs * base.values[0]
     return SearchResult(**result)
 
 

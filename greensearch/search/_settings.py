@@ -81,6 +81,15 @@ class SearchSettings:
         allow_mixed_machines: Let a machine other than the one that measured the study's
             baseline join: it works in its own study ``<study_name>@<fingerprint>``, with
             its own baseline (recorded in the named study, so later runs do the same).
+        anchor_every: One short baseline run (an anchor) per this many measured search
+            trials; each trial's energy is scaled by baseline / latest anchor, so drift
+            since the start does not decide its ratio (0: no anchors).
+        warm_start: An earlier study (same storage) of the same task on a machine with the
+            same fingerprint whose search trials a new study starts from (``None``: none).
+        production_runs: How often the result will be run: the search stops when a
+            further trial's expected saving over these runs no longer covers its own
+            energy, and the answer shows the total (search + runs x oracle) against
+            runs x baseline. ``None``: the trial budget alone stops the search.
         accept_changed_settings: Resume a study whose stored budget, confidence,
             fidelity, study file, knob space or meter differ (the change is recorded in
             the study); without it such a resume is refused.
@@ -111,6 +120,9 @@ class SearchSettings:
     confidence: float = DEFAULT_CONFIDENCE
     allow_mixed_machines: bool = False
     accept_changed_settings: bool = False
+    production_runs: int | None = None
+    anchor_every: int = 0
+    warm_start: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "include", tuple(self.include))
@@ -135,9 +147,12 @@ class SearchSettings:
             ("--finalists", self.finalists, 1),
             ("--near-misses", self.near_misses, 0),
             ("--n-workers", self.n_workers, 1),
+            ("--anchor-every", self.anchor_every, 0),
         ):
             if value < least:
                 problems.append(f"{flag} must be at least {least}, got {value}")
+        if self.production_runs is not None and self.production_runs < 1:
+            problems.append(f"--production-runs must be at least 1, got {self.production_runs}")
         if self.n_trials is not None and self.n_trials < 1:
             problems.append(f"--n-trials must be at least 1, got {self.n_trials}")
         if self.sampler not in SAMPLERS:

@@ -37,6 +37,7 @@ from greensearch.machine import Machine, describe_machine
 from greensearch.record import TrialRecord, queued_attrs, records
 from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, stored_settings
 from greensearch.search._debris import StudyFootprint
+from greensearch.search._guide import Evidence
 from greensearch.search._interrupted import retry_interrupted
 from greensearch.search._liveness import fail_dead_trials
 from greensearch.search._machines import (
@@ -63,6 +64,7 @@ from greensearch.search._rounds import (
 from greensearch.search._settings import SAMPLERS, SearchSettings, load_registry
 from greensearch.search._space import SearchSpace
 from greensearch.search._storage import default_storage_url, open_storage, retried_trial_numbers
+from greensearch.search._warm import warm_start
 
 if TYPE_CHECKING:
     from optuna.samplers import BaseSampler
@@ -157,6 +159,13 @@ def optimize(
         _remember(ostudy, s, space, meter_name, threads)
         if left_out is not None:
             ostudy.set_user_attr(StudyAttr.LEFT_OUT_KNOBS, dict(left_out))
+        if s.warm_start is not None:
+            # the earlier study lives in this storage, or in its own default file
+            earlier: Any = the_storage
+            if storage is None and s.storage is None:
+                earlier = default_storage_url(s.warm_start, create=False)
+            n = warm_start(ostudy, s.warm_start, earlier, fidelity=fidelity, here=here)
+            logger.info("warm start: %d trials from study '%s'", n, s.warm_start)
         with warnings.catch_warnings():  # set_metric_names is "experimental" in Optuna
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             ostudy.set_metric_names(list(OBJECTIVE_NAMES))
@@ -171,7 +180,11 @@ def optimize(
         # One process guides and settles: extra workers only sample, so they never race
         # the main process to enqueue the same proposal or to pop the same retry.
         guiding = (not s.search_only) if s.guide is None else s.guide
-        guide_fn = _guide_factory(registry, space, fidelity, budget) if guiding else None
+        guide_fn = (
+            _guide_factory(registry, space, fidelity, budget, s.production_runs)
+            if guiding
+            else None
+        )
         _search(ostudy, runner, total, progress, gc_after_trial=run_fn is None, guide=guide_fn)
         for w in workers:
             w.wait()
@@ -188,7 +201,12 @@ def optimize(
                 w.terminate()
         if owned_meter and the_meter is not None:
             the_meter.close()
-    return build_result(ostudy, fidelity=fidelity, budget_f1_pct=s.budget_f1_pct)
+    return build_result(
+        ostudy,
+        fidelity=fidelity,
+        budget_f1_pct=s.budget_f1_pct,
+        production_runs=s.production_runs,
+    )
 
 
 def _settle_and_finals(
@@ -269,6 +287,7 @@ def _runner(
         run_fn=run_fn,
         machine=machine,
         confidence=s.confidence,
+        anchor_every=s.anchor_every,
     )
 
 
@@ -407,7 +426,7 @@ def _search(
     progress: Callable[[str, int, int], None] | None,
     *,
     gc_after_trial: bool,
-    guide: Callable[[Study], None] | None = None,
+    guide: Callable[[Study], bool] | None = None,
 ) -> None:
     import optuna
 
@@ -442,8 +461,8 @@ def _search(
             study.stop()  # nothing can be judged without a baseline
         if n + running() >= total or runner.refused is not None:
             study.stop()
-        elif guide is not None and record.phase != Phase.GUIDED:
-            guide(study)
+        elif guide is not None and record.phase != Phase.GUIDED and not guide(study):
+            study.stop()  # a further trial would not pay for itself
 
     if done() + running() >= total:
         return
@@ -503,15 +522,23 @@ def _heartbeat_enabled(storage: BaseStorage) -> bool:
 
 
 def _guide_factory(
-    registry: KnobRegistry, space: SearchSpace, fidelity: float, budget: float
-) -> Callable[[Study], None]:
-    """A callback step that enqueues the model's next bundle once the seeds are done."""
+    registry: KnobRegistry,
+    space: SearchSpace,
+    fidelity: float,
+    budget: float,
+    production_runs: int | None = None,
+) -> Callable[[Study], bool]:
+    """A callback step that enqueues the model's next bundle once the seeds are done.
+
+    It returns ``False`` when the search should stop: with ``production_runs`` set, the
+    next proposal's expected further saving over those runs no longer covers its run.
+    """
     import optuna
 
     from greensearch.search._checking import checker_from_trials
-    from greensearch.search._guide import propose
+    from greensearch.search._guide import pays_for_itself, propose
 
-    def step(ostudy: Study) -> None:
+    def step(ostudy: Study) -> bool:
         trials = [
             t
             for t in ostudy.get_trials(deepcopy=False)
@@ -519,39 +546,73 @@ def _guide_factory(
         ]
         here = records(trials)
         if any(r.state == optuna.trial.TrialState.WAITING for r in here):
-            return  # seeds (or another worker's proposal) still to run
+            return True  # seeds (or another worker's proposal) still to run
         # pruned bundles stay proposable: the sampler's pick was pruned on the evidence of
         # its time, and the model may now rank the same bundle first
         tried: set[str] = {
             r.knobs for r in here if r.knobs and r.state != optuna.trial.TrialState.PRUNED
         }
-        # A bundle predicted within the budget plus the F1 loss this task cannot resolve
-        # is not confidently infeasible, so it stays proposable (no slack where trials
-        # kept no predictions: replayed landscapes).
-        slack = next(
-            (
-                r.f1_resolution_pct
-                for r in here
-                if r.state == optuna.trial.TrialState.COMPLETE
-                and r.is_baseline
-                and r.f1_resolution_pct is not None
-            ),
-            0.0,
-        )
+        base = _baseline_of(here)
+        if base is None:
+            return True
         try:
             checker = checker_from_trials(registry, trials, fidelity)
-            bundle = propose(checker, space, budget + slack, tried)
+            proposal = propose(checker, space, budget, tried, _evidence(here, base[0]))
         except GreensearchError as err:  # a model problem must not stop the search
             logger.warning("no model-guided trial this time: %s", err)
-            return
-        if bundle is not None:
-            key = space.key(bundle)
+            return True
+        # with nothing left to propose the trial budget decides (the sampler explores)
+        if (
+            production_runs is not None
+            and proposal is not None
+            and not pays_for_itself(
+                proposal,
+                production_runs=production_runs,
+                baseline_full_kwh=base[0],
+                baseline_run_kwh=base[1],
+            )
+        ):
+            logger.info("search stopped: a further trial would not pay for itself")
+            return False
+        if proposal is not None:
+            key = space.key(proposal.bundle)
             logger.info("model-guided trial next: %s", key)
             ostudy.enqueue_trial(
-                space.params_of(bundle), user_attrs=queued_attrs(Phase.GUIDED, fidelity, key)
+                space.params_of(proposal.bundle),
+                user_attrs=queued_attrs(Phase.GUIDED, fidelity, key),
             )
+        return True
 
     return step
+
+
+def _baseline_of(here: list[TrialRecord]) -> tuple[float, float] | None:
+    """The baseline's extrapolated full-run energy and what one of its search runs cost."""
+    import optuna
+
+    for r in here:
+        if r.state == optuna.trial.TrialState.COMPLETE and r.is_baseline and r.values:
+            return float(r.values[0]), r.energy_kwh_spent / max(len(r.energy_kwh_runs), 1)
+    return None
+
+
+def _evidence(here: list[TrialRecord], base_kwh: float) -> list[Evidence]:
+    """Every measured, non-degenerate bundle as the guide reads it (the last run of each)."""
+    import optuna
+
+    found: dict[str, Evidence] = {}
+    for r in here:
+        if r.state != optuna.trial.TrialState.COMPLETE or r.knobs is None or r.degenerate:
+            continue
+        if not r.values or (r.delta_f1_pct is None and r.knobs):
+            continue
+        found[r.knobs] = Evidence(
+            r.knobs,
+            float(r.values[0]) / base_kwh,
+            float(r.delta_f1_pct or 0.0),
+            Evidence.sd_of(r.delta_f1_ci95_pct),
+        )
+    return list(found.values())
 
 
 def _finals(

@@ -103,3 +103,14 @@ def test_render_shows_the_deciding_bound_the_bootstrap_share_and_the_oracle_rule
     assert "P(" not in out
     row = next(r for r in _finalist_rows(out) if r.startswith("a "))
     assert "feasible: lower 93% bound" in row
+
+
+def test_render_weighs_the_total_energy_against_the_baseline_runs(clock_meter, capsys):
+    result = _result(clock_meter, production_runs=10)
+    render(result)
+    out = capsys.readouterr().out
+    assert result.total_energy_kwh is not None and result.production_baseline_kwh is not None
+    change = 100 * (result.total_energy_kwh / result.production_baseline_kwh - 1)
+    line = next(x for x in out.splitlines() if x.startswith("total over 10 production runs"))
+    assert "(search + runs of the oracle)" in line
+    assert line.endswith(f"({change:+.1f}%)")

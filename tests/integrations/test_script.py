@@ -77,13 +77,15 @@ def test_the_search_finds_the_cheapest_lossless_bundle_of_a_script(tmp_path, scr
         study_name=result.study_name, storage=f"sqlite:///{tmp_path / 's.db'}"
     ).get_trials()
     measured = [TrialRecord.from_trial(t) for t in trials if t.state.name == "COMPLETE"]
-    # the search stays in the space the script declares (8 trials: the grid's own path)
+    # the search stays in the space the script declares (8 trials: the seeds, then the
+    # guide's cores plus one knob: dynamic_padding + seq_len=128, then + seq_len=96)
     assert {r.knobs for r in measured} == {
         "",
         "seq_len=128",
         "seq_len=96",
         "dynamic_padding",
         "dynamic_padding,seq_len=128",
+        "dynamic_padding,seq_len=96",
     }
     # energy is the script's own figure: 100 J x tokens/192 (x0.8 with dynamic padding)
     by_key = {r.knobs: r for r in measured if r.fidelity == 0.5}

@@ -8,7 +8,7 @@ import pytest
 from greensearch.config import StudyConfig
 from greensearch.interactions._model import OrthogonalityChecker
 from greensearch.knobs import parse_bundle
-from greensearch.search._guide import propose
+from greensearch.search._guide import Evidence, Proposal, pays_for_itself, propose
 from greensearch.search._replay import ReplayRunner
 from greensearch.search._space import build_space
 from tests.search.landscape import BASE_ENERGY, BASE_F1, landscape, make_registry, true_oracle
@@ -17,18 +17,32 @@ from tests.search.run_search import run_search
 STUDY = StudyConfig(name="replay", source="<replay>")
 
 
+def _singles() -> dict[str, tuple[float, float]]:
+    """Each knob alone: energy ratio and ΔF1 in percent, as the seeds measure them."""
+    return {
+        key: (point.energy_kwh / BASE_ENERGY, (point.f1 - BASE_F1) / BASE_F1 * 100)
+        for key, point in landscape().items()
+        if key and "," not in key
+    }
+
+
 def _checker_with_singles(noise_rel: float = 0.01) -> OrthogonalityChecker:
     """A checker that has seen the baseline and every knob alone (what the seeds give)."""
-    reg = make_registry()
-    checker = OrthogonalityChecker(reg, noise_rel=noise_rel)
-    for key, point in landscape().items():
-        if key and "," not in key:
-            checker.observe(
-                parse_bundle(key),
-                point.energy_kwh / BASE_ENERGY,
-                (point.f1 - BASE_F1) / BASE_F1 * 100,
-            )
+    checker = OrthogonalityChecker(make_registry(), noise_rel=noise_rel)
+    for key, (ratio, f1) in _singles().items():
+        checker.observe(parse_bundle(key), ratio, f1)
     return checker
+
+
+def _evidence(sd: float = 0.0, shift: float = 0.0) -> list[Evidence]:
+    """The baseline and the singles as cores (ΔF1 shifted by ``shift``, SD ``sd``)."""
+    return [Evidence("", 1.0, 0.0)] + [
+        Evidence(key, ratio, f1 + shift, sd) for key, (ratio, f1) in _singles().items()
+    ]
+
+
+def _key(space, proposal: Proposal | None) -> str | None:
+    return None if proposal is None else space.key(proposal.bundle)
 
 
 @pytest.fixture
@@ -36,81 +50,99 @@ def space():
     return build_space(make_registry(), STUDY)
 
 
-def test_first_proposal_after_the_seeds_is_the_true_oracle(space) -> None:
-    bundle = propose(_checker_with_singles(), space, 1.0, tried=set())
-    assert space.key(bundle) == true_oracle(1.0) == "compile,prune=2,trim"
+def test_a_proposal_adds_one_knob_to_a_measured_core(space) -> None:
+    proposal = propose(_checker_with_singles(), space, 1.0, set(), _evidence())
+    # prune x trim = 0.35, ΔF1 -0.22 - 0.44 = -0.67 %: the largest saving of any pair;
+    # the three savers together (the oracle) wait until the pair is measured
+    assert _key(space, proposal) == "prune=2,trim"
+    assert proposal is not None and proposal.core in ("prune=2", "trim")
+    assert proposal.energy_ratio == pytest.approx(0.35)
+    assert proposal.delta_f1_pct == pytest.approx(-0.2 / 0.9 - 0.4 / 0.9)
+
+
+def test_a_measured_core_grows_to_the_true_oracle(space) -> None:
+    checker = _checker_with_singles()
+    checker.observe({"prune": "2", "trim": "on"}, 0.35, -0.4 - 0.2 / 0.9 * 1 - 0.04)
+    evidence = [*_evidence(), Evidence("prune=2,trim", 0.35, -0.67)]
+    proposal = propose(checker, space, 1.0, {"prune=2,trim"}, evidence)
+    assert _key(space, proposal) == true_oracle(1.0) == "compile,prune=2,trim"
+    assert proposal is not None and proposal.core == "prune=2,trim"
+
+
+def test_singles_that_share_a_lucky_baseline_are_not_stacked(space) -> None:
+    """Every single +3 % F1 (one baseline's error): a sum of singles would call every
+    stack a gain and measure the 3-knob stack first; one knob on a measured core does not."""
+    tried = set(_singles())
+    sizes = []
+    while proposal := propose(_checker_with_singles(), space, 1.0, tried, _evidence(shift=3.0)):
+        tried.add(space.key(proposal.bundle))
+        sizes.append(len(proposal.bundle))
+    assert sizes == [2, 2, 2]  # the three pairs of savers; the triple once a pair is measured
+
+
+def test_an_uncertain_addition_is_ranked_by_its_chance_of_meeting_the_budget(space) -> None:
+    exact = propose(_checker_with_singles(), space, 1.0, set(), _evidence())
+    noisy = propose(_checker_with_singles(), space, 1.0, set(), _evidence(sd=1.0))
+    assert exact is not None and noisy is not None
+    assert _key(space, exact) == "prune=2,trim" and exact.p_feasible == 1.0
+    # with SD 1 % per single (√2 % per pair) prune x trim (0.35, ΔF1 -0.67 %) has
+    # P = Φ(0.33 / 1.414) = 0.592, saving 0.65 x 0.592 = 0.385; prune x compile (0.40,
+    # ΔF1 -0.22 %) has P = Φ(0.78 / 1.414) = 0.709, saving 0.60 x 0.709 = 0.425: it goes first
+    assert _key(space, noisy) == "compile,prune=2"
+    assert noisy.p_feasible == pytest.approx(0.709, abs=0.002)
+    assert noisy.expected_saving == pytest.approx(0.60 * noisy.p_feasible)
 
 
 def test_tried_bundles_are_never_proposed_again(space) -> None:
+    proposal = propose(_checker_with_singles(), space, 1.0, {"prune=2,trim"}, _evidence())
+    # next largest saving: prune x compile = 0.40
+    assert _key(space, proposal) == "compile,prune=2"
+
+
+def test_knobs_over_the_budget_stay_out_and_conflicts_never_pair(space) -> None:
     checker = _checker_with_singles()
-    tried = {"compile,prune=2,trim"}
-    bundle = propose(checker, space, 1.0, tried)
-    # next cheapest predicted-feasible: prune x trim = 0.35 (prune x compile = 0.40)
-    assert space.key(bundle) == "prune=2,trim"
-
-
-def test_knobs_over_the_budget_alone_stay_out_and_conflicts_never_pair(space) -> None:
-    checker = _checker_with_singles()
-    # lossy alone loses 22 % F1: nothing holding it is predicted within -1 %
-    assert "lossy" not in propose(checker, space, 1.0, set())
-    # with a 50 % budget lossy is the biggest saver, but it conflicts with compile
-    bundle = propose(checker, space, 50.0, set())
-    assert space.key(bundle) == "lossy,prune=2,trim"
-
-
-def test_a_knob_that_saves_nothing_is_left_to_the_sampler(space) -> None:
-    checker = _checker_with_singles()
-    tried: set[str] = set()
     proposals = []
-    while (bundle := propose(checker, space, 1.0, tried)) is not None:
-        tried.add(space.key(bundle))
-        proposals.append(space.key(bundle))
-    # ckpt costs +30 % alone: never in a proposal; every pair/triple of the 3 feasible savers
-    assert proposals == ["compile,prune=2,trim", "prune=2,trim", "compile,prune=2", "compile,trim"]
+    tried = set(_singles())
+    while (proposal := propose(checker, space, 1.0, tried, _evidence())) is not None:
+        tried.add(space.key(proposal.bundle))
+        proposals.append(space.key(proposal.bundle))
+    assert proposals and not [p for p in proposals if "lossy" in p]
+    # with a 50 % budget lossy (0.30) with prune (0.5) is the biggest saving; never compile
+    wide = propose(checker, space, 50.0, set(), _evidence())
+    assert _key(space, wide) == "lossy,prune=2"
 
 
-def test_a_cost_within_the_margin_may_still_be_combined(space) -> None:
-    """ckpt's +30 % alone is one noisy run when runs vary by 12 % (margin 2·√2·12 % = 34 %):
-    it may be neutral, so it is combined too, in the order of the predictions."""
-    checker = _checker_with_singles(noise_rel=0.12)
-    tried: set[str] = set()
-    proposals = []
-    while (bundle := propose(checker, space, 1.0, tried)) is not None:
-        tried.add(space.key(bundle))
-        proposals.append(space.key(bundle))
-    # in order of predicted energy: 0.28, 0.35, then 0.28 x 1.3 = 0.364 before 0.40
-    assert proposals[:4] == [
-        "compile,prune=2,trim",
-        "prune=2,trim",
-        "ckpt,compile,prune=2,trim",
-        "compile,prune=2",
-    ]
-    ratios = [checker.predict(parse_bundle(k)).energy_ratio for k in proposals]
-    assert ratios == sorted(ratios)
+def test_a_knob_that_saves_nothing_is_never_added(space) -> None:
+    checker = _checker_with_singles()
+    tried = set(_singles())
+    while (proposal := propose(checker, space, 1.0, tried, _evidence())) is not None:
+        tried.add(space.key(proposal.bundle))
+    tried -= set(_singles())
+    # ckpt costs +30 % alone, beyond the margin 2·√2·1 %: it is never an addition
+    assert tried == {"prune=2,trim", "compile,prune=2", "compile,trim"}
 
 
 def test_a_learned_antagonism_changes_the_next_proposal(space) -> None:
     checker = _checker_with_singles()
     # measured: prune and trim together at 0.60, not the independent 0.35 (x1.71)
     checker.observe({"prune": "2", "trim": "on"}, 0.60, -0.67)
-    bundle = propose(checker, space, 1.0, {"prune=2,trim"})
-    # the triple is now predicted at 0.28 x 1.71 = 0.48; compile x prune at 0.40
-    assert space.key(bundle) == "compile,prune=2"
-
-
-def test_only_the_strongest_savers_are_combined_when_the_space_is_too_big(
-    space, monkeypatch
-) -> None:
-    import greensearch.search._guide as guide
-
-    monkeypatch.setattr(guide, "MAX_CANDIDATES", 4)  # room for 2 binary knobs: lossy, prune
-    checker = _checker_with_singles()
-    assert guide.propose(checker, space, 1.0, set()) is None  # lossy,prune breaks -1 %
-    assert space.key(guide.propose(checker, space, 50.0, set())) == "lossy,prune=2"
+    evidence = [*_evidence(), Evidence("prune=2,trim", 0.60, -0.67)]
+    proposal = propose(checker, space, 1.0, {"prune=2,trim"}, evidence)
+    # compile on the pair: 0.60 x 0.8 = 0.48; compile x prune alone: 0.40
+    assert _key(space, proposal) == "compile,prune=2"
 
 
 def test_nothing_measured_alone_means_no_proposal(space) -> None:
-    assert propose(OrthogonalityChecker(make_registry(), noise_rel=0.01), space, 1.0, set()) is None
+    checker = OrthogonalityChecker(make_registry(), noise_rel=0.01)
+    assert propose(checker, space, 1.0, set(), [Evidence("", 1.0, 0.0)]) is None
+
+
+def test_a_trial_pays_for_itself_only_over_enough_production_runs() -> None:
+    proposal = Proposal({"trim": "on"}, "", 0.5, 0.0, 0.0, 1.0, 0.5, gain=0.02)
+    # a short run costs 0.25 kWh x 0.5; one more trial may save 0.02 x 1 kWh a run
+    kw = {"baseline_full_kwh": 1.0, "baseline_run_kwh": 0.25}
+    assert not pays_for_itself(proposal, production_runs=6, **kw)  # 0.12 < 0.125
+    assert pays_for_itself(proposal, production_runs=7, **kw)  # 0.14 > 0.125
 
 
 def _study(
@@ -148,7 +180,9 @@ def test_search_alternates_guided_and_sampler_trials_after_the_seeds() -> None:
     trials, _ = _study(guide=None, n_trials=12)
     phases = [t.user_attrs["phase"] for t in trials]
     assert phases[:6] == ["baseline"] + ["single"] * 5
-    assert phases[6] == "guided" and trials[6].user_attrs["knobs"] == true_oracle(1.0)
+    # the best pair first, then the true oracle grown from it one knob at a time
+    guided = [t.user_attrs["knobs"] for t in trials if t.user_attrs["phase"] == "guided"]
+    assert phases[6] == "guided" and guided[:2] == ["prune=2,trim", true_oracle(1.0)]
     after = phases[6:]
     assert all(a != b or a != "guided" for a, b in zip(after, after[1:], strict=False)), after
     assert after.count("guided") >= 2 and "sampler" in after
@@ -163,3 +197,15 @@ def test_no_guide_leaves_every_trial_to_the_sampler(kw) -> None:
     # processes never enqueue the same proposal
     trials, _ = _study(n_trials=12, **kw)
     assert not [t for t in trials if t.user_attrs["phase"] == "guided"]
+
+
+@pytest.mark.parametrize(("ratio", "log_sd", "best"), [(0.4, 0.08, 0.55), (0.3, 0.2, 0.6)])
+def test_the_expected_improvement_is_a_lognormal_expectation(ratio, log_sd, best) -> None:
+    import numpy as np
+
+    from greensearch.search._guide import _improvement
+
+    z = np.random.default_rng(0).standard_normal(400_000)
+    want = np.maximum(0.0, 1.0 - best - ratio * np.exp(log_sd * z)).mean()
+    assert _improvement(ratio, log_sd, best) == pytest.approx(want, rel=0.01)
+    assert _improvement(ratio, 0.0, best) == pytest.approx(max(1.0 - best - ratio, 0.0))
