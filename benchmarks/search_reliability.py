@@ -165,6 +165,8 @@ def replay_draw(
     finalists: set[str] = set()
     for t in trials:
         rec = TrialRecord.from_trial(t)
+        if rec.is_claim:  # a final run's claim: its final trial counts the run's energy
+            continue
         phase = "finals" if rec.phase == Phase.FINAL else PHASES[rec.phase or Phase.SAMPLER]
         cost[phase] += rec.energy_kwh_spent / land.base_e
         if t.state == optuna.trial.TrialState.COMPLETE:
