@@ -65,6 +65,26 @@ class ClockMeter:
         pass
 
 
+@pytest.fixture(autouse=True)
+def _logging_as_found() -> Any:
+    """Puts the root logger back as each test found it.
+
+    A test that runs the CLI in this process configures logging for it (``-q`` raises the
+    root level to ERROR), and a later test reading warnings through ``caplog`` would then
+    see none.
+    """
+    import logging
+    import threading
+
+    root = logging.getLogger()
+    level, handlers, hook = root.level, list(root.handlers), threading.excepthook
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
+    threading.excepthook = hook
+    logging.captureWarnings(False)
+
+
 def positive_f1(record: dict[str, Any]) -> float:
     """F1 of the positive class, counted from the test predictions a run record keeps."""
     from greensearch.stats import RunPredictions

@@ -89,7 +89,7 @@ def _add_task_options(p: argparse.ArgumentParser) -> None:
         help="search around your own Python script instead of the staged pipeline: it runs "
         "once per run with its knobs in $GREENSEARCH_BUNDLE and reports with "
         "greensearch.report_run; it declares the knobs it honours in a "
-        "'# greensearch: knobs=a,b' line (see README)",
+        "'# greensearch: knobs=a,b' line (see README; default: none, the staged pipeline)",
     )
     p.add_argument(
         "--script-timeout",

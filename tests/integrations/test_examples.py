@@ -22,20 +22,19 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _assert_oracle_rule(result: SearchResult) -> None:
-    """ΔF1 is against the baseline's F1; the oracle is the cheapest feasible finalist."""
+    """ΔF1 is against the baseline's F1; an oracle is a finalist feasible on its own (Holm
+    over the finalists is the stricter test), and the output says which rule named it."""
     assert result.baseline is not None
     base_f1 = result.baseline.row["f1"]
     for final in result.finalists:
         row = final.row
         assert row["delta_f1_pct"] == pytest.approx(100 * (row["f1"] - base_f1) / base_f1)
-    feasible = [f for f in result.finalists if f.knobs and f.row["f1_verdict"] == "feasible"]
-    if feasible:
-        cheapest = min(feasible, key=lambda f: f.energy_kwh or 0.0)
-        assert result.oracle is not None and result.oracle.knobs == cheapest.knobs
+    if result.oracle is not None:
+        assert result.oracle.knobs in {f.knobs for f in result.finalists if f.knobs}
+        assert result.oracle.row["f1_verdict"] == "feasible"
+        assert result.oracle_rule is not None
         # feasible means the lower ΔF1 bound is within the budget, so the estimate is too
         assert result.oracle.row["delta_f1_pct"] >= result.budget_f1_pct
-    else:
-        assert result.oracle is None
 
 
 def test_the_script_example_is_searched_and_judged_on_its_predictions(tmp_path, clock_meter):
@@ -46,9 +45,9 @@ def test_the_script_example_is_searched_and_judged_on_its_predictions(tmp_path, 
         include=("seq_len", "dynamic_padding"),
         n_trials=3,
         fidelity=0.5,
-        repeats=1,
-        baseline_repeats=1,
-        near_misses=0,
+        repeats=2,  # one seed at full fidelity is never a verdict
+        baseline_repeats=1,  # a second seed of this tiny model learns nothing at fidelity 0.5
+        near_misses=1,  # one baseline run judges no short run: the best uncertain one goes on
         idle_seconds=0.0,
         results_path=str(tmp_path / "runs.jsonl"),
     )
@@ -91,8 +90,8 @@ def test_the_trainer_example_searches_and_prints_its_oracle_and_verdict(
         greensearch.hf.search,
         meter=clock_meter,
         repeats=2,
-        baseline_repeats=1,
-        near_misses=0,
+        baseline_repeats=1,  # a second seed of this tiny model learns nothing at fidelity 0.5
+        near_misses=1,  # one baseline run judges no short run: the best uncertain one goes on
         results_path=str(tmp_path / "runs.jsonl"),
     )
     monkeypatch.setattr(greensearch.hf, "search", search)
