@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +22,7 @@ from greensearch.config import StudyConfig
 from greensearch.exceptions import ConfigError
 from greensearch.integrations._hf_task import TrainerTask, fit_knobs, study_of
 from greensearch.knobs import Bundle, KnobRegistry, default_registry
-from greensearch.pipeline import repeat_runs, run_stages
+from greensearch.pipeline import repeat_runs, run_stages, scratch_folder, staged_record
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
@@ -114,42 +112,22 @@ class TrainerRunner:
         plan = registry.plan(study, bundle)
         plan.max_steps_fraction = fidelity
         plan.train_seed = seed
-        out = Path(tempfile.mkdtemp(prefix="greensearch-hf-"))
-        state = RunState(plan=plan, output_dir=out, show_progress=self.show_progress)
-        stages: list[tuple[str, Callable[[], None]]] = [
-            ("data", lambda: self._data(state)),
-            ("tokenize", lambda: self._tokenize(state)),
-            ("load", lambda: self._load(state, "attention" in bundle)),
-            ("train", lambda: self._train(state)),
-            ("eval", lambda: stage_eval(state)),
-        ]
-        try:
+        with scratch_folder() as out:  # removed however the run ends, as the pipeline's
+            state = RunState(plan=plan, output_dir=out, show_progress=self.show_progress)
+            stages: list[tuple[str, Callable[[], None]]] = [
+                ("data", lambda: self._data(state)),
+                ("tokenize", lambda: self._tokenize(state)),
+                ("load", lambda: self._load(state, "attention" in bundle)),
+                ("train", lambda: self._train(state)),
+                ("eval", lambda: stage_eval(state)),
+            ]
             metered = run_stages(
                 meter,
                 stages,
                 contexts=plan.run_contexts,
                 on_windows=lambda w: setattr(state, "switch_window", w.switch),
             )
-        finally:
-            shutil.rmtree(out, ignore_errors=True)
-        assert state.metrics is not None and state.predictions is not None
-        return {
-            "study": study.name,
-            "study_file": study.source,
-            "knobs": registry.canonical(bundle),
-            "notes": plan.notes,
-            **metered.record_fields(),
-            "seed": plan.seed,
-            "split_seed": study.seed,
-            "metrics": state.metrics.to_dict(),
-            "predictions": state.predictions.to_record(),
-            "fidelity": fidelity,
-            "train_steps": state.train_steps,
-            "planned_steps": state.planned_steps,
-            "step_clock": state.extra.get("step_clock"),
-            "train_loss": state.extra.get("train_loss"),
-            "model_dir": None,
-        }
+        return staged_record(study, registry.canonical(bundle), state, metered, fidelity=fidelity)
 
     def _data(self, state: RunState) -> None:
         from datasets import DatasetDict

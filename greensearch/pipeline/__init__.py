@@ -10,7 +10,9 @@ from greensearch.pipeline._runner import (
     run_once,
     run_stages,
     run_variant,
+    staged_record,
 )
+from greensearch.pipeline._scratch import scratch_folder
 from greensearch.pipeline._stages import STAGES
 from greensearch.pipeline._summary import describe, summarize
 
@@ -28,5 +30,7 @@ __all__ = [
     "run_once",
     "run_stages",
     "run_variant",
+    "scratch_folder",
+    "staged_record",
     "summarize",
 ]

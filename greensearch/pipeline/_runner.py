@@ -265,14 +265,28 @@ def run_once(
             contexts=plan.run_contexts,
             on_windows=lambda w: setattr(state, "switch_window", w.switch),
         )
+    model_dir = state.model_dir if keep_model else None
+    return staged_record(study, knobs, state, metered, fidelity=fidelity, model_dir=model_dir)
+
+
+def staged_record(
+    study: StudyConfig,
+    knobs: str,
+    state: RunState,
+    metered: MeteredRun,
+    *,
+    fidelity: float,
+    model_dir: Path | None = None,
+) -> dict[str, Any]:
+    """The run record of a staged run (the pipeline's or around a user's Trainer)."""
     assert state.metrics is not None and state.predictions is not None
     return {
         "study": study.name,
         "study_file": study.source,
         "knobs": knobs,
-        "notes": plan.notes,
+        "notes": state.plan.notes,
         **metered.record_fields(),
-        "seed": plan.seed,
+        "seed": state.plan.seed,
         "split_seed": study.seed,
         "metrics": state.metrics.to_dict(),
         "predictions": state.predictions.to_record(),
@@ -281,7 +295,7 @@ def run_once(
         "planned_steps": state.planned_steps,
         "step_clock": state.extra.get("step_clock"),
         "train_loss": state.extra.get("train_loss"),
-        "model_dir": str(state.model_dir) if keep_model and state.model_dir else None,
+        "model_dir": str(model_dir) if model_dir else None,
     }
 
 
