@@ -1,13 +1,15 @@
 """A search worker process for the multi-process tests: the real study code, replayed runs.
 
 Run as ``python -m tests.search.worker --storage URL --calls FILE [--sleep S]``. Each
-measurement it makes is appended to ``--calls`` (one line per bundle and fidelity), so the
-test can prove no knob set was measured twice across processes. ``--hang-at N`` never
-returns from this process's N-th measurement (at ``--hang-fidelity`` only, if given), so a
-test's ``kill -9`` lands inside that measurement however slow the machine is (it touches
-``FILE`` with the suffix ``.hung`` when it gets there).
-``--overlap`` holds a knob-set measurement until another worker starts one, so two
-workers measure at the same time by construction (see :func:`_hold`).
+measurement it makes is appended to ``--calls`` (one line per call: the bundle, its
+fidelity and the training seeds it ran), so the test can prove no run was measured twice
+across processes. ``--hang-at N`` never returns from this process's N-th measurement (at
+``--hang-fidelity`` only, if given), so a test's ``kill -9`` lands inside that measurement
+however slow the machine is (it touches ``FILE`` with the suffix ``.hung`` when it gets
+there).
+``--overlap`` holds a knob-set measurement of the search until another worker starts one,
+so two workers measure at the same time by construction (see :func:`_hold`); never a
+final run: those are claimed one at a time in order, so no other worker could start one.
 """
 
 from __future__ import annotations
@@ -70,15 +72,28 @@ def _hold(key: str, started: float, calls: Path, storage: str, name: str) -> boo
 
 
 class _Recording:
-    """The replay runner, remembering the fidelity of the measurement in progress."""
+    """The replay runner, remembering the fidelity and seeds of the measurement in progress."""
 
     def __init__(self, inner: ReplayRunner) -> None:
         self.inner = inner
         self.fidelity = 1.0
+        self.seeds: list[int] = []
 
-    def __call__(self, study: Any, bundle: Any, *, fidelity: float = 1.0, **kw: Any) -> Any:
+    def __call__(
+        self,
+        study: Any,
+        bundle: Any,
+        *,
+        fidelity: float = 1.0,
+        repeats: int = 1,
+        first_repeat: int = 0,
+        **kw: Any,
+    ) -> Any:
         self.fidelity = fidelity
-        return self.inner(study, bundle, fidelity=fidelity, **kw)
+        self.seeds = list(range(first_repeat, first_repeat + repeats))
+        return self.inner(
+            study, bundle, fidelity=fidelity, repeats=repeats, first_repeat=first_repeat, **kw
+        )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -115,7 +130,8 @@ def main() -> None:
     def record(key: str) -> None:
         start = time.time()
         with calls.open("a") as f:
-            f.write(json.dumps({"knobs": key, "pid": os.getpid(), "t": start}) + "\n")
+            call = {"knobs": key, "fidelity": runner.fidelity, "seeds": runner.seeds}
+            f.write(json.dumps({**call, "pid": os.getpid(), "t": start}) + "\n")
             f.flush()
         if args.hang_fidelity is None or runner.fidelity == args.hang_fidelity:
             counted.append(key)
@@ -123,7 +139,8 @@ def main() -> None:
             calls.with_suffix(".hung").touch()
             while True:  # until the test kills this process
                 time.sleep(60)
-        if args.overlap and key and not overlapped:  # a knob set: the others wait for a baseline
+        # a knob set of the search: the others wait for a baseline, and a final run
+        if args.overlap and key and runner.fidelity < 1.0 and not overlapped:
             if _hold(key, start, calls, args.storage, args.name):
                 overlapped.append(True)
         time.sleep(args.sleep)
