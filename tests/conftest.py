@@ -70,19 +70,29 @@ def _logging_as_found() -> Any:
     """Puts the root logger back as each test found it.
 
     A test that runs the CLI in this process configures logging for it (``-q`` raises the
-    root level to ERROR), and a later test reading warnings through ``caplog`` would then
-    see none.
+    root level to ERROR), a library may disable the loggers that exist, and a later test
+    reading warnings through ``caplog`` would then see none.
     """
     import logging
     import threading
 
+    def loggers() -> dict[str, logging.Logger]:
+        found = logging.root.manager.loggerDict.items()
+        return {name: lg for name, lg in found if isinstance(lg, logging.Logger)}
+
     root = logging.getLogger()
     level, handlers, hook = root.level, list(root.handlers), threading.excepthook
+    before = {name: (lg.level, lg.disabled, lg.propagate) for name, lg in loggers().items()}
     yield
     root.setLevel(level)
     root.handlers[:] = handlers
     threading.excepthook = hook
     logging.captureWarnings(False)
+    # a library's logging.config call disables every logger that existed (and a CLI run
+    # can change their levels): greensearch's own loggers must reach caplog again
+    for name, lg in loggers().items():
+        was_level, lg.disabled, lg.propagate = before.get(name, (lg.level, False, True))
+        lg.setLevel(was_level)  # through setLevel: it clears the loggers' level caches
 
 
 def positive_f1(record: dict[str, Any]) -> float:
