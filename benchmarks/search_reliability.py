@@ -342,8 +342,6 @@ def main(argv: list[str] | None = None) -> int:
         args.draws, names = min(args.draws, QUICK_DRAWS), names[:1]
     start = time.perf_counter()
     buf = io.StringIO()
-    # the search's advice (e.g. "this task resolves F1 losses of ...") would repeat per draw
-    logging.getLogger("greensearch").setLevel(logging.ERROR)
 
     def out(line: str) -> None:
         if not args.quick:
@@ -400,4 +398,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # the search's advice (e.g. "this task resolves F1 losses of ...") would repeat per draw
+    logging.getLogger("greensearch").setLevel(logging.ERROR)
     raise SystemExit(main())

@@ -91,7 +91,9 @@ def _logging_as_found() -> Any:
     # a library's logging.config call disables every logger that existed (and a CLI run
     # can change their levels): greensearch's own loggers must reach caplog again
     for name, lg in loggers().items():
-        was_level, lg.disabled, lg.propagate = before.get(name, (lg.level, False, True))
+        # a logger first made during the test (greensearch's own parent logger is one)
+        # starts over at NOTSET
+        was_level, lg.disabled, lg.propagate = before.get(name, (logging.NOTSET, False, True))
         lg.setLevel(was_level)  # through setLevel: it clears the loggers' level caches
 
 

@@ -47,7 +47,8 @@ def test_the_script_example_is_searched_and_judged_on_its_predictions(tmp_path, 
         fidelity=0.5,
         repeats=2,  # one seed at full fidelity is never a verdict
         baseline_repeats=1,  # a second seed of this tiny model learns nothing at fidelity 0.5
-        near_misses=1,  # one baseline run judges no short run: the best uncertain one goes on
+        near_misses=1,
+        confidence=0.5,  # the point-estimate rule: one baseline run has no seed spread
         idle_seconds=0.0,
         results_path=str(tmp_path / "runs.jsonl"),
     )
