@@ -86,7 +86,15 @@ class Config:
 
 
 CONFIGS: dict[str, Config] = {
-    "today": Config("optimize() as shipped, the README main command's defaults"),
+    "today": Config(
+        "optimize() as shipped, the README main command's defaults (finals add rounds while "
+        "a finalist is undecided, up to --max-rounds 6)"
+    ),
+    "fixed": Config(
+        "the same with finals in 3 fixed rounds (--max-rounds 3: the finals before issue 21 "
+        "item 7)",
+        {"max_rounds": 3},
+    ),
     "today-point": Config(
         "the same fed no predictions (point-estimate F1 verdicts)", keep_predictions=False
     ),
@@ -116,6 +124,10 @@ class Outcome:
         why: For a failed draw, where the search lost the near-best bundles.
         extrapolation_pct: The result's median extrapolation error on finalists.
         beats_expert: The oracle is truly feasible and no costlier than the expert's stack.
+        bet: The best bet: the result's ``not_confirmed`` bundle (cheaper than the oracle,
+            within the budget on its point estimate) or else the oracle; ``None``: neither.
+        bet_verdict: ``verdict``'s judgement of ``bet``.
+        final_runs: Full-fidelity runs of the finals.
     """
 
     oracle: str | None
@@ -125,6 +137,9 @@ class Outcome:
     why: str | None
     extrapolation_pct: float | None
     beats_expert: bool | None
+    bet: str | None
+    bet_verdict: str
+    final_runs: int
 
 
 def load_truth(path: Path) -> Landscape:
@@ -185,12 +200,13 @@ def replay_draw(
     oracle = result.oracle.knobs if result.oracle else None
     best = near_best(land)
     ratio = land.points[oracle].energy_kwh / land.opt_e if oracle is not None else None
-    if oracle is None:
-        verdict = "none"
-    elif not land.feasible(land.points[oracle]):
-        verdict = "infeasible"
-    else:
-        verdict = "within10" if oracle in best else "costly"
+    verdict = _judge(land, best, oracle)
+    bet = result.not_confirmed.knobs if result.not_confirmed is not None else oracle
+    final_runs = sum(
+        1
+        for t in trials
+        if TrialRecord.from_trial(t).is_claim and TrialRecord.from_trial(t).final_record
+    )
     why = None
     if verdict != "within10":
         why = (
@@ -216,7 +232,19 @@ def replay_draw(
         why=why,
         extrapolation_pct=extra["median_abs_error_pct"] if extra else None,
         beats_expert=beats,
+        bet=bet,
+        bet_verdict=_judge(land, best, bet),
+        final_runs=final_runs,
     )
+
+
+def _judge(land: Landscape, best: set[str], key: str | None) -> str:
+    """``within10``, ``costly``, ``infeasible`` or ``none``: a named bundle against the truth."""
+    if key is None:
+        return "none"
+    if not land.feasible(land.points[key]):
+        return "infeasible"
+    return "within10" if key in best else "costly"
 
 
 def _pct(n: int, of: int) -> str:
@@ -242,6 +270,17 @@ def report(name: str, outcomes: list[Outcome], out: Callable[[str], None]) -> st
         f"(goal >= 90 %); truly infeasible: {_pct(count['infeasible'], n)} (goal <= 5 %); "
         f"feasible, > 10 % costlier: {_pct(count['costly'], n)}; no oracle: "
         f"{_pct(count['none'], n)}"
+    )
+    bets = {v: sum(o.bet_verdict == v for o in outcomes) for v in ("within10", "infeasible")}
+    out(
+        "best bet (the cheaper unconfirmed bundle within the budget on its point estimate, "
+        f"else the oracle): within 10 %: {_pct(bets['within10'], n)}; truly infeasible: "
+        f"{_pct(bets['infeasible'], n)}"
+    )
+    runs = sorted(o.final_runs for o in outcomes)
+    out(
+        f"full-fidelity runs in the finals: median {statistics.median(runs):g} "
+        f"({runs[0]}..{runs[-1]})"
     )
     out(f"{'cost (baseline-run equivalents)':<34} {'median':>7} {'IQR':>14}")
     for phase in (*PHASE_ORDER, "total"):
@@ -283,7 +322,8 @@ def report(name: str, outcomes: list[Outcome], out: Callable[[str], None]) -> st
     return (
         f"RELIABILITY config={name} draws={n} within10={_pct(count['within10'], n)} "
         f"infeasible={_pct(count['infeasible'], n)} costly={_pct(count['costly'], n)} "
-        f"none={_pct(count['none'], n)} cost_median={med:.1f} bre"
+        f"none={_pct(count['none'], n)} bet_within10={_pct(bets['within10'], n)} "
+        f"bet_infeasible={_pct(bets['infeasible'], n)} cost_median={med:.1f} bre"
     )
 
 

@@ -96,6 +96,7 @@ class TrialRecord:
     final_record: Mapping[str, Any] | None
     anchor_energy_kwh: float | None
     drift_factor: float | None
+    look: Mapping[str, Any] | None
     attrs: Mapping[str, Any]
 
     @classmethod
@@ -169,6 +170,7 @@ class TrialRecord:
             final_record=a.get(TrialAttr.FINAL_RECORD),
             anchor_energy_kwh=_float(a.get("anchor_energy_kwh")),
             drift_factor=_float(a.get("drift_factor")),
+            look=a.get(TrialAttr.LOOK),
             attrs=a,
         )
 
@@ -235,6 +237,7 @@ def queued_attrs(
     near_miss: bool = False,
     rounds: bool = False,
     generation: int | None = None,
+    look: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The attributes a trial is enqueued with (``study.enqueue_trial(user_attrs=...)``).
 
@@ -245,6 +248,8 @@ def queued_attrs(
         near_miss: A final re-measuring a bundle whose short-run verdict was uncertain.
         rounds: A final measured in rounds (paired with the baseline's runs).
         generation: The final phase (invocation) whose rounds it records.
+        look: A final's last look in its rounds (``Look.to_dict()``): its verdict is
+            taken at that look's confidence.
     """
     attrs: dict[str, Any] = {
         TrialAttr.PHASE: phase,
@@ -257,6 +262,8 @@ def queued_attrs(
         attrs[TrialAttr.FINAL_INVOCATION] = generation
     if near_miss:
         attrs[TrialAttr.NEAR_MISS] = True
+    if look is not None:
+        attrs[TrialAttr.LOOK] = dict(look)
     return attrs
 
 

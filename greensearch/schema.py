@@ -88,6 +88,8 @@ class TrialAttr:
     FIDELITY: Final = "fidelity"  #: fraction of training steps the trial ran
     KNOBS: Final = "knobs"  #: canonical bundle text ("" for the baseline)
     REUSED_FROM: Final = "reused_from"  #: number of the trial whose figures were copied
+    #: a final's last look in its rounds: ``{"rounds", "confidence", "confirmed", "stopped"}``
+    LOOK: Final = "look"
     NEAR_MISS: Final = "near_miss"  #: a final re-measuring a narrow miss of the budget
     PRUNED_REASON: Final = "pruned_reason"  #: why the checker pruned the trial
     ERROR: Final = "error"  #: the one-line error of a failed trial

@@ -122,7 +122,17 @@ def _add_search_options(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="full-fidelity runs of each finalist and the baseline (default 3)",
+        help="full-fidelity rounds every finalist and the baseline get before the first "
+        "look at the verdicts (default 3)",
+    )
+    p.add_argument(
+        "--max-rounds",
+        type=int,
+        default=None,
+        metavar="N",
+        help="rounds are added while a finalist's verdict is undecided, up to N; each look "
+        "spends its share of the error rate, so --confidence holds (default 6; "
+        "= --repeats: fixed rounds)",
     )
     p.add_argument(
         "--baseline-repeats",
@@ -309,7 +319,7 @@ def render(result: SearchResult) -> None:
             f"{base_energy}: ΔEnergy {fmt_pct(o['delta_energy_pct'])}"
             f"{ci_text}, ΔTime {fmt_pct(o['delta_time_pct'])}"
         )
-        print(f"  {_f1_text(o, result)}; {o['repeats']} full-fidelity runs each")
+        print(f"  {_f1_text(o, result)}; {o['repeats']} full-fidelity runs in rounds")
     if result.oracle_rule is not None:
         print(f"  oracle rule: {result.oracle_rule}")
     unconfirmed = result.not_confirmed
@@ -514,6 +524,7 @@ _SETTINGS_OPTIONS = (
     "sampler",
     "fidelity",
     "repeats",
+    "max_rounds",
     "baseline_repeats",
     "anchor_every",
     "finalists",

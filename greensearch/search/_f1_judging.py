@@ -131,6 +131,11 @@ def judged_delta(
     cand_runs, base_runs = kept_predictions(attrs), kept_predictions(base)
     if not cand_runs or not base_runs:
         return None
+    seeds = [run.seed for run in cand_runs]
+    base_seeds = [run.seed for run in base_runs]
+    if len(seeds) >= 2 and None not in seeds and base_seeds[: len(seeds)] == seeds:
+        # a finalist whose rounds stopped early pairs with the baseline's first rounds
+        base_runs = base_runs[: len(seeds)]
     return delta_f1(
         base_runs, cand_runs, budget_pct=budget_pct, confidence=confidence, n_resamples=_RESAMPLES
     )

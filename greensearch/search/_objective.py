@@ -85,6 +85,8 @@ class TrialRunner:
         confidence: Confidence of the one-sided ΔF1 bounds behind each F1 verdict.
         anchor_every: One baseline anchor per this many measured search trials, against
             drift (0: none; see ``_anchors``).
+        max_rounds: The finals' last round: rounds beyond ``repeats`` are added while a
+            finalist is undecided (see ``_sequential``); ``repeats`` or less: fixed rounds.
     """
 
     study_cfg: StudyConfig
@@ -103,6 +105,7 @@ class TrialRunner:
     refused: str | None = None
     confidence: float = DEFAULT_CONFIDENCE
     anchor_every: int = 0
+    max_rounds: int = 3
     _warm: bool = False
 
     def __call__(self, trial: Trial) -> tuple[float, float]:
@@ -177,7 +180,8 @@ class TrialRunner:
                     attrs,
                     base,
                     budget_pct=self.budget_pct,
-                    confidence=self.confidence,
+                    # a final is judged at the look that ended its rounds (_sequential)
+                    confidence=float((queued.look or {}).get("confidence", self.confidence)),
                     point_loss_pct=attrs["f1_loss_pct"],
                     min_seeds=2 if phase == Phase.FINAL else 1,  # no full-run verdict on 1 seed
                 ).to_attrs()

@@ -179,8 +179,9 @@ class SearchResult:
             Holm's rule over all finalists (their own verdicts where no predictions were
             kept), or ``None``.
         oracle_rule: How the oracle was chosen, in words (``None`` before the finals).
-        not_confirmed: The cheapest finalist with an ``uncertain`` verdict, cheaper than any
-            oracle, with what would confirm it (``to_confirm``), or ``None``.
+        not_confirmed: The cheapest finalist with an ``uncertain`` verdict whose point
+            estimate meets the budget, cheaper than any oracle, with what would confirm it
+            (``to_confirm``), or ``None``: the best bet the statistics cannot yet back.
         f1_resolution_pct: The smallest F1 loss the finals (seeds against the baseline's
             seeds) can resolve, or ``None``.
         search_f1_resolution_pct: The same for a search trial (one run against the search
@@ -293,7 +294,7 @@ def build_result(
     choice = _choose_oracle(bundles, pairs, loss_pct=-budget_f1_pct, confidence=confidence)
     oracle = next((t for t in bundles if t.number == choice.trial), None)
     unconfirmed = _cheapest(
-        [t for t in bundles if t.number not in choice.confirmed],
+        [t for t in bundles if t.number not in choice.confirmed and _within(t, budget_f1_pct)],
         lambda v: v is not F1Verdict.INFEASIBLE,
     )
     if oracle is not None and unconfirmed is not None and unconfirmed.values[0] >= oracle.values[0]:
@@ -309,7 +310,7 @@ def build_result(
         "oracle": _final_row(oracle, pairs) if oracle is not None else None,
         "oracle_rule": choice.note if bundles else None,
         "not_confirmed": (
-            _final_row(unconfirmed, pairs, to_confirm=_to_confirm(unconfirmed))
+            _final_row(unconfirmed, pairs, to_confirm=_to_confirm(unconfirmed, budget_f1_pct))
             if unconfirmed is not None
             else None
         ),
@@ -407,6 +408,9 @@ def _choose_oracle(
     predictions (replayed or older studies) have no p-value: there the oracle is the
     cheapest finalist whose own verdict is feasible, and the note says so.
     """
+    looks = [_r(t).look for t in bundles]
+    if bundles and all(look is not None for look in looks):
+        return _by_looks(bundles, looks, confidence)
     finalists: list[Finalist] = []
     for t in bundles:
         base = pairs.get(t.number)
@@ -443,19 +447,60 @@ def _choose_oracle(
     )
 
 
+def _by_looks(bundles: list[FrozenTrial], looks: list[Any], confidence: float) -> _OracleChoice:
+    """The cheapest finalist confirmed at the look that ended its rounds.
+
+    Each look confirmed by Holm's rule over its finalists at its share of the error rate;
+    the shares sum to ``1 - confidence`` (see ``greensearch.search._sequential``).
+    """
+    confirmed = [t for t, look in zip(bundles, looks, strict=True) if look["confirmed"]]
+    oracle = min(confirmed, key=lambda t: t.values[0], default=None)
+    rounds = sorted({int(look["rounds"]) for look in looks})
+    return _OracleChoice(
+        trial=oracle.number if oracle is not None else None,
+        confirmed=frozenset(t.number for t in confirmed),
+        note=(
+            f"the cheapest finalist confirmed within the budget by Holm's rule at the look "
+            f"that ended its rounds ({', '.join(map(str, rounds))} rounds; the looks' shares "
+            f"of the error rate sum to {100 * (1 - confidence):g}%, the chance of confirming "
+            f"any false finalist); {len(confirmed)} confirmed"
+        ),
+    )
+
+
 def _confidence(study: Study, base: FrozenTrial) -> float:
     """The study's confidence; a study that did not store it: the baseline's judgement's."""
     stored = study.user_attrs.get(StudyAttr.CONFIDENCE, _r(base).f1_confidence)
     return DEFAULT_CONFIDENCE if stored is None else float(stored)
 
 
-def _to_confirm(t: FrozenTrial) -> str:
-    """What would settle an uncertain verdict, for the output."""
+def _within(t: FrozenTrial, budget_f1_pct: float) -> bool:
+    """Whether a final's point estimate of ΔF1 meets the budget (user's sign, ``-1``)."""
+    point = _r(t).delta_f1_pct
+    return point is not None and point >= budget_f1_pct
+
+
+def _to_confirm(t: FrozenTrial, budget_f1_pct: float) -> str:
+    """What would settle an uncertain verdict, for the output.
+
+    The bound's distance from the point shrinks about as 1/sqrt(rounds): the rounds at
+    which it would clear the budget if the point estimate held.
+    """
     r = _r(t)
-    seeds = r.n_seeds or r.repeats or 1
+    rounds = int(r.n_seeds or r.repeats or 1)
+    point, bounds = r.delta_f1_pct, r.delta_f1_bounds_pct
+    margin = None if point is None else point - budget_f1_pct
+    if point is None or not bounds or margin is None or margin <= 0 or bounds[0] >= point:
+        return "a larger test split, or a looser budget"
+    needed = math.ceil(rounds * ((point - bounds[0]) / margin) ** 2)
+    if needed <= rounds:
+        return (
+            "it clears the budget alone; Holm's rule over the finalists (or a later look's "
+            "share of the error rate) asks more: more rounds (--max-rounds) or fewer finalists"
+        )
     return (
-        f"more seeds (--repeats {2 * int(seeds)}), a larger test split, or a looser "
-        f"budget (bootstrap share within budget {100 * (r.f1_bootstrap_share or 0.0):.0f}%)"
+        f"about {needed} rounds if its point estimate holds (--repeats {needed}; it had "
+        f"{rounds}), a larger test split, or a looser budget"
     )
 
 
@@ -480,7 +525,8 @@ def _energy(t: FrozenTrial, base: FrozenTrial | None) -> tuple[EnergyInterval, f
     runs = r.energy_kwh_runs
     if base is None or len(runs) < 2:
         return EnergyInterval(None), None
-    base_runs = _r(base).energy_kwh_runs
+    # a finalist that stopped early pairs with the baseline's first rounds (_sequential)
+    base_runs = _r(base).energy_kwh_runs[: len(runs)]
     if r.rounds and _r(base).rounds and len(base_runs) == len(runs) and t is not base:
         paired = energy_delta(base_runs, runs)
         ci = list(paired.ci95_pct) if paired.ci95_pct is not None else None

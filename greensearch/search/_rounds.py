@@ -46,8 +46,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Invocation",
+    "Look",
     "Measured",
     "RoundRun",
+    "RoundsOutcome",
     "fail_dead_claims",
     "is_claim",
     "paired_baseline",
@@ -260,68 +262,137 @@ def _claimed_record(
         time.sleep(poll_s)
 
 
+@dataclass(frozen=True, slots=True)
+class Look:
+    """The look at which a finalist got its last round (see :mod:`._sequential`).
+
+    Attributes:
+        rounds: Its rounds.
+        confidence: The look's one-sided confidence, its verdict's.
+        confirmed: Confirmed within the budget at that look (Holm over its finalists).
+        stopped: Why it got no further round.
+    """
+
+    rounds: int
+    confidence: float
+    confirmed: bool
+    stopped: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored form (a final trial's ``look`` attribute)."""
+        return {
+            "rounds": self.rounds,
+            "confidence": self.confidence,
+            "confirmed": self.confirmed,
+            "stopped": self.stopped,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RoundsOutcome:
+    """What :func:`run_rounds` measured: per key, the summary of its rounds and, for
+    each finalist, the look that ended them."""
+
+    summaries: Mapping[str, dict[str, Any]]
+    looks: Mapping[str, Look]
+
+
 def run_rounds(
     ostudy: Study,
     invocation: Invocation,
     runner: Any,
     progress: Callable[[str, int, int], None] | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Measure every key of ``invocation`` ``runner.repeats`` times in rounds.
+) -> RoundsOutcome:
+    """Measure the keys of ``invocation`` in rounds until every finalist is decided.
 
-    Each run is claimed first (see the module's docstring); a run another process
-    measured is read back, not measured again. Returns the summary of each key over its
-    rounds of this invocation.
+    Rounds ``1 .. runner.repeats`` measure every key; from then on, up to
+    ``runner.max_rounds``, a round measures the baseline and the finalists the last look
+    let go on (:func:`greensearch.search._sequential.decide_look`). Each run is claimed
+    first (see the module's docstring); a run another process measured is read back, not
+    measured again, and every process takes the same decisions from the same records.
 
     Args:
         ostudy: The Optuna study (stores each run in its claim as it completes).
         invocation: The final phase to run (see :func:`plan_invocation`).
         runner: The search's :class:`~greensearch.search._objective.TrialRunner`.
-        progress: Called as ``progress("final", runs done, runs in all)``.
+        progress: Called as ``progress("final", runs done, runs planned)``.
     """
-    from greensearch.pipeline import run_variant, summarize
+    from greensearch.pipeline import summarize
+    from greensearch.search._extrapolate import trial_attrs
+    from greensearch.search._sequential import decide_look, look_confidence
 
     _record_invocation(ostudy, invocation)
     fail_dead_claims(ostudy)
-    run = runner.run_fn or run_variant
-    total = len(invocation.keys) * runner.repeats
-    records: dict[tuple[str, int], dict[str, Any]] = {}
-    warm = runner.run_fn is not None
-    for r in range(runner.repeats):
-        for key in round_order(invocation.keys, r):
-            ident = RoundRun(invocation.generation, r, key)
+    first, last = runner.repeats, max(runner.max_rounds, runner.repeats)
+    records: dict[str, list[dict[str, Any]]] = {k: [] for k in invocation.keys}
+    looks: dict[str, Look] = {}
+    active = [k for k in invocation.keys if k]
+    planned = len(invocation.keys) * first
+    for r in range(last):
+        keys = [k for k in invocation.keys if not k or k in active]
+        if r >= first:
+            planned += len(keys)
+        for key in round_order(keys, r):
             if progress is not None:
-                progress("final", len(records), total)
-            number, record = _claimed_record(ostudy, ident, runner.poll_s, runner.wait_timeout_s)
-            if record is None:
-                if not warm:
-                    runner.warm()
-                    warm = True
-                logger.info("final round %d/%d: %s", r + 1, runner.repeats, key or "baseline")
-                try:
-                    summary = run(
-                        runner.study_cfg,
-                        parse_bundle(key),
-                        repeats=1,
-                        meter=runner.meter,
-                        fidelity=1.0,
-                        results_path=runner.results_path,
-                        variant=f"final-r{r + 1}",
-                        registry=runner.space.registry,
-                        first_repeat=r,
-                    )
-                except BaseException:
-                    _close(ostudy, number, _ABANDONED)  # type: ignore[arg-type]
-                    raise
-                record = summary["runs"][0]
-                store_on(ostudy, number, TrialAttr.FINAL_RECORD, record)  # type: ignore[arg-type]
-                _close(ostudy, number)  # type: ignore[arg-type]
-            records[(key, r)] = record
+                progress("final", sum(map(len, records.values())), planned)
+            records[key].append(_round_run(ostudy, invocation, runner, r, key))
+        if r + 1 < first:
+            continue
+        confidence = look_confidence(runner.confidence, first, last, r + 1)
+        attrs = {k: trial_attrs(summarize(records[k])) for k in ("", *active)}
+        look = decide_look(
+            attrs,
+            rounds=r + 1,
+            confidence=confidence,
+            budget_pct=runner.budget_pct,
+            max_rounds=last,
+            cap_confidence=look_confidence(runner.confidence, first, last, last),
+        )
+        for key, why in look.why_stopped.items():
+            if key in look.judged:
+                looks[key] = Look(r + 1, confidence, key in look.confirmed, why)
+        active = [k for k in active if k in look.go_on]
+        if not active:
+            break
     if progress is not None:
-        progress("final", total, total)
-    return {
-        key: summarize([records[(key, r)] for r in range(runner.repeats)])
-        for key in invocation.keys
-    }
+        done = sum(map(len, records.values()))
+        progress("final", done, done)
+    return RoundsOutcome({k: summarize(v) for k, v in records.items()}, looks)
+
+
+def _round_run(
+    ostudy: Study, invocation: Invocation, runner: Any, r: int, key: str
+) -> dict[str, Any]:
+    """Round ``r``'s run of ``key``: claimed and measured here, or read back."""
+    from greensearch.pipeline import run_variant
+
+    ident = RoundRun(invocation.generation, r, key)
+    number, record = _claimed_record(ostudy, ident, runner.poll_s, runner.wait_timeout_s)
+    if record is not None:
+        return record
+    run = runner.run_fn or run_variant
+    if runner.run_fn is None:
+        runner.warm()
+    logger.info("final round %d: %s", r + 1, key or "baseline")
+    try:
+        summary = run(
+            runner.study_cfg,
+            parse_bundle(key),
+            repeats=1,
+            meter=runner.meter,
+            fidelity=1.0,
+            results_path=runner.results_path,
+            variant=f"final-r{r + 1}",
+            registry=runner.space.registry,
+            first_repeat=r,
+        )
+    except BaseException:
+        _close(ostudy, number, _ABANDONED)  # type: ignore[arg-type]
+        raise
+    record = summary["runs"][0]
+    store_on(ostudy, number, TrialAttr.FINAL_RECORD, record)  # type: ignore[arg-type]
+    _close(ostudy, number)  # type: ignore[arg-type]
+    return dict(record)
 
 
 def paired_baseline(finals: Sequence[FrozenTrial], trial: FrozenTrial) -> FrozenTrial | None:

@@ -55,7 +55,12 @@ class SearchSettings:
         storage: Optuna storage URL (default ``sqlite:///studies/<study_name>.db``).
         sampler: One of :data:`SAMPLERS`.
         fidelity: Fraction of training steps per search trial (1.0: full runs).
-        repeats: Full-fidelity runs of each finalist and of the baseline.
+        repeats: Full-fidelity rounds every finalist and the baseline get (the first
+            look at the finalists' verdicts).
+        max_rounds: The finals' last round: while a finalist's verdict is undecided (and
+            it could still be confirmed and become the oracle), rounds are added up to
+            this many, each look at its own share of the error rate so the level holds
+            (``greensearch.search._sequential``). Equal to ``repeats``: fixed rounds.
         baseline_repeats: Runs of the baseline at search fidelity (noise estimate).
         finalists: How many of the cheapest feasible bundles are re-measured; a slot no
             short run filled goes to the next uncertain bundle (unless ``near_misses`` is 0).
@@ -103,6 +108,7 @@ class SearchSettings:
     sampler: str = "tpe"
     fidelity: float = 0.25
     repeats: int = 3
+    max_rounds: int = 6
     baseline_repeats: int = 3
     finalists: int = 1
     near_misses: int = 1
@@ -151,6 +157,10 @@ class SearchSettings:
         ):
             if value < least:
                 problems.append(f"{flag} must be at least {least}, got {value}")
+        if self.max_rounds < self.repeats:
+            problems.append(
+                f"--max-rounds must be at least --repeats ({self.repeats}), got {self.max_rounds}"
+            )
         if self.production_runs is not None and self.production_runs < 1:
             problems.append(f"--production-runs must be at least 1, got {self.production_runs}")
         if self.n_trials is not None and self.n_trials < 1:

@@ -288,6 +288,7 @@ def _runner(
         machine=machine,
         confidence=s.confidence,
         anchor_every=s.anchor_every,
+        max_rounds=s.max_rounds,
     )
 
 
@@ -654,7 +655,7 @@ def _finals(
     done = generations(finals(optuna.trial.TrialState.COMPLETE))
     invocation = plan_invocation(stored_invocations(ostudy), wanted, done)
     if invocation is not None:
-        summaries = run_rounds(ostudy, invocation, runner, progress)
+        outcome = run_rounds(ostudy, invocation, runner, progress)
         held = generations(
             finals(
                 optuna.trial.TrialState.COMPLETE,
@@ -672,9 +673,10 @@ def _finals(
                 near_miss=key in near,
                 rounds=True,
                 generation=invocation.generation,
+                look=look.to_dict() if (look := outcome.looks.get(key)) is not None else None,
             )
             ostudy.enqueue_trial(space.params_of(parse_bundle(key)), user_attrs=attrs)
-        recorder = dataclasses.replace(runner, run_fn=Measured(summaries, space))
+        recorder = dataclasses.replace(runner, run_fn=Measured(outcome.summaries, space))
         while finals(optuna.trial.TrialState.WAITING) and recorder.refused is None:
             ostudy.optimize(recorder, n_trials=1, catch=(StageFailedError, GreensearchError))
         runner.refused = recorder.refused

@@ -99,7 +99,10 @@ def test_report_counts_and_medians():
     def outcome(verdict: str, total: float) -> Outcome:
         cost = {"baseline": 0.5, "seeds": 1.0, "trials": 0.5, "finals": total - 2.0}
         oracle = None if verdict == "none" else "k"
-        return Outcome(oracle, verdict, None if oracle is None else 1.0, cost, None, None, None)
+        ratio = None if oracle is None else 1.0
+        # the best bet: a cheaper unconfirmed bundle, here truly within 10 % where none is
+        bet, bet_verdict = ("b", "within10") if verdict == "none" else (oracle, verdict)
+        return Outcome(oracle, verdict, ratio, cost, None, None, None, bet, bet_verdict, 4)
 
     lines: list[str] = []
     line = report(
@@ -114,7 +117,7 @@ def test_report_counts_and_medians():
     )
     assert line == (
         "RELIABILITY config=today draws=4 within10=50% infeasible=25% costly=0% none=25% "
-        "cost_median=5.0 bre"
+        "bet_within10=75% bet_infeasible=25% cost_median=5.0 bre"
     )
     finals = next(ln for ln in lines if ln.strip().startswith("finals"))
     assert finals.split()[1] == "3.00"  # median of 6, 0, 4, 2

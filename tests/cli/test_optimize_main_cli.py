@@ -54,6 +54,8 @@ def _optimize(cwd: Path, study: Path, *extra: str) -> subprocess.CompletedProces
         "2",
         "--repeats",
         "2",
+        "--max-rounds",
+        "2",  # fixed rounds: the looks beyond them are tested on replays (test_sequential)
         "--near-misses",
         "1",  # every short-run verdict on 2 seeds is uncertain: the best uncertain one goes on
         "--confidence",
@@ -155,7 +157,7 @@ def test_main_command_prints_the_oracle_its_verdict_and_intervals(tmp_path, tiny
     assert re.search(
         rf"ΔF1 {re.escape(_pct(oracle['delta_f1_pct']))} \(95% CI "
         rf"{re.escape(_pct(ci_low))} \.\. {re.escape(_pct(ci_high))}, 2 seeds, bootstrap share "
-        rf"within budget \d+%; F1 [0-9.]+\): {re.escape(decided)}; 2 full-fidelity runs each",
+        rf"within budget \d+%; F1 [0-9.]+\): {re.escape(decided)}; 2 full-fidelity runs in rounds",
         out,
     )
     assert f"  oracle rule: {result['oracle_rule']}" in out

@@ -30,6 +30,9 @@ class FakeRunner:
 
     run_fn: Any
     repeats: int = 2
+    max_rounds: int = 2  # fixed rounds: the sequential looks are tested in test_sequential.py
+    confidence: float = 0.95
+    budget_pct: float = 1.0
     study_cfg: Any = None
     meter: Any = None
     results_path: Any = None
@@ -71,7 +74,7 @@ def test_a_resume_with_a_new_finalist_measures_its_own_baseline_rounds(tmp_path)
     done = {"": {0}, "prune=2": {0}}
     second = plan_invocation(stored_invocations(study), ["", "prune=2", "trim"], done)
     assert second == Invocation(1, ("", "trim"))
-    summaries = run_rounds(study, second, FakeRunner(replay))
+    summaries = run_rounds(study, second, FakeRunner(replay)).summaries
     assert [c[0] for c in replay.calls[4:]] == ["", "trim", "trim", ""]
     assert set(summaries) == {"", "trim"} and summaries[""]["repeats"] == 2
     # Each pair is (invocation, round): the new baseline runs sit in generation 1.
