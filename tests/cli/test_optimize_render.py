@@ -98,7 +98,9 @@ def test_render_shows_the_deciding_bound_the_bootstrap_share_and_the_oracle_rule
     out = capsys.readouterr().out
     oracle = out.split("oracle: b\n")[1].split("\n")
     assert "bootstrap share within budget 100%" in oracle[1]
-    assert oracle[1].endswith("feasible: lower 93% bound +0.0% >= -1.0%; 3 full-fidelity runs in rounds")
+    assert oracle[1].endswith(
+        "feasible: lower 93% bound +0.0% >= -1.0%; 3 full-fidelity runs in rounds"
+    )
     assert oracle[2].startswith("  oracle rule: the cheapest finalist confirmed within the budget")
     assert "P(" not in out
     row = next(r for r in _finalist_rows(out) if r.startswith("a "))
