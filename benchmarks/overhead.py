@@ -86,7 +86,7 @@ def orchestration(trials: int, storage_kind: str, prune: bool) -> float:
             t0 = time.perf_counter()
             settings = SearchSettings(
                 study=StudyConfig(name="replay", source="<replay>"),
-                budget_f1_pct=1.0,
+                budget_f1_pct=-1.0,
                 n_trials=trials,
                 storage=storage if isinstance(storage, str) else None,
                 study_name="o",
