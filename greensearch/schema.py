@@ -202,6 +202,8 @@ class TrialRow(TypedDict):
     n_seeds: int | None
     repeats: int | None
     method: str | None
+    #: why a final's rounds ended (``confirmed``, ``undecidable by round 6``, ...)
+    rounds_ended: str | None
 
 
 class ExtrapolationRow(TypedDict):

@@ -442,6 +442,7 @@ def _render_finalists(finals: list[ResultRow]) -> None:
             or r.get("f1_verdict")
             or ("feasible" if r["feasible"] else "infeasible"),
             r.get("n_seeds") or r["repeats"],
+            r.get("rounds_ended") or "",
             _picked_as(final),
         ]
         for final in finals
@@ -459,10 +460,11 @@ def _render_finalists(finals: list[ResultRow]) -> None:
                 "ΔF1 95% CI",
                 "verdict (deciding bound)",
                 "seeds",
+                "rounds ended",
                 "picked as",
             ],
             rows,
-            align="lrrrrlrl",
+            align="lrrrrlrll",
         )
 
 

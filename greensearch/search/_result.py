@@ -69,6 +69,7 @@ def trial_row(t: FrozenTrial) -> TrialRow:
         "n_seeds": r.n_seeds,
         "repeats": r.repeats,
         "method": r.method,
+        "rounds_ended": r.look.get("stopped") if r.look else None,
     }
 
 

@@ -41,7 +41,7 @@ __all__ = [
 FIRST_LOOK_SHARE = 0.5
 
 #: Why a finalist without kept predictions gets no look (its verdict is its point's).
-_UNJUDGED = "no kept predictions: fixed rounds"
+_UNJUDGED = "fixed rounds (no kept predictions)"
 
 
 def look_confidence(confidence: float, first: int, max_rounds: int, rounds: int) -> float:
@@ -128,15 +128,15 @@ def decide_look(
     why: dict[str, str] = dict.fromkeys(unjudged, _UNJUDGED)
     for key, verdict in verdicts.items():
         if rounds >= max_rounds:
-            why[key] = f"the last look ({max_rounds} rounds)"
+            why[key] = f"the last look (round {max_rounds})"
         elif key in confirmed:
-            why[key] = "confirmed within the budget"
+            why[key] = "confirmed"
         elif verdict is F1Verdict.INFEASIBLE:
-            why[key] = "confidently over the budget"
+            why[key] = "over the budget"
         elif energy[key] >= cheapest:
-            why[key] = "a cheaper finalist is confirmed"
+            why[key] = "a cheaper one confirmed"
         elif key in futile:
-            why[key] = f"undecidable within {max_rounds} rounds at its present estimate"
+            why[key] = f"undecidable by round {max_rounds}"
     go_on = tuple(k for k in verdicts if k not in why)
     return LookDecision(rounds, confidence, tuple(confirmed), go_on, why, frozenset(verdicts))
 

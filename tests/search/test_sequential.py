@@ -26,7 +26,7 @@ from greensearch.pipeline import summarize
 from greensearch.search import Point, ReplayRunner, RunNoise, _f1_judging
 from greensearch.search._extrapolate import trial_attrs
 from greensearch.search._rounds import Invocation, run_rounds
-from greensearch.search._sequential import decide_look, look_confidence
+from greensearch.search._sequential import LookDecision, decide_look, look_confidence
 from greensearch.stats import NoiseModel, RunPredictions, simulate_arms
 from tests.search.landscape import landscape, make_registry
 from tests.search.run_search import run_search
@@ -108,25 +108,27 @@ def test_a_clearly_feasible_finalist_stops_at_the_first_look_and_a_hopeless_one_
     assert _finals(worse[0], worse[1], budget_pct=1.0) == (False, FIRST)
 
 
-def test_an_undecided_finalist_gets_more_rounds_and_a_cheaper_confirmed_one_stops_the_rest():
+def test_an_undecided_finalist_gets_more_rounds_unless_a_cheaper_one_is_confirmed():
     model = NoiseModel(n_examples=300, seed_sd=NoiseModel(n_examples=300).example_se)
     rng = np.random.default_rng(11)
-    base, cand = simulate_arms(rng, model, runs=(LAST, LAST), shifts=(0.0, 0.0))
-    rounds = 3
-    look = decide_look(
-        {
-            "": _attrs(base[:rounds], 1.0),
-            "cheap": _attrs(cand[:rounds], 0.3),
-            "dear": _attrs(cand[:rounds], 0.6),
-        },
-        rounds=rounds,
-        confidence=look_confidence(0.95, FIRST, LAST, rounds),
-        budget_pct=10.0,
-        max_rounds=LAST,
-    )
-    assert "cheap" in look.confirmed
-    assert look.go_on == ()  # "dear" can no longer become the oracle
-    assert look.why_stopped["cheap"] == "confirmed within the budget"
+    base, cheap, dear = simulate_arms(rng, model, runs=(LAST, LAST, LAST), shifts=(0.0, 0.0, -0.05))
+
+    def look(**arms: tuple[list[RunPredictions], float]) -> LookDecision:
+        return decide_look(
+            {"": _attrs(base[:FIRST], 1.0)}
+            | {k: _attrs(runs[:FIRST], kwh) for k, (runs, kwh) in arms.items()},
+            rounds=FIRST,
+            confidence=look_confidence(0.95, FIRST, LAST, FIRST),
+            budget_pct=10.0,
+            max_rounds=LAST,
+            cap_confidence=look_confidence(0.95, FIRST, LAST, LAST),
+        )
+
+    alone = look(dear=(dear, 0.6))  # -4.8 % (95 % bounds -11 % .. +1 %) vs a 10 % budget: open
+    assert alone.confirmed == () and alone.go_on == ("dear",)
+    both = look(cheap=(cheap, 0.3), dear=(dear, 0.6))
+    assert both.confirmed == ("cheap",) and both.go_on == ()  # dear can no longer win
+    assert both.why_stopped == {"cheap": "confirmed", "dear": "a cheaper one confirmed"}
 
 
 class SimNoise:
