@@ -6,12 +6,18 @@ trials of a finished ``greensearch optimize`` study (every knob alone, at the se
 fidelity, with its paired ΔF1 verdict against the seeded baseline), so both sides start
 from the same evidence. Where two picked knobs conflict, the larger saver stays.
 
-Then the baseline, the hand-picked stack and the study's oracle run at full fidelity in
-rounds (each once per round, seed ``study.seed + r``), so drift hits all alike. Printed:
+An expert's stacks (``--expert``; by default the two of issue 21: the measured
+landscape's cheapest feasible bundle and ``layer_prune=2:top,precision=bf16,seq_len=128``)
+are measured too; a stack with a precision this machine only emulates is left out and
+said so (bf16 costs about 9x where it is emulated).
+
+Then the baseline, the hand-picked stack, the expert's stacks and the study's oracle (as
+the search's own result names it) run at full fidelity in rounds (each once per round,
+seed ``study.seed + r``), so drift hits all alike. Printed:
 ΔEnergy (paired over rounds, 95 % t interval), ΔF1 with its paired-bootstrap 95 % interval
 over seeds and test examples, the verdict at 95 % confidence, and last the ratio of the
-oracle's energy to the hand-picked stack's. The search must not lose: a ratio <= 1.0, or
-a hand-picked stack that is not feasible. Results go to
+oracle's energy to the hand-picked stack's and to the best feasible expert stack's. The
+search must not lose: a ratio <= 1.0, or a stack that is not feasible. Results go to
 ``benchmarks/results/vs_handpicked.csv`` (every run) and ``vs_handpicked.txt`` (the table)
 with machine, meter, method, command and code version on top.
 
@@ -137,7 +143,54 @@ def _fmt(rows: list[dict[str, Any]], budget_pct: float) -> list[str]:
         f"oracle energy / hand-picked energy: {ratio:.3f} "
         f"({'the search does not lose' if holds else 'the search LOSES to hand-picking'})"
     )
+    experts = [r for r in rows if r["variant"].startswith("expert") and r["verdict"] == "feasible"]
+    if experts:
+        best = min(experts, key=lambda r: r["energy_wh"])
+        ratio = by["oracle"]["energy_wh"] / best["energy_wh"]
+        lines.append(
+            f"oracle energy / best feasible expert stack ({best['knobs']}): {ratio:.3f} "
+            f"({'the search does not lose' if ratio <= 1.0 else 'the search LOSES to the expert'})"
+        )
+    else:
+        lines.append("no expert stack is confirmed feasible here: the search cannot lose to one")
     return lines
+
+
+#: An expert's stacks (issue 21): the measured landscape's cheapest feasible bundle, and
+#: the stack the AMD machine's main command found.
+EXPERT = (
+    "attention=sdpa,fast_tokenizer,layer_prune=2:top,seq_len=96",
+    "layer_prune=2:top,precision=bf16,seq_len=128",
+)
+
+
+def expert_stacks(stacks: list[str], registry: Any) -> tuple[dict[str, Bundle], list[str]]:
+    """The expert's stacks this machine runs natively, and a note for each left out."""
+    from greensearch.machine import describe_machine
+
+    here = describe_machine()
+    kept: dict[str, Bundle] = {}
+    notes = []
+    for i, text in enumerate(stacks, start=1):
+        bundle = parse_bundle(text)
+        dtype = str(bundle.get("precision", ""))
+        if dtype and here.native(dtype) is False:
+            notes.append(f"expert stack {text} left out: {here.emulation_note(dtype)}")
+            continue
+        kept[f"expert-{i}"] = bundle
+    return kept, notes
+
+
+def study_oracle(ostudy: Any) -> Bundle | None:
+    """The oracle the study's own result names (its rule: Holm at each look)."""
+    from greensearch.search._result import build_result
+
+    result = build_result(
+        ostudy,
+        fidelity=float(ostudy.user_attrs["fidelity"]),
+        budget_f1_pct=stored_budget_f1_pct(ostudy.user_attrs) or -1.0,
+    )
+    return None if result.oracle is None else parse_bundle(result.oracle.knobs)
 
 
 def main() -> int:
@@ -149,6 +202,13 @@ def main() -> int:
     p.add_argument("--storage", default="sqlite:///studies/default-f1-1.db")
     p.add_argument("--repeats", type=int, default=3, help="rounds (seeds) per variant")
     p.add_argument("--quick", action="store_true", help="smoke test on a tiny study (<2 min)")
+    p.add_argument(
+        "--expert",
+        action="append",
+        default=None,
+        metavar="KNOBS",
+        help="an expert's stack to measure too (repeatable; default the two of issue 21)",
+    )
     args = p.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     registry = default_registry()
@@ -160,27 +220,25 @@ def main() -> int:
         fidelity = float(ostudy.user_attrs["fidelity"])
         trials = completed_at(ostudy, fidelity)
         picked = hand_picked(trials, registry)
-        finals = [t for t in completed_at(ostudy, 1.0) if attrs_of(t).get("phase") == "final"]
-        confirmed = [
-            t
-            for t in finals
-            if attrs_of(t).get("knobs") and verdict_of(attrs_of(t)) is F1Verdict.FEASIBLE
-        ]
-        if not confirmed:
+        found = study_oracle(ostudy)
+        if found is None:
             print("the study has no confirmed oracle: nothing to compare", file=sys.stderr)
             return 1
-        oracle_bundle = parse_bundle(attrs_of(min(confirmed, key=lambda t: t.values[0]))["knobs"])
+        oracle_bundle = found
         study = load_study(ostudy.user_attrs.get("study_file") or None)
+    experts, notes = expert_stacks(args.expert or ([] if args.quick else list(EXPERT)), registry)
+    for note in notes:
+        print(note, file=sys.stderr)
     print(f"hand-picked: {registry.canonical(picked) or '(nothing saved alone)'}", file=sys.stderr)
     print(f"oracle: {registry.canonical(oracle_bundle)}", file=sys.stderr)
     meter = make_meter("auto")
     measure_idle_power(meter)
     run_variant(study, {}, repeats=1, meter=meter)  # warm-up, not recorded
-    variants = {"baseline": {}, "hand-picked": picked, "oracle": oracle_bundle}
+    variants = {"baseline": {}, "hand-picked": picked, **experts, "oracle": oracle_bundle}
     records = _rounds(study, variants, args.repeats, meter)
     meter.close()
     rows = compare(records, budget)
-    lines = _fmt(rows, budget)
+    lines = [*_fmt(rows, budget), *notes]
     method = records["baseline"][0]["meter"]["method"]
     meta = provenance(records["baseline"][0]["meter"]["name"], method, rounds=args.repeats)
     out = Path(tempfile.mkdtemp()) if args.quick else RESULTS
