@@ -136,6 +136,9 @@ def _check_split(*arms: Sequence[RunPredictions]) -> int:
     splits = {run.split_id for run in runs}
     if len(splits) != 1:
         raise ValueError(f"runs were scored on different test splits: {sorted(splits)}")
+    metrics = {run.metric for run in runs}
+    if len(metrics) != 1:
+        raise ValueError(f"runs were scored with different metrics: {sorted(metrics)}")
     first = runs[0]
     if any(not np.array_equal(run.labels, first.labels) for run in runs[1:]):
         raise ValueError("runs with the same split identity hold different labels")

@@ -127,7 +127,8 @@ class RunPredictions:
         Raises:
             ValueError: a count that is negative or not a triple.
         """
-        array = np.asarray(counts, dtype=np.int64).reshape(len(counts), -1)
+        array = np.asarray(counts, dtype=np.int64)
+        array = array.reshape(0, 3) if array.size == 0 else array.reshape(len(counts), -1)
         if array.shape[1] != 3 or np.any(array < 0):
             raise ValueError("entity counts must be non-negative (tp, fp, fn) triples")
         tp, fp, fn = array.T

@@ -73,7 +73,7 @@ def simulate_arms(
     n = model.n_examples
     labels = (np.arange(n) % 2).astype(np.int64)
     chance = np.clip(model.accuracy + model.difficulty_sd * rng.standard_normal(n), 0.0, 1.0)
-    gold = rng.integers(0, 4, size=n)
+    gold = rng.integers(0, 4, size=n) if metric == "entity_f1" else labels  # labels: unused
     rounds = max(runs)
     common = rng.standard_normal(rounds)
     rho = model.round_correlation
