@@ -172,11 +172,11 @@ def main(argv: list[str] | None = None) -> None:
             scheduler.step()
             done += 1
     model.eval()
-    predicted = []
     with torch.no_grad():
-        for tokens, _ in test:
-            ids, _ = batch_of([(tokens, ["O"] * len(tokens))])
-            predicted.append([labels[i] for i in model(ids)[0].argmax(-1).tolist()])
+        best = model(batch_of(test)[0]).argmax(-1).tolist()
+    predicted = [
+        [labels[i] for i in row[: len(tokens)]] for row, (tokens, _) in zip(best, test, strict=True)
+    ]
     greensearch.report_run(
         entity_counts=greensearch.entity_counts([tags for _, tags in test], predicted),
         example_ids=[" ".join(tokens) for tokens, _ in test],
