@@ -117,8 +117,7 @@ def report_run(
         example_scores: Score per test example, in [0, 1].
         metric: The metric ID; needed with ``example_scores``, else implied.
         example_ids: A stable identity per test example (its text, or an id), so two
-            runs are paired only on the same test split; default: the labels in order
-            (the example's position for the other forms).
+            runs are paired only on the same test split; default: its position.
         train_steps: Optimizer steps this run made.
         planned_steps: Steps a full-fidelity run makes.
         path: Where to write (default: ``$GREENSEARCH_REPORT``).
@@ -197,6 +196,9 @@ def report_fields(
                     "report_run needs equal predictions and labels "
                     f"({_len(predictions)} vs {_len(labels)})"
                 )
+            RunPredictions.from_lists(
+                split_id="", labels=labels, classes=predictions, scores=scores
+            )
             implied = "f1"
     except ValueError as err:
         raise ConfigError(f"report_run: {err}") from None
