@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from greensearch.exceptions import ConfigError
 from greensearch.stats import (
     DeltaF1,
     Design,
@@ -134,10 +135,20 @@ def judged_delta(
     attrs: Mapping[str, Any], base: Mapping[str, Any], *, budget_pct: float, confidence: float
 ) -> DeltaF1 | None:
     """ΔF1 of a trial against its baseline trial from their kept predictions (``None``
-    where either kept none)."""
+    where either kept none).
+
+    Raises:
+        ConfigError: the two were scored with different metrics (fails the trial).
+    """
     cand_runs, base_runs = kept_predictions(attrs), kept_predictions(base)
     if not cand_runs or not base_runs:
         return None
+    metrics = (cand_runs[0].metric, base_runs[0].metric)
+    if metrics[0] != metrics[1]:
+        raise ConfigError(
+            f"a run reported {metrics[0]} but its baseline {metrics[1]}; report one metric "
+            "in every run of a task"
+        )
     return delta_f1(
         base_runs, cand_runs, budget_pct=budget_pct, confidence=confidence, n_resamples=_RESAMPLES
     )
