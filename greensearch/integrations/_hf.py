@@ -254,7 +254,8 @@ def search(
     ``name`` (default ``sqlite:///studies/<name>-f1-<budget>.db``).
 
     Args:
-        model_init: Returns a fresh sequence classifier; called once per run after seeding.
+        model_init: Returns a fresh sequence (or token) classifier; called once per run after
+            seeding.
         args: Your ``TrainingArguments`` (the baseline); knobs change copies of it.
         train_dataset: Training split.
         test_dataset: The held-out split every run is scored on.

@@ -38,7 +38,7 @@ class TrainerTask:
     """What a Trainer script hands to :func:`search`.
 
     Attributes:
-        model_init: Returns a fresh sequence classifier (called once per run, seeded).
+        model_init: Returns a fresh sequence (or token) classifier, once per run, seeded.
         args: The ``TrainingArguments`` of the baseline.
         train_dataset: Training split (``datasets.Dataset``).
         eval_dataset: Validation split, or ``None`` (no validation, no early stopping).
