@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SearchSettings",
     "__version__",
+    "entity_counts",
     "load_study",
     "optimize",
     "report_run",
@@ -47,6 +48,10 @@ def __getattr__(name: str) -> Any:
         from greensearch.integrations import _reporter
 
         return getattr(_reporter, name)
+    if name == "entity_counts":  # BIO tags -> what report_run(entity_counts=...) takes
+        from greensearch.stats import _entities
+
+        return _entities.entity_counts
     raise AttributeError(f"module 'greensearch' has no attribute {name!r}")
 
 

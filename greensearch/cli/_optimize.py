@@ -47,7 +47,8 @@ def _add_task_options(p: argparse.ArgumentParser) -> None:
         "--budget-f1",
         default=None,
         metavar="PCT",
-        help="accepted F1 loss vs the baseline: -1%%, -0.5%%, 1%% (default -1%%)",
+        help="accepted F1 loss vs the baseline: -1%%, -0.5%%, 1%% (default -1%%); with "
+        "--script, the loss of the task's metric (entity F1, exact match) the script reports",
     )
     p.add_argument("--study", metavar="FILE", help="study TOML (default: the embedded study)")
     p.add_argument(
@@ -297,16 +298,17 @@ def handle(args: argparse.Namespace) -> int:
 def render(result: SearchResult) -> None:
     """The oracle, the finalists, the Pareto table and the search's own cost."""
     oracle, base = result.oracle, result.baseline
+    name = result.metric_label
     print(
         f"study {result.study_name}: {result.n_trials} search trials "
         f"({result.n_complete} measured or reused, {result.n_pruned} pruned, "
         f"{result.n_failed} failed, {result.n_guided} model-guided), "
-        f"F1 budget {result.budget_f1_pct:g}%"
+        f"{name} budget {result.budget_f1_pct:g}%"
     )
     if oracle is None:
         print(
-            "no bundle is confirmed within the F1 budget at full fidelity (verdict feasible): "
-            "keep the baseline"
+            f"no bundle is confirmed within the {name} budget at full fidelity (verdict "
+            "feasible): keep the baseline"
         )
     else:
         ci = oracle.delta_energy_ci95_pct
@@ -329,7 +331,7 @@ def render(result: SearchResult) -> None:
         print(f"  ΔEnergy {fmt_pct(u['delta_energy_pct'])}, {_f1_text(u, result)}")
         print(f"  to confirm: {unconfirmed.to_confirm}")
     _render_resolution(result)
-    _render_finalists(result.finalists)
+    _render_finalists(result.finalists, name)
     _render_search(result)
     _render_cost(result)
 
@@ -349,7 +351,9 @@ def _render_search(result: SearchResult) -> None:
     ]
     if rows:
         print(f"\nPareto front of the search (fidelity {result.fidelity:g}, extrapolated):")
-        print_table(["knobs", "energy", "ΔEnergy", "ΔTime", "ΔF1", "feasible"], rows)
+        print_table(
+            ["knobs", "energy", "ΔEnergy", "ΔTime", f"Δ{result.metric_label}", "feasible"], rows
+        )
     ext = result.extrapolation
     if ext:
         print(
@@ -393,19 +397,19 @@ def _render_cost(result: SearchResult) -> None:
 
 def _render_resolution(result: SearchResult) -> None:
     """The F1 losses the finals and the search trials can resolve, against the budget."""
-    budget = -result.budget_f1_pct
+    budget, name = -result.budget_f1_pct, result.metric_label
     resolution = result.f1_resolution_pct
     if resolution is not None:
         verdict = "resolves" if resolution <= budget else "cannot resolve"
         print(
-            f"F1 resolution of the finals: {resolution:.2f}% (seeds vs the baseline's seeds): "
+            f"{name} resolution of the finals: {resolution:.2f}% (seeds vs the baseline's seeds): "
             f"it {verdict} the {budget:g}% budget"
         )
     search, power = result.search_f1_resolution_pct, result.search_f1_power_pct
     if search is not None:
         verdict = "resolves" if search <= budget else "cannot resolve"
         print(
-            f"F1 resolution of a search trial: {search:.2f}% (one run vs the baseline's "
+            f"{name} resolution of a search trial: {search:.2f}% (one run vs the baseline's "
             f"seeds, fidelity {result.fidelity:g}): it {verdict} the {budget:g}% budget"
             + (f"; 80% power from {power:.2f}%" if power is not None else "")
         )
@@ -423,13 +427,14 @@ def _f1_text(row: TrialRow, result: SearchResult) -> str:
     )
     share = row.get("f1_bootstrap_share")
     chance = f", bootstrap share within budget {100 * share:.0f}%" if share is not None else ""
+    name = result.metric_label
     return (
-        f"ΔF1 {fmt_pct(row['delta_f1_pct'])} ({where}{chance}; F1 {row['f1']:.4f}): "
+        f"Δ{name} {fmt_pct(row['delta_f1_pct'])} ({where}{chance}; {name} {row['f1']:.4f}): "
         f"{row.get('f1_decided_by') or row.get('f1_verdict')}"
     )
 
 
-def _render_finalists(finals: list[ResultRow]) -> None:
+def _render_finalists(finals: list[ResultRow], name: str = "F1") -> None:
     """Every bundle judged at full fidelity, so a rejected candidate is visible too."""
     rows = [
         [
@@ -456,8 +461,8 @@ def _render_finalists(finals: list[ResultRow]) -> None:
                 "knobs",
                 "energy",
                 "ΔEnergy",
-                "ΔF1",
-                "ΔF1 95% CI",
+                f"Δ{name}",
+                f"Δ{name} 95% CI",
                 "verdict (deciding bound)",
                 "seeds",
                 "rounds ended",

@@ -119,7 +119,7 @@ class TrainerRunner:
                 ("tokenize", lambda: self._tokenize(state)),
                 ("load", lambda: self._load(state, "attention" in bundle)),
                 ("train", lambda: self._train(state)),
-                ("eval", lambda: stage_eval(state)),
+                ("eval", lambda: self._eval(state, stage_eval)),
             ]
             metered = run_stages(
                 meter,
@@ -190,12 +190,38 @@ class TrainerRunner:
         def copy(**changes: Any) -> Any:
             return dataclasses.replace(user, **changes)
 
-        train_with_args(state, args, copy)
+        train_with_args(state, args, copy, token_labels=self.task.metric == "entity_f1")
+
+    def _eval(self, state: RunState, stage_eval: Callable[[RunState], None]) -> None:
+        """Score the test split: a classifier as the pipeline does, a token classifier by
+        the entities its BIO tags spell out, per example."""
+        if self.task.metric != "entity_f1":
+            stage_eval(state)
+            return
+        from greensearch.pipeline import kept_metrics
+        from greensearch.stats import RunPredictions, entity_counts, split_identity
+
+        test = state.tokenized["test"]
+        out = state.trainer.predict(test)
+        names = state.model.config.id2label
+        gold, predicted = [], []
+        for logits, labels in zip(out.predictions.argmax(-1), out.label_ids, strict=True):
+            scored = labels != -100
+            gold.append([names[int(i)] for i in labels[scored]])
+            predicted.append([names[int(i)] for i in logits[scored]])
+        counts = entity_counts(gold, predicted)
+        ids = [str(list(x)) for x in test["input_ids"]]
+        state.predictions = RunPredictions.from_entity_counts(
+            split_id=split_identity(ids, [tp + fn for tp, _, fn in counts]),
+            counts=counts,
+            seed=state.plan.seed,
+        )
+        state.metrics = kept_metrics(state.predictions)
 
 
 def _standard(split: Any, task: TrainerTask) -> Any:
     """``split`` with the column names the knobs and the eval stage read."""
-    renames = {task.label_column: "label"}
+    renames = {task.label_column: "labels" if task.metric == "entity_f1" else "label"}
     if task.has_text:
         renames[task.text_column] = "text"
     return split.rename_columns({k: v for k, v in renames.items() if k != v})
@@ -212,6 +238,7 @@ def search(
     text_column: str = "text",
     label_column: str = "label",
     max_length: int = 512,
+    metric: str = "f1",
     budget_f1: float = -1.0,
     name: str = "trainer",
     settings: SearchSettings | None = None,
@@ -227,7 +254,8 @@ def search(
     ``name`` (default ``sqlite:///studies/<name>-f1-<budget>.db``).
 
     Args:
-        model_init: Returns a fresh sequence classifier; called once per run after seeding.
+        model_init: Returns a fresh sequence (or token) classifier; called once per run after
+            seeding.
         args: Your ``TrainingArguments`` (the baseline); knobs change copies of it.
         train_dataset: Training split.
         test_dataset: The held-out split every run is scored on.
@@ -236,7 +264,9 @@ def search(
         text_column: Column of raw text.
         label_column: Column of integer labels.
         max_length: Token budget per example of the baseline (``seq_len`` trims it).
-        budget_f1: Accepted F1 change in percent: ``-1`` loses at most 1 %.
+        metric: ``f1`` for a sequence classifier; ``entity_f1`` for a token classifier
+            (tokenized datasets, a label id per token, BIO names in ``config.id2label``).
+        budget_f1: Accepted change of the metric in percent: ``-1`` loses at most 1 %.
         name: The study's name (storage and results).
         settings: Search settings (``budget_f1`` and ``setting_changes`` apply on top).
         meter: A meter object instead of opening ``settings.meter``.
@@ -265,12 +295,15 @@ def search(
         text_column=text_column,
         label_column=label_column,
         max_length=max_length,
+        metric=metric,
     )
     task.check()
     try:
         probe = model_init()  # not metered: the layer count and what the knobs can reach
     except Exception as err:  # noqa: BLE001 - any failure of the user's code is bad input
         raise ConfigError(f"model_init() failed: {type(err).__name__}: {err}") from err
+    if metric == "entity_f1":
+        _check_bio(probe)
     config_dir = Path(args.output_dir) / "greensearch-model-config"
     probe.config.save_pretrained(str(config_dir))  # what the knobs' checks read
     if tokenizer is not None:
@@ -291,3 +324,21 @@ def search(
         progress=progress,
         left_out=fit.left_out,
     )
+
+
+def _check_bio(model: Any) -> None:
+    """Refuse a token classifier whose label names are not BIO tags, before any run.
+
+    Raises:
+        ConfigError: a label name entity F1 cannot read.
+    """
+    from greensearch.stats import entity_spans
+
+    names = list(getattr(model.config, "id2label", {}).values())
+    try:
+        entity_spans(names)
+    except ValueError as err:
+        raise ConfigError(
+            f"metric='entity_f1' reads the model's config.id2label as BIO tags: {err} "
+            f"(labels: {', '.join(map(str, names))})"
+        ) from None

@@ -22,6 +22,8 @@ __all__ = ["KnobFit", "TrainerTask", "fit_knobs", "study_of"]
 _TEXT_KNOBS = ("seq_len", "dedup", "fast_tokenizer", "dynamic_padding", "group_by_length")
 #: Knobs that operate on the encoder's layer list.
 _LAYER_KNOBS = ("layer_prune", "freeze", "lora")
+#: The metrics a Trainer task is judged on.
+TRAINER_METRICS = ("f1", "entity_f1")
 #: Knobs that never apply around a user's Trainer, and why.
 _NEVER = {
     "quantization": "model_init builds the model: nf4 quantizes while loading a checkpoint, "
@@ -36,15 +38,18 @@ class TrainerTask:
     """What a Trainer script hands to :func:`search`.
 
     Attributes:
-        model_init: Returns a fresh sequence classifier (called once per run, seeded).
+        model_init: Returns a fresh sequence (or token) classifier, once per run, seeded.
         args: The ``TrainingArguments`` of the baseline.
         train_dataset: Training split (``datasets.Dataset``).
         eval_dataset: Validation split, or ``None`` (no validation, no early stopping).
         test_dataset: The split every run is scored on, example by example.
         tokenizer: Tokenizes ``text_column``; ``None`` when the datasets are tokenized.
         text_column: Column of raw text (absent: the datasets are already tokenized).
-        label_column: Column of integer class labels.
+        label_column: Column of integer class labels (token classification: a label id
+            per token, -100 where a token is not scored).
         max_length: Token budget per example of the baseline.
+        metric: ``f1`` (a sequence classifier) or ``entity_f1`` (a token classifier whose
+            ``config.id2label`` names BIO tags), judged as seqeval scores it.
     """
 
     model_init: Callable[[], Any]
@@ -56,6 +61,7 @@ class TrainerTask:
     text_column: str = "text"
     label_column: str = "label"
     max_length: int = 512
+    metric: str = "f1"
 
     @property
     def has_text(self) -> bool:
@@ -71,6 +77,16 @@ class TrainerTask:
         """
         from transformers import TrainingArguments
 
+        if self.metric not in TRAINER_METRICS:
+            raise ConfigError(
+                f"metric={self.metric!r} is not judged around a Trainer; use "
+                f"{' or '.join(TRAINER_METRICS)} (other tasks: greensearch optimize --script)"
+            )
+        if self.metric == "entity_f1" and self.has_text:
+            raise ConfigError(
+                "metric='entity_f1' needs tokenized datasets (input_ids and a label id per "
+                f"token), not raw text in '{self.text_column}'; tokenize and align the labels"
+            )
         if not callable(self.model_init):
             raise ConfigError("model_init must be a function returning a fresh model")
         if not isinstance(self.args, TrainingArguments):
@@ -139,6 +155,11 @@ def fit_knobs(task: TrainerTask, model: Any, registry: KnobRegistry | None = Non
             )
     if task.eval_dataset is None:
         left_out["early_stopping"] = "no eval_dataset to stop on"
+    elif task.metric == "entity_f1":
+        left_out["early_stopping"] = (
+            "it stops on a classifier's validation F1; a token classifier's validation "
+            "reports its loss only"
+        )
     try:
         from greensearch.knobs._model_surgery import encoder_layers
 

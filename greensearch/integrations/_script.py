@@ -34,11 +34,11 @@ from greensearch.integrations._reporter import (
     REPORT_ENV,
     REPORT_SCHEMA,
     SEED_ENV,
+    report_predictions,
 )
 from greensearch.knobs import Bundle, KnobRegistry, format_bundle
-from greensearch.pipeline import compute_metrics, repeat_runs, run_stages
+from greensearch.pipeline import kept_metrics, repeat_runs, run_stages
 from greensearch.schema import SCRIPT_WINDOW
-from greensearch.stats import RunPredictions, split_identity
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
@@ -165,15 +165,12 @@ class ScriptRunner:
                 extra_windows=(),
             )
             data = _read_report(report, self.script)
-        labels, classes = data["labels"], data["predictions"]
-        ids = data.get("example_ids") or [str(i) for i in range(len(labels))]
-        predictions = RunPredictions.from_lists(
-            split_id=split_identity(ids, labels),
-            labels=labels,
-            classes=classes,
-            scores=data.get("scores"),
-            seed=seed,
-        )
+        try:
+            predictions = report_predictions(data, seed=seed)
+        except (ConfigError, TypeError, ValueError) as err:
+            raise StageFailedError(
+                SCRIPT_WINDOW, f"bad report of {self.script.name}: {err}"
+            ) from err
         planned = data.get("planned_steps") or 1
         return {
             "study": study.name,
@@ -184,7 +181,7 @@ class ScriptRunner:
             **metered.record_fields(),
             "seed": seed,
             "split_seed": study.seed,
-            "metrics": compute_metrics(labels, classes).to_dict(),
+            "metrics": kept_metrics(predictions).to_dict(),
             "predictions": predictions.to_record(),
             "fidelity": fidelity,
             "train_steps": data.get("train_steps") or planned,
@@ -242,10 +239,7 @@ def _read_report(path: Path, script: Path) -> dict[str, Any]:
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        ok = (
-            data.get("schema_version") == REPORT_SCHEMA
-            and len(data["labels"]) == len(data["predictions"]) > 0
-        )
+        ok = isinstance(data, dict) and data.get("schema_version") == REPORT_SCHEMA
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise StageFailedError(SCRIPT_WINDOW, f"unreadable report of {script.name}: {err}") from err
     if not ok:

@@ -1,6 +1,11 @@
 """The staged fine-tuning pipeline: data → tokenize → load → train → save → eval."""
 
-from greensearch.pipeline._metrics import DEGENERATE_SHARE, Metrics, compute_metrics
+from greensearch.pipeline._metrics import (
+    DEGENERATE_SHARE,
+    Metrics,
+    compute_metrics,
+    kept_metrics,
+)
 from greensearch.pipeline._run_summary import RunSummary
 from greensearch.pipeline._runner import (
     ALL_WINDOWS,
@@ -24,6 +29,7 @@ __all__ = [
     "Metrics",
     "RunSummary",
     "compute_metrics",
+    "kept_metrics",
     "describe",
     "repeat_runs",
     "repeat_seed",

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["Metrics", "compute_metrics", "DEGENERATE_SHARE"]
+import numpy as np
+
+if TYPE_CHECKING:
+    from greensearch.stats import RunPredictions
+
+__all__ = ["Metrics", "compute_metrics", "kept_metrics", "DEGENERATE_SHARE"]
 
 #: A model predicting one class for at least this share of the test set is degenerate.
 DEGENERATE_SHARE = 0.99
@@ -69,4 +74,32 @@ def compute_metrics(labels: Sequence[int], predictions: Sequence[int]) -> Metric
         degenerate=majority >= DEGENERATE_SHARE,
         majority_share=majority,
         n=len(labels),
+    )
+
+
+def kept_metrics(run: RunPredictions) -> Metrics:
+    """Metrics of a run's kept predictions, whatever its task.
+
+    A classifier's are :func:`compute_metrics`'. Another task's metric (entity F1, exact
+    match) stands in for F1 and, as the records always hold them, for the weighted F1
+    and the accuracy. An entity tagger that predicts no entity in 99 % of the sentences
+    is degenerate, as a classifier that predicts one class.
+    """
+    from greensearch.stats import metric_value, task_metric
+
+    if task_metric(run.metric).kind == "f1":
+        return compute_metrics(run.labels.tolist(), run.classes.tolist())
+    value = metric_value(run)
+    if task_metric(run.metric).kind == "entity_f1":
+        majority = float((run.classes == 0).mean())
+    else:
+        _, counts = np.unique(np.asarray(run.values), return_counts=True)
+        majority = float(counts.max() / run.n)
+    return Metrics(
+        f1=value,
+        f1_weighted=value,
+        accuracy=value,
+        degenerate=task_metric(run.metric).kind == "entity_f1" and majority >= DEGENERATE_SHARE,
+        majority_share=majority,
+        n=run.n,
     )

@@ -173,6 +173,7 @@ def train_with_args(
     arguments: Callable[..., Any],
     *,
     warmup_ratio: float | None = None,
+    token_labels: bool = False,
 ) -> None:
     """Train ``state.model`` on the tokenized splits with ``arguments(**args)``, metered.
 
@@ -187,8 +188,14 @@ def train_with_args(
         arguments: Builds the ``TrainingArguments`` from keyword arguments.
         warmup_ratio: Sets ``warmup_steps`` to this share of the planned steps (``None``:
             ``args`` decide).
+        token_labels: The splits hold a label per token (token classification): they are
+            padded as such, and validation reports its loss only (its F1 is a classifier's).
     """
-    from transformers import DataCollatorWithPadding, TrainingArguments
+    from transformers import (
+        DataCollatorForTokenClassification,
+        DataCollatorWithPadding,
+        TrainingArguments,
+    )
 
     plan = state.plan
     args = _current_names({**args, **plan.training_args}, TrainingArguments)
@@ -212,9 +219,15 @@ def train_with_args(
         args=arguments(**args),
         train_dataset=state.tokenized["train"],
         eval_dataset=validation,
-        data_collator=DataCollatorWithPadding(state.tokenizer) if state.tokenizer else None,
+        data_collator=(
+            None
+            if not state.tokenizer
+            else DataCollatorForTokenClassification(state.tokenizer)
+            if token_labels
+            else DataCollatorWithPadding(state.tokenizer)
+        ),
         callbacks=[factory() for factory in plan.callbacks],
-        compute_metrics=_validation_metrics,
+        compute_metrics=None if token_labels else _validation_metrics,
     )
     trainer.switch_window = state.switch_window
     _quiet_logs(trainer, state.show_progress)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from greensearch.exceptions import ConfigError
 from greensearch.stats import (
     DeltaF1,
     Design,
@@ -31,6 +32,7 @@ __all__ = [
     "F1Judgement",
     "f1_judgement",
     "judged_delta",
+    "kept_metric",
     "kept_predictions",
     "power_pct",
     "resolution_pct",
@@ -50,6 +52,12 @@ def kept_predictions(attrs: Mapping[str, Any]) -> list[RunPredictions]:
         seed = seeds[i] if i < len(seeds) else None
         runs.append(RunPredictions.from_record(block, seed=seed))
     return runs
+
+
+def kept_metric(attrs: Mapping[str, Any]) -> str | None:
+    """The metric ID a trial's kept predictions are scored with (``None``: none kept)."""
+    blocks = attrs.get("predictions") or []
+    return str(blocks[0].get("metric", "f1")) if blocks else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +135,20 @@ def judged_delta(
     attrs: Mapping[str, Any], base: Mapping[str, Any], *, budget_pct: float, confidence: float
 ) -> DeltaF1 | None:
     """ΔF1 of a trial against its baseline trial from their kept predictions (``None``
-    where either kept none)."""
+    where either kept none).
+
+    Raises:
+        ConfigError: the two were scored with different metrics (fails the trial).
+    """
     cand_runs, base_runs = kept_predictions(attrs), kept_predictions(base)
     if not cand_runs or not base_runs:
         return None
+    metrics = (cand_runs[0].metric, base_runs[0].metric)
+    if metrics[0] != metrics[1]:
+        raise ConfigError(
+            f"a run reported {metrics[0]} but its baseline {metrics[1]}; report one metric "
+            "in every run of a task"
+        )
     seeds = [run.seed for run in cand_runs]
     base_seeds = [run.seed for run in base_runs]
     if len(seeds) >= 2 and None not in seeds and base_seeds[: len(seeds)] == seeds:

@@ -21,12 +21,18 @@ from greensearch.pareto import cheapest_feasible, non_dominated
 from greensearch.pipeline import describe
 from greensearch.record import TrialRecord, completed_at
 from greensearch.schema import MeterSummary, Phase, StudyAttr, TrialAttr, TrialRow
-from greensearch.search._f1_judging import judged_delta, power_pct, resolution_pct, verdict_of
+from greensearch.search._f1_judging import (
+    judged_delta,
+    kept_metric,
+    power_pct,
+    resolution_pct,
+    verdict_of,
+)
 from greensearch.search._result_row import EnergyInterval, ResultRow
 from greensearch.search._rounds import paired_baseline
 from greensearch.search._settings import DEFAULT_CONFIDENCE
 from greensearch.search._storage import retried_trial_numbers
-from greensearch.stats import F1Verdict, Finalist, energy_delta, select_oracle
+from greensearch.stats import F1Verdict, Finalist, energy_delta, select_oracle, task_metric
 
 if TYPE_CHECKING:
     from optuna.study import Study
@@ -218,6 +224,9 @@ class SearchResult:
             (of the baseline where there is no oracle), or ``None``.
         production_baseline_kwh: ``production_runs`` runs of the baseline: what the total
             is weighed against, or ``None``.
+        metric: ID of the task metric every "F1" above stands for (``entity_f1``,
+            ``exact_match``; see :class:`greensearch.stats.TaskMetric`); the budget applies
+            to it.
     """
 
     study_name: str
@@ -252,6 +261,12 @@ class SearchResult:
     production_runs: int | None = None
     total_energy_kwh: float | None = None
     production_baseline_kwh: float | None = None
+    metric: str = "f1"
+
+    @property
+    def metric_label(self) -> str:
+        """The metric's name in the output (``F1``, ``entity F1``, ``exact match``)."""
+        return task_metric(self.metric).label
 
     def to_dict(self) -> dict[str, Any]:
         """A plain JSON-ready dict, keys in field order (``greensearch optimize --json``)."""
@@ -341,6 +356,7 @@ def build_result(
             k: v for k, v in study.user_attrs.get(StudyAttr.SKIPPED_KNOBS, {}).items() if "=" in k
         },
         "left_out_knobs": dict(study.user_attrs.get(StudyAttr.LEFT_OUT_KNOBS, {})),
+        "metric": _metric(([base] if base is not None else []) + all_trials),
     }
     oracle_base = pairs.get(oracle.number) if oracle is not None else None
     saving = (
@@ -358,6 +374,12 @@ def build_result(
         result["total_energy_kwh"] = spent + production_runs * chosen.values[0]
         result["production_baseline_kwh"] = production_runs * base.values[0]
     return SearchResult(**result)
+
+
+def _metric(trials: list[FrozenTrial]) -> str:
+    """The metric of the first trial that kept predictions (F1 where none did)."""
+    found = (kept_metric(_r(t).attrs) for t in trials)
+    return next((m for m in found if m is not None), "f1")
 
 
 def _counts(search: list[FrozenTrial]) -> dict[str, Any]:

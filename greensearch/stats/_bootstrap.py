@@ -1,5 +1,8 @@
 """Paired bootstrap of F1 over test examples, with the seed part added as a scaled t.
 
+F1 stands for the task's metric throughout (entity F1, exact match: see
+:mod:`greensearch.stats._metric`); the names keep the classifier's word.
+
 Why this shape: F1 varies with which examples the test split holds and with the training
 seed. Each resample draws one multiset of test examples shared by both arms (runs held
 fixed), so a difference is judged example by example (paired). F1 is not a mean of
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from greensearch.stats._metric import metric_matrix, task_metric
 from greensearch.stats._predictions import RunPredictions
 from greensearch.stats._seeds import SeedDesign, SeedPart, paired_by_seed, seed_part
 
@@ -106,31 +110,15 @@ class DeltaF1:
 
 
 def f1_matrix(runs: Sequence[RunPredictions], weights: np.ndarray) -> np.ndarray:
-    """F1 of every run under every example weighting: shape ``(resamples, runs)``.
+    """The task metric of every run under every example weighting: ``(resamples, runs)``.
 
     ``weights`` has shape ``(resamples, examples)`` (how often each example is drawn; all
-    ones is the full split). Binary labels give the positive-class F1, others macro F1
-    over the classes seen in that run's labels or predictions, as the pipeline's metrics.
-    A class with no true, predicted or correct example scores 0, as sklearn's
-    ``zero_division=0``.
+    ones is the full split). Classifiers score F1 as the pipeline's metrics (binary:
+    positive-class F1, else macro F1 over the classes seen; a class with no true,
+    predicted or correct example scores 0, as sklearn's ``zero_division=0``); other tasks
+    their own metric (see :mod:`greensearch.stats._metric`).
     """
-    cols = []
-    for run in runs:
-        labels, classes = run.labels, run.classes
-        present = np.union1d(labels, classes)
-        binary = bool(np.all(np.isin(present, (0, 1))))
-        targets = np.array([1]) if binary else present
-        tp = (classes[None, :] == targets[:, None]) & (labels[None, :] == targets[:, None])
-        fp = (classes[None, :] == targets[:, None]) & (labels[None, :] != targets[:, None])
-        fn = (classes[None, :] != targets[:, None]) & (labels[None, :] == targets[:, None])
-        indicators = np.concatenate([tp, fp, fn]).astype(weights.dtype)
-        counts = weights @ indicators.T  # (resamples, 3 x classes)
-        k = targets.size
-        tp_c, fp_c, fn_c = counts[:, :k], counts[:, k : 2 * k], counts[:, 2 * k :]
-        denominator = 2 * tp_c + fp_c + fn_c
-        f1 = np.divide(2 * tp_c, denominator, out=np.zeros_like(tp_c), where=denominator > 0)
-        cols.append(f1.mean(axis=1))
-    return np.stack(cols, axis=1)
+    return metric_matrix(runs, weights)
 
 
 def _example_weights(rng: np.random.Generator, resamples: int, n: int) -> np.ndarray:
@@ -148,6 +136,9 @@ def _check_split(*arms: Sequence[RunPredictions]) -> int:
     splits = {run.split_id for run in runs}
     if len(splits) != 1:
         raise ValueError(f"runs were scored on different test splits: {sorted(splits)}")
+    metrics = {run.metric for run in runs}
+    if len(metrics) != 1:
+        raise ValueError(f"runs were scored with different metrics: {sorted(metrics)}")
     first = runs[0]
     if any(not np.array_equal(run.labels, first.labels) for run in runs[1:]):
         raise ValueError("runs with the same split identity hold different labels")
@@ -248,7 +239,8 @@ def delta_f1(
     base_runs, cand_runs = full_f1(baseline), full_f1(candidate)
     base_f1, cand_f1 = float(base_runs.mean()), float(cand_runs.mean())
     if base_f1 <= 0:
-        raise ValueError("the baseline's F1 is 0: a relative ΔF1 is undefined")
+        label = task_metric(baseline[0].metric).label
+        raise ValueError(f"the baseline's {label} is 0: a relative Δ{label} is undefined")
     if paired is None:
         paired = paired_by_seed([r.seed for r in baseline], [r.seed for r in candidate])
     elif paired and len(baseline) != len(candidate):

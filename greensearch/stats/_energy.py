@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 __all__ = ["EnergyDelta", "energy_delta", "round_order"]
 
@@ -52,6 +51,8 @@ def energy_delta(
     mean = float(logs.mean())
     ci = None
     if logs.size >= 2:
+        from scipy import stats  # lazily: a script reporting its run needs no scipy
+
         half = float(stats.t.ppf(0.5 + level / 2, logs.size - 1)) * float(
             np.std(logs, ddof=1) / np.sqrt(logs.size)
         )

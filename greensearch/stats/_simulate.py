@@ -12,6 +12,11 @@ run shifts all its chances by ``shift + seed effect``, the seed effect normal wi
 mean chance, so a candidate with ``shift = -d`` loses ``d / accuracy`` of the F1, in
 relative terms. ``round_correlation`` correlates the seed effects of the arms within a
 round (runs paired by seed share some of their luck).
+
+The other task metrics reuse the same chances: for exact match an example scores 1 when
+it is right; for entity F1 example i holds 0 to 3 gold entities, each found exactly when
+right, and a missed one is predicted with wrong boundaries half the time (a false
+positive besides the false negative).
 """
 
 from __future__ import annotations
@@ -57,15 +62,18 @@ def simulate_arms(
     runs: Sequence[int],
     shifts: Sequence[float],
     first_seed: int = 42,
+    metric: str = "f1",
 ) -> list[list[RunPredictions]]:
     """One test split and, per arm, its runs: arm a has ``runs[a]`` runs, shifted ``shifts[a]``.
 
     Run r of every arm has seed ``first_seed + r`` (round r), so arms of equal size are
-    paired by seed as the finals pair them.
+    paired by seed as the finals pair them. ``metric``: ``f1``, ``entity_f1`` or
+    ``exact_match``.
     """
     n = model.n_examples
     labels = (np.arange(n) % 2).astype(np.int64)
     chance = np.clip(model.accuracy + model.difficulty_sd * rng.standard_normal(n), 0.0, 1.0)
+    gold = rng.integers(0, 4, size=n) if metric == "entity_f1" else labels  # labels: unused
     rounds = max(runs)
     common = rng.standard_normal(rounds)
     rho = model.round_correlation
@@ -73,14 +81,35 @@ def simulate_arms(
     for size, shift in zip(runs, shifts, strict=True):
         own = rng.standard_normal(size)
         effect = model.seed_sd * (np.sqrt(rho) * common[:size] + np.sqrt(1 - rho) * own)
-        right = rng.random((size, n)) < chance[None, :] + shift + effect[:, None]
+        p = chance[None, :] + shift + effect[:, None]
+        right = rng.random((size, n)) < p
         classes = np.where(right, labels[None, :], 1 - labels[None, :])
-        arms.append(
-            [
+        if metric == "entity_f1":
+            tp = rng.binomial(gold[None, :], np.clip(p, 0.0, 1.0))
+            fp = rng.binomial(gold[None, :] - tp, 0.5)
+            counts = np.stack([tp, fp, gold[None, :] - tp], axis=2)
+            arm = [
+                RunPredictions.from_entity_counts(
+                    split_id="sim", counts=counts[r].tolist(), seed=first_seed + r
+                )
+                for r in range(size)
+            ]
+        elif metric == "exact_match":
+            arm = [
+                RunPredictions.from_scores(
+                    split_id="sim",
+                    scores=right[r].astype(float).tolist(),
+                    metric=metric,
+                    seed=first_seed + r,
+                )
+                for r in range(size)
+            ]
+        else:
+            arm = [
                 RunPredictions(
                     split_id="sim", labels=labels, classes=classes[r], seed=first_seed + r
                 )
                 for r in range(size)
             ]
-        )
+        arms.append(arm)
     return arms

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import optuna
 
 from greensearch.cli._optimize import render
@@ -116,3 +118,12 @@ def test_render_weighs_the_total_energy_against_the_baseline_runs(clock_meter, c
     line = next(x for x in out.splitlines() if x.startswith("total over 10 production runs"))
     assert "(search + runs of the oracle)" in line
     assert line.endswith(f"({change:+.1f}%)")
+
+
+def test_render_names_the_task_metric_where_a_classifier_says_f1(clock_meter, capsys):
+    result = dataclasses.replace(_result(clock_meter), metric="exact_match")
+    render(result)
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].endswith("exact match budget -1%")
+    assert "Δexact match 95% CI" in out.split("finalists at full fidelity:\n")[1]
+    assert "F1" not in out

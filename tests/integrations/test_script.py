@@ -13,7 +13,7 @@ import pytest
 
 from greensearch.analysis import from_records
 from greensearch.config import StudyConfig
-from greensearch.exceptions import ConfigError
+from greensearch.exceptions import ConfigError, StageFailedError
 from greensearch.integrations import ScriptRunner, declared_knobs, script_search
 from greensearch.knobs import default_registry
 from greensearch.record import TrialRecord
@@ -214,3 +214,34 @@ def test_cli_bad_script_input_is_one_line_and_exit_2(tmp_path, args, message):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], proc.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def test_runner_keeps_a_scripts_entity_counts_and_scores_entity_f1(tmp_path, scripted_env):
+    tagger = tmp_path / "tagger.py"
+    tagger.write_text(
+        "# greensearch: knobs=batch_size\n"
+        "import os\n"
+        "import greensearch\n"
+        "open(os.environ['SCRIPTED_ENERGY'], 'w').write('1.0')\n"
+        "gold = [['B-PER', 'I-PER', 'O'], ['O', 'B-LOC']]\n"
+        "pred = [['B-PER', 'O', 'O'], ['O', 'B-LOC']]\n"
+        "greensearch.report_run(entity_counts=greensearch.entity_counts(gold, pred))\n"
+    )
+    summary = ScriptRunner(tagger, timeout_s=60)(StudyConfig(seed=7), {}, meter=scripted_env)
+    (run,) = summary["runs"]
+    kept = RunPredictions.from_run_record(run)
+    assert kept is not None and kept.metric == "entity_f1"
+    # sentence 1: PER(0,1) missed and PER(0,0) wrong; sentence 2: LOC found
+    assert [c.tolist() for c in kept.entity_counts()] == [[0, 1], [1, 0], [1, 0]]
+    assert run["metrics"]["f1"] == pytest.approx(2 * 1 / (2 * 1 + 1 + 1))
+
+
+def test_a_bad_report_fails_the_run_with_the_reporters_reason(tmp_path, scripted_env):
+    vague = tmp_path / "vague.py"
+    vague.write_text(
+        "# greensearch: knobs=batch_size\n"
+        "import greensearch\n"
+        "greensearch.report_run(example_scores=[1.0, 0.0])\n"
+    )
+    with pytest.raises(StageFailedError, match="needs metric='exact_match' or 'accuracy'"):
+        ScriptRunner(vague, timeout_s=60)(StudyConfig(seed=7), {}, meter=scripted_env)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import stats
 
+from greensearch.exceptions import ConfigError
 from greensearch.search._f1_judging import f1_judgement, resolution_pct, verdict_of
 from greensearch.stats import F1Verdict, RunPredictions
 
@@ -88,3 +90,10 @@ def test_resolution_needs_two_distinct_seeds():
     f1 = np.array([1.0, 76 / 78])
     expected = stats.t.ppf(0.95, 1) * 100 * f1.std(ddof=1) / f1.mean()
     assert found is not None and 0.75 * expected < found < 1.25 * expected
+
+
+def test_a_run_scored_with_another_metric_than_its_baseline_fails_its_trial():
+    scored = RunPredictions.from_scores(split_id="s", scores=[1.0] * 100, metric="exact_match")
+    attrs = {"predictions": [scored.to_record()], "seeds": [42]}
+    with pytest.raises(ConfigError, match="a run reported exact_match but its baseline f1"):
+        f1_judgement(attrs, _attrs(LABELS), budget_pct=1.0, confidence=0.95, point_loss_pct=0)

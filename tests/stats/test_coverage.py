@@ -55,3 +55,18 @@ def test_pairing_by_round_narrows_the_interval_when_rounds_share_their_luck():
             d = delta_f1(base, cand, budget_pct=0.0, n_resamples=RESAMPLES, seed=i, paired=paired)
             widths[paired].append(d.ci95_pct[1] - d.ci95_pct[0])
     assert np.median(widths[True]) < 0.6 * np.median(widths[False])
+
+
+@pytest.mark.parametrize("design", [(3, 3), (3, 1)], ids=["3v3", "1v3"])
+@pytest.mark.parametrize("metric", ["entity_f1", "exact_match"])
+def test_other_task_metrics_keep_the_false_feasible_rate_at_identical_arms(design, metric):
+    # Entity F1 resamples sentences with their entities; exact match is a mean of 0/1.
+    model = NoiseModel(seed_sd=NoiseModel().example_se)
+    rng = np.random.default_rng(21)
+    false_feasible = 0
+    for i in range(REPLICATES):
+        base, cand = simulate_arms(rng, model, runs=design, shifts=(0.0, 0.0), metric=metric)
+        assert base[0].metric == metric
+        d = delta_f1(base, cand, budget_pct=0.0, n_resamples=RESAMPLES, seed=i)
+        false_feasible += d.lower_pct >= 0.0
+    assert false_feasible / REPLICATES <= 0.05 + MC
