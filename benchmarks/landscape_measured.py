@@ -218,8 +218,9 @@ def replay_landscape(path: Path) -> dict[str, Any] | None:
         "registry": registry,
         "noise_rel": noise,
         "fidelity": float(ok[0]["fidelity"]),
-        "label": f"{LABEL} ({meta.get('meter')}, {meta.get('method')}; "
-        f"{meta.get('date_utc', '?')})",
+        # the machine that measured it, not "this" one: a replay runs anywhere
+        "label": f"measured at low fidelity on {meta.get('machine', 'an unrecorded machine')} "
+        f"({meta.get('meter')}, {meta.get('method')}; {meta.get('date_utc', '?')})",
     }
 
 
