@@ -56,6 +56,7 @@ from greensearch.search._resume import resume_problems
 from greensearch.search._rounds import (
     Measured,
     fail_dead_claims,
+    holding,
     is_claim,
     plan_invocation,
     run_rounds,
@@ -78,6 +79,9 @@ if TYPE_CHECKING:
 __all__ = ["SAMPLERS", "make_sampler", "optimize"]
 
 logger = logging.getLogger(__name__)
+
+#: How often a process waiting for a lock held for seconds (recording finals) looks again.
+_LOCK_POLL_S = 0.25
 
 
 def optimize(
@@ -653,8 +657,14 @@ def _finals(
     wanted = ["", *best, *near, *sorted({r.knobs or "" for r in queued})]
     done = generations(finals(optuna.trial.TrialState.COMPLETE))
     invocation = plan_invocation(stored_invocations(ostudy), wanted, done)
-    if invocation is not None:
-        summaries = run_rounds(ostudy, invocation, runner, progress)
+    if invocation is None:
+        return
+    summaries = run_rounds(ostudy, invocation, runner, progress)
+    # One process at a time records: two popping one queue, the one that finds it empty
+    # gets a newly sampled trial from Optuna. A process that waited finds them recorded,
+    # so every process answers from the same finished trials.
+    lock = f"record:{invocation.generation}"
+    with holding(ostudy, lock, min(runner.poll_s, _LOCK_POLL_S), runner.wait_timeout_s):
         held = generations(
             finals(
                 optuna.trial.TrialState.COMPLETE,
