@@ -77,8 +77,9 @@ class Phase:
     SAMPLER: Final = "sampler"  #: the Optuna sampler's proposal
     GUIDED: Final = "guided"  #: the checker model's proposal
     FINAL: Final = "final"  #: a finalist or the baseline re-measured at full fidelity
-    #: a claim on one full-fidelity run of the finals, holding its record, or a lock on
-    #: recording an invocation's final trials (not a search trial)
+    #: a claim on one full-fidelity run of the finals, holding its record, a lock on
+    #: recording an invocation's final trials, or a seed's second copy queued by another
+    #: process starting at the same time, dropped (none is a search trial)
     FINAL_RUN: Final = "final_run"
 
 

@@ -32,7 +32,7 @@ from greensearch.exceptions import (
     MeasurementError,
     StageFailedError,
 )
-from greensearch.knobs import Bundle, KnobRegistry, parse_bundle
+from greensearch.knobs import KnobRegistry, parse_bundle
 from greensearch.machine import Machine, describe_machine
 from greensearch.record import TrialRecord, queued_attrs, records
 from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, stored_settings
@@ -62,6 +62,7 @@ from greensearch.search._rounds import (
     run_rounds,
     stored_invocations,
 )
+from greensearch.search._seeds import seed_study
 from greensearch.search._settings import SAMPLERS, SearchSettings, load_registry
 from greensearch.search._space import SearchSpace
 from greensearch.search._storage import default_storage_url, open_storage, retried_trial_numbers
@@ -177,7 +178,7 @@ def optimize(
         runner = _runner(s, space, registry, meter=the_meter, run_fn=run_fn, machine=here)
         if retry_interrupted(ostudy):
             logger.warning("retrying the trial stopped by Ctrl-C last time")
-        _seed(ostudy, space, fidelity)
+        seed_study(ostudy, space, fidelity)
         workers = _spawn_workers(
             s.n_workers - 1, s.replace(study_name=name, storage=url), threads=threads
         )
@@ -398,29 +399,6 @@ def _remember(
     ostudy.set_user_attr(StudyAttr.SKIPPED_KNOBS, space.skipped)
     if threads is not None:
         ostudy.set_user_attr(StudyAttr.TORCH_THREADS, threads)
-
-
-def _seed(ostudy: Study, space: SearchSpace, fidelity: float) -> None:
-    """Enqueue the baseline and each single knob unless the study already has them."""
-    import optuna
-
-    states = (
-        optuna.trial.TrialState.COMPLETE,
-        optuna.trial.TrialState.RUNNING,
-        optuna.trial.TrialState.WAITING,
-    )
-    have = {
-        r.knobs
-        for r in records(ostudy.get_trials(deepcopy=False, states=states))
-        if r.fidelity == fidelity
-    }
-    seeds: list[tuple[str, Bundle]] = [(Phase.BASELINE, {})]
-    seeds += [(Phase.SINGLE, b) for b in space.singles()]
-    for phase, bundle in seeds:
-        key = space.key(bundle)
-        if key in have:
-            continue
-        ostudy.enqueue_trial(space.params_of(bundle), user_attrs=queued_attrs(phase, fidelity, key))
 
 
 def _search(
