@@ -98,13 +98,17 @@ def drop_later_copies(ostudy: Study, numbers: list[int], fidelity: float) -> lis
     for number in numbers:
         mine = by_number.get(number)
         key = None if mine is None else TrialRecord.from_trial(mine).knobs
-        first = claims(trials, key, fidelity) if key is not None else []
-        if not first or first[0].number >= number:
-            continue
-        trial_id = mine._trial_id  # type: ignore[union-attr]
-        if not ostudy._storage.set_trial_state_values(
-            trial_id, state=optuna.trial.TrialState.RUNNING
-        ):
+        first = claims(trials, key, fidelity) if mine is not None and key is not None else []
+        if mine is None or not first or first[0].number >= number:
+            continue  # finished already, or the first copy
+        trial_id = mine._trial_id
+        try:
+            taken = ostudy._storage.set_trial_state_values(
+                trial_id, state=optuna.trial.TrialState.RUNNING
+            )
+        except optuna.exceptions.UpdateFinishedTrialError:
+            taken = False
+        if not taken:
             continue  # popped by another process already: it runs, and reuses the first
         why = f"duplicate seed: trial {first[0].number} queued {key or 'the baseline'} first"
         for name, value in (
