@@ -77,7 +77,9 @@ class Phase:
     SAMPLER: Final = "sampler"  #: the Optuna sampler's proposal
     GUIDED: Final = "guided"  #: the checker model's proposal
     FINAL: Final = "final"  #: a finalist or the baseline re-measured at full fidelity
-    #: a claim on one full-fidelity run of the finals, holding its record (not a search trial)
+    #: a claim on one full-fidelity run of the finals, holding its record, a lock on
+    #: recording an invocation's final trials, or a seed's second copy queued by another
+    #: process starting at the same time, dropped (none is a search trial)
     FINAL_RUN: Final = "final_run"
 
 
@@ -104,7 +106,8 @@ class TrialAttr:
     WORKER: Final = "worker"  #: ``host:pid`` of the process that ran the trial
     #: ``True`` on a trial stopped by Ctrl-C: the next start queues its retry
     INTERRUPTED: Final = "interrupted"
-    #: the run a :attr:`Phase.FINAL_RUN` claim holds: ``<generation>:<round>:<knobs>``
+    #: what a :attr:`Phase.FINAL_RUN` claim holds: the run ``<generation>:<round>:<knobs>``,
+    #: or the lock ``record:<generation>``
     FINAL_RUN: Final = "greensearch:final_run"
     #: the run record a :attr:`Phase.FINAL_RUN` claim measured
     FINAL_RECORD: Final = "greensearch:final_record"

@@ -14,6 +14,7 @@ import pytest
 from greensearch.analysis import open_study
 from greensearch.cli import main
 from greensearch.exceptions import ConfigError
+from greensearch.search import _storage
 from greensearch.search._storage import open_storage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,6 +72,38 @@ def test_two_starters_on_a_fresh_sqlite_file_both_open_the_one_study(tmp_path):
     assert ids[0] == ids[1] == ["1"] * 6  # one study per file, the same for both
     for i in range(6):
         assert optuna.get_all_study_names(f"sqlite:///{tmp_path / f's{i}.db'}") == ["conc"]
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # ask() outside optimize()
+def test_two_studies_on_one_sqlite_file_never_pop_the_same_queued_trial(tmp_path, monkeypatch):
+    # Optuna pops a queued trial by reading it as WAITING, then writing RUNNING, in one
+    # transaction. Study B tries its own pop at the worst moment, after A read the trial
+    # and before A wrote it: unlocked, both popped trial 0, both measured it, and the
+    # second to finish died with "Cannot tell a COMPLETE trial".
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    a = optuna.create_study(study_name="s", storage=open_storage(url))
+    a.enqueue_trial({"x": 1.0})
+    a.enqueue_trial({"x": 2.0})
+    monkeypatch.setattr(_storage, "SQLITE_LOCK_WAIT_S", 0.1)  # B gives up a held lock soon
+    b = optuna.load_study(study_name="s", storage=open_storage(url))
+    between: list[int | str] = []
+    backend = a._storage._backend
+    check = backend.check_trial_is_updatable  # A's transaction has read the trial here
+
+    def b_pops_between(trial_id, state):
+        if not between:
+            try:
+                between.append(b.ask().number)
+            except optuna.exceptions.StorageInternalError as err:
+                between.append(str(err.__cause__).splitlines()[0])
+        return check(trial_id, state)
+
+    monkeypatch.setattr(backend, "check_trial_is_updatable", b_pops_between)
+    first = a.ask().number
+    monkeypatch.undo()
+    second = b.ask().number
+    assert between == ["(sqlite3.OperationalError) database is locked"]
+    assert [first, second] == [0, 1]  # each queued trial popped once
 
 
 def test_a_text_file_given_as_journal_is_refused_and_left_byte_identical(tmp_path):

@@ -21,15 +21,20 @@ its creation; the lowest-numbered live claim wins, a losing claim is closed at o
 the loser waits for the winner's record. The winner stores the record in its claim and
 closes it as ``PRUNED`` (a state samplers ignore; the claim has no parameters). A claim
 whose process died on this host is closed as abandoned and the run is claimed again.
+A claim that is closed once its work is done serves as a lock (:func:`holding`): the
+final trials of an invocation are recorded by one process at a time, and a process
+reads its answer only after it held the lock itself, so every process's answer comes
+from the same finished trials.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +56,7 @@ __all__ = [
     "RoundRun",
     "RoundsOutcome",
     "fail_dead_claims",
+    "holding",
     "is_claim",
     "paired_baseline",
     "plan_invocation",
@@ -63,6 +69,7 @@ logger = logging.getLogger(__name__)
 #: Why a claim was closed without a record.
 _DUPLICATE = "duplicate claim: another process holds this run"
 _ABANDONED = "abandoned: the process that claimed this run died"
+_UNFINISHED = "released unfinished: its holder stopped on an error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +195,7 @@ def _trial_id(ostudy: Study, number: int) -> int:
     return ostudy._storage.get_trial_id_from_study_id_trial_number(ostudy._study_id, number)
 
 
-def _claims(ostudy: Study, run: RoundRun) -> list[FrozenTrial]:
+def _claims(ostudy: Study, run: str) -> list[FrozenTrial]:
     """Live and finished claims on ``run`` (closed duplicates and abandoned ones left out)."""
     import optuna
 
@@ -197,15 +204,13 @@ def _claims(ostudy: Study, run: RoundRun) -> list[FrozenTrial]:
         (
             t
             for t in ostudy.get_trials(deepcopy=False, states=states)
-            if (r := TrialRecord.from_trial(t)).is_claim
-            and r.final_run == str(run)
-            and r.error is None
+            if (r := TrialRecord.from_trial(t)).is_claim and r.final_run == run and r.error is None
         ),
         key=lambda t: t.number,
     )
 
 
-def _new_claim(ostudy: Study, run: RoundRun) -> int:
+def _new_claim(ostudy: Study, run: str) -> int:
     """Create a running claim trial that names ``run`` from its creation; its number."""
     import optuna
 
@@ -217,7 +222,7 @@ def _new_claim(ostudy: Study, run: RoundRun) -> int:
         datetime_complete=None,
         params={},
         distributions={},
-        user_attrs=claim_attrs(str(run), _worker()),
+        user_attrs=claim_attrs(run, _worker()),
         system_attrs={},
         intermediate_values={},
         trial_id=-1,
@@ -230,7 +235,7 @@ def _new_claim(ostudy: Study, run: RoundRun) -> int:
 
 
 def _claimed_record(
-    ostudy: Study, run: RoundRun, poll_s: float, wait_s: float
+    ostudy: Study, run: str, poll_s: float, wait_s: float
 ) -> tuple[int | None, dict[str, Any] | None]:
     """Claim ``run``: ``(claim number, None)`` when this process must measure it, or
     ``(None, record)`` when another process measured it (waiting while it runs)."""
@@ -295,6 +300,41 @@ class RoundsOutcome:
 
     summaries: Mapping[str, dict[str, Any]]
     looks: Mapping[str, Look]
+
+
+@contextlib.contextmanager
+def holding(ostudy: Study, lock: str, poll_s: float, wait_s: float) -> Iterator[None]:
+    """Run the body holding ``lock``: one process at a time, in the order they asked.
+
+    The lock is the lowest-numbered live claim on ``lock``; it is released by closing the
+    claim, with the reason when the body or the wait raises (a dead holder's claim on
+    this host is closed by :func:`fail_dead_claims`). The body must be safe to run again:
+    it finds the work of the holder before it done.
+
+    Raises:
+        MeasurementError: another process held the lock longer than ``wait_s``.
+    """
+    import optuna
+
+    number = _new_claim(ostudy, lock)
+    why: str | None = _UNFINISHED
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            live = [t for t in _claims(ostudy, lock) if t.state == optuna.trial.TrialState.RUNNING]
+            if not live or live[0].number == number:
+                break
+            if time.monotonic() > deadline:
+                raise MeasurementError(
+                    f"gave up waiting for the process holding '{lock}' (claim trial "
+                    f"{live[0].number}); rerun `greensearch optimize` once that process has ended"
+                )
+            fail_dead_claims(ostudy)
+            time.sleep(poll_s)
+        yield
+        why = None
+    finally:
+        _close(ostudy, number, why)
 
 
 def run_rounds(
@@ -367,7 +407,7 @@ def _round_run(
     from greensearch.pipeline import run_variant
 
     ident = RoundRun(invocation.generation, r, key)
-    number, record = _claimed_record(ostudy, ident, runner.poll_s, runner.wait_timeout_s)
+    number, record = _claimed_record(ostudy, str(ident), runner.poll_s, runner.wait_timeout_s)
     if record is not None:
         return record
     run = runner.run_fn or run_variant

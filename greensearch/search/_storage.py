@@ -2,6 +2,13 @@
 
 RDB storages get a heartbeat, so a worker killed with ``kill -9`` leaves a trial that the
 next worker marks failed and retries instead of one stuck in RUNNING forever.
+
+Several processes on one SQLite file need every storage transaction to take the file's
+write lock when it begins (``BEGIN IMMEDIATE``). Optuna's compare-and-set steps read a
+row and then write it in one transaction, relying on ``SELECT ... FOR UPDATE``, which
+SQLite ignores, and the ``sqlite3`` module begins a transaction only at the first write:
+without the lock two processes both read a queued trial as ``WAITING`` and both pop it,
+so both measure it and the second to finish dies with "Cannot tell a COMPLETE trial".
 """
 
 from __future__ import annotations
@@ -32,6 +39,9 @@ __all__ = [
 #: Seconds between a running trial's heartbeats, and silence after which it counts as dead.
 HEARTBEAT_S = 2
 GRACE_S = 8
+
+#: Seconds a SQLite transaction waits for another process's write lock before failing.
+SQLITE_LOCK_WAIT_S = 60.0
 
 _ATTEMPTS = 5
 _NAME = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -88,13 +98,16 @@ def open_storage(url: str) -> Any:
         try:
             with _creating(file), warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(
+                storage = optuna.storages.RDBStorage(
                     url,
                     heartbeat_interval=HEARTBEAT_S,
                     grace_period=GRACE_S,
                     heartbeat_stale_trial_callback=retry,
-                    engine_kwargs={"connect_args": {"timeout": 60}} if file else None,
+                    engine_kwargs=_sqlite_engine_kwargs() if file else None,
                 )
+            if file is not None:
+                _begin_immediate(storage.engine)
+            return storage
         except (
             sqlalchemy.exc.IntegrityError,
             sqlalchemy.exc.ProgrammingError,
@@ -112,6 +125,26 @@ def open_storage(url: str) -> Any:
             hint = " (pip install 'psycopg[binary]')" if "DB access module" in first else ""
             raise ConfigError(f"cannot open storage {url!r}: {first}{hint}") from err
     raise AssertionError("unreachable")
+
+
+def _sqlite_engine_kwargs() -> dict[str, Any]:
+    """The ``sqlite3`` module left to begin no transaction itself (``_begin_immediate`` does)."""
+    return {"connect_args": {"timeout": SQLITE_LOCK_WAIT_S, "isolation_level": None}}
+
+
+def _begin_immediate(engine: Any) -> None:
+    """Begin every transaction of ``engine`` holding the SQLite file's write lock.
+
+    Serialises the storage's transactions across processes, so each read-then-write
+    (popping a queued trial, telling a running one) is atomic as it is on PostgreSQL. The
+    tables were made under ``_creating``'s lock before this applies.
+    """
+    from sqlalchemy import event
+
+    def begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(engine, "begin", begin)
 
 
 @contextlib.contextmanager

@@ -32,7 +32,7 @@ from greensearch.exceptions import (
     MeasurementError,
     StageFailedError,
 )
-from greensearch.knobs import Bundle, KnobRegistry, parse_bundle
+from greensearch.knobs import KnobRegistry, parse_bundle
 from greensearch.machine import Machine, describe_machine
 from greensearch.record import TrialRecord, queued_attrs, records
 from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, stored_settings
@@ -56,11 +56,13 @@ from greensearch.search._resume import resume_problems
 from greensearch.search._rounds import (
     Measured,
     fail_dead_claims,
+    holding,
     is_claim,
     plan_invocation,
     run_rounds,
     stored_invocations,
 )
+from greensearch.search._seeds import seed_study
 from greensearch.search._settings import SAMPLERS, SearchSettings, load_registry
 from greensearch.search._space import SearchSpace
 from greensearch.search._storage import default_storage_url, open_storage, retried_trial_numbers
@@ -78,6 +80,9 @@ if TYPE_CHECKING:
 __all__ = ["SAMPLERS", "make_sampler", "optimize"]
 
 logger = logging.getLogger(__name__)
+
+#: How often a process waiting for a lock held for seconds (recording finals) looks again.
+_LOCK_POLL_S = 0.25
 
 
 def optimize(
@@ -173,7 +178,7 @@ def optimize(
         runner = _runner(s, space, registry, meter=the_meter, run_fn=run_fn, machine=here)
         if retry_interrupted(ostudy):
             logger.warning("retrying the trial stopped by Ctrl-C last time")
-        _seed(ostudy, space, fidelity)
+        seed_study(ostudy, space, fidelity)
         workers = _spawn_workers(
             s.n_workers - 1, s.replace(study_name=name, storage=url), threads=threads
         )
@@ -395,29 +400,6 @@ def _remember(
     ostudy.set_user_attr(StudyAttr.SKIPPED_KNOBS, space.skipped)
     if threads is not None:
         ostudy.set_user_attr(StudyAttr.TORCH_THREADS, threads)
-
-
-def _seed(ostudy: Study, space: SearchSpace, fidelity: float) -> None:
-    """Enqueue the baseline and each single knob unless the study already has them."""
-    import optuna
-
-    states = (
-        optuna.trial.TrialState.COMPLETE,
-        optuna.trial.TrialState.RUNNING,
-        optuna.trial.TrialState.WAITING,
-    )
-    have = {
-        r.knobs
-        for r in records(ostudy.get_trials(deepcopy=False, states=states))
-        if r.fidelity == fidelity
-    }
-    seeds: list[tuple[str, Bundle]] = [(Phase.BASELINE, {})]
-    seeds += [(Phase.SINGLE, b) for b in space.singles()]
-    for phase, bundle in seeds:
-        key = space.key(bundle)
-        if key in have:
-            continue
-        ostudy.enqueue_trial(space.params_of(bundle), user_attrs=queued_attrs(phase, fidelity, key))
 
 
 def _search(
@@ -654,8 +636,14 @@ def _finals(
     wanted = ["", *best, *near, *sorted({r.knobs or "" for r in queued})]
     done = generations(finals(optuna.trial.TrialState.COMPLETE))
     invocation = plan_invocation(stored_invocations(ostudy), wanted, done)
-    if invocation is not None:
-        outcome = run_rounds(ostudy, invocation, runner, progress)
+    if invocation is None:
+        return
+    outcome = run_rounds(ostudy, invocation, runner, progress)
+    # One process at a time records: two popping one queue, the one that finds it empty
+    # gets a newly sampled trial from Optuna. A process that waited finds them recorded,
+    # so every process answers from the same finished trials.
+    lock = f"record:{invocation.generation}"
+    with holding(ostudy, lock, min(runner.poll_s, _LOCK_POLL_S), runner.wait_timeout_s):
         held = generations(
             finals(
                 optuna.trial.TrialState.COMPLETE,

@@ -12,10 +12,13 @@ from typing import Any
 import optuna
 import pytest
 
+from greensearch.exceptions import MeasurementError
 from greensearch.schema import TrialAttr
+from greensearch.search import _rounds
 from greensearch.search._replay import ReplayRunner
 from greensearch.search._rounds import (
     Invocation,
+    holding,
     is_claim,
     plan_invocation,
     run_rounds,
@@ -144,3 +147,56 @@ def test_two_processes_on_one_study_never_measure_one_run_twice(tmp_path):
     )
     # Both finish with the same figures: the loser read the winner's records.
     assert results[0] == results[1]
+
+
+def _held_elsewhere(study: optuna.Study, lock: str) -> int:
+    """A live claim on ``lock`` by a process of another host (never found dead from here)."""
+    number = _rounds._new_claim(study, lock)
+    _rounds.store_on(study, number, TrialAttr.WORKER, "elsewhere:1")
+    return number
+
+
+def _lock_claims(study: optuna.Study, lock: str) -> list[tuple[str, str | None]]:
+    return [
+        (t.state.name, t.user_attrs.get(TrialAttr.ERROR))
+        for t in study.get_trials()
+        if t.user_attrs.get(TrialAttr.FINAL_RUN) == lock
+    ]
+
+
+def test_a_lock_runs_its_body_only_after_the_earlier_holder_released_it(tmp_path, monkeypatch):
+    # The race it closes: a process read its answer while the other still recorded finals.
+    study = _study(tmp_path)
+    other = _held_elsewhere(study, "record:0")
+    events: list[str] = []
+
+    def other_process(_seconds: float) -> None:  # the holder finishes while this one waits
+        events.append("other released")
+        _rounds._close(study, other)
+
+    monkeypatch.setattr(_rounds.time, "sleep", other_process)
+    with holding(study, "record:0", poll_s=0.0, wait_s=60.0):
+        events.append("body")
+    assert events == ["other released", "body"]
+    assert _lock_claims(study, "record:0") == [("PRUNED", None), ("PRUNED", None)]
+    with holding(study, "record:0", poll_s=0.0, wait_s=60.0):  # released: taken at once
+        events.append("again")
+    assert events[-1] == "again"
+
+
+def test_a_lock_is_released_when_its_body_fails_or_its_wait_gives_up(tmp_path):
+    study = _study(tmp_path)
+    with pytest.raises(ZeroDivisionError), holding(study, "record:0", poll_s=0.0, wait_s=60.0):
+        _ = 1 / 0
+    other = _held_elsewhere(study, "record:0")
+    with (
+        pytest.raises(MeasurementError, match=f"holding 'record:0' \\(claim trial {other}\\)"),
+        holding(study, "record:0", poll_s=0.0, wait_s=0.0),
+    ):
+        pytest.fail("the body ran while another process held the lock")
+    unfinished = "released unfinished: its holder stopped on an error"
+    assert _lock_claims(study, "record:0") == [
+        ("PRUNED", unfinished),
+        ("RUNNING", None),
+        ("PRUNED", unfinished),
+    ]

@@ -18,12 +18,13 @@ import optuna
 import pytest
 
 from greensearch._budget import parse_f1_budget
-from greensearch.schema import TrialAttr
+from greensearch.schema import Phase, TrialAttr
 from greensearch.search._result import build_result
 
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES = os.environ.get("GREENSEARCH_TEST_POSTGRES")
 N_TRIALS = 16
+_SEEDS = (Phase.BASELINE, Phase.SINGLE)
 
 
 def _worker(storage: str, name: str, tmp_path: Path, seed: int) -> subprocess.Popen[str]:
@@ -93,6 +94,9 @@ def _two_processes_share_the_study(storage: str, name: str, tmp_path: Path) -> N
     study = optuna.load_study(study_name=name, storage=storage)
     trials = study.get_trials()
     assert not [t for t in trials if t.state == optuna.trial.TrialState.RUNNING]
+    # Both started on a fresh study, and each seed was queued once.
+    seeds = [t.user_attrs["knobs"] for t in trials if t.user_attrs.get("phase") in _SEEDS]
+    assert sorted(seeds) == sorted(set(seeds)) and "" in seeds
     # The full-fidelity runs measured are exactly the final runs the study stores
     # (``<invocation>:<round>:<knobs>``), each once: none lost, none measured beside them.
     stored = [
@@ -120,22 +124,11 @@ def _two_processes_share_the_study(storage: str, name: str, tmp_path: Path) -> N
     assert [o["oracle"] for o in outs] == [answer.oracle.knobs] * 2
 
 
-# Known race (issue 22, open): now and then one of the two processes dies with Optuna's
-# "ValueError: Cannot tell a COMPLETE trial." -- a trial of one process is finished by the
-# other before its own tell (seen once in four fresh-clone runs, on SQLite). Until it is
-# fixed at its root this test documents the property without gating CI on the race.
-_KNOWN_RACE = pytest.mark.xfail(
-    reason="a trial can be finished by the other process before its own tell", strict=False
-)
-
-
-@_KNOWN_RACE
 def test_two_processes_on_one_fresh_sqlite_study_measure_each_run_once(tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     _two_processes_share_the_study(storage, "t", tmp_path)
 
 
-@_KNOWN_RACE
 def test_two_processes_on_one_postgres_study_measure_each_run_once(tmp_path: Path) -> None:
     if not POSTGRES:
         if os.environ.get("CI"):
