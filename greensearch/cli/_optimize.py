@@ -133,7 +133,7 @@ def _add_search_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="rounds are added while a finalist's verdict is undecided, up to N; each look "
         "spends its share of the error rate, so --confidence holds (default 6; "
-        "= --repeats: fixed rounds)",
+        "= --repeats, or --confidence 0.5: fixed rounds)",
     )
     p.add_argument(
         "--baseline-repeats",

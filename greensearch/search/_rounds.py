@@ -359,11 +359,12 @@ def run_rounds(
     """
     from greensearch.pipeline import summarize
     from greensearch.search._extrapolate import trial_attrs
-    from greensearch.search._sequential import decide_look, look_confidence
+    from greensearch.search._sequential import decide_look, last_round, look_confidence
 
     _record_invocation(ostudy, invocation)
     fail_dead_claims(ostudy)
-    first, last = runner.repeats, max(runner.max_rounds, runner.repeats)
+    first = runner.repeats
+    last = last_round(first, runner.max_rounds, runner.confidence)
     records: dict[str, list[dict[str, Any]]] = {k: [] for k in invocation.keys}
     looks: dict[str, Look] = {}
     active = [k for k in invocation.keys if k]

@@ -32,6 +32,7 @@ from greensearch.stats import F1Verdict, Finalist, judge, select_oracle
 
 __all__ = [
     "FIRST_LOOK_SHARE",
+    "last_round",
     "LookDecision",
     "decide_look",
     "look_confidence",
@@ -42,6 +43,12 @@ FIRST_LOOK_SHARE = 0.5
 
 #: Why a finalist without kept predictions gets no look (its verdict is its point's).
 _UNJUDGED = "fixed rounds (no kept predictions)"
+
+
+def last_round(repeats: int, max_rounds: int, confidence: float) -> int:
+    """The finals' last round: ``max_rounds``, or ``repeats`` (fixed rounds) under the
+    point-estimate rule (``confidence`` 0.5 keeps no level, so looking again buys nothing)."""
+    return repeats if confidence <= 0.5 else max(max_rounds, repeats)
 
 
 def look_confidence(confidence: float, first: int, max_rounds: int, rounds: int) -> float:

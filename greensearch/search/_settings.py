@@ -60,7 +60,8 @@ class SearchSettings:
         max_rounds: The finals' last round: while a finalist's verdict is undecided (and
             it could still be confirmed and become the oracle), rounds are added up to
             this many, each look at its own share of the error rate so the level holds
-            (``greensearch.search._sequential``). Equal to ``repeats``: fixed rounds.
+            (``greensearch.search._sequential``). Equal to ``repeats``, or ``confidence``
+            0.5 (the point-estimate rule): fixed rounds.
         baseline_repeats: Runs of the baseline at search fidelity (noise estimate).
         finalists: How many of the cheapest feasible bundles are re-measured; a slot no
             short run filled goes to the next uncertain bundle (unless ``near_misses`` is 0).

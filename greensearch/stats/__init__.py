@@ -18,7 +18,8 @@ from greensearch.stats._bootstrap import (
 )
 from greensearch.stats._energy import EnergyDelta, energy_delta, round_order
 from greensearch.stats._entities import entity_counts, entity_spans
-from greensearch.stats._metric import METRICS, TaskMetric, metric_value, task_metric
+from greensearch.stats._metric import METRICS, TaskMetric, task_metric
+from greensearch.stats._metric_values import metric_value
 from greensearch.stats._predictions import RunPredictions, split_identity
 from greensearch.stats._resolution import Design, f1_power, f1_resolution
 from greensearch.stats._selection import Finalist, OracleChoice, holm_confirmed, select_oracle

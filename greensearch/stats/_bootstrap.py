@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from greensearch.stats._metric import metric_matrix, task_metric
+from greensearch.stats._metric import task_metric
+from greensearch.stats._metric_values import metric_matrix
 from greensearch.stats._predictions import RunPredictions
 from greensearch.stats._seeds import SeedDesign, SeedPart, paired_by_seed, seed_part
 

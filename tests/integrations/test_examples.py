@@ -91,6 +91,7 @@ def test_the_trainer_example_searches_and_prints_its_oracle_and_verdict(
         greensearch.hf.search,
         meter=clock_meter,
         repeats=2,
+        max_rounds=2,  # fixed rounds: the looks beyond them are tested on replays
         baseline_repeats=1,  # a second seed of this tiny model learns nothing at fidelity 0.5
         near_misses=1,  # one baseline run judges no short run: the best uncertain one goes on
         results_path=str(tmp_path / "runs.jsonl"),

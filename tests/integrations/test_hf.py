@@ -83,6 +83,7 @@ def test_search_around_a_trainer_judges_every_trial_on_its_predictions(
         include=("lr_schedule", "layer_prune", "data_fraction"),
         fidelity=0.5,
         repeats=2,
+        max_rounds=2,  # fixed rounds: the looks beyond them are tested on replays
         baseline_repeats=2,  # one baseline run leaves no seed spread to judge a trial against
         near_misses=1,
         confidence=0.8,  # 2 seeds per arm leave the seed part 1 degree of freedom

@@ -62,6 +62,7 @@ def _search(tmp_path, meter, **changes):
         n_trials=8,
         fidelity=0.5,
         repeats=2,
+        max_rounds=2,  # fixed rounds: the looks beyond them are tested on replays
         baseline_repeats=2,
         near_misses=0,
         idle_seconds=0.0,

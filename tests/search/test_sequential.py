@@ -26,7 +26,12 @@ from greensearch.pipeline import summarize
 from greensearch.search import Point, ReplayRunner, RunNoise, _f1_judging
 from greensearch.search._extrapolate import trial_attrs
 from greensearch.search._rounds import Invocation, run_rounds
-from greensearch.search._sequential import LookDecision, decide_look, look_confidence
+from greensearch.search._sequential import (
+    LookDecision,
+    decide_look,
+    last_round,
+    look_confidence,
+)
 from greensearch.stats import NoiseModel, RunPredictions, simulate_arms
 from tests.search.landscape import landscape, make_registry
 from tests.search.run_search import run_search
@@ -81,6 +86,8 @@ def test_the_looks_spend_the_error_rate_once():
     assert look_confidence(0.95, 3, 3, 3) == 0.95  # one look: the fixed design
     with pytest.raises(ValueError, match="not a look"):
         look_confidence(0.95, FIRST, LAST, 2)
+    assert last_round(FIRST, LAST, 0.95) == LAST
+    assert last_round(FIRST, LAST, 0.5) == FIRST  # the point-estimate rule: fixed rounds
 
 
 @pytest.mark.parametrize("seed_sd_x", [4.0])  # the hardest case of the coverage table
