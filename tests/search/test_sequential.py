@@ -13,9 +13,6 @@ ones (:func:`decide_look` on the trial figures the finals store).
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
-from types import SimpleNamespace
-from typing import Any
 
 import numpy as np
 import optuna
@@ -35,6 +32,7 @@ from greensearch.search._sequential import (
 from greensearch.stats import NoiseModel, RunPredictions, simulate_arms
 from tests.search.landscape import landscape, make_registry
 from tests.search.run_search import run_search
+from tests.search.test_rounds import FakeRunner
 
 REPLICATES = 300
 MC = 2 * np.sqrt(0.05 * 0.95 / REPLICATES)
@@ -159,26 +157,6 @@ class SimNoise:
         return RunNoise(1.0, point.f1, preds)
 
 
-@dataclass
-class Runner:
-    """What ``run_rounds`` reads of a TrialRunner."""
-
-    run_fn: Any
-    repeats: int = 2
-    max_rounds: int = 4
-    confidence: float = 0.95
-    budget_pct: float = 1.0
-    study_cfg: Any = None
-    meter: Any = None
-    results_path: Any = None
-    space: Any = field(default_factory=lambda: SimpleNamespace(registry=make_registry()))
-    poll_s: float = 0.02
-    wait_timeout_s: float = 60.0
-
-    def warm(self) -> None:
-        """Nothing to warm."""
-
-
 def _noise(shifts: dict[str, float]) -> SimNoise:
     noise = SimNoise(shifts, n=2000, seed_sd=0.005)
     noise.chance = np.clip(0.85 + 0.5 * np.random.default_rng(0).standard_normal(2000), 0, 1)
@@ -192,7 +170,7 @@ def test_the_rounds_follow_the_looks(tmp_path):
         storage=f"sqlite:///{tmp_path / 's.db'}",
         directions=["minimize", "minimize"],
     )
-    runner = Runner(replay, repeats=3, max_rounds=6, budget_pct=2.0)
+    runner = FakeRunner(replay, repeats=3, max_rounds=6, budget_pct=2.0)
     outcome = run_rounds(study, Invocation(0, ("", "prune=2", "trim")), runner)
     first = decide_look(
         {k: trial_attrs(summarize(s["runs"][:3])) for k, s in outcome.summaries.items()},
