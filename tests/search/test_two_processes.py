@@ -10,7 +10,6 @@ import collections
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,8 +19,8 @@ import pytest
 from greensearch._budget import parse_f1_budget
 from greensearch.schema import Phase, TrialAttr
 from greensearch.search._result import build_result
+from tests.search.test_workers import _worker as launch_worker
 
-ROOT = Path(__file__).resolve().parents[2]
 POSTGRES = os.environ.get("GREENSEARCH_TEST_POSTGRES")
 N_TRIALS = 16
 _SEEDS = (Phase.BASELINE, Phase.SINGLE)
@@ -29,35 +28,24 @@ _SEEDS = (Phase.BASELINE, Phase.SINGLE)
 
 def _worker(storage: str, name: str, tmp_path: Path, seed: int) -> subprocess.Popen[str]:
     """A worker that meets the other before its first trial and runs search and finals."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.search.worker",
-            "--storage",
-            storage,
-            "--name",
-            name,
-            "--calls",
-            str(tmp_path / "calls.jsonl"),
-            "--windows",
-            str(tmp_path / "windows.jsonl"),
-            "--barrier",
-            str(tmp_path / "barrier"),
-            "--parties",
-            "2",
-            "--overlap",  # each holds a knob-set measurement until the other starts one
-            "--sleep",
-            "1.0",  # longer than a claim poll's wait, as real runs (minutes) are
-            "--n-trials",
-            str(N_TRIALS),
-            "--seed",
-            str(seed),
-        ],
-        cwd=ROOT,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    return launch_worker(
+        storage,
+        tmp_path / "calls.jsonl",
+        "--name",
+        name,
+        "--windows",
+        str(tmp_path / "windows.jsonl"),
+        "--barrier",
+        str(tmp_path / "barrier"),
+        "--parties",
+        "2",
+        "--overlap",  # each holds a knob-set measurement until the other starts one
+        "--sleep",
+        "1.0",  # longer than a claim poll's wait, as real runs (minutes) are
+        "--n-trials",
+        str(N_TRIALS),
+        "--seed",
+        str(seed),
     )
 
 

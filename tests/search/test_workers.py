@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _worker(storage: str, calls: Path, *extra: str) -> subprocess.Popen[str]:
+    """``python -m tests.search.worker`` on ``storage``, logging its measurements to ``calls``."""
     return subprocess.Popen(
         [
             sys.executable,
