@@ -133,6 +133,9 @@ class StudyAttr:
     LEFT_OUT_KNOBS: Final = "left_out_knobs"
     STUDY_SETTINGS: Final = "study_settings"  #: the study file's settings (resume check)
     METER: Final = "meter"  #: the meter asked for (resume check)
+    #: which test examples a short run predicts (resume check: short runs of two rules
+    #: are scored on different examples and cannot be compared)
+    SHORT_RUN_EVAL: Final = "short_run_eval"
     SETTINGS_CHANGES: Final = "settings_changes"  #: resumes that accepted changed settings
     TORCH_THREADS: Final = "torch_threads"  #: torch threads of each search process
     #: the final phases run so far: ``[{"generation": g, "keys": [knobs, ...]}, ...]``

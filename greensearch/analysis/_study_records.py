@@ -31,8 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = ["load_study_table", "open_study", "study_records", "study_table"]
 
-#: Windows whose cost grows with training steps (scaled up for short search trials).
-_SCALED = ("train",)
 _TOLERANCE_PCT = 1e-9
 
 
@@ -153,8 +151,11 @@ def _figures(trial: TrialRecord) -> dict[str, Any]:
     fidelity = trial.fidelity if trial.fidelity is not None else 1.0
     steps, planned = a.get("train_steps"), a.get("planned_steps")
     linear = planned / max(steps, 1) if fidelity < 1 and steps and planned else 1.0
-    # the search's own per-figure scale (step-timed); older studies scaled linearly
-    factor = a.get("train_scale") or {"energy_kwh": linear, "duration_s": linear}
+    # the search's own per-window, per-figure scales (step-timed training, a share of the
+    # test split predicted); older studies stored the training one only, or none (linear)
+    scales = a.get("window_scales") or {
+        "train": a.get("train_scale") or {"energy_kwh": linear, "duration_s": linear}
+    }
     stages: dict[str, dict[str, float]] = {
         s: {"energy_kwh": 0.0, "duration_s": 0.0} for s in STAGES
     }
@@ -164,7 +165,7 @@ def _figures(trial: TrialRecord) -> dict[str, Any]:
         if stage not in stages:
             continue
         for field in ("energy_kwh", "duration_s"):
-            scale = factor[field] if window in _SCALED else 1.0
+            scale = scales[window][field] if window in scales else 1.0
             stages[stage][field] += float(data.get(field, 0.0)) * scale
     runs = a.get("energy_kwh_runs") or []
     mean_run = sum(runs) / len(runs) if runs else math.nan

@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from greensearch.cli._render import fmt_energy, fmt_pct, print_json, print_table
 
+#: Widest a bundle's knobs print in a table before they wrap after a comma.
+KNOBS_WIDTH = 48
+
 if TYPE_CHECKING:
     from greensearch.schema import TrialRow
     from greensearch.search import ResultRow, SearchResult
@@ -352,7 +355,9 @@ def _render_search(result: SearchResult) -> None:
     if rows:
         print(f"\nPareto front of the search (fidelity {result.fidelity:g}, extrapolated):")
         print_table(
-            ["knobs", "energy", "ΔEnergy", "ΔTime", f"Δ{result.metric_label}", "feasible"], rows
+            ["knobs", "energy", "ΔEnergy", "ΔTime", f"Δ{result.metric_label}", "feasible"],
+            rows,
+            wrap_first=KNOBS_WIDTH,
         )
     ext = result.extrapolation
     if ext:
@@ -470,6 +475,7 @@ def _render_finalists(finals: list[ResultRow], name: str = "F1") -> None:
             ],
             rows,
             align="lrrrrlrll",
+            wrap_first=KNOBS_WIDTH,
         )
 
 

@@ -22,14 +22,22 @@ def print_table(
     *,
     file: Any = None,
     align: str | None = None,
+    wrap_first: int | None = None,
 ) -> None:
     """Print a plain text table; ``align`` holds one ``l``/``r`` per column (default: first
-    column left, the others right, as for figures)."""
+    column left, the others right, as for figures). ``wrap_first`` breaks a longer first
+    cell after its commas (a bundle's knobs) onto indented lines of at most that width, so
+    one long bundle does not push every figure off the screen."""
     out = file or sys.stdout
-    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines: list[list[str]] = []
+    for row in [list(headers), *rows]:
+        cells = [str(c) for c in row]
+        first = _wrap_commas(cells[0], wrap_first) if wrap_first else [cells[0]]
+        lines.append([first[0], *cells[1:]])
+        lines.extend([part, *[""] * (len(cells) - 1)] for part in first[1:])
+    widths = [max(len(r[i]) for r in lines) for i in range(len(headers))]
     align = align or "l" + "r" * (len(headers) - 1)
-    for n, row in enumerate(cells):
+    for n, row in enumerate(lines):
         line = "  ".join(
             c.ljust(w) if a == "l" else c.rjust(w)
             for c, w, a in zip(row, widths, align, strict=True)
@@ -37,6 +45,20 @@ def print_table(
         print(line.rstrip(), file=out)
         if n == 0:
             print("  ".join("-" * w for w in widths), file=out)
+
+
+def _wrap_commas(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, broken after commas (the lines
+    after the first indented by two); a part longer than ``width`` keeps its own line."""
+    parts = text.split(",")
+    lines = [parts[0]]
+    for part in parts[1:]:
+        if len(lines[-1]) + 1 + len(part) <= width:
+            lines[-1] += "," + part
+        else:
+            lines[-1] += ","
+            lines.append("  " + part)
+    return lines
 
 
 def fmt_energy(kwh: float | None) -> str:

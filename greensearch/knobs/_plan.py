@@ -43,6 +43,10 @@ class RunPlan:
         run_contexts: Context-manager factories entered around the whole run (power limit);
             their ``__exit__`` restores the machine even when a stage crashes.
         max_steps_fraction: Train on this fraction of the planned steps (multi-fidelity).
+        eval_fraction: Predict this share of the test split (at least
+            ``greensearch.pipeline.MIN_EVAL_EXAMPLES``): a short search run's F1 resolves
+            only large losses, and predicting every test example would cost it as much
+            as its training. The eval window is scaled back to the whole split.
         train_seed: Seeds model init, data order, dropout and sampling knobs; ``None``
             means the study's seed. The splits always use the study's seed, so repeats
             with different training seeds are scored on the same test examples.
@@ -62,6 +66,7 @@ class RunPlan:
         default_factory=list
     )
     max_steps_fraction: float = 1.0
+    eval_fraction: float = 1.0
     train_seed: int | None = None
     notes: list[str] = field(default_factory=list)
 

@@ -1,5 +1,6 @@
 """The staged fine-tuning pipeline: data → tokenize → load → train → save → eval."""
 
+from greensearch.pipeline._eval_subset import MIN_EVAL_EXAMPLES, SHORT_RUN_EVAL
 from greensearch.pipeline._metrics import (
     DEGENERATE_SHARE,
     Metrics,
@@ -24,6 +25,8 @@ from greensearch.pipeline._summary import describe, summarize
 __all__ = [
     "ALL_WINDOWS",
     "DEGENERATE_SHARE",
+    "MIN_EVAL_EXAMPLES",
+    "SHORT_RUN_EVAL",
     "STAGES",
     "MeteredRun",
     "Metrics",

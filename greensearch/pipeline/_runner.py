@@ -233,7 +233,8 @@ def run_once(
         registry: Knob registry (default: the built-in one).
         output_dir: Where the model is saved; a temporary folder when ``None``.
         show_progress: Show the Trainer's progress bar on stderr.
-        fidelity: Fraction of the planned training steps to run (multi-fidelity search).
+        fidelity: Fraction of the planned training steps to run (multi-fidelity search);
+            a short run also predicts that share of the test split (``_eval_subset``).
         keep_model: Keep the saved model on disk after the run.
         seed: Training seed (model init, data order, dropout); ``None``: the study's
             seed. The splits always use the study's seed.
@@ -249,7 +250,7 @@ def run_once(
 
         registry = default_registry()
     plan = registry.plan(study, bundle)
-    plan.max_steps_fraction = fidelity
+    plan.max_steps_fraction = plan.eval_fraction = fidelity
     plan.train_seed = seed
     preload_imports()
     knobs = registry.canonical(bundle)
@@ -293,6 +294,9 @@ def staged_record(
         "fidelity": fidelity,
         "train_steps": state.train_steps,
         "planned_steps": state.planned_steps,
+        # a short run predicts a share of the test split; its eval window is scaled back
+        "eval_examples": state.extra.get("eval_examples"),
+        "test_examples": state.extra.get("test_examples"),
         "step_clock": state.extra.get("step_clock"),
         "train_loss": state.extra.get("train_loss"),
         "model_dir": str(model_dir) if model_dir else None,

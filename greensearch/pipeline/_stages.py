@@ -16,6 +16,7 @@ from typing import Any
 
 from greensearch.exceptions import ConfigError
 from greensearch.knobs import RunPlan
+from greensearch.pipeline._eval_subset import eval_indices
 from greensearch.pipeline._metrics import Metrics, compute_metrics
 from greensearch.schema import STAGES
 from greensearch.stats import RunPredictions, split_identity
@@ -255,16 +256,21 @@ def stage_eval(state: RunState) -> None:
     """Predict the test split with the plan's engine, score it and keep the predictions.
 
     The predictions are kept (class per example, positive-class score for binary tasks)
-    so that any two runs of a study can later be compared example by example.
+    so that any two runs of a study can later be compared example by example. A short
+    run predicts a share of the split (``plan.eval_fraction``, see ``_eval_subset``).
     """
     from greensearch.pipeline._engines import predict_proba
 
-    test = state.tokenized["test"]
+    test, raw = state.tokenized["test"], state.splits["test"]
+    picked = eval_indices(len(test), state.plan.eval_fraction, state.plan.study.seed)
+    state.extra["test_examples"] = len(test)
+    if picked is not None:  # a short run predicts a share of the split (see _eval_subset)
+        test, raw = test.select(picked), raw.select(picked)
+    state.extra["eval_examples"] = len(test)
     with _library_bars(state.show_progress):  # engines reload the saved model
         proba = predict_proba(state, test)
     labels = [int(label) for label in test["label"]]
     classes = [int(i) for i in proba.argmax(-1)]
-    raw = state.splits["test"]
     # a split handed over already tokenized is identified by its token ids
     texts = raw["text"] if "text" in raw.column_names else [str(x) for x in raw["input_ids"]]
     state.metrics = compute_metrics(labels, classes)

@@ -9,18 +9,22 @@ only the later steps are scaled: ``window - Σ steps + first + (planned - 1) x s
 window's average power (exact for a constant-power estimate; with a measured meter, a
 low-power set-up in a short window makes the energy estimate slightly low). Without step
 times the whole window is scaled by
-``planned_steps / train_steps``, which multiplies the one-off part too. What was really
-spent is kept beside the estimate, so the search's own cost is exact.
+``planned_steps / train_steps``, which multiplies the one-off part too. A short run also
+predicts only a share of the test split (``greensearch.pipeline._eval_subset``): its eval
+window is scaled by ``test_examples / eval_examples`` (one-off work there, such as an
+engine's export, is scaled too: a short run overstates it, and the finals measure it
+whole). What was really spent is kept beside the estimate, so the search's own cost is
+exact.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["extrapolate", "extrapolate_runs", "trial_attrs"]
+__all__ = ["SCALED_WINDOWS", "extrapolate", "extrapolate_runs", "trial_attrs", "window_scales"]
 
-#: Windows whose cost grows with the number of training steps.
-_SCALED = ("train",)
+#: Windows a short run shortens: training (steps) and eval (test examples predicted).
+SCALED_WINDOWS = ("train", "eval")
 
 
 def extrapolate(summary: dict[str, Any], *, per_step: bool = True) -> tuple[float, float]:
@@ -41,7 +45,7 @@ def extrapolate_runs(
     for run in summary["runs"]:
         e = t = 0.0
         for name, stage in run["stages"].items():
-            scale = _window_scale(run, stage["duration_s"], per_step) if name in _SCALED else 1.0
+            scale = _scale(run, name, stage["duration_s"], per_step)
             e += stage["energy_kwh"] * scale
             t += stage["duration_s"] * scale
         energies.append(e)
@@ -49,23 +53,35 @@ def extrapolate_runs(
     return energies, times
 
 
-def train_scales(summary: dict[str, Any]) -> dict[str, float]:
-    """Factors that take the mean training window to its full-run value, per figure.
+def window_scales(summary: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Factors that take each mean shortened window to its full-run value, per figure.
 
     Weighted over repeats so that the extrapolated stages add up to the mean extrapolated
     total exactly (the analysis shows stages at full-run scale).
     """
-    scales = {}
-    for figure in ("energy_kwh", "duration_s"):
-        raw = full = 0.0
-        for run in summary["runs"]:
-            window = run["stages"].get("train")
-            if window is None:
-                continue
-            raw += window[figure]
-            full += window[figure] * _window_scale(run, window["duration_s"])
-        scales[figure] = full / raw if raw > 0 else 1.0
+    scales: dict[str, dict[str, float]] = {}
+    for name in SCALED_WINDOWS:
+        scales[name] = {}
+        for figure in ("energy_kwh", "duration_s"):
+            raw = full = 0.0
+            for run in summary["runs"]:
+                window = run["stages"].get(name)
+                if window is None:
+                    continue
+                raw += window[figure]
+                full += window[figure] * _scale(run, name, window["duration_s"])
+            scales[name][figure] = full / raw if raw > 0 else 1.0
     return scales
+
+
+def _scale(run: dict[str, Any], window: str, window_s: float, per_step: bool = True) -> float:
+    """Full-run / measured ratio of one window of one run."""
+    if window == "train":
+        return _window_scale(run, window_s, per_step)
+    if window == "eval":
+        predicted, total = run.get("eval_examples"), run.get("test_examples")
+        return total / predicted if predicted and total and predicted < total else 1.0
+    return 1.0
 
 
 def _window_scale(run: dict[str, Any], window_s: float, per_step: bool = True) -> float:
@@ -107,7 +123,7 @@ def trial_attrs(summary: dict[str, Any]) -> dict[str, Any]:
         "method": summary["meter"]["method"],
         "repeats": summary["repeats"],
         "train_steps": summary["runs"][0]["train_steps"],
-        "train_scale": train_scales(summary),
+        "window_scales": window_scales(summary),
         "planned_steps": summary["runs"][0]["planned_steps"],
         "notes": summary.get("notes", []),
         "energy_kwh_runs": energies,

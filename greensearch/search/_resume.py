@@ -13,7 +13,7 @@ from typing import Any
 
 from greensearch.schema import StudyAttr
 
-__all__ = ["RESUME_KEYS", "resume_problems"]
+__all__ = ["RESUME_KEYS", "WHOLE_SPLIT", "resume_problems"]
 
 #: Study attributes a resume must match, with the flag or file that sets each.
 RESUME_KEYS: dict[str, str] = {
@@ -24,7 +24,12 @@ RESUME_KEYS: dict[str, str] = {
     StudyAttr.STUDY_SETTINGS: "the study file's settings",
     StudyAttr.SPACE: "knob space (--include/--exclude, the study's search_exclude, this machine)",
     StudyAttr.METER: "--meter",
+    StudyAttr.SHORT_RUN_EVAL: "the test examples a short run predicts (greensearch version)",
 }
+
+#: What a study whose short runs predicted the whole test split (before greensearch
+#: stored the rule) would have stored.
+WHOLE_SPLIT = "the whole test split"
 
 
 def resume_problems(stored: dict[str, Any], current: dict[str, Any]) -> list[str]:

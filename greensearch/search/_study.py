@@ -34,6 +34,7 @@ from greensearch.exceptions import (
 )
 from greensearch.knobs import KnobRegistry, parse_bundle
 from greensearch.machine import Machine, describe_machine
+from greensearch.pipeline import SHORT_RUN_EVAL
 from greensearch.record import TrialRecord, queued_attrs, records
 from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, stored_settings
 from greensearch.search._debris import StudyFootprint
@@ -52,7 +53,7 @@ from greensearch.search._result import (
     build_result,
     pick_final_candidates,
 )
-from greensearch.search._resume import resume_problems
+from greensearch.search._resume import WHOLE_SPLIT, resume_problems
 from greensearch.search._rounds import (
     Measured,
     fail_dead_claims,
@@ -378,8 +379,11 @@ def _remember(
         StudyAttr.STUDY_SETTINGS: {k: v for k, v in cfg.to_dict().items() if k != "source"},
         StudyAttr.SPACE: {k: list(v) for k, v in space.choices.items()},
         StudyAttr.METER: meter,
+        StudyAttr.SHORT_RUN_EVAL: SHORT_RUN_EVAL,
     }
     known = stored_settings(ostudy.user_attrs)
+    if StudyAttr.SHORT_RUN_EVAL not in known and _has_short_runs(ostudy):
+        known[StudyAttr.SHORT_RUN_EVAL] = WHOLE_SPLIT  # measured before the rule was stored
     diffs = resume_problems(known, settings)
     if diffs and not s.accept_changed_settings:
         raise ConfigError(
@@ -400,6 +404,14 @@ def _remember(
     ostudy.set_user_attr(StudyAttr.SKIPPED_KNOBS, space.skipped)
     if threads is not None:
         ostudy.set_user_attr(StudyAttr.TORCH_THREADS, threads)
+
+
+def _has_short_runs(ostudy: Study) -> bool:
+    """Whether the study holds a completed search trial measured at fidelity below 1."""
+    import optuna
+
+    done = ostudy.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return any(r.in_search and (r.fidelity or 1.0) < 1 for r in records(done))
 
 
 def _search(

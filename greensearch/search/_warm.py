@@ -45,7 +45,8 @@ def warm_start(
         How many trials were copied (0 when the new study already has trials: a resume).
 
     Raises:
-        ConfigError: no such study, another task, or a machine with another fingerprint.
+        ConfigError: no such study, another task, a machine with another fingerprint, or
+            short runs scored on other test examples (an older version's).
     """
     import optuna
 
@@ -68,6 +69,14 @@ def warm_start(
         raise ConfigError(
             f"--warm-start: study '{earlier_name}' measured another task "
             f"({theirs.get(StudyAttr.STUDY, '?')}); warm-start only from the same task"
+        )
+    rule = ostudy.user_attrs.get(StudyAttr.SHORT_RUN_EVAL)
+    if fidelity < 1 and theirs.get(StudyAttr.SHORT_RUN_EVAL) != rule:
+        raise ConfigError(
+            f"--warm-start: study '{earlier_name}' scored its short runs on "
+            f"{theirs.get(StudyAttr.SHORT_RUN_EVAL) or 'the whole test split'}, this "
+            f"version on {rule}: they cannot be compared; warm-start from a study "
+            "measured with this version"
         )
     machine = theirs.get(StudyAttr.BASELINE_MACHINE) or {}
     if here is not None and machine.get("fingerprint") != here.fingerprint:

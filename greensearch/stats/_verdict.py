@@ -72,7 +72,7 @@ class Decision:
         """One line, e.g. ``feasible: lower 95% bound -0.8% >= -1.0%``."""
         sign = ">=" if self.bound_pct >= -self.budget_pct else "<"
         return (
-            f"{self.verdict.value}: {self.bound} {100 * self.confidence:g}% bound "
+            f"{self.verdict.value}: {self.bound} {100 * self.confidence:.3g}% bound "
             f"{self.bound_pct:+.1f}% {sign} {-self.budget_pct:+.1f}%"
         )
 

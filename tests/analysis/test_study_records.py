@@ -156,3 +156,15 @@ def test_stages_are_scaled_by_the_searchs_own_train_scale() -> None:
     assert _figures(TrialRecord.from_attrs({"measurement": old}))["stages"]["train"][
         "energy_kwh"
     ] == pytest.approx(10.0)
+    # a trial that predicted a share of the test split scales its eval window back too
+    scaled = dict(
+        measurement,
+        train_scale=None,
+        window_scales={
+            "train": {"energy_kwh": 6.5, "duration_s": 6.0},
+            "eval": {"energy_kwh": 2.0, "duration_s": 2.0},
+        },
+    )
+    stages = _figures(TrialRecord.from_attrs({"measurement": scaled}))["stages"]
+    assert stages["eval"] == {"energy_kwh": 1.0, "duration_s": 2.0}
+    assert sum(s["energy_kwh"] for s in stages.values()) == pytest.approx(7.5)

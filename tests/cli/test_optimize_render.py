@@ -127,3 +127,19 @@ def test_render_names_the_task_metric_where_a_classifier_says_f1(clock_meter, ca
     assert out.splitlines()[0].endswith("exact match budget -1%")
     assert "Δexact match 95% CI" in out.split("finalists at full fidelity:\n")[1]
     assert "F1" not in out
+
+
+def test_a_long_bundle_wraps_after_its_commas_and_the_figures_stay_in_line(capsys):
+    """The Pareto table printed a 143-character knob column; bundles now wrap at a comma."""
+    from greensearch.cli._optimize import KNOBS_WIDTH
+    from greensearch.cli._render import print_table
+
+    long = ",".join(f"knob_{i}=value_{i}" for i in range(8))  # 135 characters
+    print_table(["knobs", "energy"], [[long, "1 Wh"], ["seq_len=128", "2 Wh"]], wrap_first=40)
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line.split("  ")[0]) for line in lines) <= 40
+    assert "".join(line.split()[0] for line in lines[2:-1]) == long  # nothing lost or added
+    assert lines[2].endswith("1 Wh") and lines[-1].endswith("2 Wh")
+    assert all(line.startswith("  knob_") for line in lines[3:-1])
+    assert len({len(line) for line in (lines[2], lines[-1])}) == 1  # figures aligned
+    assert 40 <= KNOBS_WIDTH <= 60

@@ -92,6 +92,30 @@ def test_fidelity_trains_a_fraction_of_the_steps(tiny_study, clock_meter):
     assert clock["n"] == 6 and 0 < clock["total_s"] <= record["stages"]["train"]["duration_s"]
 
 
+def test_a_short_run_predicts_the_same_share_of_the_test_split(
+    tiny_study, clock_meter, monkeypatch
+):
+    """Short runs predict fidelity x the test split (the floor lowered for this tiny one),
+    the same examples whatever the training seed, so they still pair with each other."""
+    from greensearch.pipeline import _eval_subset
+    from greensearch.stats import RunPredictions
+
+    monkeypatch.setattr(_eval_subset, "MIN_EVAL_EXAMPLES", 4)
+    full = run_once(tiny_study, {}, meter=clock_meter, fidelity=1.0, keep_model=False)
+    n_test = full["test_examples"]
+    assert full["eval_examples"] == n_test and n_test >= 10
+    short = [
+        run_once(tiny_study, {}, meter=clock_meter, fidelity=0.4, keep_model=False, seed=s)
+        for s in (1, 2)
+    ]
+    want = math.ceil(0.4 * n_test)
+    kept = [RunPredictions.from_record(r["predictions"]) for r in short]
+    assert [r["eval_examples"] for r in short] == [want, want]
+    assert [len(k.labels) for k in kept] == [want, want]
+    assert kept[0].split_id == kept[1].split_id
+    assert kept[0].split_id != RunPredictions.from_record(full["predictions"]).split_id
+
+
 def test_repeats_append_each_run_and_summarize(tiny_study, clock_meter, tmp_path):
     results = tmp_path / "results.jsonl"
     summary = run_variant(

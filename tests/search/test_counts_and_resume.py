@@ -68,6 +68,24 @@ def test_resume_with_other_settings_is_refused_with_what_differs():
     assert stored["budget_f1_pct"] == -1.0 and stored["fidelity"] == 0.5
 
 
+def test_resuming_short_runs_that_predicted_the_whole_test_split_is_refused(monkeypatch):
+    """A study measured before short runs predicted a share of the test split did not
+    store the rule; its short runs cannot pair with new ones, so the resume says so."""
+    from greensearch.schema import StudyAttr
+
+    storage = optuna.storages.InMemoryStorage()
+    with monkeypatch.context() as older:  # an older version: the rule not stored
+        older.setattr(StudyAttr, "SHORT_RUN_EVAL", "not_stored_then")
+        _search(storage)
+    runner = ReplayRunner(landscape())
+    with pytest.raises(ConfigError, match="the test examples a short run predicts"):
+        _search(storage, runner)
+    assert runner.calls == []
+    _search(storage, accept_changed_settings=True)  # a user can still say go on
+    attrs = optuna.load_study(study_name="s", storage=storage).user_attrs
+    assert attrs["short_run_eval"].startswith("the fidelity's share of the test split")
+
+
 def test_an_accepted_change_is_recorded_in_the_study():
     storage = optuna.storages.InMemoryStorage()
     _search(storage, budget_f1="-1%")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from greensearch.search._extrapolate import extrapolate, extrapolate_runs, train_scales
+from greensearch.search._extrapolate import extrapolate, extrapolate_runs, window_scales
 
 
 def _run(
@@ -73,8 +73,23 @@ def test_stage_scales_add_up_to_the_mean_extrapolated_total() -> None:
         for s, first, rest in ((17.0, 5.0, 1.0), (20.0, 8.0, 1.0 + 1 / 9))
     ]
     energies, times = extrapolate_runs({"runs": runs})
-    scales = train_scales({"runs": runs})
+    scales = window_scales({"runs": runs})["train"]
     mean_train_kwh = sum(r["stages"]["train"]["energy_kwh"] for r in runs) / 2
     mean_train_s = sum(r["stages"]["train"]["duration_s"] for r in runs) / 2
     assert 1e-4 + mean_train_kwh * scales["energy_kwh"] + 2e-4 == pytest.approx(sum(energies) / 2)
     assert 2.0 + mean_train_s * scales["duration_s"] + 4.0 == pytest.approx(sum(times) / 2)
+
+
+def test_a_share_of_the_test_split_predicted_scales_the_eval_window_back() -> None:
+    """A short run that predicted 500 of 2,000 test examples costs 4x that at full size;
+    other windows keep their measured cost, and a run of the whole split is not scaled."""
+    short = _run(fidelity=0.1, steps=10, planned=100, train_s=10.0, train_kwh=1e-3, clock=None)
+    short.update(eval_examples=500, test_examples=2000)
+    energy, seconds = extrapolate({"runs": [short]})
+    assert seconds == pytest.approx(2.0 + 100.0 + 4.0 * 4)
+    assert energy == pytest.approx(1e-4 + 1e-2 + 2e-4 * 4)
+    assert window_scales({"runs": [short]})["eval"] == {"energy_kwh": 4.0, "duration_s": 4.0}
+    whole = dict(short, eval_examples=2000)
+    assert extrapolate({"runs": [whole]})[1] == pytest.approx(2.0 + 100.0 + 4.0)
+    before = {k: v for k, v in short.items() if k not in ("eval_examples", "test_examples")}
+    assert extrapolate({"runs": [before]})[1] == pytest.approx(2.0 + 100.0 + 4.0)

@@ -77,3 +77,20 @@ def test_a_warm_start_from_another_machine_or_task_is_refused(tmp_path) -> None:
         )
     with pytest.raises(ConfigError, match="no study 'nope'"):
         _search(storage, "third", ReplayRunner(landscape()), warm_start="nope")
+
+
+def test_a_warm_start_from_short_runs_scored_on_the_whole_test_split_is_refused(
+    monkeypatch,
+) -> None:
+    """An older version's short runs predicted every test example: they cannot pair with
+    this version's short runs, so the warm start stops before anything runs."""
+    from greensearch.schema import StudyAttr
+
+    storage = optuna.storages.InMemoryStorage()
+    with monkeypatch.context() as older:  # an older version: the rule not stored
+        older.setattr(StudyAttr, "SHORT_RUN_EVAL", "not_stored_then")
+        _search(storage, "first", ReplayRunner(landscape(), noise_rel=0.01))
+    runner = ReplayRunner(landscape())
+    with pytest.raises(ConfigError, match="whole test split, this version on the fidelity's"):
+        _search(storage, "second", runner, warm_start="first")
+    assert runner.calls == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -184,3 +185,10 @@ def test_the_decision_names_the_one_sided_bound_that_decided(lower, upper, bound
     assert decided.bound_pct == (lower if bound == "lower" else upper)
     assert decided.describe() == text
     assert d.bootstrap_share == d.p_within_budget
+
+
+def test_a_looks_share_of_the_confidence_prints_with_three_digits():
+    """A later look's confidence (e.g. 1 - 0.05/2/3 x ...) prints as 99.2%, not 99.1667%."""
+    d = _delta(-0.5, 2.8)
+    decided = dataclasses.replace(decision(d, judge(d)), confidence=1 - 0.05 / 6)
+    assert decided.describe() == "feasible: lower 99.2% bound -0.5% >= -1.0%"
