@@ -30,9 +30,9 @@ from greensearch.search._sequential import (
     look_confidence,
 )
 from greensearch.stats import NoiseModel, RunPredictions, simulate_arms
+from tests.search.fakes import FakeRunner
 from tests.search.landscape import landscape, make_registry
 from tests.search.run_search import run_search
-from tests.search.test_rounds import FakeRunner
 
 REPLICATES = 300
 MC = 2 * np.sqrt(0.05 * 0.95 / REPLICATES)
