@@ -33,6 +33,7 @@ __all__ = [
     "retry_attrs",
     "store_figures",
     "store_on",
+    "study_metric",
     "unsampled",
 ]
 
@@ -194,6 +195,12 @@ class TrialRecord:
         """A trial of the search: neither a final nor a claim on a final run."""
         return not self.is_final and not self.is_claim
 
+    @property
+    def metric(self) -> str | None:
+        """The task metric ID its kept predictions are scored with (``None``: none kept)."""
+        blocks = self.attrs.get("predictions") or []
+        return str(blocks[0].get("metric", "f1")) if blocks else None
+
     def to_attrs(self) -> dict[str, Any]:
         """Every stored figure, one flat mapping (the form ``from_attrs`` reads back)."""
         return dict(self.attrs)
@@ -294,6 +301,12 @@ def retry_attrs(trial: FrozenTrial) -> dict[str, Any]:
 def records(trials: Iterable[FrozenTrial]) -> list[TrialRecord]:
     """The records of ``trials``, in order."""
     return [TrialRecord.from_trial(t) for t in trials]
+
+
+def study_metric(trials: Iterable[TrialRecord]) -> str:
+    """The task metric ID the "F1" of a study's output stands for: the metric of the
+    first trial that kept predictions (``f1`` where none did, as before tasks had others)."""
+    return next((m for m in (r.metric for r in trials) if m is not None), "f1")
 
 
 def attrs_of(trial: FrozenTrial) -> dict[str, Any]:

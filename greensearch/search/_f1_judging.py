@@ -32,7 +32,6 @@ __all__ = [
     "F1Judgement",
     "f1_judgement",
     "judged_delta",
-    "kept_metric",
     "kept_predictions",
     "power_pct",
     "resolution_pct",
@@ -52,12 +51,6 @@ def kept_predictions(attrs: Mapping[str, Any]) -> list[RunPredictions]:
         seed = seeds[i] if i < len(seeds) else None
         runs.append(RunPredictions.from_record(block, seed=seed))
     return runs
-
-
-def kept_metric(attrs: Mapping[str, Any]) -> str | None:
-    """The metric ID a trial's kept predictions are scored with (``None``: none kept)."""
-    blocks = attrs.get("predictions") or []
-    return str(blocks[0].get("metric", "f1")) if blocks else None
 
 
 @dataclass(frozen=True, slots=True)
