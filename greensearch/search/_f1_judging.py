@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from greensearch.exceptions import ConfigError
+from greensearch.record import TrialRecord
 from greensearch.stats import (
     DeltaF1,
     Design,
@@ -154,10 +155,7 @@ def judged_delta(
 
 def verdict_of(attrs: Mapping[str, Any]) -> F1Verdict:
     """A trial's stored verdict (older trials: their point-estimate ``feasible`` flag)."""
-    stored = attrs.get("f1_verdict")
-    if stored is not None:
-        return F1Verdict(stored)
-    return F1Verdict.FEASIBLE if attrs.get("feasible") else F1Verdict.INFEASIBLE
+    return F1Verdict(TrialRecord.from_attrs(attrs).verdict)
 
 
 def resolution_pct(

@@ -54,28 +54,7 @@ def _r(t: FrozenTrial) -> TrialRecord:
 
 def trial_row(t: FrozenTrial) -> TrialRow:
     """The figures of one trial, as the result's tables show them."""
-    r = _r(t)
-    return {
-        "trial": t.number,
-        "knobs": r.knobs or "",
-        "fidelity": r.fidelity,
-        "energy_kwh": r.energy_kwh,
-        "duration_s": r.duration_s,
-        "delta_energy_pct": r.delta_energy_pct,
-        "delta_time_pct": r.delta_time_pct,
-        "delta_f1_pct": r.delta_f1_pct,
-        "f1": r.f1,
-        "degenerate": r.degenerate,
-        "feasible": r.feasible,
-        "f1_verdict": verdict_of(r.attrs).value if r.knobs is not None else None,
-        "delta_f1_ci95_pct": r.delta_f1_ci95_pct,
-        "f1_decided_by": r.f1_decided_by,
-        "f1_bootstrap_share": r.f1_bootstrap_share,
-        "n_seeds": r.n_seeds,
-        "repeats": r.repeats,
-        "method": r.method,
-        "rounds_ended": r.look.get("stopped") if r.look else None,
-    }
+    return _r(t).to_row()
 
 
 def _pareto(trials: list[FrozenTrial]) -> list[FrozenTrial]:
