@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from greensearch.schema import TOP_LEVEL_ATTRS, Phase, TrialAttr
+from greensearch.schema import TOP_LEVEL_ATTRS, Phase, TrialAttr, TrialRow
 
 if TYPE_CHECKING:
     from optuna.study import Study
@@ -33,6 +33,7 @@ __all__ = [
     "retry_attrs",
     "store_figures",
     "store_on",
+    "study_metric",
     "unsampled",
 ]
 
@@ -194,6 +195,44 @@ class TrialRecord:
         """A trial of the search: neither a final nor a claim on a final run."""
         return not self.is_final and not self.is_claim
 
+    @property
+    def verdict(self) -> str:
+        """Its F1 verdict (``feasible``, ``infeasible``, ``uncertain``); a trial stored
+        before verdicts: its point-estimate ``feasible`` flag."""
+        if self.f1_verdict is not None:
+            return str(self.f1_verdict)
+        return "feasible" if self.feasible else "infeasible"
+
+    def to_row(self) -> TrialRow:
+        """Its figures as the result's tables show them (no verdict without knobs)."""
+        return {
+            "trial": self.number,
+            "knobs": self.knobs or "",
+            "fidelity": self.fidelity,
+            "energy_kwh": self.energy_kwh,
+            "duration_s": self.duration_s,
+            "delta_energy_pct": self.delta_energy_pct,
+            "delta_time_pct": self.delta_time_pct,
+            "delta_f1_pct": self.delta_f1_pct,
+            "f1": self.f1,
+            "degenerate": self.degenerate,
+            "feasible": self.feasible,
+            "f1_verdict": self.verdict if self.knobs is not None else None,
+            "delta_f1_ci95_pct": self.delta_f1_ci95_pct,
+            "f1_decided_by": self.f1_decided_by,
+            "f1_bootstrap_share": self.f1_bootstrap_share,
+            "n_seeds": self.n_seeds,
+            "repeats": self.repeats,
+            "method": self.method,
+            "rounds_ended": self.look.get("stopped") if self.look else None,
+        }
+
+    @property
+    def metric(self) -> str | None:
+        """The task metric ID its kept predictions are scored with (``None``: none kept)."""
+        blocks = self.attrs.get("predictions") or []
+        return str(blocks[0].get("metric", "f1")) if blocks else None
+
     def to_attrs(self) -> dict[str, Any]:
         """Every stored figure, one flat mapping (the form ``from_attrs`` reads back)."""
         return dict(self.attrs)
@@ -294,6 +333,12 @@ def retry_attrs(trial: FrozenTrial) -> dict[str, Any]:
 def records(trials: Iterable[FrozenTrial]) -> list[TrialRecord]:
     """The records of ``trials``, in order."""
     return [TrialRecord.from_trial(t) for t in trials]
+
+
+def study_metric(trials: Iterable[TrialRecord]) -> str:
+    """The task metric ID the "F1" of a study's output stands for: the metric of the
+    first trial that kept predictions (``f1`` where none did, as before tasks had others)."""
+    return next((m for m in (r.metric for r in trials) if m is not None), "f1")
 
 
 def attrs_of(trial: FrozenTrial) -> dict[str, Any]:

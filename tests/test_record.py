@@ -9,6 +9,7 @@ import optuna
 
 import greensearch
 from greensearch.record import TrialRecord, queued_attrs, retry_attrs
+from greensearch.schema import TrialRow
 
 ROOT = Path(greensearch.__file__).parent
 #: ``x.user_attrs`` / ``x.set_user_attr(`` on anything but a study (``study``, ``ostudy``,
@@ -85,3 +86,37 @@ def test_the_deciding_bound_and_the_bootstrap_share_are_top_level_for_the_dashbo
     assert "f1_bootstrap_share" in shown and "p_f1_within_budget" not in shown
     # an older study's share, stored under its old name, reads as the bootstrap share
     assert TrialRecord.from_attrs({"p_f1_within_budget": 0.9}).f1_bootstrap_share == 0.9
+
+
+def test_a_trial_row_holds_its_figures_and_a_verdict_only_where_it_has_knobs():
+    trial = _trial(
+        phase="final",
+        fidelity=1,
+        knobs="seq_len=128",
+        energy_kwh=2.0,
+        delta_f1_pct=-0.5,
+        f1_verdict="uncertain",
+        feasible=True,
+        look={"rounds": 4, "confidence": 0.99, "confirmed": False, "stopped": "the last look"},
+        measurement={"repeats": 4, "n_seeds": 4, "delta_f1_ci95_pct": [-1.5, 0.5]},
+    )
+    row = TrialRecord.from_trial(trial).to_row()
+    assert set(row) == set(TrialRow.__annotations__)
+    assert (row["trial"], row["knobs"], row["fidelity"], row["energy_kwh"]) == (
+        trial.number,
+        "seq_len=128",
+        1.0,
+        2.0,
+    )
+    assert (row["delta_f1_pct"], row["f1_verdict"], row["rounds_ended"]) == (
+        -0.5,
+        "uncertain",
+        "the last look",
+    )
+    assert (row["repeats"], row["n_seeds"], row["delta_f1_ci95_pct"]) == (4, 4, [-1.5, 0.5])
+    assert row["delta_time_pct"] is None and row["method"] is None  # never stored
+    # a trial stored before verdicts: its point estimate's flag; no knobs, no verdict
+    old = TrialRecord.from_trial(_trial(knobs="prune=2", feasible=False)).to_row()
+    assert old["f1_verdict"] == "infeasible" and old["knobs"] == "prune=2"
+    unsampled = TrialRecord.from_trial(_trial()).to_row()
+    assert unsampled["f1_verdict"] is None and unsampled["knobs"] == ""

@@ -1,7 +1,10 @@
 """Plotly figures over the analysis tables: Figure 2, the energy–F1 frontier, stage bars.
 
 Only drawing lives here; every number comes from :mod:`._pareto` or the normalized table.
-plotly (and kaleido for PNG) are imported lazily so ``greensearch --help`` stays light.
+The ΔF1 columns hold the study's task metric: the figures name it from the table's
+``metric`` attribute (a study's, see :func:`~greensearch.analysis.study_table`; F1 for a
+table without one). plotly (and kaleido for PNG) are imported lazily so
+``greensearch --help`` stays light.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ import pandas as pd
 from greensearch.analysis._pareto import Frontier, pareto_frontier, quadrant_table
 from greensearch.analysis._records import STAGES
 from greensearch.exceptions import ConfigError
+from greensearch.stats import task_metric
 
 __all__ = [
     "QUADRANT_COLORS",
     "figure2",
     "find_chromium",
     "frontier_figure",
+    "metric_label",
     "stages_figure",
     "write_html",
     "write_png",
@@ -46,6 +51,11 @@ _CHROMIUM_HINT = (
 )
 
 
+def metric_label(df: pd.DataFrame) -> str:
+    """The name of the metric in the table's ΔF1 columns (``F1``, ``exact match``)."""
+    return task_metric(str(df.attrs.get("metric") or "f1")).label
+
+
 def figure2(
     df: pd.DataFrame,
     *,
@@ -56,13 +66,15 @@ def figure2(
 ) -> Any:
     """ΔTime vs ΔEnergy of ``stage`` per variant, coloured by quadrant (the paper's Fig. 2).
 
-    The gold star marks the oracle: the lowest total-energy variant that keeps F1 within
+    The gold star marks the oracle: the lowest total-energy variant that keeps the metric
+    (:func:`metric_label`) within
     ``budget_f1_pct`` and is not degenerate, unless ``oracle`` names one (a study's oracle
     is chosen among full-fidelity finalists, so the report passes it); the red star is the
     baseline at the origin. ``table_oracle=False`` stars nothing when ``oracle`` is
     ``None``: a study without a full-fidelity oracle yet has none to show.
     """
     go = _plotly()
+    label = metric_label(df)
     points = quadrant_table(df, stage=stage)
     if oracle is None and table_oracle:
         oracle = pareto_frontier(df, budget_f1_pct=budget_f1_pct).oracle
@@ -70,8 +82,8 @@ def figure2(
     fig = go.Figure()
     placed = points.loc[points["quadrant"] != "unknown"]
     _shade_quadrants(fig, placed)
-    _add_quadrant_points(fig, placed)
-    _add_stars(fig, placed, oracle=oracle, budget_f1_pct=budget_f1_pct)
+    _add_quadrant_points(fig, placed, label)
+    _add_stars(fig, placed, oracle=oracle, budget_f1_pct=budget_f1_pct, label=label)
     where = "total" if stage == "total" else f"{stage}-stage"
     fig.update_layout(
         title=f"{where.capitalize()} energy vs time, relative to the baseline",
@@ -86,7 +98,7 @@ def figure2(
     return fig
 
 
-def _add_quadrant_points(fig: Any, placed: pd.DataFrame) -> None:
+def _add_quadrant_points(fig: Any, placed: pd.DataFrame, label: str) -> None:
     """One trace per quadrant, degenerate variants (one-class predictors) as crosses."""
     go = _plotly()
     for (quadrant, colour), degenerate in product(QUADRANT_COLORS.items(), (False, True)):
@@ -104,12 +116,14 @@ def _add_quadrant_points(fig: Any, placed: pd.DataFrame) -> None:
                 textposition="top right",
                 marker={"color": colour, "size": 10, "symbol": "x" if degenerate else "circle"},
                 customdata=_hover_data(part),
-                hovertemplate=_HOVER,
+                hovertemplate=_hover(label),
             )
         )
 
 
-def _add_stars(fig: Any, placed: pd.DataFrame, *, oracle: str | None, budget_f1_pct: float) -> None:
+def _add_stars(
+    fig: Any, placed: pd.DataFrame, *, oracle: str | None, budget_f1_pct: float, label: str
+) -> None:
     """The baseline's red star at the origin and the oracle's gold one."""
     go = _plotly()
     base = placed.loc[placed["is_baseline"]]
@@ -123,7 +137,7 @@ def _add_stars(fig: Any, placed: pd.DataFrame, *, oracle: str | None, budget_f1_
             textposition="bottom right",
             marker={"color": "red", "size": 18, "symbol": "star"},
             customdata=_hover_data(base),
-            hovertemplate=_HOVER,
+            hovertemplate=_hover(label),
         )
     )
     if oracle is not None:
@@ -133,7 +147,7 @@ def _add_stars(fig: Any, placed: pd.DataFrame, *, oracle: str | None, budget_f1_
                 x=best["delta_time_pct"],
                 y=best["delta_energy_pct"],
                 mode="markers",
-                name=f"oracle: lowest energy within {-abs(budget_f1_pct):g}% F1 ({oracle})",
+                name=f"oracle: lowest energy within {-abs(budget_f1_pct):g}% {label} ({oracle})",
                 marker={
                     "color": _GOLD,
                     "size": 22,
@@ -141,7 +155,7 @@ def _add_stars(fig: Any, placed: pd.DataFrame, *, oracle: str | None, budget_f1_
                     "line": {"color": "black", "width": 1},
                 },
                 customdata=_hover_data(best),
-                hovertemplate=_HOVER,
+                hovertemplate=_hover(label),
             )
         )
 
@@ -153,18 +167,25 @@ def frontier_figure(
     oracle: str | None = None,
     table_oracle: bool = True,
 ) -> Any:
-    """Total energy vs ΔF1 with the Pareto frontier, the budget line and excluded points.
+    """Total energy vs ΔF1 (ΔMetric, :func:`metric_label`) with the Pareto frontier, the
+    budget line and excluded points.
 
     ``oracle`` and ``table_oracle`` choose the starred variant, as in :func:`figure2`.
     """
     go = _plotly()
+    label = metric_label(df)
     front: Frontier = pareto_frontier(df, budget_f1_pct=budget_f1_pct)
     pts = front.points
     best_name = oracle if oracle is not None or not table_oracle else front.oracle
     fig = go.Figure()
     groups = [
         ("feasible", pts["feasible"] & ~pts["degenerate"], "#1f77b4", "circle"),
-        ("over the F1 budget", ~pts["feasible"] & ~pts["degenerate"], "#7f7f7f", "circle-open"),
+        (
+            f"over the {label} budget",
+            ~pts["feasible"] & ~pts["degenerate"],
+            "#7f7f7f",
+            "circle-open",
+        ),
         ("degenerate (one class)", pts["degenerate"], "black", "x"),
     ]
     for name, mask, colour, symbol in groups:
@@ -181,7 +202,7 @@ def frontier_figure(
                 textposition="top right",
                 marker={"color": colour, "symbol": symbol, "size": 10},
                 customdata=_hover_data(part),
-                hovertemplate=_HOVER_FRONTIER,
+                hovertemplate=_hover_frontier(label),
             )
         )
     line = pts.loc[pts["on_frontier"]].sort_values("energy_kwh")
@@ -210,18 +231,18 @@ def frontier_figure(
                     "line": {"color": "black", "width": 1},
                 },
                 customdata=_hover_data(best),
-                hovertemplate=_HOVER_FRONTIER,
+                hovertemplate=_hover_frontier(label),
             )
         )
     fig.add_hline(
         y=-abs(budget_f1_pct),
         line={"color": "#d62728", "dash": "dash"},
-        annotation_text=f"F1 budget {-abs(budget_f1_pct):g}%",
+        annotation_text=f"{label} budget {-abs(budget_f1_pct):g}%",
     )
     fig.update_layout(
-        title="Energy vs F1 change: Pareto frontier under the F1 budget",
+        title=f"Energy vs {label} change: Pareto frontier under the {label} budget",
         xaxis_title="Total energy (kWh)",
-        yaxis_title="ΔF1 %",
+        yaxis_title=f"Δ{label} %",
         template="plotly_white",
         width=1100,
         height=800,
@@ -317,14 +338,19 @@ def find_chromium() -> str | None:
     return Chromium.find_browser(skip_local=False)
 
 
-_HOVER = (
-    "<b>%{customdata[0]}</b><br>knobs: %{customdata[1]}<br>ΔTime %{x:.2f}%"
-    "<br>ΔEnergy %{y:.2f}%<br>ΔF1 %{customdata[2]:.3g}%%{customdata[3]}<extra></extra>"
-)
-_HOVER_FRONTIER = (
-    "<b>%{customdata[0]}</b><br>knobs: %{customdata[1]}<br>energy %{x:.4g} kWh"
-    "<br>ΔF1 %{y:.3g}%%{customdata[3]}<extra></extra>"
-)
+def _hover(label: str) -> str:
+    return (
+        "<b>%{customdata[0]}</b><br>knobs: %{customdata[1]}<br>ΔTime %{x:.2f}%"
+        f"<br>ΔEnergy %{{y:.2f}}%<br>Δ{label} %{{customdata[2]:.3g}}%%{{customdata[3]}}"
+        "<extra></extra>"
+    )
+
+
+def _hover_frontier(label: str) -> str:
+    return (
+        "<b>%{customdata[0]}</b><br>knobs: %{customdata[1]}<br>energy %{x:.4g} kWh"
+        f"<br>Δ{label} %{{y:.3g}}%%{{customdata[3]}}<extra></extra>"
+    )
 
 
 def _hover_data(part: pd.DataFrame) -> list[list[Any]]:

@@ -54,11 +54,11 @@ def render_html(report: StudyReport) -> str:
     """The whole page as a string."""
     import plotly.offline
 
-    r = report.result
+    r, m = report.result, report.metric_label
     parts = [
         f"<h1>greensearch report: {_e(report.study_name)}</h1>",
         (
-            f"<p>task <b>{_e(report.task)}</b> · F1 budget: lose at most "
+            f"<p>task <b>{_e(report.task)}</b> · {_e(m)} budget: lose at most "
             f"{-report.budget_f1_pct:g}% · search fidelity {_e(r.get('fidelity'))} "
             f"(search trials run that share of the training steps; their energy and time are "
             f"extrapolated to a full run) · finalists re-measured at full fidelity.</p>"
@@ -69,14 +69,14 @@ def render_html(report: StudyReport) -> str:
         "<h2>The search's own cost</h2>",
         _cost(r),
         "<h2>Finalists (full fidelity)</h2>",
-        _table(r.get("finalists") or [], _FINALIST_COLUMNS, empty="no finalist was measured"),
-        "<h2>Pareto frontier (energy vs ΔF1)</h2>",
+        _table(r.get("finalists") or [], _FINALIST_COLUMNS, m, empty="no finalist was measured"),
+        f"<h2>Pareto frontier (energy vs Δ{_e(m)})</h2>",
         (
             "<p class='note'>Non-degenerate knob sets no other set beats on both total energy and "
-            "ΔF1. Each row is a final full-fidelity trial when the search re-measured that knob "
-            "set, else its search trial (see fidelity and runs).</p>"
+            f"Δ{_e(m)}. Each row is a final full-fidelity trial when the search re-measured that "
+            "knob set, else its search trial (see fidelity and runs).</p>"
         ),
-        _table(_rows(report.frontier), _POINT_COLUMNS, empty="no frontier"),
+        _table(_rows(report.frontier), _POINT_COLUMNS, m, empty="no frontier"),
         "<h2>Figure 2: energy vs time against the baseline</h2>",
         _figure(
             figure2(
@@ -87,7 +87,7 @@ def render_html(report: StudyReport) -> str:
                 table_oracle=False,
             )
         ),
-        "<h2>Energy–F1 frontier</h2>",
+        f"<h2>Energy–{_e(m)} frontier</h2>",
         _figure(
             frontier_figure(
                 report.table,
@@ -101,17 +101,17 @@ def render_html(report: StudyReport) -> str:
         "<h2>Synergy: bundles vs their knobs measured alone</h2>",
         _synergy(report),
         "<h2>Pruned combinations (never measured)</h2>",
-        _table(r.get("pruned") or [], _PRUNED_COLUMNS, empty="the checker pruned nothing"),
+        _table(r.get("pruned") or [], _PRUNED_COLUMNS, m, empty="the checker pruned nothing"),
     ]
     if r.get("failed"):
-        parts += ["<h2>Failed trials</h2>", _table(r["failed"], _FAILED_COLUMNS)]
+        parts += ["<h2>Failed trials</h2>", _table(r["failed"], _FAILED_COLUMNS, m)]
     parts += [
         "<h2>Every knob set</h2>",
         (
             "<p class='note'>runs = repeats behind the figure; std = spread of one run "
             "(scaled to the full run for search trials).</p>"
         ),
-        _table(_rows(report.table), _ALL_COLUMNS),
+        _table(_rows(report.table), _ALL_COLUMNS, m),
     ]
     title = _e(f"greensearch report: {report.study_name}")
     return (
@@ -138,10 +138,10 @@ def _banner(report: StudyReport) -> str:
 
 
 def _oracle(report: StudyReport) -> str:
-    o = report.result.get("oracle")
+    o, m = report.result.get("oracle"), report.metric_label
     if not o:
         return (
-            "<p class='oracle'>No oracle: no full-fidelity finalist met the F1 budget "
+            f"<p class='oracle'>No oracle: no full-fidelity finalist met the {_e(m)} budget "
             "(or the search stopped before its final phase).</p>"
         )
     ci = o.get("delta_energy_ci95_pct")
@@ -149,8 +149,8 @@ def _oracle(report: StudyReport) -> str:
     return (
         f"<div class='oracle'><b>{_e(o['knobs'])}</b> (trial {o['trial']})<br>"
         f"energy {_kwh(o['energy_kwh'])} · ΔEnergy {_pct(o['delta_energy_pct'])}{_e(ci_text)}"
-        f" · ΔTime {_pct(o['delta_time_pct'])} · ΔF1 {_pct(o['delta_f1_pct'], '+.2f')}"
-        f"{_e(_f1_ci_text(o))}<br>"
+        f" · ΔTime {_pct(o['delta_time_pct'])} · Δ{_e(m)} {_pct(o['delta_f1_pct'], '+.2f')}"
+        f"{_e(_f1_ci_text(o, m))}<br>"
         f"full fidelity, {o.get('repeats')} run(s), against a baseline of "
         f"{(report.result.get('baseline') or {}).get('repeats', '?')} run(s) · method "
         f"{_e(o.get('method'))}"
@@ -159,10 +159,10 @@ def _oracle(report: StudyReport) -> str:
     )
 
 
-def _f1_ci_text(o: dict[str, Any]) -> str:
+def _f1_ci_text(o: dict[str, Any], metric: str) -> str:
     ci = o.get("delta_f1_ci95_pct")
     if not ci:
-        return " (no ΔF1 interval: no kept predictions)"
+        return f" (no Δ{metric} interval: no kept predictions)"
     share = o.get("f1_bootstrap_share")
     share_text = f", bootstrap share within budget {100 * share:.0f}%" if share is not None else ""
     return (
@@ -207,7 +207,9 @@ def _synergy(report: StudyReport) -> str:
         f"<p class='note'>Expected ΔEnergy from the knobs' isolated effects: additive "
         f"(sum) and multiplicative (1 − ∏(1 − saving)); verdict against the "
         f"multiplicative expectation. {_e(report.synergy_note)}.</p>"
-        + _table(rows, _SYNERGY_COLUMNS, empty="no bundle of two or more knobs")
+        + _table(
+            rows, _SYNERGY_COLUMNS, report.metric_label, empty="no bundle of two or more knobs"
+        )
     )
 
 
@@ -216,12 +218,20 @@ def _figure(fig: Any) -> str:
 
 
 def _table(
-    rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, Cell]], *, empty: str = "none"
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[tuple[str, str, Cell]],
+    metric: str,
+    *,
+    empty: str = "none",
 ) -> str:
+    """Rows under ``columns``, whose titles name the task's metric as ``{m}``."""
     if not rows:
         return f"<p class='note'>{_e(empty)}</p>"
     left = {"knobs", "variant", "reason", "error", "note", "verdict", "meter", "method", "phase"}
-    head = "".join(f"<th class='{'l' if k in left else ''}'>{_e(t)}</th>" for k, t, _ in columns)
+    head = "".join(
+        f"<th class='{'l' if k in left else ''}'>{_e(t.format(m=metric))}</th>"
+        for k, t, _ in columns
+    )
     body = []
     for row in rows:
         cells = "".join(
@@ -291,9 +301,10 @@ _FINALIST_COLUMNS: list[tuple[str, str, Cell]] = [
     ("delta_energy_pct", "ΔEnergy", _pct),
     ("delta_energy_ci95_pct", "ΔEnergy 95% CI", _ci),
     ("delta_time_pct", "ΔTime", _pct),
-    ("delta_f1_pct", "ΔF1", lambda v: _pct(v, "+.2f")),
-    ("delta_f1_ci95_pct", "ΔF1 95% CI", _ci),
-    ("f1_verdict", "F1 verdict", _e),
+    ("delta_f1_pct", "Δ{m}", lambda v: _pct(v, "+.2f")),
+    ("delta_f1_ci95_pct", "Δ{m} 95% CI", _ci),
+    ("f1_verdict", "{m} verdict", _e),
+    ("error", "failed", _e),
     ("f1_decided_by", "deciding one-sided bound", _e),
     ("f1_bootstrap_share", "bootstrap share within budget", _share),
     ("n_seeds", "seeds", _e),
@@ -308,7 +319,7 @@ _POINT_COLUMNS: list[tuple[str, str, Cell]] = [
     ("energy_kwh", "energy", _kwh),
     ("delta_energy_pct", "ΔEnergy", _pct),
     ("delta_time_pct", "ΔTime", _pct),
-    ("delta_f1_pct", "ΔF1", lambda v: _pct(v, "+.2f")),
+    ("delta_f1_pct", "Δ{m}", lambda v: _pct(v, "+.2f")),
     ("feasible", "within budget", _yes),
     ("fidelity", "fidelity", _fid),
     ("repeats", "runs", _e),

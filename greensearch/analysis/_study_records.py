@@ -23,7 +23,7 @@ import pandas as pd
 
 from greensearch.analysis._records import FOLDED_WINDOWS, from_records
 from greensearch.exceptions import ConfigError
-from greensearch.record import TrialRecord, records
+from greensearch.record import TrialRecord, records, study_metric
 from greensearch.schema import STAGES, StudyAttr, TrialAttr, stored_budget_f1_pct
 
 if TYPE_CHECKING:
@@ -119,7 +119,8 @@ def study_records(study: Study) -> list[dict[str, Any]]:
 
 
 def study_table(study: Study) -> pd.DataFrame:
-    """The normalized table of a study; ``attrs`` carry the study's name and settings."""
+    """The normalized table of a study; ``attrs`` carry the study's name, settings and
+    task metric (``metric``: the ID the ΔF1 columns are in, see :func:`study_metric`)."""
     df = from_records(study_records(study))
     df.attrs.update(
         source="study",
@@ -127,6 +128,7 @@ def study_table(study: Study) -> pd.DataFrame:
         task=study.user_attrs.get(StudyAttr.STUDY),
         budget_f1_pct=stored_budget_f1_pct(study.user_attrs),
         search_fidelity=study.user_attrs.get(StudyAttr.FIDELITY),
+        metric=study_metric(records(study.get_trials(deepcopy=False))),
     )
     return df
 

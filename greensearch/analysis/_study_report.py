@@ -20,6 +20,7 @@ from greensearch.analysis._study_records import open_study, study_table
 from greensearch.analysis._synergy import BAND_RULE, synergy_table
 from greensearch.exceptions import ConfigError
 from greensearch.schema import StudyAttr, stored_budget_f1_pct
+from greensearch.stats import task_metric
 
 __all__ = ["StudyReport", "study_report"]
 
@@ -31,7 +32,8 @@ class StudyReport:
     Attributes:
         study_name: the Optuna study.
         task: the study file's name (``default`` for the embedded task).
-        budget_f1_pct: the F1 budget in the user's sign (``-1.0``: lose at most 1 %).
+        budget_f1_pct: the budget of the task's metric (:attr:`metric_label`; F1 for a
+            classifier) in the user's sign (``-1.0``: lose at most 1 %).
         stage: stage of Figure 2.
         result: what ``greensearch optimize`` returns (oracle with CI, finalists, pruned,
             search energy, payback, extrapolation error, meter).
@@ -58,6 +60,11 @@ class StudyReport:
     synergy_note: str
     methods: dict[str, int] = field(default_factory=dict)
     meters: tuple[str, ...] = ()
+
+    @property
+    def metric_label(self) -> str:
+        """The task metric's name, where a classifier's report says F1 (``exact match``)."""
+        return task_metric(str(self.result.get("metric") or "f1")).label
 
     @property
     def machine_statement(self) -> str:
@@ -97,6 +104,7 @@ class StudyReport:
             "study_name": self.study_name,
             "task": self.task,
             "budget_f1_pct": self.budget_f1_pct,
+            "metric": self.result.get("metric"),
             "oracle": self.result.get("oracle"),
             "baseline": self.result.get("baseline"),
             "n_points": len(self.table),

@@ -448,10 +448,12 @@ def _render_finalists(finals: list[ResultRow], name: str = "F1") -> None:
             fmt_pct(r["delta_energy_pct"]),
             fmt_pct(r["delta_f1_pct"]),
             _ci_text(r.get("delta_f1_ci95_pct")),
-            r.get("f1_decided_by")
+            f"failed: {final.error}"
+            if final.error is not None
+            else r.get("f1_decided_by")
             or r.get("f1_verdict")
             or ("feasible" if r["feasible"] else "infeasible"),
-            r.get("n_seeds") or r["repeats"],
+            r.get("n_seeds") or r["repeats"] or "-",
             r.get("rounds_ended") or "",
             _picked_as(final),
         ]

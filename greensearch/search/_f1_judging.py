@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from greensearch.exceptions import ConfigError
+from greensearch.record import TrialRecord
 from greensearch.stats import (
     DeltaF1,
     Design,
@@ -32,7 +33,6 @@ __all__ = [
     "F1Judgement",
     "f1_judgement",
     "judged_delta",
-    "kept_metric",
     "kept_predictions",
     "power_pct",
     "resolution_pct",
@@ -52,12 +52,6 @@ def kept_predictions(attrs: Mapping[str, Any]) -> list[RunPredictions]:
         seed = seeds[i] if i < len(seeds) else None
         runs.append(RunPredictions.from_record(block, seed=seed))
     return runs
-
-
-def kept_metric(attrs: Mapping[str, Any]) -> str | None:
-    """The metric ID a trial's kept predictions are scored with (``None``: none kept)."""
-    blocks = attrs.get("predictions") or []
-    return str(blocks[0].get("metric", "f1")) if blocks else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,10 +155,7 @@ def judged_delta(
 
 def verdict_of(attrs: Mapping[str, Any]) -> F1Verdict:
     """A trial's stored verdict (older trials: their point-estimate ``feasible`` flag)."""
-    stored = attrs.get("f1_verdict")
-    if stored is not None:
-        return F1Verdict(stored)
-    return F1Verdict.FEASIBLE if attrs.get("feasible") else F1Verdict.INFEASIBLE
+    return F1Verdict(TrialRecord.from_attrs(attrs).verdict)
 
 
 def resolution_pct(

@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from greensearch.pareto import cheapest_feasible, non_dominated
 from greensearch.pipeline import describe
-from greensearch.record import TrialRecord, completed_at
+from greensearch.record import TrialRecord, completed_at, study_metric
 from greensearch.schema import MeterSummary, Phase, StudyAttr, TrialAttr, TrialRow
 from greensearch.search._f1_judging import (
     judged_delta,
-    kept_metric,
     power_pct,
     resolution_pct,
     verdict_of,
@@ -55,28 +54,7 @@ def _r(t: FrozenTrial) -> TrialRecord:
 
 def trial_row(t: FrozenTrial) -> TrialRow:
     """The figures of one trial, as the result's tables show them."""
-    r = _r(t)
-    return {
-        "trial": t.number,
-        "knobs": r.knobs or "",
-        "fidelity": r.fidelity,
-        "energy_kwh": r.energy_kwh,
-        "duration_s": r.duration_s,
-        "delta_energy_pct": r.delta_energy_pct,
-        "delta_time_pct": r.delta_time_pct,
-        "delta_f1_pct": r.delta_f1_pct,
-        "f1": r.f1,
-        "degenerate": r.degenerate,
-        "feasible": r.feasible,
-        "f1_verdict": verdict_of(r.attrs).value if r.knobs is not None else None,
-        "delta_f1_ci95_pct": r.delta_f1_ci95_pct,
-        "f1_decided_by": r.f1_decided_by,
-        "f1_bootstrap_share": r.f1_bootstrap_share,
-        "n_seeds": r.n_seeds,
-        "repeats": r.repeats,
-        "method": r.method,
-        "rounds_ended": r.look.get("stopped") if r.look else None,
-    }
+    return _r(t).to_row()
 
 
 def _pareto(trials: list[FrozenTrial]) -> list[FrozenTrial]:
@@ -344,7 +322,11 @@ def build_result(
             else None
         ),
         "baseline": _final_row(base, pairs) if base is not None else None,
-        "finalists": [_final_row(t, pairs, near_miss=_r(t).near_miss) for t in finals],
+        "finalists": sorted(
+            [_final_row(t, pairs, near_miss=_r(t).near_miss) for t in finals]
+            + [_failed_row(t) for t in _failed_finals(all_trials, finals, retried)],
+            key=lambda row: row.row["trial"],
+        ),
         "pareto": pareto_rows(study, fidelity),
         **_counts(search),
         "search_energy_kwh": spent,
@@ -356,7 +338,7 @@ def build_result(
             k: v for k, v in study.user_attrs.get(StudyAttr.SKIPPED_KNOBS, {}).items() if "=" in k
         },
         "left_out_knobs": dict(study.user_attrs.get(StudyAttr.LEFT_OUT_KNOBS, {})),
-        "metric": _metric(([base] if base is not None else []) + all_trials),
+        "metric": study_metric(_r(t) for t in ([base] if base is not None else []) + all_trials),
     }
     oracle_base = pairs.get(oracle.number) if oracle is not None else None
     saving = (
@@ -376,10 +358,32 @@ def build_result(
     return SearchResult(**result)
 
 
-def _metric(trials: list[FrozenTrial]) -> str:
-    """The metric of the first trial that kept predictions (F1 where none did)."""
-    found = (kept_metric(_r(t).attrs) for t in trials)
-    return next((m for m in found if m is not None), "f1")
+def _failed_finals(
+    trials: list[FrozenTrial], finals: list[FrozenTrial], retried: set[int]
+) -> list[FrozenTrial]:
+    """The last failed final trial of each bundle (its runs could not be judged against
+    the baseline's, say) that has no completed final trial."""
+    import optuna
+
+    done = {_r(t).knobs for t in finals}
+    last = {
+        r.knobs: t
+        for t in trials
+        if t.state == optuna.trial.TrialState.FAIL
+        and t.number not in retried
+        and (r := _r(t)).is_final
+        and r.knobs
+        and r.knobs not in done
+    }
+    return list(last.values())
+
+
+def _failed_row(t: FrozenTrial) -> ResultRow:
+    """A failed finalist's row: its knobs and why it failed, no verdict."""
+    row = trial_row(t)
+    row["f1_verdict"] = None
+    r = _r(t)
+    return ResultRow(row, near_miss=r.near_miss, error=r.error or "its final trial failed")
 
 
 def _counts(search: list[FrozenTrial]) -> dict[str, Any]:

@@ -44,12 +44,15 @@ class ResultRow:
         energy_interval: Its ΔEnergy interval (full-fidelity rows), else ``None``.
         near_miss: For a finalist: re-measured as an uncertain bundle, not a feasible one.
         to_confirm: For the unconfirmed bundle: what would settle its verdict.
+        error: For a finalist whose final trial failed: why (its runs reported another
+            metric than the baseline's, say); it has no verdict and cannot be the oracle.
     """
 
     row: TrialRow
     energy_interval: EnergyInterval | None = None
     near_miss: bool | None = None
     to_confirm: str | None = None
+    error: str | None = None
 
     @property
     def knobs(self) -> str:
@@ -76,4 +79,6 @@ class ResultRow:
             out.update(self.energy_interval.to_dict())
         if self.to_confirm is not None:
             out["to_confirm"] = self.to_confirm
+        if self.error is not None:
+            out["error"] = self.error
         return out

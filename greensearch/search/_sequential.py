@@ -17,7 +17,10 @@ split evenly over the later looks.
 
 A finalist stops early when it is decided (confirmed or confidently infeasible), when it
 cannot become the oracle (a cheaper finalist is confirmed), or when it is futile: even
-if its point estimate held, the bound at ``max_rounds`` would not clear the budget.
+if its point estimate held, the bound at ``max_rounds`` would not clear the budget. A
+finalist that cannot be judged at all (its runs report another metric than the
+baseline's) stops too, unjudged: its trial fails with that reason when the finals are
+recorded, and the others are judged without it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from greensearch.exceptions import ConfigError
 from greensearch.search._f1_judging import judged_delta
 from greensearch.stats import F1Verdict, Finalist, judge, select_oracle
 
@@ -80,7 +84,8 @@ class LookDecision:
         confirmed: Finalists confirmed feasible at this look (Holm), cheapest first.
         go_on: Finalists that get another round, with the reason for each one that stops.
         why_stopped: Finalist -> why it gets no further round.
-        judged: Finalists judged at this look (those without kept predictions are not).
+        judged: Finalists judged at this look (not those without kept predictions, nor
+            those whose runs cannot be compared with the baseline's).
     """
 
     rounds: int
@@ -116,11 +121,16 @@ def decide_look(
     verdicts: dict[str, F1Verdict] = {}
     futile: set[str] = set()
     unjudged: set[str] = set()
+    failed: dict[str, str] = {}
     energy = {k: float(a["energy_kwh"]) for k, a in attrs.items()}
     for key, summary in attrs.items():
         if not key:
             continue
-        delta = judged_delta(summary, base, budget_pct=budget_pct, confidence=confidence)
+        try:
+            delta = judged_delta(summary, base, budget_pct=budget_pct, confidence=confidence)
+        except ConfigError as err:  # not comparable with the baseline: this finalist fails
+            failed[key] = f"failed: {err}"
+            continue
         if delta is None:  # no kept predictions: the fixed design decides, on the point
             unjudged.add(key)
             continue
@@ -132,7 +142,7 @@ def decide_look(
             futile.add(key)
     confirmed = select_oracle(finalists, alpha=1.0 - confidence).confirmed if finalists else ()
     cheapest = min((energy[k] for k in confirmed), default=math.inf)
-    why: dict[str, str] = dict.fromkeys(unjudged, _UNJUDGED)
+    why: dict[str, str] = dict.fromkeys(unjudged, _UNJUDGED) | failed
     for key, verdict in verdicts.items():
         if rounds >= max_rounds:
             why[key] = f"the last look (round {max_rounds})"

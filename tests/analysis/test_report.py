@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 
 from greensearch.analysis import load_study_table, study_report, write_report
 from greensearch.record import TrialRecord
+from greensearch.search import Point, RunNoise
+from greensearch.stats import RunPredictions
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +138,46 @@ def test_the_oracle_line_shows_the_deciding_bound_beside_the_interval() -> None:
 
     result = build_result(finals_study(), fidelity=0.5, budget_f1_pct=-1.0)
     assert result.not_confirmed is not None
-    text = _f1_ci_text(result.not_confirmed.to_dict())
+    text = _f1_ci_text(result.not_confirmed.to_dict(), "F1")
     share = round(100 * (result.not_confirmed.row["f1_bootstrap_share"] or 0.0))
     assert text.startswith(" (95% CI -1.1")
     assert f"bootstrap share within budget {share}%; feasible: lower 93% bound" in text
+
+
+class _ExactMatchScores:
+    """Kept exact-match scores (0/1 per example), as a generative task's script reports
+    them: example ``i`` is right when a draw shared by every run falls under the point's
+    score, so bundles differ only by their score, paired on the same examples."""
+
+    def __init__(self, n: int = 800) -> None:
+        self.draws = np.random.default_rng(0).random(n)
+
+    def run(self, key: str, point: Point, *, fidelity: float, seed: int, clock_s: float):  # type: ignore[no-untyped-def]
+        right = (self.draws < point.f1).astype(float)
+        zeros = np.zeros(right.size, dtype=np.int64)
+        kept = RunPredictions("em", zeros, zeros, seed=seed, metric="exact_match", values=right)
+        return RunNoise(1.0, float(right.mean()), kept)
+
+
+def test_a_study_of_another_metric_names_it_in_the_report_and_the_plots(  # type: ignore[no-untyped-def]
+    report, replay_journal: str, tmp_path: Path
+) -> None:
+    from greensearch.analysis import frontier_figure, metric_label
+    from greensearch.search import ReplayRunner
+    from tests.analysis.replay_study import Landscape, make_study
+
+    url = f"journal:{tmp_path / 'em.journal'}"
+    run = ReplayRunner(Landscape(), noise_rel=0.01, seed=3, noise=_ExactMatchScores())
+    make_study(url, name="em", n_trials=10, run_fn=run)
+    em = study_report(url, "em")
+    assert em.metric_label == "exact match" and em.to_dict()["metric"] == "exact_match"
+    page = write_report(em, tmp_path / "em.html").read_text(encoding="utf-8")
+    assert "Δexact match" in page and "exact match budget" in page
+    assert "ΔF1" not in page and "F1 budget" not in page and "F1 verdict" not in page
+    table = load_study_table(url, "em")
+    assert metric_label(table) == "exact match"
+    assert frontier_figure(table).layout.yaxis.title.text == "Δexact match %"
+    # a classification study keeps F1
+    assert report.metric_label == "F1" and report.to_dict()["metric"] == "f1"
+    f1_table = load_study_table(replay_journal, "default-replay")
+    assert frontier_figure(f1_table).layout.yaxis.title.text == "ΔF1 %"

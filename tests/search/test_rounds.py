@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import optuna
@@ -24,27 +22,8 @@ from greensearch.search._rounds import (
     run_rounds,
     stored_invocations,
 )
-from tests.search.landscape import landscape, make_registry
-
-
-@dataclass
-class FakeRunner:
-    """What ``run_rounds`` reads of a TrialRunner; ``run_fn`` records every measurement."""
-
-    run_fn: Any
-    repeats: int = 2
-    max_rounds: int = 2  # fixed rounds: the sequential looks are tested in test_sequential.py
-    confidence: float = 0.95
-    budget_pct: float = 1.0
-    study_cfg: Any = None
-    meter: Any = None
-    results_path: Any = None
-    space: Any = field(default_factory=lambda: SimpleNamespace(registry=make_registry()))
-    poll_s: float = 0.02
-    wait_timeout_s: float = 60.0
-
-    def warm(self) -> None:
-        """Nothing to warm."""
+from tests.search.fakes import FakeRunner
+from tests.search.landscape import landscape
 
 
 def _study(tmp_path: Path) -> optuna.Study:

@@ -30,9 +30,9 @@ from greensearch.search._sequential import (
     look_confidence,
 )
 from greensearch.stats import NoiseModel, RunPredictions, simulate_arms
+from tests.search.fakes import FakeRunner
 from tests.search.landscape import landscape, make_registry
 from tests.search.run_search import run_search
-from tests.search.test_rounds import FakeRunner
 
 REPLICATES = 300
 MC = 2 * np.sqrt(0.05 * 0.95 / REPLICATES)
@@ -215,3 +215,63 @@ def test_a_search_whose_finalists_clear_the_budget_names_the_true_oracle_at_the_
     assert result.oracle is not None and result.oracle.knobs == truth
     assert result.oracle_rule is not None and "at the look" in result.oracle_rule
     assert result.oracle.row["repeats"] == 3  # confirmed at the first look: no extra round
+
+
+class _OtherMetricInFinals(SimNoise):
+    """:class:`SimNoise`, except that ``odd``'s full runs report exact match (a script
+    that scores one bundle differently), so its finals cannot be paired with the baseline."""
+
+    def __init__(self, odd: str) -> None:
+        super().__init__({}, n=2000, seed_sd=0.005)
+        self.chance = _noise({}).chance
+        self.odd = odd
+
+    def run(self, key: str, point: Point, *, fidelity: float, seed: int, clock_s: float):
+        drawn = super().run(key, point, fidelity=fidelity, seed=seed, clock_s=clock_s)
+        if key != self.odd or fidelity < 1.0:
+            return drawn
+        preds = drawn.predictions
+        right = (preds.classes == preds.labels).astype(float)
+        zeros = np.zeros_like(preds.labels)
+        em = RunPredictions("sim", zeros, zeros, seed=seed, metric="exact_match", values=right)
+        return RunNoise(1.0, point.f1, em)
+
+
+def test_a_finalist_scored_with_another_metric_fails_alone_and_the_oracle_is_another(capsys):
+    from greensearch.cli._optimize import render
+
+    space = {"prune=2", "trim", "compile"}
+    bundles = [k for k in landscape() if k and set(k.split(",")) <= space]
+    cheapest, second = sorted(bundles, key=lambda k: landscape()[k].energy_kwh)[:2]
+    result = run_search(
+        StudyConfig(name="replay", source="<replay>"),
+        budget_f1="-10%",
+        n_trials=12,
+        study_name="r",
+        sampler="grid",
+        prune=False,
+        guide=False,
+        include=["prune", "trim", "compile"],
+        fidelity=0.5,
+        finalists=2,
+        storage=optuna.storages.InMemoryStorage(),
+        registry=make_registry(),
+        run_fn=ReplayRunner(landscape(), noise=_OtherMetricInFinals(cheapest)),
+        idle_seconds=0,
+    )
+    rows = {f.knobs: f for f in result.finalists}
+    assert set(rows) >= {"", cheapest, second}
+    failed = rows[cheapest]
+    assert failed.error is not None and failed.row["f1_verdict"] is None
+    assert "reported exact_match but its baseline f1" in failed.error
+    assert rows[second].error is None and rows[second].row["f1_verdict"] == "feasible"
+    # the cheapest bundle cannot be judged; the next one is the oracle, confirmed normally
+    assert result.oracle is not None and result.oracle.knobs == second
+    assert (
+        result.to_dict()["finalists"][[f.knobs for f in result.finalists].index(cheapest)]["error"]
+        == failed.error
+    )
+    render(result)
+    table = capsys.readouterr().out.split("finalists at full fidelity:")[1].split("\n\n")[0]
+    line = next(x for x in table.splitlines() if x.startswith(f"{cheapest} "))
+    assert "failed: a run reported exact_match but its baseline f1" in line
