@@ -13,8 +13,8 @@ said so (bf16 costs about 9x where it is emulated).
 
 Then the baseline, the hand-picked stack, the expert's stacks and the study's oracle (as
 the search's own result names it) run at full fidelity in rounds (each once per round,
-seed ``study.seed + r``), so drift hits all alike. Printed:
-ΔEnergy (paired over rounds, 95 % t interval), ΔF1 with its paired-bootstrap 95 % interval
+seed ``study.seed + r``), so drift hits all alike. Printed: ΔEnergy (the finals' rule:
+mean log-ratio over rounds, 95 % t interval), ΔF1 with its paired-bootstrap 95 % interval
 over seeds and test examples, the verdict at 95 % confidence, and last the ratio of the
 oracle's energy to the hand-picked stack's and to the best feasible expert stack's. The
 search must not lose: a ratio <= 1.0, or a stack that is not feasible. Results go to
@@ -43,11 +43,11 @@ from benchmarks._common import RESULTS, provenance, quick_study, write_csv
 from greensearch.config import StudyConfig, load_study
 from greensearch.energy import make_meter, measure_idle_power
 from greensearch.knobs import Bundle, default_registry, parse_bundle
-from greensearch.pipeline import describe, run_variant, summarize
+from greensearch.pipeline import run_variant, summarize
 from greensearch.record import attrs_of, completed_at
 from greensearch.schema import stored_budget_f1_pct
 from greensearch.search._f1_judging import verdict_of
-from greensearch.stats import F1Verdict, RunPredictions, delta_f1, judge
+from greensearch.stats import F1Verdict, RunPredictions, delta_f1, energy_delta, judge
 
 
 def hand_picked(trials: list[Any], registry: Any) -> Bundle:
@@ -97,10 +97,9 @@ def compare(records: dict[str, list[dict[str, Any]]], budget_pct: float) -> list
     rows = []
     for name, runs in records.items():
         summary = summarize(runs)
-        deltas = [
-            (r["energy_kwh"] / b["energy_kwh"] - 1) * 100 for r, b in zip(runs, base, strict=True)
-        ]
-        e = describe(deltas)
+        # the finals' rule: the mean log-ratio over rounds, with its t interval
+        e = energy_delta([b["energy_kwh"] for b in base], [r["energy_kwh"] for r in runs])
+        low, high = e.ci95_pct or (None, None)
         preds = [RunPredictions.from_run_record(r) for r in runs]
         d = delta_f1(base_preds, preds, budget_pct=budget_pct)  # type: ignore[arg-type]
         rows.append(
@@ -108,8 +107,8 @@ def compare(records: dict[str, list[dict[str, Any]]], budget_pct: float) -> list
                 "variant": name,
                 "knobs": runs[0]["knobs"],
                 "energy_wh": summary["energy_kwh"] * 1000,
-                "delta_energy_pct": e["mean"],
-                "delta_energy_ci95": (e["ci95_low"], e["ci95_high"]),
+                "delta_energy_pct": e.delta_pct,
+                "delta_energy_ci95": (low, high),
                 "f1": summary["metrics"]["f1"],
                 "delta_f1_pct": d.mean_pct,
                 "delta_f1_ci95": d.ci95_pct,

@@ -110,7 +110,7 @@ class TrainerRunner:
         from greensearch.pipeline._stages import RunState, stage_eval
 
         plan = registry.plan(study, bundle)
-        plan.max_steps_fraction = fidelity
+        plan.max_steps_fraction = plan.eval_fraction = fidelity
         plan.train_seed = seed
         with scratch_folder() as out:  # removed however the run ends, as the pipeline's
             state = RunState(plan=plan, output_dir=out, show_progress=self.show_progress)
@@ -199,9 +199,10 @@ class TrainerRunner:
             stage_eval(state)
             return
         from greensearch.pipeline import kept_metrics
+        from greensearch.pipeline._stages import eval_split
         from greensearch.stats import RunPredictions, entity_counts, split_identity
 
-        test = state.tokenized["test"]
+        test, _ = eval_split(state)
         out = state.trainer.predict(test)
         names = state.model.config.id2label
         gold, predicted = [], []

@@ -30,6 +30,7 @@ __all__ = [
     "stage_train",
     "stage_save",
     "stage_eval",
+    "eval_split",
     "train_with_args",
 ]
 
@@ -261,12 +262,7 @@ def stage_eval(state: RunState) -> None:
     """
     from greensearch.pipeline._engines import predict_proba
 
-    test, raw = state.tokenized["test"], state.splits["test"]
-    picked = eval_indices(len(test), state.plan.eval_fraction, state.plan.study.seed)
-    state.extra["test_examples"] = len(test)
-    if picked is not None:  # a short run predicts a share of the split (see _eval_subset)
-        test, raw = test.select(picked), raw.select(picked)
-    state.extra["eval_examples"] = len(test)
+    test, raw = eval_split(state)
     with _library_bars(state.show_progress):  # engines reload the saved model
         proba = predict_proba(state, test)
     labels = [int(label) for label in test["label"]]
@@ -281,6 +277,21 @@ def stage_eval(state: RunState) -> None:
         scores=[float(p) for p in proba[:, 1]] if proba.shape[-1] == 2 else None,
         seed=state.plan.seed,
     )
+
+
+def eval_split(state: RunState) -> tuple[Any, Any]:
+    """The tokenized and raw test examples this run predicts, their counts recorded.
+
+    A short run predicts ``plan.eval_fraction`` of the split (``_eval_subset``); the
+    record keeps ``eval_examples`` and ``test_examples`` so its eval window scales back.
+    """
+    test, raw = state.tokenized["test"], state.splits["test"]
+    picked = eval_indices(len(test), state.plan.eval_fraction, state.plan.study.seed)
+    state.extra["test_examples"] = len(test)
+    if picked is not None:
+        test, raw = test.select(picked), raw.select(picked)
+    state.extra["eval_examples"] = len(test)
+    return test, raw
 
 
 def _quiet_logs(trainer: Any, show_progress: bool) -> None:

@@ -141,6 +141,24 @@ def test_knobs_land_in_the_arguments_the_model_and_the_data(offline, clock_meter
     assert task.args.lr_scheduler_type == "linear"
 
 
+def test_a_short_run_around_a_trainer_predicts_its_share_of_the_test_split(
+    offline, clock_meter, tmp_path, monkeypatch
+):
+    """As in the pipeline: fidelity 0.5 predicts half the test split (the floor lowered
+    for this small one), and the record says how many of how many were predicted."""
+    from greensearch.pipeline import _eval_subset
+
+    monkeypatch.setattr(_eval_subset, "MIN_EVAL_EXAMPLES", 4)
+    study = StudyConfig(name="t", seed=42, max_length=64, batch_size=16)
+    record = TrainerRunner(_task(offline, tmp_path)).run_once(
+        study, {}, default_registry(), meter=clock_meter, fidelity=0.5, seed=42
+    )
+    n_test = len(offline[2])
+    assert record["test_examples"] == n_test
+    assert record["eval_examples"] == math.ceil(n_test / 2)
+    assert RunPredictions.from_record(record["predictions"]).n == math.ceil(n_test / 2)
+
+
 def test_knobs_that_cannot_apply_are_left_out_with_the_reason(offline, tmp_path):
     train, val, test, tokenizer, init = offline
     model = init()
