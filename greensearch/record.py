@@ -56,6 +56,7 @@ class TrialRecord:
     knobs: str | None
     reused_from: int | None
     near_miss: bool
+    promoted: bool
     pruned_reason: str | None
     error: str | None
     interrupted: bool
@@ -129,6 +130,7 @@ class TrialRecord:
             knobs=a.get(TrialAttr.KNOBS),
             reused_from=a.get(TrialAttr.REUSED_FROM),
             near_miss=bool(a.get(TrialAttr.NEAR_MISS)),
+            promoted=bool(a.get(TrialAttr.PROMOTED)),
             pruned_reason=a.get(TrialAttr.PRUNED_REASON),
             error=a.get(TrialAttr.ERROR),
             interrupted=bool(a.get(TrialAttr.INTERRUPTED)),
@@ -274,6 +276,7 @@ def queued_attrs(
     knobs: str,
     *,
     near_miss: bool = False,
+    promoted: bool = False,
     rounds: bool = False,
     generation: int | None = None,
     look: Mapping[str, Any] | None = None,
@@ -285,6 +288,7 @@ def queued_attrs(
         fidelity: Fraction of training steps.
         knobs: Canonical bundle text.
         near_miss: A final re-measuring a bundle whose short-run verdict was uncertain.
+        promoted: A final promoted after no finalist was confirmed.
         rounds: A final measured in rounds (paired with the baseline's runs).
         generation: The final phase (invocation) whose rounds it records.
         look: A final's last look in its rounds (``Look.to_dict()``): its verdict is
@@ -301,6 +305,8 @@ def queued_attrs(
         attrs[TrialAttr.FINAL_INVOCATION] = generation
     if near_miss:
         attrs[TrialAttr.NEAR_MISS] = True
+    if promoted:
+        attrs[TrialAttr.PROMOTED] = True
     if look is not None:
         attrs[TrialAttr.LOOK] = dict(look)
     return attrs

@@ -93,6 +93,8 @@ class TrialAttr:
     #: a final's last look in its rounds: ``{"rounds", "confidence", "confirmed", "stopped"}``
     LOOK: Final = "look"
     NEAR_MISS: Final = "near_miss"  #: a final re-measuring a narrow miss of the budget
+    #: a final promoted after no finalist was confirmed (``greensearch.search._promotion``)
+    PROMOTED: Final = "promoted"
     PRUNED_REASON: Final = "pruned_reason"  #: why the checker pruned the trial
     ERROR: Final = "error"  #: the one-line error of a failed trial
     TARGETS: Final = "targets"  #: knob -> resources it targets

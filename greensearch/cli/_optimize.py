@@ -73,7 +73,8 @@ def _add_task_options(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="how often you will run the result: the search stops when a further trial "
-        "would not pay for itself over N runs, and the total energy is shown (default: "
+        "would not pay for itself over N runs, a bundle is promoted to the finals when none "
+        "is confirmed and N runs repay its rounds, and the total energy is shown (default: "
         "none, the trial budget decides)",
     )
     p.add_argument(
@@ -484,6 +485,8 @@ def _render_finalists(finals: list[ResultRow], name: str = "F1") -> None:
 def _picked_as(final: ResultRow) -> str:
     """Why a finalist was re-measured (a near miss is the point-estimate rule's name for
     an uncertain bundle, used where trials kept no predictions)."""
+    if final.promoted:
+        return "promoted"
     if not final.near_miss:
         return "feasible in search"
     return "uncertain in search" if final.row.get("delta_f1_ci95_pct") else "near miss"

@@ -323,7 +323,10 @@ def build_result(
         ),
         "baseline": _final_row(base, pairs) if base is not None else None,
         "finalists": sorted(
-            [_final_row(t, pairs, near_miss=_r(t).near_miss) for t in finals]
+            [
+                _final_row(t, pairs, near_miss=_r(t).near_miss, promoted=_r(t).promoted)
+                for t in finals
+            ]
             + [_failed_row(t) for t in _failed_finals(all_trials, finals, retried)],
             key=lambda row: row.row["trial"],
         ),

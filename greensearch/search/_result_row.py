@@ -43,6 +43,7 @@ class ResultRow:
         row: The trial's figures (:class:`~greensearch.schema.TrialRow`).
         energy_interval: Its ΔEnergy interval (full-fidelity rows), else ``None``.
         near_miss: For a finalist: re-measured as an uncertain bundle, not a feasible one.
+        promoted: For a finalist: promoted after no earlier finalist was confirmed.
         to_confirm: For the unconfirmed bundle: what would settle its verdict.
         error: For a finalist whose final trial failed: why (its runs reported another
             metric than the baseline's, say); it has no verdict and cannot be the oracle.
@@ -51,6 +52,7 @@ class ResultRow:
     row: TrialRow
     energy_interval: EnergyInterval | None = None
     near_miss: bool | None = None
+    promoted: bool | None = None
     to_confirm: str | None = None
     error: str | None = None
 
@@ -75,6 +77,8 @@ class ResultRow:
         out: dict[str, Any] = dict(self.row)
         if self.near_miss is not None:
             out["near_miss"] = self.near_miss
+        if self.promoted:
+            out["promoted"] = True
         if self.energy_interval is not None:
             out.update(self.energy_interval.to_dict())
         if self.to_confirm is not None:

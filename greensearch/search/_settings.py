@@ -94,8 +94,10 @@ class SearchSettings:
             same fingerprint whose search trials a new study starts from (``None``: none).
         production_runs: How often the result will be run: the search stops when a
             further trial's expected saving over these runs no longer covers its own
-            energy, and the answer shows the total (search + runs x oracle) against
-            runs x baseline. ``None``: the trial budget alone stops the search.
+            energy, a final phase that confirms nothing promotes the next bundle when
+            these runs repay its rounds (``_promotion``), and the answer shows the total
+            (search + runs x oracle) against runs x baseline. ``None``: the trial budget
+            alone stops the search, and nothing is promoted.
         accept_changed_settings: Resume a study whose stored budget, confidence,
             fidelity, study file, knob space or meter differ (the change is recorded in
             the study); without it such a resume is refused.

@@ -16,6 +16,7 @@ Ctrl-C loses at most the trial in flight, and rerunning resumes):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import subprocess
@@ -35,7 +36,7 @@ from greensearch.exceptions import (
 from greensearch.knobs import KnobRegistry, parse_bundle
 from greensearch.machine import Machine, describe_machine
 from greensearch.pipeline import SHORT_RUN_EVAL
-from greensearch.record import TrialRecord, queued_attrs, records
+from greensearch.record import TrialRecord, completed_at, queued_attrs, records
 from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, stored_settings
 from greensearch.search._debris import StudyFootprint
 from greensearch.search._guide import Evidence
@@ -48,6 +49,13 @@ from greensearch.search._machines import (
 )
 from greensearch.search._objective import TrialRunner
 from greensearch.search._preflight import CheckedSearch, preflight_search
+from greensearch.search._promotion import (
+    MAX_PROMOTIONS,
+    Candidate,
+    candidates,
+    phase_confidence,
+    pick_promotion,
+)
 from greensearch.search._result import (
     SearchResult,
     build_result,
@@ -225,16 +233,7 @@ def _settle_and_finals(
 ) -> None:
     """After the search: settle dead trials, then re-measure the finalists in rounds."""
     _settle(ostudy, storage, runner)
-    _finals(
-        ostudy,
-        space,
-        s.fidelity,
-        s.max_f1_loss_pct,
-        s.finalists,
-        s.near_misses,
-        runner,
-        progress,
-    )
+    _finals(ostudy, space, s, runner, progress)
     runner.raise_if_refused()
 
 
@@ -613,21 +612,65 @@ def _evidence(here: list[TrialRecord], base_kwh: float) -> list[Evidence]:
 def _finals(
     ostudy: Study,
     space: SearchSpace,
-    fidelity: float,
-    budget: float,
-    k: int,
-    near_misses: int,
+    s: SearchSettings,
     runner: TrialRunner,
     progress: Callable[[str, int, int], None] | None,
 ) -> None:
     """Re-measure the baseline, the cheapest feasible bundles and the most promising
     uncertain ones at full fidelity, in rounds of one invocation (see
-    :mod:`greensearch.search._rounds`), then record one final trial per key and invocation."""
-    import dataclasses
+    :mod:`greensearch.search._rounds`); while none is confirmed and ``--production-runs``
+    repays it, promote the next bundle in an invocation of its own (``_promotion``)."""
+    budget = s.max_f1_loss_pct
+    best, near = pick_final_candidates(ostudy, s.fidelity, budget, s.finalists, s.near_misses)
+    possible = s.production_runs is not None
 
+    def at(promoted: bool) -> TrialRunner:  # each phase at its share of the error rate
+        share = phase_confidence(s.confidence, promotions_possible=possible, promoted=promoted)
+        return dataclasses.replace(runner, confidence=share)
+
+    first = at(False)
+    _final_invocation(ostudy, space, best, near, first, progress)
+    runner.refused = first.refused
+    while runner.refused is None and len(stored_invocations(ostudy)) <= MAX_PROMOTIONS:
+        promoted = _next_promotion(ostudy, s)
+        if promoted is None:
+            return
+        logger.warning(
+            "no finalist confirmed: promoting %s (short-run energy x%.2f, bootstrap share "
+            "within budget %.0f%%), worth its rounds over %d production runs",
+            promoted.knobs,
+            promoted.energy_ratio,
+            100 * promoted.chance,
+            s.production_runs,
+        )
+        later = at(True)
+        _final_invocation(ostudy, space, [], [promoted.knobs], later, progress, promoted=True)
+        runner.refused = later.refused
+
+
+def _next_promotion(ostudy: Study, s: SearchSettings) -> Candidate | None:
+    """The bundle to promote now, or ``None`` (an oracle stands, or nothing pays)."""
+    result = build_result(ostudy, fidelity=s.fidelity, budget_f1_pct=s.budget_f1_pct)
+    if result.oracle is not None or result.baseline is None:
+        return None
+    judged = {f.knobs for f in result.finalists}
+    pool = candidates(records(completed_at(ostudy, s.fidelity)), judged)
+    return pick_promotion(pool, production_runs=s.production_runs, repeats=s.repeats)
+
+
+def _final_invocation(
+    ostudy: Study,
+    space: SearchSpace,
+    best: list[str],
+    near: list[str],
+    runner: TrialRunner,
+    progress: Callable[[str, int, int], None] | None,
+    *,
+    promoted: bool = False,
+) -> None:
+    """Measure ``best`` and ``near`` (and any final a killed process left queued) with the
+    baseline in rounds, then record one final trial per key and invocation."""
     import optuna
-
-    best, near = pick_final_candidates(ostudy, fidelity, budget, k, near_misses)
 
     def finals(*states: Any) -> list[TrialRecord]:
         return [
@@ -670,7 +713,8 @@ def _finals(
                 Phase.FINAL,
                 1.0,
                 key,
-                near_miss=key in near,
+                near_miss=key in near and not promoted,
+                promoted=promoted and bool(key),
                 rounds=True,
                 generation=invocation.generation,
                 look=look.to_dict() if (look := outcome.looks.get(key)) is not None else None,
