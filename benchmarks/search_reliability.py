@@ -108,6 +108,12 @@ CONFIGS: dict[str, Config] = {
         "the README main command with --production-runs 10 alone (no anchors)",
         {"production_runs": 10},
     ),
+    "promote": Config(
+        "the README main command with --production-runs 100: besides stopping the search "
+        "when a trial would not pay over 100 runs, a final phase that confirms nothing "
+        "promotes the next bundle when 100 runs repay its rounds (issue 21 item 7b)",
+        {"production_runs": 100},
+    ),
 }
 
 
