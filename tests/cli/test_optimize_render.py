@@ -7,11 +7,10 @@ import dataclasses
 import optuna
 
 from greensearch.cli._optimize import render
-from greensearch.config import StudyConfig
 from greensearch.schema import StudyAttr
 from greensearch.search._replay import Point, ReplayRunner
-from tests.search.landscape import BASE_F1, landscape, make_registry
-from tests.search.run_search import run_search
+from tests.search.landscape import BASE_F1, landscape
+from tests.search.run_search import grid_search
 
 
 def _result(clock_meter, **kw):
@@ -26,23 +25,13 @@ def _result(clock_meter, **kw):
             points[key] = Point(
                 p.energy_kwh, p.duration_s, p.f1, short_run_f1=p.f1 - BASE_F1 * 0.011
             )
-    kw.setdefault("storage", optuna.storages.InMemoryStorage())
-    return run_search(
-        StudyConfig(name="replay", source="<replay>"),
-        budget_f1="-1%",
-        n_trials=12,
-        study_name="r",
-        sampler="grid",
-        prune=False,
-        guide=False,
-        include=["prune", "trim", "compile"],
-        fidelity=0.5,
+    return grid_search(
+        ReplayRunner(points),
         repeats=2,
         baseline_repeats=2,
         finalists=1,
         meter=clock_meter,
-        registry=make_registry(),
-        run_fn=ReplayRunner(points),
+        idle_seconds=2.0,
         **kw,
     )
 

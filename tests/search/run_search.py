@@ -24,3 +24,29 @@ def run_search(study: StudyConfig, **kw: Any) -> SearchResult:
     if kw.get("results_path") is not None:
         kw["results_path"] = str(kw["results_path"])
     return optimize(SearchSettings(study=study, **kw), **objects)
+
+
+def grid_search(run_fn: Any, **kw: Any) -> SearchResult:
+    """``run_search`` over every combination of the replay landscape's ``prune``, ``trim``
+    and ``compile`` (4 seeds and the grid's 8 points, 12 trials; no pruning, no guide), at
+    fidelity 0.5, in an in-memory study ``r``; ``kw`` overrides any setting."""
+    import optuna
+
+    from tests.search.landscape import make_registry
+
+    args: dict[str, Any] = {
+        "budget_f1": "-1%",
+        "n_trials": 12,
+        "study_name": "r",
+        "sampler": "grid",
+        "prune": False,
+        "guide": False,
+        "include": ["prune", "trim", "compile"],
+        "fidelity": 0.5,
+        "registry": make_registry(),
+        "idle_seconds": 0,
+        "storage": optuna.storages.InMemoryStorage(),
+        "run_fn": run_fn,
+    }
+    args.update(kw)
+    return run_search(StudyConfig(name="replay", source="<replay>"), **args)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from greensearch.config import StudyConfig
 from greensearch.record import TrialRecord
 from greensearch.search import Point
 from greensearch.search._promotion import (
@@ -23,8 +22,8 @@ from greensearch.search._promotion import (
 from greensearch.search._replay import ReplayRunner
 from greensearch.search._rounds import stored_invocations
 from greensearch.search._sequential import look_confidence
-from tests.search.landscape import landscape, make_registry
-from tests.search.run_search import run_search
+from tests.search.landscape import landscape
+from tests.search.run_search import grid_search
 from tests.search.test_sequential import SimNoise
 
 HIDDEN = "compile,prune=2,trim"
@@ -45,23 +44,7 @@ class _LosesInFullRuns(SimNoise):
 def _search(**kw):
     replay = ReplayRunner(landscape(), noise=_LosesInFullRuns())
     storage = optuna.storages.InMemoryStorage()
-    result = run_search(
-        StudyConfig(name="replay", source="<replay>"),
-        budget_f1="-10%",
-        n_trials=12,
-        study_name="r",
-        sampler="grid",
-        prune=False,
-        guide=False,
-        include=["prune", "trim", "compile"],
-        fidelity=0.5,
-        near_misses=0,
-        storage=storage,
-        registry=make_registry(),
-        run_fn=replay,
-        idle_seconds=0,
-        **kw,
-    )
+    result = grid_search(replay, budget_f1="-10%", near_misses=0, storage=storage, **kw)
     return result, optuna.load_study(study_name="r", storage=storage), replay
 
 

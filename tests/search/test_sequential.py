@@ -18,7 +18,6 @@ import numpy as np
 import optuna
 import pytest
 
-from greensearch.config import StudyConfig
 from greensearch.pipeline import summarize
 from greensearch.search import Point, ReplayRunner, RunNoise, _f1_judging
 from greensearch.search._extrapolate import trial_attrs
@@ -31,8 +30,8 @@ from greensearch.search._sequential import (
 )
 from greensearch.stats import NoiseModel, RunPredictions, simulate_arms
 from tests.search.fakes import FakeRunner
-from tests.search.landscape import landscape, make_registry
-from tests.search.run_search import run_search
+from tests.search.landscape import landscape
+from tests.search.run_search import grid_search
 
 REPLICATES = 300
 MC = 2 * np.sqrt(0.05 * 0.95 / REPLICATES)
@@ -192,22 +191,7 @@ def test_the_rounds_follow_the_looks(tmp_path):
 
 
 def test_a_search_whose_finalists_clear_the_budget_names_the_true_oracle_at_the_first_look():
-    result = run_search(
-        StudyConfig(name="replay", source="<replay>"),
-        budget_f1="-10%",
-        n_trials=12,
-        study_name="r",
-        sampler="grid",
-        prune=False,
-        guide=False,
-        include=["prune", "trim", "compile"],
-        fidelity=0.5,
-        finalists=2,
-        storage=optuna.storages.InMemoryStorage(),
-        registry=make_registry(),
-        run_fn=ReplayRunner(landscape(), noise=_noise({})),
-        idle_seconds=0,
-    )
+    result = grid_search(ReplayRunner(landscape(), noise=_noise({})), budget_f1="-10%", finalists=2)
     truth = min(
         (k for k in landscape() if k and set(k.split(",")) <= {"prune=2", "trim", "compile"}),
         key=lambda k: landscape()[k].energy_kwh,
@@ -243,21 +227,10 @@ def test_a_finalist_scored_with_another_metric_fails_alone_and_the_oracle_is_ano
     space = {"prune=2", "trim", "compile"}
     bundles = [k for k in landscape() if k and set(k.split(",")) <= space]
     cheapest, second = sorted(bundles, key=lambda k: landscape()[k].energy_kwh)[:2]
-    result = run_search(
-        StudyConfig(name="replay", source="<replay>"),
+    result = grid_search(
+        ReplayRunner(landscape(), noise=_OtherMetricInFinals(cheapest)),
         budget_f1="-10%",
-        n_trials=12,
-        study_name="r",
-        sampler="grid",
-        prune=False,
-        guide=False,
-        include=["prune", "trim", "compile"],
-        fidelity=0.5,
         finalists=2,
-        storage=optuna.storages.InMemoryStorage(),
-        registry=make_registry(),
-        run_fn=ReplayRunner(landscape(), noise=_OtherMetricInFinals(cheapest)),
-        idle_seconds=0,
     )
     rows = {f.knobs: f for f in result.finalists}
     assert set(rows) >= {"", cheapest, second}
