@@ -48,7 +48,7 @@ from greensearch.interactions._static import (
 )
 from greensearch.knobs import KnobRegistry
 
-__all__ = ["Interaction", "OrthogonalityChecker", "Prediction", "Verdict"]
+__all__ = ["Interaction", "OrthogonalityChecker", "Prediction", "Verdict", "prune_margin"]
 
 #: Standard deviations (of the difference of two single runs) a prune needs.
 PRUNE_SIGMAS = 2.0
@@ -57,6 +57,12 @@ PRUNE_SIGMAS = 2.0
 _FULL_SUBSET_LIMIT = 10
 
 Key = tuple[str, ...]
+
+
+def prune_margin(noise_rel: float) -> float:
+    """Relative gap two single runs need to differ beyond the noise: ``2·√2·noise_rel``
+    (:data:`PRUNE_SIGMAS` SDs of the difference of two runs)."""
+    return PRUNE_SIGMAS * math.sqrt(2.0) * noise_rel
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +236,7 @@ class OrthogonalityChecker:
     @property
     def margin_rel(self) -> float:
         """Relative excess a prune needs: 2 σ of the difference of two single runs."""
-        return PRUNE_SIGMAS * math.sqrt(2.0) * self.noise_rel
+        return prune_margin(self.noise_rel)
 
     def observe(self, bundle: Mapping[str, str], energy_ratio: float, delta_f1_pct: float) -> None:
         """Record one measurement: energy / baseline energy and ΔF1 in percent.

@@ -36,6 +36,7 @@ __all__ = [
     "kept_predictions",
     "power_pct",
     "resolution_pct",
+    "short_run_chance",
     "verdict_of",
 ]
 
@@ -156,6 +157,25 @@ def judged_delta(
 def verdict_of(attrs: Mapping[str, Any]) -> F1Verdict:
     """A trial's stored verdict (older trials: their point-estimate ``feasible`` flag)."""
     return F1Verdict(TrialRecord.from_attrs(attrs).verdict)
+
+
+def short_run_chance(record: TrialRecord, budget_pct: float) -> float | None:
+    """A search trial's chance of meeting the budget fully trained, or ``None``: out.
+
+    With kept predictions, the bootstrap share within the budget; ``None`` once the
+    verdict is confidently infeasible. Without (a point estimate): 1 when feasible, an
+    even 0.5 for a loss within twice the budget (a short run's F1 can be that far off),
+    ``None`` beyond. One rule for the near misses the finals judge and for the bundles a
+    final phase may promote.
+    """
+    if record.attrs.get("f1_interval"):
+        if F1Verdict(record.verdict) is F1Verdict.INFEASIBLE:
+            return None
+        return record.f1_bootstrap_share or 0.0
+    if record.feasible:
+        return 1.0
+    loss = record.f1_loss_pct
+    return 0.5 if loss is not None and loss <= 2 * budget_pct else None
 
 
 def resolution_pct(

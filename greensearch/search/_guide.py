@@ -19,6 +19,15 @@ checker's prune margin, 2 σ of a difference of two runs): a knob whose single r
 a few percent worse may be neutral (one noisy run). Knobs never measured alone,
 degenerate alone or clearly costly are left to the sampler. A learned ΔF1 pair term
 counts only once two combinations support it.
+
+Value steps (:func:`next_step`): the seeds measure each knob's first search value alone,
+and the additions are only values measured alone, so without steps a knob's other values
+(``seq_len=96`` after ``seq_len=128``) would wait for the sampler, and a stack built on
+them would never be grown. So before any core grows, a knob value that alone saves
+beyond the noise (ratio below ``1 - margin``) within the budget on its point estimate
+opens the knob's next search value, measured alone; a step that is itself promising opens
+the one after it. A step is one short run, like a seed, and is not weighed by the payback
+rule: what it saves cannot be predicted from a value it has never been measured beside.
 """
 
 from __future__ import annotations
@@ -31,7 +40,15 @@ from greensearch.interactions._model import OrthogonalityChecker
 from greensearch.knobs import Bundle, parse_bundle
 from greensearch.search._space import SearchSpace, _conflict
 
-__all__ = ["Evidence", "Proposal", "expected_saving", "pays_for_itself", "propose"]
+__all__ = [
+    "Evidence",
+    "Proposal",
+    "Step",
+    "expected_saving",
+    "next_step",
+    "pays_for_itself",
+    "propose",
+]
 
 #: Two-sided 95 % normal quantile: a stored 95 % ΔF1 interval spans ``2 · Z95`` SDs.
 Z95 = 1.959963984540054
@@ -85,6 +102,51 @@ class Proposal:
     p_feasible: float
     expected_saving: float
     gain: float
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A knob's next search value to measure alone, and the value that opened it.
+
+    Attributes:
+        bundle: The knob at its next value (one knob).
+        after: Canonical text of the promising value measured alone before it.
+        after_ratio: That value's energy ratio alone.
+    """
+
+    bundle: Bundle
+    after: str
+    after_ratio: float
+
+
+def next_step(
+    checker: OrthogonalityChecker, space: SearchSpace, budget_pct: float, tried: set[str]
+) -> Step | None:
+    """The next value of the knob whose promising value alone saves most, if untried.
+
+    Promising: measured alone, a ratio below ``1 - margin`` and a ΔF1 within the budget on
+    its point estimate. The step is the knob's search value after it, never measured or
+    tried alone (see the module's docstring).
+    """
+    found: list[tuple[float, str, Step]] = []
+    for name, values in space.choices.items():
+        for value, following in zip(values, values[1:], strict=False):
+            pred = checker.predict({name: value})
+            if (
+                pred.measured_energy_ratio is None
+                or pred.energy_ratio is None
+                or pred.delta_f1_pct is None
+                or pred.energy_ratio >= 1.0 - checker.margin_rel
+                or pred.delta_f1_pct < -budget_pct
+            ):
+                continue
+            bundle = {name: following}
+            key = space.key(bundle)
+            if key in tried or checker.predict(bundle).measured_energy_ratio is not None:
+                continue
+            step = Step(bundle, checker.canonical({name: value}), pred.energy_ratio)
+            found.append((pred.energy_ratio, key, step))
+    return min(found, key=lambda f: f[:2])[2] if found else None
 
 
 def expected_saving(

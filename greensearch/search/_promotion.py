@@ -28,8 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from greensearch.record import TrialRecord
-from greensearch.search._f1_judging import verdict_of
-from greensearch.stats import F1Verdict
+from greensearch.search._f1_judging import short_run_chance
 
 __all__ = ["MAX_PROMOTIONS", "Candidate", "candidates", "phase_confidence", "pick_promotion"]
 
@@ -62,9 +61,12 @@ class Candidate:
         return self.value * production_runs > repeats * (1.0 + self.energy_ratio)
 
 
-def candidates(search: Iterable[TrialRecord], judged: set[str]) -> list[Candidate]:
+def candidates(
+    search: Iterable[TrialRecord], judged: set[str], budget_pct: float
+) -> list[Candidate]:
     """Bundles of the search trials (at one fidelity) that are not judged yet, cheaper
-    than the search baseline, not degenerate and not confidently over the budget."""
+    than the search baseline, not degenerate and not confidently over the budget
+    (:func:`~greensearch.search._f1_judging.short_run_chance`)."""
     trials = [r for r in search if r.values and r.knobs is not None and not r.degenerate]
     base = next((r for r in trials if r.is_baseline), None)
     if base is None or base.values is None or base.values[0] <= 0:
@@ -74,14 +76,9 @@ def candidates(search: Iterable[TrialRecord], judged: set[str]) -> list[Candidat
         if not r.knobs or r.knobs in judged or r.values is None:
             continue
         ratio = r.values[0] / base.values[0]
-        if ratio >= 1.0:
+        chance = short_run_chance(r, budget_pct)
+        if ratio >= 1.0 or chance is None:
             continue
-        if r.attrs.get("f1_interval"):
-            if verdict_of(r.attrs) is F1Verdict.INFEASIBLE:
-                continue
-            chance = r.f1_bootstrap_share or 0.0
-        else:
-            chance = 1.0 if r.feasible else 0.0
         best = found.get(r.knobs)
         if best is None or ratio < best.energy_ratio:
             found[r.knobs] = Candidate(r.knobs, ratio, chance)

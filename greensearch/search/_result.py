@@ -17,14 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
+from greensearch.interactions._model import prune_margin
 from greensearch.pareto import cheapest_feasible, non_dominated
 from greensearch.pipeline import describe
 from greensearch.record import TrialRecord, completed_at, study_metric
 from greensearch.schema import MeterSummary, Phase, StudyAttr, TrialAttr, TrialRow
+from greensearch.search._checking import baseline_noise
 from greensearch.search._f1_judging import (
     judged_delta,
     power_pct,
     resolution_pct,
+    short_run_chance,
     verdict_of,
 )
 from greensearch.search._result_row import EnergyInterval, ResultRow
@@ -92,43 +95,57 @@ def pick_near_misses(
     A short run's F1 is a noisy proxy of the full run's (a knob can lose 1.1 % at
     fidelity 0.25 and gain F1 fully trained), so a bundle leaves the pool only when it is
     confidently infeasible. Among the ``uncertain`` ones cheaper than every finalist and
-    the baseline, those with the largest expected saving (probability of meeting the
-    budget times the energy saved against that ceiling) are judged at full fidelity too.
-    Trials without kept predictions (no interval) fall back to the old rule: a point loss
-    within twice the budget. Nothing is picked at fidelity 1 (no proxy) or a zero budget.
+    the baseline, those with the largest expected saving (the chance of meeting the
+    budget, :func:`short_run_chance`, times the energy saved against that ceiling) are
+    judged at full fidelity too. A bundle one knob away from one already picked, with a
+    short-run energy within the noise of it, is passed over: its final runs would repeat
+    the other's, where the slot can judge a different stack. Nothing is picked at fidelity 1
+    (no proxy) or a zero budget.
     """
     if n < 1 or fidelity >= 1.0 or budget_pct <= 0:
         return []
     trials = [t for t in completed_at(study, fidelity) if not _r(t).degenerate]
-    ceiling = min(
-        (t.values[0] for t in trials if _r(t).knobs in ["", *finalists]),
-        default=float("inf"),
-    )
+    energy: dict[str, float] = {}
+    for t in sorted(trials, key=lambda t: -t.values[0]):  # the lowest run of each wins
+        energy[str(_r(t).knobs)] = t.values[0]
+    ceiling = min((energy[k] for k in ["", *finalists] if k in energy), default=math.inf)
     scored = []
     for t in trials:
         r = _r(t)
         if not r.knobs or r.knobs in finalists or t.values[0] >= ceiling:
             continue
-        if r.attrs.get("f1_interval"):
-            if verdict_of(r.attrs) is not F1Verdict.UNCERTAIN:
-                continue
-            chance = r.f1_bootstrap_share or 0.0
-        elif (
-            r.feasible
-            or (r.f1_loss_pct if r.f1_loss_pct is not None else math.inf) > 2 * budget_pct
-        ):
+        if r.attrs.get("f1_interval") and verdict_of(r.attrs) is not F1Verdict.UNCERTAIN:
             continue
-        else:
-            chance = 1.0
-        saving = ceiling - t.values[0] if ceiling != float("inf") else 1.0
+        chance = short_run_chance(r, budget_pct)
+        if chance is None or (not r.attrs.get("f1_interval") and r.feasible):
+            continue
+        saving = ceiling - t.values[0] if ceiling != math.inf else 1.0
         scored.append((-chance * saving, t.values[0], r.knobs))
+    base = study_baseline(trials)
+    margin = prune_margin(baseline_noise(_r(base).energy_kwh_runs if base else []))
     keys: list[str] = []
-    for _, _, key in sorted(scored):
+    for _, e, key in sorted(scored):
         if len(keys) == n:
             break
-        if key not in keys:
-            keys.append(key)
+        if key in keys or any(
+            one_knob_apart(key, other) and abs(e - energy[other]) <= energy[other] * margin
+            for other in [*finalists, *keys]
+            if other in energy
+        ):
+            continue
+        keys.append(key)
     return keys
+
+
+def study_baseline(trials: list[FrozenTrial]) -> FrozenTrial | None:
+    """The baseline trial among ``trials`` (``None`` if absent)."""
+    return next((t for t in trials if _r(t).knobs == ""), None)
+
+
+def one_knob_apart(a: str, b: str) -> bool:
+    """Whether one bundle is the other plus one knob (canonical texts)."""
+    x, y = set(a.split(",")) - {""}, set(b.split(",")) - {""}
+    return len(x ^ y) == 1
 
 
 def pick_final_candidates(

@@ -530,7 +530,7 @@ def _guide_factory(
     import optuna
 
     from greensearch.search._checking import checker_from_trials
-    from greensearch.search._guide import pays_for_itself, propose
+    from greensearch.search._guide import next_step, pays_for_itself, propose
 
     def step(ostudy: Study) -> bool:
         trials = [
@@ -551,6 +551,20 @@ def _guide_factory(
             return True
         try:
             checker = checker_from_trials(registry, trials, fidelity)
+            step = next_step(checker, space, budget, tried)
+            if step is not None:  # a seed's next value, before any core grows
+                key = space.key(step.bundle)
+                logger.info(
+                    "value step next: %s (%s alone: energy x%.2f)",
+                    key,
+                    step.after,
+                    step.after_ratio,
+                )
+                ostudy.enqueue_trial(
+                    space.params_of(step.bundle),
+                    user_attrs=queued_attrs(Phase.GUIDED, fidelity, key),
+                )
+                return True
             proposal = propose(checker, space, budget, tried, _evidence(here, base[0]))
         except GreensearchError as err:  # a model problem must not stop the search
             logger.warning("no model-guided trial this time: %s", err)
@@ -654,7 +668,7 @@ def _next_promotion(ostudy: Study, s: SearchSettings) -> Candidate | None:
     if result.oracle is not None or result.baseline is None:
         return None
     judged = {f.knobs for f in result.finalists}
-    pool = candidates(records(completed_at(ostudy, s.fidelity)), judged)
+    pool = candidates(records(completed_at(ostudy, s.fidelity)), judged, s.max_f1_loss_pct)
     return pick_promotion(pool, production_runs=s.production_runs, repeats=s.repeats)
 
 

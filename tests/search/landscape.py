@@ -25,9 +25,14 @@ def _noop(plan: RunPlan, value: dict) -> None:
     plan.note("noop")
 
 
-def make_registry() -> KnobRegistry:
+#: ``prune=3`` where the landscape has it (``deeper=True``): saves more than ``prune=2``
+#: within the budget, so the cheapest feasible bundle needs the knob's second value.
+PRUNE3 = (0.35, 0.003)
+
+
+def make_registry(*, deeper: bool = False) -> KnobRegistry:
     """Knobs named after the landscape; ``ckpt`` is a trade-off knob, ``lossy`` conflicts
-    with ``compile`` (never sampled together)."""
+    with ``compile`` (never sampled together); ``deeper`` searches ``prune=3`` too."""
     reg = KnobRegistry()
     reg.register(
         Knob(
@@ -37,7 +42,7 @@ def make_registry() -> KnobRegistry:
             "prune",
             _noop,
             params=(Param("n", int, 2, low=1, high=3),),
-            search_values=("2",),
+            search_values=("2", "3") if deeper else ("2",),
         )
     )
     reg.register(Knob("trim", "data", ("compute", "memory"), "trim", _noop))
@@ -52,23 +57,37 @@ def make_registry() -> KnobRegistry:
 ANTAGONISM = {frozenset({"prune", "trim"}): 1.8}
 
 
-def landscape(pair_factors: dict[frozenset[str], float] | None = None) -> dict[str, Point]:
+def landscape(
+    pair_factors: dict[frozenset[str], float] | None = None, *, deeper: bool = False
+) -> dict[str, Point]:
     """Every combination's figures: multiplicative energy, additive F1 loss, times the
-    energy factor of each pair in ``pair_factors`` the combination holds."""
+    energy factor of each pair in ``pair_factors`` the combination holds; ``deeper`` adds
+    every combination with ``prune=3`` (:data:`PRUNE3`) instead of ``prune=2``."""
+    points = _points(EFFECTS, "2", pair_factors)
+    if deeper:
+        points.update(_points({**EFFECTS, "prune": PRUNE3}, "3", pair_factors))
+    return points
+
+
+def _points(
+    effects: dict[str, tuple[float, float]],
+    prune: str,
+    pair_factors: dict[frozenset[str], float] | None,
+) -> dict[str, Point]:
     names = {
-        "prune": "prune=2",
+        "prune": f"prune={prune}",
         "trim": "trim",
         "compile": "compile",
         "ckpt": "ckpt",
         "lossy": "lossy",
     }
     points: dict[str, Point] = {}
-    for r in range(len(EFFECTS) + 1):
-        for combo in itertools.combinations(EFFECTS, r):
+    for r in range(len(effects) + 1):
+        for combo in itertools.combinations(effects, r):
             ratio, loss = 1.0, 0.0
             for k in combo:
-                ratio *= EFFECTS[k][0]
-                loss += EFFECTS[k][1]
+                ratio *= effects[k][0]
+                loss += effects[k][1]
             for pair, factor in (pair_factors or {}).items():
                 if pair <= set(combo):
                     ratio *= factor

@@ -7,7 +7,13 @@ import pytest
 from scipy import stats
 
 from greensearch.exceptions import ConfigError
-from greensearch.search._f1_judging import f1_judgement, resolution_pct, verdict_of
+from greensearch.record import TrialRecord
+from greensearch.search._f1_judging import (
+    f1_judgement,
+    resolution_pct,
+    short_run_chance,
+    verdict_of,
+)
 from greensearch.stats import F1Verdict, RunPredictions
 
 LABELS = [1] * 40 + [0] * 60
@@ -97,3 +103,20 @@ def test_a_run_scored_with_another_metric_than_its_baseline_fails_its_trial():
     attrs = {"predictions": [scored.to_record()], "seeds": [42]}
     with pytest.raises(ConfigError, match="a run reported exact_match but its baseline f1"):
         f1_judgement(attrs, _attrs(LABELS), budget_pct=1.0, confidence=0.95, point_loss_pct=0)
+
+
+@pytest.mark.parametrize(
+    ("attrs", "chance"),
+    [
+        ({"f1_interval": True, "f1_verdict": "uncertain", "f1_bootstrap_share": 0.7}, 0.7),
+        ({"f1_interval": True, "f1_verdict": "feasible", "f1_bootstrap_share": 0.99}, 0.99),
+        ({"f1_interval": True, "f1_verdict": "infeasible", "f1_bootstrap_share": 0.01}, None),
+        ({"feasible": True, "f1_loss_pct": 0.4}, 1.0),
+        ({"feasible": False, "f1_loss_pct": 2.0}, 0.5),  # within twice the budget
+        ({"feasible": False, "f1_loss_pct": 2.01}, None),
+    ],
+    ids=["uncertain", "feasible", "infeasible", "point-feasible", "point-near", "point-out"],
+)
+def test_a_short_runs_chance_of_meeting_the_budget(attrs, chance) -> None:
+    record = TrialRecord.from_attrs({"knobs": "trim", **attrs})
+    assert short_run_chance(record, 1.0) == chance

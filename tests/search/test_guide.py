@@ -8,7 +8,7 @@ import pytest
 from greensearch.config import StudyConfig
 from greensearch.interactions._model import OrthogonalityChecker
 from greensearch.knobs import parse_bundle
-from greensearch.search._guide import Evidence, Proposal, pays_for_itself, propose
+from greensearch.search._guide import Evidence, Proposal, next_step, pays_for_itself, propose
 from greensearch.search._replay import ReplayRunner
 from greensearch.search._space import build_space
 from tests.search.landscape import BASE_ENERGY, BASE_F1, landscape, make_registry, true_oracle
@@ -137,6 +137,49 @@ def test_nothing_measured_alone_means_no_proposal(space) -> None:
     assert propose(checker, space, 1.0, set(), [Evidence("", 1.0, 0.0)]) is None
 
 
+def _deeper_checker(prune2: tuple[float, float] = (0.5, -0.2)) -> OrthogonalityChecker:
+    """The seeds of the deeper landscape: ``prune=2`` alone as given, the rest as measured."""
+    checker = OrthogonalityChecker(make_registry(deeper=True), noise_rel=0.01)
+    for key, (ratio, f1) in _singles().items():
+        checker.observe(parse_bundle(key), *(prune2 if key == "prune=2" else (ratio, f1)))
+    return checker
+
+
+def test_a_promising_value_opens_the_knobs_next_value_alone() -> None:
+    space = build_space(make_registry(deeper=True), STUDY)
+    step = next_step(_deeper_checker(), space, 1.0, set(_singles()))
+    assert step is not None and space.key(step.bundle) == "prune=3"
+    assert step.after == "prune=2" and step.after_ratio == pytest.approx(0.5)
+    assert next_step(_deeper_checker(), space, 1.0, {*_singles(), "prune=3"}) is None
+
+
+@pytest.mark.parametrize(
+    "prune2",
+    [(0.5, -1.5), (0.98, 0.0)],
+    ids=["over-the-budget", "saving-within-the-noise"],
+)
+def test_a_value_that_is_not_promising_opens_nothing(prune2) -> None:
+    space = build_space(make_registry(deeper=True), STUDY)
+    assert next_step(_deeper_checker(prune2), space, 1.0, set(_singles())) is None
+
+
+def test_the_search_measures_the_next_value_and_grows_the_true_oracle_from_it() -> None:
+    """Only ``prune=3`` reaches the cheapest feasible bundle: the seeds measure ``prune=2``;
+    the step measures ``prune=3`` alone, and the guide stacks on it."""
+    trials, runner = _study(guide=None, n_trials=14, deeper=True)
+    oracle = true_oracle(1.0, landscape(deeper=True))
+    assert oracle == "compile,prune=3,trim"
+    guided = [t.user_attrs["knobs"] for t in trials if t.user_attrs["phase"] == "guided"]
+    assert guided[0] == "prune=3"
+    assert oracle in guided
+    assert not any("prune=3" in t.user_attrs["knobs"] for t in trials[: guided_at(trials)])
+
+
+def guided_at(trials: list[optuna.trial.FrozenTrial]) -> int:
+    """Index of the first guided trial."""
+    return next(i for i, t in enumerate(trials) if t.user_attrs["phase"] == "guided")
+
+
 def test_a_trial_pays_for_itself_only_over_enough_production_runs() -> None:
     proposal = Proposal({"trim": "on"}, "", 0.5, 0.0, 0.0, 1.0, 0.5, gain=0.02)
     # a short run costs 0.25 kWh x 0.5; one more trial may save 0.02 x 1 kWh a run
@@ -149,9 +192,10 @@ def _study(
     guide: bool | None,
     n_trials: int,
     search_only: bool = False,
+    deeper: bool = False,
 ) -> tuple[list[optuna.trial.FrozenTrial], ReplayRunner]:
     storage = optuna.storages.InMemoryStorage()
-    runner = ReplayRunner(landscape(), noise_rel=0.01, seed=1)
+    runner = ReplayRunner(landscape(deeper=deeper), noise_rel=0.01, seed=1)
     result = run_search(
         STUDY,
         budget_f1="-1%",
@@ -163,7 +207,7 @@ def _study(
         baseline_repeats=3,
         meter=None,
         idle_seconds=0,
-        registry=make_registry(),
+        registry=make_registry(deeper=deeper),
         run_fn=runner,
         seed=0,
         guide=guide,

@@ -344,6 +344,39 @@ def test_pick_near_misses_orders_filters_and_caps():
     assert "h" not in pick_near_misses(study, 0.5, 1.0, 9, [])
 
 
+def _baseline_runs(study, runs: list[float]) -> None:
+    study.add_trial(
+        optuna.trial.create_trial(
+            values=[1.0, 0.0],
+            user_attrs={
+                "knobs": "",
+                "fidelity": 0.5,
+                "phase": "baseline",
+                "f1_loss_pct": 0.0,
+                "feasible": True,
+                "energy_kwh_runs": runs,
+            },
+        )
+    )
+
+
+def test_a_near_miss_one_knob_from_a_pick_and_no_cheaper_is_passed_over():
+    """Seed 0's live finals judged ``layer_prune=2:top,seq_len=128`` and the same plus
+    ``attention=sdpa`` (0.2 % apart): two slots, one answer."""
+    from greensearch.search._result import pick_near_misses
+
+    study = optuna.create_study(directions=["minimize", "minimize"])
+    _baseline_runs(study, [1.0, 1.02, 0.98])  # 2 % noise: margin 5.7 %
+    _stored(study, "p,s", 0.40, 1.5)
+    _stored(study, "a,p,s", 0.41, 1.5)  # one knob more, within the noise: passed over
+    _stored(study, "t", 0.35, 1.5)  # another stack
+    _stored(study, "p,s,x", 0.30, 1.8)  # one knob more and clearly cheaper: kept
+    assert pick_near_misses(study, 0.5, 1.0, 3, []) == ["p,s,x", "t", "p,s"]
+    assert pick_near_misses(study, 0.5, 1.0, 2, ["p,s"]) == ["p,s,x", "t"]
+    # within the noise either way: the finalist keeps its slot, its neighbour goes
+    assert pick_near_misses(study, 0.5, 1.0, 3, ["a,p,s"]) == ["p,s,x", "t"]
+
+
 def test_finalist_slots_no_short_run_filled_go_to_uncertain_bundles():
     from greensearch.search._result import pick_final_candidates
 
