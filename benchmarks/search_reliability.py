@@ -179,7 +179,7 @@ def replay_draw(
     from greensearch.search import ReplayRunner, SearchSettings, optimize
 
     noise = DrawNoise(sizes, seed=seed * 100_003 + draw, predictions=config.keep_predictions)
-    replay = ReplayRunner(land.points, noise=noise)
+    replay = ReplayRunner(land.points, noise=noise, test_examples=int(sizes.n_test.value))
     settings = SearchSettings(
         study=StudyConfig(name="replay", source="<replay>"),
         budget_f1_pct=land.budget_pct,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from greensearch.knobs import Bundle, format_bundle
-from greensearch.pipeline import summarize
+from greensearch.pipeline import eval_indices, summarize
 from greensearch.schema import WINDOWS
 from greensearch.stats import RunPredictions
 
@@ -89,6 +89,10 @@ class ReplayRunner:
             ``None``, so the search's machine checks have nothing to compare.
         noise: Shapes each run on top of ``noise_rel`` (``None``: the point as it is).
         clock_s: Seconds of runs answered so far (each run's duration, after noise).
+        test_examples: The test split's size, so a short run predicts the share a real one
+            does (``greensearch.pipeline._eval_subset``) and its eval window costs that
+            share; ``None``: every run predicts the whole split (the eval window a fixed
+            ``1 - train_share`` of the point).
     """
 
     landscape: Mapping[str, Point]
@@ -101,6 +105,7 @@ class ReplayRunner:
     machine: dict[str, Any] | None = None
     noise: ReplayNoise | None = None
     clock_s: float = 0.0
+    test_examples: int | None = None
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -145,7 +150,10 @@ class ReplayRunner:
         if drawn is not None:
             jitter *= drawn.energy_factor
         frac = steps / self.planned_steps
-        fixed_e, fixed_t = p.energy_kwh * (1 - p.train_share), p.duration_s * (1 - p.train_share)
+        predicted = self._predicted(fidelity)
+        share = predicted / self.test_examples if predicted and self.test_examples else 1.0
+        fixed_e = p.energy_kwh * (1 - p.train_share) * share
+        fixed_t = p.duration_s * (1 - p.train_share) * share
         train_e, train_t = p.energy_kwh * p.train_share * frac, p.duration_s * p.train_share * frac
         stages = {
             name: {"energy_kwh": 0.0, "net_energy_kwh": 0.0, "duration_s": 0.0, "co2_kg": 0.0}
@@ -177,4 +185,16 @@ class ReplayRunner:
             "planned_steps": self.planned_steps,
             "seed": seed,
             **({"predictions": kept.to_record()} if kept is not None else {}),
+            **(
+                {"eval_examples": predicted, "test_examples": self.test_examples}
+                if predicted
+                else {}
+            ),
         }
+
+    def _predicted(self, fidelity: float) -> int | None:
+        """Test examples a run at ``fidelity`` predicts (``None``: no split size given)."""
+        if self.test_examples is None:
+            return None
+        picked = eval_indices(self.test_examples, fidelity, 0)
+        return self.test_examples if picked is None else len(picked)

@@ -60,3 +60,18 @@ def test_without_noise_records_keep_no_predictions():
     assert summary["runs"][0]["seed"] == 42
     assert "predictions" not in summary["runs"][0]
     assert summary["energy_kwh"] == pytest.approx(1.0e-3)
+
+
+def test_a_short_run_predicts_its_share_of_the_test_split_and_pays_only_for_that():
+    replay = ReplayRunner({"": POINT}, test_examples=2883)
+    short = replay(STUDY, {}, fidelity=0.25)
+    run = short["runs"][0]
+    assert (run["eval_examples"], run["test_examples"]) == (721, 2883)
+    # half the point is training (x0.25 of it), the eval half predicts 721 of 2883
+    spent = POINT.energy_kwh * (0.5 * 0.25 + 0.5 * 721 / 2883)
+    assert run["energy_kwh"] == pytest.approx(spent)
+    attrs = trial_attrs(short)  # both windows scaled back: the point's full-run energy
+    assert attrs["energy_kwh"] == pytest.approx(POINT.energy_kwh)
+    assert attrs["energy_kwh_spent"] == pytest.approx(spent)
+    full = replay(STUDY, {}, fidelity=1.0)["runs"][0]
+    assert full["eval_examples"] == 2883 and full["energy_kwh"] == pytest.approx(1.0e-3)
