@@ -30,6 +30,7 @@ from greensearch.knobs import format_bundle
 
 __all__ = [
     "SIDE_INSENSITIVE_KNOBS",
+    "same_work",
     "NoiseEstimate",
     "equivalent_pairs",
     "estimate_table_noise",
@@ -41,6 +42,12 @@ __all__ = [
 #: Knobs whose ``N:side`` value does the same work on either side (removing N layers at
 #: the top or the bottom), so such runs differ only by noise.
 SIDE_INSENSITIVE_KNOBS: frozenset[str] = frozenset({"layer_prune"})
+
+
+def same_work(name: str, a: str, b: str) -> bool:
+    """Whether two values of knob ``name`` do the same work (``layer_prune=2:top`` and
+    ``2:bottom`` remove as many layers), so their runs differ only by noise."""
+    return _work(name, a) == _work(name, b)
 
 
 NoiseMethod = Literal["given", "repeats", "equivalent_pairs"]
@@ -63,6 +70,11 @@ class NoiseEstimate:
     method: NoiseMethod
 
 
+def _work(name: str, value: str) -> str:
+    """The part of a value that sets the work done (see :func:`same_work`)."""
+    return value.split(":")[0] if name in SIDE_INSENSITIVE_KNOBS else value
+
+
 def equivalent_pairs(rows: Sequence[MeasuredRow]) -> list[tuple[MeasuredRow, MeasuredRow]]:
     """Pairs of non-baseline rows that should measure the same: equal bundles, where the side
     of a layer pruning (``12:top`` vs ``12:bottom``) is ignored (same work either side)."""
@@ -70,10 +82,7 @@ def equivalent_pairs(rows: Sequence[MeasuredRow]) -> list[tuple[MeasuredRow, Mea
     for row in rows:
         if not row.bundle:
             continue  # baselines are ratio 1 by definition: their gaps say nothing
-        key = {
-            k: (v.split(":")[0] if k in SIDE_INSENSITIVE_KNOBS else v)
-            for k, v in row.bundle.items()
-        }
+        key = {k: _work(k, v) for k, v in row.bundle.items()}
         groups.setdefault(format_bundle(key), []).append(row)
     return [(members[0], other) for members in groups.values() for other in members[1:]]
 

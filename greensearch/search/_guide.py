@@ -25,9 +25,12 @@ and the additions are only values measured alone, so without steps a knob's othe
 (``seq_len=96`` after ``seq_len=128``) would wait for the sampler, and a stack built on
 them would never be grown. So before any core grows, a knob value that alone saves
 beyond the noise (ratio below ``1 - margin``) within the budget on its point estimate
-opens the knob's next search value, measured alone; a step that is itself promising opens
-the one after it. A step is one short run, like a seed, and is not weighed by the payback
-rule: what it saves cannot be predicted from a value it has never been measured beside.
+opens the knob's next search value that does other work, measured alone
+(``layer_prune=2:top`` opens ``3:top``: ``2:bottom`` removes as many layers); a step that
+is itself promising opens the one after it. A step is one short run of one knob alone,
+stored as a seed is (phase ``single``), and takes the sampler's turn, not the guide's; it
+is not weighed by the payback rule: what it saves cannot be predicted from a value never
+measured.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from greensearch.interactions._model import OrthogonalityChecker
+from greensearch.interactions._noise import same_work
 from greensearch.knobs import Bundle, parse_bundle
 from greensearch.search._space import SearchSpace, _conflict
 
@@ -130,7 +134,11 @@ def next_step(
     """
     found: list[tuple[float, str, Step]] = []
     for name, values in space.choices.items():
-        for value, following in zip(values, values[1:], strict=False):
+        for i, value in enumerate(values):
+            # the next value that does other work (layer_prune=2:top -> 3:top, not 2:bottom)
+            following = next((v for v in values[i + 1 :] if not same_work(name, value, v)), None)
+            if following is None:
+                continue
             pred = checker.predict({name: value})
             if (
                 pred.measured_energy_ratio is None

@@ -560,9 +560,9 @@ def _guide_factory(
                     step.after,
                     step.after_ratio,
                 )
-                ostudy.enqueue_trial(
+                ostudy.enqueue_trial(  # one knob alone, as the seeds: the guide's turn stays
                     space.params_of(step.bundle),
-                    user_attrs=queued_attrs(Phase.GUIDED, fidelity, key),
+                    user_attrs=queued_attrs(Phase.SINGLE, fidelity, key),
                 )
                 return True
             proposal = propose(checker, space, budget, tried, _evidence(here, base[0]))

@@ -183,6 +183,13 @@ def test_bigvul_alias_loads_the_paper_hub_id_through_the_loader() -> None:
 def test_bigvul_offline_raises_a_clear_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    # both libraries read the variables once, at import: a suite that imported them
+    # earlier would otherwise try the network (and wait out its timeouts) here
+    import datasets.config
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(ConfigError) as info:
         load_splits(
             "bigvul",

@@ -46,8 +46,10 @@ def test_the_script_example_is_searched_and_judged_on_its_predictions(tmp_path, 
         n_trials=3,
         fidelity=0.5,
         repeats=2,  # one seed at full fidelity is never a verdict
+        max_rounds=2,  # fixed rounds: the looks beyond them are tested on replays
         baseline_repeats=1,  # a second seed of this tiny model learns nothing at fidelity 0.5
-        near_misses=1,
+        finalists=1,  # each run is a process of its own (seconds of imports): one finalist
+        near_misses=0,
         confidence=0.5,  # the point-estimate rule: one baseline run has no seed spread
         idle_seconds=0.0,
         results_path=str(tmp_path / "runs.jsonl"),

@@ -153,6 +153,24 @@ def test_a_promising_value_opens_the_knobs_next_value_alone() -> None:
     assert next_step(_deeper_checker(), space, 1.0, {*_singles(), "prune=3"}) is None
 
 
+def test_a_step_skips_the_values_that_do_the_same_work() -> None:
+    """``layer_prune=2:top`` opens ``3:top``: ``2:bottom`` removes as many layers."""
+    from greensearch.config import load_study
+    from greensearch.knobs import default_registry
+
+    registry = default_registry()
+    space = build_space(registry, load_study(), include=["layer_prune", "seq_len"])
+    checker = OrthogonalityChecker(registry, noise_rel=0.01)
+    checker.observe({"layer_prune": "2:top"}, 0.6, 0.0)
+    checker.observe({"seq_len": "128"}, 0.99, 0.0)  # within the noise: opens nothing
+    tried = {"layer_prune=2:top", "seq_len=128"}
+    step = next_step(checker, space, 1.0, tried)
+    assert step is not None and space.key(step.bundle) == "layer_prune=3:top"
+    checker.observe({"layer_prune": "3:top"}, 0.5, 0.0)
+    step = next_step(checker, space, 1.0, {*tried, "layer_prune=3:top"})
+    assert step is not None and space.key(step.bundle) == "layer_prune=4:top"
+
+
 @pytest.mark.parametrize(
     "prune2",
     [(0.5, -1.5), (0.98, 0.0)],
@@ -169,15 +187,12 @@ def test_the_search_measures_the_next_value_and_grows_the_true_oracle_from_it() 
     trials, runner = _study(guide=None, n_trials=14, deeper=True)
     oracle = true_oracle(1.0, landscape(deeper=True))
     assert oracle == "compile,prune=3,trim"
-    guided = [t.user_attrs["knobs"] for t in trials if t.user_attrs["phase"] == "guided"]
-    assert guided[0] == "prune=3"
-    assert oracle in guided
-    assert not any("prune=3" in t.user_attrs["knobs"] for t in trials[: guided_at(trials)])
-
-
-def guided_at(trials: list[optuna.trial.FrozenTrial]) -> int:
-    """Index of the first guided trial."""
-    return next(i for i, t in enumerate(trials) if t.user_attrs["phase"] == "guided")
+    phases = [(t.user_attrs["phase"], t.user_attrs["knobs"]) for t in trials]
+    # the step is one knob alone, stored as a seed is, before any core grows
+    assert phases[6] == ("single", "prune=3")
+    assert not any("prune=3" in knobs for _, knobs in phases[:6])
+    guided = [knobs for phase, knobs in phases if phase == "guided"]
+    assert guided[0] == "prune=3,trim" and oracle in guided
 
 
 def test_a_trial_pays_for_itself_only_over_enough_production_runs() -> None:

@@ -74,7 +74,9 @@ def test_optimize_runs_the_real_pipeline_end_to_end(tiny_study, clock_meter, tmp
 
     # The budget binds: one single meets it, one does not, on both the point and the verdict.
     singles = {a["knobs"]: a for _, a in done if a["phase"] == "single"}
-    assert {k: a["f1_verdict"] for k, a in singles.items()} == {
+    # a value step (the next value of a single that saved beyond the noise) may follow
+    assert set(singles) - SINGLES <= {"layer_prune=3:top", "fast_tokenizer", "data_fraction=0.5"}
+    assert {k: a["f1_verdict"] for k, a in singles.items() if k in SINGLES} == {
         "data_fraction=0.25": "uncertain",
         "layer_prune=2:top": "feasible",
         "fast_tokenizer": "feasible",
