@@ -276,6 +276,42 @@ class SearchResult:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class JudgedFinals:
+    """The full-fidelity finals and the oracle Holm's rule picks among them.
+
+    Attributes:
+        finals: Every completed final trial (baselines included).
+        pairs: Each final's number -> the baseline of its own invocation's rounds.
+        base: The last baseline final, or ``None`` before the finals.
+        bundles: The finals that are bundles (not the baseline).
+        confidence: The study's confidence.
+        choice: The oracle rule's choice.
+        oracle: The oracle's trial, or ``None``.
+    """
+
+    finals: list[FrozenTrial]
+    pairs: dict[int, FrozenTrial | None]
+    base: FrozenTrial | None
+    bundles: list[FrozenTrial]
+    confidence: float
+    choice: _OracleChoice
+    oracle: FrozenTrial | None
+
+
+def judge_finals(study: Study, budget_f1_pct: float) -> JudgedFinals:
+    """Judge the stored finals (what :func:`build_result` and a promotion decide on)."""
+    finals = [t for t in completed_at(study, 1.0) if _r(t).is_final]
+    # each final pairs with the baseline of its own invocation's rounds
+    pairs = {t.number: paired_baseline(finals, t) for t in finals}
+    base = max((t for t in finals if _r(t).is_baseline), key=lambda t: t.number, default=None)
+    bundles = [t for t in finals if _r(t).knobs]
+    confidence = _confidence(study, base) if base is not None else DEFAULT_CONFIDENCE
+    choice = _choose_oracle(bundles, pairs, loss_pct=-budget_f1_pct, confidence=confidence)
+    oracle = next((t for t in bundles if t.number == choice.trial), None)
+    return JudgedFinals(finals, pairs, base, bundles, confidence, choice, oracle)
+
+
 def build_result(
     study: Study,
     *,
@@ -296,14 +332,9 @@ def build_result(
     # a trial killed mid-run (or deferred) and retried is accounted for by its retry
     retried = retried_trial_numbers(all_trials)
     search = [t for t in all_trials if _r(t).in_search and t.number not in retried]
-    finals = [t for t in completed_at(study, 1.0) if _r(t).is_final]
-    # each final pairs with the baseline of its own invocation's rounds
-    pairs = {t.number: paired_baseline(finals, t) for t in finals}
-    base = max((t for t in finals if _r(t).is_baseline), key=lambda t: t.number, default=None)
-    bundles = [t for t in finals if _r(t).knobs]
-    confidence = _confidence(study, base) if base is not None else DEFAULT_CONFIDENCE
-    choice = _choose_oracle(bundles, pairs, loss_pct=-budget_f1_pct, confidence=confidence)
-    oracle = next((t for t in bundles if t.number == choice.trial), None)
+    judged = judge_finals(study, budget_f1_pct)
+    finals, pairs, base, bundles = judged.finals, judged.pairs, judged.base, judged.bundles
+    confidence, choice, oracle = judged.confidence, judged.choice, judged.oracle
     unconfirmed = _cheapest(
         [t for t in bundles if t.number not in choice.confirmed and _within(t, budget_f1_pct)],
         lambda v: v is not F1Verdict.INFEASIBLE,

@@ -59,6 +59,7 @@ from greensearch.search._promotion import (
 from greensearch.search._result import (
     SearchResult,
     build_result,
+    judge_finals,
     pick_final_candidates,
 )
 from greensearch.search._resume import WHOLE_SPLIT, resume_problems
@@ -664,10 +665,10 @@ def _finals(
 
 def _next_promotion(ostudy: Study, s: SearchSettings) -> Candidate | None:
     """The bundle to promote now, or ``None`` (an oracle stands, or nothing pays)."""
-    result = build_result(ostudy, fidelity=s.fidelity, budget_f1_pct=s.budget_f1_pct)
-    if result.oracle is not None or result.baseline is None:
+    finals = judge_finals(ostudy, s.budget_f1_pct)
+    if finals.oracle is not None or finals.base is None:
         return None
-    judged = {f.knobs for f in result.finalists}
+    judged = {TrialRecord.from_trial(t).knobs or "" for t in finals.bundles}
     pool = candidates(records(completed_at(ostudy, s.fidelity)), judged, s.max_f1_loss_pct)
     return pick_promotion(pool, production_runs=s.production_runs, repeats=s.repeats)
 
