@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from greensearch.cli._render import fmt_energy, fmt_pct, print_json, print_table
+from greensearch.cli._render import energy_unit, fmt_energy, fmt_pct, print_json, print_table
 
 #: Widest a bundle's knobs print in a table before they wrap after a comma.
 KNOBS_WIDTH = 48
@@ -342,10 +342,11 @@ def render(result: SearchResult) -> None:
 
 def _render_search(result: SearchResult) -> None:
     """The search's Pareto table and how well its short runs predicted the finals."""
+    unit = energy_unit(point.row["energy_kwh"] for point in result.pareto)
     rows = [
         [
             r["knobs"] or "baseline",
-            fmt_energy(r["energy_kwh"]),
+            fmt_energy(r["energy_kwh"], unit),
             fmt_pct(r["delta_energy_pct"]),
             fmt_pct(r["delta_time_pct"]),
             fmt_pct(r["delta_f1_pct"]),
@@ -442,10 +443,11 @@ def _f1_text(row: TrialRow, result: SearchResult) -> str:
 
 def _render_finalists(finals: list[ResultRow], name: str = "F1") -> None:
     """Every bundle judged at full fidelity, so a rejected candidate is visible too."""
+    unit = energy_unit(final.row["energy_kwh"] for final in finals)
     rows = [
         [
             r["knobs"],
-            fmt_energy(r["energy_kwh"]),
+            fmt_energy(r["energy_kwh"], unit),
             fmt_pct(r["delta_energy_pct"]),
             fmt_pct(r["delta_f1_pct"]),
             _ci_text(r.get("delta_f1_ci95_pct")),

@@ -5,10 +5,17 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["print_json", "print_table", "fmt_energy", "fmt_pct", "machine_line"]
+__all__ = [
+    "energy_unit",
+    "fmt_energy",
+    "fmt_pct",
+    "machine_line",
+    "print_json",
+    "print_table",
+]
 
 
 def print_json(obj: Any) -> None:
@@ -61,16 +68,29 @@ def _wrap_commas(text: str, width: int) -> list[str]:
     return lines
 
 
-def fmt_energy(kwh: float | None) -> str:
-    """Energy in the unit that keeps 3 significant digits readable (kWh, Wh or J)."""
+#: kWh per unit, largest first: what :func:`energy_unit` picks from.
+_UNITS = (("kWh", 1.0), ("Wh", 1e-3), ("J", 1e-3 / 3600))
+
+
+def energy_unit(values: Iterable[float | None]) -> str:
+    """One unit for a table column: the one its largest value reads best in, so a column
+    never mixes units (``335 J`` under ``0.13 Wh``)."""
+    known = [v for v in values if v is not None and not math.isnan(v)]
+    return _unit_of(max(known)) if known else "Wh"
+
+
+def _unit_of(kwh: float) -> str:
+    wh = kwh * 1000
+    return "kWh" if wh >= 1000 else "Wh" if wh >= 0.1 else "J"
+
+
+def fmt_energy(kwh: float | None, unit: str | None = None) -> str:
+    """Energy in ``unit``, or in the unit that keeps 3 significant digits readable (kWh,
+    Wh or J)."""
     if kwh is None or (isinstance(kwh, float) and math.isnan(kwh)):
         return "-"
-    wh = kwh * 1000
-    if wh >= 1000:
-        return f"{kwh:.3g} kWh"
-    if wh >= 0.1:
-        return f"{wh:.3g} Wh"
-    return f"{wh * 3600:.3g} J"
+    name = unit or _unit_of(kwh)
+    return f"{kwh / dict(_UNITS)[name]:.3g} {name}"
 
 
 def fmt_pct(value: float | None) -> str:

@@ -558,6 +558,10 @@ def _within(t: FrozenTrial, budget_f1_pct: float) -> bool:
     return point is not None and point >= budget_f1_pct
 
 
+#: Past this many rounds, ``to confirm`` names no count: none is worth running.
+_MOST_ROUNDS_WORTH_NAMING = 100
+
+
 def _to_confirm(t: FrozenTrial, budget_f1_pct: float) -> str:
     """What would settle an uncertain verdict, for the output.
 
@@ -575,6 +579,12 @@ def _to_confirm(t: FrozenTrial, budget_f1_pct: float) -> str:
         return (
             "it clears the budget alone; Holm's rule over the finalists (or a later look's "
             "share of the error rate) asks more: more rounds (--max-rounds) or fewer finalists"
+        )
+    if needed > _MOST_ROUNDS_WORTH_NAMING:
+        return (
+            f"more than {_MOST_ROUNDS_WORTH_NAMING} rounds even if its point estimate holds "
+            f"(it lies {margin:.2g}% inside the budget; the interval spans "
+            f"{bounds[1] - bounds[0]:.3g}%): a larger test split, or a looser budget"
         )
     return (
         f"about {needed} rounds if its point estimate holds (--repeats {needed}; it had "

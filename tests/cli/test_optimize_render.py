@@ -132,3 +132,15 @@ def test_a_long_bundle_wraps_after_its_commas_and_the_figures_stay_in_line(capsy
     assert all(line.startswith("  knob_") for line in lines[3:-1])
     assert len({len(line) for line in (lines[2], lines[-1])}) == 1  # figures aligned
     assert 40 <= KNOBS_WIDTH <= 60
+
+
+def test_an_energy_column_keeps_one_unit():
+    """A live Pareto table printed ``335 J`` under ``0.13 Wh``: one unit per column."""
+    from greensearch.cli._render import energy_unit, fmt_energy
+
+    column = [0.13e-3, 335 / 3.6e6, 0.155e-3]
+    unit = energy_unit(column)
+    assert unit == "Wh"
+    assert [fmt_energy(v, unit) for v in column] == ["0.13 Wh", "0.0931 Wh", "0.155 Wh"]
+    assert fmt_energy(335 / 3.6e6) == "335 J"  # alone, a value keeps its own unit
+    assert energy_unit([None, 2.0]) == "kWh" and energy_unit([]) == "Wh"

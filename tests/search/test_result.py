@@ -57,3 +57,30 @@ def test_a_finalists_row_shows_the_deciding_bound_and_the_bootstrap_share():
     assert row["f1_decided_by"] == f"feasible: lower 93% bound {expected.lower_pct:+.1f}% >= -1.0%"
     assert math.isclose(row["f1_bootstrap_share"], 1 - expected.p_value)
     assert "p_f1_within_budget" not in row
+
+
+def _uncertain(point: float, bounds: tuple[float, float], seeds: int = 3):
+    import optuna
+
+    return optuna.trial.create_trial(
+        values=[1.0, 0.0],
+        user_attrs={
+            "knobs": "a",
+            "fidelity": 1.0,
+            "phase": "final",
+            "delta_f1_pct": point,
+            "delta_f1_bounds_pct": list(bounds),
+            "n_seeds": seeds,
+        },
+    )
+
+
+def test_to_confirm_names_the_rounds_only_while_they_are_worth_running():
+    from greensearch.search._result import _to_confirm
+
+    # +0.5 % with a lower bound at -2.8 %: (3.3 / 1.5)^2 x 3 = 14.5, so about 15 rounds
+    assert _to_confirm(_uncertain(0.5, (-2.8, 3.9)), -1.0).startswith("about 15 rounds")
+    # the live run's -0.9 % (-18.6 .. +15.8): 0.1 % inside the budget, 55,070 rounds
+    far = _to_confirm(_uncertain(-0.9, (-18.6, 15.8)), -1.0)
+    assert far.startswith("more than 100 rounds") and "0.1% inside the budget" in far
+    assert "--repeats" not in far
