@@ -81,6 +81,7 @@ def test_search_around_a_trainer_judges_every_trial_on_its_predictions(
         meter=clock_meter,
         storage=InMemoryStorage(),
         include=("lr_schedule", "layer_prune", "data_fraction"),
+        n_trials=6,  # the baseline, 3 singles and 2 more: every trial is a Trainer run
         fidelity=0.5,
         repeats=2,
         max_rounds=2,  # fixed rounds: the looks beyond them are tested on replays

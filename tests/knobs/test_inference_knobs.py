@@ -70,7 +70,7 @@ E2E = [
     {"grad_checkpointing": "on"},
     {"precision": "bf16"},
     {"quantization": "int8"},
-    {"inference_engine": "onnx"},
+    # inference_engine=onnx runs end to end in test_onnx_run_scores_like_the_torch_run
 ]
 
 
@@ -103,6 +103,9 @@ def test_onnx_run_scores_like_the_torch_run(
 ) -> None:
     torch_run = _run(tiny_study, {}, clock_meter, tmp_path / "torch")
     onnx_run = _run(tiny_study, {"inference_engine": "onnx"}, clock_meter, tmp_path / "onnx")
+    assert onnx_run["knobs"] == "inference_engine=onnx" and onnx_run["train_steps"] > 0
+    assert any(note.startswith("inference_engine") for note in onnx_run["notes"])
+    assert onnx_run["metrics"]["f1"] == pytest.approx(positive_f1(onnx_run))
     assert abs(onnx_run["metrics"]["f1"] - torch_run["metrics"]["f1"]) < 0.01
     # Export happens in eval: that window grows, training does not change.
     assert onnx_run["stages"]["eval"]["duration_s"] > torch_run["stages"]["eval"]["duration_s"]
