@@ -341,6 +341,13 @@ def records(trials: Iterable[FrozenTrial]) -> list[TrialRecord]:
     return [TrialRecord.from_trial(t) for t in trials]
 
 
+def search_baseline(trials: Iterable[TrialRecord]) -> TrialRecord | None:
+    """The first complete baseline among ``trials`` with a positive energy: the one record
+    every ratio of a search phase divides by (callers pass the trials of one fidelity;
+    only a complete trial has values)."""
+    return next((r for r in trials if r.is_baseline and r.values and r.values[0] > 0), None)
+
+
 def study_metric(trials: Iterable[TrialRecord]) -> str:
     """The task metric ID the "F1" of a study's output stands for: the metric of the
     first trial that kept predictions (``f1`` where none did, as before tasks had others)."""

@@ -1,6 +1,11 @@
 """The staged fine-tuning pipeline: data → tokenize → load → train → save → eval."""
 
-from greensearch.pipeline._eval_subset import MIN_EVAL_EXAMPLES, SHORT_RUN_EVAL, eval_indices
+from greensearch.pipeline._eval_subset import (
+    MIN_EVAL_EXAMPLES,
+    SHORT_RUN_EVAL,
+    eval_count,
+    eval_indices,
+)
 from greensearch.pipeline._metrics import (
     DEGENERATE_SHARE,
     Metrics,
@@ -34,6 +39,7 @@ __all__ = [
     "compute_metrics",
     "kept_metrics",
     "describe",
+    "eval_count",
     "eval_indices",
     "repeat_runs",
     "repeat_seed",

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-__all__ = ["MIN_EVAL_EXAMPLES", "SHORT_RUN_EVAL", "eval_indices"]
+__all__ = ["MIN_EVAL_EXAMPLES", "SHORT_RUN_EVAL", "eval_count", "eval_indices"]
 
 #: Fewest test examples a short run predicts: enough for the F1 of a short run to be
 #: dominated by its seed spread, not by which examples were drawn.
@@ -24,6 +24,13 @@ MIN_EVAL_EXAMPLES = 500
 
 #: The rule in words, stored with a study: short runs of two rules cannot be compared.
 SHORT_RUN_EVAL = f"the fidelity's share of the test split, at least {MIN_EVAL_EXAMPLES} examples"
+
+
+def eval_count(n_test: int, fraction: float) -> int:
+    """How many test examples a run at ``fraction`` predicts (``n_test``: all of them)."""
+    if not 0 < fraction:
+        raise ValueError(f"eval fraction must be positive, got {fraction}")
+    return min(max(math.ceil(n_test * fraction), MIN_EVAL_EXAMPLES), n_test)
 
 
 def eval_indices(n_test: int, fraction: float, seed: int) -> list[int] | None:
@@ -34,9 +41,7 @@ def eval_indices(n_test: int, fraction: float, seed: int) -> list[int] | None:
         fraction: Share to predict (the run's fidelity); 1 or more: all.
         seed: The study's split seed, so every run at one fidelity draws the same examples.
     """
-    if not 0 < fraction:
-        raise ValueError(f"eval fraction must be positive, got {fraction}")
-    n = max(math.ceil(n_test * fraction), MIN_EVAL_EXAMPLES)
+    n = eval_count(n_test, fraction)
     if n >= n_test:
         return None
     picked = np.random.default_rng(seed).permutation(n_test)[:n]

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from greensearch.record import TrialRecord
+from greensearch.record import TrialRecord, search_baseline
 from greensearch.search._f1_judging import short_run_chance
 
 __all__ = ["MAX_PROMOTIONS", "Candidate", "candidates", "phase_confidence", "pick_promotion"]
@@ -68,8 +68,8 @@ def candidates(
     than the search baseline, not degenerate and not confidently over the budget
     (:func:`~greensearch.search._f1_judging.short_run_chance`)."""
     trials = [r for r in search if r.values and r.knobs is not None and not r.degenerate]
-    base = next((r for r in trials if r.is_baseline), None)
-    if base is None or base.values is None or base.values[0] <= 0:
+    base = search_baseline(trials)
+    if base is None or base.values is None:
         return []
     found: dict[str, Candidate] = {}
     for r in trials:

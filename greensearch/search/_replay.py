@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from greensearch.knobs import Bundle, format_bundle
-from greensearch.pipeline import eval_indices, summarize
+from greensearch.pipeline import eval_count, summarize
 from greensearch.schema import WINDOWS
 from greensearch.stats import RunPredictions
 
@@ -196,5 +196,4 @@ class ReplayRunner:
         """Test examples a run at ``fidelity`` predicts (``None``: no split size given)."""
         if self.test_examples is None:
             return None
-        picked = eval_indices(self.test_examples, fidelity, 0)
-        return self.test_examples if picked is None else len(picked)
+        return eval_count(self.test_examples, fidelity)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from greensearch.interactions._model import prune_margin
 from greensearch.pareto import cheapest_feasible, non_dominated
 from greensearch.pipeline import describe
-from greensearch.record import TrialRecord, completed_at, study_metric
+from greensearch.record import TrialRecord, completed_at, records, search_baseline, study_metric
 from greensearch.schema import MeterSummary, Phase, StudyAttr, TrialAttr, TrialRow
 from greensearch.search._checking import baseline_noise
 from greensearch.search._f1_judging import (
@@ -121,8 +121,8 @@ def pick_near_misses(
             continue
         saving = ceiling - t.values[0] if ceiling != math.inf else 1.0
         scored.append((-chance * saving, t.values[0], r.knobs))
-    base = study_baseline(trials)
-    margin = prune_margin(baseline_noise(_r(base).energy_kwh_runs if base else []))
+    base = search_baseline(records(trials))
+    margin = prune_margin(baseline_noise(base.energy_kwh_runs if base else []))
     keys: list[str] = []
     for _, e, key in sorted(scored):
         if len(keys) == n:
@@ -135,11 +135,6 @@ def pick_near_misses(
             continue
         keys.append(key)
     return keys
-
-
-def study_baseline(trials: list[FrozenTrial]) -> FrozenTrial | None:
-    """The baseline trial among ``trials`` (``None`` if absent)."""
-    return next((t for t in trials if _r(t).knobs == ""), None)
 
 
 def one_knob_apart(a: str, b: str) -> bool:
@@ -341,9 +336,7 @@ def build_result(
     )
     if oracle is not None and unconfirmed is not None and unconfirmed.values[0] >= oracle.values[0]:
         unconfirmed = None
-    search_base = next(
-        (t for t in completed_at(study, fidelity) if _r(t).is_baseline and _r(t).in_search), None
-    )
+    search_base = search_baseline(r for r in records(completed_at(study, fidelity)) if r.in_search)
     spent = sum(_r(t).energy_kwh_spent for t in all_trials)
     result: dict[str, Any] = {
         "study_name": study.study_name,
@@ -360,12 +353,12 @@ def build_result(
             resolution_pct(_r(base).attrs, confidence=confidence) if base is not None else None
         ),
         "search_f1_resolution_pct": (
-            resolution_pct(_r(search_base).attrs, confidence=confidence, design="one_vs_n")
+            resolution_pct(search_base.attrs, confidence=confidence, design="one_vs_n")
             if search_base is not None
             else None
         ),
         "search_f1_power_pct": (
-            power_pct(_r(search_base).attrs, confidence=confidence, design="one_vs_n")
+            power_pct(search_base.attrs, confidence=confidence, design="one_vs_n")
             if search_base is not None
             else None
         ),

@@ -36,7 +36,13 @@ from greensearch.exceptions import (
 from greensearch.knobs import KnobRegistry, parse_bundle
 from greensearch.machine import Machine, describe_machine
 from greensearch.pipeline import SHORT_RUN_EVAL
-from greensearch.record import TrialRecord, completed_at, queued_attrs, records
+from greensearch.record import (
+    TrialRecord,
+    completed_at,
+    queued_attrs,
+    records,
+    search_baseline,
+)
 from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, stored_settings
 from greensearch.search._debris import StudyFootprint
 from greensearch.search._guide import Evidence
@@ -597,12 +603,10 @@ def _guide_factory(
 
 def _baseline_of(here: list[TrialRecord]) -> tuple[float, float] | None:
     """The baseline's extrapolated full-run energy and what one of its search runs cost."""
-    import optuna
-
-    for r in here:
-        if r.state == optuna.trial.TrialState.COMPLETE and r.is_baseline and r.values:
-            return float(r.values[0]), r.energy_kwh_spent / max(len(r.energy_kwh_runs), 1)
-    return None
+    r = search_baseline(here)
+    if r is None or r.values is None:
+        return None
+    return float(r.values[0]), r.energy_kwh_spent / max(len(r.energy_kwh_runs), 1)
 
 
 def _evidence(here: list[TrialRecord], base_kwh: float) -> list[Evidence]:
