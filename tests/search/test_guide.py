@@ -93,6 +93,26 @@ def test_an_uncertain_addition_is_ranked_by_its_chance_of_meeting_the_budget(spa
     assert noisy.expected_saving == pytest.approx(0.60 * noisy.p_feasible)
 
 
+def test_an_unresolved_gain_earns_no_credit(space) -> None:
+    """A knob that saves 5 % shows a lucky +5 % ΔF1 in its one short run (SD 3 %: the
+    interval spans 0). Taken at its point, prune x compile would look 91 % safe (expected
+    saving 0.525 x 0.91 = 0.48) and go before prune x trim (0.65 x 0.53 = 0.35), the pair
+    that saves most; credited at 0, it has prune's chance (0.525 x 0.57 = 0.30)."""
+    singles = {**_singles(), "compile": (0.95, 5.0)}
+    checker = OrthogonalityChecker(make_registry(), noise_rel=0.01)
+    for key, (ratio, f1) in singles.items():
+        checker.observe(parse_bundle(key), ratio, f1)
+    evidence = [Evidence("", 1.0, 0.0)] + [
+        Evidence(key, ratio, f1, 3.0) for key, (ratio, f1) in singles.items()
+    ]
+    proposal = propose(checker, space, 1.0, set(), evidence)
+    assert _key(space, proposal) == "prune=2,trim"
+    assert proposal is not None and proposal.expected_saving == pytest.approx(0.345, abs=0.005)
+    # a gain the run resolves is credited as far as its lower bound: +12 % ± 3 % keeps 6.1 %
+    assert Evidence("compile", 0.95, 12.0, 3.0).credited_delta_pct == pytest.approx(6.12, abs=0.01)
+    assert Evidence("trim", 0.7, -0.4, 3.0).credited_delta_pct == -0.4
+
+
 def test_tried_bundles_are_never_proposed_again(space) -> None:
     proposal = propose(_checker_with_singles(), space, 1.0, {"prune=2,trim"}, _evidence())
     # next largest saving: prune x compile = 0.40
