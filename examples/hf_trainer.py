@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> Any:
         result = greensearch.hf.search(model_init=model_init, args=args, train_dataset=train,
                                        eval_dataset=val, test_dataset=test, tokenizer=tokenizer,
                                        max_length=192, **options)  # fmt: skip
-        print(describe(result))
+        print(greensearch.format_result(result))  # as `greensearch optimize` prints it
         return result
 
     def encode(batch: dict[str, Any]) -> Any:
@@ -131,21 +131,6 @@ def main(argv: list[str] | None = None) -> Any:
     )
     trainer.train()
     return trainer
-
-
-def describe(result: Any) -> str:
-    """The oracle with its ΔEnergy, ΔF1 and verdict, and the knobs left out, as text."""
-    lines = [f"left out: {knob} ({why})" for knob, why in result.left_out_knobs.items()]
-    oracle = result.oracle
-    if oracle is None:
-        lines.append(f"oracle: none within {result.budget_f1_pct:g}% F1; keep the baseline")
-    else:
-        row = oracle.row
-        lines.append(
-            f"oracle: {oracle.knobs}: ΔEnergy {row['delta_energy_pct']:+.1f}%, "
-            f"ΔF1 {row['delta_f1_pct']:+.2f}%, verdict {row['f1_verdict']}"
-        )
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ The public entry points are imported lazily so ``import greensearch`` (and the C
     import greensearch
     settings = greensearch.SearchSettings.for_study(None, budget_f1_pct=-1.0)
     result = greensearch.optimize(settings)
-    print(result.oracle)
+    print(greensearch.format_result(result))  # as `greensearch optimize` prints it
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ __all__ = [
     "SearchSettings",
     "__version__",
     "entity_counts",
+    "format_result",
     "load_study",
     "optimize",
     "report_run",
@@ -36,6 +37,14 @@ def optimize(settings: SearchSettings, **kwargs: Any) -> SearchResult:
     from greensearch.search._study import optimize as _optimize
 
     return _optimize(settings, **kwargs)
+
+
+def format_result(result: SearchResult) -> str:
+    """The result as ``greensearch optimize`` prints it; see
+    :func:`greensearch.search.format_result`."""
+    from greensearch.search._result_text import format_result as _format
+
+    return _format(result)
 
 
 def __getattr__(name: str) -> Any:

@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from greensearch.cli._render import fmt_energy, machine_line, print_json, print_table
+from greensearch._text import fmt_energy
+from greensearch.cli._render import machine_line, print_json, print_table
 
 __all__ = ["add_parser"]
 

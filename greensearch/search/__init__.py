@@ -12,6 +12,7 @@ from greensearch.search._preflight import preflight_search, preflight_settings
 from greensearch.search._replay import Point, ReplayNoise, ReplayRunner, RunNoise
 from greensearch.search._result import SearchResult
 from greensearch.search._result_row import ResultRow
+from greensearch.search._result_text import format_result
 from greensearch.search._settings import SearchSettings, load_registry
 from greensearch.search._space import build_space
 from greensearch.search._study import optimize
@@ -27,6 +28,7 @@ __all__ = [
     "SearchSettings",
     "build_space",
     "check_bundle",
+    "format_result",
     "load_registry",
     "optimize",
     "preflight_search",

@@ -120,7 +120,7 @@ def test_render_names_the_task_metric_where_a_classifier_says_f1(clock_meter, ca
 
 def test_a_long_bundle_wraps_after_its_commas_and_the_figures_stay_in_line(capsys):
     """The Pareto table printed a 143-character knob column; bundles now wrap at a comma."""
-    from greensearch.cli._optimize import KNOBS_WIDTH
+    from greensearch._text import KNOBS_WIDTH
     from greensearch.cli._render import print_table
 
     long = ",".join(f"knob_{i}=value_{i}" for i in range(8))  # 135 characters
@@ -136,7 +136,7 @@ def test_a_long_bundle_wraps_after_its_commas_and_the_figures_stay_in_line(capsy
 
 def test_an_energy_column_keeps_one_unit():
     """A live Pareto table printed ``335 J`` under ``0.13 Wh``: one unit per column."""
-    from greensearch.cli._render import energy_unit, fmt_energy
+    from greensearch._text import energy_unit, fmt_energy
 
     column = [0.13e-3, 335 / 3.6e6, 0.155e-3]
     unit = energy_unit(column)

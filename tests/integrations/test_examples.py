@@ -129,12 +129,17 @@ def test_the_trainer_example_searches_and_prints_its_oracle_and_verdict(
     assert stored.user_attrs[StudyAttr.LEFT_OUT_KNOBS] == result.left_out_knobs
     assert set(result.left_out_knobs) == {"quantization", "inference_engine"}
     assert result.left_out_knobs["quantization"].startswith("model_init builds the model")
+    # the example prints the result as `greensearch optimize` does, reasons included
+    assert printed == greensearch.format_result(result).splitlines()
     for knob, why in result.left_out_knobs.items():
-        assert f"left out: {knob} ({why})" in printed
+        assert f"left out of the search: {knob} ({why})" in printed
+    assert any(line.startswith("search cost: ") for line in printed)
+    assert any(line.startswith("meter: ") for line in printed)
+    assert any(line.startswith("measured on: ") for line in printed)
     oracle = result.oracle
     if oracle is None:
-        assert printed[-1] == "oracle: none within -50% F1; keep the baseline"
+        assert printed[1].startswith("no bundle is confirmed within the F1 budget")
     else:
         assert oracle.row["f1_verdict"] == "feasible"
-        assert printed[-1].startswith(f"oracle: {oracle.knobs}: ")
-        assert printed[-1].endswith(f"ΔF1 {oracle.row['delta_f1_pct']:+.2f}%, verdict feasible")
+        assert printed[1] == f"oracle: {oracle.knobs}"
+        assert f"ΔF1 {oracle.row['delta_f1_pct']:+.1f}% (95% CI" in printed[3]
