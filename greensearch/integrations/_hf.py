@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from greensearch.config import StudyConfig
 from greensearch.exceptions import ConfigError
-from greensearch.integrations._hf_task import TrainerTask, fit_knobs, study_of
+from greensearch.integrations._hf_task import SCORED_METRICS, TrainerTask, fit_knobs, study_of
 from greensearch.knobs import Bundle, KnobRegistry, default_registry
 from greensearch.pipeline import repeat_runs, run_stages, scratch_folder, staged_record
 
@@ -190,11 +190,16 @@ class TrainerRunner:
         def copy(**changes: Any) -> Any:
             return dataclasses.replace(user, **changes)
 
-        train_with_args(state, args, copy, token_labels=self.task.metric == "entity_f1")
+        # every task but a classifier's has a label per token (tags, or the tokens to predict)
+        train_with_args(state, args, copy, token_labels=self.task.metric != "f1")
 
     def _eval(self, state: RunState, stage_eval: Callable[[RunState], None]) -> None:
         """Score the test split: a classifier as the pipeline does, a token classifier by
-        the entities its BIO tags spell out, per example."""
+        the entities its BIO tags spell out, any other model by the user's per-example
+        scores."""
+        if self.task.metric in SCORED_METRICS:
+            self._eval_scored(state)
+            return
         if self.task.metric != "entity_f1":
             stage_eval(state)
             return
@@ -219,10 +224,39 @@ class TrainerRunner:
         )
         state.metrics = kept_metrics(state.predictions)
 
+    def _eval_scored(self, state: RunState) -> None:
+        """The mean of ``score_test``'s per-example scores, each kept for the paired tests.
+
+        Raises:
+            ValueError: ``score_test`` gave a score outside [0, 1] or not one per example
+                (the run fails with that reason; the study goes on).
+        """
+        from greensearch.pipeline import kept_metrics
+        from greensearch.pipeline._stages import eval_split
+        from greensearch.stats import RunPredictions, split_identity
+
+        assert self.task.score_test is not None  # checked before any run
+        test, _ = eval_split(state)
+        state.model.eval()
+        scores = [float(v) for v in self.task.score_test(state.model, test)]
+        if len(scores) != len(test):
+            raise ValueError(
+                f"score_test gave {len(scores)} scores for {len(test)} test examples; "
+                "one per example, in order"
+            )
+        ids = [str(list(x)) for x in test["input_ids"]]
+        state.predictions = RunPredictions.from_scores(
+            split_id=split_identity(ids, [0] * len(ids)),
+            scores=scores,
+            metric=self.task.metric,
+            seed=state.plan.seed,
+        )
+        state.metrics = kept_metrics(state.predictions)
+
 
 def _standard(split: Any, task: TrainerTask) -> Any:
     """``split`` with the column names the knobs and the eval stage read."""
-    renames = {task.label_column: "labels" if task.metric == "entity_f1" else "label"}
+    renames = {task.label_column: "label" if task.metric == "f1" else "labels"}
     if task.has_text:
         renames[task.text_column] = "text"
     return split.rename_columns({k: v for k, v in renames.items() if k != v})
@@ -240,6 +274,7 @@ def search(
     label_column: str = "label",
     max_length: int = 512,
     metric: str = "f1",
+    score_test: Callable[[Any, Any], Any] | None = None,
     budget_f1: float = -1.0,
     name: str = "trainer",
     settings: SearchSettings | None = None,
@@ -255,8 +290,8 @@ def search(
     ``name`` (default ``sqlite:///studies/<name>-f1-<budget>.db``).
 
     Args:
-        model_init: Returns a fresh sequence (or token) classifier; called once per run after
-            seeding.
+        model_init: Returns a fresh model (a sequence or token classifier, or any model
+            ``score_test`` scores); called once per run after seeding.
         args: Your ``TrainingArguments`` (the baseline); knobs change copies of it.
         train_dataset: Training split.
         test_dataset: The held-out split every run is scored on.
@@ -266,7 +301,13 @@ def search(
         label_column: Column of integer labels.
         max_length: Token budget per example of the baseline (``seq_len`` trims it).
         metric: ``f1`` for a sequence classifier; ``entity_f1`` for a token classifier
-            (tokenized datasets, a label id per token, BIO names in ``config.id2label``).
+            (tokenized datasets, a label id per token, BIO names in ``config.id2label``);
+            ``exact_match`` or ``accuracy`` for any other model, a generative one
+            included (tokenized datasets with ``labels``; ``score_test`` scores them).
+        score_test: With ``exact_match``/``accuracy``: ``score_test(model,
+            test_dataset)`` returns one score in [0, 1] per example of ``test_dataset``
+            (for a language model: decode each prompt greedily, 1.0 where the answer is
+            right). Each score is kept, so ΔMetric gets the paired intervals F1 gets.
         budget_f1: Accepted change of the metric in percent: ``-1`` loses at most 1 %.
         name: The study's name (storage and results).
         settings: Search settings (``budget_f1`` and ``setting_changes`` apply on top).
@@ -297,6 +338,7 @@ def search(
         label_column=label_column,
         max_length=max_length,
         metric=metric,
+        score_test=score_test,
     )
     task.check()
     try:

@@ -7,7 +7,7 @@ what was handed over is left out of the search with its reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,14 +16,17 @@ from greensearch.config import StudyConfig
 from greensearch.exceptions import ConfigError
 from greensearch.knobs import KnobRegistry, default_registry
 
-__all__ = ["KnobFit", "TrainerTask", "fit_knobs", "study_of"]
+__all__ = ["SCORED_METRICS", "TRAINER_METRICS", "KnobFit", "TrainerTask", "fit_knobs", "study_of"]
 
 #: Knobs that change the data through the tokenizer: they need a text column.
 _TEXT_KNOBS = ("seq_len", "dedup", "fast_tokenizer", "dynamic_padding", "group_by_length")
 #: Knobs that operate on the encoder's layer list.
 _LAYER_KNOBS = ("layer_prune", "freeze", "lora")
 #: The metrics a Trainer task is judged on.
-TRAINER_METRICS = ("f1", "entity_f1")
+TRAINER_METRICS = ("f1", "entity_f1", "exact_match", "accuracy")
+#: Metrics that are the mean of the scores ``score_test`` gives each test example (a
+#: generative task: the user decodes and compares, greensearch keeps the scores).
+SCORED_METRICS = ("exact_match", "accuracy")
 #: Knobs that never apply around a user's Trainer, and why.
 _NEVER = {
     "quantization": "model_init builds the model: nf4 quantizes while loading a checkpoint, "
@@ -38,7 +41,8 @@ class TrainerTask:
     """What a Trainer script hands to :func:`search`.
 
     Attributes:
-        model_init: Returns a fresh sequence (or token) classifier, once per run, seeded.
+        model_init: Returns a fresh model (a classifier, or any model ``score_test``
+            scores), once per run, seeded.
         args: The ``TrainingArguments`` of the baseline.
         train_dataset: Training split (``datasets.Dataset``).
         eval_dataset: Validation split, or ``None`` (no validation, no early stopping).
@@ -48,8 +52,13 @@ class TrainerTask:
         label_column: Column of integer class labels (token classification: a label id
             per token, -100 where a token is not scored).
         max_length: Token budget per example of the baseline.
-        metric: ``f1`` (a sequence classifier) or ``entity_f1`` (a token classifier whose
-            ``config.id2label`` names BIO tags), judged as seqeval scores it.
+        metric: ``f1`` (a sequence classifier), ``entity_f1`` (a token classifier whose
+            ``config.id2label`` names BIO tags, judged as seqeval scores it), or
+            ``exact_match``/``accuracy`` (any model, a generative one included, scored
+            per test example by ``score_test``).
+        score_test: ``score_test(model, test_dataset)`` -> one score in [0, 1] per
+            example of ``test_dataset`` (the share of the test split the run predicts);
+            read with ``exact_match``/``accuracy`` only.
     """
 
     model_init: Callable[[], Any]
@@ -62,6 +71,7 @@ class TrainerTask:
     label_column: str = "label"
     max_length: int = 512
     metric: str = "f1"
+    score_test: Callable[[Any, Any], Sequence[float]] | None = None
 
     @property
     def has_text(self) -> bool:
@@ -86,6 +96,23 @@ class TrainerTask:
             raise ConfigError(
                 "metric='entity_f1' needs tokenized datasets (input_ids and a label id per "
                 f"token), not raw text in '{self.text_column}'; tokenize and align the labels"
+            )
+        if self.metric in SCORED_METRICS:
+            if not callable(self.score_test):
+                raise ConfigError(
+                    f"metric={self.metric!r} is the mean of per-example scores: pass "
+                    "score_test=f, f(model, test_dataset) returning one score in [0, 1] "
+                    "per example"
+                )
+            if self.has_text:
+                raise ConfigError(
+                    f"metric={self.metric!r} trains on tokenized datasets (input_ids and "
+                    f"labels), not raw text in '{self.text_column}'; tokenize them first"
+                )
+        elif self.score_test is not None:
+            raise ConfigError(
+                f"score_test is read with metric='exact_match' or 'accuracy', not "
+                f"{self.metric!r}; drop it or name the metric it scores"
             )
         if not callable(self.model_init):
             raise ConfigError("model_init must be a function returning a fresh model")
@@ -155,10 +182,9 @@ def fit_knobs(task: TrainerTask, model: Any, registry: KnobRegistry | None = Non
             )
     if task.eval_dataset is None:
         left_out["early_stopping"] = "no eval_dataset to stop on"
-    elif task.metric == "entity_f1":
+    elif task.metric != "f1":
         left_out["early_stopping"] = (
-            "it stops on a classifier's validation F1; a token classifier's validation "
-            "reports its loss only"
+            "it stops on a classifier's validation F1; this task's validation reports its loss only"
         )
     try:
         from greensearch.knobs._model_surgery import encoder_layers
