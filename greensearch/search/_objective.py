@@ -42,6 +42,7 @@ from greensearch.search._machines import (
 )
 from greensearch.search._settings import DEFAULT_CONFIDENCE
 from greensearch.search._space import SearchSpace
+from greensearch.stats import task_metric
 
 if TYPE_CHECKING:
     from optuna.study import Study
@@ -252,12 +253,14 @@ class TrialRunner:
         found = resolution_pct(base, confidence=self.confidence, design=design)
         power = power_pct(base, confidence=self.confidence, design=design)
         if power is not None and self.budget_pct < power:
+            metric = TrialRecord.from_attrs(base).metric or "f1"
             logger.warning(
-                "at fidelity %g this task resolves F1 losses of %.2f%% at best and confirms "
+                "at fidelity %g this task resolves %s losses of %.2f%% at best and confirms "
                 "a lossless bundle 80%% of the time from %.2f%% (%d baseline seeds, %s, %d%% "
                 "confidence), more than the %.2f%% budget: few bundles can be confirmed "
                 "feasible; raise --repeats, use a larger test split or loosen --budget-f1",
                 fidelity,
+                task_metric(metric).label,
                 found,
                 power,
                 len(base.get("seeds") or []),

@@ -59,15 +59,16 @@ def _add(study, knobs: str, generation: int, attrs: dict, base: dict | None) -> 
     study.add_trial(optuna.trial.create_trial(values=[attrs["energy_kwh"], 0.0], user_attrs=stored))
 
 
-def finals_study():
+def finals_study(b_kwh: tuple[float, ...] = (0.8, 1.1, 0.6)):
     """Three finalists of invocation 1: A cheapest and feasible alone, B lossless, C lossy;
-    invocation 0's baseline is worse and dearer, so pairing with it would show."""
+    invocation 0's baseline is worse and dearer, so pairing with it would show. ``b_kwh``:
+    B's energy per round (the baseline's: 1.0, 1.2, 0.9)."""
     study = optuna.create_study(directions=["minimize", "minimize"])
     study.set_user_attr(StudyAttr.CONFIDENCE, CONFIDENCE)
     _add(study, "", 0, _attrs(runs(6), [2.0, 2.0, 2.0]), None)
     base = _attrs(runs(0), BASE_KWH)
     _add(study, "", 1, base, None)
     _add(study, "a", 1, _attrs(runs(1), [0.5, 0.6, 0.5]), base)
-    _add(study, "b", 1, _attrs(runs(0), [0.8, 1.1, 0.6]), base)
+    _add(study, "b", 1, _attrs(runs(0), list(b_kwh)), base)
     _add(study, "c", 1, _attrs(runs(3), [0.9, 1.1, 0.8]), base)
     return study

@@ -35,6 +35,21 @@ def test_holm_names_a_dearer_oracle_than_each_finalist_judged_alone():
     assert "clears the budget alone" in (result.not_confirmed.to_confirm or "")
 
 
+def test_a_confirmed_finalist_that_costs_more_energy_than_the_baseline_is_no_answer():
+    """B is confirmed within the budget (Holm) but used more energy than the baseline in
+    every round (its short run had looked cheaper): keep the baseline, and say why."""
+    result = build_result(finals_study(b_kwh=(1.1, 1.3, 1.0)), fidelity=0.5, budget_f1_pct=-1.0)
+    row = next(f for f in result.finalists if f.knobs == "b")
+    assert row.row["f1_verdict"] == "feasible" and row.row["delta_energy_pct"] > 0
+    assert result.oracle is None
+    assert result.oracle_rule is not None
+    assert result.oracle_rule.endswith(
+        "used more energy than the baseline in its full runs is not an answer"
+    )
+    # as before, with B cheaper than the baseline, B is the answer
+    assert build_result(finals_study(), fidelity=0.5, budget_f1_pct=-1.0).oracle.knobs == "b"
+
+
 def test_final_energy_is_the_geometric_mean_of_the_ratios_to_its_own_rounds_baseline():
     result = build_result(finals_study(), fidelity=0.5, budget_f1_pct=-1.0)
     row = next(f for f in result.finalists if f.knobs == "b")
