@@ -187,12 +187,23 @@ def fit_knobs(task: TrainerTask, model: Any, registry: KnobRegistry | None = Non
             "it stops on a classifier's validation F1; this task's validation reports its loss only"
         )
     try:
-        from greensearch.knobs._model_surgery import encoder_layers
+        from greensearch.knobs._model_surgery import encoder_layers, layer_linear_names
 
         encoder_layers(model)
+        linear = layer_linear_names(model)
     except (ValueError, AttributeError) as err:
         for name in _LAYER_KNOBS:
             left_out[name] = f"no encoder layer list in {type(model).__name__}: {err}"
+    else:
+        if task.metric in SCORED_METRICS:
+            left_out["lora"] = (
+                "greensearch's LoRA adapts a classifier and trains its head in full; a "
+                f"{task.metric} model has no such head"
+            )
+        elif not linear:
+            left_out["lora"] = (
+                f"no torch Linear in {type(model).__name__}'s layers for LoRA to adapt"
+            )
     if not hasattr(model, "set_attn_implementation"):
         left_out["attention"] = f"{type(model).__name__} cannot switch its attention kernel"
     fit = KnobRegistry()

@@ -184,7 +184,12 @@ def _apply_data_fraction(plan: RunPlan, value: Value) -> None:
         # The training seed, read when the hook runs: each seeded repeat draws its own
         # sample, so the knob's F1 spread includes which examples it keeps.
         train = splits["train"]
-        keep = stratified_sample(train["label"], fraction, seed=plan.seed)
+        # a classifier's rows keep its label ratio; rows without one label (a label per
+        # token, a generative task's target tokens) are sampled as one group
+        one_label = "label" in train.column_names
+        keep = stratified_sample(
+            train["label"] if one_label else [0] * len(train), fraction, seed=plan.seed
+        )
         splits["train"] = train.select(keep)
         plan.note(
             f"data_fraction: kept {len(keep)} of {len(train)} train examples (seed {plan.seed})"
@@ -192,7 +197,10 @@ def _apply_data_fraction(plan: RunPlan, value: Value) -> None:
         return splits
 
     plan.data_hooks.append(sample)
-    plan.note(f"data_fraction: train on a stratified random {fraction:g} of train")
+    plan.note(
+        f"data_fraction: train on a random {fraction:g} of train (stratified by label where "
+        "each example has one)"
+    )
 
 
 # --- padding and batching ------------------------------------------------------------

@@ -58,8 +58,27 @@ class SearchSpace:
                 and list(self.choices).index(other) < list(self.choices).index(name)
             ):
                 continue
-            params[name] = bundle.get(name, OFF)
+            params[name] = self._search_value(name, bundle[name]) if name in bundle else OFF
         return params
+
+    def _search_value(self, name: str, value: str) -> str:
+        """The search value of ``name`` that ``value`` stands for: a bundle read back from
+        stored, canonical text names ``grad_accumulation=2:same_batch`` where the sampler's
+        choice is ``2`` (a guided trial grown on such a core crashed the study).
+
+        Raises:
+            ConfigError: no search value of the knob means ``value``.
+        """
+        choices = self.choices[name]
+        if value in choices:
+            return value
+        wanted = self.registry.canonical({name: value})
+        for choice in choices:
+            if self.registry.canonical({name: choice}) == wanted:
+                return choice
+        raise ConfigError(
+            f"{name}={value} is not a value of this search space ({', '.join(choices)})"
+        )
 
     def singles(self) -> list[Bundle]:
         """Each knob alone at its first search value: the isolated effects the checker needs."""

@@ -44,8 +44,8 @@ def test_the_generative_example_is_searched_and_judged_on_exact_match(
         results_path=str(tmp_path / "runs.jsonl"),
     )
     monkeypatch.setattr(greensearch.hf, "search", search)
-    argv = ["--search", "--layers", "2", "--epochs", "4"]
-    argv += ["--budget-f1", "-50", "--include", "lr_schedule", "--n-trials", "2"]
+    argv = ["--search", "--epochs", "4"]  # 4 GPT-2 layers: pruning 2 saves energy
+    argv += ["--budget-f1", "-50", "--include", "layer_prune", "--n-trials", "2"]
     argv += ["--fidelity", "0.5", "--storage", f"sqlite:///{tmp_path / 's.db'}"]
     result = _example().main(argv)
     printed = capsys.readouterr().out.splitlines()
@@ -55,6 +55,8 @@ def test_the_generative_example_is_searched_and_judged_on_exact_match(
     assert printed == greensearch.format_result(result).splitlines()
     assert printed[0].endswith("exact match budget -50%")
     assert result.left_out_knobs["early_stopping"].startswith("it stops on a classifier's")
+    assert result.left_out_knobs["lora"].startswith("greensearch's LoRA adapts a classifier")
+    assert "data_fraction" not in result.left_out_knobs  # it samples rows without a class
     # every run kept one score per test problem it decoded, and its metric is their mean
     records = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
     assert {r["fidelity"] for r in records} == {0.5, 1.0}

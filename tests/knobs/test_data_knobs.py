@@ -173,6 +173,20 @@ def test_data_fraction_sizes_and_label_ratio(fraction: str, neg: int, pos: int) 
     assert f"kept {neg + pos} of 100" in p.notes[-1]
 
 
+def test_data_fraction_samples_rows_without_one_label_as_one_group() -> None:
+    """A generative task's rows hold target tokens (``labels``, a list per row), no class
+    to stratify by: the live run failed with "Column 'label' doesn't exist"."""
+    from datasets import Dataset, DatasetDict
+
+    rows = Dataset.from_dict({"input_ids": [[i, i + 1] for i in range(40)]})
+    rows = rows.add_column("labels", [[-100, i + 1] for i in range(40)])
+    p = plan({"data_fraction": "0.25"})
+    out = p.data_hooks[0](DatasetDict(train=rows, validation=rows, test=rows))
+    kept = [ids[0] for ids in out["train"]["input_ids"]]
+    assert len(kept) == 10 and kept == sorted(set(kept))
+    assert "kept 10 of 40" in p.notes[-1]
+
+
 def test_data_fraction_is_seeded_by_the_study() -> None:
     labels = [i % 3 == 0 for i in range(300)]
     same = stratified_sample(labels, 0.5, seed=42)
