@@ -197,8 +197,8 @@ def fit_knobs(task: TrainerTask, model: Any, registry: KnobRegistry | None = Non
     else:
         if task.metric in SCORED_METRICS:
             left_out["lora"] = (
-                "greensearch's LoRA adapts a classifier and trains its head in full; a "
-                f"{task.metric} model has no such head"
+                "greensearch's LoRA adapts a classifier and trains its head in full; a model "
+                f"scored by {task.metric} has no such head"
             )
         elif not linear:
             left_out["lora"] = (
