@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
-from pathlib import Path
 
 import optuna
 import pytest
@@ -17,8 +15,7 @@ from greensearch.integrations import script_search
 from greensearch.schema import StudyAttr
 from greensearch.search import ResultRow, SearchResult, SearchSettings
 from greensearch.stats import RunPredictions
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+from tests.integrations.examples import EXAMPLES, load_example
 
 
 def _assert_oracle_rule(result: SearchResult) -> None:
@@ -76,11 +73,7 @@ def test_the_script_example_is_searched_and_judged_on_its_predictions(tmp_path, 
 
 
 def _hf_example():
-    spec = importlib.util.spec_from_file_location("hf_trainer_example", EXAMPLES / "hf_trainer.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("hf_trainer.py")
 
 
 def test_the_trainer_example_searches_and_prints_its_oracle_and_verdict(

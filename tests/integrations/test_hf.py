@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -19,17 +18,13 @@ from greensearch.integrations import TrainerRunner, TrainerTask, fit_knobs
 from greensearch.knobs import default_registry
 from greensearch.stats import RunPredictions
 from tests.conftest import TINY_ARCH
+from tests.integrations.examples import load_example
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hf_trainer.py"
 ROWS = 160
 
 
 def _example():
-    spec = importlib.util.spec_from_file_location("hf_trainer_example", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("hf_trainer.py")
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,7 @@ problem, offline."""
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 from optuna.storages import InMemoryStorage
@@ -17,16 +15,11 @@ import greensearch.hf
 from greensearch.exceptions import ConfigError
 from greensearch.search import SearchResult
 from greensearch.stats import RunPredictions
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hf_generative.py"
+from tests.integrations.examples import load_example
 
 
 def _example():
-    spec = importlib.util.spec_from_file_location("hf_generative_example", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("hf_generative.py")
 
 
 def test_the_generative_example_is_searched_and_judged_on_exact_match(

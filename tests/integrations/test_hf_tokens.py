@@ -3,9 +3,7 @@ entity F1 per sentence, offline (the NER example's generated sentences, a tiny B
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 from transformers import BertConfig, BertForTokenClassification, TrainingArguments
@@ -13,16 +11,13 @@ from transformers import BertConfig, BertForTokenClassification, TrainingArgumen
 import greensearch.hf
 from greensearch.exceptions import ConfigError
 from greensearch.stats import RunPredictions, entity_spans
+from tests.integrations.examples import load_example
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "script_ner.py"
 WIDTH = 16
 
 
 def _sentences():
-    spec = importlib.util.spec_from_file_location("script_ner_example", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_example("script_ner.py")
     return module.generate(240, seed=1), module.generate(80, seed=2)
 
 
