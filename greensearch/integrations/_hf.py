@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -274,7 +274,7 @@ def search(
     label_column: str = "label",
     max_length: int = 512,
     metric: str = "f1",
-    score_test: Callable[[Any, Any], Any] | None = None,
+    score_test: Callable[[Any, Any], Sequence[float]] | None = None,
     budget_f1: float = -1.0,
     name: str = "trainer",
     settings: SearchSettings | None = None,
