@@ -23,12 +23,12 @@ def add_parser(sub: Any) -> None:
             "Multi-objective Optuna search over the knobs available here: minimise measured "
             "energy and F1 loss, with the F1 budget as a constraint. Seeds the baseline "
             "(repeated) and every knob alone, prunes combinations the orthogonality checker "
-            "predicts to lose, alternates sampler trials with the bundle the checker's model "
-            "predicts cheapest within the budget, then re-measures the cheapest feasible bundles "
-            "and the most promising bundle whose short-run F1 verdict was uncertain at full "
-            "fidelity, with seeded repeats, before naming the oracle: the cheapest bundle "
-            "whose paired ΔF1 interval is confidently within the budget. Re-running with the "
-            "same --study-name resumes."
+            "predicts to lose, runs the bundle the checker's model ranks first within the budget "
+            "while it has one (the sampler when it has none), then re-measures the cheapest "
+            "feasible bundles and the most promising bundle whose short-run F1 verdict was "
+            "uncertain at full fidelity, with seeded repeats, before naming the oracle: the "
+            "cheapest bundle whose paired ΔF1 interval is confidently within the budget. Re-"
+            "running with the same --study-name resumes."
         ),
         epilog="example:\n  greensearch optimize --budget-f1 -1% --n-trials 40 --fidelity 0.5",
     )
@@ -183,7 +183,7 @@ def _add_finals_options(p: argparse.ArgumentParser) -> None:
         dest="guide",
         action="store_false",
         default=None,
-        help="sampler trials only (no model-guided trials between them)",
+        help="sampler trials only (no model-guided trials)",
     )
 
 

@@ -39,7 +39,7 @@ beyond the noise (ratio below ``1 - margin``) within the budget on its point est
 opens the knob's next search value that does other work, measured alone
 (``layer_prune=2:top`` opens ``3:top``: ``2:bottom`` removes as many layers); a step that
 is itself promising opens the one after it. A step is one short run of one knob alone,
-stored as a seed is (phase ``single``), and takes the sampler's turn, not the guide's; it
+stored as a seed is (phase ``single``), and takes a turn before the guide's next; it
 is not weighed by the payback rule: what it saves cannot be predicted from a value never
 measured.
 """

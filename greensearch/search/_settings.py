@@ -69,9 +69,10 @@ class SearchSettings:
             cheaper than every finalist, are re-measured too (the short run's F1 may be
             pessimistic; the full-fidelity budget stays strict).
         prune: Let the orthogonality checker skip combinations predicted to lose.
-        guide: Alternate sampler trials with the bundle the checker's model predicts
-            cheapest within the budget. ``None``: on, except with ``search_only``, so the
-            main process alone proposes and no two processes enqueue the same bundle.
+        guide: Run the bundle the checker's model ranks first within the budget while it
+            has one to propose; the sampler takes the turns it has none for. ``None``: on,
+            except with ``search_only``, so the main process alone proposes and no two
+            processes enqueue the same bundle.
         meter: Meter name for ``make_meter`` (one of :data:`METERS`).
         idle_seconds: Idle power sampling before the first trial (0 skips).
         n_workers: Worker processes sharing the study (this one included).

@@ -255,7 +255,7 @@ def _study(
     return search, runner
 
 
-def test_search_alternates_guided_and_sampler_trials_after_the_seeds() -> None:
+def test_the_guide_takes_every_turn_it_has_a_proposal_for_then_the_sampler() -> None:
     trials, _ = _study(guide=None, n_trials=12)
     phases = [t.user_attrs["phase"] for t in trials]
     assert phases[:6] == ["baseline"] + ["single"] * 5
@@ -263,8 +263,10 @@ def test_search_alternates_guided_and_sampler_trials_after_the_seeds() -> None:
     guided = [t.user_attrs["knobs"] for t in trials if t.user_attrs["phase"] == "guided"]
     assert phases[6] == "guided" and guided[:2] == ["prune=2,trim", true_oracle(1.0)]
     after = phases[6:]
-    assert all(a != b or a != "guided" for a, b in zip(after, after[1:], strict=False)), after
-    assert after.count("guided") >= 2 and "sampler" in after
+    # back to back while the model has a bundle to propose (alternating, the sampler took
+    # every other turn): the sampler explores only once the guide has nothing left
+    first_sampler = after.index("sampler")
+    assert first_sampler >= 3 and after[:first_sampler] == ["guided"] * first_sampler, after
     assert len(trials) == 12  # no proposal left waiting past the trial budget
 
 
