@@ -560,8 +560,10 @@ def _guide_factory(
             return True
         try:
             checker = checker_from_trials(registry, trials, fidelity)
-            step = next_step(checker, space, budget, tried)
-            if step is not None:  # a seed's next value, before any core grows
+            proposal = propose(checker, space, budget, tried, _evidence(here, base[0]))
+            grown = None if proposal is None else tuple(proposal.bundle)
+            step = next_step(checker, space, budget, tried, grown)
+            if step is not None:  # a next value of the proposal's knobs, before it grows
                 key = space.key(step.bundle)
                 logger.info(
                     "value step next: %s (%s alone: energy x%.2f)",
@@ -574,7 +576,6 @@ def _guide_factory(
                     user_attrs=queued_attrs(Phase.SINGLE, fidelity, key),
                 )
                 return True
-            proposal = propose(checker, space, budget, tried, _evidence(here, base[0]))
         except GreensearchError as err:  # a model problem must not stop the search
             logger.warning("no model-guided trial this time: %s", err)
             return True

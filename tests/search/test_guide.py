@@ -191,6 +191,25 @@ def test_a_step_skips_the_values_that_do_the_same_work() -> None:
     assert step is not None and space.key(step.bundle) == "layer_prune=4:top"
 
 
+def test_a_step_opens_only_for_a_knob_of_the_bundle_the_guide_grows_next() -> None:
+    """A saver outside the stack being grown (a schedule that looked cheap while the
+    machine drifted) opens no step: the turn goes to the stack."""
+    from greensearch.config import load_study
+    from greensearch.knobs import default_registry
+
+    registry = default_registry()
+    space = build_space(registry, load_study(), include=["layer_prune", "lr_schedule"])
+    checker = OrthogonalityChecker(registry, noise_rel=0.01)
+    checker.observe({"layer_prune": "2:top"}, 0.6, 0.0)
+    checker.observe({"lr_schedule": "cosine"}, 0.5, 0.0)  # looks the bigger saver
+    tried = {"layer_prune=2:top", "lr_schedule=cosine"}
+    anywhere = next_step(checker, space, 1.0, tried)
+    assert anywhere is not None and space.key(anywhere.bundle) == "lr_schedule=constant"
+    step = next_step(checker, space, 1.0, tried, ("layer_prune",))
+    assert step is not None and space.key(step.bundle) == "layer_prune=3:top"
+    assert next_step(checker, space, 1.0, tried, ("seq_len",)) is None
+
+
 @pytest.mark.parametrize(
     "prune2",
     [(0.5, -1.5), (0.98, 0.0)],

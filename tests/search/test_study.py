@@ -191,7 +191,9 @@ def test_every_sampler_runs(tmp_path, clock_meter, replay_study, sampler, expect
         return create(*args, **kwargs)
 
     monkeypatch.setattr(optuna, "create_study", recording)
-    result, _ = _run(tmp_path, clock_meter, replay_study, sampler=sampler, n_trials=10)
+    # guide=False: the guide would take every turn here, and the sampler must run
+    kw = {"sampler": sampler, "n_trials": 10, "guide": False}
+    result, _ = _run(tmp_path, clock_meter, replay_study, **kw)
     assert [type(s) for s in made] == [expected]
     assert result["n_trials"] == 10
     assert any(t.user_attrs["phase"] == "sampler" for t in _trials(tmp_path))
