@@ -116,7 +116,7 @@ def _add_search_options(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="F",
         help="fraction of training steps per search trial; energy and time are "
-        "extrapolated to the full run (default 0.1)",
+        "extrapolated to the full run (default 0.25)",
     )
     p.add_argument(
         "--repeats",

@@ -110,7 +110,7 @@ class SearchSettings:
     study_name: str | None = None
     storage: str | None = None
     sampler: str = "tpe"
-    fidelity: float = 0.1
+    fidelity: float = 0.25
     repeats: int = 3
     max_rounds: int = 6
     baseline_repeats: int = 3

@@ -248,3 +248,26 @@ def test_hand_picked_stacks_savers_without_a_confident_f1_loss():
     picked = hand_picked(trials, default_registry())
     # freeze (-35 %) beats lora (-30 %) in their conflict: the larger saver stays
     assert default_registry().canonical(picked) == "freeze=embeddings:2,seq_len=128"
+
+
+def test_drift_probe_report_takes_out_drift_the_probe_sees_and_only_that():
+    from benchmarks.drift_probe import report
+
+    def rows(energy_of):
+        out = []
+        for i, p in enumerate((0.8, 1.0, 1.3, 0.9, 1.1)):
+            row = {"probe_before_s": p, "probe_s": p, "energy_kwh": energy_of(i, p)}
+            row.update(
+                {"train_s": 10 * p, "eval_s": 5 + i % 2, "validate_s": 3.0 + i, "tokenize_s": 2.0}
+            )
+            row["tokenize_s"] += 0.01 * i
+            out.append(row)
+        return out
+
+    def cvs(lines):
+        return [float(x) for x in re.findall(r"CV (\d+\.\d+) %", "\n".join(lines[:3]))]
+
+    raw, before, both = cvs(report(rows(lambda i, p: 0.5 * p)))  # energy moves with the probe
+    assert raw > 15 and before < 1e-6 and both < 1e-6
+    raw, before, _ = cvs(report(rows(lambda i, p: 0.5 + 0.05 * (i % 2))))  # it does not
+    assert before > raw
