@@ -46,6 +46,7 @@ def test_optimize_runs_the_real_pipeline_end_to_end(tiny_study, clock_meter, tmp
         study_name="e2e",
         fidelity=0.5,
         repeats=2,
+        max_rounds=2,  # fixed rounds: each verdict is the stored one (looks: test_sequential)
         baseline_repeats=2,
         finalists=1,
         near_misses=0,
@@ -99,12 +100,15 @@ def test_optimize_runs_the_real_pipeline_end_to_end(tiny_study, clock_meter, tmp
     assert all(a["seeds"] == [42, 43] and len(a["predictions"]) == 2 for a in finals.values())
     oracle = result["oracle"]
     final_trial = next(t for t, a in done if a["phase"] == "final" and a["knobs"] == finalist)
-    assert oracle["knobs"] == finalist and oracle["trial"] == final_trial.number
-    assert oracle["f1_verdict"] == _verdict(finals[finalist]) == "feasible"
-    assert (
-        oracle["n_seeds"] == 2
-        and oracle["delta_f1_ci95_pct"] == finals[finalist]["delta_f1_ci95_pct"]
-    )
+    if finals[finalist]["f1_verdict"] == "feasible":  # confirmed at full fidelity: the oracle
+        assert oracle["knobs"] == finalist and oracle["trial"] == final_trial.number
+        assert oracle["f1_verdict"] == _verdict(finals[finalist]) == "feasible"
+        assert (
+            oracle["n_seeds"] == 2
+            and oracle["delta_f1_ci95_pct"] == finals[finalist]["delta_f1_ci95_pct"]
+        )
+    else:  # which single is cheapest follows the clock: a finalist its seeds leave unsure
+        assert oracle is None  # is no oracle (1 CI run in 3 on 2026-12-07)
     assert result["f1_resolution_pct"] == base[1.0]["f1_resolution_pct"]
     # A search trial is one run against the baseline's seeds; the finals, seeds against seeds.
     search_runs = kept_predictions(base[0.5])
