@@ -258,9 +258,13 @@ def test_drift_probe_report_takes_out_drift_the_probe_sees_and_only_that():
         for i, p in enumerate((0.8, 1.0, 1.3, 0.9, 1.1)):
             row = {"probe_before_s": p, "probe_s": p, "energy_kwh": energy_of(i, p)}
             row.update(
-                {"train_s": 10 * p, "eval_s": 5 + i % 2, "validate_s": 3.0 + i, "tokenize_s": 2.0}
+                {
+                    "train_s": 10 * p,
+                    "eval_s": 5 + i % 2,
+                    "validate_s": 3.0 + i,
+                    "tokenize_s": 2.0 + 0.01 * i,
+                }
             )
-            row["tokenize_s"] += 0.01 * i
             out.append(row)
         return out
 
