@@ -72,7 +72,12 @@ def test_search_around_a_trainer_judges_every_trial_on_its_predictions(
         test_dataset=test,
         tokenizer=tokenizer,
         max_length=64,
-        budget_f1=-50,
+        # wide enough that the single layer_prune=2:top (F1 0.52 against the baseline
+        # seeds' 0.52 and 0.20, its lower 80 % bound -60 %) is feasible on its short run,
+        # so the finals always run: which other singles look cheaper than the baseline
+        # follows the clock meter, and with none feasible and none cheaper there are no
+        # finals to judge (failed 1 fresh-clone CI run in 3 at -50 %)
+        budget_f1=-75,
         meter=clock_meter,
         storage=InMemoryStorage(),
         include=("lr_schedule", "layer_prune", "data_fraction"),
@@ -115,7 +120,7 @@ def test_search_around_a_trainer_judges_every_trial_on_its_predictions(
         assert result.oracle.knobs in feasible
     elif result.not_confirmed is not None:
         assert result.not_confirmed.row["f1_verdict"] != "infeasible"
-    assert result.budget_f1_pct == -50.0
+    assert result.budget_f1_pct == -75.0
     # what the Trainer path cannot reach is in the result with its reason
     assert set(result.left_out_knobs) == {"inference_engine", "quantization"}
 

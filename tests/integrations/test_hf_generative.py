@@ -33,7 +33,11 @@ def test_the_generative_example_is_searched_and_judged_on_exact_match(
         repeats=2,
         max_rounds=2,
         baseline_repeats=1,
-        near_misses=1,  # one baseline run judges no short run: the best uncertain one goes on
+        # the point-estimate rule: with one baseline run every short run is uncertain and
+        # would go on only where the clock meter read it cheaper than the baseline (a slow
+        # minute leaves no finals: tests/integrations/test_hf.py failed so once in CI)
+        confidence=0.5,
+        near_misses=0,
         results_path=str(tmp_path / "runs.jsonl"),
     )
     monkeypatch.setattr(greensearch.hf, "search", search)
