@@ -8,6 +8,13 @@ around each run, and prints whether scaling each run's extrapolated energy by
 ``mean probe / its probe`` narrows their spread, and how the stage windows co-vary (a
 stage a knob leaves alone could anchor the others only if they move together).
 
+It also prints what sharing windows would leave of the spread (:func:`shared_report`): a
+knob that leaves the eval, validate and tokenize windows' work alone (a training knob)
+could be compared with the baseline on its train window only, those windows estimated
+from every run that did the same work; and the train window scaled by the run's own
+tokenize window (which drift moves too). ``--reanalyse FILE`` recomputes the report from
+a result file's stored runs, measuring nothing.
+
 One unrecorded warm-up run first. Nothing else may run on the machine meanwhile.
 """
 
@@ -18,9 +25,12 @@ import io
 import json
 import math
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import RESULTS, provenance, quick_study, write_text
 
@@ -68,6 +78,50 @@ def report(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def shared_report(rows: list[dict[str, Any]], fidelity: float) -> list[str]:
+    """The spread of the runs' extrapolated time with shared windows at their means.
+
+    Each window is extrapolated as the search does it (train by ``train_scale``, eval by
+    ``eval_scale``; ``1 / fidelity`` where a row predates them). The tokenize anchor's
+    exponent is fitted on the same runs (in-sample: an optimistic figure).
+    """
+    scale = {w: [r.get(f"{w}_scale", 1 / fidelity) for r in rows] for w in ("train", "eval")}
+    train = [r["train_s"] * k for r, k in zip(rows, scale["train"], strict=True)]
+    ev = [r["eval_s"] * k for r, k in zip(rows, scale["eval"], strict=True)]
+    val, tok = [r["validate_s"] for r in rows], [r["tokenize_s"] for r in rows]
+    own = [sum(w) for w in zip(train, ev, val, tok, strict=True)]
+    m = {
+        name: statistics.mean(xs)
+        for name, xs in (("eval", ev), ("validate", val), ("tokenize", tok))
+    }
+    eval_shared = [t + m["eval"] + v + k for t, v, k in zip(train, val, tok, strict=True)]
+    all_shared = [t + m["eval"] + m["validate"] + m["tokenize"] for t in train]
+    log_tok = [math.log(x) for x in tok]
+    slope = statistics.linear_regression(log_tok, [math.log(x) for x in train]).slope
+    mean_tok = statistics.mean(tok)
+    anchored = [t * (mean_tok / k) ** slope for t, k in zip(train, tok, strict=True)]
+    anchored_all = [t + m["eval"] + m["validate"] + m["tokenize"] for t in anchored]
+    share = statistics.mean(train) / statistics.mean(own)
+    return [
+        f"extrapolated time (train {100 * share:.0f} % of it, eval, validate, tokenize; "
+        f"data and load left out): CV {_cv(own):.2f} %",
+        f"  eval window shared (at its mean): CV {_cv(eval_shared):.2f} %",
+        f"  eval, validate and tokenize shared: CV {_cv(all_shared):.2f} %",
+        f"  and train scaled by its own tokenize window (exponent {slope:.2f}, fitted on "
+        f"these runs): CV {_cv(anchored_all):.2f} %",
+    ]
+
+
+def _reanalyse(path: Path) -> int:
+    """Print the report of a result file's stored runs (its header gives the fidelity)."""
+    text = path.read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in text.splitlines() if line.startswith('{"run"')]
+    found = [float(w) for w in text.split("at fidelity ", 1)[1].split(",", 1)[:1]]
+    for line in report(rows) + shared_report(rows, found[0]):
+        print(line)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=12)
@@ -75,7 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch threads (the search's)")
     parser.add_argument("--quick", action="store_true", help="tiny study, 3 runs, no file")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--reanalyse", type=Path, default=None, help="report a result file's runs; run nothing"
+    )
     args = parser.parse_args(argv)
+    if args.reanalyse is not None:
+        return _reanalyse(args.reanalyse)
     import tempfile
 
     import torch
@@ -84,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     from greensearch.energy import make_meter
     from greensearch.machine import describe_machine
     from greensearch.pipeline import run_variant
-    from greensearch.search._extrapolate import extrapolate
+    from greensearch.search._extrapolate import extrapolate, window_scales
 
     torch.set_num_threads(args.threads)
     study = quick_study(Path(tempfile.mkdtemp(prefix="gs-probe-"))) if args.quick else load_study()
@@ -103,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         row = {"run": i, "probe_before_s": before, "probe_after_s": after}
         row["probe_s"] = math.sqrt(before * after)
         row["energy_kwh"] = extrapolate(summary)[0]
+        scales = window_scales(summary)
+        row.update({f"{w}_scale": scales[w]["duration_s"] for w in ("train", "eval")})
         row.update({f"{w}_s": stages[w]["duration_s"] for w in WINDOWS})
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -112,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         f"drift probe: {runs} identical baseline runs (same seed) of study {study.name} at "
         f"fidelity {args.fidelity:g}, {args.threads} torch threads, probe {iters} iterations\n"
     )
-    for line in report(rows):
+    for line in report(rows) + shared_report(rows, args.fidelity):
         print(line)
         buf.write(line + "\n")
     buf.write("runs:\n" + "".join(json.dumps(r) + "\n" for r in rows))

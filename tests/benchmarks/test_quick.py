@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -275,3 +276,60 @@ def test_drift_probe_report_takes_out_drift_the_probe_sees_and_only_that():
     assert raw > 15 and before < 1e-6 and both < 1e-6
     raw, before, _ = cvs(report(rows(lambda i, p: 0.5 + 0.05 * (i % 2))))  # it does not
     assert before > raw
+
+
+def test_shared_windows_leave_only_the_train_windows_spread_and_the_anchor_takes_its_drift():
+    from benchmarks.drift_probe import shared_report
+
+    def cvs(rows):
+        return [
+            float(x) for x in re.findall(r"CV (\d+\.\d+) %", "\n".join(shared_report(rows, 0.25)))
+        ]
+
+    drift = (0.8, 1.0, 1.3, 0.9, 1.1)
+    # train steady, the other windows moving: sharing them leaves no spread at all
+    rows = [
+        {"train_s": 10.0, "eval_s": 5 * d, "validate_s": 3 * d, "tokenize_s": 2 * d} for d in drift
+    ]
+    own, eval_shared, all_shared, anchored = cvs(rows)
+    assert own > 5 and all_shared < 1e-6 and 0 < eval_shared < own
+    # train drifting as tokenize does (exponent 0.5): only the anchor takes it out
+    rows = [
+        {"train_s": 10 * d**0.5, "eval_s": 5.0, "validate_s": 3.0, "tokenize_s": 2 * d}
+        for d in drift
+    ]
+    own, _, all_shared, anchored = cvs(rows)
+    assert all_shared > 1 and anchored < 1e-6
+    assert "exponent 0.50" in shared_report(rows, 0.25)[3]
+
+
+def test_drift_probe_reanalyses_a_stored_result_as_a_script(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    rows = [
+        {"run": i, "probe_before_s": 1.0 + i / 10, "probe_s": 1.0 + i / 9, "energy_kwh": 1.0 + i}
+        | {"train_s": 10.0 + i, "eval_s": 5.0 + i % 2, "validate_s": 3.0 - i / 10}
+        | {"tokenize_s": 2.0 + i / 5}
+        for i in range(4)
+    ]
+    stored = tmp_path / "probe.txt"
+    head = (
+        "drift probe: 4 identical baseline runs (same seed) of study x at fidelity 0.5, 2 torch\n"
+    )
+    stored.write_text(head + "runs:\n" + "".join(json.dumps(r) + "\n" for r in rows))
+    out = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "drift_probe.py"), "--reanalyse", str(stored)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout
+    # at fidelity 0.5 (the header's) train and eval count twice
+    assert "eval window shared" in out
+    own = [2 * (10 + i) + 2 * (5 + i % 2) + 3 - i / 10 + 2 + i / 5 for i in range(4)]
+    mean = sum(own) / 4
+    sd = math.sqrt(sum((x - mean) ** 2 for x in own) / 3)
+    assert f"CV {100 * sd / mean:.2f} %" in out
