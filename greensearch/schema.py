@@ -16,6 +16,7 @@ from typing import Any, Final, Literal, TypedDict
 
 __all__ = [
     "FOLDED_WINDOWS",
+    "MODEL_WINDOWS",
     "OBJECTIVE_NAMES",
     "PIPELINE_PHASES",
     "SCRIPT_WINDOW",
@@ -61,6 +62,10 @@ WINDOWS: Final[tuple[str, ...]] = tuple(
     for stage in STAGES
     for window in (stage, *(w for w, into in FOLDED_WINDOWS.items() if into == stage))
 )
+
+#: The windows after the data are tokenized: all a knob that acts on the model (or how it
+#: trains and predicts) can change. The data and tokenize windows run before it exists.
+MODEL_WINDOWS: Final[tuple[str, ...]] = tuple(w for w in WINDOWS if w not in ("data", "tokenize"))
 
 #: The one window of a run of a user's script (``optimize --script``): the whole process,
 #: which greensearch did not split into stages; its energy counts toward no stage.

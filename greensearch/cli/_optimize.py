@@ -150,6 +150,15 @@ def _add_search_options(p: argparse.ArgumentParser) -> None:
         help="one short baseline run every K measured search trials; each trial's energy "
         "is taken against the latest, so drift does not decide it (default 0: none)",
     )
+    p.add_argument(
+        "--no-shared-windows",
+        dest="share_windows",
+        action="store_false",
+        default=None,
+        help="take each search trial's energy from its own run alone (default: the windows "
+        "its knobs leave alone, such as a training knob's eval, are estimated from every "
+        "run of the same work)",
+    )
 
 
 def _add_finals_options(p: argparse.ArgumentParser) -> None:
@@ -351,6 +360,7 @@ _SETTINGS_OPTIONS = (
     "max_rounds",
     "baseline_repeats",
     "anchor_every",
+    "share_windows",
     "finalists",
     "near_misses",
     "n_workers",

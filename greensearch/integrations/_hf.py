@@ -49,6 +49,13 @@ class TrainerRunner:
     show_progress: bool = False
     _warmed: list[bool] = dataclasses.field(default_factory=list, repr=False)
 
+    @property
+    def measures_windows(self) -> bool:
+        """Its windows are metered, and a window a knob leaves alone does the baseline's
+        work (``search._shared_windows``): not where ``score_test`` decodes, since how
+        long a generated answer runs follows the trained weights."""
+        return self.task.score_test is None
+
     def __call__(
         self,
         study: StudyConfig,

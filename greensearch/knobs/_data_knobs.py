@@ -224,6 +224,7 @@ KNOBS: tuple[Knob, ...] = (
         targets=("compute", "io"),
         description="tokenize in batches with the Rust (fast) tokenizer",
         apply=_apply_fast_tokenizer,
+        windows=("tokenize",),  # the same token ids (the slow and the fast tokenizer agree)
     ),
     Knob(
         name="seq_len",
@@ -244,6 +245,7 @@ KNOBS: tuple[Knob, ...] = (
         params=(Param("threshold", float, 0.85, low=0.5, high=1.0),),
         search_values=("0.9", "0.8"),
         apply=_apply_dedup,
+        windows=("data", "tokenize", "train"),  # the train split only
     ),
     Knob(
         name="data_fraction",
@@ -254,6 +256,7 @@ KNOBS: tuple[Knob, ...] = (
         params=(Param("fraction", float, 0.5, low=0.01, high=0.99),),
         search_values=("0.25", "0.5", "0.75"),
         apply=_apply_data_fraction,
+        windows=("data", "tokenize", "train"),  # the train split only
     ),
     Knob(
         name="dynamic_padding",

@@ -43,5 +43,6 @@ KNOBS: tuple[Knob, ...] = (
         },
         conflicts=("quantization",),
         apply=_apply_inference_engine,
+        windows=("eval",),  # it starts from the saved model; its set-up lands in eval
     ),
 )

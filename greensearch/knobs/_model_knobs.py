@@ -13,6 +13,7 @@ from greensearch.config import EMBEDDED_MODEL, StudyConfig, model_num_layers
 from greensearch.exceptions import ConfigError
 from greensearch.knobs._plan import RunPlan
 from greensearch.knobs._registry import Knob, Param, Requirement, Value
+from greensearch.schema import MODEL_WINDOWS
 
 __all__ = ["KNOBS", "LORA_DEFAULT_R", "LORA_DEFAULT_ALPHA"]
 
@@ -207,6 +208,7 @@ KNOBS: tuple[Knob, ...] = (
         search_values=("2:top", "2:bottom", "3:top", "3:bottom", "4:top"),
         validate=_validate_layer_prune,
         apply=_apply_layer_prune,
+        windows=MODEL_WINDOWS,
     ),
     Knob(
         name="attention",
@@ -217,6 +219,7 @@ KNOBS: tuple[Knob, ...] = (
         search_values=("sdpa", "flash_attention_2"),
         value_needs={"flash_attention_2": (_CUDA, Requirement("package", "flash_attn"))},
         apply=_apply_attention,
+        windows=MODEL_WINDOWS,
     ),
     Knob(
         name="lora",
@@ -233,6 +236,7 @@ KNOBS: tuple[Knob, ...] = (
         needs=(Requirement("package", "peft"),),
         conflicts=("freeze",),
         apply=_apply_lora,
+        windows=MODEL_WINDOWS,
     ),
     Knob(
         name="freeze",
@@ -247,6 +251,7 @@ KNOBS: tuple[Knob, ...] = (
         conflicts=("lora",),
         validate=_validate_freeze,
         apply=_apply_freeze,
+        windows=("load", "train"),  # the same forward pass: only training does less
     ),
     Knob(
         name="quantization",
@@ -261,6 +266,8 @@ KNOBS: tuple[Knob, ...] = (
         conflicts=("inference_engine",),
         validate=_validate_quantization,
         apply=_apply_quantization,
+        windows=MODEL_WINDOWS,  # nf4 loads a quantized model
+        value_windows={"int8": ("eval",)},  # an eval engine of the saved model
     ),
     Knob(
         name="grad_checkpointing",
@@ -269,6 +276,7 @@ KNOBS: tuple[Knob, ...] = (
         costs=("compute",),
         description="recompute activations in the backward pass instead of storing them",
         apply=_apply_grad_checkpointing,
+        windows=("train",),  # predicting stores no activations for a backward pass
     ),
     Knob(
         name="precision",
@@ -280,6 +288,7 @@ KNOBS: tuple[Knob, ...] = (
         value_needs={"fp16": (_CUDA,)},
         value_dtypes={"bf16": "bf16", "fp16": "fp16"},
         apply=_apply_precision,
+        windows=MODEL_WINDOWS,
     ),
     Knob(
         name="torch_compile",
@@ -287,5 +296,6 @@ KNOBS: tuple[Knob, ...] = (
         targets=("compute",),
         description="compile the model with torch.compile (inductor) before training",
         apply=_apply_torch_compile,
+        windows=MODEL_WINDOWS,
     ),
 )

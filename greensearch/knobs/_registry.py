@@ -21,7 +21,7 @@ from greensearch.exceptions import ConfigError, KnobConflictError, KnobUnavailab
 from greensearch.knobs._bundle import FLAG_ON, Bundle, format_bundle
 from greensearch.knobs._plan import RunPlan
 from greensearch.machine import Machine
-from greensearch.schema import PipelinePhase
+from greensearch.schema import WINDOWS, PipelinePhase
 
 __all__ = [
     "Resource",
@@ -136,6 +136,12 @@ class Knob:
         value_dtypes: Values (first parameter's text) that compute in a reduced precision
             the hardware may only emulate (``precision``: ``bf16`` -> ``bf16``): such a
             value runs, but costs where the device lacks native support for the dtype.
+        windows: The metered windows (:data:`~greensearch.schema.WINDOWS`) whose work it
+            changes; ``None``: all of them. A window left out must do exactly the
+            baseline's work with the knob on (the search estimates it from every run that
+            did that work, ``search._shared_windows``), so declare only what is certain.
+        value_windows: The same per value (first parameter's text), where values differ
+            (``quantization``: ``int8`` changes eval only, ``nf4`` loads a quantized model).
     """
 
     name: str
@@ -151,6 +157,21 @@ class Knob:
     validate: Callable[[StudyConfig, Value], None] | None = None
     value_needs: dict[str, tuple[Requirement, ...]] = field(default_factory=dict, compare=False)
     value_dtypes: dict[str, str] = field(default_factory=dict, compare=False)
+    windows: tuple[str, ...] | None = None
+    value_windows: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        for declared in (self.windows, *self.value_windows.values()):
+            unknown = sorted(set(declared or ()) - set(WINDOWS))
+            if unknown:
+                raise ValueError(
+                    f"knob '{self.name}': unknown windows {unknown}; known: {list(WINDOWS)}"
+                )
+
+    def changed_windows(self, raw: str) -> frozenset[str] | None:
+        """The windows whose work this knob at raw value ``raw`` changes (``None``: all)."""
+        found = self.value_windows.get(raw.split(":", 1)[0], self.windows)
+        return None if found is None else frozenset(found)
 
     def parse(self, raw: str) -> Value:
         """Turn ``"12:bottom"`` (or ``"on"`` for a flag) into a checked value dict."""

@@ -118,6 +118,7 @@ KNOBS: tuple[Knob, ...] = (
         params=(Param("n", int, 32, low=1, high=4096),),
         search_values=("32", "64"),
         apply=_apply_batch_size,
+        windows=("train",),  # validation and test predictions keep the study's eval batch
     ),
     Knob(
         name="grad_accumulation",
@@ -133,6 +134,7 @@ KNOBS: tuple[Knob, ...] = (
         ),
         search_values=("2", "4", "2:keep_effective"),
         apply=_apply_grad_accumulation,
+        windows=("train",),
     ),
     Knob(
         name="lr_schedule",
@@ -143,6 +145,7 @@ KNOBS: tuple[Knob, ...] = (
         params=(Param("kind", str, "cosine", choices=SCHEDULES),),
         search_values=("cosine", "constant"),
         apply=_apply_lr_schedule,
+        windows=("train",),
     ),
     Knob(
         name="early_stopping",
@@ -158,6 +161,7 @@ KNOBS: tuple[Knob, ...] = (
         ),
         search_values=("2", "3:0.05"),
         apply=_apply_early_stopping,
+        windows=("train", "validate"),  # its checkpoints are saved inside training
     ),
     Knob(
         name="optimizer",
@@ -169,6 +173,7 @@ KNOBS: tuple[Knob, ...] = (
         search_values=("adamw_torch_fused", "adafactor"),
         value_needs={name: needs for name, needs in OPTIMIZERS.items() if needs},
         apply=_apply_optimizer,
+        windows=("train",),
     ),
     Knob(
         name="pin_memory",
@@ -178,6 +183,7 @@ KNOBS: tuple[Knob, ...] = (
         "unlike the paper's V10, no FP16 and no workers)",
         needs=(Requirement("cuda"),),
         apply=_apply_pin_memory,
+        windows=("train", "validate", "eval"),  # the Trainer's loaders
     ),
     Knob(
         name="dataloader_workers",
@@ -189,5 +195,6 @@ KNOBS: tuple[Knob, ...] = (
         params=(Param("n", int, 4, low=1, high=64),),
         search_values=("2", "4"),
         apply=_apply_dataloader_workers,
+        windows=("train", "validate", "eval"),  # the Trainer's loaders
     ),
 )

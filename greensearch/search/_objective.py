@@ -26,6 +26,7 @@ from greensearch.record import (
     claims,
     copied_attrs,
     mark,
+    records,
     store_figures,
     unsampled,
 )
@@ -41,6 +42,7 @@ from greensearch.search._machines import (
     remember_baseline_machine,
 )
 from greensearch.search._settings import DEFAULT_CONFIDENCE
+from greensearch.search._shared_windows import measures_windows, shared_estimate
 from greensearch.search._space import SearchSpace
 from greensearch.stats import task_metric
 
@@ -86,6 +88,9 @@ class TrialRunner:
         confidence: Confidence of the one-sided ΔF1 bounds behind each F1 verdict.
         anchor_every: One baseline anchor per this many measured search trials, against
             drift (0: none; see ``_anchors``).
+        share_windows: Estimate each window a search trial's knobs leave alone from every
+            run of the same work (see ``_shared_windows``); runners whose windows are not
+            measured (replays) are left as they are.
         max_rounds: The finals' last round: rounds beyond ``repeats`` are added while a
             finalist is undecided (see ``_sequential``); ``repeats`` or less: fixed rounds.
     """
@@ -106,6 +111,7 @@ class TrialRunner:
     refused: str | None = None
     confidence: float = DEFAULT_CONFIDENCE
     anchor_every: int = 0
+    share_windows: bool = True
     max_rounds: int = 3
     _warm: bool = False
 
@@ -172,6 +178,7 @@ class TrialRunner:
             self._check_measured_machine(trial, summary.get("machine"), baseline, bundle)
             base = attrs if baseline is None else attrs_of(baseline)
             if baseline is not None and phase != Phase.FINAL:
+                attrs.update(self._shared(trial, bundle, attrs, fidelity))
                 attrs.update(self._anchored(trial, run, base, fidelity, attrs))
             attrs.update(_deltas(attrs, base, self.budget_pct, fidelity))
             if not bundle:
@@ -327,6 +334,18 @@ class TrialRunner:
                 )
             fail_dead_trials(study)
             time.sleep(self.poll_s)
+
+    def _shared(
+        self, trial: Trial, bundle: Bundle, attrs: dict[str, Any], fidelity: float
+    ) -> dict[str, Any]:
+        """The trial's energy with the windows its knobs leave alone shared (or ``{}``)."""
+        if not self.share_windows or not measures_windows(self.run_fn):
+            return {}
+        import optuna
+
+        done = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        earlier = [r for r in records(done) if r.fidelity == fidelity]
+        return shared_estimate(self.space.registry, bundle, attrs, earlier)
 
     def _anchored(
         self,

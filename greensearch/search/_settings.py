@@ -91,6 +91,9 @@ class SearchSettings:
         anchor_every: One short baseline run (an anchor) per this many measured search
             trials; each trial's energy is scaled by baseline / latest anchor, so drift
             since the start does not decide its ratio (0: no anchors).
+        share_windows: Estimate each window a search trial's knobs leave alone (the
+            eval window of a training knob) from every run that did the same work, so one
+            run's drift there does not decide its ratio (``search._shared_windows``).
         warm_start: An earlier study (same storage) of the same task on a machine with the
             same fingerprint whose search trials a new study starts from (``None``: none).
         production_runs: How often the result will be run: the search stops when a
@@ -132,6 +135,7 @@ class SearchSettings:
     accept_changed_settings: bool = False
     production_runs: int | None = None
     anchor_every: int = 0
+    share_windows: bool = True
     warm_start: str | None = None
 
     def __post_init__(self) -> None:

@@ -302,6 +302,7 @@ def _runner(
         machine=machine,
         confidence=s.confidence,
         anchor_every=s.anchor_every,
+        share_windows=s.share_windows,
         max_rounds=s.max_rounds,
     )
 
