@@ -54,6 +54,9 @@ def knob_rows(machine: Machine | None = None) -> list[dict[str, Any]]:
                 ],
                 "search_values": list(knob.values_for_search()),
                 "conflicts": list(knob.conflicts),
+                # the metered windows its work changes (None: all; search._shared_windows)
+                "windows": None if knob.windows is None else list(knob.windows),
+                "value_windows": {v: list(w) for v, w in knob.value_windows.items()},
                 "description": knob.description,
                 "available": reason is None,
                 "reason": reason,

@@ -50,9 +50,12 @@ def window_kwh(attrs: Mapping[str, Any]) -> dict[str, float]:
     """A trial's mean energy per window at full-run scale (its own runs only).
 
     The stored stage means scaled as the trial's total was (``window_scales``), so the
-    windows add up to its own extrapolated energy.
+    windows add up to its own extrapolated energy; ``{}`` for a trial stored without its
+    scales (an older version's), whose short windows cannot be put at full-run scale.
     """
-    scales = attrs.get("window_scales") or {}
+    scales = attrs.get("window_scales")
+    if scales is None:
+        return {}
     return {
         name: float(stage["energy_kwh"]) * float(scales.get(name, {}).get("energy_kwh", 1.0))
         for name, stage in (attrs.get("stages") or {}).items()

@@ -42,6 +42,11 @@ def test_knobs_json_lists_every_knob_with_its_declaration(
         (k.phase, k.phase) for k in default_registry()
     ]
     assert {r["name"]: r["phase"] for r in rows}["power_limit"] == "system"
+    # the windows each knob's work changes: what the search shares across runs
+    by_name = {r["name"]: r for r in rows}
+    assert seq_len["windows"] is None and seq_len["value_windows"] == {}
+    assert by_name["optimizer"]["windows"] == ["train"]
+    assert by_name["quantization"]["value_windows"] == {"int8": ["eval"]}
 
 
 def test_knobs_table_has_one_line_per_knob(capsys: pytest.CaptureFixture[str]) -> None:

@@ -88,22 +88,16 @@ def test_int8_shares_training_and_a_stack_shares_with_its_core_only_what_it_leav
     assert out["energy_kwh"] == pytest.approx(2.0 + (40 + 48) / 2 + 4.0 + 9.0)
 
 
-def test_reused_finals_and_lone_trials_are_not_shared():
+def test_reused_finals_older_and_lone_trials_are_not_shared():
     base = _record(0, _attrs("", BASE, repeats=3))
     reused = _record(1, _attrs("", BASE, reused_from=0))
     final = _record(2, {**_attrs("", BASE, repeats=3), "phase": "final"})
+    # stored by a version without window scales: its short train window cannot be scaled
+    older = _record(3, {k: v for k, v in _attrs("", BASE).items() if k != "window_scales"})
     own = _attrs("seq_len=96", {**BASE, "train": 30.0})
-    assert shared_estimate(REG, {"seq_len": "96"}, own, [base, reused, final]) == {}
-    out = shared_estimate(
-        REG,
-        {"lr_schedule": "cosine"},
-        _attrs("lr_schedule=cosine", BASE),
-        [
-            base,
-            reused,
-            final,
-        ],
-    )
+    assert shared_estimate(REG, {"seq_len": "96"}, own, [base, reused, final, older]) == {}
+    lr = _attrs("lr_schedule=cosine", BASE)
+    out = shared_estimate(REG, {"lr_schedule": "cosine"}, lr, [base, reused, final, older])
     assert out["shared_windows"]["eval"] == 4  # the baseline's 3 runs and its own
 
 
