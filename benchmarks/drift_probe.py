@@ -116,8 +116,8 @@ def _reanalyse(path: Path) -> int:
     """Print the report of a result file's stored runs (its header gives the fidelity)."""
     text = path.read_text(encoding="utf-8")
     rows = [json.loads(line) for line in text.splitlines() if line.startswith('{"run"')]
-    found = [float(w) for w in text.split("at fidelity ", 1)[1].split(",", 1)[:1]]
-    for line in report(rows) + shared_report(rows, found[0]):
+    fidelity = float(text.split("at fidelity ", 1)[1].split(",", 1)[0])
+    for line in report(rows) + shared_report(rows, fidelity):
         print(line)
     return 0
 

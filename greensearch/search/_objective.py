@@ -24,6 +24,7 @@ from greensearch.record import (
     TrialRecord,
     attrs_of,
     claims,
+    completed_at,
     copied_attrs,
     mark,
     records,
@@ -178,8 +179,9 @@ class TrialRunner:
             self._check_measured_machine(trial, summary.get("machine"), baseline, bundle)
             base = attrs if baseline is None else attrs_of(baseline)
             if baseline is not None and phase != Phase.FINAL:
-                attrs.update(self._shared(trial, bundle, attrs, fidelity))
-                attrs.update(self._anchored(trial, run, base, fidelity, attrs))
+                done = records(completed_at(trial.study, fidelity))
+                attrs.update(self._shared(bundle, attrs, done))
+                attrs.update(self._anchored(trial, run, base, fidelity, attrs, done))
             attrs.update(_deltas(attrs, base, self.budget_pct, fidelity))
             if not bundle:
                 attrs.update(self._resolution(attrs, fidelity, final=phase == Phase.FINAL))
@@ -336,16 +338,15 @@ class TrialRunner:
             time.sleep(self.poll_s)
 
     def _shared(
-        self, trial: Trial, bundle: Bundle, attrs: dict[str, Any], fidelity: float
+        self, bundle: Bundle, attrs: dict[str, Any], done: list[TrialRecord]
     ) -> dict[str, Any]:
-        """The trial's energy with the windows its knobs leave alone shared (or ``{}``)."""
+        """The trial's energy with the windows its knobs leave alone shared (or ``{}``).
+
+        ``done``: the measured trials complete at its fidelity (``completed_at``).
+        """
         if not self.share_windows or not measures_windows(self.run_fn):
             return {}
-        import optuna
-
-        done = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        earlier = [r for r in records(done) if r.fidelity == fidelity]
-        return shared_estimate(self.space.registry, bundle, attrs, earlier)
+        return shared_estimate(self.space.registry, bundle, attrs, done)
 
     def _anchored(
         self,
@@ -354,19 +355,15 @@ class TrialRunner:
         base: dict[str, Any],
         fidelity: float,
         attrs: dict[str, Any],
+        done: list[TrialRecord],
     ) -> dict[str, Any]:
         """The trial's energy scaled to the baseline's time by the latest anchor (and this
-        trial's own anchor run, when one is due, with its cost)."""
-        import optuna
+        trial's own anchor run, when one is due, with its cost).
 
-        before = [
-            TrialRecord.from_trial(t)
-            for t in trial.study.get_trials(
-                deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)
-            )
-            if t.number < trial.number
-        ]
-        before = [r for r in before if r.fidelity == fidelity]
+        ``done``: the measured trials complete at its fidelity; those numbered before it
+        count (the anchors read only measured runs, so reused ones never did).
+        """
+        before = [r for r in done if r.number < trial.number]
         own = None
         figures: dict[str, Any] = {}
         if anchor_due(before, self.anchor_every):
