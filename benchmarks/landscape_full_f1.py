@@ -18,8 +18,9 @@ drift is not confounded with a class), and checks the neutrality claim with one 
 per :data:`NEUTRAL_CHECKS` bundle at seed 42, which must give the baseline's seed-42 F1.
 Energy and time of every run are kept too (measured, full runs).
 
-Rows are written as each run completes; a rerun skips the (bundle, seed) pairs the file
-has, so a killed run loses one run at most.
+Rows are written as each run completes (``results/landscape_full_f1.csv``); a rerun
+skips the (bundle, seed) pairs the file has, so a killed run loses one run at most. The
+table per class goes to ``landscape_full_f1.txt`` beside it.
 
 Usage::
 
@@ -36,13 +37,13 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import RESULTS, provenance, quick_study, read_csv, write_csv
+from benchmarks._common import RESULTS, provenance, quick_study, read_csv, write_csv, write_text
 from greensearch.knobs import default_registry, format_bundle, parse_bundle
 
 OUT = RESULTS / "landscape_full_f1.csv"
@@ -85,7 +86,7 @@ def class_of(knobs: str) -> str:
     return format_bundle({n: v for n, v in bundle.items() if n in NUMERIC})
 
 
-def plan(seeds: tuple[int, ...], order_seed: int, keys: list[str]) -> list[tuple[str, int]]:
+def plan(seeds: Sequence[int], order_seed: int, keys: list[str]) -> list[tuple[str, int]]:
     """Runs in rounds (one seed per round), each round's classes in a seeded random order,
     then the neutrality checks at the first seed."""
     rng = random.Random(order_seed)
@@ -115,7 +116,8 @@ def neutral_check(rows: list[dict[str, str]]) -> list[str]:
         if r["knobs"] in NEUTRAL_CHECKS and int(r["seed"]) in base:
             f1, ref = float(r["f1"]), base[int(r["seed"])]
             same = "same" if abs(f1 - ref) < 1e-9 else "DIFFERENT"
-            lines.append(f"{r['knobs']}: F1 {f1:.6f} vs baseline {ref:.6f} (seed {r['seed']}): {same}")
+            seed = f"seed {r['seed']}"
+            lines.append(f"{r['knobs']}: F1 {f1:.6f} vs baseline {ref:.6f} ({seed}): {same}")
     return lines
 
 
@@ -126,18 +128,52 @@ def summary(rows: list[dict[str, str]]) -> list[str]:
     energy: dict[str, list[float]] = {}
     for r in rows:
         energy.setdefault(r["knobs"], []).append(float(r["energy_kwh"]))
-    lines = [f"{'class':<58} {'seeds':>5} {'F1':>7} {'ΔF1 %':>7}  {'per seed':<22} {'Wh':>6}"]
+    lines = [f"{'class':<60} {'seeds':>5} {'F1':>7} {'ΔF1 %':>7}  {'per seed':<22} {'Wh':>6}"]
     for key in sorted(f1, key=lambda k: (len(k), k)):
         seeds = sorted(s for s in f1[key] if s in base)
         deltas = [100.0 * (f1[key][s] - base[s]) / base[s] for s in seeds]
         mean = statistics.fmean(f1[key].values())
         per = ", ".join(f"{d:+.2f}" for d in deltas)
         lines.append(
-            f"{key or 'baseline':<58} {len(f1[key]):>5} {mean:>7.4f} "
+            f"{key or 'baseline':<60} {len(f1[key]):>5} {mean:>7.4f} "
             f"{statistics.fmean(deltas) if deltas else float('nan'):>+7.2f}  {per:<22} "
             f"{1000 * statistics.fmean(energy[key]):>6.3f}"
         )
     return lines + neutral_check(rows)
+
+
+def full_f1_truth(path: Path = OUT) -> tuple[dict[str, tuple[float, bool]], str] | None:
+    """Each numerics class's full-fidelity truth: (mean F1 over seeds, any run degenerate),
+    with a label naming the file, machine and date; ``None`` while a class lacks a seed.
+
+    Raises:
+        SystemExit: a neutrality check in the file gave another F1 than the baseline's
+            (the classes would not hold, and neither would a truth built on them).
+    """
+    if not path.exists():
+        return None
+    rows, meta = read_csv(path)
+    bad = [line for line in neutral_check(rows) if line.endswith("DIFFERENT")]
+    if bad:
+        raise SystemExit(f"{path.name}: a neutral knob changed F1: {'; '.join(bad)}")
+    by: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        if r["knobs"] not in NEUTRAL_CHECKS:
+            by.setdefault(r["knobs"], []).append(r)
+    if any({int(r["seed"]) for r in by.get(key, [])} < set(SEEDS) for key in classes()):
+        return None
+    truth = {
+        key: (
+            statistics.fmean(float(r["f1"]) for r in rs),
+            any(r["degenerate"] == "1" for r in rs),
+        )
+        for key, rs in by.items()
+    }
+    label = (
+        f"F1 at full fidelity: each numerics class's mean over seeds {SEEDS[0]}-{SEEDS[-1]} "
+        f"({path.name}: {meta.get('machine', '?')}, {meta.get('date_utc', '?')})"
+    )
+    return truth, label
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,15 +188,16 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.quick:
         study = quick_study(Path(tempfile.mkdtemp(prefix="landscape-full-quick-")))
-        keys, seeds, out = ["", "seq_len=32"], (study.seed,), args.out
+        keys, seeds, out = ["", "seq_len=32"], [study.seed], args.out
         runs = [(k, seeds[0]) for k in keys] + [(NEUTRAL_CHECKS[1], seeds[0])]
     else:
         from greensearch.config import load_study
 
         study = load_study()
-        keys, seeds, out = classes(), SEEDS, args.out
+        keys, seeds, out = classes(), list(SEEDS), args.out
         runs = plan(seeds, args.order_seed, keys)
-    rows, meta = read_csv(out) if out.exists() else ([], {})
+    stored, meta = read_csv(out) if out.exists() else ([], {})
+    rows: list[dict[str, Any]] = list(stored)
     done = {(r["knobs"], int(r["seed"])) for r in rows}
     todo = [(k, s) for k, s in runs if (k, s) not in done]
     print(f"{len(done)} runs in {out}, {len(todo)} to go", file=sys.stderr, flush=True)
@@ -198,7 +235,9 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     meter.close()
-    print("\n".join(summary(rows)))
+    text = "\n".join(summary(rows)) + "\n"
+    write_text(out.with_suffix(".txt"), text, meta)  # the table, beside the runs
+    print(text, end="")
     return 0
 
 
