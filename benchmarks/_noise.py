@@ -15,6 +15,7 @@ import dataclasses
 import math
 import statistics
 import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,8 +102,53 @@ def _rows(path: Path) -> list[dict[str, str]]:
     return read_csv(path)[0]
 
 
-def measured_noise(results: Path, landscape_csv: Path) -> NoiseSizes:
-    """The noise sizes, read from the results files where they were measured."""
+def _class_seed_spread(path: Path) -> tuple[Sized, Sized]:
+    """Full-run seed spread and its share common to every class, from the 16 numerics
+    classes x seeds 42-44 of ``landscape_full_f1.csv`` (neutrality checks left out).
+
+    The spread is the RMS over classes of SD/mean (ddof 1). The shared share ``w``: the
+    seed's mean deviation over the ``k`` classes has variance ``w + (1 - w) / k`` of the
+    total, so ``w`` is solved from the variance of those means (clipped to [0, 1]).
+    """
+    from benchmarks.landscape_full_f1 import NEUTRAL_CHECKS
+
+    by: dict[str, dict[int, float]] = {}
+    for r in _rows(path):
+        if r["knobs"] not in NEUTRAL_CHECKS:
+            by.setdefault(r["knobs"], {})[int(r["seed"])] = float(r["f1"])
+    devs: dict[int, list[float]] = {}
+    for f1 in by.values():
+        mean = statistics.fmean(f1.values())
+        for seed, value in f1.items():
+            devs.setdefault(seed, []).append(value / mean - 1.0)
+    k, n = len(by), len(devs)
+    total = statistics.fmean(d * d for ds in devs.values() for d in ds) * n / (n - 1)
+    means = [statistics.fmean(ds) for ds in devs.values()]
+    ratio = statistics.fmean(m * m for m in means) * n / (n - 1) / total
+    share = min(max((ratio - 1.0 / k) / (1.0 - 1.0 / k), 0.0), 1.0)
+    return (
+        Sized(
+            math.sqrt(total),
+            f"RMS over the {k} numerics classes of {path.name} of SD/mean of F1, seeds "
+            "42-44 (AMD, full runs)",
+        ),
+        Sized(
+            share,
+            f"{path.name}: solved from the spread of each seed's mean deviation over the "
+            f"{k} classes (variance ratio {ratio:.3f}; {1 / k:.3f} if nothing is shared)",
+        ),
+    )
+
+
+def measured_noise(
+    results: Path, landscape_csv: Path, full_f1_csv: Path | None = None
+) -> NoiseSizes:
+    """The noise sizes, read from the results files where they were measured.
+
+    ``full_f1_csv`` (``landscape_full_f1.csv``): the full-run seed spread and its shared
+    share come from its 16 classes instead of three arms of ``vs_handpicked`` and an
+    assumed share.
+    """
     land = [r for r in _rows(landscape_csv) if not r["error"]]
     base = [r for r in land if r["knobs"] == ""]
     energies = [float(r["energy_kwh_full"]) for r in base]
@@ -128,6 +174,15 @@ def measured_noise(results: Path, landscape_csv: Path) -> NoiseSizes:
         for r in same_steps
     ]
     short_f1 = math.sqrt(statistics.fmean(x * x for x in bias))
+
+    seed_sd_full = Sized(
+        seed_full, f"RMS over the arms of {SEED_SPREAD_CSV} of SD/mean of F1, seeds 42-44 (AMD)"
+    )
+    seed_shared = Sized(
+        0.5, "assumed; issue 21: singles that keep the numerics repeat the baseline's seed-42 F1"
+    )
+    if full_f1_csv is not None:
+        seed_sd_full, seed_shared = _class_seed_spread(full_f1_csv)
 
     return NoiseSizes(
         run_rel=Sized(
@@ -161,14 +216,8 @@ def measured_noise(results: Path, landscape_csv: Path) -> NoiseSizes:
             "benchmarks/README.md and issue 21: 3 short baseline runs (fidelity 0.25) "
             "resolve 4.97 % (one-sided 95 %); 0.044 gives a median 4.9-5.1 % over draws",
         ),
-        seed_sd_full=Sized(
-            seed_full,
-            f"RMS over the arms of {SEED_SPREAD_CSV} of SD/mean of F1, seeds 42-44 (AMD)",
-        ),
-        seed_shared=Sized(
-            0.5,
-            "assumed; issue 21: singles that keep the numerics repeat the baseline's seed-42 F1",
-        ),
+        seed_sd_full=seed_sd_full,
+        seed_shared=seed_shared,
         n_test=Sized(2883.0, "benchmarks/README.md: the embedded test split, 2,883 examples"),
         pos_share=Sized(
             pos_share,
@@ -201,10 +250,25 @@ class DrawNoise:
         seed: The draw.
         predictions: Hand each run test-set predictions (the bootstrap path); off, F1 is
             the run's point only.
+        f1_class: Maps a bundle to what decides its F1 (its numerics class): bundles of
+            one class get one F1 noise (short-run bias, seed deviation, predictions), so
+            a knob that changes only how the model is computed repeats the F1 of the
+            bundle without it, seed for seed, as measured. ``None``: every bundle its own.
+        full_runs: Measured full-run F1 by (class, seed): a full run of a seed measured
+            there takes that F1 (seed luck as it is, not drawn); other seeds draw theirs.
     """
 
-    def __init__(self, sizes: NoiseSizes, *, seed: int, predictions: bool = True) -> None:
+    def __init__(
+        self,
+        sizes: NoiseSizes,
+        *,
+        seed: int,
+        predictions: bool = True,
+        f1_class: Callable[[str], str] | None = None,
+        full_runs: Mapping[tuple[str, int], float] | None = None,
+    ) -> None:
         self.sizes, self.seed, self.with_predictions = sizes, seed, predictions
+        self.f1_class, self.full_runs = f1_class, dict(full_runs or {})
         rng = self._rng("drift")
         n = int(_HORIZON_S / _GRID_S) + 1
         self.log_drift = _ou(rng, n, sizes.slow_tau_s.value, sizes.slow_sd.value) + _ou(
@@ -238,25 +302,31 @@ class DrawNoise:
     ) -> RunNoise:
         """The noise of one run (see :class:`~greensearch.search.ReplayNoise`)."""
         s, short = self.sizes, fidelity < 1
-        bias = self._rng("bundle", key)
-        energy_bias, f1_bias = (
-            bias.normal(0, s.short_energy_sd.value),
-            bias.normal(0, s.short_f1_sd.value),
-        )
+        energy_bias = self._biases(key)[0]
         count = self._runs.get((key, fidelity, seed), 0)
         self._runs[(key, fidelity, seed)] = count + 1
         jitter = self._rng("run", key, fidelity, seed, count).normal(0, s.run_rel.value)
         factor = self.drift(clock_s) * (1 + jitter) * (1 + energy_bias if short else 1.0)
+        f1_key = key if self.f1_class is None else self.f1_class(key)
+        f1_bias = self._biases(f1_key)[1]
         seed_sd = (s.seed_sd_short if short else s.seed_sd_full).value
         deviation = seed_sd * self._mixed(
             float(self._rng("seed", seed, short).normal()),
-            float(self._rng("seed-bundle", seed, short, key).normal()),
-            key,
+            float(self._rng("seed-bundle", seed, short, f1_key).normal()),
+            f1_key,
         )
-        target = point.f1 * (1 + (f1_bias if short and key else 0.0)) * (1 + deviation)
-        preds = self._predict(target, key, seed, short)
+        target = point.f1 * (1 + (f1_bias if short and f1_key else 0.0)) * (1 + deviation)
+        if not short and (f1_key, seed) in self.full_runs:
+            target = self.full_runs[(f1_key, seed)]
+        preds = self._predict(target, f1_key, seed, short)
         f1 = target if preds is None else _f1(preds.labels, preds.classes)
         return RunNoise(max(factor, _MIN_FACTOR), f1, preds)
+
+    def _biases(self, key: str) -> tuple[float, float]:
+        """The short-run biases of ``key``: on energy, on F1 (drawn once per draw)."""
+        bias = self._rng("bundle", key)
+        s = self.sizes
+        return bias.normal(0, s.short_energy_sd.value), bias.normal(0, s.short_f1_sd.value)
 
     def _predict(self, target: float, key: str, seed: int, short: bool) -> RunPredictions | None:
         """Predictions whose F1 is ``target`` (to a count): errors go to the examples the

@@ -74,6 +74,10 @@ class Landscape:
     fidelity: float
     budget_pct: float = 1.0
     include: list[str] | None = None
+    #: What decides a bundle's F1 (its numerics class); ``None``: the bundle itself.
+    f1_class: Callable[[str], str] | None = None
+    #: Measured full-run F1 by (class, seed), for the replay's full runs of those seeds.
+    full_runs: dict[tuple[str, int], float] | None = None
 
     def __post_init__(self) -> None:
         base = self.points[""]

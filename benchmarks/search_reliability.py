@@ -159,15 +159,18 @@ def load_truth(path: Path, full_f1: Path | None = None) -> Landscape:
 
     Energy is the landscape's (its short runs extrapolated to the full run). F1 is its
     short runs' too, unless ``full_f1`` names a complete ``landscape_full_f1.csv``: then
-    every combination takes its numerics class's mean F1 over three full runs.
+    every combination takes its numerics class's mean F1 over three full runs, a
+    replayed full run of one of those seeds takes that run's F1, and F1 noise is drawn
+    per class rather than per bundle (``DrawNoise(f1_class=..., full_runs=...)``).
     """
-    from benchmarks.landscape_full_f1 import class_of, full_f1_truth
+    from benchmarks._common import read_csv
+    from benchmarks.landscape_full_f1 import class_f1, class_of, full_f1_truth
     from benchmarks.landscape_measured import replay_landscape
 
     m = replay_landscape(path)
     if m is None:
         raise SystemExit(f"{path}: the landscape is incomplete; finish landscape_measured.py")
-    points, label = m["points"], m["label"]
+    points, label, runs = m["points"], m["label"], None
     if full_f1 is not None:
         found = full_f1_truth(full_f1)
         if found is None:
@@ -180,7 +183,18 @@ def load_truth(path: Path, full_f1: Path | None = None) -> Landscape:
             for key, p in points.items()
         }
         label = f"energy {label}; {f1_label}"
-    return Landscape("measured", label, points, m["registry"], m["noise_rel"], 0.25)
+        measured = class_f1(read_csv(full_f1)[0])
+        runs = {(key, seed): f1 for key, seeds in measured.items() for seed, f1 in seeds.items()}
+    return Landscape(
+        "measured",
+        label,
+        points,
+        m["registry"],
+        m["noise_rel"],
+        0.25,
+        f1_class=None if full_f1 is None else class_of,
+        full_runs=runs,
+    )
 
 
 def near_best(land: Landscape) -> set[str]:
@@ -203,7 +217,13 @@ def replay_draw(
     from greensearch.schema import Phase
     from greensearch.search import ReplayRunner, SearchSettings, optimize
 
-    noise = DrawNoise(sizes, seed=seed * 100_003 + draw, predictions=config.keep_predictions)
+    noise = DrawNoise(
+        sizes,
+        seed=seed * 100_003 + draw,
+        predictions=config.keep_predictions,
+        f1_class=land.f1_class,
+        full_runs=land.full_runs,
+    )
     replay = ReplayRunner(land.points, noise=noise, test_examples=int(sizes.n_test.value))
     settings = SearchSettings(
         study=StudyConfig(name="replay", source="<replay>"),
@@ -427,10 +447,9 @@ def main(argv: list[str] | None = None) -> int:
             print(line, flush=True)
         buf.write(line + "\n")
 
-    land = load_truth(
-        args.measured, RESULTS / "landscape_full_f1.csv" if args.truth_f1 == "full" else None
-    )
-    sizes = measured_noise(RESULTS, args.measured)
+    full_f1 = RESULTS / "landscape_full_f1.csv" if args.truth_f1 == "full" else None
+    land = load_truth(args.measured, full_f1)
+    sizes = measured_noise(RESULTS, args.measured, full_f1)
     if args.drift_scale != 1.0:
         sizes = dataclasses.replace(
             sizes,

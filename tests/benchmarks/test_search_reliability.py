@@ -85,6 +85,49 @@ def test_a_seed_deviation_is_shared_by_every_bundle_of_that_seed(sizes):
     assert other.f1 != same.f1
 
 
+def test_bundles_of_one_numerics_class_share_their_f1_noise_and_not_their_energy(sizes):
+    noise = DrawNoise(
+        _quiet(sizes, seed_sd_short=0.04, short_f1_sd=0.04, short_energy_sd=0.1, run_rel=0.05),
+        seed=4,
+        f1_class=lambda key: key.replace("attention=sdpa,", ""),
+    )
+    point = Point(1e-3, 60.0, f1=0.7)
+    core = noise.run("seq_len=96", point, fidelity=0.25, seed=42, clock_s=0.0)
+    neutral = noise.run("attention=sdpa,seq_len=96", point, fidelity=0.25, seed=42, clock_s=0.0)
+    other = noise.run("layer_prune=2:top", point, fidelity=0.25, seed=42, clock_s=0.0)
+    assert neutral.f1 == core.f1 and other.f1 != core.f1
+    assert neutral.predictions is not None and core.predictions is not None
+    assert (neutral.predictions.classes == core.predictions.classes).all()
+    assert neutral.energy_factor != core.energy_factor  # energy stays each bundle's own
+
+
+def test_a_measured_full_run_keeps_its_f1_and_other_seeds_draw_theirs(sizes):
+    noise = DrawNoise(
+        _quiet(sizes, seed_sd_full=0.05),
+        seed=2,
+        f1_class=lambda key: "",
+        full_runs={("", 42): 0.7865},
+    )
+    point = Point(1e-3, 60.0, f1=0.79)
+    positives = int(noise.labels.sum())
+    measured = noise.run("fast_tokenizer", point, fidelity=1.0, seed=42, clock_s=0.0)
+    drawn = noise.run("fast_tokenizer", point, fidelity=1.0, seed=45, clock_s=0.0)
+    short = noise.run("fast_tokenizer", point, fidelity=0.25, seed=42, clock_s=0.0)
+    assert abs(measured.f1 - 0.7865) <= 1 / positives
+    assert abs(drawn.f1 - 0.79) > 1 / positives  # seed 45 was not measured: drawn
+    assert abs(short.f1 - 0.7865) > 1 / positives  # a short run is not the full run
+
+
+def test_the_class_seed_spread_is_read_from_the_full_runs(sizes):
+    from benchmarks._noise import measured_noise
+
+    full = measured_noise(RESULTS, LANDSCAPE, RESULTS / "landscape_full_f1.csv")
+    assert 0.005 < full.seed_sd_full.value < 0.05
+    assert 0.0 <= full.seed_shared.value <= 1.0
+    assert "16 numerics classes" in full.seed_sd_full.source
+    assert full.run_rel == sizes.run_rel  # the rest is unchanged
+
+
 def test_drift_moves_energy_along_the_clock(sizes):
     noise = DrawNoise(_quiet(sizes, slow_sd=0.3), seed=5)
     point = Point(1e-3, 60.0, f1=0.7)
