@@ -57,6 +57,8 @@ def knob_rows(machine: Machine | None = None) -> list[dict[str, Any]]:
                 # the metered windows its work changes (None: all; search._shared_windows)
                 "windows": None if knob.windows is None else list(knob.windows),
                 "value_windows": {v: list(w) for v, w in knob.value_windows.items()},
+                # whether it changes what the model computes (false: the same F1, seed for seed)
+                "numerics": knob.numerics,
                 "description": knob.description,
                 "available": reason is None,
                 "reason": reason,

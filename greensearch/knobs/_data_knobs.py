@@ -225,6 +225,7 @@ KNOBS: tuple[Knob, ...] = (
         description="tokenize in batches with the Rust (fast) tokenizer",
         apply=_apply_fast_tokenizer,
         windows=("tokenize",),  # the same token ids (the slow and the fast tokenizer agree)
+        numerics=False,  # the same token ids
     ),
     Knob(
         name="seq_len",
@@ -264,6 +265,7 @@ KNOBS: tuple[Knob, ...] = (
         targets=("compute", "memory"),
         description="pad each batch to its longest example instead of to max_length",
         apply=_apply_dynamic_padding,
+        numerics=False,  # padding is masked out
     ),
     Knob(
         name="group_by_length",

@@ -220,6 +220,7 @@ KNOBS: tuple[Knob, ...] = (
         value_needs={"flash_attention_2": (_CUDA, Requirement("package", "flash_attn"))},
         apply=_apply_attention,
         windows=MODEL_WINDOWS,
+        numerics=False,  # another kernel for the same attention
     ),
     Knob(
         name="lora",
@@ -277,6 +278,7 @@ KNOBS: tuple[Knob, ...] = (
         description="recompute activations in the backward pass instead of storing them",
         apply=_apply_grad_checkpointing,
         windows=("train",),  # predicting stores no activations for a backward pass
+        numerics=False,  # recomputes what it dropped
     ),
     Knob(
         name="precision",

@@ -142,6 +142,12 @@ class Knob:
             did that work, ``search._shared_windows``), so declare only what is certain.
         value_windows: The same per value (first parameter's text), where values differ
             (``quantization``: ``int8`` changes eval only, ``nf4`` loads a quantized model).
+        numerics: Whether it changes what the model computes, so its F1 may move.
+            ``False`` for a knob that changes only how (a kernel, the tokenizer's
+            implementation, padding, recomputation, data loading, clocks): a bundle with
+            it added trains the same model up to rounding, so it shares the F1 of the
+            bundle without it, seed for seed (on the AMD EPYC VM to the digit:
+            ``benchmarks/landscape_full_f1.py``). Declare ``False`` only where that holds.
     """
 
     name: str
@@ -159,6 +165,7 @@ class Knob:
     value_dtypes: dict[str, str] = field(default_factory=dict, compare=False)
     windows: tuple[str, ...] | None = None
     value_windows: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    numerics: bool = True
 
     def __post_init__(self) -> None:
         for declared in (self.windows, *self.value_windows.values()):

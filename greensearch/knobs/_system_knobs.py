@@ -139,5 +139,6 @@ KNOBS: tuple[Knob, ...] = (
         search_values=("100", "150", "200"),
         needs=(Requirement("nvml"), Requirement("root")),
         apply=_apply_power_limit,
+        numerics=False,  # clocks, not arithmetic
     ),
 )

@@ -184,6 +184,7 @@ KNOBS: tuple[Knob, ...] = (
         needs=(Requirement("cuda"),),
         apply=_apply_pin_memory,
         windows=("train", "validate", "eval"),  # the Trainer's loaders
+        numerics=False,  # the same batches, copied sooner
     ),
     Knob(
         name="dataloader_workers",
@@ -196,5 +197,6 @@ KNOBS: tuple[Knob, ...] = (
         search_values=("2", "4"),
         apply=_apply_dataloader_workers,
         windows=("train", "validate", "eval"),  # the Trainer's loaders
+        numerics=False,  # the sampler fixes the order
     ),
 )

@@ -24,6 +24,18 @@ guide grew ``seq_len=96`` with ``lr_schedule=constant`` (no work saved) instead 
 ``layer_prune=2:top``. Credited, unresolved gains count as no change, and the ranking
 among knobs that look harmless follows their measured saving.
 
+A knob that does not change the numbers (``Knob.numerics`` false: a kernel, the
+tokenizer's implementation, padding) trains the same model as the core without it, seed
+for seed, so its proposal carries the core's ΔF1 and spread, nothing of its own single
+run. And a proposal whose model (its knobs that change the numbers) some measured bundle
+already trains learns nothing new about F1: it is worth only the energy it takes off the
+best run so far (the cheaper of that model's cheapest run and the cheapest core),
+``(that ratio - ratio) · P``, whichever core it grows from.
+Why: on replays whose F1 noise follows the measured numerics classes, the guide valued
+such additions as new candidates and spent up to 6 of its 8 turns adding them to a core
+whose one short run had read 0.0 % (truly -2.6 %), and never measured the best class
+(``benchmarks/README.md``, issue 21 item 1).
+
 A core is a measured bundle within the budget on its point estimate and not a clear
 cost. A knob value enters as an addition when its ratio alone is below ``1 + margin`` (the
 checker's prune margin, 2 σ of a difference of two runs): a knob whose single run looked
@@ -115,7 +127,8 @@ class Proposal:
         delta_f1_pct: Predicted ΔF1 in percent.
         delta_f1_sd_pct: Its propagated SD.
         p_feasible: Chance its ΔF1 is within the budget.
-        expected_saving: ``(1 - energy_ratio) · p_feasible``, a share of the baseline.
+        expected_saving: ``(1 - energy_ratio) · p_feasible``, a share of the baseline
+            (``1``: the cheapest measured ratio of the same model, where one is measured).
         gain: Expected improvement on the best measured bundle's expected saving:
             ``P(feasible) · E[max(0, 1 - ratio - best)]`` over the ratio's noise.
     """
@@ -261,6 +274,11 @@ def propose(
     ]
     if not any(e.knobs == "" for e in cores):
         cores.append(Evidence("", 1.0, 0.0, 0.0))
+    incumbent = min(e.energy_ratio for e in cores)
+    trained: dict[str, float] = {}  # each measured model's cheapest run (its energy ratio)
+    for e in evidence:
+        model = _model_key(space, parse_bundle(e.knobs) if e.knobs else {})
+        trained[model] = min(trained.get(model, math.inf), e.energy_ratio)
     pairs = checker.interactions()
     # a predicted ratio is a core's run times a knob's run: two runs' noise (log SD)
     energy_sd = math.sqrt(2.0) * checker.noise_rel
@@ -281,18 +299,25 @@ def propose(
                 continue
             own = singles.get(item)
             own_sd = own.delta_f1_sd_pct if own else 0.0
+            # a knob that does not change the numbers adds no F1 of its own (see above)
+            same_model = not space.registry.get(name).numerics
+            model = _model_key(space, bundle)
             log_e = math.log(core.energy_ratio) + math.log(alone.energy_ratio)
-            f1 = core.credited_delta_pct + credited(alone.delta_f1_pct, own_sd)
+            f1 = core.credited_delta_pct
+            if not same_model:
+                f1 += credited(alone.delta_f1_pct, own_sd)
             for other in core_items:
                 inter = pairs.get((min(item, other), max(item, other)))
                 if inter is not None:
                     log_e += inter.log_energy
-                    if inter.n_combinations >= 2:
+                    if inter.n_combinations >= 2 and not same_model:
                         f1 += inter.delta_f1_pct
-            sd = math.hypot(core.delta_f1_sd_pct, own_sd)
+            sd = core.delta_f1_sd_pct if same_model else math.hypot(core.delta_f1_sd_pct, own_sd)
             ratio = math.exp(log_e)
             p = _p_within(f1, sd, budget_pct)
-            saving = max(1.0 - ratio, 0.0) * p
+            # a model already measured: worth what it takes off the best run so far
+            top = min(trained[model], incumbent) if model in trained else 1.0
+            saving = max(top - ratio, 0.0) * p
             if saving <= 0:
                 continue
             gain = p * _improvement(ratio, energy_sd, best_measured)
@@ -337,6 +362,11 @@ def _additions(checker: OrthogonalityChecker, space: SearchSpace) -> list[tuple[
             if pred.energy_ratio < 1.0 + checker.margin_rel:
                 found.append((pred.energy_ratio, name, value))
     return [(name, value) for _, name, value in sorted(found)]
+
+
+def _model_key(space: SearchSpace, bundle: Bundle) -> str:
+    """The bundle's knobs that change the numbers (``Knob.numerics``): what it trains."""
+    return space.key({k: v for k, v in bundle.items() if space.registry.get(k).numerics})
 
 
 def _conflicts_with(space: SearchSpace, name: str, core: Bundle) -> bool:

@@ -47,6 +47,18 @@ def test_knobs_json_lists_every_knob_with_its_declaration(
     assert seq_len["windows"] is None and seq_len["value_windows"] == {}
     assert by_name["optimizer"]["windows"] == ["train"]
     assert by_name["quantization"]["value_windows"] == {"int8": ["eval"]}
+    # which knobs train the same model (the guide values them as energy on a known model)
+    assert by_name["attention"]["numerics"] is False and by_name["seq_len"]["numerics"] is True
+    same_model = {name for name, k in by_name.items() if not k["numerics"]}
+    assert same_model == {
+        "attention",
+        "dataloader_workers",
+        "dynamic_padding",
+        "fast_tokenizer",
+        "grad_checkpointing",
+        "pin_memory",
+        "power_limit",
+    }
 
 
 def test_knobs_table_has_one_line_per_knob(capsys: pytest.CaptureFixture[str]) -> None:

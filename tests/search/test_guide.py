@@ -69,6 +69,44 @@ def test_a_measured_core_grows_to_the_true_oracle(space) -> None:
     assert proposal is not None and proposal.core == "prune=2,trim"
 
 
+def _neutral_compile_space():
+    """The landscape's registry with ``compile`` declared not to change the numbers."""
+    import dataclasses
+
+    from greensearch.knobs import KnobRegistry
+
+    registry = KnobRegistry()
+    for knob in make_registry():
+        registry.register(dataclasses.replace(knob, numerics=knob.name != "compile"))
+    return build_space(registry, STUDY)
+
+
+def test_a_knob_that_keeps_the_numbers_is_worth_only_the_energy_it_adds() -> None:
+    """``compile,prune=2`` trains prune's model: with SD 1 % per single it went first as a
+    new candidate (0.60 x 0.709, the test above); now it is worth only 0.5 - 0.4 of
+    energy at prune's own chance, Φ(0.78 / 1) = 0.782 (no √2: compile adds no F1 of its
+    own), and the pair that trains a new model, prune x trim (0.385), goes first."""
+    space = _neutral_compile_space()
+    noisy = propose(_checker_with_singles(), space, 1.0, set(), _evidence(sd=1.0))
+    assert _key(space, noisy) == "prune=2,trim"
+    others = {k for k in landscape() if k != "compile,prune=2"}
+    only = propose(_checker_with_singles(), space, 1.0, others, _evidence(sd=1.0))
+    assert _key(space, only) == "compile,prune=2" and only is not None
+    assert only.core == "prune=2" and only.delta_f1_sd_pct == pytest.approx(1.0)
+    assert only.p_feasible == pytest.approx(0.782, abs=0.002)
+    assert only.expected_saving == pytest.approx((0.5 - 0.4) * 0.782, abs=0.002)
+
+
+def test_a_core_still_grows_to_the_true_oracle_by_a_knob_that_keeps_the_numbers() -> None:
+    space = _neutral_compile_space()
+    checker = _checker_with_singles()
+    checker.observe({"prune": "2", "trim": "on"}, 0.35, -0.4 - 0.2 / 0.9 * 1 - 0.04)
+    evidence = [*_evidence(), Evidence("prune=2,trim", 0.35, -0.67)]
+    proposal = propose(checker, space, 1.0, {"prune=2,trim"}, evidence)
+    assert _key(space, proposal) == true_oracle(1.0) == "compile,prune=2,trim"
+    assert proposal is not None and proposal.expected_saving == pytest.approx(0.35 - 0.28)
+
+
 def test_singles_that_share_a_lucky_baseline_are_not_stacked(space) -> None:
     """Every single +3 % F1 (one baseline's error): a sum of singles would call every
     stack a gain and measure the 3-knob stack first; one knob on a measured core does not."""
