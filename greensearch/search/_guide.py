@@ -277,7 +277,7 @@ def propose(
     incumbent = min(e.energy_ratio for e in cores)
     trained: dict[str, float] = {}  # each measured model's cheapest run (its energy ratio)
     for e in evidence:
-        model = _model_key(space, parse_bundle(e.knobs) if e.knobs else {})
+        model = space.model_key(parse_bundle(e.knobs) if e.knobs else {})
         trained[model] = min(trained.get(model, math.inf), e.energy_ratio)
     pairs = checker.interactions()
     # a predicted ratio is a core's run times a knob's run: two runs' noise (log SD)
@@ -301,7 +301,7 @@ def propose(
             own_sd = own.delta_f1_sd_pct if own else 0.0
             # a knob that does not change the numbers adds no F1 of its own (see above)
             same_model = not space.registry.get(name).numerics
-            model = _model_key(space, bundle)
+            model = space.model_key(bundle)
             log_e = math.log(core.energy_ratio) + math.log(alone.energy_ratio)
             f1 = core.credited_delta_pct
             if not same_model:
@@ -362,11 +362,6 @@ def _additions(checker: OrthogonalityChecker, space: SearchSpace) -> list[tuple[
             if pred.energy_ratio < 1.0 + checker.margin_rel:
                 found.append((pred.energy_ratio, name, value))
     return [(name, value) for _, name, value in sorted(found)]
-
-
-def _model_key(space: SearchSpace, bundle: Bundle) -> str:
-    """The bundle's knobs that change the numbers (``Knob.numerics``): what it trains."""
-    return space.key({k: v for k, v in bundle.items() if space.registry.get(k).numerics})
 
 
 def _conflicts_with(space: SearchSpace, name: str, core: Bundle) -> bool:

@@ -89,7 +89,12 @@ def _cheapest_keys(trials: list[FrozenTrial], n: int) -> list[str]:
 
 
 def pick_near_misses(
-    study: Study, fidelity: float, budget_pct: float, n: int, finalists: list[str]
+    study: Study,
+    fidelity: float,
+    budget_pct: float,
+    n: int,
+    finalists: list[str],
+    model_of: Callable[[str], str] | None = None,
 ) -> list[str]:
     """Up to ``n`` bundles whose short-run F1 verdict is uncertain and that could win.
 
@@ -100,8 +105,11 @@ def pick_near_misses(
     budget, :func:`short_run_chance`, times the energy saved against that ceiling) are
     judged at full fidelity too. A bundle one knob away from one already picked, with a
     short-run energy within the noise of it, is passed over: its final runs would repeat
-    the other's, where the slot can judge a different stack. Nothing is picked at fidelity 1
-    (no proxy) or a zero budget.
+    the other's, where the slot can judge a different stack. So is a bundle that trains
+    the same model as one already picked (``model_of``, ``SearchSpace.model_key``): it
+    shares that one's F1, seed for seed, so the two verdicts fall together and the slot
+    buys no second chance (on replays both finalists were one infeasible model). Nothing
+    is picked at fidelity 1 (no proxy) or a zero budget.
     """
     if n < 1 or fidelity >= 1.0 or budget_pct <= 0:
         return []
@@ -125,6 +133,7 @@ def pick_near_misses(
     base = search_baseline(records(trials))
     margin = prune_margin(baseline_noise(base.energy_kwh_runs if base else []))
     keys: list[str] = []
+    models = {model_of(k) for k in finalists} if model_of is not None else set()
     for _, e, key in sorted(scored):
         if len(keys) == n:
             break
@@ -134,6 +143,10 @@ def pick_near_misses(
             if other in energy
         ):
             continue
+        if model_of is not None:
+            if model_of(key) in models:
+                continue
+            models.add(model_of(key))
         keys.append(key)
     return keys
 
@@ -145,7 +158,12 @@ def one_knob_apart(a: str, b: str) -> bool:
 
 
 def pick_final_candidates(
-    study: Study, fidelity: float, budget_pct: float, k: int, near_misses: int
+    study: Study,
+    fidelity: float,
+    budget_pct: float,
+    k: int,
+    near_misses: int,
+    model_of: Callable[[str], str] | None = None,
 ) -> tuple[list[str], list[str]]:
     """What the final phase measures: up to ``k`` finalists and the uncertain bundles.
 
@@ -156,7 +174,8 @@ def pick_final_candidates(
     """
     best = pick_finalists(study, fidelity, k)
     spare = k - len(best) if near_misses > 0 else 0
-    return best, pick_near_misses(study, fidelity, budget_pct, near_misses + spare, best)
+    near = pick_near_misses(study, fidelity, budget_pct, near_misses + spare, best, model_of)
+    return best, near
 
 
 def pareto_rows(study: Study, fidelity: float) -> list[ResultRow]:

@@ -88,6 +88,11 @@ class SearchSpace:
         """Canonical text of a bundle: the identity of a measurement."""
         return self.registry.canonical(bundle) if bundle else ""
 
+    def model_key(self, bundle: Bundle) -> str:
+        """The bundle's knobs that change what the model computes (``Knob.numerics``):
+        bundles with one model key train the same model and share their F1, seed for seed."""
+        return self.key({k: v for k, v in bundle.items() if self.registry.get(k).numerics})
+
 
 def build_space(
     registry: KnobRegistry,

@@ -644,7 +644,14 @@ def _finals(
     :mod:`greensearch.search._rounds`); while none is confirmed and ``--production-runs``
     repays it, promote the next bundle in an invocation of its own (``_promotion``)."""
     budget = s.max_f1_loss_pct
-    best, near = pick_final_candidates(ostudy, s.fidelity, budget, s.finalists, s.near_misses)
+    best, near = pick_final_candidates(
+        ostudy,
+        s.fidelity,
+        budget,
+        s.finalists,
+        s.near_misses,
+        model_of=lambda key: space.model_key(parse_bundle(key) if key else {}),
+    )
     possible = s.production_runs is not None
 
     def at(promoted: bool) -> TrialRunner:  # each phase at its share of the error rate

@@ -346,6 +346,27 @@ def test_pick_near_misses_orders_filters_and_caps():
     assert "h" not in pick_near_misses(study, 0.5, 1.0, 9, [])
 
 
+def test_near_misses_come_from_models_not_yet_picked():
+    """Bundles that train one model share its F1 seed for seed: a second slot on the same
+    model is no second chance, so it goes to the next model (``model_of``: the knobs that
+    change the numbers; here ``x`` does not)."""
+    from greensearch.search._result import pick_near_misses
+
+    study = optuna.create_study(directions=["minimize", "minimize"])
+    _stored(study, "", 1.0, 0.0)
+    _stored(study, "a", 0.6, 0.5)  # the finalist
+    _stored(study, "b", 0.3, 1.5)
+    _stored(study, "b,x", 0.28, 1.5)  # b's model, and cheaper
+    _stored(study, "a,x", 0.2, 1.5)  # the finalist's model
+    _stored(study, "c", 0.4, 1.5)
+
+    def model(key: str) -> str:
+        return ",".join(k for k in key.split(",") if k != "x")
+
+    assert pick_near_misses(study, 0.5, 1.0, 2, ["a"]) == ["a,x", "b,x"]
+    assert pick_near_misses(study, 0.5, 1.0, 2, ["a"], model) == ["b,x", "c"]
+
+
 def _baseline_runs(study, runs: list[float]) -> None:
     study.add_trial(
         optuna.trial.create_trial(
