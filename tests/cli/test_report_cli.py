@@ -89,11 +89,11 @@ def test_synergy_reads_a_study_with_measured_noise(capsys, url: str) -> None:  #
     doc = json.loads(out)
     assert doc["noise"]["method"] == "repeats"
     verdicts = {b["knobs"]: b["verdict"] for b in doc["bundles"]}
-    assert verdicts["dynamic_padding,group_by_length,precision=bf16"] == "synergistic"
+    assert verdicts["dynamic_padding,group_by_length,precision=bf16,torch_compile"] == "synergistic"
 
 
 def test_check_learns_from_a_study(capsys, url: str) -> None:  # type: ignore[no-untyped-def]
-    knobs = "dynamic_padding,group_by_length,precision=bf16"
+    knobs = "dynamic_padding,group_by_length,precision=bf16,torch_compile"
     code, out, err = _run(
         capsys, "check", "--knobs", knobs, "--storage", url, "--study-name", NAME, "--json"
     )
