@@ -110,12 +110,9 @@ def _class_seed_spread(path: Path) -> tuple[Sized, Sized]:
     seed's mean deviation over the ``k`` classes has variance ``w + (1 - w) / k`` of the
     total, so ``w`` is solved from the variance of those means (clipped to [0, 1]).
     """
-    from benchmarks.landscape_full_f1 import NEUTRAL_CHECKS
+    from benchmarks.landscape_full_f1 import class_f1
 
-    by: dict[str, dict[int, float]] = {}
-    for r in _rows(path):
-        if r["knobs"] not in NEUTRAL_CHECKS:
-            by.setdefault(r["knobs"], {})[int(r["seed"])] = float(r["f1"])
+    by = class_f1(_rows(path))
     devs: dict[int, list[float]] = {}
     for f1 in by.values():
         mean = statistics.fmean(f1.values())
