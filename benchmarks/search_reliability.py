@@ -140,6 +140,7 @@ class Outcome:
             within the budget on its point estimate) or else the oracle; ``None``: neither.
         bet_verdict: ``verdict``'s judgement of ``bet``.
         final_runs: Full-fidelity runs of the finals.
+        finalists: Bundles the finals judged (the baseline left out), in the order run.
     """
 
     oracle: str | None
@@ -152,6 +153,7 @@ class Outcome:
     bet: str | None
     bet_verdict: str
     final_runs: int
+    finalists: tuple[str, ...] = ()
 
 
 def load_truth(path: Path, full_f1: Path | None = None) -> Landscape:
@@ -239,7 +241,7 @@ def replay_draw(
     trials = optuna.load_study(study_name="s", storage=storage).get_trials(deepcopy=False)
     cost = dict.fromkeys(PHASE_ORDER, 0.0)
     measured: set[str] = set()
-    finalists: set[str] = set()
+    finalists: dict[str, None] = {}  # ordered
     for t in trials:
         rec = TrialRecord.from_trial(t)
         if rec.is_claim:  # a claim holds a final run's record; the final trial counts it
@@ -247,7 +249,10 @@ def replay_draw(
         phase = "finals" if rec.is_final else PHASES[rec.phase or Phase.SAMPLER]
         cost[phase] += rec.energy_kwh_spent / land.base_e
         if t.state == optuna.trial.TrialState.COMPLETE:
-            (finalists if phase == "finals" else measured).add(rec.knobs or "")
+            if phase == "finals":
+                finalists.setdefault(rec.knobs or "")
+            else:
+                measured.add(rec.knobs or "")
     oracle = result.oracle.knobs if result.oracle else None
     best = near_best(land)
     ratio = land.points[oracle].energy_kwh / land.opt_e if oracle is not None else None
@@ -264,7 +269,7 @@ def replay_draw(
             "near-best never measured in the search"
             if not best & measured
             else "near-best measured, not a finalist"
-            if not best & finalists
+            if not best & finalists.keys()
             else "near-best a finalist, not confirmed"
         )
     expert = land.points.get(EXPERT[0])
@@ -286,6 +291,7 @@ def replay_draw(
         bet=bet,
         bet_verdict=_judge(land, best, bet),
         final_runs=final_runs,
+        finalists=tuple(k for k in finalists if k),
     )
 
 
@@ -296,6 +302,25 @@ def _judge(land: Landscape, best: set[str], key: str | None) -> str:
     if not land.feasible(land.points[key]):
         return "infeasible"
     return "within10" if key in best else "costly"
+
+
+def _setting(item: str) -> tuple[str, Any]:
+    """``FIELD=VALUE`` of ``--set`` as a ``SearchSettings`` change (VALUE as int, float,
+    or text)."""
+    from greensearch.search import SearchSettings
+
+    field_name, sep, text = item.partition("=")
+    fields = {f.name for f in dataclasses.fields(SearchSettings)}
+    if not sep or field_name not in fields:
+        raise ValueError(f"--set {item}: expected FIELD=VALUE with FIELD a SearchSettings field")
+    value: Any = text
+    for kind in (int, float):
+        try:
+            value = kind(text)
+            break
+        except ValueError:
+            continue
+    return field_name, value
 
 
 def _pct(n: int, of: int) -> str:
@@ -309,13 +334,13 @@ def _quartiles(xs: list[float]) -> tuple[float, float, float]:
     return q1, q2, q3
 
 
-def report(name: str, outcomes: list[Outcome], out: Callable[[str], None]) -> str:
+def report(name: str, note: str, outcomes: list[Outcome], out: Callable[[str], None]) -> str:
     """Print one configuration's table and failure breakdown; return its one-line summary."""
     n = len(outcomes)
     count = {v: sum(o.verdict == v for o in outcomes) for v in ("within10", "infeasible", "none")}
     count["costly"] = n - sum(count.values())
     totals = [sum(o.cost_bre.values()) for o in outcomes]
-    out(f"\n== {name}: {CONFIGS[name].note} ==")
+    out(f"\n== {name}: {note} ==")
     out(
         f"oracle truly feasible and within 10 % of the cheapest: {_pct(count['within10'], n)} "
         f"(goal >= 90 %); truly infeasible: {_pct(count['infeasible'], n)} (goal <= 5 %); "
@@ -378,6 +403,21 @@ def report(name: str, outcomes: list[Outcome], out: Callable[[str], None]) -> st
     )
 
 
+def per_draw(land: Landscape, outcomes: list[Outcome], out: Callable[[str], None]) -> None:
+    """One line per draw: its verdict, oracle and what the finals judged, with the truth
+    of each (ΔF1 at full fidelity, energy over the true cheapest feasible)."""
+
+    def truth(key: str) -> str:
+        p = land.points[key]
+        return f"{key or 'baseline'} ({-land.loss(p):+.2f} %, x{p.energy_kwh / land.opt_e:.2f})"
+
+    out("per draw (verdict, oracle; finals judged, each with its true ΔF1 and energy):")
+    for d, o in enumerate(outcomes):
+        finals = "; ".join(truth(k) for k in o.finalists) or "-"
+        out(f"  {d:3d} {o.verdict:<10} {o.oracle or '(none)'}")
+        out(f"      finals: {finals}")
+
+
 def describe_truth(land: Landscape, out: Callable[[str], None]) -> None:
     """The truth the draws are judged against, and where the expert's stacks stand."""
     best = near_best(land)
@@ -417,6 +457,18 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="multiply both drift SDs (sensitivity: the minute-scale size is one observation)",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="also replay 'today' with this SearchSettings change (repeatable; all changes "
+        "make one configuration, named after them), e.g. --set near_misses=2; with "
+        "--config '' only that one",
+    )
+    parser.add_argument(
+        "--per-draw", action="store_true", help="list each draw's oracle and finalists"
+    )
     parser.add_argument("--measured", type=Path, default=RESULTS / "landscape_measured.csv")
     parser.add_argument(
         "--truth-f1",
@@ -435,8 +487,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     names = [c.strip() for c in args.config.split(",") if c.strip()]
     unknown = [c for c in names if c not in CONFIGS]
-    if unknown or not names:
+    if unknown or not (names or args.set):
         parser.error(f"unknown config {', '.join(unknown) or '(none)'}; use {', '.join(CONFIGS)}")
+    configs = dict(CONFIGS)
+    if args.set:
+        try:
+            changes = dict(_setting(item) for item in args.set)
+        except ValueError as exc:
+            parser.error(str(exc))
+        name = "today+" + ",".join(args.set)
+        configs[name] = Config(f"'today' with {', '.join(args.set)}", changes)
+        names.append(name)
     if args.quick:
         args.draws, names = min(args.draws, QUICK_DRAWS), names[:1]
     start = time.perf_counter()
@@ -473,10 +534,12 @@ def main(argv: list[str] | None = None) -> int:
     lines = []
     for name in names:
         outcomes = [
-            replay_draw(land, sizes, CONFIGS[name], seed=args.seed, draw=d)
+            replay_draw(land, sizes, configs[name], seed=args.seed, draw=d)
             for d in range(args.draws)
         ]
-        lines.append(report(name, outcomes, out))
+        lines.append(report(name, configs[name].note, outcomes, out))
+        if args.per_draw:
+            per_draw(land, outcomes, out)
     out(f"total {time.perf_counter() - start:.0f} s")
     for line in lines:
         print(line, flush=True)

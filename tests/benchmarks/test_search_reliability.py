@@ -150,6 +150,7 @@ def test_report_counts_and_medians():
     lines: list[str] = []
     line = report(
         "today",
+        "as shipped",
         [
             outcome("within10", 8.0),
             outcome("within10", 2.0),
@@ -164,3 +165,14 @@ def test_report_counts_and_medians():
     )
     finals = next(ln for ln in lines if ln.strip().startswith("finals"))
     assert finals.split()[1] == "3.00"  # median of 6, 0, 4, 2
+
+
+def test_set_makes_a_configuration_of_search_settings_changes():
+    from benchmarks.search_reliability import _setting
+
+    assert _setting("near_misses=2") == ("near_misses", 2)
+    assert _setting("confidence=0.9") == ("confidence", 0.9)
+    with pytest.raises(ValueError, match="FIELD=VALUE"):
+        _setting("no_such_field=1")
+    with pytest.raises(ValueError, match="FIELD=VALUE"):
+        _setting("near_misses")
