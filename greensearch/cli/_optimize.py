@@ -179,7 +179,7 @@ def _add_finals_options(p: argparse.ArgumentParser) -> None:
         help="also re-measure up to N bundles whose short-run F1 verdict was uncertain "
         "(neither confidently within nor outside the budget) and that are cheaper than "
         "every finalist, largest expected saving first; the oracle still needs a feasible "
-        "verdict in full runs; none at --fidelity 1 or a 0%% budget (default 1; 0: none)",
+        "verdict in full runs; none at --fidelity 1 or a 0%% budget (default 2; 0: none)",
     )
     p.add_argument(
         "--no-prune",

@@ -67,7 +67,10 @@ class SearchSettings:
             short run filled goes to the next uncertain bundle (unless ``near_misses`` is 0).
         near_misses: How many bundles whose short-run F1 verdict is uncertain, and that are
             cheaper than every finalist, are re-measured too (the short run's F1 may be
-            pessimistic; the full-fidelity budget stays strict).
+            pessimistic; the full-fidelity budget stays strict). Default 2: on the
+            reliability replay a second slot named the best model more often for a
+            little more cost, a third added little for as much again (figures in
+            ``benchmarks/README.md``).
         prune: Let the orthogonality checker skip combinations predicted to lose.
         guide: Run the bundle the checker's model ranks first within the budget while it
             has one to propose; the sampler takes the turns it has none for. ``None``: on,
@@ -118,7 +121,7 @@ class SearchSettings:
     max_rounds: int = 6
     baseline_repeats: int = 3
     finalists: int = 1
-    near_misses: int = 1
+    near_misses: int = 2
     prune: bool = True
     guide: bool | None = None
     meter: str = "auto"

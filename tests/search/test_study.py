@@ -276,7 +276,12 @@ def _grid3(tmp_path: Path, clock_meter, replay_study, points: dict[str, Point], 
 def test_a_near_miss_is_rechecked_at_full_fidelity_and_can_win(tmp_path, clock_meter, replay_study):
     result, _ = _grid3(tmp_path, clock_meter, replay_study, _trim_costs_f1(short_only=True))
     picked = {f["knobs"]: f["near_miss"] for f in result["finalists"]}
-    assert picked == {"": False, "compile,prune=2": False, "compile,prune=2,trim": True}
+    assert picked == {
+        "": False,
+        "compile,prune=2": False,
+        "compile,prune=2,trim": True,  # the default's two near misses, cheapest first
+        "prune=2,trim": True,
+    }
     assert result["oracle"]["knobs"] == "compile,prune=2,trim"
     assert result["oracle"]["feasible"] and result["oracle"]["delta_f1_pct"] > -1.0
 
@@ -294,7 +299,8 @@ def test_a_near_miss_that_fails_at_full_fidelity_is_not_the_oracle(
 ):
     result, _ = _grid3(tmp_path, clock_meter, replay_study, _trim_costs_f1(short_only=False))
     near = [f for f in result["finalists"] if f["near_miss"]]
-    assert [f["knobs"] for f in near] == ["compile,prune=2,trim"] and not near[0]["feasible"]
+    assert sorted(f["knobs"] for f in near) == ["compile,prune=2,trim", "prune=2,trim"]
+    assert not any(f["feasible"] for f in near)
     assert result["oracle"]["knobs"] == "compile,prune=2"
 
 
