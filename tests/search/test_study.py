@@ -279,7 +279,7 @@ def test_a_near_miss_is_rechecked_at_full_fidelity_and_can_win(tmp_path, clock_m
     assert picked == {
         "": False,
         "compile,prune=2": False,
-        "compile,prune=2,trim": True,  # the default's two near misses, cheapest first
+        "compile,prune=2,trim": True,  # the default's two near misses
         "prune=2,trim": True,
     }
     assert result["oracle"]["knobs"] == "compile,prune=2,trim"
