@@ -155,9 +155,10 @@ def _add_search_options(p: argparse.ArgumentParser) -> None:
         dest="share_windows",
         action="store_false",
         default=None,
-        help="take each search trial's energy from its own run alone (default: the windows "
-        "its knobs leave alone, such as a training knob's eval, are estimated from every "
-        "run of the same work)",
+        help="take each search trial's energy from its own run alone, validation passes "
+        "included (default: the windows its knobs leave alone, such as a training knob's "
+        "eval, are estimated from every run of the same work, and a short run skips its "
+        "validation passes, estimated alike)",
     )
 
 

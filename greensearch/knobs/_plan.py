@@ -47,6 +47,10 @@ class RunPlan:
             ``greensearch.pipeline.MIN_EVAL_EXAMPLES``): a short search run's F1 resolves
             only large losses, and predicting every test example would cost it as much
             as its training. The eval window is scaled back to the whole split.
+        validate: Run the study's validation passes during training. A short search run
+            leaves them out unless a knob's own training arguments ask for them (early
+            stopping): nothing in a short run reads them, and the search estimates the
+            window from the runs that measured it (``greensearch.search._shared_windows``).
         train_seed: Seeds model init, data order, dropout and sampling knobs; ``None``
             means the study's seed. The splits always use the study's seed, so repeats
             with different training seeds are scored on the same test examples.
@@ -67,6 +71,7 @@ class RunPlan:
     )
     max_steps_fraction: float = 1.0
     eval_fraction: float = 1.0
+    validate: bool = True
     train_seed: int | None = None
     notes: list[str] = field(default_factory=list)
 

@@ -59,8 +59,30 @@ def softmax(logits: Any) -> Any:
 
 @register_engine("torch")
 def _predict_torch(state: Any, dataset: Any) -> Any:
-    output = state.trainer.predict(dataset)
+    clock = _clock(state)
+    if clock is None:
+        return softmax(state.trainer.predict(dataset).predictions)
+    from greensearch.pipeline._eval_clock import trainer_callback
+
+    ticks = trainer_callback(clock)
+    state.trainer.add_callback(ticks)
+    try:
+        output = state.trainer.predict(dataset)
+    finally:
+        state.trainer.remove_callback(ticks)
     return softmax(output.predictions)
+
+
+def _clock(state: Any) -> Any:
+    """The eval stage's batch clock (``_eval_clock``), if the run keeps one."""
+    return (getattr(state, "extra", None) or {}).get("eval_clock")
+
+
+def _tick(state: Any, batch_size: int) -> None:
+    """Tell the eval stage's batch clock that a batch (of at most ``batch_size``) is done."""
+    clock = _clock(state)
+    if clock is not None:
+        clock.tick(batch_size)
 
 
 # --- engines that start from the saved model folder --------------------------------------
@@ -141,10 +163,10 @@ def onnx_logits(state: Any, dataset: Any) -> Any:
     state.plan.note(
         f"inference_engine=onnx: export {export_s:.1f} s, providers {session.get_providers()}"
     )
-    out = [
-        session.run(["logits"], {"input_ids": i, "attention_mask": m})[0]
-        for i, m in _batches(dataset, state.plan.study.eval_batch_size, _pad_id(model))
-    ]
+    out = []
+    for i, m in _batches(dataset, state.plan.study.eval_batch_size, _pad_id(model)):
+        out.append(session.run(["logits"], {"input_ids": i, "attention_mask": m})[0])
+        _tick(state, state.plan.study.eval_batch_size)
     return np.concatenate(out)
 
 
@@ -176,6 +198,7 @@ def int8_logits(state: Any, dataset: Any) -> Any:
                 input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)
             ).logits
             out.append(logits.float().numpy())
+            _tick(state, state.plan.study.eval_batch_size)
     return np.concatenate(out)
 
 

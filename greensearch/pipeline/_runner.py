@@ -223,6 +223,7 @@ def run_once(
     fidelity: float = 1.0,
     keep_model: bool = True,
     seed: int | None = None,
+    validate: bool = True,
 ) -> dict[str, Any]:
     """Run the six stages once under ``meter`` and return the run record.
 
@@ -238,6 +239,9 @@ def run_once(
         keep_model: Keep the saved model on disk after the run.
         seed: Training seed (model init, data order, dropout); ``None``: the study's
             seed. The splits always use the study's seed.
+        validate: Make the study's validation passes during training; ``False`` leaves
+            them out unless a knob's own arguments ask for them (``skipped_windows`` in
+            the record names the window left out).
 
     Raises:
         ConfigError: bad knob, data or model settings (nothing was measured).
@@ -252,6 +256,7 @@ def run_once(
     plan = registry.plan(study, bundle)
     plan.max_steps_fraction = plan.eval_fraction = fidelity
     plan.train_seed = seed
+    plan.validate = validate
     preload_imports()
     knobs = registry.canonical(bundle)
     with contextlib.ExitStack() as stack:
@@ -281,12 +286,16 @@ def staged_record(
 ) -> dict[str, Any]:
     """The run record of a staged run (the pipeline's or around a user's Trainer)."""
     assert state.metrics is not None and state.predictions is not None
+    skipped = state.extra.get("skipped_windows", [])
+    fields = metered.record_fields()
+    # a window the run left out is not measured: no zero stands in for it
+    fields["stages"] = {n: s for n, s in fields["stages"].items() if n not in skipped}
     return {
         "study": study.name,
         "study_file": study.source,
         "knobs": knobs,
         "notes": state.plan.notes,
-        **metered.record_fields(),
+        **fields,
         "seed": state.plan.seed,
         "split_seed": study.seed,
         "metrics": state.metrics.to_dict(),
@@ -298,6 +307,9 @@ def staged_record(
         "eval_examples": state.extra.get("eval_examples"),
         "test_examples": state.extra.get("test_examples"),
         "step_clock": state.extra.get("step_clock"),
+        "eval_clock": state.extra.get("eval_clock_summary"),
+        # windows this run left out (a short search run's validation): not measured, not zero
+        "skipped_windows": skipped,
         "train_loss": state.extra.get("train_loss"),
         "model_dir": str(model_dir) if model_dir else None,
     }
@@ -318,6 +330,7 @@ def run_variant(
     registry: Any = None,
     same_seed: bool = False,
     first_repeat: int = 0,
+    validate: bool = True,
 ) -> dict[str, Any]:
     """Run a variant ``repeats`` times, appending each run record as it completes.
 
@@ -349,6 +362,7 @@ def run_variant(
                 fidelity=fidelity,
                 keep_model=output_root is not None,
                 seed=seed,
+                validate=validate,
             )
         except BaseException:
             _remove_failed_run(out, output_root if root_is_new else None)

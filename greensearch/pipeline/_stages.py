@@ -166,7 +166,23 @@ def stage_train(state: RunState) -> None:
         "dataloader_num_workers": 0,
         "dataloader_pin_memory": False,
     }
+    if _skips_validation(state):
+        args["eval_strategy"] = "no"
+        state.extra["skipped_windows"] = ["validate"]
     train_with_args(state, args, TrainingArguments, warmup_ratio=study.warmup_ratio)
+
+
+def _skips_validation(state: RunState) -> bool:
+    """Whether this run leaves out validation passes it would otherwise make.
+
+    Only where the plan says so and no knob's own arguments set a validation strategy
+    (early stopping validates to decide when to stop: its passes are its mechanism).
+    """
+    return (
+        not state.plan.validate
+        and "eval_strategy" not in state.plan.training_args
+        and "validation" in state.tokenized
+    )
 
 
 def train_with_args(
@@ -261,10 +277,13 @@ def stage_eval(state: RunState) -> None:
     run predicts a share of the split (``plan.eval_fraction``, see ``_eval_subset``).
     """
     from greensearch.pipeline._engines import predict_proba
+    from greensearch.pipeline._eval_clock import BatchClock
 
     test, raw = eval_split(state)
+    clock = state.extra["eval_clock"] = BatchClock()  # engines tick it per batch
     with _library_bars(state.show_progress):  # engines reload the saved model
         proba = predict_proba(state, test)
+    state.extra["eval_clock_summary"] = clock.summary()
     labels = [int(label) for label in test["label"]]
     classes = [int(i) for i in proba.argmax(-1)]
     # a split handed over already tokenized is identified by its token ids

@@ -10,15 +10,17 @@ window's average power (exact for a constant-power estimate; with a measured met
 low-power set-up in a short window makes the energy estimate slightly low). Without step
 times the whole window is scaled by
 ``planned_steps / train_steps``, which multiplies the one-off part too. A short run also
-predicts only a share of the test split (``greensearch.pipeline._eval_subset``): its eval
-window is scaled by ``test_examples / eval_examples`` (one-off work there, such as an
-engine's export, is scaled too: a short run overstates it, and the finals measure it
-whole). What was really spent is kept beside the estimate, so the search's own cost is
-exact.
+predicts only a share of the test split (``greensearch.pipeline._eval_subset``): where
+its engine timed the batches (``greensearch.pipeline._eval_clock``) the eval window is
+extrapolated by the same rule, per batch, so its one-off work (set-up, a reload, an
+export) is kept once; otherwise it is scaled by ``test_examples / eval_examples``, which
+overstates that work (the finals measure it whole). What was really spent is kept beside
+the estimate, so the search's own cost is exact.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 __all__ = ["SCALED_WINDOWS", "extrapolate", "extrapolate_runs", "trial_attrs", "window_scales"]
@@ -79,9 +81,23 @@ def _scale(run: dict[str, Any], window: str, window_s: float, per_step: bool = T
     if window == "train":
         return _window_scale(run, window_s, per_step)
     if window == "eval":
-        predicted, total = run.get("eval_examples"), run.get("test_examples")
-        return total / predicted if predicted and total and predicted < total else 1.0
+        return _eval_scale(run, window_s, per_step)
     return 1.0
+
+
+def _eval_scale(run: dict[str, Any], window_s: float, per_step: bool = True) -> float:
+    """Full-run / measured ratio of the eval window of one run (a share predicted)."""
+    predicted, total = run.get("eval_examples"), run.get("test_examples")
+    if not predicted or not total or predicted >= total:
+        return 1.0
+    clock = run.get("eval_clock") if per_step else None
+    batches = math.ceil(predicted / clock["batch_size"]) if clock else 0
+    if not clock or window_s <= 0 or clock["n"] != batches or batches < 2:
+        return total / predicted  # no steady batch apart from the first: the linear rule
+    batch = clock["batch_size"]
+    later = (total - batch) / batch * clock["steady_s"]
+    full = window_s - clock["total_s"] + clock["first_s"] + later
+    return max(full, 0.0) / window_s
 
 
 def _window_scale(run: dict[str, Any], window_s: float, per_step: bool = True) -> float:
@@ -131,4 +147,6 @@ def trial_attrs(summary: dict[str, Any]) -> dict[str, Any]:
         "predictions": [r["predictions"] for r in summary["runs"] if r.get("predictions")],
         "machine": (summary.get("machine") or {}).get("fingerprint"),
         "cpu_threads": (summary.get("machine") or {}).get("cpu_threads_used"),
+        # windows the runs left out, estimated by the search (``_shared_windows``)
+        "skipped_windows": summary["runs"][0].get("skipped_windows") or [],
     }

@@ -8,6 +8,7 @@ taken against the baseline trial at the same fidelity.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -43,7 +44,7 @@ from greensearch.search._machines import (
     remember_baseline_machine,
 )
 from greensearch.search._settings import DEFAULT_CONFIDENCE
-from greensearch.search._shared_windows import measures_windows, shared_estimate
+from greensearch.search._shared_windows import fill_skipped, measures_windows, shared_estimate
 from greensearch.search._space import SearchSpace
 from greensearch.stats import task_metric
 
@@ -157,6 +158,8 @@ class TrialRunner:
         from greensearch.pipeline import run_variant
 
         run = self.run_fn or run_variant
+        if self._skips_validation(bundle, phase, fidelity):  # its window is estimated
+            run = functools.partial(run_variant, validate=False)
         repeats = 1
         if not bundle:
             repeats = self.repeats if phase == Phase.FINAL else self.baseline_repeats
@@ -180,6 +183,7 @@ class TrialRunner:
             base = attrs if baseline is None else attrs_of(baseline)
             if baseline is not None and phase != Phase.FINAL:
                 done = records(completed_at(trial.study, fidelity))
+                attrs.update(fill_skipped(self.space.registry, bundle, attrs, done))
                 attrs.update(self._shared(bundle, attrs, done))
                 attrs.update(self._anchored(trial, run, base, fidelity, attrs, done))
             attrs.update(_deltas(attrs, base, self.budget_pct, fidelity))
@@ -336,6 +340,20 @@ class TrialRunner:
                 )
             fail_dead_trials(study)
             time.sleep(self.poll_s)
+
+    def _skips_validation(self, bundle: Bundle, phase: str, fidelity: float) -> bool:
+        """Whether a run leaves out its validation passes (``_shared_windows``).
+
+        Only a short search run of the staged pipeline whose windows are shared: the
+        baseline measures the window for all, and a final measures every window.
+        """
+        return (
+            bool(bundle)
+            and fidelity < 1
+            and phase != Phase.FINAL
+            and self.run_fn is None
+            and self.share_windows
+        )
 
     def _shared(
         self, bundle: Bundle, attrs: dict[str, Any], done: list[TrialRecord]

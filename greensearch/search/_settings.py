@@ -96,7 +96,8 @@ class SearchSettings:
             since the start does not decide its ratio (0: no anchors).
         share_windows: Estimate each window a search trial's knobs leave alone (the
             eval window of a training knob) from every run that did the same work, so one
-            run's drift there does not decide its ratio (``search._shared_windows``).
+            run's drift there does not decide its ratio (``search._shared_windows``);
+            a short run then also skips its validation passes, estimated alike.
         warm_start: An earlier study (same storage) of the same task on a machine with the
             same fingerprint whose search trials a new study starts from (``None``: none).
         production_runs: How often the result will be run: the search stops when a

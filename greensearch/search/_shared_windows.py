@@ -18,6 +18,15 @@ its trial completes, so only runs measured before it count. Finals are never sha
 they are paired by round. Runs answered from an earlier measurement (reused) are not
 counted twice. A runner whose windows are not measured (a replay, whose windows are a
 model of the total) is left as it is (:func:`measures_windows`).
+
+A window a short run *skipped* is the limit case: no run of its own, so it comes from the
+runs that did the same work (:func:`fill_skipped`). A short search run skips its
+validation passes (3.7 s of a 24 s short run on the default task, and nothing in the
+search reads them): a training knob's validation is the baseline's work, measured by its
+runs; a knob that changes it (precision, pruning, seq_len) has no run of the same work at
+first, and its window is scaled from the trial's own eval window, a forward pass over the
+test share, by the ratio of the two windows in the runs of the baseline's work (stated in
+the record as a model; the finals measure every window).
 """
 
 from __future__ import annotations
@@ -28,7 +37,11 @@ from typing import Any
 from greensearch.knobs import Bundle, KnobRegistry, parse_bundle
 from greensearch.record import TrialRecord
 
-__all__ = ["measures_windows", "shared_estimate", "window_kwh", "work_key"]
+__all__ = ["fill_skipped", "measures_windows", "shared_estimate", "window_kwh", "work_key"]
+
+#: The window of a trial's own that stands in for a skipped one with no run of the same
+#: work: validation and the eval stage are both forward passes over held-out examples.
+PROXY_WINDOWS = {"validate": "eval"}
 
 
 def measures_windows(run_fn: Any) -> bool:
@@ -83,18 +96,18 @@ def shared_estimate(
     """
     own = window_kwh(attrs)
     n_own = int(attrs.get("repeats") or 1)
-    others = [
-        (parse_bundle(r.knobs), window_kwh(r.attrs), int(r.repeats or 1))
-        for r in earlier
-        if r.in_search and r.reused_from is None and r.knobs is not None and r.energy_kwh_spent
-    ]
+    others = _measured(earlier)
     total, shared = 0.0, {}
     for window, kwh in own.items():
+        if window in _estimated(attrs):  # filled from the others already (fill_skipped)
+            total += kwh
+            continue
         key = work_key(registry, bundle, window)
         weighted, runs = kwh * n_own, n_own
-        for other, windows, n in others:
-            if window in windows and work_key(registry, other, window) == key:
-                weighted += windows[window] * n
+        for other, figures, n in others:
+            theirs = _window_figures(figures, window)
+            if theirs is not None and work_key(registry, other, window) == key:
+                weighted += theirs[0] * n
                 runs += n
         total += weighted / runs
         if runs > n_own:
@@ -105,4 +118,139 @@ def shared_estimate(
         "energy_kwh": total,
         "energy_kwh_own": float(attrs["energy_kwh"]),
         "shared_windows": shared,
+    }
+
+
+def fill_skipped(
+    registry: KnobRegistry,
+    bundle: Bundle,
+    attrs: Mapping[str, Any],
+    earlier: Sequence[TrialRecord],
+) -> dict[str, Any]:
+    """A trial's figures with each window its runs skipped estimated at full-run scale.
+
+    A skipped window takes the mean of the earlier runs that measured the same work
+    there; with none, the trial's own proxy window (:data:`PROXY_WINDOWS`) scaled by the
+    ratio of the two windows over the runs that did the baseline's work in both. Energy
+    and time are estimated alike, added to the trial's total, to each run's, and to its
+    stages (marked ``estimated`` with how). A window no rule can estimate stays out.
+
+    Args:
+        registry: knob declarations (which windows each value changes).
+        bundle: the trial's knob values.
+        attrs: the trial's own figures (``trial_attrs``), ``skipped_windows`` among them.
+        earlier: completed trials at the same fidelity, measured before this one.
+
+    Returns:
+        The updated ``energy_kwh``, ``duration_s``, ``energy_kwh_runs`` and ``stages``, or
+        ``{}`` where the runs skipped nothing (or nothing could be estimated).
+    """
+    skipped = [w for w in attrs.get("skipped_windows") or [] if w not in attrs["stages"]]
+    others = _measured(earlier)
+    stages = {name: dict(stage) for name, stage in attrs["stages"].items()}
+    energy, duration = 0.0, 0.0
+    for window in skipped:
+        figures = _same_work(registry, bundle, window, others) or _by_proxy(
+            registry, window, attrs, others
+        )
+        if figures is None:
+            continue
+        stages[window] = figures
+        energy += figures["energy_kwh"]
+        duration += figures["duration_s"]
+    if stages == attrs["stages"]:
+        return {}
+    return {
+        "energy_kwh": float(attrs["energy_kwh"]) + energy,
+        "duration_s": float(attrs["duration_s"]) + duration,
+        "energy_kwh_runs": [float(e) + energy for e in attrs.get("energy_kwh_runs") or []],
+        "stages": stages,
+    }
+
+
+Measured = tuple[Bundle, Mapping[str, Any], int]
+
+
+def _measured(earlier: Sequence[TrialRecord]) -> list[Measured]:
+    """The earlier trials' bundles, figures and run counts that windows may come from."""
+    return [
+        (parse_bundle(r.knobs), r.attrs, int(r.repeats or 1))
+        for r in earlier
+        if r.in_search and r.reused_from is None and r.knobs is not None and r.energy_kwh_spent
+    ]
+
+
+def _estimated(attrs: Mapping[str, Any]) -> set[str]:
+    """The windows of a trial that were estimated, not measured by its runs."""
+    return {n for n, s in (attrs.get("stages") or {}).items() if s.get("estimated")}
+
+
+def _window_figures(attrs: Mapping[str, Any], window: str) -> tuple[float, float] | None:
+    """A measured window's mean energy (kWh) and time (s) at full-run scale, or ``None``."""
+    stage = (attrs.get("stages") or {}).get(window)
+    scales = attrs.get("window_scales")
+    if stage is None or stage.get("estimated") or scales is None:
+        return None
+    scale = scales.get(window, {})
+    return (
+        float(stage["energy_kwh"]) * float(scale.get("energy_kwh", 1.0)),
+        float(stage.get("duration_s", 0.0)) * float(scale.get("duration_s", 1.0)),
+    )
+
+
+def _mean_of(
+    registry: KnobRegistry, window: str, key: str, others: Sequence[Measured]
+) -> tuple[float, float, int] | None:
+    """Run-weighted mean energy and time of ``window`` over the others doing work ``key``."""
+    e = t = 0.0
+    runs = 0
+    for other, attrs, n in others:
+        figures = _window_figures(attrs, window)
+        if figures is not None and work_key(registry, other, window) == key:
+            e, t, runs = e + figures[0] * n, t + figures[1] * n, runs + n
+    return (e / runs, t / runs, runs) if runs else None
+
+
+def _same_work(
+    registry: KnobRegistry, bundle: Bundle, window: str, others: Sequence[Measured]
+) -> dict[str, Any] | None:
+    """The skipped window from the runs that did the same work there."""
+    mean = _mean_of(registry, window, work_key(registry, bundle, window), others)
+    if mean is None:
+        return None
+    return {
+        "energy_kwh": mean[0],
+        "duration_s": mean[1],
+        "estimated": f"skipped: the mean of {mean[2]} earlier run(s) of the same work",
+    }
+
+
+def _by_proxy(
+    registry: KnobRegistry, window: str, attrs: Mapping[str, Any], others: Sequence[Measured]
+) -> dict[str, Any] | None:
+    """The skipped window as the trial's own proxy window x the baseline work's ratio."""
+    proxy = PROXY_WINDOWS.get(window)
+    own = None if proxy is None else _window_figures(attrs, proxy)
+    if proxy is None or own is None:
+        return None
+    sums = [0.0, 0.0, 0.0, 0.0]  # skipped energy, time; proxy energy, time
+    runs = 0
+    for other, figures, n in others:
+        pair = _window_figures(figures, window), _window_figures(figures, proxy)
+        if pair[0] is None or pair[1] is None:
+            continue
+        if work_key(registry, other, window) or work_key(registry, other, proxy):
+            continue  # only the baseline's work in both windows
+        for i, value in enumerate((*pair[0], *pair[1])):
+            sums[i] += value * n
+        runs += n
+    if not runs or sums[2] <= 0 or sums[3] <= 0:
+        return None
+    return {
+        "energy_kwh": own[0] * sums[0] / sums[2],
+        "duration_s": own[1] * sums[1] / sums[3],
+        "estimated": (
+            f"skipped: its own {proxy} window x {window}/{proxy} of {runs} earlier "
+            "run(s) of the baseline's work (a model)"
+        ),
     }

@@ -257,3 +257,46 @@ def test_t_critical_is_students_t():
     d = describe([1.0, 2.0, 3.0])
     assert d["std"] == pytest.approx(1.0)
     assert d["ci95_high"] - 2.0 == pytest.approx(4.302653 / 3**0.5, rel=1e-6)
+
+
+@pytest.mark.parametrize("epochs", [1.0, 2.0])
+def test_a_run_without_validation_trains_and_predicts_exactly_as_one_with_it(tiny_study, epochs):
+    """What a short search run leaves out is only the passes nothing in it reads: the
+    model, its predictions and its training loss are those of the run that validated,
+    also where validation falls between epochs."""
+    import dataclasses
+
+    from tests.conftest import ClockMeter
+
+    study = dataclasses.replace(tiny_study, epochs=epochs)
+    runs = {
+        validate: run_once(
+            study, {}, meter=ClockMeter(), fidelity=0.6, keep_model=False, validate=validate
+        )
+        for validate in (True, False)
+    }
+    assert "validate" in runs[True]["stages"] and runs[True]["skipped_windows"] == []
+    assert "validate" not in runs[False]["stages"]
+    assert runs[False]["skipped_windows"] == ["validate"]
+    assert runs[False]["train_loss"] == runs[True]["train_loss"]
+    assert runs[False]["predictions"] == runs[True]["predictions"]
+
+
+def test_early_stopping_keeps_the_validation_it_stops_by(tiny_study, clock_meter):
+    record = run_once(
+        tiny_study,
+        {"early_stopping": "2:0.5"},
+        meter=clock_meter,
+        keep_model=False,
+        validate=False,
+    )
+    assert "validate" in record["stages"] and record["skipped_windows"] == []
+
+
+@pytest.mark.parametrize("bundle", [{}, {"quantization": "int8"}])
+def test_the_eval_stage_times_each_predicted_batch(tiny_study, clock_meter, bundle):
+    record = run_once(tiny_study, bundle, meter=clock_meter, fidelity=0.4, keep_model=False)
+    clock, examples = record["eval_clock"], record["eval_examples"]
+    assert clock["batch_size"] == tiny_study.eval_batch_size
+    assert clock["n"] == math.ceil(examples / tiny_study.eval_batch_size) > 0
+    assert 0 < clock["steady_s"] and clock["total_s"] <= record["stages"]["eval"]["duration_s"]

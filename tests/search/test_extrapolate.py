@@ -93,3 +93,28 @@ def test_a_share_of_the_test_split_predicted_scales_the_eval_window_back() -> No
     assert extrapolate({"runs": [whole]})[1] == pytest.approx(2.0 + 100.0 + 4.0)
     before = {k: v for k, v in short.items() if k not in ("eval_examples", "test_examples")}
     assert extrapolate({"runs": [before]})[1] == pytest.approx(2.0 + 100.0 + 4.0)
+
+
+def test_a_short_eval_with_timed_batches_keeps_its_one_off_work_once() -> None:
+    """500 of 2,000 examples in 8 batches of 64: a 1.5 s first batch (a reload, warm-up),
+    0.25 s per later batch, 0.5 s outside the batches. The full split is the first batch
+    and 30.25 steady batches' worth of examples after it, not 4 x the whole window."""
+    clock = {"n": 8, "total_s": 3.25, "first_s": 1.5, "steady_s": 0.25, "batch_size": 64}
+    short = _run(fidelity=0.1, steps=10, planned=100, train_s=10.0, train_kwh=1e-3, clock=None)
+    short.update(eval_examples=500, test_examples=2000, eval_clock=clock)
+    short["stages"]["eval"] = {"energy_kwh": 3.75e-4, "duration_s": 3.75}
+    full_eval = 0.5 + 1.5 + (2000 - 64) / 64 * 0.25
+    energy, seconds = extrapolate({"runs": [short]})
+    assert seconds == pytest.approx(2.0 + 100.0 + full_eval)
+    assert energy == pytest.approx(1e-4 + 1e-2 + 3.75e-4 * full_eval / 3.75)
+    assert extrapolate({"runs": [short]}, per_step=False)[1] == pytest.approx(102.0 + 15.0)
+    # a clock that missed batches (7 of 8) is not trusted: the linear rule
+    missed = dict(short, eval_clock={**clock, "n": 7})
+    assert extrapolate({"runs": [missed]})[1] == pytest.approx(102.0 + 15.0)
+
+
+def test_a_short_eval_of_one_batch_has_no_steady_batch_and_scales_linearly() -> None:
+    clock = {"n": 1, "total_s": 3.0, "first_s": 3.0, "steady_s": 3.0, "batch_size": 64}
+    short = _run(fidelity=0.1, steps=10, planned=100, train_s=10.0, train_kwh=1e-3, clock=None)
+    short.update(eval_examples=50, test_examples=200, eval_clock=clock)
+    assert extrapolate({"runs": [short]})[1] == pytest.approx(102.0 + 4.0 * 4)

@@ -11,6 +11,7 @@ from greensearch.record import TrialRecord, attrs_of
 from greensearch.schema import WINDOWS
 from greensearch.search import ReplayRunner
 from greensearch.search._shared_windows import (
+    fill_skipped,
     measures_windows,
     shared_estimate,
     window_kwh,
@@ -101,6 +102,62 @@ def test_reused_finals_older_and_lone_trials_are_not_shared():
     assert out["shared_windows"]["eval"] == 4  # the baseline's 3 runs and its own
 
 
+def _timed(attrs: dict) -> dict:
+    """``attrs`` with each stage's time 10 s per kWh of its short-run energy."""
+    for stage in attrs["stages"].values():
+        stage["duration_s"] = 10.0 * stage["energy_kwh"]
+    attrs["duration_s"] = sum(s["duration_s"] for s in attrs["stages"].values())
+    return attrs
+
+
+def _skipping(knobs: str, kwh: dict[str, float]) -> dict:
+    """A trial's figures whose one run left its validation out."""
+    ran = {w: e for w, e in kwh.items() if w != "validate"}
+    return _timed(_attrs(knobs, ran, skipped_windows=["validate"], energy_kwh_runs=[1.0]))
+
+
+def test_a_skipped_window_of_work_measured_before_is_the_mean_of_those_runs():
+    base = _record(0, _timed(_attrs("", BASE, repeats=3)))
+    # a training knob's run that validated: the baseline's validation work, 8 there
+    other = _record(1, _timed(_attrs("optimizer=adafactor", {**BASE, "validate": 8.0})))
+    own = _skipping("lr_schedule=cosine", {**BASE, "train": 50.0})
+    out = fill_skipped(REG, {"lr_schedule": "cosine"}, own, [base, other])
+    window = out["stages"]["validate"]
+    assert window["energy_kwh"] == pytest.approx((3 * 4.0 + 8.0) / 4)
+    assert window["duration_s"] == pytest.approx(10 * (3 * 4.0 + 8.0) / 4)
+    assert "mean of 4 earlier run(s) of the same work" in window["estimated"]
+    assert out["energy_kwh"] == pytest.approx(2.0 + 50.0 + 20.0 + 5.0)
+    assert out["energy_kwh_runs"] == [pytest.approx(1.0 + 5.0)]
+    assert out["duration_s"] == pytest.approx(own["duration_s"] + 50.0)
+    # the rest of the trial's windows are its own, untouched
+    assert {w: s for w, s in out["stages"].items() if w != "validate"} == own["stages"]
+
+
+def test_a_skipped_window_of_new_work_scales_the_trials_own_eval_by_the_baselines_ratio():
+    base = _record(0, _timed(_attrs("", BASE, repeats=3)))  # validate 4 per eval 20
+    # an earlier seq_len=96 trial estimated its validation: an estimate is not a run
+    earlier = {**_skipping("seq_len=96", {**BASE, "eval": 14.0}), "repeats": 1}
+    earlier["stages"]["validate"] = {"energy_kwh": 9.0, "duration_s": 90.0, "estimated": "x"}
+    own = _skipping("seq_len=96", {**BASE, "train": 30.0, "eval": 10.0})
+    out = fill_skipped(REG, {"seq_len": "96"}, own, [base, _record(1, earlier)])
+    window = out["stages"]["validate"]
+    assert window["energy_kwh"] == pytest.approx(10.0 * 4.0 / 20.0)
+    assert window["duration_s"] == pytest.approx(100.0 * 40.0 / 200.0)
+    assert "its own eval window x validate/eval of 3 earlier run(s)" in window["estimated"]
+    assert "a model" in window["estimated"]
+    # the estimate stays the trial's own: no run of the same work shares it
+    shared = shared_estimate(REG, {"seq_len": "96"}, {**own, **out}, [base, _record(1, earlier)])
+    assert "validate" not in shared.get("shared_windows", {})
+
+
+def test_a_run_that_skipped_nothing_or_cannot_be_filled_is_left_alone():
+    base = _record(0, _timed(_attrs("", BASE, repeats=3)))
+    assert fill_skipped(REG, {"seq_len": "96"}, _timed(_attrs("seq_len=96", BASE)), [base]) == {}
+    # nothing measured the window yet: no mean, no ratio, no figure made up
+    lone = _skipping("lr_schedule=cosine", BASE)
+    assert fill_skipped(REG, {"lr_schedule": "cosine"}, lone, []) == {}
+
+
 def test_only_runners_that_meter_real_windows_share_them():
     assert measures_windows(None)  # the staged pipeline
     assert not measures_windows(ReplayRunner({}))  # a replay's windows model its total
@@ -126,18 +183,30 @@ def test_a_real_search_stores_each_trials_own_and_shared_energy(tiny_study, cloc
     (ft_trial, ft), (lr_trial, lr) = figures["fast_tokenizer"], figures["lr_schedule=cosine"]
     assert ft_trial.number < lr_trial.number  # the registry's order: data knobs first
     mine_ft, mine_lr = window_kwh(ft), window_kwh(lr)
-    # fast_tokenizer changes tokenize only: every other window is the baseline's 2 runs
-    # and its own
-    assert ft["shared_windows"] == {w: 3 for w in mine_ft if w != "tokenize"}
-    expected_ft = mine_ft["tokenize"] + sum(
-        (2 * base[w] + mine_ft[w]) / 3 for w in ft["shared_windows"]
+    # both short runs left validation out: theirs is the baseline's work, its 2 runs' mean
+    for a, mine in ((ft, mine_ft), (lr, mine_lr)):
+        assert a["skipped_windows"] == ["validate"] and a["stages"]["validate"]["estimated"]
+        assert mine["validate"] == pytest.approx(base["validate"])
+    # fast_tokenizer changes tokenize only: every other window it ran is the baseline's 2
+    # runs and its own
+    assert ft["shared_windows"] == {w: 3 for w in mine_ft if w not in ("tokenize", "validate")}
+    expected_ft = (
+        mine_ft["tokenize"]
+        + mine_ft["validate"]
+        + sum((2 * base[w] + mine_ft[w]) / 3 for w in ft["shared_windows"])
     )
     # lr_schedule changes train: tokenize is the baseline's and its own (fast_tokenizer's
     # is other work), every other window the baseline's, fast_tokenizer's and its own
-    assert lr["shared_windows"] == {w: 3 if w == "tokenize" else 4 for w in mine_lr if w != "train"}
-    expected_lr = mine_lr["train"] + sum(
-        (2 * base[w] + mine_lr[w] + (0 if n == 3 else mine_ft[w])) / n
-        for w, n in lr["shared_windows"].items()
+    assert lr["shared_windows"] == {
+        w: 3 if w == "tokenize" else 4 for w in mine_lr if w not in ("train", "validate")
+    }
+    expected_lr = (
+        mine_lr["train"]
+        + mine_lr["validate"]
+        + sum(
+            (2 * base[w] + mine_lr[w] + (0 if n == 3 else mine_ft[w])) / n
+            for w, n in lr["shared_windows"].items()
+        )
     )
     for trial, a, mine, expected in (
         (ft_trial, ft, mine_ft, expected_ft),
