@@ -38,11 +38,12 @@ class BatchClock:
         self._mark = now
 
     def summary(self) -> dict[str, float] | None:
-        """Batches, their total, the first and a steady batch (10 %-trimmed mean of the
-        later ones, so the last, smaller batch or a stray slow one does not set it)."""
+        """Batches, their total, the first and a steady batch: the 10 %-trimmed mean of
+        those between the first and the last (the last may hold fewer examples)."""
         if not self.times:
             return None
-        later = sorted(self.times[1:]) or self.times[:1]
+        middle = self.times[1:-1] if len(self.times) > 2 else self.times[1:]
+        later = sorted(middle) or self.times[:1]
         cut = len(later) // 10
         kept = later[cut : len(later) - cut]
         return {

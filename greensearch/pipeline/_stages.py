@@ -166,22 +166,23 @@ def stage_train(state: RunState) -> None:
         "dataloader_num_workers": 0,
         "dataloader_pin_memory": False,
     }
-    if _skips_validation(state):
-        args["eval_strategy"] = "no"
-        state.extra["skipped_windows"] = ["validate"]
     train_with_args(state, args, TrainingArguments, warmup_ratio=study.warmup_ratio)
 
 
-def _skips_validation(state: RunState) -> bool:
-    """Whether this run leaves out validation passes it would otherwise make.
+def _skips_validation(state: RunState, steps: int, steps_per_epoch: int) -> bool:
+    """Whether this run leaves out the validation passes it would otherwise make.
 
-    Only where the plan says so and no knob's own arguments set a validation strategy
-    (early stopping validates to decide when to stop: its passes are its mechanism).
+    Only where the plan says so, no knob's own arguments set a validation strategy
+    (early stopping validates to decide when to stop: its passes are its mechanism), and
+    the run's one pass would come after its last step: a pass between epochs draws from
+    the random state that later dropout masks draw from, so leaving it out would train
+    another model than the run that validated.
     """
     return (
         not state.plan.validate
         and "eval_strategy" not in state.plan.training_args
         and "validation" in state.tokenized
+        and steps <= steps_per_epoch
     )
 
 
@@ -230,6 +231,10 @@ def train_with_args(
         args["warmup_steps"] = int(round(warmup_ratio * planned))
     if plan.max_steps_fraction < 1.0:
         args["max_steps"] = max(1, math.ceil(planned * plan.max_steps_fraction))
+    steps = args["max_steps"] if args.get("max_steps", -1) > 0 else planned
+    if _skips_validation(state, steps, steps_per_epoch):
+        args["eval_strategy"] = "no"
+        state.extra["skipped_windows"] = ["validate"]
     trainer_cls = _metered_trainer_class()
     validation = state.tokenized["validation"] if "validation" in state.tokenized else None
     trainer = trainer_cls(

@@ -44,7 +44,12 @@ from greensearch.search._machines import (
     remember_baseline_machine,
 )
 from greensearch.search._settings import DEFAULT_CONFIDENCE
-from greensearch.search._shared_windows import fill_skipped, measures_windows, shared_estimate
+from greensearch.search._shared_windows import (
+    fill_skipped,
+    fillable,
+    measures_windows,
+    shared_estimate,
+)
 from greensearch.search._space import SearchSpace
 from greensearch.stats import task_metric
 
@@ -157,9 +162,9 @@ class TrialRunner:
                 raise optuna.TrialPruned(reason)
         from greensearch.pipeline import run_variant
 
-        run = self.run_fn or run_variant
-        if self._skips_validation(bundle, phase, fidelity):  # its window is estimated
-            run = functools.partial(run_variant, validate=False)
+        run = measure = self.run_fn or run_variant
+        if self._skips_validation(bundle, phase, fidelity, baseline):  # estimated instead
+            measure = functools.partial(run_variant, validate=False)
         repeats = 1
         if not bundle:
             repeats = self.repeats if phase == Phase.FINAL else self.baseline_repeats
@@ -168,7 +173,7 @@ class TrialRunner:
         try:  # the warm-up too: its failure is this trial's, with the real reason stored
             if self.run_fn is None:
                 self.warm()
-            summary = run(
+            summary = measure(
                 self.study_cfg,
                 bundle,
                 repeats=repeats,
@@ -341,11 +346,15 @@ class TrialRunner:
             fail_dead_trials(study)
             time.sleep(self.poll_s)
 
-    def _skips_validation(self, bundle: Bundle, phase: str, fidelity: float) -> bool:
+    def _skips_validation(
+        self, bundle: Bundle, phase: str, fidelity: float, baseline: FrozenTrial | None
+    ) -> bool:
         """Whether a run leaves out its validation passes (``_shared_windows``).
 
-        Only a short search run of the staged pipeline whose windows are shared: the
-        baseline measures the window for all, and a final measures every window.
+        Only a short search run of the staged pipeline whose windows are shared, and only
+        where the window can be filled in: the baseline at this fidelity measured it, and
+        either the trial validates the baseline's model or its eval window is a forward
+        pass of the same model (``fillable``). Baselines, anchors and finals validate.
         """
         return (
             bool(bundle)
@@ -353,6 +362,8 @@ class TrialRunner:
             and phase != Phase.FINAL
             and self.run_fn is None
             and self.share_windows
+            and baseline is not None
+            and fillable(self.space.registry, bundle, "validate", attrs_of(baseline))
         )
 
     def _shared(

@@ -24,7 +24,10 @@ RESUME_KEYS: dict[str, str] = {
     StudyAttr.STUDY_SETTINGS: "the study file's settings",
     StudyAttr.SPACE: "knob space (--include/--exclude, the study's search_exclude, this machine)",
     StudyAttr.METER: "--meter",
-    StudyAttr.SHORT_RUN_EVAL: "the test examples a short run predicts (greensearch version)",
+    StudyAttr.SHORT_RUN_EVAL: (
+        "the test examples a short run predicts and how its eval window is extrapolated "
+        "(greensearch version)"
+    ),
 }
 
 #: What a study whose short runs predicted the whole test split (before greensearch

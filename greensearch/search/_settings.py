@@ -97,7 +97,8 @@ class SearchSettings:
         share_windows: Estimate each window a search trial's knobs leave alone (the
             eval window of a training knob) from every run that did the same work, so one
             run's drift there does not decide its ratio (``search._shared_windows``);
-            a short run then also skips its validation passes, estimated alike.
+            a short run of the built-in pipeline then also leaves out a validation pass
+            whose window can be estimated alike (``_shared_windows.fillable``).
         warm_start: An earlier study (same storage) of the same task on a machine with the
             same fingerprint whose search trials a new study starts from (``None``: none).
         production_runs: How often the result will be run: the search stops when a

@@ -37,7 +37,14 @@ from typing import Any
 from greensearch.knobs import Bundle, KnobRegistry, parse_bundle
 from greensearch.record import TrialRecord
 
-__all__ = ["fill_skipped", "measures_windows", "shared_estimate", "window_kwh", "work_key"]
+__all__ = [
+    "fill_skipped",
+    "fillable",
+    "measures_windows",
+    "shared_estimate",
+    "window_kwh",
+    "work_key",
+]
 
 #: The window of a trial's own that stands in for a skipped one with no run of the same
 #: work: validation and the eval stage are both forward passes over held-out examples.
@@ -60,7 +67,8 @@ def work_key(registry: KnobRegistry, bundle: Bundle, window: str) -> str:
 
 
 def window_kwh(attrs: Mapping[str, Any]) -> dict[str, float]:
-    """A trial's mean energy per window at full-run scale (its own runs only).
+    """A trial's mean energy per window at full-run scale (its own figures: its runs', and
+    the estimate of a window they skipped).
 
     The stored stage means scaled as the trial's total was (``window_scales``), so the
     windows add up to its own extrapolated energy; ``{}`` for a trial stored without its
@@ -90,7 +98,7 @@ def shared_estimate(
         earlier: completed trials at the same fidelity, measured before this one.
 
     Returns:
-        ``energy_kwh`` (the shared estimate), ``energy_kwh_own`` (its own runs') and
+        ``energy_kwh`` (the shared estimate), ``energy_kwh_own`` (its own figures') and
         ``shared_windows`` (each shared window's run count), or ``{}`` where no window
         had another run of the same work.
     """
@@ -133,7 +141,8 @@ def fill_skipped(
     there; with none, the trial's own proxy window (:data:`PROXY_WINDOWS`) scaled by the
     ratio of the two windows over the runs that did the baseline's work in both. Energy
     and time are estimated alike, added to the trial's total, to each run's, and to its
-    stages (marked ``estimated`` with how). A window no rule can estimate stays out.
+    stages (marked ``estimated`` with how). A window no rule can estimate stays out (the
+    search skips only what :func:`fillable` says it can fill).
 
     Args:
         registry: knob declarations (which windows each value changes).
@@ -151,7 +160,7 @@ def fill_skipped(
     energy, duration = 0.0, 0.0
     for window in skipped:
         figures = _same_work(registry, bundle, window, others) or _by_proxy(
-            registry, window, attrs, others
+            registry, bundle, window, attrs, others
         )
         if figures is None:
             continue
@@ -225,14 +234,43 @@ def _same_work(
     }
 
 
+def fillable(
+    registry: KnobRegistry, bundle: Bundle, window: str, baseline: Mapping[str, Any]
+) -> bool:
+    """Whether a run of ``bundle`` may skip ``window``: :func:`fill_skipped` will fill it.
+
+    The baseline (its figures at the run's fidelity) measured the window, and either the
+    bundle leaves its work as the baseline does it (their mean) or its own proxy window
+    does the same work as the skipped one would (the ratio rule: a pruned model's eval
+    stands in for its validation; an int8 or ONNX eval engine's does not).
+    """
+    if _window_figures(baseline, window) is None:
+        return False
+    key = work_key(registry, bundle, window)
+    if not key:
+        return True
+    proxy = PROXY_WINDOWS.get(window)
+    return (
+        proxy is not None
+        and _window_figures(baseline, proxy) is not None
+        and work_key(registry, bundle, proxy) == key
+    )
+
+
 def _by_proxy(
-    registry: KnobRegistry, window: str, attrs: Mapping[str, Any], others: Sequence[Measured]
+    registry: KnobRegistry,
+    bundle: Bundle,
+    window: str,
+    attrs: Mapping[str, Any],
+    others: Sequence[Measured],
 ) -> dict[str, Any] | None:
     """The skipped window as the trial's own proxy window x the baseline work's ratio."""
     proxy = PROXY_WINDOWS.get(window)
     own = None if proxy is None else _window_figures(attrs, proxy)
     if proxy is None or own is None:
         return None
+    if work_key(registry, bundle, proxy) != work_key(registry, bundle, window):
+        return None  # its eval runs other work (an engine): no stand-in for validation
     sums = [0.0, 0.0, 0.0, 0.0]  # skipped energy, time; proxy energy, time
     runs = 0
     for other, figures, n in others:

@@ -12,6 +12,7 @@ from greensearch.schema import WINDOWS
 from greensearch.search import ReplayRunner
 from greensearch.search._shared_windows import (
     fill_skipped,
+    fillable,
     measures_windows,
     shared_estimate,
     window_kwh,
@@ -139,10 +140,12 @@ def test_a_skipped_window_of_new_work_scales_the_trials_own_eval_by_the_baseline
     earlier = {**_skipping("seq_len=96", {**BASE, "eval": 14.0}), "repeats": 1}
     earlier["stages"]["validate"] = {"energy_kwh": 9.0, "duration_s": 90.0, "estimated": "x"}
     own = _skipping("seq_len=96", {**BASE, "train": 30.0, "eval": 10.0})
+    # it predicted a share of the test split: its eval window at full-run scale is 2x
+    own["window_scales"]["eval"] = {"energy_kwh": 2.0, "duration_s": 2.0}
     out = fill_skipped(REG, {"seq_len": "96"}, own, [base, _record(1, earlier)])
     window = out["stages"]["validate"]
-    assert window["energy_kwh"] == pytest.approx(10.0 * 4.0 / 20.0)
-    assert window["duration_s"] == pytest.approx(100.0 * 40.0 / 200.0)
+    assert window["energy_kwh"] == pytest.approx(2 * 10.0 * 4.0 / 20.0)
+    assert window["duration_s"] == pytest.approx(2 * 100.0 * 40.0 / 200.0)
     assert "its own eval window x validate/eval of 3 earlier run(s)" in window["estimated"]
     assert "a model" in window["estimated"]
     # the estimate stays the trial's own: no run of the same work shares it
@@ -156,6 +159,19 @@ def test_a_run_that_skipped_nothing_or_cannot_be_filled_is_left_alone():
     # nothing measured the window yet: no mean, no ratio, no figure made up
     lone = _skipping("lr_schedule=cosine", BASE)
     assert fill_skipped(REG, {"lr_schedule": "cosine"}, lone, []) == {}
+
+
+def test_a_run_skips_validation_only_where_the_window_can_be_filled():
+    base = _timed(_attrs("", BASE, repeats=3))
+    assert fillable(REG, {"lr_schedule": "cosine"}, "validate", base)  # the baseline's work
+    assert fillable(REG, {"layer_prune": "2:top"}, "validate", base)  # its own eval stands in
+    # an int8 eval engine predicts with other work than the pruned model validates with
+    int8 = {"layer_prune": "2:top", "quantization": "int8"}
+    assert not fillable(REG, int8, "validate", base)
+    assert fillable(REG, {"quantization": "int8"}, "validate", base)  # validates as the baseline
+    # a baseline that never validated (no validation split) leaves nothing to fill from
+    unvalidated = _timed(_attrs("", {w: e for w, e in BASE.items() if w != "validate"}))
+    assert not fillable(REG, {"lr_schedule": "cosine"}, "validate", unvalidated)
 
 
 def test_only_runners_that_meter_real_windows_share_them():
@@ -215,3 +231,31 @@ def test_a_real_search_stores_each_trials_own_and_shared_energy(tiny_study, cloc
         assert a["energy_kwh_own"] == pytest.approx(sum(mine.values()))
         assert a["energy_kwh"] == pytest.approx(expected)
         assert trial.values[0] == pytest.approx(a["energy_kwh"])  # what the search compares
+
+
+def test_baselines_anchors_and_unshared_searches_validate(tiny_study, clock_meter, tmp_path):
+    from greensearch.results import read_records
+
+    for share, name in ((True, "a"), (False, "b")):
+        results = tmp_path / f"{name}.jsonl"
+        run_search(
+            tiny_study,
+            budget_f1="-50%",
+            n_trials=2,
+            storage=optuna.storages.InMemoryStorage(),
+            study_name=name,
+            fidelity=0.5,
+            baseline_repeats=2,
+            meter=clock_meter,
+            include=["lr_schedule"],
+            search_only=True,
+            anchor_every=1,
+            share_windows=share,
+            results_path=results,
+        )
+        rows = [(r["variant"], r["skipped_windows"]) for r in read_records(results)]
+        anchors = [s for v, s in rows if v.endswith("-anchor")]
+        assert anchors and all(s == [] for s in anchors)  # an anchor is a baseline run
+        assert [s for v, s in rows if v == "trial-0"] == [[], []]  # the baseline's 2 runs
+        trials = [s for v, s in rows if v != "trial-0" and not v.endswith("-anchor")]
+        assert trials and all(s == (["validate"] if share else []) for s in trials)
