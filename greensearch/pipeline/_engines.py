@@ -62,9 +62,9 @@ def _predict_torch(state: Any, dataset: Any) -> Any:
     clock = _clock(state)
     if clock is None:
         return softmax(state.trainer.predict(dataset).predictions)
-    from greensearch.pipeline._eval_clock import trainer_callback
+    from greensearch.pipeline._clocks import batch_ticks
 
-    ticks = trainer_callback(clock)
+    ticks = batch_ticks(clock)
     state.trainer.add_callback(ticks)
     try:
         output = state.trainer.predict(dataset)
@@ -74,7 +74,7 @@ def _predict_torch(state: Any, dataset: Any) -> Any:
 
 
 def _clock(state: Any) -> Any:
-    """The eval stage's batch clock (``_eval_clock``), if the run keeps one."""
+    """The eval stage's batch clock (``_clocks``), if the run keeps one."""
     return (getattr(state, "extra", None) or {}).get("eval_clock")
 
 

@@ -23,7 +23,7 @@ __all__ = ["MIN_EVAL_EXAMPLES", "SHORT_RUN_EVAL", "eval_count", "eval_indices"]
 MIN_EVAL_EXAMPLES = 500
 
 #: The rule in words, stored with a study: short runs of two rules cannot be compared
-#: (the eval window is extrapolated per timed batch since ``_eval_clock``).
+#: (the eval window is extrapolated per timed batch since ``_clocks``).
 SHORT_RUN_EVAL = (
     f"the fidelity's share of the test split, at least {MIN_EVAL_EXAMPLES} examples, "
     "extrapolated per timed batch"

@@ -16,6 +16,7 @@ from typing import Any
 
 from greensearch.exceptions import ConfigError
 from greensearch.knobs import RunPlan
+from greensearch.pipeline._clocks import BatchClock, step_clock
 from greensearch.pipeline._eval_subset import eval_indices
 from greensearch.pipeline._metrics import Metrics, compute_metrics
 from greensearch.schema import STAGES
@@ -254,7 +255,7 @@ def train_with_args(
     )
     trainer.switch_window = state.switch_window
     _quiet_logs(trainer, state.show_progress)
-    clock = _step_clock()
+    clock = step_clock()
     trainer.add_callback(clock)
     trainer.validated = clock.exclude
     with _library_bars(state.show_progress):  # checkpoint saves (early_stopping) draw bars
@@ -282,7 +283,6 @@ def stage_eval(state: RunState) -> None:
     run predicts a share of the split (``plan.eval_fraction``, see ``_eval_subset``).
     """
     from greensearch.pipeline._engines import predict_proba
-    from greensearch.pipeline._eval_clock import BatchClock
 
     test, raw = eval_split(state)
     clock = state.extra["eval_clock"] = BatchClock()  # engines tick it per batch
@@ -344,56 +344,6 @@ def _current_names(args: dict[str, Any], arguments_cls: type) -> dict[str, Any]:
     return {
         (_RENAMED[k] if k in _RENAMED and _RENAMED[k] in fields else k): v for k, v in args.items()
     }
-
-
-def _step_clock() -> Any:
-    """Times each optimizer step, so a short run extrapolates per step, not per window.
-
-    The train window holds one-off costs (Trainer set-up, the first step's allocator and
-    kernel warm-up, a compile) beside the steps. Scaling the whole window by
-    ``planned / run steps`` multiplies those one-off costs too; with the step times, a
-    short run predicts ``window - Σ steps + first + (planned - 1) x steady step``.
-    A step is timed from the end of the previous one (the first from the start of
-    training), so it includes fetching and padding its batches; validation passes inside
-    an interval are subtracted (the trainer reports them through :meth:`exclude`). The
-    steady step is a 10 %-trimmed mean of the later steps, so a one-off recompile in a
-    short run is not multiplied by the planned steps.
-    """
-    import time
-
-    from transformers import TrainerCallback
-
-    class _StepClock(TrainerCallback):
-        def __init__(self) -> None:
-            self.times: list[float] = []
-            self._mark = 0.0
-            self._excluded = 0.0
-
-        def exclude(self, seconds: float) -> None:
-            self._excluded += seconds
-
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            self._mark, self._excluded = time.perf_counter(), 0.0
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            now = time.perf_counter()
-            self.times.append(max(now - self._mark - self._excluded, 0.0))
-            self._mark, self._excluded = now, 0.0
-
-        def summary(self) -> dict[str, float] | None:
-            if not self.times:
-                return None
-            later = sorted(self.times[1:]) or self.times[:1]
-            cut = len(later) // 10
-            kept = later[cut : len(later) - cut]
-            return {
-                "n": len(self.times),
-                "total_s": sum(self.times),
-                "first_s": self.times[0],
-                "steady_s": sum(kept) / len(kept),
-            }
-
-    return _StepClock()
 
 
 def _stderr_progress() -> Any:

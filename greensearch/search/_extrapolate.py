@@ -11,7 +11,7 @@ low-power set-up in a short window makes the energy estimate slightly low). With
 times the whole window is scaled by
 ``planned_steps / train_steps``, which multiplies the one-off part too. A short run also
 predicts only a share of the test split (``greensearch.pipeline._eval_subset``): where
-its engine timed the batches (``greensearch.pipeline._eval_clock``) the eval window is
+its engine timed the batches (``greensearch.pipeline._clocks``) the eval window is
 extrapolated by the same rule, per batch, so its one-off work (set-up, a reload, an
 export) is kept once; otherwise it is scaled by ``test_examples / eval_examples``, which
 overstates that work (the finals measure it whole). What was really spent is kept beside
