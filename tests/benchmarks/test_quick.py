@@ -333,3 +333,14 @@ def test_drift_probe_reanalyses_a_stored_result_as_a_script(tmp_path):
     mean = sum(own) / 4
     sd = math.sqrt(sum((x - mean) ** 2 for x in own) / 3)
     assert f"CV {100 * sd / mean:.2f} %" in out
+
+
+def test_short_run_cost_quick_prints_parsable_ratios(capsys):
+    from benchmarks import short_run_cost
+
+    assert short_run_cost.main(["--quick"]) == 0  # 1: the two runs predicted differently
+    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("RATIOS")][-1]
+    figures = dict(item.split("=") for item in line.split()[1:])
+    assert figures["identical"] == "1/1"
+    assert 0 < float(figures["energy_without_over_with"]) < 1  # no pass: less spent
+    assert 0 < float(figures["validate_share"]) < 1
