@@ -74,13 +74,8 @@ def window_kwh(attrs: Mapping[str, Any]) -> dict[str, float]:
     windows add up to its own extrapolated energy; ``{}`` for a trial stored without its
     scales (an older version's), whose short windows cannot be put at full-run scale.
     """
-    scales = attrs.get("window_scales")
-    if scales is None:
-        return {}
-    return {
-        name: float(stage["energy_kwh"]) * float(scales.get(name, {}).get("energy_kwh", 1.0))
-        for name, stage in (attrs.get("stages") or {}).items()
-    }
+    figures = {name: _scaled(attrs, name) for name in attrs.get("stages") or {}}
+    return {name: f[0] for name, f in figures.items() if f is not None}
 
 
 def shared_estimate(
@@ -194,17 +189,25 @@ def _estimated(attrs: Mapping[str, Any]) -> set[str]:
     return {n for n, s in (attrs.get("stages") or {}).items() if s.get("estimated")}
 
 
-def _window_figures(attrs: Mapping[str, Any], window: str) -> tuple[float, float] | None:
-    """A measured window's mean energy (kWh) and time (s) at full-run scale, or ``None``."""
+def _scaled(attrs: Mapping[str, Any], window: str) -> tuple[float, float] | None:
+    """A window's mean energy (kWh) and time (s) at full-run scale, or ``None`` where the
+    trial lacks it or was stored without its scales (an older version's)."""
     stage = (attrs.get("stages") or {}).get(window)
     scales = attrs.get("window_scales")
-    if stage is None or stage.get("estimated") or scales is None:
+    if stage is None or scales is None:
         return None
     scale = scales.get(window, {})
     return (
         float(stage["energy_kwh"]) * float(scale.get("energy_kwh", 1.0)),
         float(stage.get("duration_s", 0.0)) * float(scale.get("duration_s", 1.0)),
     )
+
+
+def _window_figures(attrs: Mapping[str, Any], window: str) -> tuple[float, float] | None:
+    """A *measured* window at full-run scale (:func:`_scaled`); ``None`` for an estimate."""
+    if ((attrs.get("stages") or {}).get(window) or {}).get("estimated"):
+        return None
+    return _scaled(attrs, window)
 
 
 def _mean_of(
