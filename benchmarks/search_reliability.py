@@ -414,8 +414,31 @@ def per_draw(land: Landscape, outcomes: list[Outcome], out: Callable[[str], None
     out("per draw (verdict, oracle; finals judged, each with its true ΔF1 and energy):")
     for d, o in enumerate(outcomes):
         finals = "; ".join(truth(k) for k in o.finalists) or "-"
+        cost = sum(o.cost_bre.values())
         out(f"  {d:3d} {o.verdict:<10} {o.oracle or '(none)'}")
-        out(f"      finals: {finals}")
+        out(f"      cost {cost:.2f} bre, {o.final_runs} final runs; finals: {finals}")
+
+
+def paired(
+    name: str, first: str, outcomes: list[Outcome], against: list[Outcome]
+) -> tuple[str, ...]:
+    """How ``outcomes`` differ from ``against`` (the first configuration) draw by draw:
+    the same draws meet the same noise, so a paired difference is the fair comparison
+    where two configurations' medians can fall on different draws."""
+    pairs = list(zip(outcomes, against, strict=True))
+    diff = [sum(a.cost_bre.values()) - sum(b.cost_bre.values()) for a, b in pairs]
+    lower = sum(d < -0.01 for d in diff)
+    higher = sum(d > 0.01 for d in diff)
+    changed = [
+        f"{d} {b.verdict}->{a.verdict}" for d, (a, b) in enumerate(pairs) if a.verdict != b.verdict
+    ]
+    return (
+        f"{name} against {first}, draw by draw: total cost lower in {lower}, higher in "
+        f"{higher}, equal in {len(diff) - lower - higher} of {len(diff)}; difference mean "
+        f"{statistics.mean(diff):+.2f} bre, median {statistics.median(diff):+.2f}, range "
+        f"{min(diff):+.2f} .. {max(diff):+.2f}",
+        f"  verdicts changed: {', '.join(changed) or 'none'}",
+    )
 
 
 def describe_truth(land: Landscape, out: Callable[[str], None]) -> None:
@@ -532,14 +555,19 @@ def main(argv: list[str] | None = None) -> int:
     for line in sizes.describe():
         out("  " + line)
     lines = []
+    runs: dict[str, list[Outcome]] = {}
     for name in names:
         outcomes = [
             replay_draw(land, sizes, configs[name], seed=args.seed, draw=d)
             for d in range(args.draws)
         ]
+        runs[name] = outcomes
         lines.append(report(name, configs[name].note, outcomes, out))
         if args.per_draw:
             per_draw(land, outcomes, out)
+        if name != names[0]:
+            for line in paired(name, names[0], outcomes, runs[names[0]]):
+                out(line)
     out(f"total {time.perf_counter() - start:.0f} s")
     for line in lines:
         print(line, flush=True)

@@ -147,6 +147,9 @@ class StudyAttr:
     TORCH_THREADS: Final = "torch_threads"  #: torch threads of each search process
     #: the final phases run so far: ``[{"generation": g, "keys": [knobs, ...]}, ...]``
     FINAL_INVOCATIONS: Final = "greensearch:final_invocations"
+    #: finals candidates that waited for the cheaper ones (``search._deferral``):
+    #: ``[{"knobs": ..., "energy_ratio": ..., "chance": ...}, ...]``, cheapest first
+    FINALS_DEFERRED: Final = "greensearch:finals_deferred"
     #: the machine that measured the baseline (``Machine.to_dict()``, with ``summary``)
     BASELINE_MACHINE: Final = "baseline_machine"
     #: the earlier study a search was warm-started from (``--warm-start``)

@@ -183,6 +183,15 @@ def _add_finals_options(p: argparse.ArgumentParser) -> None:
         "verdict in full runs; none at --fidelity 1 or a 0%% budget (default 2; 0: none)",
     )
     p.add_argument(
+        "--no-defer-finals",
+        dest="defer_finals",
+        action="store_false",
+        default=None,
+        help="judge every finalist in the same rounds (default: a dearer one whose rounds "
+        "the cheaper ones' chance of failing does not repay waits, and is judged in rounds "
+        "of its own only if none of them is confirmed)",
+    )
+    p.add_argument(
         "--no-prune",
         dest="prune",
         action="store_false",
@@ -364,6 +373,7 @@ _SETTINGS_OPTIONS = (
     "share_windows",
     "finalists",
     "near_misses",
+    "defer_finals",
     "n_workers",
     "seed",
     "confidence",

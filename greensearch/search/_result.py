@@ -234,6 +234,9 @@ class SearchResult:
             (of the baseline where there is no oracle), or ``None``.
         production_baseline_kwh: ``production_runs`` runs of the baseline: what the total
             is weighed against, or ``None``.
+        waited: The finals candidates that waited for cheaper ones (``knobs``,
+            ``energy_ratio``, ``chance``; ``search._deferral``), judged only if those
+            confirmed nothing: a row of ``finalists`` then.
         metric: ID of the task metric every "F1" above stands for (``entity_f1``,
             ``exact_match``; see :class:`greensearch.stats.TaskMetric`); the budget applies
             to it.
@@ -271,6 +274,7 @@ class SearchResult:
     production_runs: int | None = None
     total_energy_kwh: float | None = None
     production_baseline_kwh: float | None = None
+    waited: list[dict[str, Any]] = field(default_factory=list)
     metric: str = "f1"
 
     @property
@@ -403,6 +407,7 @@ def build_result(
             k: v for k, v in study.user_attrs.get(StudyAttr.SKIPPED_KNOBS, {}).items() if "=" in k
         },
         "left_out_knobs": dict(study.user_attrs.get(StudyAttr.LEFT_OUT_KNOBS, {})),
+        "waited": list(study.user_attrs.get(StudyAttr.FINALS_DEFERRED, [])),
         "metric": study_metric(_r(t) for t in ([base] if base is not None else []) + all_trials),
     }
     oracle_base = pairs.get(oracle.number) if oracle is not None else None

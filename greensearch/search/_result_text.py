@@ -58,9 +58,24 @@ def format_result(result: SearchResult) -> str:
         out.append(f"  to confirm: {unconfirmed.to_confirm}")
     _add_resolution(result, out)
     _add_finalists(result.finalists, name, out)
+    _add_waited(result, out)
     _add_search(result, out)
     _add_cost(result, out)
     return "\n".join(out)
+
+
+def _add_waited(result: SearchResult, out: list[str]) -> None:
+    """The dearer candidates that waited for the cheaper ones (``search._deferral``)."""
+    if not result.waited:
+        return
+    judged = {row.row["knobs"] for row in result.finalists}
+    out.append("waited (dearer; judged only if no cheaper finalist is confirmed):")
+    for w in result.waited:
+        fate = "judged above" if w["knobs"] in judged else "not needed"
+        out.append(
+            f"  {w['knobs']}: short run x{w['energy_ratio']:.2f} of the baseline, "
+            f"chance within the budget {100 * w['chance']:.0f}%: {fate}"
+        )
 
 
 def _add_search(result: SearchResult, out: list[str]) -> None:

@@ -30,6 +30,7 @@ from the same finished trials.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -79,14 +80,21 @@ class Invocation:
     Attributes:
         generation: 0 for the first final phase of a study, then 1, 2, ...
         keys: Canonical knob texts, the baseline (``""``) first.
+        confidence: The phase's share of the study's confidence, stored when its rounds
+            start so a resume continues at the same level whichever phase resumes it
+            (``None``: not started, or stored before phases had shares).
     """
 
     generation: int
     keys: tuple[str, ...]
+    confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The stored form."""
-        return {"generation": self.generation, "keys": list(self.keys)}
+        out: dict[str, Any] = {"generation": self.generation, "keys": list(self.keys)}
+        if self.confidence is not None:
+            out["confidence"] = self.confidence
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +112,7 @@ class RoundRun:
 def stored_invocations(ostudy: Study) -> list[Invocation]:
     """The final phases recorded in the study, oldest first."""
     raw = ostudy.user_attrs.get(StudyAttr.FINAL_INVOCATIONS) or []
-    return [Invocation(int(d["generation"]), tuple(d["keys"])) for d in raw]
+    return [Invocation(int(d["generation"]), tuple(d["keys"]), d.get("confidence")) for d in raw]
 
 
 def plan_invocation(
@@ -139,6 +147,16 @@ def _record_invocation(ostudy: Study, invocation: Invocation) -> None:
         return
     stored = [i.to_dict() for i in known] + [invocation.to_dict()]
     ostudy.set_user_attr(StudyAttr.FINAL_INVOCATIONS, stored)
+
+
+def stored_level(ostudy: Study, invocation: Invocation) -> float:
+    """The confidence ``invocation``'s rounds run at: the one stored with it when they
+    started (a resume keeps it), else its own."""
+    for known in stored_invocations(ostudy):
+        if known.generation == invocation.generation and known.confidence is not None:
+            return known.confidence
+    assert invocation.confidence is not None
+    return invocation.confidence
 
 
 def is_claim(trial: FrozenTrial) -> bool:
@@ -361,10 +379,13 @@ def run_rounds(
     from greensearch.search._extrapolate import trial_attrs
     from greensearch.search._sequential import decide_look, last_round, look_confidence
 
+    if invocation.confidence is None:
+        invocation = dataclasses.replace(invocation, confidence=runner.confidence)
     _record_invocation(ostudy, invocation)
+    level = stored_level(ostudy, invocation)
     fail_dead_claims(ostudy)
     first = runner.repeats
-    last = last_round(first, runner.max_rounds, runner.confidence)
+    last = last_round(first, runner.max_rounds, level)
     records: dict[str, list[dict[str, Any]]] = {k: [] for k in invocation.keys}
     looks: dict[str, Look] = {}
     active = [k for k in invocation.keys if k]
@@ -379,7 +400,7 @@ def run_rounds(
             records[key].append(_round_run(ostudy, invocation, runner, r, key))
         if r + 1 < first:
             continue
-        confidence = look_confidence(runner.confidence, first, last, r + 1)
+        confidence = look_confidence(level, first, last, r + 1)
         attrs = {k: trial_attrs(summarize(records[k])) for k in ("", *active)}
         look = decide_look(
             attrs,
@@ -387,7 +408,7 @@ def run_rounds(
             confidence=confidence,
             budget_pct=runner.budget_pct,
             max_rounds=last,
-            cap_confidence=look_confidence(runner.confidence, first, last, last),
+            cap_confidence=look_confidence(level, first, last, last),
         )
         for key, why in look.why_stopped.items():
             if key in look.judged:

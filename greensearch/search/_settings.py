@@ -71,6 +71,9 @@ class SearchSettings:
             reliability replay a second slot named the best model more often for a
             little more cost, a third added little for as much again (figures in
             ``benchmarks/README.md``).
+        defer_finals: Judge a dearer finals candidate only if the cheaper ones confirm
+            nothing, where their chance of failing does not repay its rounds in the same
+            phase (``search._deferral``); ``False``: every candidate in one phase.
         prune: Let the orthogonality checker skip combinations predicted to lose.
         guide: Run the bundle the checker's model ranks first within the budget while it
             has one to propose; the sampler takes the turns it has none for. ``None``: on,
@@ -141,6 +144,7 @@ class SearchSettings:
     production_runs: int | None = None
     anchor_every: int = 0
     share_windows: bool = True
+    defer_finals: bool = True
     warm_start: str | None = None
 
     def __post_init__(self) -> None:

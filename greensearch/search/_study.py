@@ -13,7 +13,8 @@ Ctrl-C loses at most the trial in flight, and rerunning resumes):
    live studies, and each turn it took was a step the guide's stack did not grow;
 4. the cheapest feasible bundles again at full fidelity, ``repeats`` times, with the
    baseline and the cheapest near miss of the F1 budget (``near_misses``): the oracle
-   is chosen among those, against the strict budget.
+   is chosen among those, against the strict budget; a dear one whose rounds the cheaper
+   ones' chance of failing does not repay waits for them (``_deferral``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from greensearch.record import (
 )
 from greensearch.schema import OBJECTIVE_NAMES, Phase, StudyAttr, stored_settings
 from greensearch.search._debris import StudyFootprint
+from greensearch.search._deferral import Deferral, defer_dear
 from greensearch.search._guide import Evidence
 from greensearch.search._interrupted import retry_interrupted
 from greensearch.search._liveness import fail_dead_trials
@@ -653,15 +655,35 @@ def _finals(
         model_of=lambda key: space.model_key(parse_bundle(key) if key else {}),
     )
     possible = s.production_runs is not None
+    priced = {
+        c.knobs: c for c in candidates(records(completed_at(ostudy, s.fidelity)), set(), budget)
+    }
+    split = defer_dear([*best, *near], priced) if s.defer_finals else Deferral((*best, *near), ())
+    _record_deferral(ostudy, split, priced)
 
-    def at(promoted: bool) -> TrialRunner:  # each phase at its share of the error rate
+    def at(promoted: bool, *, later: bool = False) -> TrialRunner:
+        """Each phase at its share of the error rate (``_promotion``, ``_deferral``)."""
         share = phase_confidence(s.confidence, promotions_possible=possible, promoted=promoted)
+        if not promoted:
+            share = split.confidence(share, later=later)
         return dataclasses.replace(runner, confidence=share)
 
-    first = at(False)
-    _final_invocation(ostudy, space, best, near, first, progress)
-    runner.refused = first.refused
-    while runner.refused is None and len(stored_invocations(ostudy)) <= MAX_PROMOTIONS:
+    def phase(keys: tuple[str, ...], later: bool) -> None:
+        chosen = at(False, later=later)
+        now_best = [k for k in best if k in keys]
+        _final_invocation(ostudy, space, now_best, [k for k in near if k in keys], chosen, progress)
+        runner.refused = chosen.refused
+
+    phase(split.now, later=False)
+    phases = 1
+    if split.later and runner.refused is None and _confirmed_none(ostudy, s):
+        logger.warning(
+            "no finalist confirmed: judging the dearer ones that waited (%s)",
+            ", ".join(split.later),
+        )
+        phase(split.later, later=True)
+        phases = 2
+    while runner.refused is None and len(stored_invocations(ostudy)) < phases + MAX_PROMOTIONS:
         promoted = _next_promotion(ostudy, s)
         if promoted is None:
             return
@@ -676,6 +698,25 @@ def _finals(
         later = at(True)
         _final_invocation(ostudy, space, [], [promoted.knobs], later, progress, promoted=True)
         runner.refused = later.refused
+
+
+def _confirmed_none(ostudy: Study, s: SearchSettings) -> bool:
+    """Whether the finals so far name no oracle (with a baseline measured)."""
+    finals = judge_finals(ostudy, s.budget_f1_pct)
+    return finals.oracle is None and finals.base is not None
+
+
+def _record_deferral(ostudy: Study, split: Deferral, priced: Mapping[str, Candidate]) -> None:
+    """Store which candidates waited (the answer names them), once per study."""
+    if not split.later or ostudy.user_attrs.get(StudyAttr.FINALS_DEFERRED) is not None:
+        return
+    ostudy.set_user_attr(
+        StudyAttr.FINALS_DEFERRED,
+        [
+            {"knobs": k, "energy_ratio": priced[k].energy_ratio, "chance": priced[k].chance}
+            for k in split.later
+        ],
+    )
 
 
 def _next_promotion(ostudy: Study, s: SearchSettings) -> Candidate | None:

@@ -42,7 +42,7 @@ def _finalist_rows(out: str) -> list[str]:
 
 
 def test_render_lists_each_finalist_and_why_it_was_picked(clock_meter, capsys):
-    result = _result(clock_meter)
+    result = _result(clock_meter, defer_finals=False)  # every finalist in the same rounds
     render(result)
     out = capsys.readouterr().out
     assert "oracle: compile,prune=2,trim" in out
@@ -53,6 +53,16 @@ def test_render_lists_each_finalist_and_why_it_was_picked(clock_meter, capsys):
     # Replayed trials keep no predictions: the point-estimate rule, named as such.
     assert near.split()[-2:] == ["near", "miss"] and " feasible " in near
     assert kept.endswith("feasible in search")
+
+
+def test_render_names_the_finalist_that_waited_for_cheaper_ones(clock_meter, capsys):
+    render(_result(clock_meter))
+    out = capsys.readouterr().out
+    assert "oracle: compile,prune=2,trim" in out
+    assert not any(r.startswith("compile,prune=2 ") for r in _finalist_rows(out))
+    waited = out.split("waited (dearer; judged only if no cheaper finalist is confirmed):\n")[1]
+    assert waited.splitlines()[0].startswith("  compile,prune=2: short run x")
+    assert waited.splitlines()[0].endswith(": not needed")
 
 
 def test_render_without_near_misses_has_one_finalist(clock_meter, capsys):

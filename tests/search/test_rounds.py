@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -64,7 +65,11 @@ def test_a_resume_with_a_new_finalist_measures_its_own_baseline_rounds(tmp_path)
         "0:0:", "0:0:prune=2", "0:1:prune=2", "0:1:",
         "1:0:", "1:0:trim", "1:1:trim", "1:1:",
     ]  # fmt: skip
-    assert stored_invocations(study) == [first, second]
+    # Each invocation keeps the level its rounds started at, for a resume to continue at.
+    assert stored_invocations(study) == [
+        dataclasses.replace(first, confidence=FakeRunner(replay).confidence),
+        dataclasses.replace(second, confidence=FakeRunner(replay).confidence),
+    ]
 
 
 def test_a_plain_resume_continues_its_invocation_at_the_next_run(tmp_path):
@@ -84,7 +89,11 @@ def test_a_plain_resume_continues_its_invocation_at_the_next_run(tmp_path):
         run_rounds(study, invocation, FakeRunner(replay))
     # Same finalists, nothing recorded as final yet: the same invocation, not a new one.
     again = plan_invocation(stored_invocations(study), ["", "prune=2"], {})
-    assert again == invocation
+    assert again is not None
+    assert (again.generation, again.keys) == (invocation.generation, invocation.keys)
+    # A resume runs at the level stored when the rounds started, whichever phase (and so
+    # whichever share of the error rate) the resuming process asks for.
+    assert _rounds.stored_level(study, dataclasses.replace(again, confidence=0.99)) == 0.95
     replay.on_call = calls.append
     run_rounds(study, again, FakeRunner(replay))
     assert calls == ["", "prune=2", "prune=2", "prune=2", ""]  # only the interrupted run again

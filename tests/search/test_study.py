@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import optuna
@@ -11,6 +12,8 @@ import pytest
 from greensearch.exceptions import ConfigError, StageFailedError
 from greensearch.record import attrs_of
 from greensearch.search._replay import Point, ReplayRunner
+from greensearch.search._result import build_result
+from greensearch.search._result_text import format_result
 from tests.search.landscape import BASE_ENERGY, BASE_F1, landscape, make_registry, true_oracle
 from tests.search.run_search import run_search
 
@@ -278,11 +281,17 @@ def test_a_near_miss_is_rechecked_at_full_fidelity_and_can_win(tmp_path, clock_m
     picked = {f["knobs"]: f["near_miss"] for f in result["finalists"]}
     assert picked == {
         "": False,
-        "compile,prune=2": False,
         "compile,prune=2,trim": True,  # the default's two near misses
         "prune=2,trim": True,
     }
     assert result["oracle"]["knobs"] == "compile,prune=2,trim"
+    # The finalist, dearer than both, waited for them (search._deferral) and was not needed.
+    assert [w["knobs"] for w in result["waited"]] == ["compile,prune=2"]
+    study = optuna.load_study(study_name="t", storage=_storage(tmp_path))
+    text = format_result(build_result(study, fidelity=0.5, budget_f1_pct=-1.0))
+    assert re.search(
+        r"\n  compile,prune=2: short run x0\.\d\d of the baseline, .*: not needed", text
+    )
     assert result["oracle"]["feasible"] and result["oracle"]["delta_f1_pct"] > -1.0
 
 
@@ -301,7 +310,13 @@ def test_a_near_miss_that_fails_at_full_fidelity_is_not_the_oracle(
     near = [f for f in result["finalists"] if f["near_miss"]]
     assert sorted(f["knobs"] for f in near) == ["compile,prune=2,trim", "prune=2,trim"]
     assert not any(f["feasible"] for f in near)
+    # The finalist waited for the cheaper near misses; both failed, so it was judged after
+    # them, in rounds of its own with the baseline measured again beside it.
+    assert [w["knobs"] for w in result["waited"]] == ["compile,prune=2"]
     assert result["oracle"]["knobs"] == "compile,prune=2"
+    assert sorted(f["knobs"] for f in result["finalists"]) == [
+        "", "", "compile,prune=2", "compile,prune=2,trim", "prune=2,trim"
+    ]  # fmt: skip
 
 
 def _stored(
