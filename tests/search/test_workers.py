@@ -102,30 +102,27 @@ def test_kill_9_in_a_final_round_then_rerun_measures_only_what_is_missing(
 ) -> None:
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     calls = tmp_path / "calls.jsonl"
-    # 6 search trials (the seeds), then the finals in 2 rounds of 2 runs: the baseline and
-    # the cheapest finalist (the dearer one waits for it: search._deferral). The kill lands
-    # in round 2's first run (the order alternates: the finalist first), after round 1's
-    # two runs were stored.
+    # 6 search trials (the seeds), then the finals in 2 rounds of 3 runs: the baseline and
+    # 2 finalists. The kill lands in round 1's third run, after two runs were stored.
     _kill_when_hung(_worker(storage, calls, "--hang-at", "9", "--n-trials", "6"), calls)
     assert sorted(_final_runs(storage)) == ["0:0:", f"0:0:{_calls(calls)[7]}"]
     in_flight = _calls(calls)[8]
-    assert in_flight == _calls(calls)[7]
     n_before = len(_calls(calls))
 
     rerun = _worker(storage, calls, "--n-trials", "6")
     out, err = rerun.communicate(timeout=180)
     assert rerun.returncode == 0, err
-    study = optuna.load_study(study_name="t", storage=storage)
+    trials = optuna.load_study(study_name="t", storage=storage).get_trials()
     finals = [
         t
-        for t in study.get_trials()
+        for t in trials
         if t.user_attrs.get("phase") == "final" and t.state == optuna.trial.TrialState.COMPLETE
     ]
-    assert len(finals) == 2 and len({t.user_attrs["knobs"] for t in finals}) == 2
+    assert len(finals) == 3 and len({t.user_attrs["knobs"] for t in finals}) == 3
     assert all(attrs_of(t)["repeats"] == 2 for t in finals)
-    # Only the killed run and the rest of round 2 ran again: the baseline last.
+    # Only the killed run and round 2 ran again: round 2 in reverse, the baseline last.
     again = _calls(calls)[n_before:]
-    assert again == [in_flight, ""]
+    assert again == [in_flight, in_flight, _calls(calls)[7], ""]
     assert json.loads(out)["oracle"] in {t.user_attrs["knobs"] for t in finals}
 
 
