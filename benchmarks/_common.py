@@ -1,10 +1,12 @@
-"""Shared pieces of the benchmark scripts: no-op knob registries, provenance, CSV helpers."""
+"""Shared pieces of the benchmark scripts: no-op knob registries, provenance, CSV helpers,
+the transcript a script prints and keeps for its result file."""
 
 from __future__ import annotations
 
 import csv
 import dataclasses
 import datetime as dt
+import io
 import json
 import platform
 import shlex
@@ -21,6 +23,28 @@ from greensearch.config import StudyConfig  # noqa: E402 (after the path set-up)
 from greensearch.knobs import Bundle, KnobRegistry, RunPlan, default_registry  # noqa: E402 (after the path set-up)
 
 RESULTS = ROOT / "benchmarks" / "results"
+
+
+class Transcript:
+    """What a benchmark prints, kept for its result file (:func:`write_text`).
+
+    Call it with a line: the line is printed (unless echo is off, for the whole
+    transcript or for this line) and kept; :attr:`text` is every line kept.
+    """
+
+    def __init__(self, *, echo: bool = True) -> None:
+        self.echo = echo
+        self._buf = io.StringIO()
+
+    def __call__(self, line: str, *, echo: bool | None = None) -> None:
+        if self.echo if echo is None else echo:
+            print(line, flush=True)
+        self._buf.write(line + "\n")
+
+    @property
+    def text(self) -> str:
+        """Every line kept, each ending in a newline."""
+        return self._buf.getvalue()
 
 
 def _noop(plan: RunPlan, value: dict[str, Any]) -> None:

@@ -21,7 +21,6 @@ One unrecorded warm-up run first. Nothing else may run on the machine meanwhile.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import math
 import statistics
@@ -32,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import RESULTS, provenance, quick_study, write_text
+from benchmarks._common import RESULTS, Transcript, provenance, quick_study, write_text
 
 WINDOWS = ("train", "eval", "validate", "tokenize")
 
@@ -168,18 +167,20 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(json.dumps(row), flush=True)
     meter.close()
-    buf = io.StringIO()
-    buf.write(
+    kept = Transcript()
+    kept(
         f"drift probe: {runs} identical baseline runs (same seed) of study {study.name} at "
-        f"fidelity {args.fidelity:g}, {args.threads} torch threads, probe {iters} iterations\n"
+        f"fidelity {args.fidelity:g}, {args.threads} torch threads, probe {iters} iterations",
+        echo=False,
     )
     for line in report(rows) + shared_report(rows, args.fidelity):
-        print(line)
-        buf.write(line + "\n")
-    buf.write("runs:\n" + "".join(json.dumps(r) + "\n" for r in rows))
+        kept(line)
+    kept("runs:", echo=False)
+    for r in rows:
+        kept(json.dumps(r), echo=False)
     if not args.quick:
         out = args.out or RESULTS / f"drift_probe_{describe_machine().fingerprint}.txt"
-        write_text(out, buf.getvalue(), provenance(meter.name, meter.method))
+        write_text(out, kept.text, provenance(meter.name, meter.method))
         print(f"wrote {out}")
     return 0
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import statistics
 import sys
 import tempfile
@@ -39,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import RESULTS, provenance, read_csv, write_text
+from benchmarks._common import RESULTS, Transcript, provenance, read_csv, write_text
 from greensearch.knobs import format_bundle, parse_bundle
 
 #: Bundles of the default study: the baseline, savers, a trade-off knob, and combinations.
@@ -117,11 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         study = load_study()
         bundles = tuple(args.bundles.split(";")) if args.bundles else BUNDLES
     meter = make_meter(args.meter)
-    buf = io.StringIO()
-
-    def out(line: str) -> None:
-        print(line, flush=True)
-        buf.write(line + "\n")
+    out = Transcript()
 
     out(
         f"fidelity {args.fidelity:g} extrapolated vs full run; study {study.name}; meter "
@@ -214,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     path = args.out or (None if args.quick else RESULTS / "fidelity.txt")
     if path is not None:
-        write_text(path, buf.getvalue(), meta)
+        write_text(path, out.text, meta)
     return 0
 
 

@@ -20,7 +20,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import RESULTS, provenance, read_csv, write_text
+from benchmarks._common import RESULTS, Transcript, provenance, read_csv, write_text
 from benchmarks.meter_overhead import build_stage, calibrate, edge_cost_s, timed
 
 
@@ -145,11 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         args.pairs, args.stage_s, args.trials = 5, 1.0, 40
     from greensearch.energy import make_meter
 
-    buf = io.StringIO()
-
-    def out(line: str) -> None:
-        print(line, flush=True)
-        buf.write(line + "\n")
+    out = Transcript()
 
     meter = make_meter(args.meter)
     m = meter_ratio(meter, args.pairs, args.stage_s)
@@ -187,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     path = args.out or (None if args.quick else RESULTS / "overhead.txt")
     if path is not None:
-        write_text(path, buf.getvalue(), provenance(meter.name, meter.method, trials=args.trials))
+        write_text(path, out.text, provenance(meter.name, meter.method, trials=args.trials))
     return 0
 
 

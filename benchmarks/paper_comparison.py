@@ -28,13 +28,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import RESULTS, provenance, read_csv, write_text
+from benchmarks._common import RESULTS, Transcript, provenance, read_csv, write_text
 from benchmarks.landscape_paper import TABLE
 from greensearch.knobs import parse_bundle
 
@@ -113,11 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     ranking, meta = read_csv(args.ranking)
     table, _ = read_csv(args.table)
     pairs = compare(ranking, table)
-    buf = io.StringIO()
-
-    def out(line: str) -> None:
-        print(line)
-        buf.write(line + "\n")
+    out = Transcript()
 
     ours = sorted(pairs, key=lambda r: r["ours_pct"])
     rank_paper = {
@@ -151,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         path = args.out or RESULTS / f"paper_comparison_{args.ranking.stem}.txt"
         write_text(
             path,
-            buf.getvalue(),
+            out.text,
             provenance(
                 meta.get("meter", "?"),
                 meta.get("method", "?"),

@@ -40,7 +40,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import io
 import math
 import random
 import statistics
@@ -54,7 +53,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import RESULTS, provenance, write_text
+from benchmarks._common import RESULTS, Transcript, provenance, write_text
 from greensearch.knobs import KnobRegistry
 from greensearch.search import Point, ReplayRunner
 
@@ -388,11 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.seeds, args.cap = min(args.seeds, 3), min(args.cap, 500)
     start = time.perf_counter()
-    buf = io.StringIO()
-
-    def out(line: str) -> None:
-        print(line, flush=True)
-        buf.write(line + "\n")
+    out = Transcript()
 
     lands = load_landscapes(args.quick, args.measured)
     out(f"search efficiency: {args.seeds} seeds, budget -1% F1, TPE cap {args.cap} trials")
@@ -426,9 +421,7 @@ def main(argv: list[str] | None = None) -> int:
                 }
             )
         )
-        write_text(
-            path, buf.getvalue(), provenance(meter, "replayed", seeds=args.seeds, cap=args.cap)
-        )
+        write_text(path, out.text, provenance(meter, "replayed", seeds=args.seeds, cap=args.cap))
     return 0
 
 

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import io
 import logging
 import statistics
 import sys
@@ -55,7 +54,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import RESULTS, machine, provenance, write_text
+from benchmarks._common import RESULTS, Transcript, machine, provenance, write_text
 from benchmarks._noise import DrawNoise, NoiseSizes, Sized, measured_noise
 from benchmarks.search_efficiency import Landscape
 
@@ -524,12 +523,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.draws, names = min(args.draws, QUICK_DRAWS), names[:1]
     start = time.perf_counter()
-    buf = io.StringIO()
-
-    def out(line: str) -> None:
-        if not args.quick:
-            print(line, flush=True)
-        buf.write(line + "\n")
+    out = Transcript(echo=not args.quick)
 
     full_f1 = RESULTS / "landscape_full_f1.csv" if args.truth_f1 == "full" else None
     land = load_truth(args.measured, full_f1)
@@ -570,13 +564,12 @@ def main(argv: list[str] | None = None) -> int:
                 out(line)
     out(f"total {time.perf_counter() - start:.0f} s")
     for line in lines:
-        print(line, flush=True)
-        buf.write(line + "\n")
+        out(line, echo=True)
     path = args.out or (None if args.quick else RESULTS / "search_reliability.txt")
     if path is not None:
         write_text(
             path,
-            buf.getvalue(),
+            out.text,
             provenance(
                 "replayed CSV",
                 "replayed",

@@ -18,7 +18,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import RESULTS, provenance, quick_study, write_text
+from benchmarks._common import RESULTS, Transcript, provenance, quick_study, write_text
 
 
 def _run(study: Any, meter: Any, fidelity: float, validate: bool) -> dict[str, Any]:
@@ -61,11 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     study = quick_study(tmp) if args.quick else load_study()
     rounds = 1 if args.quick else args.rounds
     meter = make_meter(args.meter)
-    buf = io.StringIO()
-
-    def out(line: str) -> None:
-        print(line, flush=True)
-        buf.write(line + "\n")
+    out = Transcript()
 
     out(
         f"short runs (fidelity {args.fidelity:g}) of study {study.name} with and without their "
@@ -123,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     path = args.out or (
         tmp / "short_run_cost.txt" if args.quick else RESULTS / "short_run_cost.txt"
     )
-    write_text(path, buf.getvalue(), meta)
+    write_text(path, out.text, meta)
     return 0 if all(same) else 1
 
 

@@ -67,6 +67,7 @@ from greensearch.search._promotion import (
     pick_promotion,
 )
 from greensearch.search._result import (
+    JudgedFinals,
     SearchResult,
     build_result,
     judge_finals,
@@ -676,7 +677,11 @@ def _finals(
 
     phase(split.now, later=False)
     phases = 1
-    if split.later and runner.refused is None and _confirmed_none(ostudy, s):
+    if (
+        split.later
+        and runner.refused is None
+        and _confirmed_none(judge_finals(ostudy, s.budget_f1_pct))
+    ):
         logger.warning(
             "no finalist confirmed: judging the dearer ones that waited (%s)",
             ", ".join(split.later),
@@ -700,9 +705,9 @@ def _finals(
         runner.refused = later.refused
 
 
-def _confirmed_none(ostudy: Study, s: SearchSettings) -> bool:
-    """Whether the finals so far name no oracle (with a baseline measured)."""
-    finals = judge_finals(ostudy, s.budget_f1_pct)
+def _confirmed_none(finals: JudgedFinals) -> bool:
+    """Whether the finals so far name no oracle (with a baseline measured): what lets
+    the finalists that waited, and then a promotion, be judged."""
     return finals.oracle is None and finals.base is not None
 
 
@@ -722,7 +727,7 @@ def _record_deferral(ostudy: Study, split: Deferral, priced: Mapping[str, Candid
 def _next_promotion(ostudy: Study, s: SearchSettings) -> Candidate | None:
     """The bundle to promote now, or ``None`` (an oracle stands, or nothing pays)."""
     finals = judge_finals(ostudy, s.budget_f1_pct)
-    if finals.oracle is not None or finals.base is None:
+    if not _confirmed_none(finals):
         return None
     judged = {TrialRecord.from_trial(t).knobs or "" for t in finals.bundles}
     pool = candidates(records(completed_at(ostudy, s.fidelity)), judged, s.max_f1_loss_pct)
