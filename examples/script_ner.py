@@ -9,12 +9,13 @@ negatives of exact entity spans (``greensearch.entity_counts`` turns BIO tags in
 them), so the search judges entity F1 as seqeval computes it, with the same paired
 intervals and verdicts as a classifier's F1; ``--budget-f1`` is a loss of entity F1.
 
-Offline by default on a GENERATED set: template sentences with person, place and
-organisation names (some names are a person in one sentence and a place in another;
-some are invented, so only the context tells their type), tagged in BIO; no NER corpus
-ships in a package greensearch depends on. The tagger is a small convolutional network,
-trained from scratch. ``--hub`` loads CoNLL-2003 with ``load_dataset`` instead (needs a
-network).
+Offline by default on a GENERATED set (``greensearch.data.ner_sentences``): template
+sentences with person, place and organisation names (some names are a person in one
+sentence and a place in another; some are invented, so only the context tells their
+type), tagged in BIO; no NER corpus ships in a package greensearch depends on. The
+tagger is a small convolutional network, trained from scratch (``examples/hf_ner.py``
+fine-tunes a real pretrained encoder on the same sentences). ``--hub`` loads CoNLL-2003
+with ``load_dataset`` instead (needs a network).
 
 Knobs honoured (the header above): ``data_fraction``, ``batch_size``, ``lr_schedule``.
 Left out: ``seq_len`` (a sentence is shorter than any searched length, so truncation
@@ -30,51 +31,7 @@ import math
 import random
 
 import greensearch
-
-PEOPLE = ["Anna Berg", "Bruno Keller", "Chen Wei", "Dana", "Jordan", "Paris Hilton", "Omar"]
-PLACES = ["Oslo", "New York", "Jordan", "Paris", "Lima", "Cape Town", "Kyoto"]
-ORGS = ["Acme Corp", "Nordbank", "Red Cross", "Volta Labs", "United Nations"]
-TEMPLATES = [
-    "{PER} flew to {LOC} last week .",
-    "{PER} said {ORG} will open an office in {LOC} .",
-    "yesterday {ORG} hired {PER} .",
-    "the weather in {LOC} was mild .",
-    "{PER} met {PER} at {ORG} .",
-    "{ORG} moved from {LOC} to {LOC} .",
-    "nobody expected rain today .",
-]
-POOLS = {"PER": PEOPLE, "LOC": PLACES, "ORG": ORGS}
-SYLLABLES = ["ka", "lo", "ven", "ri", "mar", "tu", "sel", "no", "bri", "dan"]
-
-
-def _invented(rng: random.Random) -> str:
-    """A name no pool holds (one or two words): only the context tells its type."""
-    words = rng.choice((1, 1, 2))
-    return " ".join(
-        "".join(rng.choice(SYLLABLES) for _ in range(rng.choice((2, 3)))).title()
-        for _ in range(words)
-    )
-
-
-def generate(n: int, seed: int) -> list[tuple[list[str], list[str]]]:
-    """``n`` tagged sentences (tokens, BIO tags), the same for the same seed."""
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        tokens: list[str] = []
-        tags: list[str] = []
-        for part in rng.choice(TEMPLATES).split():
-            if part.startswith("{"):
-                kind = part[1:-1]
-                name = _invented(rng) if rng.random() < 0.4 else rng.choice(POOLS[kind])
-                words = name.split()
-                tokens += words
-                tags += [f"B-{kind}"] + [f"I-{kind}"] * (len(words) - 1)
-            else:
-                tokens.append(part)
-                tags.append("O")
-        out.append((tokens, tags))
-    return out
+from greensearch.data import ner_sentences
 
 
 def load(hub: bool, rows: int | None) -> tuple[list, list]:
@@ -90,7 +47,7 @@ def load(hub: bool, rows: int | None) -> tuple[list, list]:
 
         train, test = pairs("train"), pairs("test")
     else:
-        train, test = generate(800, seed=1), generate(200, seed=2)
+        train, test = ner_sentences(800, seed=1), ner_sentences(200, seed=2)
     if rows is not None:
         train, test = train[:rows], test[:rows]
     return train, test

@@ -126,6 +126,20 @@ def f1_judgement(
     )
 
 
+def learned_nothing(base: Mapping[str, Any], fidelity: float) -> str | None:
+    """Why no budget can be judged against this baseline (``None``: one can): its F1 is
+    zero or it predicts one class, so every relative ΔF1 against it is meaningless."""
+    f1 = base.get("f1")  # figures without a point F1 (simulated looks) judge by predictions
+    if (f1 is None or f1 > 0) and not base.get("degenerate"):
+        return None
+    score = f"F1 {f1:.3f}, " if f1 is not None else ""
+    return (
+        f"the baseline learned nothing at fidelity {fidelity:g} ({score}one class "
+        "predicted); no F1 budget can be judged against it: raise --fidelity, or the "
+        "study's epochs or learning rate"
+    )
+
+
 def judged_delta(
     attrs: Mapping[str, Any], base: Mapping[str, Any], *, budget_pct: float, confidence: float
 ) -> DeltaF1 | None:

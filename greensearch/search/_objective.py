@@ -35,7 +35,12 @@ from greensearch.record import (
 from greensearch.schema import Phase, TrialAttr
 from greensearch.search._anchors import anchor_due, drift_factor
 from greensearch.search._extrapolate import trial_attrs
-from greensearch.search._f1_judging import f1_judgement, power_pct, resolution_pct
+from greensearch.search._f1_judging import (
+    f1_judgement,
+    learned_nothing,
+    power_pct,
+    resolution_pct,
+)
 from greensearch.search._liveness import fail_dead_trials
 from greensearch.search._machines import (
     BASELINE_MACHINE_ATTR,
@@ -339,6 +344,11 @@ class TrialRunner:
                 )
                 or time.monotonic() > deadline
             ):
+                why = _baseline_failure(study, fidelity, generation)
+                if why:  # its reason, or a finalist would read "its final trial failed" only
+                    why = f"its baseline failed: {why}"
+                    mark(trial, TrialAttr.ERROR, why)
+                    raise MeasurementError(why)
                 raise MeasurementError(
                     f"no baseline measured at fidelity {fidelity:g}; rerun `greensearch optimize` "
                     "(it measures the baseline first)"
@@ -501,6 +511,15 @@ def _claims(
     return claims(study.get_trials(deepcopy=False, states=states), key, fidelity, generation)
 
 
+def _baseline_failure(study: Study, fidelity: float, generation: int | None) -> str | None:
+    """Why the latest failed baseline run at ``fidelity`` failed (``None``: none did)."""
+    import optuna
+
+    failed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
+    reasons = [TrialRecord.from_trial(t).error for t in claims(failed, "", fidelity, generation)]
+    return next((why for why in reversed(reasons) if why), None)
+
+
 def _unsampled(study: Study, *, before: int) -> list[FrozenTrial]:
     """The running trials numbered below ``before`` that have not recorded their knob set."""
     import optuna
@@ -512,12 +531,9 @@ def _unsampled(study: Study, *, before: int) -> list[FrozenTrial]:
 def _deltas(
     attrs: dict[str, Any], base: dict[str, Any], budget_pct: float, fidelity: float
 ) -> dict[str, Any]:
-    if base["f1"] <= 0 or base.get("degenerate"):
-        raise MeasurementError(
-            f"the baseline learned nothing at fidelity {fidelity:g} (F1 {base['f1']:.3f}, "
-            "one class predicted); no F1 budget can be judged against it: raise --fidelity, "
-            "or the study's epochs or learning rate"
-        )
+    empty = learned_nothing(base, fidelity)
+    if empty:
+        raise MeasurementError(empty)
     loss = (base["f1"] - attrs["f1"]) / base["f1"] * 100.0
     constraint = F1_LOSS_DEGENERATE if attrs["degenerate"] else loss - budget_pct
     return {

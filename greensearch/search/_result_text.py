@@ -69,9 +69,11 @@ def _add_waited(result: SearchResult, out: list[str]) -> None:
     if not result.waited:
         return
     judged = {row.row["knobs"] for row in result.finalists}
+    # unjudged with no oracle: its phase could not run (the baseline failed, say)
+    skipped = "not needed" if result.oracle is not None else "not judged"
     out.append("waited (dearer; judged only if no cheaper finalist is confirmed):")
     for w in result.waited:
-        fate = "judged above" if w["knobs"] in judged else "not needed"
+        fate = "judged above" if w["knobs"] in judged else skipped
         out.append(
             f"  {w['knobs']}: short run x{w['energy_ratio']:.2f} of the baseline, "
             f"chance within the budget {100 * w['chance']:.0f}%: {fate}"
@@ -184,8 +186,10 @@ def _f1_text(row: TrialRow, result: SearchResult) -> str:
 
 
 def _add_finalists(finals: list[ResultRow], name: str, out: list[str]) -> None:
-    """Every bundle judged at full fidelity, so a rejected candidate is visible too."""
+    """Every bundle judged at full fidelity, so a rejected candidate is visible too; why
+    one failed is a numbered note under the table (a reason is a sentence, not a cell)."""
     unit = energy_unit(final.row["energy_kwh"] for final in finals)
+    reasons = list(dict.fromkeys(f.error for f in finals if f.error is not None and f.knobs))
     rows = [
         [
             r["knobs"],
@@ -193,7 +197,7 @@ def _add_finalists(finals: list[ResultRow], name: str, out: list[str]) -> None:
             fmt_pct(r["delta_energy_pct"]),
             fmt_pct(r["delta_f1_pct"]),
             _ci_text(r.get("delta_f1_ci95_pct")),
-            f"failed: {final.error}"
+            f"failed [{reasons.index(final.error) + 1}]"
             if final.error is not None
             else r.get("f1_decided_by")
             or r.get("f1_verdict")
@@ -226,6 +230,7 @@ def _add_finalists(finals: list[ResultRow], name: str, out: list[str]) -> None:
                 wrap_first=KNOBS_WIDTH,
             )
         )
+        out.extend(f"  [{n}] failed: {why}" for n, why in enumerate(reasons, 1))
 
 
 def _picked_as(final: ResultRow) -> str:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from greensearch.exceptions import ConfigError
-from greensearch.search._f1_judging import judged_delta
+from greensearch.search._f1_judging import judged_delta, learned_nothing
 from greensearch.stats import F1Verdict, Finalist, judge, select_oracle
 
 __all__ = [
@@ -123,8 +123,12 @@ def decide_look(
     unjudged: set[str] = set()
     failed: dict[str, str] = {}
     energy = {k: float(a["energy_kwh"]) for k, a in attrs.items()}
+    empty = learned_nothing(base, 1.0)  # the finals run at full fidelity
     for key, summary in attrs.items():
         if not key:
+            continue
+        if empty:  # nothing to judge against: every finalist fails with the reason
+            failed[key] = f"failed: its baseline failed: {empty}"
             continue
         try:
             delta = judged_delta(summary, base, budget_pct=budget_pct, confidence=confidence)

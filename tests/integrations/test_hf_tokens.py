@@ -9,16 +9,15 @@ import pytest
 from transformers import BertConfig, BertForTokenClassification, TrainingArguments
 
 import greensearch.hf
+from greensearch.data import ner_sentences
 from greensearch.exceptions import ConfigError
 from greensearch.stats import RunPredictions, entity_spans
-from tests.integrations.examples import load_example
 
 WIDTH = 16
 
 
 def _sentences():
-    module = load_example("script_ner.py")
-    return module.generate(240, seed=1), module.generate(80, seed=2)
+    return ner_sentences(240, seed=1), ner_sentences(80, seed=2)
 
 
 @pytest.fixture(scope="module")

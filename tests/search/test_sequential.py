@@ -221,6 +221,48 @@ class _OtherMetricInFinals(SimNoise):
         return RunNoise(1.0, point.f1, em)
 
 
+class _BaselineLearnsNothingInFinals(SimNoise):
+    """:class:`SimNoise`, except that the baseline's full runs predict one class only
+    (a model that learned nothing: no budget can be judged against it)."""
+
+    def __init__(self) -> None:
+        super().__init__({}, n=2000, seed_sd=0.005)
+        self.chance = _noise({}).chance
+
+    def run(self, key: str, point: Point, *, fidelity: float, seed: int, clock_s: float):
+        drawn = super().run(key, point, fidelity=fidelity, seed=seed, clock_s=clock_s)
+        if key or fidelity < 1.0:
+            return drawn
+        labels = drawn.predictions.labels
+        zeros = np.zeros_like(labels)  # every example the negative class: F1 0
+        return RunNoise(1.0, 0.0, RunPredictions("sim", labels, zeros, seed=seed))
+
+
+def test_finalists_whose_baseline_failed_say_why_in_one_note(capsys):
+    from greensearch.cli._optimize import render
+
+    result = grid_search(
+        ReplayRunner(landscape(), noise=_BaselineLearnsNothingInFinals()),
+        budget_f1="-10%",
+        finalists=2,
+        baseline_repeats=1,
+    )
+    assert result.oracle is None
+    judged = [f for f in result.finalists if f.knobs]
+    assert judged, "no finalist was judged"
+    for final in judged:  # the baseline's own reason, not "its final trial failed"
+        assert final.error is not None
+        assert final.error.startswith("its baseline failed: the baseline learned nothing")
+    render(result)
+    printed = capsys.readouterr().out
+    table = printed.split("finalists at full fidelity:")[1].split("\n\n")[0]
+    lines = table.split("\nwaited")[0].splitlines()
+    assert all(len(line) < 150 for line in lines[:-1])  # no sentence in a cell
+    assert lines[-1] == f"  [1] failed: {judged[0].error}"
+    if result.waited:  # what waited was not judged either, and is not called "not needed"
+        assert "not needed" not in printed and ": not judged" in printed
+
+
 def test_a_finalist_scored_with_another_metric_fails_alone_and_the_oracle_is_another(capsys):
     from greensearch.cli._optimize import render
 
@@ -247,4 +289,5 @@ def test_a_finalist_scored_with_another_metric_fails_alone_and_the_oracle_is_ano
     render(result)
     table = capsys.readouterr().out.split("finalists at full fidelity:")[1].split("\n\n")[0]
     line = next(x for x in table.splitlines() if x.startswith(f"{cheapest} "))
-    assert "failed: a run reported exact_match but its baseline f1" in line
+    assert "failed [1]" in line  # the reason is a note under the table, not a cell
+    assert table.splitlines()[-1] == f"  [1] failed: {failed.error}"
