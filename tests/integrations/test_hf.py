@@ -142,6 +142,25 @@ def test_knobs_land_in_the_arguments_the_model_and_the_data(offline, clock_meter
     assert task.args.lr_scheduler_type == "linear"
 
 
+def test_mixed_precision_runs_around_a_trainer_on_a_machine_without_a_gpu(
+    offline, clock_meter, tmp_path
+):
+    """``precision=bf16`` on the CPU: transformers refuses it unless the arguments say the
+    run is on the CPU (a live search's bf16 trial failed so); the user's own are kept."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU takes mixed precision without use_cpu")
+    task = _task(offline, tmp_path)
+    study = StudyConfig(name="t", seed=42, max_length=64, batch_size=16)
+    record = TrainerRunner(task).run_once(
+        study, {"precision": "bf16"}, default_registry(), meter=clock_meter, fidelity=0.5, seed=42
+    )
+    assert record["knobs"] == "precision=bf16"
+    assert any("precision: mixed bf16" in n for n in record["notes"])
+    assert task.args.use_cpu is False and task.args.bf16 is False
+
+
 def test_a_short_run_around_a_trainer_predicts_its_share_of_the_test_split(
     offline, clock_meter, tmp_path, monkeypatch
 ):
