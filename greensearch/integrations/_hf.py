@@ -179,7 +179,7 @@ class TrainerRunner:
         state.model = model
 
     def _train(self, state: RunState) -> None:
-        from greensearch.pipeline._stages import _cuda, train_with_args
+        from greensearch.pipeline._stages import train_with_args
 
         plan, user = state.plan, self.task.args
         args = {
@@ -193,11 +193,6 @@ class TrainerRunner:
             "disable_tqdm": not state.show_progress,
             "push_to_hub": False,
         }
-
-        if not _cuda() and any(plan.training_args.get(k) for k in ("bf16", "fp16")):
-            # transformers refuses mixed precision without a GPU unless the arguments say
-            # the run is on the CPU (the staged pipeline always says where it runs)
-            args["use_cpu"] = True
 
         def copy(**changes: Any) -> Any:
             return dataclasses.replace(user, **changes)

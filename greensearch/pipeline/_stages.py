@@ -219,6 +219,10 @@ def train_with_args(
 
     plan = state.plan
     args = _current_names({**args, **plan.training_args}, TrainingArguments)
+    if not _cuda() and (args.get("bf16") or args.get("fp16")):
+        # transformers refuses mixed precision without a GPU unless the arguments say the
+        # run is on the CPU; a user's own arguments around a Trainer do not say so
+        args["use_cpu"] = True
     steps_per_epoch = math.ceil(
         len(state.tokenized["train"])
         / args["per_device_train_batch_size"]
