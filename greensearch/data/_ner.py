@@ -1,4 +1,5 @@
-"""Generated NER sentences: person, place and organisation names tagged in BIO.
+"""Generated NER sentences (person, place and organisation names tagged in BIO), and
+the alignment of word tags to sub-tokens that both NER examples fine-tune with.
 
 Why generated: no NER corpus ships in a PyPI package greensearch can depend on, and the
 token-classification examples must run offline. The set is small on purpose but not
@@ -10,8 +11,9 @@ Everything derives from one ``random.Random(seed)``: the same seed, the same sen
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
-__all__ = ["ner_sentences"]
+__all__ = ["first_subtoken_labels", "ner_sentences"]
 
 PEOPLE = ["Anna Berg", "Bruno Keller", "Chen Wei", "Dana", "Jordan", "Paris Hilton", "Omar"]
 PLACES = ["Oslo", "New York", "Jordan", "Paris", "Lima", "Cape Town", "Kyoto"]
@@ -57,3 +59,22 @@ def ner_sentences(n: int, seed: int) -> list[tuple[list[str], list[str]]]:
                 tags.append("O")
         out.append((tokens, tags))
     return out
+
+
+def first_subtoken_labels(
+    word_ids: Sequence[int | None], tags: Sequence[str], names: Sequence[str]
+) -> list[int]:
+    """One sentence's label ids per sub-token: each word's first sub-token carries its tag
+    (its index in ``names``), the word's other sub-tokens, special tokens and padding -100.
+
+    Why the first sub-token only: each word is then scored once, as entity F1 counts
+    words, and -100 is what PyTorch's cross entropy and transformers' token-classification
+    guide leave out. ``word_ids`` is a fast tokenizer's ``encoding.word_ids(i)``.
+    """
+    row: list[int] = []
+    previous = None
+    for word in word_ids:
+        first = word is not None and word != previous
+        row.append(names.index(tags[word]) if first and word is not None else -100)
+        previous = word
+    return row

@@ -16,6 +16,7 @@ import torch
 from safetensors.torch import load_file
 
 import greensearch.hf
+from greensearch.data import packaged_encoder
 from greensearch.search import SearchResult
 from greensearch.stats import RunPredictions, entity_spans
 from tests.integrations.examples import load_example
@@ -27,7 +28,7 @@ def example():
 
 
 def test_the_example_fine_tunes_the_packaged_pretrained_weights(example):
-    folder = example.packaged_model()
+    folder = packaged_encoder()
     _, _, _, model_init = example.load(folder, hub=False, rows=4)
     model = model_init()
     shipped = load_file(str(Path(folder) / "model.safetensors"))
@@ -42,7 +43,7 @@ def test_the_example_fine_tunes_the_packaged_pretrained_weights(example):
 def test_each_word_is_scored_once_on_its_first_sub_token(example):
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(example.packaged_model())
+    tokenizer = AutoTokenizer.from_pretrained(packaged_encoder())
     names = ["B-LOC", "B-PER", "I-PER", "O"]
     sentences = [
         (["Kalovenri", "Tu", "flew", "to", "Oslo"], ["B-PER", "I-PER", "O", "O", "B-LOC"]),

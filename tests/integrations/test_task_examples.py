@@ -60,19 +60,71 @@ def _assert_judged(answer: dict, records: list[dict], metric: str) -> None:
 
 def test_the_ner_example_is_judged_on_entity_f1(tmp_path, monkeypatch, capsys, clock_meter):
     code, answer, records = _optimize(
-        tmp_path, monkeypatch, capsys, clock_meter, "script_ner.py", "--include", "batch_size"
+        tmp_path,
+        monkeypatch,
+        capsys,
+        clock_meter,
+        "script_ner.py",
+        "--include",
+        "layer_prune",
+        "--script-args",
+        "--rows 64 --epochs 2 --lr 1e-3",
     )
     assert code == 0
     _assert_judged(answer, records, "entity_f1")
     for r in records:
         kept = RunPredictions.from_run_record(r)
-        assert kept is not None and kept.metric == "entity_f1" and kept.n == 200
+        assert kept is not None and kept.metric == "entity_f1" and kept.n == 64
         tp, fp, fn = (int(c.sum()) for c in kept.entity_counts())
         assert r["metrics"]["f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
         assert set(r["stages"]) == {"script"}
-    # the search ran the baseline and the declared knob's first value at fidelity 0.5
-    assert [r["knobs"] for r in records[:2]] == ["", "batch_size=32"]
-    assert records[0]["train_steps"] == 75  # half of 3 epochs of 800 sentences / 16
+    # the search ran the baseline and the declared knob's first value at fidelity 0.5,
+    # with the script's own arguments: half of 2 epochs of 64 sentences in batches of 16
+    assert [r["knobs"] for r in records[:2]] == ["", "layer_prune=2:top"]
+    assert records[0]["train_steps"] == 4
+
+
+def test_the_ner_script_fine_tunes_the_packaged_encoder_with_its_knobs(tmp_path, monkeypatch):
+    """Run alone with a bundle, the script loads the packaged all-MiniLM-L6-v2 (its
+    pretrained weights, not a new model), removes the top layers ``layer_prune`` names,
+    and trains in bf16 autocast when ``precision`` asks for it."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModelForTokenClassification
+
+    from greensearch.data import packaged_encoder
+    from tests.integrations.examples import load_example
+
+    loaded, autocasts = [], []
+    real_load = AutoModelForTokenClassification.from_pretrained
+    real_autocast = torch.autocast
+
+    def spy_load(name, **kwargs):
+        loaded.append(real_load(name, **kwargs))
+        loaded.append(name)
+        return loaded[0]
+
+    def spy_autocast(device, dtype=None, enabled=True):
+        autocasts.append((dtype, enabled))
+        return real_autocast(device, dtype=dtype, enabled=enabled)
+
+    monkeypatch.setattr(AutoModelForTokenClassification, "from_pretrained", spy_load)
+    monkeypatch.setattr(torch, "autocast", spy_autocast)
+    monkeypatch.setenv("GREENSEARCH_BUNDLE", '{"layer_prune": "2:top", "precision": "bf16"}')
+    monkeypatch.setenv("GREENSEARCH_REPORT", str(tmp_path / "report.json"))
+    # one step of AdamW moves each weight by about the learning rate, and no further
+    load_example("script_ner.py").main(["--rows", "8", "--epochs", "1", "--lr", "1e-6"])
+    model, name = loaded
+    assert name == packaged_encoder()
+    shipped = load_file(str(Path(name) / "model.safetensors"))
+    key = next(k for k in shipped if k.endswith("layer.3.output.dense.weight"))
+    kept = model.bert.encoder.layer
+    assert len(kept) == 4 and model.config.num_hidden_layers == 4  # 6 less the top 2
+    moved = (kept[3].output.dense.weight.float() - shipped[key].float()).abs().max()
+    assert 0 < moved < 1e-5  # fine-tuned from the shipped weights (a new init: ~0.1 away)
+    assert (torch.bfloat16, True) in autocasts
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["metric"] == "entity_f1" and len(report["entity_counts"]) == 8
 
 
 def test_the_arithmetic_example_is_judged_on_exact_match(
