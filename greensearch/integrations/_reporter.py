@@ -9,6 +9,7 @@ score per example. Nothing here imports torch: a script may use any framework.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -96,6 +97,7 @@ def report_run(
     example_ids: Sequence[str] | None = None,
     train_steps: int | None = None,
     planned_steps: int | None = None,
+    train_seconds: float | None = None,
     path: str | Path | None = None,
 ) -> Path | None:
     """Hand the test-set predictions of this run back to the search, per example.
@@ -120,6 +122,11 @@ def report_run(
             runs are paired only on the same test split; default: its position.
         train_steps: Optimizer steps this run made.
         planned_steps: Steps a full-fidelity run makes.
+        train_seconds: Wall seconds of the training loop. A short search run's energy is
+            extrapolated through it: the loop scaled to ``planned_steps``, the rest of the
+            process (imports, loading, predicting) kept once. Without it a short run's
+            energy is taken as measured: the search still compares runs of one fidelity,
+            but its energy figures and extrapolation error read the short runs as they are.
         path: Where to write (default: ``$GREENSEARCH_REPORT``).
 
     Returns:
@@ -142,6 +149,7 @@ def report_run(
         "example_ids": None if example_ids is None else [str(e) for e in example_ids],
         "train_steps": train_steps,
         "planned_steps": planned_steps,
+        "train_seconds": _seconds(train_seconds),
     }
     n = len(data["labels"] or data["entity_counts"] or data["example_scores"] or ())
     if example_ids is not None and len(example_ids) != n:
@@ -151,6 +159,21 @@ def report_run(
         return None
     target.write_text(json.dumps(data), encoding="utf-8")
     return target
+
+
+def _seconds(value: float | None) -> float | None:
+    """``train_seconds`` checked: a finite number of seconds, not negative."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"report_run(train_seconds=...) must be a number, got {value!r}"
+        ) from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ConfigError(f"report_run(train_seconds=...) must be >= 0 seconds, got {value!r}")
+    return seconds
 
 
 def report_fields(

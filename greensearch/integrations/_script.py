@@ -186,6 +186,8 @@ class ScriptRunner:
             "fidelity": fidelity,
             "train_steps": data.get("train_steps") or planned,
             "planned_steps": planned,
+            # the script's training loop, inside its one window: what a short run scales
+            "script_train_s": data.get("train_seconds"),
             "step_clock": None,
             "train_loss": None,
             "model_dir": None,

@@ -14,8 +14,11 @@ predicts only a share of the test split (``greensearch.pipeline._eval_subset``):
 its engine timed the batches (``greensearch.pipeline._clocks``) the eval window is
 extrapolated by the same rule, per batch, so its one-off work (set-up, a reload, an
 export) is kept once; otherwise it is scaled by ``test_examples / eval_examples``, which
-overstates that work (the finals measure it whole). What was really spent is kept beside
-the estimate, so the search's own cost is exact.
+overstates that work (the finals measure it whole). A user's script is one window (the
+whole process); where it reported its training loop's seconds, that part is scaled to
+the planned steps and the rest (imports, loading, predicting) kept once, energy at the
+window's average power; where it did not, the window is taken as measured. What was
+really spent is kept beside the estimate, so the search's own cost is exact.
 """
 
 from __future__ import annotations
@@ -23,10 +26,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from greensearch.schema import SCRIPT_WINDOW
+
 __all__ = ["SCALED_WINDOWS", "extrapolate", "extrapolate_runs", "trial_attrs", "window_scales"]
 
-#: Windows a short run shortens: training (steps) and eval (test examples predicted).
-SCALED_WINDOWS = ("train", "eval")
+#: Windows a short run shortens: training (steps), eval (test examples predicted), and a
+#: user's script (its training loop, where it reported the loop's seconds).
+SCALED_WINDOWS = ("train", "eval", SCRIPT_WINDOW)
 
 
 def extrapolate(summary: dict[str, Any], *, per_step: bool = True) -> tuple[float, float]:
@@ -82,7 +88,20 @@ def _scale(run: dict[str, Any], window: str, window_s: float, per_step: bool = T
         return _window_scale(run, window_s, per_step)
     if window == "eval":
         return _eval_scale(run, window_s, per_step)
+    if window == SCRIPT_WINDOW:
+        return _script_scale(run, window_s)
     return 1.0
+
+
+def _script_scale(run: dict[str, Any], window_s: float) -> float:
+    """Full-run / measured ratio of a script's one window: its training loop's seconds
+    (``script_train_s``) scaled by planned over made steps, the rest kept once."""
+    loop = run.get("script_train_s")
+    steps, planned = max(run.get("train_steps") or 1, 1), run.get("planned_steps") or 1
+    if loop is None or run["fidelity"] >= 1 or steps >= planned or window_s <= 0:
+        return 1.0
+    loop = min(float(loop), window_s)
+    return (window_s - loop + loop * planned / steps) / window_s
 
 
 def _eval_scale(run: dict[str, Any], window_s: float, per_step: bool = True) -> float:

@@ -46,6 +46,9 @@ def test_outside_a_search_nothing_is_written(monkeypatch):
         ({"predictions": [1, 0], "labels": [1]}, r"equal predictions and labels \(2 vs 1\)"),
         ({"entity_counts": [(1, 0, 0)], "example_ids": ["a", "b"]}, "2 example_ids for 1"),
         ({"predictions": [1, 0], "labels": [1, 0], "scores": [0.5]}, "scores and labels differ"),
+        ({"entity_counts": [(1, 0, 0)], "train_seconds": -1.0}, "must be >= 0 seconds"),
+        ({"entity_counts": [(1, 0, 0)], "train_seconds": float("nan")}, "must be >= 0 seconds"),
+        ({"entity_counts": [(1, 0, 0)], "train_seconds": "soon"}, "must be a number"),
     ],
 )
 def test_bad_reports_are_one_line_config_errors(tmp_path, kwargs, message):

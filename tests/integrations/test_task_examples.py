@@ -78,6 +78,7 @@ def test_the_ner_example_is_judged_on_entity_f1(tmp_path, monkeypatch, capsys, c
         tp, fp, fn = (int(c.sum()) for c in kept.entity_counts())
         assert r["metrics"]["f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
         assert set(r["stages"]) == {"script"}
+        assert 0 < r["script_train_s"] < r["stages"]["script"]["duration_s"]  # its loop
     # the search ran the baseline and the declared knob's first value at fidelity 0.5,
     # with the script's own arguments: half of 2 epochs of 64 sentences in batches of 16
     assert [r["knobs"] for r in records[:2]] == ["", "layer_prune=2:top"]

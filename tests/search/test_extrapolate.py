@@ -118,3 +118,31 @@ def test_a_short_eval_of_one_batch_has_no_steady_batch_and_scales_linearly() -> 
     short = _run(fidelity=0.1, steps=10, planned=100, train_s=10.0, train_kwh=1e-3, clock=None)
     short.update(eval_examples=50, test_examples=200, eval_clock=clock)
     assert extrapolate({"runs": [short]})[1] == pytest.approx(102.0 + 4.0 * 4)
+
+
+def _script_run(*, fidelity: float, steps: int, loop_s: float | None) -> dict:
+    """A user's script: the whole process one window of 20 s and 2e-3 kWh."""
+    return {
+        "fidelity": fidelity,
+        "train_steps": steps,
+        "planned_steps": 100,
+        "script_train_s": loop_s,
+        "stages": {"script": {"energy_kwh": 2e-3, "duration_s": 20.0}},
+    }
+
+
+def test_a_scripts_training_loop_is_scaled_and_the_rest_of_its_process_kept_once() -> None:
+    # 25 of 100 steps in a 12 s loop; 8 s of imports, loading and predicting
+    run = _script_run(fidelity=0.25, steps=25, loop_s=12.0)
+    energy, seconds = extrapolate({"runs": [run]})
+    assert seconds == pytest.approx(8.0 + 12.0 * 4)
+    assert energy == pytest.approx(2e-3 * 56.0 / 20.0)  # the window's average power
+    assert window_scales({"runs": [run]})["script"]["duration_s"] == pytest.approx(56.0 / 20.0)
+
+
+def test_a_script_that_did_not_time_its_loop_is_taken_as_measured() -> None:
+    for run in (
+        _script_run(fidelity=0.25, steps=25, loop_s=None),
+        _script_run(fidelity=1.0, steps=100, loop_s=12.0),
+    ):
+        assert extrapolate({"runs": [run]}) == (pytest.approx(2e-3), pytest.approx(20.0))
