@@ -192,6 +192,8 @@ def test_bad_scripts_are_refused_before_anything_runs(tmp_path):
         (["--script", str(SCRIPTED), "--include", "lora"], "does not declare"),
         (["--script", str(SCRIPTED), "--script-timeout", "0"], "--script-timeout must be"),
         (["--script", str(SCRIPTED), "--n-workers", "2"], "runs in one process"),
+        (["--script-args", "--rows 8"], "--script-args needs --script"),
+        (["--script", str(SCRIPTED), "--script-args", "--rows '8"], "No closing quotation"),
     ],
 )
 def test_cli_bad_script_input_is_one_line_and_exit_2(tmp_path, args, message):
