@@ -117,7 +117,7 @@ def load_pretrained(name: str, rows: int | None) -> tuple:
             rows_["prompt"].append(prompt)
         return Dataset.from_dict(rows_)
 
-    splits = {name: encode(pairs) for name, pairs in problems(rows).items()}
+    splits = {split: encode(pairs) for split, pairs in problems(rows).items()}
 
     def model_init() -> Any:
         return AutoModelForCausalLM.from_pretrained(name)

