@@ -74,7 +74,9 @@ def first_subtoken_labels(
     row: list[int] = []
     previous = None
     for word in word_ids:
-        first = word is not None and word != previous
-        row.append(names.index(tags[word]) if first and word is not None else -100)
+        if word is not None and word != previous:  # the word's first sub-token
+            row.append(names.index(tags[word]))
+        else:
+            row.append(-100)
         previous = word
     return row

@@ -101,9 +101,9 @@ def test_the_ner_script_fine_tunes_the_packaged_encoder_with_its_knobs(tmp_path,
     real_autocast = torch.autocast
 
     def spy_load(name, **kwargs):
-        loaded.append(real_load(name, **kwargs))
-        loaded.append(name)
-        return loaded[0]
+        model = real_load(name, **kwargs)
+        loaded.extend((model, name))
+        return model
 
     def spy_autocast(device, dtype=None, enabled=True):
         autocasts.append((dtype, enabled))
